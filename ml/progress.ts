@@ -1,0 +1,17 @@
+/**
+ * How long-running library code (training, attacks, dataset construction, downloads) reports
+ * progress without knowing who renders it: the engine turns these events into a bar with rate and
+ * ETA on a terminal, or plain lines in a log.
+ */
+export interface ProgressEvent {
+  /** Units done so far and in total (images, steps, bytes). */
+  readonly done: number;
+  readonly total: number;
+  readonly unit: string;
+  /** Short live figures shown beside the bar, e.g. { loss: 0.71, acc: 0.62 }. */
+  readonly info?: Readonly<Record<string, number | string>>;
+}
+
+export type ProgressSink = (event: ProgressEvent) => void;
+
+export const silentProgress: ProgressSink = () => {};
