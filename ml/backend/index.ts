@@ -1,0 +1,170 @@
+/**
+ * The one place that chooses the tfjs backend. Every model, attack and trainer uses the plain tfjs
+ * API; this module decides which engine runs it and registers the project's own kernels there.
+ */
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
+import { registerBatchNormGrad } from './batch-norm-grad.ts';
+import { registerWasmKernels } from './wasm-kernels.ts';
+import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
+import { registerNativeBackend } from './native/backend.ts';
+
+export type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
+export { BACKEND_CHOICES, parseBackendChoice } from './choice.ts';
+
+export interface BackendOptions {
+  /** Threads for kernels that can use several (native). Default: all cores. */
+  readonly threads?: number;
+  /** Where the choice is reported; default stderr. */
+  readonly log?: (line: string) => void;
+}
+
+/** Bumped whenever a project kernel changes what it computes. */
+const PROJECT_KERNELS_VERSION = {
+  wasm: 'wasm-kernels-1',
+  native: 'native-kernels-1',
+  cpu: 'none',
+  tensorflow: 'none',
+} as const;
+
+const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+const TENSORFLOW_INSTALL_HINT =
+  'install it with `npm install --no-save @tensorflow/tfjs-node-gpu@4.22.0` (GPU, needs CUDA 11.2 + cuDNN 8.1) ' +
+  'or `npm install --no-save @tensorflow/tfjs-node@4.22.0` (CPU)';
+
+let current: BackendInfo | undefined;
+
+/** The backend chosen by the last initBackend call, if any. */
+export function currentBackendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+interface TensorflowModule {
+  readonly version?: Record<string, string>;
+}
+
+async function tryImport(specifier: string): Promise<TensorflowModule | undefined> {
+  try {
+    return (await import(specifier)) as TensorflowModule;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+async function initTensorflow(choice: BackendChoice, threads: number): Promise<BackendInfo | undefined> {
+  for (const pkg of TENSORFLOW_PACKAGES) {
+    const mod = await tryImport(pkg);
+    if (mod === undefined) continue;
+    if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} is installed but its 'tensorflow' backend failed to start`);
+    const gpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+    const versions = mod.version ?? {};
+    return {
+      name: 'tensorflow',
+      choice,
+      version: `${pkg} ${versions['tfjs-node'] ?? '?'}, libtensorflow ${versions['tf-core'] ?? tf.version_core}`,
+      threads,
+      gpu,
+      projectKernels: PROJECT_KERNELS_VERSION.tensorflow,
+    };
+  }
+  return undefined;
+}
+
+async function initNative(choice: BackendChoice, threads: number): Promise<BackendInfo | undefined> {
+  const addon = loadNativeAddon();
+  if (addon === undefined) return undefined;
+  registerNativeBackend(addon);
+  if (!(await tf.setBackend('native'))) throw new Error("the native backend is built but failed to start");
+  addon.setNumThreads(threads);
+  return {
+    name: 'native',
+    choice,
+    version: `tfjs-core ${tf.version_core}, robustfeat-native ${addon.version()}, oneDNN ${addon.dnnlVersion()}`,
+    threads: addon.getNumThreads(),
+    gpu: false,
+    projectKernels: PROJECT_KERNELS_VERSION.native,
+  };
+}
+
+async function initWasm(choice: BackendChoice): Promise<BackendInfo> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmKernels();
+  if (!(await tf.setBackend('wasm'))) throw new Error("the wasm backend failed to start");
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return {
+    name: 'wasm',
+    choice,
+    version: `tfjs-core ${tf.version_core}, tfjs-backend-wasm ${wasm.version_wasm}${simd ? ' simd' : ''}`,
+    // tfjs 4.22 disables the threaded wasm build under Node (flag WASM_HAS_MULTITHREAD_SUPPORT).
+    threads: wasm.getThreadsCount(),
+    gpu: false,
+    projectKernels: PROJECT_KERNELS_VERSION.wasm,
+  };
+}
+
+async function initCpu(choice: BackendChoice): Promise<BackendInfo> {
+  if (!(await tf.setBackend('cpu'))) throw new Error("the cpu backend failed to start");
+  return { name: 'cpu', choice, version: `tfjs-core ${tf.version_core}`, threads: 1, gpu: false, projectKernels: PROJECT_KERNELS_VERSION.cpu };
+}
+
+/**
+ * Chooses, starts and records the backend. `auto` takes TensorFlow (tfjs-node-gpu, else
+ * tfjs-node) when installed, then the native oneDNN backend when built, then wasm, then cpu.
+ * Registration of project kernels happens here and is idempotent, so calling it again is cheap.
+ */
+export async function initBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`initBackend: threads must be a positive integer; got ${threads}`);
+  registerBatchNormGrad();
+  let info: BackendInfo | undefined;
+  switch (choice) {
+    case 'tensorflow':
+      info = await initTensorflow(choice, threads);
+      if (info === undefined) throw new Error(`backend 'tensorflow' needs @tensorflow/tfjs-node(-gpu), which is not installed: ${TENSORFLOW_INSTALL_HINT}`);
+      break;
+    case 'native':
+      info = await initNative(choice, threads);
+      if (info === undefined) throw new Error(`backend 'native' is not built: ${nativeBuildHint()}`);
+      break;
+    case 'wasm':
+      info = await initWasm(choice);
+      break;
+    case 'cpu':
+      info = await initCpu(choice);
+      break;
+    case 'auto':
+      info = (await initTensorflow(choice, threads)) ?? (await initNative(choice, threads)) ?? (await initWasm(choice));
+      break;
+    default: {
+      const never: never = choice;
+      throw new Error(`initBackend: unknown backend choice ${JSON.stringify(never)}`);
+    }
+  }
+  current = info;
+  (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+    `backend: ${info.name}${info.gpu ? ' (GPU)' : ''} [${info.version}], ${info.threads} thread(s), asked '${choice}'`,
+  );
+  return info;
+}
+
+/** The fastest available backend that can train (what tests and benchmarks use). */
+export async function initFastestBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  return initBackend('auto', options);
+}
+
+/** Names of the backends that can be started here, fastest first (tensorflow only if installed). */
+export async function availableBackends(): Promise<BackendName[]> {
+  const names: BackendName[] = [];
+  for (const pkg of TENSORFLOW_PACKAGES) {
+    if ((await tryImport(pkg)) !== undefined) {
+      names.push('tensorflow');
+      break;
+    }
+  }
+  if (loadNativeAddon() !== undefined) names.push('native');
+  names.push('wasm', 'cpu');
+  return names;
+}

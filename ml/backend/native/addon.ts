@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled addon's interface (native/src/addon.cc, native/src/elementwise.cc). */
+export interface NativeAddon {
+  version(): string;
+  dnnlVersion(): string;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** pass 0 forward, 1 backward data, 2 backward weights; geometry: n h w ci oh ow co fh fw sh sw dh dw pt pl. */
+  conv2d(pass: number, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
+  conv2dImpl(pass: number, geometry: number[]): string;
+  sgemm(
+    transA: number, transB: number, m: number, n: number, k: number,
+    a: Float32Array, b: Float32Array, c: Float32Array, batch: number, strideA: number, strideB: number,
+  ): void;
+  binary(
+    op: number, a: Float32Array, aRowStride: number, aColStride: number,
+    b: Float32Array, bRowStride: number, bColStride: number, out: Float32Array, rows: number, cols: number,
+  ): void;
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  reduce(op: number, x: Float32Array, rows: number, cols: number, alongRows: number, out: Float32Array): void;
+}
+
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../native/build/robustfeat_native.node', import.meta.url));
+
+let cached: NativeAddon | null | undefined;
+let loadError: string | undefined;
+
+/**
+ * The addon if it was built (`npm run build:native`) and loads; undefined otherwise. A build
+ * that exists but fails to load (e.g. libdnnl missing at run time) is reported by
+ * nativeBuildHint() rather than thrown, so `auto` falls back to wasm.
+ */
+export function loadNativeAddon(): NativeAddon | undefined {
+  if (cached !== undefined) return cached ?? undefined;
+  if (process.env.RF_NO_NATIVE === '1') {
+    loadError = 'disabled by RF_NO_NATIVE=1';
+    cached = null;
+    return undefined;
+  }
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    loadError = `${NATIVE_ADDON_PATH} does not exist`;
+    cached = null;
+    return undefined;
+  }
+  try {
+    cached = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
+  } catch (err) {
+    loadError = `${NATIVE_ADDON_PATH} failed to load: ${(err as Error).message}`;
+    cached = null;
+  }
+  return cached ?? undefined;
+}
+
+export function nativeBuildHint(): string {
+  return (
+    `${loadError ?? 'not loaded'}. Build it with \`npm run build:native\` ` +
+    '(needs g++ and oneDNN: `apt-get install -y libdnnl-dev` on Debian/Ubuntu)'
+  );
+}

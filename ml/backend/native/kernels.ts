@@ -1,0 +1,230 @@
+import * as tf from '@tensorflow/tfjs';
+import type {
+  BatchMatMulAttrs,
+  Conv2DAttrs,
+  Conv2DBackpropFilterAttrs,
+  Conv2DBackpropInputAttrs,
+  FusedConv2DAttrs,
+  KernelConfig,
+  KernelFunc,
+  NamedAttrMap,
+  StepAttrs,
+  TensorInfo,
+  _FusedMatMulAttrs,
+} from '@tensorflow/tfjs';
+import { cpuKernel, type NativeBackend } from './backend.ts';
+
+type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+
+const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+function geometry(c: Conv2DInfo): number[] {
+  return [
+    c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels,
+    c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
+    c.padInfo.top, c.padInfo.left,
+  ];
+}
+
+const CONV_PASS = { forward: 0, backwardData: 1, backwardWeights: 2 } as const;
+
+/** A native kernel that hands the call to the cpu kernel when it returns undefined. */
+function withFallback(kernelName: string, native: (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined): KernelFunc {
+  const cpu = cpuKernel(kernelName);
+  return (args) => native(args, args.backend as NativeBackend) ?? cpu(args);
+}
+
+const allFloat = (...ts: Array<TensorInfo | undefined>) => ts.every((t) => t === undefined || t.dtype === 'float32');
+
+function conv2D(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const a = args.attrs as unknown as Conv2DAttrs;
+  if (a.dataFormat === 'NCHW' || !allFloat(x, filter)) return undefined;
+  const c = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+    a.strides, a.dilations, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const out = b.output(c.outShape);
+  b.addon.conv2d(CONV_PASS.forward, geometry(c), b.f32(x), b.f32(filter), out.values);
+  return out.info;
+}
+
+function conv2DBackpropInput(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const a = args.attrs as unknown as Conv2DBackpropInputAttrs;
+  if (a.dataFormat === 'NCHW' || !allFloat(dy, filter)) return undefined;
+  const c = tf.backend_util.computeConv2DInfo([...a.inputShape] as [number, number, number, number], filter.shape as [number, number, number, number],
+    a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const out = b.output(c.inShape);
+  b.addon.conv2d(CONV_PASS.backwardData, geometry(c), b.f32(dy), b.f32(filter), out.values);
+  return out.info;
+}
+
+function conv2DBackpropFilter(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const a = args.attrs as unknown as Conv2DBackpropFilterAttrs;
+  if (a.dataFormat === 'NCHW' || !allFloat(x, dy)) return undefined;
+  const c = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], [...a.filterShape] as [number, number, number, number],
+    a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const out = b.output(c.filterShape);
+  b.addon.conv2d(CONV_PASS.backwardWeights, geometry(c), b.f32(x), b.f32(dy), out.values);
+  return out.info;
+}
+
+const BINARY_OP = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6, Pow: 7 } as const;
+type BinaryKernel = keyof typeof BINARY_OP;
+
+/** Strides (per row, per column) that read `shape` broadcast to out = rows x cols split at axis k. */
+function broadcastStrides(shape: readonly number[], out: readonly number[], k: number): [number, number] | undefined {
+  const padded = [...new Array<number>(out.length - shape.length).fill(1), ...shape];
+  const head = padded.slice(0, k);
+  const tail = padded.slice(k);
+  const headFull = head.every((d, i) => d === out[i]);
+  const headOnes = head.every((d) => d === 1);
+  const tailFull = tail.every((d, i) => d === out[k + i]);
+  const tailOnes = tail.every((d) => d === 1);
+  if (!(headFull || headOnes) || !(tailFull || tailOnes)) return undefined;
+  const cols = size(out.slice(k));
+  const colStride = tailFull ? 1 : 0;
+  const rowStride = headOnes && !headFull ? 0 : tailFull ? cols : 1;
+  return [rowStride, colStride];
+}
+
+/**
+ * A binary op where each operand is, after collapsing the output to rows x cols at some axis,
+ * full, a row vector, a column vector or a scalar. Covers same-shape, per-channel ([C] against
+ * [N,H,W,C]), per-example ([N,1,1,1]) and scalar operands.
+ */
+function binary(kernelName: BinaryKernel): (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined {
+  return (args, b) => {
+    const { a, b: bb } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    if (!allFloat(a, bb)) return undefined;
+    const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, bb.shape);
+    // k = 0 first: same-shape and scalar operands as one flat loop.
+    const splits = [0, ...Array.from({ length: out.length }, (_, i) => out.length - i)];
+    for (const k of splits) {
+      const sa = broadcastStrides(a.shape, out, k);
+      const sb = broadcastStrides(bb.shape, out, k);
+      if (sa === undefined || sb === undefined) continue;
+      const rows = size(out.slice(0, k));
+      const cols = size(out.slice(k));
+      const o = b.output(out);
+      b.addon.binary(BINARY_OP[kernelName], b.f32(a), sa[0], sa[1], b.f32(bb), sb[0], sb[1], o.values, rows, cols);
+      return o.info;
+    }
+    return undefined;
+  };
+}
+
+const UNARY_OP = { Relu: 0, Step: 1, Neg: 2, Exp: 3, Log: 4, Sqrt: 5, Rsqrt: 6, Square: 7, Reciprocal: 8, Abs: 9, Sign: 10 } as const;
+type UnaryKernel = keyof typeof UNARY_OP;
+
+function unary(kernelName: UnaryKernel): (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined {
+  return (args, b) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (!allFloat(x)) return undefined;
+    if (kernelName === 'Step' && (args.attrs as unknown as StepAttrs).alpha !== 0) return undefined;
+    const o = b.output([...x.shape]);
+    b.addon.unary(UNARY_OP[kernelName], b.f32(x), o.values);
+    return o.info;
+  };
+}
+
+const REDUCE_OP = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
+type ReduceKernel = keyof typeof REDUCE_OP;
+
+/** Reductions over a leading run of axes (per-channel statistics) or a trailing run (per example). */
+function reduce(kernelName: ReduceKernel): (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined {
+  return (args, b) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (!allFloat(x) || x.shape.length === 0) return undefined;
+    const attrs = args.attrs as NamedAttrMap;
+    const axisAttr = (kernelName === 'Max' ? attrs.reductionIndices : attrs.axis) as number | number[];
+    const keepDims = attrs.keepDims === true;
+    const rank = x.shape.length;
+    const axes = [...new Set(tf.util.parseAxisParam(axisAttr, x.shape))].sort((p, q) => p - q);
+    if (axes.length === 0) return undefined;
+    const leading = axes.every((ax, i) => ax === i);
+    const trailing = axes.every((ax, i) => ax === rank - axes.length + i);
+    if (!leading && !trailing) return undefined;
+    const k = leading ? axes.length : rank - axes.length;
+    const rows = size(x.shape.slice(0, k));
+    const cols = size(x.shape.slice(k));
+    if (rows === 0 || cols === 0) return undefined;
+    const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const o = b.output(outShape);
+    b.addon.reduce(REDUCE_OP[kernelName], b.f32(x), rows, cols, leading ? 1 : 0, o.values);
+    return o.info;
+  };
+}
+
+/** Batched row-major matmul; batch dims must match or one side must have batch 1. */
+function batchMatMul(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { a, b: bb } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
+  if (!allFloat(a, bb) || a.shape.length < 2 || bb.shape.length < 2) return undefined;
+  const ra = a.shape.length;
+  const rb = bb.shape.length;
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const kb = transposeB ? bb.shape[rb - 1]! : bb.shape[rb - 2]!;
+  const n = transposeB ? bb.shape[rb - 2]! : bb.shape[rb - 1]!;
+  if (k !== kb) return undefined;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = bb.shape.slice(0, -2);
+  const sizeA = size(batchA);
+  const sizeB = size(batchB);
+  const batchShape = tf.backend_util.assertAndGetBroadcastShape(batchA, batchB);
+  const batch = size(batchShape);
+  if (!(sizeA === 1 || sizeA === batch) || !(sizeB === 1 || sizeB === batch)) return undefined;
+  const o = b.output([...batchShape, m, n]);
+  if (m * n * batch === 0) return o.info;
+  b.addon.sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, b.f32(a), b.f32(bb), o.values, batch, sizeA === 1 ? 0 : m * k, sizeB === 1 ? 0 : k * n);
+  return o.info;
+}
+
+/** bias add and relu/linear on a native result, or undefined to let the cpu kernel redo it all. */
+function biasAndActivation(b: NativeBackend, y: TensorInfo, bias: TensorInfo | undefined, activation: string): TensorInfo | undefined {
+  let t = y;
+  if (bias !== undefined) {
+    const added = binary('Add')({ inputs: { a: t, b: bias }, attrs: {}, backend: b }, b);
+    b.disposeData(t.dataId);
+    if (added === undefined) return undefined;
+    t = added;
+  }
+  if (activation === 'relu') {
+    const r = unary('Relu')({ inputs: { x: t }, attrs: {}, backend: b }, b);
+    b.disposeData(t.dataId);
+    t = r!;
+  }
+  return t;
+}
+
+function fusedConv2D(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+  const a = args.attrs as unknown as FusedConv2DAttrs;
+  if ((a.activation !== 'linear' && a.activation !== 'relu') || preluActivationWeights !== undefined || !allFloat(bias)) return undefined;
+  const y = conv2D({ inputs: { x: x!, filter: filter! }, attrs: args.attrs, backend: b }, b);
+  return y === undefined ? undefined : biasAndActivation(b, y, bias, a.activation);
+}
+
+function fusedMatMul(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { a, b: bb, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+  const attrs = args.attrs as unknown as _FusedMatMulAttrs;
+  if ((attrs.activation !== 'linear' && attrs.activation !== 'relu') || preluActivationWeights !== undefined || !allFloat(bias)) return undefined;
+  const y = batchMatMul({ inputs: { a: a!, b: bb! }, attrs: args.attrs, backend: b }, b);
+  return y === undefined ? undefined : biasAndActivation(b, y, bias, attrs.activation);
+}
+
+export function nativeKernelConfigs(backendName: string): KernelConfig[] {
+  const configs: Array<[string, (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined]> = [
+    ['Conv2D', conv2D],
+    ['Conv2DBackpropInput', conv2DBackpropInput],
+    ['Conv2DBackpropFilter', conv2DBackpropFilter],
+    ['FusedConv2D', fusedConv2D],
+    ['BatchMatMul', batchMatMul],
+    ['_FusedMatMul', fusedMatMul],
+    ...(Object.keys(BINARY_OP) as BinaryKernel[]).map((k): [string, ReturnType<typeof binary>] => [k, binary(k)]),
+    ...(Object.keys(UNARY_OP) as UnaryKernel[]).map((k): [string, ReturnType<typeof unary>] => [k, unary(k)]),
+    ...(Object.keys(REDUCE_OP) as ReduceKernel[]).map((k): [string, ReturnType<typeof reduce>] => [k, reduce(k)]),
+  ];
+  return configs.map(([kernelName, fn]) => ({ kernelName, backendName, kernelFunc: withFallback(kernelName, fn) }));
+}

@@ -1,0 +1,39 @@
+// Builds the optional native backend (oneDNN kernels) into native/build/robustfeat_native.node.
+// Exits 0 with a message when the toolchain or oneDNN is missing: the project then runs on wasm.
+// Usage: node native/build.mjs [--strict]   (--strict: missing prerequisites are an error)
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const strict = process.argv.includes('--strict');
+const out = join(here, 'build', 'robustfeat_native.node');
+
+function skip(reason) {
+  console.log(`native backend not built: ${reason}`);
+  process.exit(strict ? 1 : 0);
+}
+
+const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']
+  .find((d) => existsSync(join(d, 'node_api.h')));
+if (nodeInclude === undefined) skip('Node-API headers (node_api.h) not found');
+const dnnlHeader = ['/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/oneapi/dnnl/dnnl.hpp'].find((f) => existsSync(f));
+if (dnnlHeader === undefined) skip('oneDNN headers not found (Debian/Ubuntu: apt-get install -y libdnnl-dev)');
+const cxx = process.env.CXX ?? 'g++';
+if (spawnSync(cxx, ['--version']).status !== 0) skip(`C++ compiler '${cxx}' not found`);
+
+mkdirSync(join(here, 'build'), { recursive: true });
+const sources = ['addon.cc', 'conv.cc', 'elementwise.cc'].map((f) => join(here, 'src', f));
+const tmp = `${out}.tmp-${process.pid}`;
+const args = [
+  '-std=c++17', '-O3', '-march=native', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden',
+  '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=robustfeat_native',
+  `-I${nodeInclude}`, `-I${dirname(dirname(dirname(dnnlHeader)))}`,
+  ...sources, '-o', tmp, '-ldnnl',
+];
+console.log(`building native backend: ${cxx} ${args.join(' ')}`);
+const r = spawnSync(cxx, args, { stdio: 'inherit' });
+if (r.status !== 0) skip(`compiler exited with status ${r.status}`);
+renameSync(tmp, out);
+console.log(`native backend built: ${out}`);

@@ -1,0 +1,164 @@
+// 2-D convolution and its two gradients through oneDNN, directly on tfjs' NHWC / HWIO buffers.
+// Primitives are built once per geometry and cached: building one costs far more than running it
+// on our small images.
+#include "conv.h"
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "dnnl_context.h"
+
+namespace rf {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+struct Geometry {
+  memory::dims strides, dilates, padL, padR;
+  memory::desc src, wei, dst;   // user-side views (src/dst possibly cropped)
+  memory::desc weiAny;
+  int64_t cropH, cropW;         // input rows/cols the convolution never reads (>= 0)
+};
+
+// tfjs pads 'same' convolutions symmetrically and may leave trailing input rows unread (stride >
+// 1); oneDNN wants padding_r consistent with the output size, so unread rows become a crop of
+// the input view instead of negative padding.
+Geometry geometryOf(const ConvShape& s) {
+  Geometry g;
+  const int64_t needH = (s.oh - 1) * s.sh + (s.fh - 1) * s.dh + 1;
+  const int64_t needW = (s.ow - 1) * s.sw + (s.fw - 1) * s.dw + 1;
+  int64_t pb = needH - s.h - s.pt;
+  int64_t pr = needW - s.w - s.pl;
+  g.cropH = pb < 0 ? -pb : 0;
+  g.cropW = pr < 0 ? -pr : 0;
+  pb = pb < 0 ? 0 : pb;
+  pr = pr < 0 ? 0 : pr;
+  const int64_t h = s.h - g.cropH, w = s.w - g.cropW;
+  g.strides = {s.sh, s.sw};
+  g.dilates = {s.dh - 1, s.dw - 1};
+  g.padL = {s.pt, s.pl};
+  g.padR = {pb, pr};
+  // Logical dims are NCHW in oneDNN; strides describe tfjs' NHWC storage of the full tensor.
+  g.src = memory::desc({s.n, s.ci, h, w}, dt::f32, memory::dims{s.h * s.w * s.ci, 1, s.w * s.ci, s.ci});
+  g.dst = memory::desc({s.n, s.co, s.oh, s.ow}, dt::f32, tag::nhwc);
+  g.wei = memory::desc({s.co, s.ci, s.fh, s.fw}, dt::f32, tag::hwio);
+  g.weiAny = memory::desc({s.co, s.ci, s.fh, s.fw}, dt::f32, tag::any);
+  return g;
+}
+
+struct Plan {
+  Geometry g;
+  dnnl::primitive prim;
+  std::string impl;
+  memory::desc weiPrim;          // weights layout the primitive wants
+  bool weiReorder = false;
+  dnnl::reorder weiToPrim;       // user -> primitive (forward, backward data)
+  dnnl::reorder weiFromPrim;     // primitive -> user (backward weights)
+  std::unique_ptr<memory> weiBuf;
+};
+
+dnnl::convolution_forward::primitive_desc forwardPd(const Geometry& g) {
+  auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                           g.src, g.weiAny, g.dst, g.strides, g.dilates, g.padL, g.padR);
+  return dnnl::convolution_forward::primitive_desc(d, cpuEngine());
+}
+
+std::unique_ptr<Plan> makePlan(ConvPass pass, const ConvShape& s) {
+  auto p = std::make_unique<Plan>();
+  p->g = geometryOf(s);
+  const Geometry& g = p->g;
+  auto fwd = forwardPd(g);
+  switch (pass) {
+    case ConvPass::Forward:
+      p->prim = dnnl::convolution_forward(fwd);
+      p->weiPrim = fwd.weights_desc();
+      p->impl = fwd.impl_info_str();
+      break;
+    case ConvPass::BackwardData: {
+      auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, g.src, g.weiAny, g.dst,
+                                                     g.strides, g.dilates, g.padL, g.padR);
+      auto pd = dnnl::convolution_backward_data::primitive_desc(d, cpuEngine(), fwd);
+      p->prim = dnnl::convolution_backward_data(pd);
+      p->weiPrim = pd.weights_desc();
+      p->impl = pd.impl_info_str();
+      break;
+    }
+    case ConvPass::BackwardWeights: {
+      auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.src, g.weiAny, g.dst,
+                                                        g.strides, g.dilates, g.padL, g.padR);
+      auto pd = dnnl::convolution_backward_weights::primitive_desc(d, cpuEngine(), fwd);
+      p->prim = dnnl::convolution_backward_weights(pd);
+      p->weiPrim = pd.diff_weights_desc();
+      p->impl = pd.impl_info_str();
+      break;
+    }
+  }
+  p->weiReorder = p->weiPrim != g.wei;
+  if (p->weiReorder) {
+    p->weiBuf = std::make_unique<memory>(p->weiPrim, cpuEngine());
+    if (pass == ConvPass::BackwardWeights) {
+      p->weiFromPrim = dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), p->weiPrim, cpuEngine(), g.wei));
+    } else {
+      p->weiToPrim = dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), g.wei, cpuEngine(), p->weiPrim));
+    }
+  }
+  return p;
+}
+
+using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+Plan& planFor(ConvPass pass, const ConvShape& s) {
+  static std::map<Key, std::unique_ptr<Plan>> cache;
+  Key k{static_cast<int>(pass), s.n, s.h, s.w, s.ci, s.oh, s.ow, s.co, s.fh, s.fw, s.sh, s.sw, s.dh, s.dw, s.pt, s.pl};
+  auto it = cache.find(k);
+  if (it == cache.end()) it = cache.emplace(k, makePlan(pass, s)).first;
+  return *it->second;
+}
+
+}  // namespace
+
+void conv2d(ConvPass pass, const ConvShape& s, const float* a, const float* b, float* out) {
+  Plan& p = planFor(pass, s);
+  const Geometry& g = p.g;
+  auto& eng = cpuEngine();
+  auto& strm = cpuStream();
+  auto mem = [&](const memory::desc& md, const float* ptr) { return memory(md, eng, const_cast<float*>(ptr)); };
+  switch (pass) {
+    case ConvPass::Forward: {
+      memory wei = mem(g.wei, b);
+      if (p.weiReorder) {
+        p.weiToPrim.execute(strm, wei, *p.weiBuf);
+        wei = *p.weiBuf;
+      }
+      p.prim.execute(strm, {{DNNL_ARG_SRC, mem(g.src, a)}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, mem(g.dst, out)}});
+      break;
+    }
+    case ConvPass::BackwardData: {
+      if (g.cropH > 0 || g.cropW > 0) std::memset(out, 0, sizeof(float) * s.n * s.h * s.w * s.ci);
+      memory wei = mem(g.wei, b);
+      if (p.weiReorder) {
+        p.weiToPrim.execute(strm, wei, *p.weiBuf);
+        wei = *p.weiBuf;
+      }
+      p.prim.execute(strm, {{DNNL_ARG_DIFF_DST, mem(g.dst, a)}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, mem(g.src, out)}});
+      break;
+    }
+    case ConvPass::BackwardWeights: {
+      memory user = mem(g.wei, out);
+      memory target = p.weiReorder ? *p.weiBuf : user;
+      p.prim.execute(strm, {{DNNL_ARG_SRC, mem(g.src, a)}, {DNNL_ARG_DIFF_DST, mem(g.dst, b)}, {DNNL_ARG_DIFF_WEIGHTS, target}});
+      if (p.weiReorder) p.weiFromPrim.execute(strm, *p.weiBuf, user);
+      break;
+    }
+  }
+  strm.wait();
+}
+
+const char* conv2dImpl(ConvPass pass, const ConvShape& s) { return planFor(pass, s).impl.c_str(); }
+
+}  // namespace rf

@@ -1,0 +1,164 @@
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../ml/backend/index.ts';
+import { loadNativeAddon, nativeBuildHint } from '../ml/backend/native/addon.ts';
+import { CONV_CASES, assertSameOnBackends, convWithGrads, randomArray } from './backend-compare.ts';
+
+const skip = loadNativeAddon() === undefined ? `native backend absent: ${nativeBuildHint()}` : false;
+const TOL = 2e-5;
+
+test('native backend starts and reports oneDNN', { skip }, async () => {
+  const info = await initBackend('native', { log: () => {} });
+  if (info.name !== 'native' || !/oneDNN \d/.test(info.version)) throw new Error(`unexpected info ${JSON.stringify(info)}`);
+});
+
+for (const [i, c] of CONV_CASES.entries()) {
+  test(`native conv2d, input and filter gradients match cpu: ${c.name}`, { skip }, async () => {
+    await initBackend('native', { log: () => {} });
+    await assertSameOnBackends('native', 'cpu', convWithGrads(c, 100 + 10 * i), TOL, c.name);
+  });
+}
+
+test('native conv2d with dilation 2 matches cpu (forward)', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const xv = randomArray(7, [2, 9, 9, 3]);
+  const wv = randomArray(8, [3, 3, 3, 4]);
+  await assertSameOnBackends('native', 'cpu', () => [
+    tf.conv2d(tf.tensor4d(xv, [2, 9, 9, 3]), tf.tensor4d(wv, [3, 3, 3, 4]), 1, 'same', 'NHWC', 2),
+  ], TOL, 'dilated conv');
+});
+
+test('native fused conv2d (bias, relu) and its gradients match cpu', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const xv = randomArray(9, [2, 6, 6, 3]);
+  const wv = randomArray(10, [3, 3, 3, 4]);
+  const bv = randomArray(11, [4]);
+  await assertSameOnBackends('native', 'cpu', () => {
+    const x = tf.tensor4d(xv, [2, 6, 6, 3]);
+    const w = tf.tensor4d(wv, [3, 3, 3, 4]);
+    const b = tf.tensor1d(bv);
+    const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+      tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 1, pad: 'same', bias: bb, activation: 'relu' });
+    return [f(x, w, b), ...tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(f(xx, ww, bb))))([x, w, b])];
+  }, TOL, 'fused conv');
+});
+
+const MATMUL_CASES: Array<[number[], number[], boolean, boolean]> = [
+  [[5, 7], [7, 3], false, false],
+  [[7, 5], [7, 3], true, false],
+  [[5, 7], [3, 7], false, true],
+  [[7, 5], [3, 7], true, true],
+  [[2, 5, 7], [2, 7, 3], false, false],
+];
+// tfjs 4.22 does not reduce BatchMatMul gradients over broadcast batch dims, so these check values only.
+const MATMUL_BROADCAST_CASES: Array<[number[], number[]]> = [
+  [[2, 5, 7], [7, 3]],
+  [[1, 5, 7], [4, 7, 3]],
+  [[3, 5, 7], [1, 7, 2]],
+];
+
+for (const [i, [sa, sb, ta, tb]] of MATMUL_CASES.entries()) {
+  test(`native matMul ${JSON.stringify(sa)}${ta ? 'ᵀ' : ''} x ${JSON.stringify(sb)}${tb ? 'ᵀ' : ''} and gradients match cpu`, { skip }, async () => {
+    await initBackend('native', { log: () => {} });
+    const av = randomArray(200 + i, sa);
+    const bv = randomArray(300 + i, sb);
+    await assertSameOnBackends('native', 'cpu', () => {
+      const a = tf.tensor(av, sa);
+      const b = tf.tensor(bv, sb);
+      const f = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb);
+      return [f(a, b), ...tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(f(x, y))))([a, b])];
+    }, TOL, 'matMul');
+  });
+}
+
+test('native matMul with a broadcast batch dimension matches cpu', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  for (const [i, [sa, sb]] of MATMUL_BROADCAST_CASES.entries()) {
+    const av = randomArray(250 + i, sa);
+    const bv = randomArray(350 + i, sb);
+    await assertSameOnBackends('native', 'cpu', () => [tf.matMul(tf.tensor(av, sa), tf.tensor(bv, sb))], TOL, `matMul ${sa} x ${sb}`);
+  }
+});
+
+test('native fused matMul (bias, relu) matches cpu', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const av = randomArray(20, [6, 8]);
+  const bv = randomArray(21, [8, 4]);
+  const cv = randomArray(22, [4]);
+  await assertSameOnBackends('native', 'cpu', () => [
+    tf.fused.matMul({ a: tf.tensor2d(av, [6, 8]), b: tf.tensor2d(bv, [8, 4]), bias: tf.tensor1d(cv), activation: 'relu' }),
+  ], TOL, 'fused matMul');
+});
+
+const BINARY_SHAPES: Array<[number[], number[]]> = [
+  [[2, 3, 4, 5], [2, 3, 4, 5]],
+  [[2, 3, 4, 5], [5]],
+  [[5], [2, 3, 4, 5]],
+  [[2, 3, 4, 5], [2, 1, 1, 1]],
+  [[2, 3, 4, 5], []],
+  [[], [2, 3, 4, 5]],
+  [[2, 3, 4, 5], [1, 3, 1, 5]], // not a row/column pattern: the cpu fallback runs
+  [[3, 1], [1, 4]],
+];
+const BINARY_OPS: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [
+  ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', tf.div], ['squaredDifference', tf.squaredDifference],
+  ['maximum', tf.maximum], ['minimum', tf.minimum], ['pow', tf.pow],
+];
+
+test('native binary ops and their gradients match cpu across broadcast patterns', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  for (const [si, [sa, sb]] of BINARY_SHAPES.entries()) {
+    for (const [name, op] of BINARY_OPS) {
+      const positive = name === 'pow' || name === 'div';
+      const av = randomArray(400 + si, sa, positive ? 0.5 : -1, positive ? 2 : 1);
+      const bv = randomArray(500 + si, sb, positive ? 0.5 : -1, positive ? 2 : 1);
+      await assertSameOnBackends('native', 'cpu', () => {
+        const a = tf.tensor(av, sa);
+        const b = tf.tensor(bv, sb);
+        // tfjs 4.22's squaredDifference, maximum and minimum gradients do not reduce over broadcast
+        // axes: values only there.
+        const gradsDefined = ['add', 'sub', 'mul', 'div', 'pow'].includes(name) || JSON.stringify(sa) === JSON.stringify(sb);
+        const grads = gradsDefined ? tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(op(x, y))))([a, b]) : [];
+        return [op(a, b), ...grads];
+      }, TOL, `${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`);
+    }
+  }
+});
+
+const UNARY_OPS: Array<[string, (x: tf.Tensor) => tf.Tensor, boolean]> = [
+  ['relu', tf.relu, false], ['step', (x) => tf.step(x), false], ['neg', tf.neg, false], ['exp', tf.exp, false],
+  ['log', tf.log, true], ['sqrt', tf.sqrt, true], ['rsqrt', tf.rsqrt, true], ['square', tf.square, false],
+  ['reciprocal', tf.reciprocal, true], ['abs', tf.abs, false], ['sign', tf.sign, false],
+];
+
+test('native unary ops and their gradients match cpu', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  for (const [i, [name, op, positive]] of UNARY_OPS.entries()) {
+    const v = randomArray(600 + i, [2, 5, 5, 3], positive ? 0.2 : -2, 2);
+    if (!positive) v[0] = 0;
+    await assertSameOnBackends('native', 'cpu', () => {
+      const x = tf.tensor(v, [2, 5, 5, 3]);
+      return [op(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), tf.onesLike(t).mul(1.5))))(x)];
+    }, TOL, name);
+  }
+});
+
+const REDUCE_AXES: Array<number | number[]> = [[0, 1, 2], [1, 2, 3], -1, 0, [0, 2], [2, 0, 1]];
+const REDUCE_OPS: Array<[string, (x: tf.Tensor, axis: number | number[], keepDims: boolean) => tf.Tensor]> = [
+  ['sum', tf.sum], ['mean', tf.mean], ['max', tf.max], ['min', tf.min],
+];
+
+test('native reductions and their gradients match cpu (leading, trailing and other axes, keepDims)', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const v = randomArray(700, [3, 4, 5, 6]);
+  for (const axis of REDUCE_AXES) {
+    for (const keepDims of [false, true]) {
+      for (const [name, op] of REDUCE_OPS) {
+        await assertSameOnBackends('native', 'cpu', () => {
+          const x = tf.tensor(v, [3, 4, 5, 6]);
+          return [op(x, axis, keepDims), tf.grad((t: tf.Tensor) => tf.sum(tf.square(op(t, axis, keepDims))))(x)];
+        }, TOL, `${name} axis ${JSON.stringify(axis)} keepDims ${keepDims}`);
+      }
+    }
+  }
+});
