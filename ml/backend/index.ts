@@ -105,6 +105,16 @@ async function initWasm(choice: BackendChoice): Promise<BackendInfo> {
   };
 }
 
+/** wasm, or the pure-JS cpu backend where WebAssembly cannot start (it trains, slowly). */
+async function initWasmOrCpu(choice: BackendChoice): Promise<BackendInfo> {
+  try {
+    return await initWasm(choice);
+  } catch (err) {
+    process.stderr.write(`backend: wasm failed to start (${(err as Error).message}); using cpu\n`);
+    return initCpu(choice);
+  }
+}
+
 async function initCpu(choice: BackendChoice): Promise<BackendInfo> {
   if (!(await tf.setBackend('cpu'))) throw new Error("the cpu backend failed to start");
   return { name: 'cpu', choice, version: `tfjs-core ${tf.version_core}`, threads: 1, gpu: false, projectKernels: PROJECT_KERNELS_VERSION.cpu };
@@ -136,7 +146,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
       info = await initCpu(choice);
       break;
     case 'auto':
-      info = (await initTensorflow(choice, threads)) ?? (await initNative(choice, threads)) ?? (await initWasm(choice));
+      info = (await initTensorflow(choice, threads)) ?? (await initNative(choice, threads)) ?? (await initWasmOrCpu(choice));
       break;
     default: {
       const never: never = choice;
