@@ -24,7 +24,7 @@ const cxx = process.env.CXX ?? 'g++';
 if (spawnSync(cxx, ['--version']).status !== 0) skip(`C++ compiler '${cxx}' not found`);
 
 mkdirSync(join(here, 'build'), { recursive: true });
-const sources = ['addon.cc', 'conv.cc', 'elementwise.cc'].map((f) => join(here, 'src', f));
+const sources = ['addon.cc', 'conv.cc', 'elementwise.cc', 'batchnorm.cc', 'pool.cc'].map((f) => join(here, 'src', f));
 const tmp = `${out}.tmp-${process.pid}`;
 const args = [
   '-std=c++17', '-O3', '-march=native', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden',

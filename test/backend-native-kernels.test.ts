@@ -162,3 +162,60 @@ test('native reductions and their gradients match cpu (leading, trailing and oth
     }
   }
 });
+
+const POOL_CASES: Array<[string, 'avg' | 'max', number, number, 'valid' | 'same', number[]]> = [
+  ['global 4x4 average', 'avg', 4, 4, 'valid', [2, 4, 4, 5]],
+  ['2x2/2 average', 'avg', 2, 2, 'valid', [2, 6, 6, 3]],
+  ['3x3/2 average, same (cpu fallback)', 'avg', 3, 2, 'same', [1, 7, 7, 2]],
+  ['2x2/2 max', 'max', 2, 2, 'valid', [2, 6, 6, 3]],
+  ['3x3/2 max, same', 'max', 3, 2, 'same', [2, 7, 7, 3]],
+  ['3x3/1 max, overlapping windows', 'max', 3, 1, 'valid', [1, 6, 5, 4]],
+];
+
+test('native pooling and its gradients match cpu (including max ties after relu)', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  for (const [i, [name, kind, f, s, pad, shape]] of POOL_CASES.entries()) {
+    const v = randomArray(800 + i, shape);
+    const r = randomArray(900 + i, shape);
+    await assertSameOnBackends('native', 'cpu', () => {
+      const x = tf.relu(tf.tensor4d(v, shape as [number, number, number, number])) as tf.Tensor4D;
+      const op = (t: tf.Tensor) => (kind === 'avg' ? tf.avgPool(t as tf.Tensor4D, f, s, pad) : tf.maxPool(t as tf.Tensor4D, f, s, pad));
+      const y = op(x);
+      const w = tf.tensor(r.subarray(0, y.size), y.shape);
+      return [y, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), w)))(x)];
+    }, TOL, name);
+  }
+});
+
+test('native batchNormTrain (fused kernels) matches tf.moments + tf.batchNorm on cpu: values, statistics, gradients', { skip }, async () => {
+  const { batchNormTrain } = await import('../ml/backend/batch-norm.ts');
+  await initBackend('native', { log: () => {} });
+  for (const [i, shape] of [[4, 5, 5, 6], [3, 7], [2, 3, 3, 40]].entries()) {
+    const c = shape[shape.length - 1]!;
+    const xv = randomArray(1000 + i, shape, -3, 5);
+    const sv = randomArray(1100 + i, [c], 0.5, 2);
+    const ov = randomArray(1200 + i, [c]);
+    const rv = randomArray(1300 + i, shape);
+    const fn = () => {
+      const x = tf.tensor(xv, shape);
+      const s = tf.tensor1d(sv);
+      const o = tf.tensor1d(ov);
+      const r = tf.tensor(rv, shape);
+      const { y, mean, variance } = batchNormTrain(x, s, o, 1e-3);
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(batchNormTrain(a, b as tf.Tensor1D, d as tf.Tensor1D, 1e-3).y, r)))([x, s, o]);
+      return [y, mean, variance, ...grads];
+    };
+    await assertSameOnBackends('native', 'cpu', fn, 1e-4, `batchNormTrain ${JSON.stringify(shape)}`);
+  }
+});
+
+test('native inference batchNorm and its input gradient match cpu', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const shape = [2, 4, 4, 6];
+  const vals = [randomArray(1400, shape), randomArray(1401, [6]), randomArray(1402, [6], 0.2, 2), randomArray(1403, [6]), randomArray(1404, [6], 0.5, 2)];
+  await assertSameOnBackends('native', 'cpu', () => {
+    const [x, m, v, o, s] = vals.map((a, i) => tf.tensor(a, i === 0 ? shape : [6]));
+    const f = (t: tf.Tensor) => tf.batchNorm(t as tf.Tensor4D, m!, v!, o!, s!, 1e-5);
+    return [f(x!), tf.grad((t: tf.Tensor) => tf.sum(tf.square(f(t))))(x!)];
+  }, TOL, 'inference batchNorm');
+});

@@ -6,12 +6,14 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
 import { registerBatchNormGrad } from './batch-norm-grad.ts';
+import { registerBatchNormTrainGrad } from './batch-norm.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
 
 export type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
 export { BACKEND_CHOICES, parseBackendChoice } from './choice.ts';
+export { batchNormTrain, type BatchNormTrainResult } from './batch-norm.ts';
 
 export interface BackendOptions {
   /** Threads for kernels that can use several (native). Default: all cores. */
@@ -129,6 +131,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`initBackend: threads must be a positive integer; got ${threads}`);
   registerBatchNormGrad();
+  registerBatchNormTrainGrad();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

@@ -79,11 +79,11 @@ RF_FN(GetNumThreads) { return guarded(env, [&] { return num(env, omp_get_max_thr
 
 ConvShape convShapeFrom(const Args& a, size_t first) {
   auto v = a.i64s(first);
-  if (v.size() != 15) throw NapiError("conv geometry must have 15 numbers");
-  return ConvShape{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  if (v.size() != 17) throw NapiError("conv geometry must have 17 numbers");
+  return ConvShape{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
 }
 
-// conv2d(pass, geometry[15] = n h w ci oh ow co fh fw sh sw dh dw pt pl, a, b, out)
+// conv2d(pass, geometry[17] = n h w ci oh ow co fh fw sh sw dh dw pt pl pb pr, a, b, out)
 RF_FN(Conv2d) {
   return guarded(env, [&] {
     Args a(env, info, 5);
@@ -133,6 +133,8 @@ RF_FN(Sgemm) {
 }  // namespace
 
 napi_value registerElementwise(napi_env env, napi_value exports);
+napi_value registerBatchNorm(napi_env env, napi_value exports);
+napi_value registerPool(napi_env env, napi_value exports);
 
 }  // namespace rf
 
@@ -147,7 +149,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", nullptr, rf::Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
-  return rf::registerElementwise(env, exports);
+  rf::registerElementwise(env, exports);
+  rf::registerBatchNorm(env, exports);
+  return rf::registerPool(env, exports);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

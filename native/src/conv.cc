@@ -4,6 +4,7 @@
 #include "conv.h"
 
 #include <cstring>
+#include <stdexcept>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -19,31 +20,26 @@ using dt = memory::data_type;
 
 struct Geometry {
   memory::dims strides, dilates, padL, padR;
-  memory::desc src, wei, dst;   // user-side views (src/dst possibly cropped)
-  memory::desc weiAny;
-  int64_t cropH, cropW;         // input rows/cols the convolution never reads (>= 0)
+  memory::desc src, wei, dst, weiAny;
 };
 
-// tfjs pads 'same' convolutions symmetrically and may leave trailing input rows unread (stride >
-// 1); oneDNN wants padding_r consistent with the output size, so unread rows become a crop of
-// the input view instead of negative padding.
+// Output size as oneDNN computes it (floor division); tfjs uses the same rule, so tfjs' own
+// padding always gives tfjs' output size. A mismatch means a caller bug: refuse it.
+int64_t outSize(int64_t in, int64_t k, int64_t d, int64_t s, int64_t p0, int64_t p1) {
+  return (in + p0 + p1 - ((k - 1) * d + 1)) / s + 1;
+}
+
 Geometry geometryOf(const ConvShape& s) {
+  if (outSize(s.h, s.fh, s.dh, s.sh, s.pt, s.pb) != s.oh || outSize(s.w, s.fw, s.dw, s.sw, s.pl, s.pr) != s.ow) {
+    throw std::invalid_argument("conv2d: padding and output size disagree");
+  }
   Geometry g;
-  const int64_t needH = (s.oh - 1) * s.sh + (s.fh - 1) * s.dh + 1;
-  const int64_t needW = (s.ow - 1) * s.sw + (s.fw - 1) * s.dw + 1;
-  int64_t pb = needH - s.h - s.pt;
-  int64_t pr = needW - s.w - s.pl;
-  g.cropH = pb < 0 ? -pb : 0;
-  g.cropW = pr < 0 ? -pr : 0;
-  pb = pb < 0 ? 0 : pb;
-  pr = pr < 0 ? 0 : pr;
-  const int64_t h = s.h - g.cropH, w = s.w - g.cropW;
   g.strides = {s.sh, s.sw};
   g.dilates = {s.dh - 1, s.dw - 1};
   g.padL = {s.pt, s.pl};
-  g.padR = {pb, pr};
-  // Logical dims are NCHW in oneDNN; strides describe tfjs' NHWC storage of the full tensor.
-  g.src = memory::desc({s.n, s.ci, h, w}, dt::f32, memory::dims{s.h * s.w * s.ci, 1, s.w * s.ci, s.ci});
+  g.padR = {s.pb, s.pr};
+  // Logical dims are NCHW in oneDNN; the nhwc tag describes tfjs' storage.
+  g.src = memory::desc({s.n, s.ci, s.h, s.w}, dt::f32, tag::nhwc);
   g.dst = memory::desc({s.n, s.co, s.oh, s.ow}, dt::f32, tag::nhwc);
   g.wei = memory::desc({s.co, s.ci, s.fh, s.fw}, dt::f32, tag::hwio);
   g.weiAny = memory::desc({s.co, s.ci, s.fh, s.fw}, dt::f32, tag::any);
@@ -110,11 +106,11 @@ std::unique_ptr<Plan> makePlan(ConvPass pass, const ConvShape& s) {
 }
 
 using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, int64_t, int64_t, int64_t>;
+                       int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 
 Plan& planFor(ConvPass pass, const ConvShape& s) {
   static std::map<Key, std::unique_ptr<Plan>> cache;
-  Key k{static_cast<int>(pass), s.n, s.h, s.w, s.ci, s.oh, s.ow, s.co, s.fh, s.fw, s.sh, s.sw, s.dh, s.dw, s.pt, s.pl};
+  Key k{static_cast<int>(pass), s.n, s.h, s.w, s.ci, s.oh, s.ow, s.co, s.fh, s.fw, s.sh, s.sw, s.dh, s.dw, s.pt, s.pl, s.pb, s.pr};
   auto it = cache.find(k);
   if (it == cache.end()) it = cache.emplace(k, makePlan(pass, s)).first;
   return *it->second;
@@ -139,7 +135,6 @@ void conv2d(ConvPass pass, const ConvShape& s, const float* a, const float* b, f
       break;
     }
     case ConvPass::BackwardData: {
-      if (g.cropH > 0 || g.cropW > 0) std::memset(out, 0, sizeof(float) * s.n * s.h * s.w * s.ci);
       memory wei = mem(g.wei, b);
       if (p.weiReorder) {
         p.weiToPrim.execute(strm, wei, *p.weiBuf);

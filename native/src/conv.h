@@ -10,7 +10,7 @@ struct ConvShape {
   int64_t fh, fw;            // filter
   int64_t sh, sw;            // strides
   int64_t dh, dw;            // dilations (1 = dense)
-  int64_t pt, pl;            // top and left padding; bottom/right follow from the sizes
+  int64_t pt, pl, pb, pr;    // padding top, left, bottom, right (tfjs' padInfo)
 };
 
 enum class ConvPass : int { Forward = 0, BackwardData = 1, BackwardWeights = 2 };

@@ -8,7 +8,7 @@ export interface NativeAddon {
   dnnlVersion(): string;
   setNumThreads(n: number): void;
   getNumThreads(): number;
-  /** pass 0 forward, 1 backward data, 2 backward weights; geometry: n h w ci oh ow co fh fw sh sw dh dw pt pl. */
+  /** pass 0 forward, 1 backward data, 2 backward weights; geometry: n h w ci oh ow co fh fw sh sw dh dw pt pl pb pr. */
   conv2d(pass: number, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
   conv2dImpl(pass: number, geometry: number[]): string;
   sgemm(
@@ -21,6 +21,18 @@ export interface NativeAddon {
   ): void;
   unary(op: number, x: Float32Array, out: Float32Array): void;
   reduce(op: number, x: Float32Array, rows: number, cols: number, alongRows: number, out: Float32Array): void;
+  bnTrain(
+    x: Float32Array, rows: number, channels: number, scale: Float32Array, offset: Float32Array, eps: number,
+    y: Float32Array, mean: Float32Array, variance: Float32Array,
+  ): void;
+  bnTrainGrad(
+    dy: Float32Array, x: Float32Array, rows: number, channels: number, scale: Float32Array, mean: Float32Array,
+    variance: Float32Array, eps: number, dx: Float32Array, dscale: Float32Array, doffset: Float32Array,
+  ): void;
+  /** geometry: n h w c oh ow fh fw sh sw pt pl */
+  pool(isMax: number, geometry: number[], x: Float32Array, out: Float32Array): void;
+  poolGrad(isMax: number, geometry: number[], dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  channelAffine(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, out: Float32Array): void;
 }
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../native/build/robustfeat_native.node', import.meta.url));

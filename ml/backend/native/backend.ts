@@ -15,6 +15,8 @@ export const NATIVE_BACKEND_NAME = 'native';
 export class NativeBackend extends MathBackendCPU {
   constructor(readonly addon: NativeAddon) {
     super();
+    // The cpu backend prints an "install tfjs-node" banner on first use; not for us.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
   /**

@@ -13,6 +13,7 @@ import type {
   _FusedMatMulAttrs,
 } from '@tensorflow/tfjs';
 import { cpuKernel, type NativeBackend } from './backend.ts';
+import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../batch-norm.ts';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -22,16 +23,25 @@ function geometry(c: Conv2DInfo): number[] {
   return [
     c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels,
     c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
-    c.padInfo.top, c.padInfo.left,
+    c.padInfo.top, c.padInfo.left, c.padInfo.bottom, c.padInfo.right,
   ];
 }
 
 const CONV_PASS = { forward: 0, backwardData: 1, backwardWeights: 2 } as const;
 
+/** Calls handed to the cpu kernel, by kernel name and input shapes (for profiling). */
+export const nativeFallbacks = new Map<string, number>();
+
 /** A native kernel that hands the call to the cpu kernel when it returns undefined. */
 function withFallback(kernelName: string, native: (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined): KernelFunc {
   const cpu = cpuKernel(kernelName);
-  return (args) => native(args, args.backend as NativeBackend) ?? cpu(args);
+  return (args) => {
+    const out = native(args, args.backend as NativeBackend);
+    if (out !== undefined) return out;
+    const key = `${kernelName} ${Object.values(args.inputs).map((t) => `${t?.dtype}[${t?.shape.join(',')}]`).join(' ')}`;
+    nativeFallbacks.set(key, (nativeFallbacks.get(key) ?? 0) + 1);
+    return cpu(args);
+  };
 }
 
 const allFloat = (...ts: Array<TensorInfo | undefined>) => ts.every((t) => t === undefined || t.dtype === 'float32');
@@ -214,6 +224,104 @@ function fusedMatMul(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorI
   return y === undefined ? undefined : biasAndActivation(b, y, bias, attrs.activation);
 }
 
+/** [rows, channels] view of a channels-last tensor. */
+function rowsByChannels(x: TensorInfo): [number, number] {
+  const c = x.shape[x.shape.length - 1] ?? 1;
+  return [size(x.shape) / c, c];
+}
+
+const bnTrain: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as NativeBackend;
+  const { x, scale, offset } = inputs as { x: TensorInfo; scale: TensorInfo; offset: TensorInfo };
+  const [rows, c] = rowsByChannels(x);
+  const y = b.output([...x.shape]);
+  const mean = b.output([c]);
+  const variance = b.output([c]);
+  b.addon.bnTrain(b.f32(x), rows, c, b.f32(scale), b.f32(offset), (attrs as { varianceEpsilon: number }).varianceEpsilon, y.values, mean.values, variance.values);
+  return [y.info, mean.info, variance.info];
+};
+
+const bnTrainGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as NativeBackend;
+  const { dy, x, scale, mean, variance } = inputs as Record<'dy' | 'x' | 'scale' | 'mean' | 'variance', TensorInfo>;
+  const [rows, c] = rowsByChannels(x);
+  const dx = b.output([...x.shape]);
+  const dscale = b.output([c]);
+  const doffset = b.output([c]);
+  b.addon.bnTrainGrad(b.f32(dy), b.f32(x), rows, c, b.f32(scale), b.f32(mean), b.f32(variance),
+    (attrs as { varianceEpsilon: number }).varianceEpsilon, dx.values, dscale.values, doffset.values);
+  return [dx.info, dscale.info, doffset.info];
+};
+
+/** Inference batch norm (tf.batchNorm) with per-channel or scalar statistics: y = k1[c] x + k3[c]. */
+function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
+  if (x === undefined || mean === undefined || variance === undefined || !allFloat(x, mean, variance, offset, scale)) return undefined;
+  const [rows, c] = rowsByChannels(x);
+  const perChannel = (t: TensorInfo | undefined) => t === undefined || size(t.shape) === 1 || (t.shape.length === 1 && t.shape[0] === c);
+  if (![mean, variance, offset, scale].every(perChannel)) return undefined;
+  const at = (t: TensorInfo | undefined, fallback: number) => {
+    if (t === undefined) return () => fallback;
+    const v = b.f32(t);
+    return v.length === 1 ? () => v[0]! : (i: number) => v[i]!;
+  };
+  const [m, v, o, s] = [at(mean, 0), at(variance, 1), at(offset, 0), at(scale, 1)];
+  const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
+  const k1 = new Float32Array(c);
+  const k3 = new Float32Array(c);
+  for (let i = 0; i < c; i++) {
+    const g = s(i) / Math.sqrt(v(i) + eps);
+    k1[i] = g;
+    k3[i] = o(i) - m(i) * g;
+  }
+  const out = b.output([...x.shape]);
+  b.addon.channelAffine(b.f32(x), rows, c, k1, k3, out.values);
+  return out.info;
+}
+
+interface PoolAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * Pool geometry, or undefined where tfjs' cpu kernels would disagree with a plain window rule:
+ * average pooling with padding (tfjs' forward divides by the clipped window, its gradient by the
+ * full one), so only padding-free average pools are native.
+ */
+function poolGeometry(x: TensorInfo, attrs: PoolAttrs, isMax: boolean): number[] | undefined {
+  if (x.shape.length !== 4 || x.dtype !== 'float32') return undefined;
+  const p = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const { top, left, bottom, right } = p.padInfo;
+  if (!isMax && top + left + bottom + right > 0) return undefined;
+  return [p.batchSize, p.inHeight, p.inWidth, p.inChannels, p.outHeight, p.outWidth, p.filterHeight, p.filterWidth,
+    p.strideHeight, p.strideWidth, top, left];
+}
+
+function pool(isMax: boolean): (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined {
+  return (args, b) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const g = poolGeometry(x, args.attrs as unknown as PoolAttrs, isMax);
+    if (g === undefined) return undefined;
+    const out = b.output([g[0]!, g[4]!, g[5]!, g[3]!]);
+    b.addon.pool(isMax ? 1 : 0, g, b.f32(x), out.values);
+    return out.info;
+  };
+}
+
+function poolGrad(isMax: boolean): (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined {
+  return (args, b) => {
+    const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+    const g = poolGeometry(input, args.attrs as unknown as PoolAttrs, isMax);
+    if (g === undefined || dy.dtype !== 'float32') return undefined;
+    const dx = b.output([...input.shape]);
+    b.addon.poolGrad(isMax ? 1 : 0, g, b.f32(dy), b.f32(input), dx.values);
+    return dx.info;
+  };
+}
+
 export function nativeKernelConfigs(backendName: string): KernelConfig[] {
   const configs: Array<[string, (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined]> = [
     ['Conv2D', conv2D],
@@ -222,9 +330,18 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     ['FusedConv2D', fusedConv2D],
     ['BatchMatMul', batchMatMul],
     ['_FusedMatMul', fusedMatMul],
+    ['FusedBatchNorm', fusedBatchNorm],
+    ['AvgPool', pool(false)],
+    ['AvgPoolGrad', poolGrad(false)],
+    ['MaxPool', pool(true)],
+    ['MaxPoolGrad', poolGrad(true)],
     ...(Object.keys(BINARY_OP) as BinaryKernel[]).map((k): [string, ReturnType<typeof binary>] => [k, binary(k)]),
     ...(Object.keys(UNARY_OP) as UnaryKernel[]).map((k): [string, ReturnType<typeof unary>] => [k, unary(k)]),
     ...(Object.keys(REDUCE_OP) as ReduceKernel[]).map((k): [string, ReturnType<typeof reduce>] => [k, reduce(k)]),
   ];
-  return configs.map(([kernelName, fn]) => ({ kernelName, backendName, kernelFunc: withFallback(kernelName, fn) }));
+  return [
+    ...configs.map(([kernelName, fn]) => ({ kernelName, backendName, kernelFunc: withFallback(kernelName, fn) })),
+    { kernelName: BN_TRAIN_KERNEL, backendName, kernelFunc: bnTrain },
+    { kernelName: BN_TRAIN_GRAD_KERNEL, backendName, kernelFunc: bnTrainGrad },
+  ];
 }
