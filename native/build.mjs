@@ -1,7 +1,8 @@
 // Builds the optional native backend (oneDNN kernels) into native/build/robustfeat_native.node.
 // Exits 0 with a message when the toolchain or oneDNN is missing: the project then runs on wasm.
-// Usage: node native/build.mjs [--strict]   (--strict: missing prerequisites are an error)
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+// Usage: node native/build.mjs [--strict] [--force]
+//   --strict: missing prerequisites are an error; --force: rebuild even if up to date
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,11 @@ if (spawnSync(cxx, ['--version']).status !== 0) skip(`C++ compiler '${cxx}' not 
 
 mkdirSync(join(here, 'build'), { recursive: true });
 const sources = ['addon.cc', 'conv.cc', 'elementwise.cc', 'batchnorm.cc', 'pool.cc'].map((f) => join(here, 'src', f));
+const inputs = [...sources, ...readdirSync(join(here, 'src')).filter((f) => f.endsWith('.h')).map((f) => join(here, 'src', f)), fileURLToPath(import.meta.url)];
+if (!process.argv.includes('--force') && existsSync(out) && inputs.every((f) => statSync(f).mtimeMs < statSync(out).mtimeMs)) {
+  console.log(`native backend up to date: ${out}`);
+  process.exit(0);
+}
 const tmp = `${out}.tmp-${process.pid}`;
 const args = [
   '-std=c++17', '-O3', '-march=native', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden',
