@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
 import { registerBatchNormGrad } from './batch-norm-grad.ts';
 import { registerBatchNormTrainGrad } from './batch-norm.ts';
+import { registerReluGrad } from './relu-grad.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
@@ -132,6 +133,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`initBackend: threads must be a positive integer; got ${threads}`);
   registerBatchNormGrad();
   registerBatchNormTrainGrad();
+  registerReluGrad();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

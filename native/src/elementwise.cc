@@ -13,7 +13,7 @@ namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;  // below this, thread start-up costs more than it saves
 
-enum Binary : int { Add = 0, Sub, Mul, Div, SquaredDiff, Max, Min, Pow };
+enum Binary : int { Add = 0, Sub, Mul, Div, SquaredDiff, Max, Min, Pow, ReluGrad };
 enum Unary : int { Relu = 0, Step, Neg, Exp, Log, Sqrt, Rsqrt, Square, Reciprocal, Abs, Sign };
 enum Reduce : int { Sum = 0, Mean, RMax, RMin };
 
@@ -28,6 +28,7 @@ inline void applyBinary(int op, F&& visit) {
     case Max: visit([](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); }); break;
     case Min: visit([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); }); break;
     case Pow: visit([](float x, float y) { return std::pow(x, y); }); break;
+    case ReluGrad: visit([](float dy, float x) { return x > 0.f ? dy : 0.f; }); break;
     default: throw NapiError("binary: unknown op " + std::to_string(op));
   }
 }

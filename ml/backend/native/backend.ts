@@ -12,11 +12,67 @@ import { nativeKernelConfigs } from './kernels.ts';
 
 export const NATIVE_BACKEND_NAME = 'native';
 
+/** Arrays shorter than this are not recycled (allocation is cheap for them). */
+const POOL_MIN_LENGTH = 1 << 14;
+const POOL_MAX_BYTES = Number(process.env.RF_NATIVE_POOL_MB ?? 1024) * 2 ** 20;
+
+type BackendValues = ReturnType<MathBackendCPU['readSync']>;
+
 export class NativeBackend extends MathBackendCPU {
+  /**
+   * Output buffers of freed tensors, by length, for reuse: a fresh large Float32Array costs
+   * page faults and zeroing comparable to the memory-bound kernel that fills it.
+   */
+  private readonly pool = new Map<number, Float32Array[]>();
+  private pooledBytes = 0;
+  /** Buffers allocated by output() and held by exactly one data id: the only ones recycled. */
+  private readonly owned = new WeakSet<Float32Array>();
+
   constructor(readonly addon: NativeAddon) {
     super();
     // The cpu backend prints an "install tfjs-node" banner on first use; not for us.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  /** Marks a buffer as shared with another data id (a cpu kernel reused it): never recycle it. */
+  disown(values: unknown): void {
+    if (values instanceof Float32Array) this.owned.delete(values);
+  }
+
+  isOwned(values: unknown): boolean {
+    return values instanceof Float32Array && this.owned.has(values);
+  }
+
+  override disposeData(dataId: object, force = false): boolean {
+    const data = this.data.get(dataId);
+    const values = data?.values;
+    const released = super.disposeData(dataId, force);
+    if (released && data !== undefined && values instanceof Float32Array && this.owned.has(values) && values.length >= POOL_MIN_LENGTH) {
+      this.owned.delete(values);
+      if (this.pooledBytes + values.byteLength <= POOL_MAX_BYTES) {
+        const list = this.pool.get(values.length) ?? [];
+        list.push(values);
+        this.pool.set(values.length, list);
+        this.pooledBytes += values.byteLength;
+      }
+    }
+    return released;
+  }
+
+  /** Reads return copies of recycled buffers, so a caller's dataSync() array outlives the tensor. */
+  override readSync(dataId: object): BackendValues {
+    const values = super.readSync(dataId);
+    return values instanceof Float32Array && this.owned.has(values) ? values.slice() : values;
+  }
+
+  override async read(dataId: object): Promise<BackendValues> {
+    return this.readSync(dataId);
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    this.pooledBytes = 0;
+    super.dispose();
   }
 
   /**
@@ -36,9 +92,13 @@ export class NativeBackend extends MathBackendCPU {
     throw new Error(`native backend: expected float32 data, got ${t.dtype} held as ${values?.constructor.name ?? String(values)}`);
   }
 
-  /** A fresh float32 output tensor and its buffer. */
+  /** A float32 output tensor and its buffer; contents are arbitrary (kernels overwrite all). */
   output(shape: number[]): { info: TensorInfo; values: Float32Array } {
-    const values = new Float32Array(shape.reduce((p, d) => p * d, 1));
+    const length = shape.reduce((p, d) => p * d, 1);
+    let values = length >= POOL_MIN_LENGTH ? this.pool.get(length)?.pop() : undefined;
+    if (values !== undefined) this.pooledBytes -= values.byteLength;
+    else values = new Float32Array(length);
+    this.owned.add(values);
     return { info: this.makeTensorInfo(shape, 'float32', values), values };
   }
 }
@@ -50,6 +110,26 @@ export function cpuKernel(kernelName: string): KernelFunc {
   return config.kernelFunc;
 }
 
+/**
+ * Wraps a cpu kernel so that an output holding the same array as an input (some cpu kernels
+ * reuse input storage under a new data id) takes that array out of recycling.
+ */
+export function guardSharing(kernel: KernelFunc): KernelFunc {
+  return (args) => {
+    const out = kernel(args);
+    const b = args.backend as NativeBackend;
+    const inputs = Object.values(args.inputs).filter((t): t is TensorInfo => t !== undefined);
+    for (const o of Array.isArray(out) ? out : [out]) {
+      const values = b.data.get(o.dataId)?.values;
+      if (!b.isOwned(values)) continue;
+      for (const t of inputs) {
+        if (t.dataId !== o.dataId && b.data.get(t.dataId)?.values === values) b.disown(values);
+      }
+    }
+    return out;
+  };
+}
+
 let registeredFor: NativeAddon | undefined;
 
 /** Registers the backend and its kernels once per process (later calls are no-ops). */
@@ -59,7 +139,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
   tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), 0);
   const ours = new Map<string, KernelConfig>(nativeKernelConfigs(NATIVE_BACKEND_NAME).map((k) => [k.kernelName, k]));
   for (const cpu of tf.getKernelsForBackend('cpu')) {
-    if (!ours.has(cpu.kernelName)) tf.registerKernel({ ...cpu, backendName: NATIVE_BACKEND_NAME });
+    if (!ours.has(cpu.kernelName)) tf.registerKernel({ ...cpu, backendName: NATIVE_BACKEND_NAME, kernelFunc: guardSharing(cpu.kernelFunc) });
   }
   for (const k of ours.values()) tf.registerKernel(k);
 }

@@ -12,8 +12,9 @@ import type {
   TensorInfo,
   _FusedMatMulAttrs,
 } from '@tensorflow/tfjs';
-import { cpuKernel, type NativeBackend } from './backend.ts';
+import { cpuKernel, guardSharing, type NativeBackend } from './backend.ts';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../batch-norm.ts';
+import { RELU_GRAD_KERNEL } from '../relu-grad.ts';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -34,7 +35,7 @@ export const nativeFallbacks = new Map<string, number>();
 
 /** A native kernel that hands the call to the cpu kernel when it returns undefined. */
 function withFallback(kernelName: string, native: (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined): KernelFunc {
-  const cpu = cpuKernel(kernelName);
+  const cpu = guardSharing(cpuKernel(kernelName));
   return (args) => {
     const out = native(args, args.backend as NativeBackend);
     if (out !== undefined) return out;
@@ -81,6 +82,17 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0], b: NativeBackend)
 
 const BINARY_OP = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6, Pow: 7 } as const;
 type BinaryKernel = keyof typeof BINARY_OP;
+const RELU_GRAD_OP = 8;
+
+/** relu's gradient in one pass: dy where x > 0, else 0 (tfjs composes Step and Multiply). */
+const reluGrad: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as NativeBackend;
+  const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+  if (size(dy.shape) !== size(x.shape)) throw new Error(`${RELU_GRAD_KERNEL}: dy ${JSON.stringify(dy.shape)} and x ${JSON.stringify(x.shape)} differ`);
+  const o = b.output([...x.shape]);
+  b.addon.binary(RELU_GRAD_OP, b.f32(dy), 0, 1, b.f32(x), 0, 1, o.values, 1, size(x.shape));
+  return o.info;
+};
 
 /** Strides (per row, per column) that read `shape` broadcast to out = rows x cols split at axis k. */
 function broadcastStrides(shape: readonly number[], out: readonly number[], k: number): [number, number] | undefined {
@@ -343,5 +355,6 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     ...configs.map(([kernelName, fn]) => ({ kernelName, backendName, kernelFunc: withFallback(kernelName, fn) })),
     { kernelName: BN_TRAIN_KERNEL, backendName, kernelFunc: bnTrain },
     { kernelName: BN_TRAIN_GRAD_KERNEL, backendName, kernelFunc: bnTrainGrad },
+    { kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: reluGrad },
   ];
 }
