@@ -76,6 +76,18 @@ test('auto falls back to wasm when the native addon is unavailable (RF_NO_NATIVE
   assert.equal(info.name, 'wasm');
 });
 
+test('the default thread count comes from RF_THREADS, and a bad value is named', () => {
+  const script = "import('./ml/backend/index.ts').then(async (m) => { const i = await m.initBackend('auto', { log: () => {} }); console.log(JSON.stringify(i)); })";
+  const run = (value: string) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, env: { ...process.env, RF_THREADS: value }, encoding: 'utf8' });
+  const ok = run('1');
+  assert.equal(ok.status, 0, ok.stderr);
+  const info = JSON.parse(ok.stdout.trim().split('\n').pop()!) as { threads: number };
+  assert.equal(info.threads, 1);
+  const bad = run('two');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /RF_THREADS must be a positive integer; got "two"/);
+});
+
 test('initBackend rejects a non-positive thread count', async () => {
   await assert.rejects(initBackend('cpu', { ...quiet, threads: 0 }), /threads must be a positive integer; got 0/);
 });

@@ -17,7 +17,11 @@ export { BACKEND_CHOICES, parseBackendChoice } from './choice.ts';
 export { batchNormTrain, type BatchNormTrainResult } from './batch-norm.ts';
 
 export interface BackendOptions {
-  /** Threads for kernels that can use several (native). Default: all cores. */
+  /**
+   * Threads for kernels that can use several (native). Default: $RF_THREADS, else
+   * $OMP_NUM_THREADS, else all cores. On a machine shared with other busy processes, 1 thread
+   * can be several times faster than 2 (OpenMP barriers wait for descheduled threads).
+   */
   readonly threads?: number;
   /** Where the choice is reported; default stderr. */
   readonly log?: (line: string) => void;
@@ -37,6 +41,17 @@ const TENSORFLOW_INSTALL_HINT =
   'or `npm install --no-save @tensorflow/tfjs-node@4.22.0` (CPU)';
 
 let current: BackendInfo | undefined;
+
+function defaultThreads(): number {
+  for (const name of ['RF_THREADS', 'OMP_NUM_THREADS']) {
+    const v = process.env[name];
+    if (v === undefined || v === '') continue;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer; got ${JSON.stringify(v)}`);
+    return n;
+  }
+  return availableParallelism();
+}
 
 /** The backend chosen by the last initBackend call, if any. */
 export function currentBackendInfo(): BackendInfo | undefined {
@@ -129,7 +144,7 @@ async function initCpu(choice: BackendChoice): Promise<BackendInfo> {
  * Registration of project kernels happens here and is idempotent, so calling it again is cheap.
  */
 export async function initBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
-  const threads = options.threads ?? availableParallelism();
+  const threads = options.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`initBackend: threads must be a positive integer; got ${threads}`);
   registerBatchNormGrad();
   registerBatchNormTrainGrad();
