@@ -90,9 +90,10 @@ interface TorchLine {
   img_per_s: number;
   torch: string;
   threads: number;
+  max_rss_mib: number;
 }
 
-function torch(c: Config, nThreads: number): { train: number; grad: number; version: string } | string {
+function torch(c: Config, nThreads: number): { train: number; grad: number; version: string; trainRssMiB: number } | string {
   const r = spawnSync(python, [reference, '--depth', String(c.depth), '--width', String(c.width), '--batch', String(c.batch),
     '--threads', String(nThreads), '--seconds', String(seconds), '--min-steps', String(minSteps)], { encoding: 'utf8' });
   if (r.error !== undefined || r.status !== 0) {
@@ -101,7 +102,12 @@ function torch(c: Config, nThreads: number): { train: number; grad: number; vers
   }
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TorchLine);
   const get = (w: string) => lines.find((l) => l.what === w)!;
-  return { train: get('train').img_per_s, grad: get('input-grad').img_per_s, version: `${get('train').torch}, ${get('train').threads} threads` };
+  return {
+    train: get('train').img_per_s,
+    grad: get('input-grad').img_per_s,
+    version: `${get('train').torch}, ${get('train').threads} threads`,
+    trainRssMiB: get('train').max_rss_mib,
+  };
 }
 
 async function peakTrainMemory(c: Config): Promise<{ peakMiB: number; rssMiB: number }> {
@@ -125,6 +131,7 @@ async function main(): Promise<void> {
   const info: BackendInfo = await initBackend(choice, threads === undefined ? {} : { threads });
   const rows: string[] = [];
   let torchVersion = '';
+  let torchBigRss: number | undefined;
   const memoryOnly = process.argv.includes('--memory-only');
   for (const c of memoryOnly ? [] : configs) {
     const o = await ours(c);
@@ -135,6 +142,7 @@ async function main(): Promise<void> {
       console.log(`${name}: ours train ${fmt(o.train)} img/s, input-grad ${fmt(o.grad)} img/s; ${t}`);
     } else {
       torchVersion = t.version;
+      if (c.key === 'r50b128') torchBigRss = t.trainRssMiB;
       rows.push(`| ${name} | ${fmt(o.train)} | ${fmt(t.train)} | ${(o.train / t.train).toFixed(2)} | ${fmt(o.grad)} | ${fmt(t.grad)} | ${(o.grad / t.grad).toFixed(2)} |`);
       console.log(`${name}: train ${fmt(o.train)} vs ${fmt(t.train)} img/s, input-grad ${fmt(o.grad)} vs ${fmt(t.grad)} img/s`);
     }
@@ -146,7 +154,8 @@ async function main(): Promise<void> {
   const big = configs.find((c) => c.key === 'r50b128');
   if (big !== undefined) {
     const m = await peakTrainMemory(big);
-    console.log(`\nResNet-50 b128 train step: peak tensor memory ${m.peakMiB.toFixed(0)} MiB (tf.profile), process max RSS ${m.rssMiB.toFixed(0)} MiB`);
+    const torchRss = torchBigRss === undefined ? '' : `; PyTorch's max RSS after its train steps: ${torchBigRss.toFixed(0)} MiB`;
+    console.log(`\nResNet-50 b128 train step: peak tensor memory ${m.peakMiB.toFixed(0)} MiB (tf.profile), process max RSS ${m.rssMiB.toFixed(0)} MiB${torchRss}`);
   }
 }
 

@@ -8,6 +8,7 @@ and prints one JSON object per line. Usage:
 """
 import argparse
 import json
+import resource
 import statistics
 import time
 
@@ -134,7 +135,8 @@ def main():
         ips, steps = timed(fn, a.batch, a.seconds, a.min_steps)
         print(json.dumps({"what": what, "depth": a.depth, "width": a.width, "batch": a.batch,
                           "img_per_s": ips, "steps": steps, "threads": torch.get_num_threads(),
-                          "torch": torch.__version__}), flush=True)
+                          "torch": torch.__version__,
+                          "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
 
 
 if __name__ == "__main__":

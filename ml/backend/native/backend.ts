@@ -4,6 +4,7 @@
  * kernel we do not replace, and every case a replacement does not cover (other dtypes, layouts,
  * broadcasts), runs the cpu backend's own kernel, so the backend is complete by construction.
  */
+import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
@@ -14,7 +15,10 @@ export const NATIVE_BACKEND_NAME = 'native';
 
 /** Arrays shorter than this are not recycled (allocation is cheap for them). */
 const POOL_MIN_LENGTH = 1 << 14;
-const POOL_MAX_BYTES = Number(process.env.RF_NATIVE_POOL_MB ?? 1024) * 2 ** 20;
+/** Cap on recycled memory held while unused: $RF_NATIVE_POOL_MB, default 1/8 of RAM (at most 4 GiB). */
+const POOL_MAX_BYTES = process.env.RF_NATIVE_POOL_MB !== undefined
+  ? Number(process.env.RF_NATIVE_POOL_MB) * 2 ** 20
+  : Math.min(4 * 2 ** 30, totalmem() / 8);
 
 type BackendValues = ReturnType<MathBackendCPU['readSync']>;
 
