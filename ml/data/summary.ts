@@ -38,6 +38,13 @@ export function formatDatasetSummary(s: DatasetSummary): string {
       return `  ${String(c).padStart(2)} ${name.padEnd(12)} ${String(n).padStart(7)}  ${pct.padStart(5)} %`;
     }),
   ];
-  if (Object.keys(s.meta).length > 0) lines.push(`metadata: ${JSON.stringify(s.meta)}`);
+  if (Object.keys(s.meta).length > 0) lines.push(`metadata: ${JSON.stringify(s.meta, shorten)}`);
   return lines.join('\n');
+}
+
+/** Long strings and arrays in metadata (per-image records) are cut for display. */
+function shorten(_key: string, value: unknown): unknown {
+  if (typeof value === 'string' && value.length > 80) return `${value.slice(0, 40)}... (${value.length} chars)`;
+  if (Array.isArray(value) && value.length > 20) return [...value.slice(0, 10), `... (${value.length} items)`];
+  return value;
 }
