@@ -7,7 +7,7 @@ import { augmentBatch, STD } from '../ml/augment/standard.ts';
 import { openDataset } from '../ml/data/dataset-file.ts';
 import {
   argmax, generateSyntheticSplit, nonRobustEnergy, nonRobustScores, renderRobust, renderSyntheticImage, robustClassesFromMeta,
-  robustScores, swapNonRobust, syntheticBank, writeSynthetic,
+  robustScores, swapNonRobust, syntheticBank, syntheticBankFromMeta, writeSynthetic,
 } from '../ml/data/synthetic.ts';
 
 /** The demo profile's smallest L2 attack budget (SPEC.md: ε in {0.25, 0.5}). */
@@ -99,6 +99,7 @@ test('deterministic from (params, split, index); files carry params and robust c
     const test = openDataset(paths.testPath);
     assert.deepEqual(test.pixels, data.pixels);
     assert.deepEqual(robustClassesFromMeta(test.meta), data.robustClass);
+    assert.deepEqual(syntheticBankFromMeta(test.meta).nonRobust, bank.nonRobust);
     const train = openDataset(paths.trainPath);
     const counts = new Array(10).fill(0);
     for (const y of train.labels) counts[y]++;

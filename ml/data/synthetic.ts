@@ -384,6 +384,15 @@ export function writeSynthetic(
   return { train: write('train', paths.trainPath), test: write('test', paths.testPath) };
 }
 
+/** The pattern bank a synthetic artifact was made with (its parameters are in its metadata). */
+export function syntheticBankFromMeta(meta: Readonly<Record<string, unknown>>): SyntheticBank {
+  const params = meta.params;
+  if (meta.dataset !== 'synthetic planted-feature' || typeof params !== 'object' || params === null) {
+    throw new Error('dataset metadata has no synthetic parameters (not a synthetic planted-feature set?)');
+  }
+  return syntheticBank(params as Partial<SyntheticParams>);
+}
+
 /** Reads the robust classes back from a synthetic artifact's metadata. */
 export function robustClassesFromMeta(meta: Readonly<Record<string, unknown>>): Uint8Array {
   const s = meta.robustClass;
