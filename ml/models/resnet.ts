@@ -106,8 +106,18 @@ export class ResNetTrunk {
    * `widths`: the four stage widths (the stem has widths[0]); `prefix` is prepended to every
    * parameter name ('' for a plain classifier, e.g. 'backbone.' inside another model).
    */
-  constructor(ops: TrunkOps, layout: ResNetLayout, widths: readonly number[], inChannels: number, prefix = '') {
-    if (widths.length !== 4 || layout.blocks.length !== 4) throw new Error('ResNetTrunk: need 4 stage widths and 4 block counts');
+  constructor(
+    ops: TrunkOps,
+    layout: ResNetLayout,
+    widths: readonly number[],
+    inChannels: number,
+    prefix = '',
+    /** Stride of each stage's first block (the CIFAR ResNet: 1, 2, 2, 2). */
+    stageStrides: readonly number[] = [1, 2, 2, 2],
+  ) {
+    if (widths.length !== 4 || layout.blocks.length !== 4 || stageStrides.length !== 4) {
+      throw new Error('ResNetTrunk: need 4 stage widths, block counts and strides');
+    }
     const expansion = layout.block === 'basic' ? BasicBlock.expansion : Bottleneck.expansion;
     const BlockType = layout.block === 'basic' ? BasicBlock : Bottleneck;
     this.stem = ops.conv(`${prefix}conv1`, inChannels, widths[0]!, 3, 1, true);
@@ -116,7 +126,7 @@ export class ResNetTrunk {
     for (let stage = 0; stage < 4; stage++) {
       const planes = widths[stage]!;
       for (let b = 0; b < layout.blocks[stage]!; b++) {
-        const stride = b === 0 && stage > 0 ? 2 : 1;
+        const stride = b === 0 ? stageStrides[stage]! : 1;
         this.blocks.push(new BlockType(ops, `${prefix}layer${stage + 1}.${b}`, inC, planes, stride));
         inC = planes * expansion;
       }
