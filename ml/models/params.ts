@@ -98,15 +98,22 @@ export class ParamStore {
   /** Creates every variable, from `seed` or from `values` (which must return exactly sized arrays). */
   materialise(source: { readonly seed: number } | { readonly values: ParamValues }): void {
     if (this.materialised) throw new Error('parameters already materialised');
-    for (const p of this.params) {
-      const data = 'seed' in source ? initialValues(p.spec, source.seed) : source.values(p.spec);
-      if (data.length !== sizeOf(p.spec.shape)) {
-        throw new Error(`parameter ${p.name}: got ${data.length} values for shape [${p.spec.shape}]`);
+    const created: tf.Variable[] = [];
+    try {
+      for (const p of this.params) {
+        const data = 'seed' in source ? initialValues(p.spec, source.seed) : source.values(p.spec);
+        if (data.length !== sizeOf(p.spec.shape)) {
+          throw new Error(`parameter ${p.name}: got ${data.length} values for shape [${p.spec.shape}]`);
+        }
+        const initial = tf.tensor(data, [...p.spec.shape], 'float32');
+        const v = tf.variable(initial, p.spec.trainable);
+        initial.dispose(); // the variable holds its own reference to the data
+        created.push(v);
+        p.bind(v);
       }
-      const initial = tf.tensor(data, [...p.spec.shape], 'float32');
-      p.bind(tf.variable(initial, p.spec.trainable));
-      initial.dispose(); // the variable holds its own reference to the data
-
+    } catch (e) {
+      for (const v of created) v.dispose();
+      throw e;
     }
     this.materialised = true;
   }
