@@ -94,6 +94,30 @@ for (const [lift, k, stride] of [[true, 3, 1], [false, 3, 1], [false, 1, 1], [fa
   });
 }
 
+for (const lift of [true, false]) {
+  test(`P4MConv (${lift ? 'lifting' : 'p4m->p4m'}) weight gradient equals finite differences (the output is linear in it)`, () => {
+    const store = new ParamStore();
+    const layer = new P4MConv(store, 'g', 2, 2, 3, lift, 1, 1);
+    store.materialise({ seed: 8 });
+    const x = randomTensor([2, 5, 5, lift ? 2 : 16], 6) as tf.Tensor4D;
+    const r = randomTensor([2, 5, 5, 16], 7);
+    const loss = () => layer.apply(x).mul(r).sum();
+    const { grads } = tf.variableGrads(loss as () => tf.Scalar, [layer.weight.v]);
+    const g = grads[layer.weight.v.name]!.dataSync();
+    const w0 = layer.weight.v.dataSync() as Float32Array;
+    const base = loss().dataSync()[0]!;
+    for (let k = 0; k < w0.length; k += Math.max(1, Math.floor(w0.length / 23))) {
+      const w = Float32Array.from(w0);
+      w[k]! += 0.5;
+      tf.tidy(() => layer.weight.v.assign(tf.tensor(w, layer.weight.v.shape)));
+      const fd = (loss().dataSync()[0]! - base) / 0.5;
+      assert.ok(Math.abs(fd - g[k]!) < 2e-3 * (1 + Math.abs(fd)), `weight ${k}: ${g[k]} vs ${fd}`);
+    }
+    tf.dispose([x, r, grads]);
+    store.dispose();
+  });
+}
+
 // --- transforms of p4m feature maps, built on the independent rigid warp of ml/transform ---
 function mirrorColumns(a: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
   const out = new Float32Array(a.length);

@@ -101,13 +101,41 @@ export function groupIndex(k: number): Int32Array {
 }
 
 /**
+ * The filter expansion as one op: out[g * S + q] = w[index[g * S + q]], where each block g of `index`
+ * is a permutation of 0..S-1. Its gradient gathers with the inverse permutations and sums the blocks.
+ * (tfjs differentiates a plain gather through unsortedSegmentSum, which the cpu backend computes in
+ * time proportional to S times the kernel size: far too slow for training.)
+ */
+function expansionOp(index: Int32Array, size: number): (w: tf.Tensor) => tf.Tensor {
+  const copies = index.length / size;
+  const inverse = new Int32Array(index.length);
+  for (let g = 0; g < copies; g++) {
+    const seen = new Uint8Array(size);
+    for (let q = 0; q < size; q++) {
+      const s = index[g * size + q]!;
+      if (s < 0 || s >= size || seen[s]) throw new Error(`p4m expansion block ${g} is not a permutation`);
+      seen[s] = 1;
+      inverse[g * size + s] = g * size + q;
+    }
+  }
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const w = args[0] as tf.Tensor;
+    const rest = w.shape.slice(1);
+    return {
+      value: tf.gather(w, tf.tensor1d(index, 'int32')),
+      gradFunc: (dy: tf.Tensor) => tf.gather(dy, tf.tensor1d(inverse, 'int32')).reshape([copies, size, ...rest]).sum(0),
+    };
+  }) as (w: tf.Tensor) => tf.Tensor;
+}
+
+/**
  * A p4m convolution layer. `lift` maps an image (Cin channels) to p4m features (Cout * 8 channels);
  * otherwise p4m features (Cin * 8) to p4m features (Cout * 8). Weights: lift [k, k, Cin, Cout],
  * group [k, k, 8, Cin, Cout]; PyTorch-default init with the fan-in of the expanded filter.
  */
 export class P4MConv implements ConvLayer {
   readonly weight: Param;
-  private readonly index: Int32Array;
+  private readonly expand: (w: tf.Tensor) => tf.Tensor;
 
   constructor(
     store: ParamStore,
@@ -123,7 +151,8 @@ export class P4MConv implements ConvLayer {
     const bound = 1 / Math.sqrt(inChannels * inGroup * kernel * kernel);
     const shape = lift ? [kernel, kernel, inChannels, outChannels] : [kernel, kernel, P4M_ORDER, inChannels, outChannels];
     this.weight = store.add(`${name}.weight`, shape, { kind: 'uniform', bound });
-    this.index = lift ? liftingIndex(kernel) : groupIndex(kernel);
+    const positions = kernel * kernel * inGroup;
+    this.expand = expansionOp(lift ? liftingIndex(kernel) : groupIndex(kernel), positions);
   }
 
   /** The expanded HWIO kernel [k, k, Cin * inGroup, Cout * 8] used by the plain convolution. */
@@ -132,14 +161,13 @@ export class P4MConv implements ConvLayer {
     const cin = this.inChannels;
     const cout = this.outChannels;
     return tf.tidy(() => {
-      const idx = tf.tensor1d(this.index, 'int32');
       if (this.lift) {
         const w = this.weight.v.reshape([k * k, cin, cout]);
-        const g = tf.gather(w, idx).reshape([P4M_ORDER, k, k, cin, cout]);
+        const g = this.expand(w).reshape([P4M_ORDER, k, k, cin, cout]);
         return g.transpose([1, 2, 3, 4, 0]).reshape([k, k, cin, cout * P4M_ORDER]) as tf.Tensor4D;
       }
       const w = this.weight.v.reshape([k * k * P4M_ORDER, cin, cout]);
-      const g = tf.gather(w, idx).reshape([P4M_ORDER, k, k, P4M_ORDER, cin, cout]);
+      const g = this.expand(w).reshape([P4M_ORDER, k, k, P4M_ORDER, cin, cout]);
       // [g, ky, kx, h, c, o] -> [ky, kx, c, h, o, g]: input channel c*8+h, output o*8+g.
       return g.transpose([1, 2, 4, 3, 5, 0]).reshape([k, k, cin * P4M_ORDER, cout * P4M_ORDER]) as tf.Tensor4D;
     });

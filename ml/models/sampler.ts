@@ -6,7 +6,7 @@
  * tfjs has no sampler with gradients, and composing one from `gather` fails under autodiff (the
  * integer corner indices would have to be derived from the differentiated coordinates), so
  * `bilinearSample` is one custom-gradient op: d/dimage scatters the output gradient back to the four
- * corners with their weights; d/dx and d/dy differentiate the bilinear weights (piecewise linear in
+ * corners with their weights (scatterND, which sums duplicates); d/dx and d/dy differentiate the bilinear weights (piecewise linear in
  * the coordinates; at exact integers the right derivative is taken).
  *
  * Pixel coordinates: pixel (row i, column j) has its centre at (x, y) = (j, i). Samples whose corner
@@ -74,7 +74,12 @@ const sampleOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const g = dy.reshape([-1, c]);
       const src = img.reshape([n * h * w, c]);
       const ks = corners(img.shape, sx, sy);
-      const dImage = tf.addN(ks.map((k) => tf.unsortedSegmentSum(g.mul(k.weight.expandDims(1)), k.index, n * h * w)));
+      // scatterND sums duplicate indices in linear time (unsortedSegmentSum is quadratic on cpu).
+      const dImage = tf.scatterND(
+        tf.concat(ks.map((k) => k.index)).expandDims(1),
+        tf.concat(ks.map((k) => g.mul(k.weight.expandDims(1)))),
+        [n * h * w, c],
+      );
       // Per corner: sum over channels of dy * pixel value, times the weight's derivative.
       const dot = ks.map((k) => tf.gather(src, k.index).mul(g).sum(1));
       const dx = tf.addN(ks.map((k, i) => dot[i]!.mul(k.dwdx)));
