@@ -27,8 +27,8 @@ function weightsHash(model: Model): string {
 function accuracy(model: Model, x: Float32Array, y: Int32Array, size: number): number {
   return tf.tidy(() => {
     const logits = model.logits(tf.tensor4d(x, [y.length, size, size, 3]), 'eval');
-    const pred = logits.argMax(1).dataSync();
-    return pred.reduce((a, p, i) => a + (p === y[i] ? 1 : 0), 0) / y.length;
+    const pred = Array.from(logits.argMax(1).dataSync());
+    return pred.filter((p, i) => p === y[i]).length / y.length;
   });
 }
 
