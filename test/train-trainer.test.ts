@@ -120,6 +120,36 @@ test('killed mid-run, training resumes from its checkpoint to bit-identical weig
   b2.dispose();
 });
 
+test('with a gradient-based perturbation of each batch, a resumed run still ends bit-identical', async () => {
+  // One normalised L2 gradient step of size 0.5 on the eval-mode loss (a 1-step PGD stand-in).
+  const perturb = (model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Tensor4D => tf.tidy(() => {
+    const g = tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 3), model.logits(v as tf.Tensor4D, 'eval')))(x);
+    const norm = g.square().sum([1, 2, 3], true).sqrt().add(1e-10);
+    return x.add(g.div(norm).mul(0.5)).clipByValue(0, 1) as tf.Tensor4D;
+  });
+  const a = createModel(tinyConfig, 21);
+  await train(options(a, { totalSteps: 7, perturb }));
+  const path = join(dir, 'adv.ckpt');
+  const b1 = createModel(tinyConfig, 21);
+  const controller = new AbortController();
+  await assert.rejects(train(options(b1, {
+    totalSteps: 7, perturb, checkpoint: { path, everySteps: 3 }, signal: controller.signal,
+    onProgress: (e) => { if (e.done === 5) controller.abort(new Error('killed')); },
+  })), /killed/);
+  b1.dispose();
+  const b2 = createModel(tinyConfig, 21);
+  const counts: number[] = [];
+  const res = await train(options(b2, {
+    totalSteps: 7, perturb, checkpoint: { path, everySteps: 1 },
+    onProgress: () => { counts.push(tf.memory().numTensors); },
+  }));
+  assert.equal(res.resumedFrom, 3);
+  assert.equal(weightsHash(b2), weightsHash(a));
+  assert.ok(counts.every((c) => c === counts[0]), `tensor counts per step: ${counts}`);
+  a.dispose();
+  b2.dispose();
+});
+
 test('same seed, same backend: identical weights; a different seed differs', async () => {
   const hashes: string[] = [];
   for (const seed of [11, 11, 12]) {

@@ -53,6 +53,7 @@ function declare(raw: ModelConfigInput | ModelConfig): Structure {
 
 /** A freshly initialised model; initial weights are a pure function of (config, seed). */
 export function createModel(config: ModelConfigInput | ModelConfig, seed: number): Model {
+  if (!Number.isInteger(seed)) throw new Error(`createModel: seed must be an integer, got ${seed}`);
   const s = declare(config);
   s.store.materialise({ seed });
   return new Network(s.config, s.store, s.body, s.head);
