@@ -4,6 +4,7 @@ import type { CheckedGraph } from './graph.ts';
 import { dagText, findArtifact, findNode, fmtBytes, lineageTree, runDetail, runLog, showArtifact, showNode } from './inspect.ts';
 import type { ArtifactDescriber } from './inspect.ts';
 import { NodeLocks } from './lock.ts';
+import { InlineExecutor } from './inline-executor.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { collectGarbage, verifyAll } from './maintenance.ts';
 import { parseOverride, readParamsFile, resolveProfile } from './params.ts';
@@ -82,7 +83,8 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .option('-j, --jobs <n>', 'nodes run in parallel, each in its own process', positiveInt, 1)
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
     .option('-v, --verbose', 'list cached nodes too')
-    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs: number; keepGoing?: boolean; verbose?: boolean }) => {
+    .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
+    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs: number; keepGoing?: boolean; verbose?: boolean; executor: 'local' | 'inline' }) => {
       const { ws, graph, profile } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
@@ -94,6 +96,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
         }
         const summary = await reproduce(project, ws, graph, profile, names, ids, {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
+          executor: o.executor,
         });
         if (summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) process.exitCode = 1;
       } finally {
@@ -218,6 +221,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
 }
 
 interface RunOpts {
+  readonly executor?: 'local' | 'inline';
   readonly dryRun: boolean;
   readonly force: readonly string[];
   readonly jobs: number;
@@ -231,7 +235,7 @@ async function runRepro(
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
   const runId = quiet ? 0 : ws.db.startRun(command, profile, names, ws.host);
-  const executor = new LocalExecutor({ projectModule: project.module });
+  const executor = o.executor === 'inline' ? new InlineExecutor(project) : new LocalExecutor({ projectModule: project.module });
   const repro = new Repro(
     {
       project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
