@@ -16,7 +16,7 @@ const common = {
   inputSize: z.number().int().min(8).max(1024),
 };
 
-const blocks = z.array(z.number().int().min(1).max(64)).length(4);
+const blocks = z.array(z.number().int().min(1).max(64)).length(4).readonly();
 
 const resnetSchema = z.strictObject({
   arch: z.enum(['resnet18', 'resnet34', 'resnet50']),
@@ -47,8 +47,8 @@ const stnSchema = z.strictObject({
   /** Localisation network (PyTorch STN tutorial): two valid convs, each then 2x2 max-pool and ReLU. */
   loc: z
     .strictObject({
-      channels: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([8, 10]),
-      kernels: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([7, 5]),
+      channels: z.tuple([z.number().int().min(1), z.number().int().min(1)]).readonly().default([8, 10]),
+      kernels: z.tuple([z.number().int().min(1), z.number().int().min(1)]).readonly().default([7, 5]),
       hidden: z.number().int().min(1).default(32),
     })
     .default({ channels: [8, 10], kernels: [7, 5], hidden: 32 }),
