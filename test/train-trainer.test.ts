@@ -177,11 +177,15 @@ test('perturb replaces each batch (identity perturbation changes nothing); no te
   const plain = createModel(tinyConfig, 4);
   await train(options(plain, { totalSteps: 5 }));
   const hooked = createModel(tinyConfig, 4);
+  const before = tf.memory().numTensors;
   const calls: number[] = [];
   const counts: number[] = [];
   const events: ProgressEvent[] = [];
   await train(options(hooked, {
     totalSteps: 5,
+    checkpoint: { path: join(dir, 'leak.ckpt'), everySteps: 2 },
+    snapshotSteps: [2],
+    onSnapshot: () => {},
     perturb: (model, x, _y, step) => {
       assert.equal(model, hooked);
       calls.push(step);
@@ -189,6 +193,7 @@ test('perturb replaces each batch (identity perturbation changes nothing); no te
     },
     onProgress: (e) => { events.push(e); counts.push(tf.memory().numTensors); },
   }));
+  assert.equal(tf.memory().numTensors, before, 'train() leaves no tensors behind');
   assert.deepEqual(calls, [0, 1, 2, 3, 4]);
   assert.equal(weightsHash(hooked), weightsHash(plain));
   assert.ok(counts.every((c) => c === counts[0]), `tensor counts per step: ${counts}`);

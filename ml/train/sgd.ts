@@ -27,11 +27,12 @@ export class Sgd {
     if (!(config.momentum >= 0 && config.momentum < 1)) throw new Error(`sgd: momentum must be in [0, 1), got ${config.momentum}`);
     if (!(config.weightDecay >= 0)) throw new Error(`sgd: weightDecay must be >= 0, got ${config.weightDecay}`);
     this.params = variables.filter((v) => v.trainable);
-    this.buffers = this.params.map((p) => ({
-      name: `${p.name}.momentum_buffer`,
-      variable: tf.variable(tf.zerosLike(p.variable), false),
-      trainable: false,
-    }));
+    this.buffers = this.params.map((p) => {
+      const zeros = tf.zerosLike(p.variable);
+      const variable = tf.variable(zeros, false);
+      zeros.dispose(); // the variable keeps its own reference to the data
+      return { name: `${p.name}.momentum_buffer`, variable, trainable: false };
+    });
   }
 
   /**
