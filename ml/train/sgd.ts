@@ -13,8 +13,6 @@ export interface SgdConfig {
   readonly weightDecay: number;
 }
 
-export const PAPER_SGD: SgdConfig = { momentum: 0.9, weightDecay: 5e-4 };
-
 export class Sgd {
   /** Momentum buffers, named `<variable name>.momentum_buffer`, in the variables' order. */
   readonly buffers: readonly NamedVariable[];
