@@ -105,6 +105,17 @@ export class LineageDb {
     this.db.close();
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Prepared statements are compiled once per connection: a no-op run issues thousands of queries. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   startRun(command: string, profile: string | null, targets: readonly string[], host: string): number {
     const r = this.db
       .prepare('INSERT INTO runs (started_at, command, profile, targets, status, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?)')
@@ -113,21 +124,21 @@ export class LineageDb {
   }
 
   endRun(id: number, status: string, summary: Readonly<Record<string, unknown>>): void {
-    this.db.prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?').run(now(), status, JSON.stringify(summary), id);
+    this.stmt('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?').run(now(), status, JSON.stringify(summary), id);
   }
 
   /** Runs and executions left 'running' by a process that died (kill -9, power loss) become 'interrupted'. */
   markDeadAsInterrupted(host: string, isAlive: (pid: number) => boolean): void {
     const dead = (rows: Array<{ id: number; pid: number | null }>) => rows.filter((r) => r.pid === null || !isAlive(r.pid)).map((r) => r.id);
-    const runs = dead(this.db.prepare("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?").all(host) as Array<{ id: number; pid: number | null }>);
+    const runs = dead(this.stmt("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?").all(host) as Array<{ id: number; pid: number | null }>);
     const execs = this.db
       .prepare("SELECT e.id AS id, r.pid AS pid FROM executions e JOIN runs r ON r.id = e.run_id WHERE e.status = 'running' AND r.host = ?")
       .all(host) as Array<{ id: number; pid: number | null }>;
     const deadExecs = dead(execs);
     const tx = this.db.transaction(() => {
-      for (const id of runs) this.db.prepare("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE id = ?").run(now(), id);
+      for (const id of runs) this.stmt("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE id = ?").run(now(), id);
       for (const id of deadExecs) {
-        this.db.prepare("UPDATE executions SET status = 'interrupted', ended_at = ?, error = 'driver died' WHERE id = ?").run(now(), id);
+        this.stmt("UPDATE executions SET status = 'interrupted', ended_at = ?, error = 'driver died' WHERE id = ?").run(now(), id);
       }
     });
     tx();
@@ -147,7 +158,7 @@ export class LineageDb {
   }
 
   setExecutionPid(id: number, pid: number): void {
-    this.db.prepare('UPDATE executions SET pid = ? WHERE id = ?').run(pid, id);
+    this.stmt('UPDATE executions SET pid = ? WHERE id = ?').run(pid, id);
   }
 
   endExecution(
@@ -169,7 +180,7 @@ export class LineageDb {
   }
 
   addSeries(executionId: number, name: string, step: number, values: Readonly<Record<string, unknown>>): void {
-    this.db.prepare('INSERT INTO series (execution_id, name, step, vals) VALUES (?, ?, ?, ?)').run(executionId, name, step, JSON.stringify(values));
+    this.stmt('INSERT INTO series (execution_id, name, step, vals) VALUES (?, ?, ?, ?)').run(executionId, name, step, JSON.stringify(values));
   }
 
   /** Registers a finished node, its outputs and edges in one transaction. */
@@ -182,11 +193,11 @@ export class LineageDb {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(r.key, r.nodeId, r.stage, r.stageVersion, r.codeDigest, r.params, r.executionId, ts);
-      this.db.prepare('DELETE FROM outputs WHERE node_key = ?').run(r.key);
-      this.db.prepare('DELETE FROM edges WHERE node_key = ?').run(r.key);
+      this.stmt('DELETE FROM outputs WHERE node_key = ?').run(r.key);
+      this.stmt('DELETE FROM edges WHERE node_key = ?').run(r.key);
       for (const [name, ref] of Object.entries(r.outputs)) {
-        this.db.prepare('INSERT INTO outputs (node_key, name, digest, kind, size) VALUES (?, ?, ?, ?, ?)').run(r.key, name, ref.digest, ref.kind, ref.size);
-        this.db.prepare('INSERT OR IGNORE INTO artifacts (digest, kind, size, created_at) VALUES (?, ?, ?, ?)').run(ref.digest, ref.kind, ref.size, ts);
+        this.stmt('INSERT INTO outputs (node_key, name, digest, kind, size) VALUES (?, ?, ?, ?, ?)').run(r.key, name, ref.digest, ref.kind, ref.size);
+        this.stmt('INSERT OR IGNORE INTO artifacts (digest, kind, size, created_at) VALUES (?, ?, ?, ?)').run(ref.digest, ref.kind, ref.size, ts);
       }
       for (const e of r.edges) {
         this.db
@@ -200,86 +211,86 @@ export class LineageDb {
   /** Forgets a registration (its outputs turned out missing or corrupt). */
   unregister(key: string): void {
     const tx = this.db.transaction(() => {
-      this.db.prepare('DELETE FROM nodes WHERE key = ?').run(key);
-      this.db.prepare('DELETE FROM outputs WHERE node_key = ?').run(key);
-      this.db.prepare('DELETE FROM edges WHERE node_key = ?').run(key);
+      this.stmt('DELETE FROM nodes WHERE key = ?').run(key);
+      this.stmt('DELETE FROM outputs WHERE node_key = ?').run(key);
+      this.stmt('DELETE FROM edges WHERE node_key = ?').run(key);
     });
     tx();
   }
 
   node(key: string): NodeRow | undefined {
-    return this.db.prepare('SELECT * FROM nodes WHERE key = ?').get(key) as NodeRow | undefined;
+    return this.stmt('SELECT * FROM nodes WHERE key = ?').get(key) as NodeRow | undefined;
   }
 
   /** The most recent registration of a readable node id (for dry-run explanations). */
   latestNodeById(nodeId: string): NodeRow | undefined {
-    return this.db.prepare('SELECT * FROM nodes WHERE node_id = ? ORDER BY registered_at DESC, rowid DESC LIMIT 1').get(nodeId) as NodeRow | undefined;
+    return this.stmt('SELECT * FROM nodes WHERE node_id = ? ORDER BY registered_at DESC, rowid DESC LIMIT 1').get(nodeId) as NodeRow | undefined;
   }
 
   nodesByIdPrefix(prefix: string): NodeRow[] {
-    return this.db.prepare('SELECT * FROM nodes WHERE node_id = ? OR key LIKE ? ORDER BY registered_at DESC').all(prefix, `${prefix}%`) as NodeRow[];
+    return this.stmt('SELECT * FROM nodes WHERE node_id = ? OR key LIKE ? ORDER BY registered_at DESC').all(prefix, `${prefix}%`) as NodeRow[];
   }
 
   outputs(key: string): OutputRow[] {
-    return this.db.prepare('SELECT * FROM outputs WHERE node_key = ? ORDER BY name').all(key) as OutputRow[];
+    return this.stmt('SELECT * FROM outputs WHERE node_key = ? ORDER BY name').all(key) as OutputRow[];
   }
 
   outputsByDigestPrefix(prefix: string): OutputRow[] {
-    return this.db.prepare('SELECT * FROM outputs WHERE digest LIKE ?').all(`${prefix}%`) as OutputRow[];
+    return this.stmt('SELECT * FROM outputs WHERE digest LIKE ?').all(`${prefix}%`) as OutputRow[];
   }
 
   edges(key: string): EdgeRow[] {
-    return this.db.prepare('SELECT * FROM edges WHERE node_key = ? ORDER BY input').all(key) as EdgeRow[];
+    return this.stmt('SELECT * FROM edges WHERE node_key = ? ORDER BY input').all(key) as EdgeRow[];
   }
 
   execution(id: number): ExecutionRow | undefined {
-    return this.db.prepare('SELECT * FROM executions WHERE id = ?').get(id) as ExecutionRow | undefined;
+    return this.stmt('SELECT * FROM executions WHERE id = ?').get(id) as ExecutionRow | undefined;
   }
 
   executionsOfKey(key: string): ExecutionRow[] {
-    return this.db.prepare('SELECT * FROM executions WHERE node_key = ? ORDER BY id').all(key) as ExecutionRow[];
+    return this.stmt('SELECT * FROM executions WHERE node_key = ? ORDER BY id').all(key) as ExecutionRow[];
   }
 
   executionsOfRun(runId: number): ExecutionRow[] {
-    return this.db.prepare('SELECT * FROM executions WHERE run_id = ? ORDER BY id').all(runId) as ExecutionRow[];
+    return this.stmt('SELECT * FROM executions WHERE run_id = ? ORDER BY id').all(runId) as ExecutionRow[];
   }
 
   series(executionId: number): SeriesRow[] {
-    return this.db.prepare('SELECT * FROM series WHERE execution_id = ? ORDER BY name, step').all(executionId) as SeriesRow[];
+    return this.stmt('SELECT * FROM series WHERE execution_id = ? ORDER BY name, step').all(executionId) as SeriesRow[];
   }
 
   runs(limit: number): RunRow[] {
-    return this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as RunRow[];
+    return this.stmt('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as RunRow[];
   }
 
   allNodes(): NodeRow[] {
-    return this.db.prepare('SELECT * FROM nodes').all() as NodeRow[];
+    return this.stmt('SELECT * FROM nodes').all() as NodeRow[];
   }
 
   allOutputs(): OutputRow[] {
-    return this.db.prepare('SELECT * FROM outputs').all() as OutputRow[];
+    return this.stmt('SELECT * FROM outputs').all() as OutputRow[];
   }
 
   countExecutions(status?: ExecutionStatus): number {
     const row = status
-      ? (this.db.prepare('SELECT COUNT(*) AS n FROM executions WHERE status = ?').get(status) as { n: number })
-      : (this.db.prepare('SELECT COUNT(*) AS n FROM executions').get() as { n: number });
+      ? (this.stmt('SELECT COUNT(*) AS n FROM executions WHERE status = ?').get(status) as { n: number })
+      : (this.stmt('SELECT COUNT(*) AS n FROM executions').get() as { n: number });
     return row.n;
   }
 
   blobStat(digest: string): BlobStatRow | undefined {
-    return this.db.prepare('SELECT * FROM blob_stats WHERE digest = ?').get(digest) as BlobStatRow | undefined;
+    return this.stmt('SELECT * FROM blob_stats WHERE digest = ?').get(digest) as BlobStatRow | undefined;
   }
 
   setBlobStat(row: BlobStatRow): void {
-    this.db.prepare('INSERT OR REPLACE INTO blob_stats (digest, size, ino, ctime_ns) VALUES (?, ?, ?, ?)').run(row.digest, row.size, row.ino, row.ctime_ns);
+    this.stmt('INSERT OR REPLACE INTO blob_stats (digest, size, ino, ctime_ns) VALUES (?, ?, ?, ?)').run(row.digest, row.size, row.ino, row.ctime_ns);
   }
 
   forgetBlobStat(digest: string): void {
-    this.db.prepare('DELETE FROM blob_stats WHERE digest = ?').run(digest);
+    this.stmt('DELETE FROM blob_stats WHERE digest = ?').run(digest);
   }
 
   forgetArtifact(digest: string): void {
-    this.db.prepare('DELETE FROM artifacts WHERE digest = ?').run(digest);
+    this.stmt('DELETE FROM artifacts WHERE digest = ?').run(digest);
   }
 }

@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 
-/** Caching through the real CLI: what reruns, what does not, and why. */
+/** Caching through the real CLI: what reruns, what does not, and why. Stages run inline (in the CLI process): process isolation is covered by engine-crash. */
 
 const spaces: ToyWorkspace[] = [];
 after(() => spaces.forEach((w) => w.dispose()));
@@ -14,7 +14,7 @@ function workspace(yaml: string): ToyWorkspace {
 
 test('a no-op repro recomputes nothing; one changed sweep value reruns exactly its branch; identical bytes stop the cascade', async () => {
   const w = workspace(baseParams([1, 2, 3]));
-  const first = await w.run(['repro', 'all']);
+  const first = await w.run(['repro', 'all', '--executor', 'inline']);
   assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.equal(w.executions('succeeded'), 11);
   assert.equal(w.query('SELECT * FROM nodes').length, 11);
@@ -23,7 +23,7 @@ test('a no-op repro recomputes nothing; one changed sweep value reruns exactly i
 
   // No-op: nothing executes (SQLite and the stages' own trace agree).
   const traced = w.trace().length;
-  const noop = await w.run(['repro', 'all']);
+  const noop = await w.run(['repro', 'all', '--executor', 'inline']);
   assert.equal(noop.code, 0, noop.stderr);
   assert.equal(w.executions(), 11);
   assert.equal(w.trace().length, traced);
@@ -32,13 +32,13 @@ test('a no-op repro recomputes nothing; one changed sweep value reruns exactly i
   // 3 -> 5: gen, scale and parity of the new value run, and sum@scaled (its input changed).
   // parity(5) = parity(3) = 1, so sum@parity's inputs have identical content: it stays cached.
   w.writeParams(baseParams([1, 2, 5]));
-  const dry = await w.run(['repro', 'all', '--dry-run']);
+  const dry = await w.run(['repro', 'all', '--dry-run', '--executor', 'inline']);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /to run +gen@n5[\s\S]*never run/);
   assert.match(dry.stdout, /cached +gen@n1/);
   assert.equal(w.executions(), 11, 'a dry run executes nothing');
 
-  const changed = await w.run(['repro', 'all']);
+  const changed = await w.run(['repro', 'all', '--executor', 'inline']);
   assert.equal(changed.code, 0, changed.stderr);
   const ran = w.query<{ node_id: string }>("SELECT node_id FROM executions WHERE id > 11 ORDER BY node_id").map((r) => r.node_id);
   assert.deepEqual(ran, ['gen@n5', 'parity@n5', 'scale@n5', 'sum@scaled']);
@@ -50,19 +50,19 @@ test('a no-op repro recomputes nothing; one changed sweep value reruns exactly i
 
 test('a changed parameter is named in the dry run; --set overrides one key; profiles inherit', async () => {
   const w = workspace(baseParams([1, 2]));
-  assert.equal((await w.run(['repro', 'scaled'])).code, 0);
-  const dry = await w.run(['repro', 'scaled', '--dry-run', '--set', 'scale.factor=7']);
+  assert.equal((await w.run(['repro', 'scaled', '--executor', 'inline'])).code, 0);
+  const dry = await w.run(['repro', 'scaled', '--dry-run', '--set', 'scale.factor=7', '--executor', 'inline']);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /to run +scale@n1\s+because param factor: 2 -> 7/);
   assert.match(dry.stdout, /to run +sum@scaled\s+because input 'parts\[0\]' comes from scale@n1, which would run/);
   assert.match(dry.stdout, /cached +gen@n1/);
 
-  const tripled = await w.run(['--profile', 'tripled', 'repro', 'scaled']);
+  const tripled = await w.run(['--profile', 'tripled', 'repro', 'scaled', '--executor', 'inline']);
   assert.equal(tripled.code, 0, tripled.stderr);
   const totals = w.query<{ metrics: string }>("SELECT metrics FROM executions WHERE node_id = 'sum@scaled' ORDER BY id");
   assert.deepEqual(totals.map((t) => JSON.parse(t.metrics).total), [6, 9]);
 
-  const forced = await w.run(['repro', 'scaled', '--force', 'gen@n1']);
+  const forced = await w.run(['repro', 'scaled', '--force', 'gen@n1', '--executor', 'inline']);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /run +gen@n1 +\(forced\)/);
   assert.match(forced.stdout, /cached +scale@n1|1 ran/);

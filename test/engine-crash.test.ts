@@ -8,7 +8,7 @@ import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 const spaces: ToyWorkspace[] = [];
 after(() => spaces.forEach((w) => w.dispose()));
 function workspace(yaml: string): ToyWorkspace {
-  const w = new ToyWorkspace(yaml);
+  const w = new ToyWorkspace(yaml, 'tsx');
   spaces.push(w);
   return w;
 }
@@ -45,7 +45,7 @@ test('kill -9 of the driver mid-node: rerun resumes, matches an uninterrupted ru
   assert.equal(ref.code, 0, ref.stderr);
 
   const w = workspace(slowParams);
-  const driver = w.spawn(['repro', 'slow']);
+  const driver = await w.spawn(['repro', 'slow']);
   await waitFor('slow to checkpoint', () => progressed(w, 3));
   driver.kill('SIGKILL');
   await new Promise((r) => driver.on('close', r));
@@ -68,7 +68,7 @@ test('kill -9 of the driver mid-node: rerun resumes, matches an uninterrupted ru
 
 test('kill -9 of a worker mid-node: the node fails cleanly, and the next repro resumes and completes', async () => {
   const w = workspace(slowParams);
-  const driver = w.spawn(['repro', 'slow']);
+  const driver = await w.spawn(['repro', 'slow']);
   let out = '';
   driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor('slow to checkpoint', () => progressed(w, 2));

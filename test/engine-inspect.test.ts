@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 
-/** What a person sees: show, lineage, log, dag and status on a finished toy run. */
+/** What a person sees: show, lineage, log, dag and status on a finished toy run. Stages run inline (in the CLI process): process isolation is covered by engine-crash. */
 
 const spaces: ToyWorkspace[] = [];
 after(() => spaces.forEach((w) => w.dispose()));
@@ -10,7 +10,7 @@ after(() => spaces.forEach((w) => w.dispose()));
 test('show, lineage, log, dag and status describe what ran, from where, with which parameters', async () => {
   const w = new ToyWorkspace(baseParams([1, 2], 10, { steps: 3, ms: 1 }));
   spaces.push(w);
-  assert.equal((await w.run(['repro', 'all', 'slow'])).code, 0);
+  assert.equal((await w.run(['repro', 'all', 'slow', '--executor', 'inline'])).code, 0);
 
   const show = await w.run(['show', 'sum@scaled']);
   assert.equal(show.code, 0, show.stderr);
