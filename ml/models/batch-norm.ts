@@ -1,0 +1,117 @@
+/**
+ * Batch normalisation with PyTorch semantics (eps 1e-5, momentum 0.1), optionally sharing its
+ * statistics across the group axis of a G-CNN feature (channels laid out as c * groupSize + s).
+ *
+ * Running statistics are not updated inside the forward pass. In 'train' mode the layer hands its
+ * batch mean and (biased) variance to a `BatchNormUpdates` recorder when one is passed; the trainer
+ * applies them after the optimiser step with `apply()`. Doing the update as a separate step, outside
+ * any gradient closure, keeps the `assign` off the gradient tape and keeps a forward pass free of
+ * side effects (an attack or a gradient check may run 'train' mode without moving the statistics).
+ *
+ * Update (PyTorch): running_mean <- (1 - m) running_mean + m batch_mean;
+ *                   running_var  <- (1 - m) running_var  + m batch_var * n / (n - 1)   (unbiased),
+ * where n is the number of values each statistic averages (N*H*W, times groupSize when shared).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Mode } from './classifier.ts';
+import type { Param, ParamStore } from './params.ts';
+
+export const BN_EPS = 1e-5;
+export const BN_MOMENTUM = 0.1;
+
+interface PendingUpdate {
+  readonly bn: BatchNorm;
+  readonly mean: tf.Tensor1D;
+  readonly variance: tf.Tensor1D;
+  readonly count: number;
+}
+
+/** Collects the batch statistics of one train-mode forward pass for a later running-stat update. */
+export class BatchNormUpdates {
+  private pending: PendingUpdate[] = [];
+
+  /** @internal called by BatchNorm in train mode. Keeps the tensors alive beyond the caller's tidy. */
+  record(bn: BatchNorm, mean: tf.Tensor1D, variance: tf.Tensor1D, count: number): void {
+    this.pending.push({ bn, mean: tf.keep(mean), variance: tf.keep(variance), count });
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Moves every recorded layer's running statistics toward its batch statistics, then forgets them. */
+  apply(): void {
+    tf.tidy(() => {
+      for (const { bn, mean, variance, count } of this.pending) {
+        const m = bn.momentum;
+        const unbiased = count > 1 ? variance.mul(count / (count - 1)) : variance;
+        bn.runningMean.v.assign(bn.runningMean.v.mul(1 - m).add(mean.mul(m)));
+        bn.runningVar.v.assign(bn.runningVar.v.mul(1 - m).add(unbiased.mul(m)));
+      }
+    });
+    this.discard();
+  }
+
+  discard(): void {
+    for (const u of this.pending) {
+      u.mean.dispose();
+      u.variance.dispose();
+    }
+    this.pending = [];
+  }
+}
+
+export interface ForwardContext {
+  readonly mode: Mode;
+  /** Where train-mode batch norm reports its batch statistics; absent = no running-stat update. */
+  readonly bnUpdates?: BatchNormUpdates;
+}
+
+export class BatchNorm {
+  readonly weight: Param;
+  readonly bias: Param;
+  readonly runningMean: Param;
+  readonly runningVar: Param;
+
+  constructor(
+    store: ParamStore,
+    readonly name: string,
+    readonly channels: number,
+    /** 1 for plain feature maps; 8 to share statistics across the p4m group axis. */
+    readonly groupSize = 1,
+    readonly momentum = BN_MOMENTUM,
+    readonly eps = BN_EPS,
+  ) {
+    this.weight = store.add(`${name}.weight`, [channels], { kind: 'ones' });
+    this.bias = store.add(`${name}.bias`, [channels], { kind: 'zeros' });
+    this.runningMean = store.add(`${name}.running_mean`, [channels], { kind: 'zeros' }, false);
+    this.runningVar = store.add(`${name}.running_var`, [channels], { kind: 'ones' }, false);
+  }
+
+  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    const [n, h, w, c] = x.shape;
+    const g = this.groupSize;
+    if (c !== this.channels * g) {
+      throw new Error(`${this.name}: expected ${this.channels * g} channels (${this.channels} x ${g}), got ${c}`);
+    }
+    return tf.tidy(() => {
+      // [N, H, W, C, g]: statistics per C, over N, H, W and the group axis.
+      const x5 = x.reshape([n, h, w, this.channels, g]);
+      let mean: tf.Tensor;
+      let variance: tf.Tensor;
+      if (ctx.mode === 'train') {
+        const moments = tf.moments(x5, [0, 1, 2, 4]);
+        mean = moments.mean;
+        variance = moments.variance;
+        ctx.bnUpdates?.record(this, mean as tf.Tensor1D, variance as tf.Tensor1D, n * h * w * g);
+      } else {
+        mean = this.runningMean.v;
+        variance = this.runningVar.v;
+      }
+      const col = [this.channels, 1];
+      const scale = tf.rsqrt(variance.add(this.eps)).mul(this.weight.v).reshape(col);
+      const y = x5.sub(mean.reshape(col)).mul(scale).add(this.bias.v.reshape(col));
+      return y.reshape([n, h, w, c]) as tf.Tensor4D;
+    });
+  }
+}
