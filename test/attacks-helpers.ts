@@ -48,13 +48,24 @@ export class FunctionClassifier implements Classifier {
     readonly numClasses: number,
     private readonly f: (x: tf.Tensor4D) => tf.Tensor2D,
   ) {}
-  logits(x: tf.Tensor4D): tf.Tensor2D {
+  logits(x: tf.Tensor4D, _mode?: Mode): tf.Tensor2D {
     return tf.tidy(() => this.f(x));
   }
   features(x: tf.Tensor4D): tf.Tensor2D {
     return this.logits(x);
   }
   dispose(): void {}
+}
+
+/**
+ * Class 1 iff the mean pixel exceeds 0.999: an all-white image is right untouched and wrong under
+ * any motion that lets black fill in; a dark image stays class 0 under every motion.
+ */
+export function brightnessClassifier(): FunctionClassifier {
+  return new FunctionClassifier(2, (x) => {
+    const m = tf.mean(x, [1, 2, 3]);
+    return tf.stack([tf.zerosLike(m), tf.mul(tf.sub(m, 0.999), 1000)], 1) as tf.Tensor2D;
+  });
 }
 
 // ReLU forward, identity backward: the authors' "fake ReLU" for representation inversion.
@@ -95,6 +106,47 @@ export class TinyConvNet implements Classifier {
     const pre = tf.add(tf.conv2d(h1, k2 as tf.Tensor4D, 2, 'same'), b2);
     const h2 = passThrough ? reluPassThrough(pre) : tf.relu(pre);
     return tf.mean(h2, [1, 2]) as tf.Tensor2D;
+  }
+  features(x: tf.Tensor4D, options?: FeatureOptions): tf.Tensor2D {
+    return tf.tidy(() => this.trunk(x, options?.reluPassThrough ?? false));
+  }
+  logits(x: tf.Tensor4D, _mode: Mode): tf.Tensor2D {
+    const [, , , , w, b] = this.vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+    return tf.tidy(() => tf.add(tf.matMul(this.trunk(x, false), w as tf.Tensor2D), b));
+  }
+  get trainableVariables(): readonly tf.Variable[] {
+    return this.vars;
+  }
+  dispose(): void {
+    for (const v of this.vars) v.dispose();
+  }
+}
+
+/**
+ * flatten -> dense(h1) ReLU -> dense(h2) ReLU (features) -> linear. Trains far faster than the conv
+ * net on tfjs's cpu backend, whose convolution filter gradients are slow.
+ */
+export class TinyMlp implements Classifier {
+  readonly config: Readonly<Record<string, unknown>>;
+  private readonly vars: tf.Variable[];
+  constructor(
+    readonly numClasses: number,
+    inputs: number,
+    seed: number,
+    h1 = 32,
+    h2 = 16,
+  ) {
+    this.config = { arch: 'tiny-mlp', inputs, h1, h2, numClasses };
+    const rng = new Rng(seed);
+    const he = (rows: number, cols: number) =>
+      tf.variable(tf.tensor2d(rng.fillNormal(new Float32Array(rows * cols), 0, Math.sqrt(2 / rows)), [rows, cols]));
+    this.vars = [he(inputs, h1), tf.variable(tf.zeros([h1])), he(h1, h2), tf.variable(tf.zeros([h2])), he(h2, numClasses), tf.variable(tf.zeros([numClasses]))];
+  }
+  private trunk(x: tf.Tensor4D, passThrough: boolean): tf.Tensor2D {
+    const [w1, b1, w2, b2] = this.vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+    const h = tf.relu(tf.add(tf.matMul(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D, w1 as tf.Tensor2D), b1)) as tf.Tensor2D;
+    const pre = tf.add(tf.matMul(h, w2 as tf.Tensor2D), b2);
+    return (passThrough ? reluPassThrough(pre) : tf.relu(pre)) as tf.Tensor2D;
   }
   features(x: tf.Tensor4D, options?: FeatureOptions): tf.Tensor2D {
     return tf.tidy(() => this.trunk(x, options?.reluPassThrough ?? false));
@@ -171,6 +223,19 @@ export function templateData(
     }
   }
   return new ArrayImageSet(images, labels, size, size, channels, classes);
+}
+
+/** Examples [from, to) of an ArrayImageSet as a new set. */
+export function sliceSet(set: ArrayImageSet, from: number, to: number): ArrayImageSet {
+  const stride = set.height * set.width * set.channels;
+  return new ArrayImageSet(
+    set.images.slice(from * stride, to * stride),
+    set.labels.slice(from, to),
+    set.height,
+    set.width,
+    set.channels,
+    set.numClasses,
+  );
 }
 
 /** Minimal Adam training loop on an ImageSet (mean cross-entropy, 'train' mode). */
