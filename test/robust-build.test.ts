@@ -99,7 +99,7 @@ test('D_R inversion of a trained model: uses the pass-through ReLU, lowers the d
       for (const p of v) assert.ok(p >= 0 && p <= 1);
     },
   });
-  const d0 = r.initialDistance.dataSync(), d1 = r.distance.dataSync();
+  const d0 = Array.from(r.initialDistance.dataSync()), d1 = Array.from(r.distance.dataSync());
   tf.dispose([r.z, r.initialDistance, r.distance]);
   assert.equal(tf.memory().numTensors, before);
   assert.equal(new Set(counts.slice(1)).size, 1, `live tensors per step: ${counts.join(',')}`);
