@@ -78,10 +78,12 @@ test('early-stopped grid attack agrees with brute force over every point, for an
     }
     const robustCount = bruteRobust.reduce((a, b) => a + b, 0);
     assert.ok(robustCount > 0 && robustCount < n, `${name}: the check needs both outcomes (robust ${robustCount}/${n})`);
-    for (const [batchSize, pointsPerRound] of [[7, 3], [64, 32], [1000, 1000]]) {
-      const r = await gridAttack(model, images, { height: H, width: W, channels: C }, labels, motions, { batchSize, pointsPerRound });
+    for (const [batchSize, pointsPerRound, exhaustive] of [[7, 3, false], [64, 32, false], [1000, 1000, false], [50, 10, true]] as const) {
+      const r = await gridAttack(model, images, { height: H, width: W, channels: C }, labels, motions, { batchSize, pointsPerRound, exhaustive });
       assert.deepEqual(r.robust, bruteRobust, `${name} batch ${batchSize} round ${pointsPerRound}`);
-      assert.ok(r.evaluations <= n * motions.length);
+      if (exhaustive) assert.equal(r.evaluations, n * motions.length);
+      else if (batchSize < n * motions.length) assert.ok(r.evaluations < n * motions.length, 'early stopping saved work');
+      else assert.equal(r.evaluations, n * motions.length, 'one batch holds the whole grid');
       for (let i = 0; i < n; i++) {
         if (r.robust[i]) { assert.equal(r.foolingPoint[i], -1); continue; }
         const warped = warpBatch(images.subarray(i * S, (i + 1) * S), { n: 1, height: H, width: W, channels: C }, motions[r.foolingPoint[i]!]!);

@@ -278,3 +278,90 @@ export function accuracyOn(model: Classifier, images: Float32Array, labels: Arra
     return right / labels.length;
   });
 }
+
+export interface PlantedOptions {
+  readonly size?: number;
+  readonly classes?: number;
+  /** Per-pixel amplitude of the robust (large, low-frequency) class pattern. */
+  readonly robustAmp?: number;
+  /** Probability that an image's robust pattern is another class's (so it predicts the label imperfectly). */
+  readonly robustFlip?: number;
+  /** L2 norm of the non-robust (high-frequency, small) class pattern. */
+  readonly nonRobustNorm?: number;
+  /** Non-robust pattern of class (y + shift) mod K instead of y (a "swapped" evaluation set). */
+  readonly nonRobustShift?: number;
+  /** Leave the robust pattern out entirely. */
+  readonly noRobust?: boolean;
+  readonly noise?: number;
+}
+
+/**
+ * A minimal planted-feature set (a stand-in until ml/data's synthetic set is on main): each class
+ * has a robust pattern (low-frequency, ~2.8 apart in L2 between classes) and a non-robust pattern
+ * (a fixed random +-1 pixel pattern scaled to L2 norm 0.3, below the adversarial training eps 0.5).
+ * The non-robust pattern always shows the label; the robust one does with probability 1 - robustFlip.
+ * Patterns come from `patternSeed`, samples from `seed`. Returns the set and each image's pattern classes.
+ */
+export function plantedData(
+  patternSeed: number,
+  seed: number,
+  n: number,
+  o: PlantedOptions = {},
+): { set: ArrayImageSet; robustClass: Uint8Array; nonRobustClass: Uint8Array } {
+  const size = o.size ?? 8, k = o.classes ?? 4, ch = 3, d = size * size * ch;
+  const pr = new Rng(patternSeed);
+  const robust: Float32Array[] = [], nonRobust: Float32Array[] = [];
+  for (let c = 0; c < k; c++) {
+    const r = new Float32Array(d);
+    const fx = pr.uniform(-1, 1), fy = pr.uniform(-1, 1), ph = pr.uniform(0, 2 * Math.PI);
+    const cw = [pr.uniform(-1, 1), pr.uniform(-1, 1), pr.uniform(-1, 1)];
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++)
+        for (let q = 0; q < ch; q++) r[(y * size + x) * ch + q] = (o.robustAmp ?? 0.2) * Math.sin((2 * Math.PI * (fx * x + fy * y)) / size + ph) * cw[q]! * 1.5;
+    robust.push(r);
+    const nr = Float32Array.from({ length: d }, () => (pr.bernoulli(0.5) ? 1 : -1));
+    const scale = (o.nonRobustNorm ?? 0.3) / Math.sqrt(d);
+    nonRobust.push(nr.map((v) => v * scale));
+  }
+  const rng = new Rng(seed);
+  const images = new Float32Array(n * d);
+  const labels = new Uint8Array(n), robustClass = new Uint8Array(n), nonRobustClass = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const y = i % k;
+    labels[i] = y;
+    robustClass[i] = rng.bernoulli(o.robustFlip ?? 0) ? (y + 1 + rng.int(k - 1)) % k : y;
+    nonRobustClass[i] = (y + (o.nonRobustShift ?? 0)) % k;
+    const a = rng.uniform(0.7, 1.3);
+    for (let j = 0; j < d; j++) {
+      const v = 0.5 + (o.noRobust ? 0 : a * robust[robustClass[i]!]![j]!) + nonRobust[nonRobustClass[i]!]![j]! + (o.noise ?? 0.1) * rng.normal();
+      images[i * d + j] = Math.min(1, Math.max(0, v));
+    }
+  }
+  return { set: new ArrayImageSet(images, labels, size, size, ch, k), robustClass, nonRobustClass };
+}
+
+/** Madry-style adversarial training: every batch is replaced by its L2-PGD adversarial examples. */
+export function adversarialTrain(
+  model: Classifier,
+  set: ImageSet,
+  opts: { steps: number; batchSize: number; lr: number; seed: number; eps: number; pgdSteps: number; pgdStep: number },
+  pgd: (x: tf.Tensor4D, y: tf.Tensor1D) => tf.Tensor4D,
+): void {
+  const rng = new Rng(opts.seed);
+  const optimizer = tf.train.adam(opts.lr);
+  for (let step = 0; step < opts.steps; step++) {
+    const idx = Int32Array.from({ length: opts.batchSize }, () => rng.int(set.count));
+    tf.tidy(() => {
+      const x = tf.tensor4d(set.gather(idx), [idx.length, set.height, set.width, set.channels]);
+      const yi = tf.tensor1d(Int32Array.from(idx, (i) => set.labels[i]!), 'int32');
+      const xAdv = pgd(x, yi);
+      const y = tf.oneHot(yi, set.numClasses);
+      optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, model.logits(xAdv, 'train')) as tf.Scalar,
+        false,
+        model.trainableVariables as tf.Variable[],
+      );
+    });
+  }
+  optimizer.dispose();
+}

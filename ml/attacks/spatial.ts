@@ -17,6 +17,11 @@ export interface GridAttackOptions {
    * out, so smaller rounds waste less work on fooled examples and larger ones make fuller batches.
    */
   readonly pointsPerRound?: number;
+  /**
+   * Evaluate every point for every image, fooled or not (default false). The outcome is the same;
+   * only the work differs (for diagnostics and worst-case throughput measurements).
+   */
+  readonly exhaustive?: boolean;
   readonly onProgress?: ProgressSink;
 }
 
@@ -84,6 +89,7 @@ export async function gridAttack(
   const perRound = options.pointsPerRound ?? 32;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`gridAttack: bad batchSize ${batchSize}`);
   if (!(Number.isInteger(perRound) && perRound > 0)) throw new Error(`gridAttack: bad pointsPerRound ${perRound}`);
+  const exhaustive = options.exhaustive ?? false;
 
   const order = attackOrder(motions);
   const plans = new Map<number, WarpPlan>();
@@ -127,7 +133,7 @@ export async function gridAttack(
     for (const p of points) {
       const plan = planFor(p);
       for (const i of active) {
-        if (!robust[i]) continue; // fooled earlier in this round, in an already-run batch
+        if (!robust[i] && !exhaustive) continue; // fooled earlier in this round, in an already-run batch
         warpInto(plan, images, i, buffer, filled, channels);
         itemImage[filled] = i;
         itemPoint[filled] = p;
@@ -138,12 +144,12 @@ export async function gridAttack(
       }
     }
     if (filled > 0) await runBatch(filled);
-    active = active.filter((i) => robust[i]);
+    if (!exhaustive) active = active.filter((i) => robust[i]);
     options.onProgress?.({
       done: Math.min(order.length, start + perRound),
       total: order.length,
       unit: 'grid points',
-      info: { robust: active.length, evaluations },
+      info: { robust: exhaustive ? robust.reduce((a, b) => a + b, 0) : active.length, evaluations },
     });
   }
   return { robust, foolingPoint, evaluations };
