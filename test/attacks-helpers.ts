@@ -344,7 +344,8 @@ export function plantedData(
 export function adversarialTrain(
   model: Classifier,
   set: ImageSet,
-  opts: { steps: number; batchSize: number; lr: number; seed: number; eps: number; pgdSteps: number; pgdStep: number },
+  opts: { steps: number; batchSize: number; lr: number; seed: number },
+  /** Returns the adversarial batch for (x, y); called inside a tidy. */
   pgd: (x: tf.Tensor4D, y: tf.Tensor1D) => tf.Tensor4D,
 ): void {
   const rng = new Rng(opts.seed);
