@@ -1,0 +1,4 @@
+import { buildCli, main } from '../../engine/cli.ts';
+import { project } from './project.ts';
+
+await main(buildCli(project));

@@ -1,0 +1,299 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { closure, checkGraph, resolveTargets } from './graph.ts';
+import type { CheckedGraph } from './graph.ts';
+import { dagText, findArtifact, findNode, fmtBytes, lineageTree, runDetail, runLog, showArtifact, showNode } from './inspect.ts';
+import type { ArtifactDescriber } from './inspect.ts';
+import { NodeLocks } from './lock.ts';
+import { InlineExecutor } from './inline-executor.ts';
+import { LocalExecutor } from './local-executor.ts';
+import { collectGarbage, verifyAll } from './maintenance.ts';
+import { parseOverride, readParamsFile, resolveProfile } from './params.ts';
+import type { Project } from './project.ts';
+import { Repro, ensureDirs } from './repro.ts';
+import type { ReproSummary } from './repro.ts';
+import { Reporter, fmtDuration } from './reporter.ts';
+import { UserError } from './result.ts';
+import { SourceDigests } from './source-digest.ts';
+import { codeRoot, openWorkspace } from './workspace.ts';
+import type { Workspace } from './workspace.ts';
+
+/**
+ * The command line shared by every project built on the engine (`tsx pipeline.ts <verb>`). A
+ * project may add verbs of its own to the returned program.
+ */
+
+export interface CliOptions {
+  readonly describeArtifact?: ArtifactDescriber;
+}
+
+interface GlobalOpts {
+  root: string;
+  profile?: string;
+  set: string[];
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+export interface Loaded {
+  readonly ws: Workspace;
+  readonly graph: CheckedGraph;
+  readonly profile: string;
+}
+
+/** Reads params.yaml, validates the profile and the whole graph: nothing runs if any of it is wrong. */
+export async function loadProject(project: Project, opts: GlobalOpts): Promise<Loaded> {
+  const ws = await openWorkspace(opts.root);
+  try {
+    const file = readParamsFile(ws.paramsPath);
+    const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
+    const resolved = resolveProfile(file, name, project.profileSchema, opts.set.map(parseOverride));
+    const graph = checkGraph(project.build(resolved.params, name), 'params.yaml');
+    return { ws, graph, profile: name };
+  } catch (e) {
+    ws.close();
+    throw e;
+  }
+}
+
+export function buildCli(project: Project, options: CliOptions = {}): Command {
+  const program = new Command();
+  program
+    .name('pipeline.ts')
+    .description(`${project.name}: a content-addressed pipeline (see README.md)`)
+    .option('--root <dir>', 'folder holding params.yaml and artifacts/', process.cwd())
+    .option('--profile <name>', 'profile of params.yaml to use')
+    .option('--set <key=value>', 'override one key of the profile for this run (repeatable)', collect, [])
+    .showHelpAfterError()
+    .configureOutput({ outputError: (s, write) => write(s) });
+
+  const globals = (): GlobalOpts => program.opts<GlobalOpts>();
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+
+  program
+    .command('repro')
+    .description('bring targets up to date, running only what changed')
+    .argument('[targets...]', 'targets (table1 … fig3, all), node ids or stage names', [])
+    .option('-n, --dry-run', 'say what would run and why, change nothing')
+    .option('-f, --force <stage|node>', 'rerun this stage or node even if cached (repeatable)', collect, [])
+    .option('-j, --jobs <n>', 'nodes run in parallel, each in its own process', positiveInt, 1)
+    .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
+    .option('-v, --verbose', 'list cached nodes too')
+    .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
+    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs: number; keepGoing?: boolean; verbose?: boolean; executor: 'local' | 'inline' }) => {
+      const { ws, graph, profile } = await loadProject(project, globals());
+      try {
+        const names = targets.length > 0 ? targets : ['all'];
+        const ids = resolveTargets(graph, names);
+        for (const f of o.force) {
+          if (!graph.nodes.has(f) && ![...graph.nodes.values()].some((n) => n.spec.stage.name === f)) {
+            throw new UserError(`--force ${f}: no such node or stage in this profile`);
+          }
+        }
+        const summary = await reproduce(project, ws, graph, profile, names, ids, {
+          dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
+          executor: o.executor,
+        });
+        if (summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) process.exitCode = 1;
+      } finally {
+        ws.close();
+      }
+    });
+
+  program
+    .command('status')
+    .description('how many nodes of the targets are cached and which would run')
+    .argument('[targets...]', 'targets', [])
+    .action(async (targets: string[]) => {
+      const { ws, graph, profile } = await loadProject(project, globals());
+      try {
+        const names = targets.length > 0 ? targets : ['all'];
+        const ids = resolveTargets(graph, names);
+        const stale: string[] = [];
+        const s = await runRepro(project, ws, graph, profile, names, ids, { dryRun: true, force: [], jobs: 1, keepGoing: true }, (e) => {
+          if (e.type === 'would-run') stale.push(`  ${e.node}: ${e.reasons.join('; ')}`);
+        }, true);
+        out(`profile ${profile}: ${closure(graph, ids).length} nodes, ${s.cached} cached, ${s.wouldRun} to run`);
+        if (stale.length) out(stale.join('\n'));
+      } finally {
+        ws.close();
+      }
+    });
+
+  program
+    .command('dag')
+    .description('print the graph of the targets')
+    .argument('[targets...]', 'targets', [])
+    .addOption(new Option('--mermaid', 'as a Mermaid flowchart').conflicts('dot'))
+    .option('--dot', 'as Graphviz dot')
+    .action(async (targets: string[], o: { mermaid?: boolean; dot?: boolean }) => {
+      const { ws, graph } = await loadProject(project, globals());
+      try {
+        const ids = resolveTargets(graph, targets.length > 0 ? targets : ['all']);
+        out(dagText(graph, closure(graph, ids), o.mermaid ? 'mermaid' : o.dot ? 'dot' : 'text'));
+      } finally {
+        ws.close();
+      }
+    });
+
+  program
+    .command('show')
+    .description('params, inputs, outputs, metrics and timings of a node; or an artifact and its lineage')
+    .argument('<ref>', 'node id, node key prefix, artifact digest prefix, or node:output')
+    .action(async (ref: string) => {
+      const ws = await openWorkspace(globals().root);
+      try {
+        const node = findNode(ws.db, ref);
+        const arts = node ? [] : findArtifact(ws.db, ref);
+        if (node) out(await showNode(ws.db, ws.store, node));
+        else if (arts.length > 0) out(await showArtifact(ws.db, ws.store, arts, options.describeArtifact));
+        else throw new UserError(`nothing registered matches '${ref}' (try a node id from 'dag', or 'log')`);
+      } finally {
+        ws.close();
+      }
+    });
+
+  program
+    .command('lineage')
+    .description('the upstream tree of a node or artifact, back to its sources, with parameters')
+    .argument('<ref>', 'node id, key prefix, artifact digest prefix, or node:output')
+    .action(async (ref: string) => {
+      const ws = await openWorkspace(globals().root);
+      try {
+        const node = findNode(ws.db, ref) ?? (() => {
+          const a = findArtifact(ws.db, ref)[0];
+          return a ? ws.db.node(a.node_key) : undefined;
+        })();
+        if (!node) throw new UserError(`nothing registered matches '${ref}'`);
+        out(lineageTree(ws.db, node));
+      } finally {
+        ws.close();
+      }
+    });
+
+  program
+    .command('log')
+    .description('past runs, or the node executions of one run')
+    .argument('[run]', 'run id')
+    .option('--limit <n>', 'runs to list', positiveInt, 20)
+    .action(async (run: string | undefined, o: { limit: number }) => {
+      const ws = await openWorkspace(globals().root);
+      try {
+        out(run === undefined ? runLog(ws.db, o.limit) : runDetail(ws.db, positiveInt(run)));
+      } finally {
+        ws.close();
+      }
+    });
+
+  program
+    .command('gc')
+    .description('remove blobs that no registered node refers to (lists them unless --apply)')
+    .option('--apply', 'delete them')
+    .action(async (o: { apply?: boolean }) => {
+      const ws = await openWorkspace(globals().root);
+      try {
+        const r = await collectGarbage(ws, o.apply ?? false);
+        out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs (${fmtBytes(r.bytes)}) and ${r.views} folder views${r.applied ? '' : '; run gc --apply to delete'}`);
+      } finally {
+        ws.close();
+      }
+    });
+
+  program
+    .command('verify')
+    .description('rehash every registered artifact; unregister nodes whose outputs are damaged')
+    .action(async () => {
+      const ws = await openWorkspace(globals().root);
+      try {
+        const r = await verifyAll(ws, (p) => out(`  ${p.state.padEnd(8)} ${p.node}:${p.output} (will be recomputed by the next repro)`));
+        out(`verified ${r.checked} artifacts: ${r.problems.length === 0 ? 'all intact' : `${r.problems.length} damaged`}`);
+        if (r.problems.length > 0) process.exitCode = 1;
+      } finally {
+        ws.close();
+      }
+    });
+
+  return program;
+}
+
+interface RunOpts {
+  readonly executor?: 'local' | 'inline';
+  readonly dryRun: boolean;
+  readonly force: readonly string[];
+  readonly jobs: number;
+  readonly keepGoing: boolean;
+}
+
+async function runRepro(
+  project: Project, ws: Workspace, graph: CheckedGraph, profile: string, names: readonly string[], ids: readonly string[],
+  o: RunOpts, listener: (e: import('./events.ts').ReproEvent) => void, quiet = false,
+): Promise<ReproSummary> {
+  await ensureDirs(ws.artifactsDir);
+  const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
+  const runId = quiet ? 0 : ws.db.startRun(command, profile, names, ws.host);
+  const executor = o.executor === 'inline' ? new InlineExecutor(project) : new LocalExecutor({ projectModule: project.module });
+  const repro = new Repro(
+    {
+      project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
+      executor, locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
+      digests: new SourceDigests(codeRoot(project.module)), runId, host: ws.host, listener,
+    },
+    o,
+  );
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    repro.interrupt();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const summary = await repro.run(ids);
+    if (!quiet) ws.db.endRun(runId, interrupted ? 'interrupted' : summary.failed + summary.skipped > 0 && !o.dryRun ? 'failed' : 'succeeded', { ...summary });
+    if (interrupted) process.exitCode = 130;
+    return summary;
+  } finally {
+    executor.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function reproduce(
+  project: Project, ws: Workspace, graph: CheckedGraph, profile: string, names: readonly string[], ids: readonly string[],
+  o: RunOpts & { verbose: boolean },
+): Promise<ReproSummary> {
+  const reporter = new Reporter({ tty: process.stdout.isTTY === true, verbose: o.verbose, dryRun: o.dryRun, write: (l) => process.stdout.write(`${l}\n`) });
+  const started = Date.now();
+  reporter.handle({ type: 'plan', nodes: closure(graph, ids).length, targets: names });
+  try {
+    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => reporter.handle(e));
+    reporter.close();
+    const parts = [`${s.cached} cached`, o.dryRun ? `${s.wouldRun} to run` : `${s.ran} ran`];
+    if (s.failed) parts.push(`${s.failed} failed`);
+    if (s.skipped) parts.push(`${s.skipped} skipped`);
+    if (o.dryRun && s.estimateSeconds > 0) parts.push(`planned compute ~${fmtDuration(s.estimateSeconds)} (${(s.estimateSeconds / 3600).toFixed(1)} node-hours)`);
+    process.stdout.write(`${o.dryRun ? 'dry run' : 'repro'} (${profile}): ${parts.join(', ')} in ${fmtDuration((Date.now() - started) / 1000)}\n`);
+    return s;
+  } finally {
+    reporter.close();
+  }
+}
+
+/** Runs the CLI: user errors print one clear message and exit 2; anything else shows its stack. */
+export async function main(program: Command, argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (e) {
+    if (e instanceof UserError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exitCode = 2;
+    } else {
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import type { ProgressEvent } from '../ml/progress.ts';
+import type { LockHolder } from './lock.ts';
+
+/** Everything a `repro` run reports, for the terminal reporter and for tests. */
+export type ReproEvent =
+  | { readonly type: 'plan'; readonly nodes: number; readonly targets: readonly string[] }
+  | { readonly type: 'cached'; readonly node: string; readonly key: string }
+  | { readonly type: 'would-run'; readonly node: string; readonly key: string | undefined; readonly reasons: readonly string[]; readonly estimateSeconds: number | undefined }
+  | { readonly type: 'waiting'; readonly node: string; readonly holder: LockHolder | undefined }
+  | { readonly type: 'start'; readonly node: string; readonly key: string; readonly reasons: readonly string[] }
+  | { readonly type: 'progress'; readonly node: string; readonly event: ProgressEvent }
+  | { readonly type: 'log'; readonly node: string; readonly message: string }
+  | { readonly type: 'done'; readonly node: string; readonly key: string; readonly seconds: number }
+  | { readonly type: 'failed'; readonly node: string; readonly error: string; readonly logFile: string | undefined }
+  | { readonly type: 'skipped'; readonly node: string; readonly reason: string }
+  | { readonly type: 'repaired'; readonly node: string; readonly message: string };
+
+export type ReproListener = (e: ReproEvent) => void;

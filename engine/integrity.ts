@@ -1,0 +1,74 @@
+import { stat } from 'node:fs/promises';
+import type { LineageDb } from './db.ts';
+import type { ArtifactRef, BlobState, BlobStore } from './store.ts';
+
+/**
+ * Decides whether stored artifacts can be trusted. On a cache hit, a blob whose size, inode and
+ * ctime match what was recorded when it was last hashed is trusted by stat alone (cheap enough for
+ * a no-op run over hundreds of nodes); any write to the file changes its ctime, so a flipped byte
+ * forces a rehash and is caught. Inputs about to be read by a run are always rehashed.
+ * A blob found corrupt is deleted, so that no later run can read it.
+ */
+export class Integrity {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly db: LineageDb,
+  ) {}
+
+  private async fingerprint(digest: string): Promise<{ size: number; ino: string; ctime_ns: string } | undefined> {
+    try {
+      const st = await stat(this.store.blobPath(digest), { bigint: true });
+      return { size: Number(st.size), ino: String(st.ino), ctime_ns: String(st.ctimeNs) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records the current stat of blobs just hashed (after ingest or a successful verification). */
+  async remember(digests: readonly string[]): Promise<void> {
+    for (const d of digests) {
+      const fp = await this.fingerprint(d);
+      if (fp !== undefined) this.db.setBlobStat({ digest: d, ...fp });
+    }
+  }
+
+  private async checkBlob(digest: string, full: boolean, readOnly: boolean): Promise<BlobState> {
+    const fp = await this.fingerprint(digest);
+    if (fp === undefined) return 'missing';
+    const known = this.db.blobStat(digest);
+    if (!full && known !== undefined && known.size === fp.size && known.ino === fp.ino && known.ctime_ns === fp.ctime_ns) return 'ok';
+    const state = await this.store.verifyBlob(digest);
+    if (state === 'ok' && !readOnly) this.db.setBlobStat({ digest, ...fp });
+    return state;
+  }
+
+  /**
+   * `full`: rehash every blob; otherwise rehash only blobs whose stat changed. Bad blobs are
+   * deleted unless `readOnly` (a dry run must change nothing).
+   */
+  async check(ref: Pick<ArtifactRef, 'digest' | 'kind'>, full: boolean, readOnly = false): Promise<{ state: BlobState; bad: string[] }> {
+    const bad: string[] = [];
+    let missing = false;
+    const manifestState = await this.checkBlob(ref.digest, full, readOnly);
+    if (manifestState !== 'ok') return readOnly ? { state: manifestState, bad: [ref.digest] } : this.condemn([ref.digest], manifestState);
+    const members = ref.kind === 'dir' ? (await this.store.readTree(ref.digest)).map((e) => e.digest) : [];
+    for (const d of members) {
+      const s = await this.checkBlob(d, full, readOnly);
+      if (s === 'missing') missing = true;
+      if (s !== 'ok') bad.push(d);
+    }
+    if (bad.length === 0) return { state: 'ok', bad };
+    const state: BlobState = missing ? 'missing' : 'corrupt';
+    return readOnly ? { state, bad } : this.condemn(bad, state);
+  }
+
+  private async condemn(digests: string[], state: BlobState): Promise<{ state: BlobState; bad: string[] }> {
+    for (const d of digests) {
+      await this.store.discardBlob(d);
+      this.db.forgetBlobStat(d);
+    }
+    // Folder views hard-link blobs, so they would still show the bad bytes: rebuild them on demand.
+    for (const view of await this.store.allTreeViews()) await this.store.removeTreeView(view);
+    return { state, bad: digests };
+  }
+}

@@ -1,0 +1,48 @@
+import type { z } from 'zod';
+import type { AnyStage } from './stage.ts';
+
+/** An edge: which output of which upstream node feeds an input. */
+export interface NodeRef {
+  readonly node: string;
+  readonly output: string;
+}
+
+/** A stage applied to concrete parameters and inputs. */
+export interface NodeSpec {
+  /** Stable, readable, unique: `stage@variant`, e.g. `train@resnet18-alpha0.3-std`. */
+  readonly id: string;
+  readonly stage: AnyStage;
+  /** The parameters this node reads: validated by the stage's schema, and part of the key. */
+  readonly params: unknown;
+  /** Where in params.yaml these parameters come from, for error messages (e.g. `q2.train`). */
+  readonly paramsSource?: string;
+  /** One upstream output per input; a list of them for inputs declared `many`. */
+  readonly inputs?: Readonly<Record<string, NodeRef | readonly NodeRef[]>>;
+}
+
+/** The upstream refs of an input, as a list whatever its arity. */
+export function refsOf(input: NodeRef | readonly NodeRef[] | undefined): readonly NodeRef[] {
+  if (input === undefined) return [];
+  return Array.isArray(input) ? input : [input as NodeRef];
+}
+
+export interface Graph {
+  readonly nodes: readonly NodeSpec[];
+  /** Named targets (`table1`, `fig3`, `all`): each lists the node ids it needs (ancestors are implied). */
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * What the engine needs of a pipeline: its stages, the schema of one profile of params.yaml, and
+ * how a validated profile expands into nodes. The robustfeat experiments are one project; the
+ * engine's tests declare toy ones.
+ */
+export interface Project<Profile = unknown> {
+  readonly name: string;
+  /** `import.meta.url` of the module exporting this project as `project` (worker processes import it). */
+  readonly module: string;
+  readonly stages: readonly AnyStage[];
+  readonly profileSchema: z.ZodType<Profile>;
+  readonly defaultProfile: string;
+  build(profile: Profile, profileName: string): Graph;
+}

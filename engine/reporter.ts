@@ -1,0 +1,156 @@
+import cliProgress from 'cli-progress';
+import type { ProgressEvent } from '../ml/progress.ts';
+import type { ReproEvent } from './events.ts';
+
+/**
+ * Renders repro events: live bars (rate and ETA) for running nodes on a terminal, plain lines in a
+ * log or CI (a progress line at every tenth of the work, or every 30 s, whichever comes first).
+ */
+
+export interface ReporterOptions {
+  readonly tty: boolean;
+  /** Print cached nodes one by one (always done in dry runs). */
+  readonly verbose: boolean;
+  readonly dryRun: boolean;
+  readonly write: (line: string) => void;
+}
+
+function fmtDuration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '?';
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function fmtInfo(info: ProgressEvent['info']): string {
+  if (!info) return '';
+  return Object.entries(info)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toPrecision(3)) : v}`)
+    .join(' ');
+}
+
+interface Track {
+  readonly start: number;
+  firstDone: number | undefined;
+  firstAt: number;
+  lastDecile: number;
+  lastLine: number;
+  bar: cliProgress.SingleBar | undefined;
+}
+
+export class Reporter {
+  private readonly tracks = new Map<string, Track>();
+  private multibar: cliProgress.MultiBar | undefined;
+
+  constructor(private readonly o: ReporterOptions) {}
+
+  private line(text: string): void {
+    if (this.multibar) this.multibar.log(`${text}\n`);
+    else this.o.write(text);
+  }
+
+  handle(e: ReproEvent): void {
+    switch (e.type) {
+      case 'plan':
+        this.line(`${this.o.dryRun ? 'dry run: ' : ''}${e.nodes} nodes needed by ${e.targets.join(', ')}`);
+        return;
+      case 'cached':
+        if (this.o.verbose || this.o.dryRun) this.line(`  cached    ${e.node}`);
+        return;
+      case 'would-run': {
+        const est = e.estimateSeconds !== undefined ? `  (~${fmtDuration(e.estimateSeconds)})` : '';
+        this.line(`  to run    ${e.node}${est}\n              because ${e.reasons.join('; ')}`);
+        return;
+      }
+      case 'waiting': {
+        const h = e.holder;
+        this.line(`  waiting   ${e.node}: locked by ${h ? `run ${h.runId} (pid ${h.pid} on ${h.host}, since ${h.since})` : 'another run'}`);
+        return;
+      }
+      case 'start':
+        this.tracks.set(e.node, { start: Date.now(), firstDone: undefined, firstAt: Date.now(), lastDecile: -1, lastLine: Date.now(), bar: undefined });
+        this.line(`  run       ${e.node}  (${e.reasons.join('; ')})`);
+        return;
+      case 'progress':
+        this.progress(e.node, e.event);
+        return;
+      case 'log':
+        this.line(`  [${e.node}] ${e.message}`);
+        return;
+      case 'done':
+        this.finishBar(e.node);
+        this.line(`  done      ${e.node}  ${fmtDuration(e.seconds)}`);
+        return;
+      case 'failed': {
+        this.finishBar(e.node);
+        const indented = e.error.split('\n').slice(0, 25).map((l) => `              ${l}`).join('\n');
+        this.line(`  FAILED    ${e.node}\n${indented}${e.logFile ? `\n              log: ${e.logFile}` : ''}`);
+        return;
+      }
+      case 'skipped':
+        this.line(`  skipped   ${e.node}: ${e.reason}`);
+        return;
+      case 'repaired':
+        this.line(`  repair    ${e.node}: ${e.message}`);
+        return;
+    }
+  }
+
+  private progress(node: string, ev: ProgressEvent): void {
+    const t = this.tracks.get(node);
+    if (t === undefined) return;
+    const now = Date.now();
+    if (t.firstDone === undefined) {
+      t.firstDone = ev.done;
+      t.firstAt = now;
+    }
+    const elapsed = (now - t.firstAt) / 1000;
+    const rate = elapsed > 0 ? (ev.done - t.firstDone) / elapsed : 0;
+    const eta = rate > 0 ? (ev.total - ev.done) / rate : Number.NaN;
+    const info = fmtInfo(ev.info);
+    if (this.o.tty) {
+      if (this.multibar === undefined) {
+        this.multibar = new cliProgress.MultiBar(
+          {
+            format: '  {node} |{bar}| {percentage}% {value}/{total} {unit}  {rate}/s  ETA {etaText}  {info}',
+            hideCursor: true, clearOnComplete: true, stopOnComplete: false, barsize: 24,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+      }
+      const payload = { node, unit: ev.unit, rate: rate.toPrecision(3), etaText: fmtDuration(eta), info };
+      if (t.bar === undefined) t.bar = this.multibar.create(ev.total, ev.done, payload);
+      else {
+        t.bar.setTotal(ev.total);
+        t.bar.update(ev.done, payload);
+      }
+      return;
+    }
+    const decile = ev.total > 0 ? Math.floor((10 * ev.done) / ev.total) : 0;
+    if (decile > t.lastDecile || now - t.lastLine > 30_000) {
+      t.lastDecile = decile;
+      t.lastLine = now;
+      const pct = ev.total > 0 ? Math.floor((100 * ev.done) / ev.total) : 0;
+      this.o.write(`  [${node}] ${pct}% ${ev.done}/${ev.total} ${ev.unit}  ${rate.toPrecision(3)} ${ev.unit}/s  ETA ${fmtDuration(eta)}  ${info}`.trimEnd());
+    }
+  }
+
+  private finishBar(node: string): void {
+    const t = this.tracks.get(node);
+    if (t?.bar && this.multibar) {
+      this.multibar.remove(t.bar);
+    }
+    this.tracks.delete(node);
+    if (this.multibar && this.tracks.size === 0) {
+      this.multibar.stop();
+      this.multibar = undefined;
+    }
+  }
+
+  close(): void {
+    this.multibar?.stop();
+    this.multibar = undefined;
+  }
+}
+
+export { fmtDuration };

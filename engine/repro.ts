@@ -1,0 +1,434 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson, digestOf } from './canonical-json.ts';
+import type { LineageDb } from './db.ts';
+import type { ReproListener } from './events.ts';
+import type { Execution, Executor } from './executor.ts';
+import type { CheckedGraph, CheckedNode } from './graph.ts';
+import type { Integrity } from './integrity.ts';
+import type { NodeLocks } from './lock.ts';
+import type { NodeRef, NodeSpec, Project } from './project.ts';
+import type { SourceDigests } from './source-digest.ts';
+import type { ArtifactRef, BlobStore } from './store.ts';
+import type { ExecOutcome, NodeTask } from './worker-protocol.ts';
+
+/**
+ * The scheduler behind `repro`. Each node resolves once per run, after its inputs: its key is the
+ * hash of its stage (name, version, code), its parameters and its inputs' content digests. A
+ * registered key whose blobs are intact is a cache hit; anything else runs in a worker, under a
+ * per-key lock, with at most `jobs` workers at once. Because keys use input *content*, an upstream
+ * rerun that reproduces the same bytes leaves everything downstream cached.
+ */
+
+export interface ReproOptions {
+  readonly dryRun: boolean;
+  /** Stage names or node ids to rerun even when cached. */
+  readonly force: readonly string[];
+  readonly jobs: number;
+  readonly keepGoing: boolean;
+}
+
+export interface ReproContext {
+  readonly project: Project;
+  readonly graph: CheckedGraph;
+  readonly artifactsDir: string;
+  readonly db: LineageDb;
+  readonly store: BlobStore;
+  readonly integrity: Integrity;
+  readonly executor: Executor;
+  readonly locks: NodeLocks;
+  readonly digests: SourceDigests;
+  readonly runId: number;
+  readonly host: string;
+  readonly listener: ReproListener;
+}
+
+/** How a node stands after resolution. `outputs` is absent only for dry-run nodes that would run. */
+interface Resolved {
+  readonly key: string | undefined;
+  readonly outputs: Readonly<Record<string, ArtifactRef>> | undefined;
+  readonly ran: boolean;
+}
+
+export interface ReproSummary {
+  readonly cached: number;
+  readonly ran: number;
+  readonly wouldRun: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly estimateSeconds: number;
+}
+
+/** One attempt at running a node, from launch to its recorded outcome. */
+interface Attempt {
+  readonly execId: number;
+  readonly staging: string;
+  readonly scratchDir: string;
+  readonly logFile: string;
+  readonly outputPaths: Record<string, string>;
+  readonly paramsJson: string;
+  readonly started: number;
+  /** Facts the worker reported about where it ran (backend, threads). */
+  readonly env: { facts: Record<string, unknown> | undefined };
+  readonly execution: Execution;
+}
+
+class NodeFailed extends Error {
+  constructor(readonly nodeId: string, message: string) {
+    super(message);
+  }
+}
+
+class Semaphore {
+  private queue: Array<() => void> = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.queue.push(r));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.queue.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+/** One upstream ref of a node: `data`, or `evals[3]` for the fourth entry of a list input. */
+interface InputSlot {
+  readonly name: string;
+  readonly index: number | undefined;
+  readonly label: string;
+  readonly ref: NodeRef;
+}
+
+function inputSlots(spec: NodeSpec): InputSlot[] {
+  return Object.entries(spec.inputs ?? {}).flatMap(([name, given]): InputSlot[] =>
+    Array.isArray(given)
+      ? (given as readonly NodeRef[]).map((ref, index) => ({ name, index, label: `${name}[${index}]`, ref }))
+      : [{ name, index: undefined, label: name, ref: given as NodeRef }],
+  );
+}
+
+/** Per-slot values regrouped by input name: a value for single inputs, a list for list inputs. */
+function groupBySlot<T>(spec: NodeSpec, slots: readonly InputSlot[], values: readonly T[]): Record<string, T | T[]> {
+  const out: Record<string, T | T[]> = {};
+  for (const [name, decl] of Object.entries(spec.stage.inputs)) if (decl.many) out[name] = [];
+  slots.forEach((slot, i) => {
+    if (slot.index === undefined) out[slot.name] = values[i]!;
+    else (out[slot.name] as T[])[slot.index] = values[i]!;
+  });
+  return out;
+}
+
+export function nodeKey(parts: {
+  stage: string; version: number; code: string; params: unknown; inputs: Readonly<Record<string, string | readonly string[]>>;
+}): string {
+  return digestOf({ stage: parts.stage, version: parts.version, code: parts.code, params: parts.params, inputs: parts.inputs });
+}
+
+/** Flattens nested params into dotted keys for readable diffs. */
+function flatten(v: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) flatten(x, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out[prefix] = JSON.stringify(v);
+  }
+  return out;
+}
+
+export class Repro {
+  private readonly memo = new Map<string, Promise<Resolved>>();
+  private readonly forcedDone = new Set<string>();
+  private readonly running = new Set<{ kill(): void }>();
+  private readonly semaphore: Semaphore;
+  private stopReason: string | undefined;
+  private readonly counts = { cached: 0, ran: 0, wouldRun: 0, failed: 0, skipped: 0, estimateSeconds: 0 };
+
+  constructor(
+    private readonly ctx: ReproContext,
+    private readonly options: ReproOptions,
+  ) {
+    this.semaphore = new Semaphore(Math.max(1, options.jobs));
+  }
+
+  /** Resolves every listed node (and, through them, their ancestors). */
+  async run(ids: readonly string[]): Promise<ReproSummary> {
+    await Promise.allSettled(ids.map((id) => this.resolve(id)));
+    return { ...this.counts };
+  }
+
+  /** Stops everything now (Ctrl-C): running workers are killed and their executions marked interrupted. */
+  interrupt(): void {
+    this.stopReason = 'interrupted';
+    for (const r of this.running) r.kill();
+  }
+
+  private resolve(id: string): Promise<Resolved> {
+    let p = this.memo.get(id);
+    if (p === undefined) {
+      p = this.resolveNode(id);
+      this.memo.set(id, p);
+      // Failures are reported where they happen; dependents see the rejection.
+      p.catch(() => {});
+    }
+    return p;
+  }
+
+  private isForced(node: CheckedNode): boolean {
+    if (this.forcedDone.has(node.spec.id)) return false;
+    return this.options.force.includes(node.spec.id) || this.options.force.includes(node.spec.stage.name);
+  }
+
+  private async resolveNode(id: string, attempt = 0): Promise<Resolved> {
+    const { graph, listener } = this.ctx;
+    const node = graph.nodes.get(id)!;
+    const spec = node.spec;
+    const code = this.ctx.digests.of(spec.stage.module).digest;
+
+    // Inputs first. A failed upstream skips this node.
+    const slots = inputSlots(spec);
+    const upstream: Resolved[] = [];
+    try {
+      for (const slot of slots) upstream.push(await this.resolve(slot.ref.node));
+    } catch (e) {
+      this.counts.skipped++;
+      const reason = e instanceof NodeFailed ? `upstream ${e.nodeId} failed` : String(e);
+      listener({ type: 'skipped', node: id, reason });
+      throw new NodeFailed(e instanceof NodeFailed ? e.nodeId : id, reason);
+    }
+
+    const pending = slots.filter((_, i) => upstream[i]!.outputs === undefined);
+    if (pending.length > 0) {
+      // Dry run: an upstream would run, so this node's key is not knowable yet.
+      const reasons = pending.map((slot) => `input '${slot.label}' comes from ${slot.ref.node}, which would run (this node reruns unless its bytes come out identical)`);
+      return this.wouldRun(node, undefined, reasons);
+    }
+
+    const artifacts = slots.map((slot, i) => upstream[i]!.outputs![slot.ref.output]!);
+    const inputDigests = groupBySlot(spec, slots, artifacts.map((a) => a.digest));
+    const key = nodeKey({ stage: spec.stage.name, version: spec.stage.version, code, params: node.params, inputs: inputDigests });
+    const forced = this.isForced(node);
+
+    if (!forced) {
+      const hit = await this.lookup(key, id);
+      if (hit.outputs) {
+        this.counts.cached++;
+        listener({ type: 'cached', node: id, key });
+        return { key, outputs: hit.outputs, ran: false };
+      }
+      if (this.options.dryRun) return this.wouldRun(node, key, hit.reasons ?? this.explain(node, key, code, inputDigests));
+    } else if (this.options.dryRun) {
+      return this.wouldRun(node, key, ['forced']);
+    }
+
+    if (this.stopReason !== undefined) {
+      this.counts.skipped++;
+      listener({ type: 'skipped', node: id, reason: this.stopReason });
+      throw new NodeFailed(id, this.stopReason);
+    }
+
+    const release = await this.ctx.locks.acquire(key, id, (holder) => listener({ type: 'waiting', node: id, holder }));
+    try {
+      if (!forced) {
+        // Another run may have produced it while we waited for the lock.
+        const hit = await this.lookup(key, id);
+        if (hit.outputs) {
+          this.counts.cached++;
+          listener({ type: 'cached', node: id, key });
+          return { key, outputs: hit.outputs, ran: false };
+        }
+      }
+      // Inputs are rehashed before a run reads them; a corrupt one sends its producer back to work.
+      for (const [i, slot] of slots.entries()) {
+        const check = await this.ctx.integrity.check(artifacts[i]!, true);
+        if (check.state !== 'ok') {
+          if (attempt >= 2) throw new NodeFailed(id, `input '${slot.label}' is ${check.state} again after recomputing ${slot.ref.node}`);
+          this.ctx.db.unregister(upstream[i]!.key!);
+          listener({ type: 'repaired', node: slot.ref.node, message: `output '${slot.ref.output}' (blob ${check.bad[0]!.slice(0, 12)}) was ${check.state}; recomputing ${slot.ref.node}` });
+          this.memo.delete(slot.ref.node);
+          await release();
+          return this.resolveNode(id, attempt + 1);
+        }
+      }
+      const reasons = forced ? ['forced'] : this.explain(node, key, code, inputDigests);
+      if (forced) this.forcedDone.add(id);
+      const outputs = await this.execute(node, key, code, slots, artifacts, upstream.map((r) => r.key!), reasons);
+      return { key, outputs, ran: true };
+    } finally {
+      await release();
+    }
+  }
+
+  private wouldRun(node: CheckedNode, key: string | undefined, reasons: readonly string[]): Resolved {
+    const estimate = node.spec.stage.estimateSeconds?.(node.params as never);
+    this.counts.wouldRun++;
+    if (estimate !== undefined) this.counts.estimateSeconds += estimate;
+    this.ctx.listener({ type: 'would-run', node: node.spec.id, key, reasons, estimateSeconds: estimate });
+    return { key, outputs: undefined, ran: false };
+  }
+
+  /** A hit needs the registration and every output blob intact (stat, or rehash if touched). */
+  private async lookup(key: string, id: string): Promise<{ outputs?: Record<string, ArtifactRef>; reasons?: string[] }> {
+    const row = this.ctx.db.node(key);
+    if (row === undefined) return {};
+    const outputs: Record<string, ArtifactRef> = {};
+    for (const o of this.ctx.db.outputs(key)) {
+      const ref: ArtifactRef = { digest: o.digest, kind: o.kind, size: o.size };
+      const check = await this.ctx.integrity.check(ref, false, this.options.dryRun);
+      if (check.state !== 'ok') {
+        if (!this.options.dryRun) this.ctx.db.unregister(key);
+        const message = `output '${o.name}' (blob ${check.bad[0]!.slice(0, 12)}) is ${check.state}`;
+        if (!this.options.dryRun) this.ctx.listener({ type: 'repaired', node: id, message: `${message}; recomputing` });
+        return { reasons: [message] };
+      }
+      outputs[o.name] = ref;
+    }
+    return { outputs };
+  }
+
+  /** Why a node must run, by comparison with the last registered result of the same node id. */
+  private explain(node: CheckedNode, key: string, code: string, inputs: Readonly<Record<string, string | readonly string[]>>): string[] {
+    const prev = this.ctx.db.latestNodeById(node.spec.id);
+    if (prev === undefined) return ['never run'];
+    if (prev.key === key) return ['result not registered'];
+    const reasons: string[] = [];
+    if (prev.stage_version !== node.spec.stage.version) reasons.push(`stage version ${prev.stage_version} -> ${node.spec.stage.version}`);
+    if (prev.code_digest !== code) reasons.push(`code of stage '${node.spec.stage.name}' changed`);
+    const before = flatten(JSON.parse(prev.params) as unknown);
+    const after = flatten(JSON.parse(canonicalJson(node.params)) as unknown);
+    const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]).sort();
+    for (const k of changed.slice(0, 6)) reasons.push(`param ${k || '(all)'}: ${before[k] ?? '(absent)'} -> ${after[k] ?? '(absent)'}`);
+    if (changed.length > 6) reasons.push(`… and ${changed.length - 6} more params`);
+    const prevEdges = new Map(this.ctx.db.edges(prev.key).map((e) => [e.input, e]));
+    const slots = inputSlots(node.spec);
+    const labels = new Set(slots.map((s) => s.label));
+    for (const slot of slots) {
+      const e = prevEdges.get(slot.label);
+      const digest = slot.index === undefined ? inputs[slot.name] : (inputs[slot.name] as readonly string[])[slot.index];
+      if (e === undefined) reasons.push(`input '${slot.label}' added (from ${slot.ref.node})`);
+      else if (e.digest !== digest) reasons.push(`input '${slot.label}' changed (from ${slot.ref.node})`);
+    }
+    for (const label of prevEdges.keys()) if (!labels.has(label)) reasons.push(`input '${label}' removed`);
+    return reasons.length > 0 ? reasons : ['result not registered'];
+  }
+
+  private async execute(
+    node: CheckedNode,
+    key: string,
+    code: string,
+    slots: readonly InputSlot[],
+    inputs: readonly ArtifactRef[],
+    upstreamKeys: readonly string[],
+    reasons: readonly string[],
+  ): Promise<Record<string, ArtifactRef>> {
+    const releaseSlot = await this.semaphore.acquire();
+    try {
+      if (this.stopReason !== undefined) {
+        this.counts.skipped++;
+        this.ctx.listener({ type: 'skipped', node: node.spec.id, reason: this.stopReason });
+        throw new NodeFailed(node.spec.id, this.stopReason);
+      }
+      const attempt = await this.launch(node, key, code, slots, inputs, reasons);
+      this.running.add(attempt.execution);
+      let outcome: ExecOutcome;
+      try {
+        outcome = await attempt.execution.outcome;
+      } finally {
+        this.running.delete(attempt.execution);
+      }
+      if (!outcome.ok) return await this.recordFailure(node, attempt, outcome);
+      return await this.registerSuccess(node, key, code, slots, inputs, upstreamKeys, attempt, outcome.metrics);
+    } finally {
+      releaseSlot();
+    }
+  }
+
+  /** Stages the node's folders, records the execution as running, and starts the worker. */
+  private async launch(
+    node: CheckedNode, key: string, code: string, slots: readonly InputSlot[], inputs: readonly ArtifactRef[], reasons: readonly string[],
+  ): Promise<Attempt> {
+    const { db, store, listener, artifactsDir } = this.ctx;
+    const spec = node.spec;
+    const staging = await store.stagingDir(spec.id);
+    const scratchDir = join(artifactsDir, 'scratch', key);
+    const paths: string[] = [];
+    for (const ref of inputs) paths.push(await store.materialize(ref));
+    const outputPaths = Object.fromEntries(Object.keys(spec.stage.outputs).map((name) => [name, join(staging, name)]));
+    const paramsJson = canonicalJson(node.params);
+    const execId = db.startExecution({
+      runId: this.ctx.runId, key, nodeId: spec.id, stage: spec.stage.name, stageVersion: spec.stage.version,
+      codeDigest: code, params: paramsJson,
+      inputs: canonicalJson(slots.map((slot, i) => ({ input: slot.label, ...slot.ref, digest: inputs[i]!.digest }))),
+      host: this.ctx.host,
+    });
+    const logFile = join(artifactsDir, 'logs', `${execId}-${spec.id.replace(/[^A-Za-z0-9._@-]/g, '_')}.log`);
+    const task: NodeTask = {
+      projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key,
+      params: node.params, inputs: groupBySlot(spec, slots, paths), outputs: outputPaths, scratchDir,
+    };
+    const env: Attempt['env'] = { facts: undefined };
+    const started = Date.now();
+    listener({ type: 'start', node: spec.id, key, reasons });
+    const execution = this.ctx.executor.execute(task, (m) => {
+      if (m.type === 'progress') listener({ type: 'progress', node: spec.id, event: m.event });
+      else if (m.type === 'log') listener({ type: 'log', node: spec.id, message: m.message });
+      else if (m.type === 'environment') env.facts = { ...env.facts, ...m.facts };
+      else if (m.type === 'series') db.addSeries(execId, m.name, m.step, m.values);
+    }, logFile);
+    if (execution.pid !== undefined) db.setExecutionPid(execId, execution.pid);
+    return { execId, staging, scratchDir, logFile, outputPaths, paramsJson, started, env, execution };
+  }
+
+  /** A failed or interrupted attempt is recorded, never registered; its scratch folder stays for a resume. */
+  private async recordFailure(node: CheckedNode, a: Attempt, outcome: Extract<ExecOutcome, { ok: false }>): Promise<never> {
+    const id = node.spec.id;
+    const interrupted = this.stopReason === 'interrupted';
+    this.ctx.db.endExecution(a.execId, {
+      status: interrupted ? 'interrupted' : 'failed', durationS: (Date.now() - a.started) / 1000, environment: a.env.facts,
+      exitCode: outcome.exitCode, signal: outcome.signal, error: outcome.error,
+    });
+    await rm(a.staging, { recursive: true, force: true });
+    this.counts.failed++;
+    this.ctx.listener({ type: 'failed', node: id, error: outcome.error, logFile: a.logFile });
+    if (!this.options.keepGoing && this.stopReason === undefined) this.stopReason = `stopped after ${id} failed (use --keep-going to continue independent nodes)`;
+    throw new NodeFailed(id, outcome.error);
+  }
+
+  /** Every blob is stored and fsynced before the registration that makes it a cache entry. */
+  private async registerSuccess(
+    node: CheckedNode, key: string, code: string, slots: readonly InputSlot[], inputs: readonly ArtifactRef[],
+    upstreamKeys: readonly string[], a: Attempt, metrics: unknown,
+  ): Promise<Record<string, ArtifactRef>> {
+    const { db, store } = this.ctx;
+    const spec = node.spec;
+    const outputs: Record<string, ArtifactRef> = {};
+    for (const [name, decl] of Object.entries(spec.stage.outputs)) {
+      const ref = await store.ingest(a.outputPaths[name]!, decl.kind);
+      await this.ctx.integrity.remember(await store.blobsOf(ref));
+      outputs[name] = ref;
+    }
+    const seconds = (Date.now() - a.started) / 1000;
+    db.endExecution(a.execId, { status: 'succeeded', durationS: seconds, environment: a.env.facts, metrics });
+    db.register({
+      key, nodeId: spec.id, stage: spec.stage.name, stageVersion: spec.stage.version, codeDigest: code,
+      params: a.paramsJson, executionId: a.execId, outputs,
+      edges: slots.map((slot, i) => ({
+        input: slot.label, from_key: upstreamKeys[i]!, from_node_id: slot.ref.node, from_output: slot.ref.output, digest: inputs[i]!.digest,
+      })),
+    });
+    await rm(a.staging, { recursive: true, force: true });
+    await rm(a.scratchDir, { recursive: true, force: true });
+    this.counts.ran++;
+    this.ctx.listener({ type: 'done', node: spec.id, key, seconds });
+    return outputs;
+  }
+
+}
+
+export async function ensureDirs(artifactsDir: string): Promise<void> {
+  await mkdir(join(artifactsDir, 'logs'), { recursive: true });
+  await mkdir(join(artifactsDir, 'scratch'), { recursive: true });
+}

@@ -1,0 +1,38 @@
+import type { ProgressEvent } from '../ml/progress.ts';
+import type { Metrics } from './stage.ts';
+
+/** What the driver sends a worker process: everything needed to run one node, nothing more. */
+export interface NodeTask {
+  /** File URL of the module exporting the project (the worker imports it to find the stage). */
+  readonly projectModule: string;
+  readonly stage: string;
+  readonly nodeId: string;
+  readonly nodeKey: string;
+  /** Parameters already validated by the stage's schema in the driver. */
+  readonly params: unknown;
+  /** A path per input; a list of paths for list inputs; absent for unconnected optional inputs. */
+  readonly inputs: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly scratchDir: string;
+}
+
+/** What a worker reports back, in order: any number of events, then exactly one of done/failed. */
+export type WorkerMessage =
+  | { readonly type: 'progress'; readonly event: ProgressEvent }
+  | { readonly type: 'log'; readonly message: string }
+  | { readonly type: 'environment'; readonly facts: Readonly<Record<string, unknown>> }
+  | { readonly type: 'series'; readonly name: string; readonly step: number; readonly values: Readonly<Record<string, unknown>> }
+  | { readonly type: 'done'; readonly metrics: Metrics | undefined }
+  | { readonly type: 'failed'; readonly error: string; readonly stack: string | undefined };
+
+export type DriverMessage = { readonly type: 'run'; readonly task: NodeTask };
+
+/** How an execution ended, as the executor saw it. */
+export type ExecOutcome =
+  | { readonly ok: true; readonly metrics: Metrics | undefined }
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly exitCode: number | null;
+      readonly signal: string | null;
+    };

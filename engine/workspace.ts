@@ -1,0 +1,49 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineageDb } from './db.ts';
+import { Integrity } from './integrity.ts';
+import { isAlive } from './process-alive.ts';
+import { BlobStore } from './store.ts';
+
+/**
+ * The on-disk state of a project checkout: `params.yaml` beside an `artifacts/` folder holding the
+ * blob store, the SQLite lineage database, logs, locks and resumable scratch space.
+ */
+export interface Workspace {
+  readonly root: string;
+  readonly paramsPath: string;
+  readonly artifactsDir: string;
+  readonly db: LineageDb;
+  readonly store: BlobStore;
+  readonly integrity: Integrity;
+  readonly host: string;
+  close(): void;
+}
+
+export async function openWorkspace(root: string, artifactsDir = join(root, 'artifacts')): Promise<Workspace> {
+  const abs = resolve(root);
+  mkdirSync(artifactsDir, { recursive: true });
+  const db = new LineageDb(join(artifactsDir, 'lineage.sqlite'));
+  const store = new BlobStore(artifactsDir);
+  const host = hostname();
+  // Whatever a killed driver left behind: executions still marked running, half-written staging.
+  db.markDeadAsInterrupted(host, isAlive);
+  await store.clearStaleStaging(isAlive);
+  return {
+    root: abs, paramsPath: join(abs, 'params.yaml'), artifactsDir, db, store, integrity: new Integrity(store, db), host,
+    close: () => db.close(),
+  };
+}
+
+/** The nearest folder at or above a module that holds package.json (where node_modules lives). */
+export function codeRoot(moduleUrl: string): string {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${moduleUrl}`);
+    dir = up;
+  }
+  return dir;
+}

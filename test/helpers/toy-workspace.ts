@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+/**
+ * A throwaway project folder for the toy pipeline of test/fixtures/toy, driven through the real
+ * CLI in a child process, as a user would.
+ */
+
+const CLI = fileURLToPath(new URL('../fixtures/toy/cli.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export class ToyWorkspace {
+  readonly dir: string;
+  readonly traceFile: string;
+
+  constructor(paramsYaml: string) {
+    this.dir = mkdtempSync(join(tmpdir(), 'rf-toy-'));
+    this.traceFile = join(this.dir, 'trace.log');
+    this.writeParams(paramsYaml);
+  }
+
+  writeParams(yaml: string): void {
+    writeFileSync(join(this.dir, 'params.yaml'), yaml);
+  }
+
+  /** Starts the CLI without waiting (for kill tests). */
+  spawn(args: readonly string[]): ChildProcess {
+    return spawn(process.execPath, ['--import', TSX, CLI, '--root', this.dir, ...args], {
+      cwd: this.dir,
+      env: { ...process.env, ENGINE_TOY_TRACE: this.traceFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+
+  run(args: readonly string[]): Promise<CliResult> {
+    const child = this.spawn(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  }
+
+  /** Lines the toy stages wrote as they ran (an independent witness of executions). */
+  trace(): string[] {
+    try {
+      return readFileSync(this.traceFile, 'utf8').split('\n').filter((l) => l.length > 0);
+    } catch {
+      return [];
+    }
+  }
+
+  query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): T[] {
+    const db = new Database(join(this.dir, 'artifacts', 'lineage.sqlite'), { readonly: true });
+    try {
+      return db.prepare(sql).all(...params) as T[];
+    } finally {
+      db.close();
+    }
+  }
+
+  executions(status?: string): number {
+    const rows = status
+      ? this.query<{ n: number }>('SELECT COUNT(*) AS n FROM executions WHERE status = ?', status)
+      : this.query<{ n: number }>('SELECT COUNT(*) AS n FROM executions');
+    return rows[0]!.n;
+  }
+
+  /** node id -> output name -> digest, for every registered node. */
+  registered(): Record<string, Record<string, string>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const r of this.query<{ node_id: string; name: string; digest: string }>(
+      'SELECT n.node_id, o.name, o.digest FROM nodes n JOIN outputs o ON o.node_key = n.key',
+    )) {
+      (out[r.node_id] ??= {})[r.name] = r.digest;
+    }
+    return out;
+  }
+
+  blobPath(digest: string): string {
+    return join(this.dir, 'artifacts', 'blobs', digest.slice(0, 2), digest.slice(2));
+  }
+
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const baseParams = (values: readonly number[], factor = 2, slow = { steps: 3, ms: 10 }): string => `default_profile: base
+profiles:
+  base:
+    gen: { values: [${values.join(', ')}] }
+    scale: { factor: ${factor} }
+    slow: { steps: ${slow.steps}, ms: ${slow.ms} }
+  tripled:
+    extends: base
+    scale: { factor: 3 }
+`;
