@@ -6,6 +6,12 @@ import { ArrayImageSet, TinyMlp, accuracyOn, adversarialTrain, plantedData, trai
 
 before(useCpu);
 
+// The planted set here is the test helper's minimal one (8x8, 4 classes), not ml/data/synthetic.ts:
+// that set (32x32 blobs and high-frequency gratings of norm 0.15) is made for the pipeline's conv
+// nets; a tiny MLP trained in seconds on it learns the robust blobs and ignores the gratings
+// (measured: 4.5 % of swapped test images followed the non-robust pattern, after 7 minutes of
+// cpu time), so it could not show what the construction is for. The end-to-end check on that set
+// belongs to the pipeline once ml/train and ml/models exist.
 const P = 5; // pattern seed shared by every split
 const S = 8 * 8 * 3;
 
@@ -15,7 +21,7 @@ test('a model trained on the built D_R relies far less on the planted non-robust
   const swapped = plantedData(P, 2, 200, { nonRobustShift: 1 }); // robust pattern of y, non-robust of y+1
   const nrOnly = plantedData(P, 3, 200, { noRobust: true }); // only the non-robust pattern of y
   const clean = plantedData(P, 4, 200); // both patterns of y
-  const trainSteps = slow ? 1500 : 250;
+  const trainSteps = slow ? 800 : 250;
   const shape: [number, number, number] = [8, 8, 3];
   const acc = (m: TinyMlp, s: ArrayImageSet) => accuracyOn(m, s.images, s.labels, shape);
 
@@ -26,7 +32,7 @@ test('a model trained on the built D_R relies far less on the planted non-robust
   // Robust model f_A: L2-PGD adversarial training at eps 0.5 (SPEC.md: 7 steps of 0.1; the quick
   // version takes 4 steps of 0.2 and fewer, larger training steps to stay fast).
   const robust = new TinyMlp(4, S, 12);
-  const [advSteps, advLr, pgdIterations, pgdStep] = slow ? [trainSteps, 0.01, 7, 0.1] : [120, 0.02, 4, 0.2];
+  const [advSteps, advLr, pgdIterations, pgdStep] = slow ? [400, 0.02, 7, 0.1] : [120, 0.02, 4, 0.2];
   adversarialTrain(robust, train, { steps: advSteps, batchSize: 64, lr: advLr, seed: 13 }, (x, y) => {
     const r = pgdBatch(robust, x, y, { norm: 'l2', eps: 0.5, step: pgdStep, iterations: pgdIterations });
     r.loss.dispose();

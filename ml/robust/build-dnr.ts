@@ -10,6 +10,9 @@ import { checkBatchSize, checkIndices, mean, type BuiltDataset } from './built-d
 
 export type NonRobustVariant = 'det' | 'rand';
 
+/** Ilyas et al.'s D_NR settings (SPEC.md): targeted L2-PGD, eps 0.5, step 0.1, 100 iterations. */
+export const PAPER_DNR_SETTINGS = { eps: 0.5, step: 0.1, iterations: 100 } as const;
+
 export interface BuildNonRobustOptions {
   /** D_det: target (y + 1) mod K; D_rand: target uniform over the K classes. */
   readonly variant: NonRobustVariant;

@@ -7,6 +7,9 @@ import { Rng } from '../random.ts';
 import { checkBatchSize, checkIndices, mean, type BuiltDataset } from './built-dataset.ts';
 import { invertRepresentation } from './representation.ts';
 
+/** Ilyas et al.'s D_R settings (SPEC.md): 1,000 normalised L2 steps of 0.1. */
+export const PAPER_DR_SETTINGS = { steps: 1000, stepSize: 0.1 } as const;
+
 export interface BuildRobustOptions {
   /** Gradient steps per image (Ilyas et al.: 1,000). */
   readonly steps: number;
