@@ -101,6 +101,15 @@ const labels = tf.tidy(() => {
 });
 const classesSeen = new Set(labels).size;
 
+// Warm-up (kernel initialisation, first-call allocation): one forward at the grid batch size and
+// one gradient at the PGD batch size, outside the timings. The reference does the same.
+tf.tidy(() => {
+  const wb = Math.min(batch, n);
+  model.logits(tf.tensor4d(data.subarray(0, wb * S), [wb, H, W, C]), 'eval').dataSync();
+  const pb = Math.min(pgdBatchSize, n);
+  tf.grad((x: tf.Tensor) => model.logits(x as tf.Tensor4D, 'eval').sum())(tf.tensor4d(data.subarray(0, pb * S), [pb, H, W, C])).dataSync();
+});
+
 // Ours: grid775 (all 775 points, identity included, in the attack's order) on the first gridImages.
 const grid = gridMotions('grid775');
 const ordered = attackOrder(grid).map((i) => grid[i]!);

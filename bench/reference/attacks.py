@@ -168,6 +168,12 @@ def main():
         ours_warp = torch.from_numpy(np.fromfile(f"{d}/warp3.bin", dtype=np.float32)).view(len(cfg["warpProbe"]), 2, 32, 32, 3).permute(0, 1, 4, 2, 3)
         warp_diff = float((probe - ours_warp).abs().max())
 
+    # Warm-up, as on the TypeScript side: one forward at the grid batch size, one gradient at the PGD batch size.
+    with torch.no_grad():
+        net(images[:cfg["batch"]])
+    xw = images[:cfg["pgdBatch"]].clone().requires_grad_(True)
+    torch.autograd.grad(net(xw).sum(), [xw])
+
     gi = cfg["gridImages"]
     t = time.perf_counter()
     grid_robust, evaluations = grid_attack(net, images[:gi], labels[:gi], cfg["motions"], cfg["batch"], cfg["pointsPerRound"])
