@@ -1,0 +1,213 @@
+// Benchmark: spatial grid attack (grid775) and L2-PGD (eps 0.5, step 0.1, 100 iterations) on the
+// same small ResNet-18-like network with the same weights and images, ours (tfjs, backend chosen by
+// --backend) beside a PyTorch reference (bench/reference/attacks.py) measured in the same run.
+//
+// grid775 runs twice: as the attack (early stopping: a fooled image gets no more work) on
+// --grid-images, and exhaustively (every point for every image: the worst case, a spatially robust
+// model) on --grid-full-images.
+//
+//   npm run bench:attacks -- [--backend wasm|cpu|...] [--images 256] [--grid-images N] [--grid-full-images 32] [--pgd-images N]
+//                            [--pgd-steps 100] [--width 8] [--batch 256] [--pgd-batch 64]
+//                            [--torch-threads 1] [--no-reference]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { gridMotions } from '../ml/attacks/grids.ts';
+import { pgdBatch } from '../ml/attacks/pgd.ts';
+import { attackOrder, gridAttack } from '../ml/attacks/spatial.ts';
+import { Rng } from '../ml/random.ts';
+import { warpBatch } from '../ml/transform/rigid.ts';
+import { BenchResNet, benchResNetWeights } from './attacks-net.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    backend: { type: 'string' },
+    images: { type: 'string', default: '256' },
+    'grid-images': { type: 'string' },
+    'grid-full-images': { type: 'string', default: '32' },
+    'pgd-images': { type: 'string' },
+    'pgd-steps': { type: 'string', default: '100' },
+    width: { type: 'string', default: '8' },
+    batch: { type: 'string', default: '256' },
+    'pgd-batch': { type: 'string', default: '64' },
+    'torch-threads': { type: 'string', default: '1' },
+    'no-reference': { type: 'boolean', default: false },
+  },
+});
+const int = (name: string, v: string | undefined): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${v}`);
+  return n;
+};
+const images = int('images', args.images);
+const gridImages = int('grid-images', args['grid-images'] ?? args.images);
+const gridFullImages = int('grid-full-images', args['grid-full-images']);
+const pgdImages = int('pgd-images', args['pgd-images'] ?? args.images);
+const pgdSteps = int('pgd-steps', args['pgd-steps']);
+const width = int('width', args.width);
+const batch = int('batch', args.batch);
+const pgdBatchSize = int('pgd-batch', args['pgd-batch']);
+const torchThreads = int('torch-threads', args['torch-threads']);
+const H = 32, W = 32, C = 3, S = H * W * C;
+
+/** The requested backend, or the first of wasm, cpu that initialises. */
+async function chooseBackend(requested?: string): Promise<string> {
+  for (const name of requested ? [requested] : ['wasm', 'cpu']) {
+    try {
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return name;
+      }
+    } catch (e) {
+      if (requested) throw e;
+    }
+  }
+  throw new Error(`no tfjs backend could be initialised (${requested ?? 'wasm, cpu'})`);
+}
+
+/** Smooth random colour images (a few sinusoids plus noise), deterministic. */
+function benchImages(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n * S);
+  for (let i = 0; i < n; i++) {
+    const waves = Array.from({ length: 3 }, () => [rng.uniform(0.5, 3), rng.uniform(0.5, 3), rng.uniform(0, 6.3), rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3)]);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++)
+        for (let c = 0; c < C; c++) {
+          let v = 0.5;
+          for (const w of waves) v += w[3 + c]! * Math.sin((2 * Math.PI * (w[0]! * x + w[1]! * y)) / W + w[2]!);
+          out[i * S + (y * W + x) * C + c] = Math.min(1, Math.max(0, v + 0.03 * rng.normal()));
+        }
+  }
+  return out;
+}
+
+const backend = await chooseBackend(args.backend);
+const weights = benchResNetWeights(width, 7);
+const model = new BenchResNet(width, weights);
+const n = Math.max(images, gridImages, gridFullImages, pgdImages);
+const data = benchImages(n, 8);
+const labels = tf.tidy(() => {
+  const out = new Int32Array(n);
+  for (let s = 0; s < n; s += batch) {
+    const m = Math.min(batch, n - s);
+    out.set(tf.argMax(model.logits(tf.tensor4d(data.subarray(s * S, (s + m) * S), [m, H, W, C]), 'eval'), 1).dataSync() as Int32Array, s);
+  }
+  return out;
+});
+const classesSeen = new Set(labels).size;
+
+// Warm-up (kernel initialisation, first-call allocation): one forward at the grid batch size and
+// one gradient at the PGD batch size, outside the timings. The reference does the same.
+tf.tidy(() => {
+  const wb = Math.min(batch, n);
+  model.logits(tf.tensor4d(data.subarray(0, wb * S), [wb, H, W, C]), 'eval').dataSync();
+  const pb = Math.min(pgdBatchSize, n);
+  tf.grad((x: tf.Tensor) => model.logits(x as tf.Tensor4D, 'eval').sum())(tf.tensor4d(data.subarray(0, pb * S), [pb, H, W, C])).dataSync();
+});
+
+// Ours: grid775 (all 775 points, identity included, in the attack's order) on the first gridImages.
+const grid = gridMotions('grid775');
+const ordered = attackOrder(grid).map((i) => grid[i]!);
+let t0 = performance.now();
+const gridResult = await gridAttack(model, data.subarray(0, gridImages * S), { height: H, width: W, channels: C }, labels.subarray(0, gridImages), ordered, {
+  batchSize: batch,
+  pointsPerRound: 32,
+});
+const gridSeconds = (performance.now() - t0) / 1000;
+console.error(`ours grid775: ${gridSeconds.toFixed(1)} s`);
+const oursGrid = { seconds: gridSeconds, robust: gridResult.robust.reduce((a, b) => a + b, 0), evaluations: gridResult.evaluations };
+t0 = performance.now();
+const fullResult = await gridAttack(model, data.subarray(0, gridFullImages * S), { height: H, width: W, channels: C }, labels.subarray(0, gridFullImages), ordered, {
+  batchSize: batch,
+  pointsPerRound: 32,
+  exhaustive: true,
+});
+const oursFull = { seconds: (performance.now() - t0) / 1000, robust: fullResult.robust.reduce((a, b) => a + b, 0), evaluations: fullResult.evaluations };
+console.error(`ours grid775 exhaustive: ${oursFull.seconds.toFixed(1)} s`);
+
+// Ours: L2-PGD, eps 0.5, step 0.1, pgdSteps iterations, untargeted against the clean predictions.
+t0 = performance.now();
+let pgdRobust = 0;
+for (let s = 0; s < pgdImages; s += pgdBatchSize) {
+  const m = Math.min(pgdBatchSize, pgdImages - s);
+  const x = tf.tensor4d(data.subarray(s * S, (s + m) * S), [m, H, W, C]);
+  const y = tf.tensor1d(labels.subarray(s, s + m), 'int32');
+  const r = pgdBatch(model, x, y, { norm: 'l2', eps: 0.5, step: 0.1, iterations: pgdSteps });
+  const pred = tf.tidy(() => tf.argMax(model.logits(r.adversarial, 'eval'), 1));
+  const p = await pred.data();
+  for (let k = 0; k < m; k++) if (p[k] === labels[s + k]) pgdRobust++;
+  tf.dispose([x, y, r.adversarial, r.loss, pred]);
+}
+const oursPgd = { seconds: (performance.now() - t0) / 1000, robust: pgdRobust };
+console.error(`ours L2-PGD-${pgdSteps}: ${oursPgd.seconds.toFixed(1)} s; running the PyTorch reference`);
+
+// The reference, same images, weights, grid order and labels.
+interface RefResult {
+  torch: string;
+  threads: number;
+  logitsMaxAbsDiff: number;
+  labelAgreement: number;
+  warpMaxAbsDiff: number;
+  grid: { seconds: number; robust: number; evaluations: number };
+  gridFull: { seconds: number; robust: number; evaluations: number };
+  pgd: { seconds: number; robust: number };
+}
+let ref: RefResult | null = null;
+if (!args['no-reference']) {
+  const dir = mkdtempSync(join(tmpdir(), 'rf-bench-attacks-'));
+  try {
+    let offset = 0;
+    const manifest = weights.map((w) => {
+      const e = { name: w.name, shape: w.shape, offset };
+      offset += w.data.length;
+      return e;
+    });
+    const flat = new Float32Array(offset);
+    weights.forEach((w, k) => flat.set(w.data, manifest[k]!.offset));
+    writeFileSync(join(dir, 'weights.bin'), flat);
+    writeFileSync(join(dir, 'images.bin'), data);
+    writeFileSync(join(dir, 'labels.bin'), labels);
+    const probe = tf.tidy(() => model.logits(tf.tensor4d(data.subarray(0, 8 * S), [8, H, W, C]), 'eval').dataSync() as Float32Array);
+    writeFileSync(join(dir, 'logits8.bin'), probe);
+    const warpProbe = ordered.slice(0, 3);
+    writeFileSync(join(dir, 'warp3.bin'), new Float32Array(warpProbe.flatMap((m) => [...warpBatch(data.subarray(0, 2 * S), { n: 2, height: H, width: W, channels: C }, m)])));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ width, manifest, n, gridImages, gridFullImages, pgdImages, pgdSteps, batch, pgdBatch: pgdBatchSize, pointsPerRound: 32, motions: ordered, warpProbe, threads: torchThreads }),
+    );
+    const r = spawnSync('/usr/bin/python3', [join(import.meta.dirname, 'reference', 'attacks.py'), dir], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`PyTorch reference failed (${r.status}): ${r.stderr}`);
+    ref = JSON.parse(r.stdout.trim().split('\n').pop()!) as RefResult;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rate = (count: number, seconds: number) => count / seconds;
+const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+console.log(`attacks benchmark: ResNet-18-like width ${width} (${(weights.reduce((a, w) => a + w.data.length, 0) / 1e6).toFixed(2)} M params), 32x32x3, ${classesSeen} classes predicted`);
+console.log(`ours: tfjs ${tf.version.tfjs} backend '${backend}'; reference: ${ref ? `PyTorch ${ref.torch}, ${ref.threads} thread(s), CPU` : 'skipped'}`);
+if (ref) {
+  console.log(`same model: max |logit difference| ${ref.logitsMaxAbsDiff.toExponential(2)}, clean-label agreement ${(ref.labelAgreement * 100).toFixed(1)} %; same warp: max |pixel difference| ${ref.warpMaxAbsDiff.toExponential(2)}`);
+}
+const rows: string[][] = [['task', 'images', 'ours img/s', 'torch img/s', 'ours/torch', 'ours robust', 'torch robust', 'ours evals', 'torch evals']];
+rows.push([
+  'grid775', `${gridImages}`, fmt(rate(gridImages, oursGrid.seconds)), ref ? fmt(rate(gridImages, ref.grid.seconds)) : '-',
+  ref ? (ref.grid.seconds / oursGrid.seconds).toFixed(3) : '-', `${oursGrid.robust}`, ref ? `${ref.grid.robust}` : '-', `${oursGrid.evaluations}`, ref ? `${ref.grid.evaluations}` : '-',
+]);
+rows.push([
+  'grid775 exhaustive', `${gridFullImages}`, fmt(rate(gridFullImages, oursFull.seconds)), ref ? fmt(rate(gridFullImages, ref.gridFull.seconds)) : '-',
+  ref ? (ref.gridFull.seconds / oursFull.seconds).toFixed(3) : '-', `${oursFull.robust}`, ref ? `${ref.gridFull.robust}` : '-', `${oursFull.evaluations}`, ref ? `${ref.gridFull.evaluations}` : '-',
+]);
+rows.push([
+  `L2-PGD-${pgdSteps}`, `${pgdImages}`, fmt(rate(pgdImages, oursPgd.seconds)), ref ? fmt(rate(pgdImages, ref.pgd.seconds)) : '-',
+  ref ? (ref.pgd.seconds / oursPgd.seconds).toFixed(3) : '-', `${oursPgd.robust}`, ref ? `${ref.pgd.robust}` : '-', '', '',
+]);
+const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+for (const r of rows) console.log(r.map((v, c) => v.padStart(widths[c]!)).join('  '));
+model.dispose();

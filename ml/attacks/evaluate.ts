@@ -1,0 +1,211 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ImageSet } from '../data/image-set.ts';
+import { imageSize } from '../data/image-set.ts';
+import type { Classifier } from '../models/classifier.ts';
+import type { ProgressSink } from '../progress.ts';
+import { Rng } from '../random.ts';
+import type { AttackConfig, GridAttackConfig, PgdAttackConfig } from './config.ts';
+import { gridMotions } from './grids.ts';
+import { summariseAttack, type AttackSummary } from './metrics.ts';
+import { pgdBatch } from './pgd.ts';
+import { gridAttack } from './spatial.ts';
+import { exampleL2Norm, exampleLInfNorm } from './steps.ts';
+import { selectSubset } from './subset.ts';
+
+export interface EvaluationOptions {
+  /** Examples of `set` to evaluate (default: all; see selectSubset for a seeded subset). */
+  readonly indices?: ArrayLike<number>;
+  /** Images per model call (default 128). */
+  readonly batchSize?: number;
+  /** Seeds the random start and random targets (default 0). */
+  readonly seed?: number;
+  /** Grid attacks: grid points per early-stopping round (see GridAttackOptions). */
+  readonly pointsPerRound?: number;
+  readonly onProgress?: ProgressSink;
+}
+
+export interface EvaluationResult extends AttackSummary {
+  readonly attack: AttackConfig;
+  /** The evaluated examples (indices into the set), and per example whether it was right untouched / after the attack. */
+  readonly indices: Int32Array;
+  readonly naturalCorrectMask: Uint8Array;
+  readonly robustCorrectMask: Uint8Array;
+  /** PGD: mean over evaluated examples of ||x_adv - x||_2 and ||x_adv - x||_inf. */
+  readonly meanPerturbationL2?: number;
+  readonly meanPerturbationLInf?: number;
+  /** Grid attacks: (image, grid point) pairs the model evaluated. */
+  readonly gridEvaluations?: number;
+}
+
+async function predictions(model: Classifier, x: tf.Tensor4D): Promise<Int32Array> {
+  const pred = tf.tidy(() => tf.argMax(model.logits(x, 'eval'), 1));
+  const data = (await pred.data()) as Int32Array;
+  pred.dispose();
+  return data;
+}
+
+function batchTensor(set: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
+  return tf.tensor4d(set.gather(indices), [indices.length, set.height, set.width, set.channels]);
+}
+
+/**
+ * Evaluates `model` on the examples `indices` of `set` untouched and under `attack`: natural and
+ * robust accuracy, ASR, per-class figures (SPEC.md, Attacks), and the mean perturbation for PGD.
+ */
+export async function evaluateAttack(
+  model: Classifier,
+  set: ImageSet,
+  attack: AttackConfig,
+  options: EvaluationOptions = {},
+): Promise<EvaluationResult> {
+  if (model.numClasses !== set.numClasses) {
+    throw new Error(`evaluateAttack: model has ${model.numClasses} classes, dataset ${set.numClasses}`);
+  }
+  const indices = Int32Array.from(options.indices ?? selectSubset(set.count));
+  for (const i of indices) {
+    if (!(Number.isInteger(i) && i >= 0 && i < set.count)) {
+      throw new Error(`evaluateAttack: index ${i} is outside the dataset of ${set.count} examples`);
+    }
+  }
+  const batchSize = options.batchSize ?? 128;
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`evaluateAttack: bad batchSize ${batchSize}`);
+  const labels = Uint8Array.from(indices, (i) => set.labels[i]!);
+  const natural = new Uint8Array(indices.length);
+  const robust = new Uint8Array(indices.length);
+  const ctx: Context = { model, set, indices, labels, natural, robust, batchSize, options };
+
+  let extra: Partial<EvaluationResult> = {};
+  switch (attack.kind) {
+    case 'none':
+      await naturalOnly(ctx);
+      break;
+    case 'pgd':
+      extra = await pgdEvaluation(ctx, attack);
+      break;
+    case 'grid':
+      extra = await gridEvaluation(ctx, attack);
+      break;
+    default: {
+      const never: never = attack;
+      throw new Error(`evaluateAttack: unknown attack ${JSON.stringify(never)}`);
+    }
+  }
+  return {
+    ...summariseAttack(labels, natural, robust, set.numClasses),
+    ...extra,
+    attack,
+    indices,
+    naturalCorrectMask: natural,
+    robustCorrectMask: robust,
+  };
+}
+
+interface Context {
+  readonly model: Classifier;
+  readonly set: ImageSet;
+  readonly indices: Int32Array;
+  readonly labels: Uint8Array;
+  readonly natural: Uint8Array;
+  readonly robust: Uint8Array;
+  readonly batchSize: number;
+  readonly options: EvaluationOptions;
+}
+
+function progress(ctx: Context, done: number, info?: Record<string, number>): void {
+  ctx.options.onProgress?.({ done, total: ctx.indices.length, unit: 'images', ...(info ? { info } : {}) });
+}
+
+async function naturalOnly(ctx: Context): Promise<void> {
+  for (let s = 0; s < ctx.indices.length; s += ctx.batchSize) {
+    const idx = ctx.indices.subarray(s, s + ctx.batchSize);
+    const x = batchTensor(ctx.set, idx);
+    const pred = await predictions(ctx.model, x);
+    x.dispose();
+    pred.forEach((p, k) => {
+      ctx.natural[s + k] = ctx.robust[s + k] = p === ctx.labels[s + k] ? 1 : 0;
+    });
+    progress(ctx, s + idx.length);
+  }
+}
+
+async function pgdEvaluation(ctx: Context, attack: PgdAttackConfig): Promise<Partial<EvaluationResult>> {
+  const seed = ctx.options.seed ?? 0;
+  const startRng = Rng.derive(seed, 'pgd-random-start');
+  const targetRng = Rng.derive(seed, 'pgd-random-target');
+  const k = ctx.set.numClasses;
+  let sumL2 = 0;
+  let sumLInf = 0;
+  let correctSoFar = 0;
+  for (let s = 0; s < ctx.indices.length; s += ctx.batchSize) {
+    const idx = ctx.indices.subarray(s, s + ctx.batchSize);
+    const y = ctx.labels.subarray(s, s + idx.length);
+    const attackLabels = Int32Array.from(y, (label) =>
+      attack.target === 'next' ? (label + 1) % k : attack.target === 'random' ? targetRng.int(k) : label,
+    );
+    const x = batchTensor(ctx.set, idx);
+    const labelTensor = tf.tensor1d(attackLabels, 'int32');
+    const result = pgdBatch(ctx.model, x, labelTensor, {
+      norm: attack.norm,
+      eps: attack.eps,
+      step: attack.step,
+      iterations: attack.iterations,
+      targeted: attack.target !== 'none',
+      randomStart: attack.randomStart,
+      rng: startRng,
+    });
+    const [natPred, advPred] = [await predictions(ctx.model, x), await predictions(ctx.model, result.adversarial)];
+    const [l2, linf] = tf.tidy(() => {
+      const delta = tf.sub(result.adversarial, x) as tf.Tensor4D;
+      return [tf.reshape(exampleL2Norm(delta), [-1]), exampleLInfNorm(delta)];
+    });
+    const [l2v, linfv] = [await l2!.data(), await linf!.data()];
+    tf.dispose([x, labelTensor, result.adversarial, result.loss, l2!, linf!]);
+    for (let j = 0; j < idx.length; j++) {
+      ctx.natural[s + j] = natPred[j] === y[j] ? 1 : 0;
+      ctx.robust[s + j] = advPred[j] === y[j] ? 1 : 0;
+      correctSoFar += ctx.robust[s + j]!;
+      sumL2 += l2v[j]!;
+      sumLInf += linfv[j]!;
+    }
+    progress(ctx, s + idx.length, { robustAcc: correctSoFar / (s + idx.length) });
+  }
+  const n = ctx.indices.length;
+  return { meanPerturbationL2: n ? sumL2 / n : 0, meanPerturbationLInf: n ? sumLInf / n : 0 };
+}
+
+async function gridEvaluation(ctx: Context, attack: GridAttackConfig): Promise<Partial<EvaluationResult>> {
+  await naturalOnly(ctx);
+  // The grid includes the identity, so only examples right untouched can be robust; for them the
+  // identity point is already known to be right and is not evaluated again.
+  const motions = gridMotions(attack.grid).filter((m) => !(m.angleDeg === 0 && m.tx === 0 && m.ty === 0));
+  const candidates = [...ctx.indices.keys()].filter((j) => ctx.natural[j]);
+  ctx.robust.fill(0);
+  const block = Math.max(4 * ctx.batchSize, 512);
+  const stride = imageSize(ctx.set);
+  let evaluations = 0;
+  let robustSoFar = 0;
+  for (let s = 0; s < candidates.length; s += block) {
+    const local = candidates.slice(s, s + block);
+    const images = ctx.set.gather(
+      local.map((j) => ctx.indices[j]!),
+      new Float32Array(local.length * stride),
+    );
+    const result = await gridAttack(
+      ctx.model,
+      images,
+      ctx.set,
+      local.map((j) => ctx.labels[j]!),
+      motions,
+      { batchSize: ctx.batchSize, ...(ctx.options.pointsPerRound ? { pointsPerRound: ctx.options.pointsPerRound } : {}) },
+    );
+    evaluations += result.evaluations;
+    local.forEach((j, k) => {
+      ctx.robust[j] = result.robust[k]!;
+      robustSoFar += result.robust[k]!;
+    });
+    progress(ctx, Math.min(ctx.indices.length, Math.round(((s + local.length) / candidates.length) * ctx.indices.length)), {
+      robust: robustSoFar,
+    });
+  }
+  return { gridEvaluations: evaluations };
+}
