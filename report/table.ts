@@ -113,7 +113,8 @@ function blocks(table: ResultTable): Array<{ group: string | undefined; columns:
   return out;
 }
 
-const mdEscape = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+/** Escapes what Markdown would read as table syntax or emphasis in a label (D_R*, rot|30). */
+const mdEscape = (s: string) => s.replace(/[\\|*_`]/g, (c) => `\\${c}`);
 
 export function tableMarkdown(table: ResultTable): string {
   validateTable(table);
