@@ -86,7 +86,7 @@ test('figure 1: axis titles, series, synthetic title and paper bands; PNG decode
 
 test('figure 2: L∞ series and the paper\'s 60-80 % natural-accuracy band; no banner for real data', needsFont, async () => {
   const fig = figure2(fakeSnapshots(), PAPER);
-  const { svg, md } = await checkFigure(fig, [AXIS.asr, AXIS.steps, AXIS.natural, 'L∞ ε=1/255', 'L∞ ε=8/255', 'paper: ASR rises (60–80 %)', 'profile paper']);
+  const { svg, md } = await checkFigure(fig, [AXIS.asr, AXIS.steps, AXIS.natural, 'L∞ ε=1/255', 'L∞ ε=8/255', 'natural accuracy 60–80 %, where the paper', 'profile paper']);
   assert.ok(!svgTexts(svg).join(' ').includes('SYNTHETIC'));
   assert.doesNotMatch(md, /SYNTHETIC/);
 });
