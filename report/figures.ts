@@ -186,7 +186,7 @@ function trainingCurveFigure(
   // The paper's range goes into the legend label: inline labels collide where bands overlap.
   const rangeOf = new Map(bands.map((b) => [seriesLabel(b.attack), `${b.low}–${b.high} %`]));
   const labelExpr = [...rangeOf]
-    .reduceRight((rest, [label, range]) => `datum.label === ${JSON.stringify(label)} ? ${JSON.stringify(`${label}   (paper ${range})`)} : ${rest}`, 'datum.label');
+    .reduceRight((rest, [label, range]) => `datum.label === ${JSON.stringify(label)} ? ${JSON.stringify(`${label} (paper ${range})`)} : ${rest}`, 'datum.label');
   const color = { scale: palette, legend: { title: 'attack', labelExpr } };
   const annotations = (panel: 'steps' | 'natural'): object[] => {
     if (id === 'fig1') {
