@@ -22,8 +22,19 @@ import type { Workspace } from './workspace.ts';
  * project may add verbs of its own to the returned program.
  */
 
+/** What a finished `repro` hands to the project (e.g. to publish reports and print a table). */
+export interface ReproOutcome {
+  readonly ws: Workspace;
+  readonly graph: CheckedGraph;
+  readonly profile: string;
+  readonly targets: readonly string[];
+  readonly summary: ReproSummary;
+}
+
 export interface CliOptions {
   readonly describeArtifact?: ArtifactDescriber;
+  /** Runs after a `repro` that was not a dry run, whatever its outcome. */
+  readonly afterRepro?: (outcome: ReproOutcome) => Promise<void>;
 }
 
 interface GlobalOpts {
@@ -98,6 +109,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
           executor: o.executor,
         });
+        if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary });
         if (summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) process.exitCode = 1;
       } finally {
         ws.close();

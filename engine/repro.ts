@@ -57,6 +57,8 @@ export interface ReproSummary {
   readonly failed: number;
   readonly skipped: number;
   readonly estimateSeconds: number;
+  /** Output artifacts of the requested nodes that are up to date (cached or just run). */
+  readonly outputs: ReadonlyMap<string, Readonly<Record<string, ArtifactRef>>>;
 }
 
 /** One attempt at running a node, from launch to its recorded outcome. */
@@ -156,8 +158,12 @@ export class Repro {
 
   /** Resolves every listed node (and, through them, their ancestors). */
   async run(ids: readonly string[]): Promise<ReproSummary> {
-    await Promise.allSettled(ids.map((id) => this.resolve(id)));
-    return { ...this.counts };
+    const settled = await Promise.allSettled(ids.map((id) => this.resolve(id)));
+    const outputs = new Map<string, Readonly<Record<string, ArtifactRef>>>();
+    settled.forEach((r, i) => {
+      if (r.status === 'fulfilled' && r.value.outputs) outputs.set(ids[i]!, r.value.outputs);
+    });
+    return { ...this.counts, outputs };
   }
 
   /** Stops everything now (Ctrl-C): running workers are killed and their executions marked interrupted. */
@@ -203,7 +209,11 @@ export class Repro {
     const pending = slots.filter((_, i) => upstream[i]!.outputs === undefined);
     if (pending.length > 0) {
       // Dry run: an upstream would run, so this node's key is not knowable yet.
-      const reasons = pending.map((slot) => `input '${slot.label}' comes from ${slot.ref.node}, which would run (this node reruns unless its bytes come out identical)`);
+      const upstreamIds = [...new Set(pending.map((slot) => slot.ref.node))];
+      const reasons =
+        pending.length <= 3
+          ? pending.map((slot) => `input '${slot.label}' comes from ${slot.ref.node}, which would run (this node reruns unless its bytes come out identical)`)
+          : [`${pending.length} inputs come from ${upstreamIds.length} nodes that would run (${upstreamIds.slice(0, 2).join(', ')}, …); this node reruns unless their bytes come out identical`];
       return this.wouldRun(node, undefined, reasons);
     }
 

@@ -36,6 +36,10 @@ const ATTACK_LABELS: Readonly<Record<string, string>> = {
   'linf-2': 'L∞ ε=2/255',
   'linf-4': 'L∞ ε=4/255',
   'linf-8': 'L∞ ε=8/255',
+  'linf-1-rs': 'L∞ ε=1/255',
+  'linf-2-rs': 'L∞ ε=2/255',
+  'linf-4-rs': 'L∞ ε=4/255',
+  'linf-8-rs': 'L∞ ε=8/255',
 };
 
 /** The printed name of an attack key; unknown keys print as themselves. */

@@ -13,6 +13,7 @@
  * where n is the number of values each statistic averages (N*H*W, times groupSize when shared).
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTrain } from '../backend/batch-norm.ts';
 import type { Mode } from './classifier.ts';
 import type { Param, ParamStore } from './params.ts';
 
@@ -95,6 +96,12 @@ export class BatchNorm {
       throw new Error(`${this.name}: expected ${this.channels * g} channels (${this.channels} x ${g}), got ${c}`);
     }
     return tf.tidy(() => {
+      if (ctx.mode === 'train' && g === 1) {
+        // One op on the native backend (two fused kernels instead of ~20 elementwise passes).
+        const r = batchNormTrain(x, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, this.eps);
+        ctx.bnUpdates?.record(this, r.mean, r.variance, n * h * w);
+        return r.y;
+      }
       // [N, H, W, C, g]: statistics per C, over N, H, W and the group axis.
       const x5 = x.reshape([n, h, w, this.channels, g]);
       let mean: tf.Tensor;

@@ -1,0 +1,34 @@
+/**
+ * Accumulates the nodes of one profile's graph. Experiments share upstream nodes (the datasets,
+ * D_R, the evaluation settings), so adding an id twice is allowed when the spec is the same.
+ */
+import { canonicalJson } from '../engine/canonical-json.ts';
+import type { NodeRef, NodeSpec } from '../engine/project.ts';
+
+export class GraphBuilder {
+  private readonly byId = new Map<string, NodeSpec>();
+  readonly groups: Record<string, string[]> = {};
+
+  add(spec: NodeSpec): string {
+    const have = this.byId.get(spec.id);
+    if (have) {
+      const same = have.stage === spec.stage && canonicalJson(have.params) === canonicalJson(spec.params) && canonicalJson(have.inputs ?? {}) === canonicalJson(spec.inputs ?? {});
+      if (!same) throw new Error(`two different nodes were given the id ${spec.id}`);
+      return spec.id;
+    }
+    this.byId.set(spec.id, spec);
+    return spec.id;
+  }
+
+  group(name: string, ids: readonly string[]): void {
+    this.groups[name] = [...new Set([...(this.groups[name] ?? []), ...ids])];
+  }
+
+  get nodes(): NodeSpec[] {
+    return [...this.byId.values()];
+  }
+}
+
+export function ref(node: string, output: string): NodeRef {
+  return { node, output };
+}

@@ -1,0 +1,115 @@
+/**
+ * The data half of every experiment: D (synthetic or CIFAR-10), D_R (built through an
+ * adversarially trained f_A, or fetched), and optionally D_NR; plus the shared evaluation node.
+ */
+import type { NodeRef } from '../engine/project.ts';
+import { nodeId, segment } from '../engine/sweep.ts';
+import type { AttackPresetName } from '../ml/attacks/config.ts';
+import { buildDnr } from '../stages/build-dnr.ts';
+import { buildDr } from '../stages/build-dr.ts';
+import { evaluate, type EvaluateParams } from '../stages/evaluate.ts';
+import { fetchCifar10 } from '../stages/fetch-cifar10.ts';
+import { fetchRobustDatasets } from '../stages/fetch-robust-datasets.ts';
+import { syntheticDataset } from '../stages/synthetic-dataset.ts';
+import { train, type TrainParams } from '../stages/train.ts';
+import { ref, type GraphBuilder } from './builder.ts';
+import type { ModelEntry, Profile, TrainSettings } from './profile.ts';
+
+export interface DataNodes {
+  readonly train: NodeRef;
+  readonly test: NodeRef;
+  readonly numClasses: number;
+  readonly inputSize: number;
+  /** |D|, which fixes the steps per epoch of every run (an epoch of D_mix is |D| images too). */
+  readonly trainCount: number;
+  readonly synthetic: boolean;
+  /** D_R; adding it adds f_A's training (build) or the download (fetch). */
+  robust(): NodeRef;
+}
+
+export const CIFAR10_TRAIN_COUNT = 50_000;
+
+export function modelConfig(entry: ModelEntry, data: Pick<DataNodes, 'numClasses' | 'inputSize'>): TrainParams['model'] {
+  return { numClasses: data.numClasses, inputSize: data.inputSize, ...entry } as TrainParams['model'];
+}
+
+export function trainParams(
+  settings: TrainSettings, model: TrainParams['model'],
+  extra: Pick<TrainParams, 'augment'> & Partial<Pick<TrainParams, 'alpha' | 'adversarial' | 'snapshotSteps'>> & { lr?: number },
+): TrainParams {
+  const { lr, ...rest } = extra;
+  return {
+    model, seed: settings.seed, batchSize: settings.batchSize, epochs: settings.epochs,
+    lr: lr === undefined ? settings.lr : { ...settings.lr, lr },
+    momentum: settings.momentum, weightDecay: settings.weightDecay, checkpointEvery: settings.checkpointEvery, ...rest,
+  };
+}
+
+export function addData(b: GraphBuilder, p: Profile): DataNodes {
+  let trainRef: NodeRef;
+  let testRef: NodeRef;
+  let trainCount: number;
+  let inputSize = 32;
+  const synthetic = p.data.synthetic;
+  if (p.data.source === 'synthetic' && synthetic) {
+    const id = b.add({ id: 'synthetic-dataset', stage: syntheticDataset, params: synthetic, paramsSource: 'data.synthetic' });
+    trainRef = ref(id, 'train');
+    testRef = ref(id, 'test');
+    trainCount = synthetic.trainCount;
+    inputSize = synthetic.size;
+  } else {
+    const id = b.add({ id: 'fetch-cifar10', stage: fetchCifar10, params: { source: p.data.cifar10 }, paramsSource: 'data.cifar10' });
+    trainRef = ref(id, 'train');
+    testRef = ref(id, 'test');
+    trainCount = CIFAR10_TRAIN_COUNT;
+  }
+  const data = { train: trainRef, test: testRef, numClasses: 10, inputSize, trainCount, synthetic: p.data.source === 'synthetic' };
+
+  const robust = (): NodeRef => {
+    const r = p.robust;
+    if (r.source === 'fetch') {
+      if (p.data.source !== 'cifar10') throw new Error("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
+      const id = b.add({ id: 'fetch-robust-datasets', stage: fetchRobustDatasets, params: { source: r.fetch }, paramsSource: 'robust.fetch' });
+      return ref(id, 'robust');
+    }
+    const fA = b.add({
+      id: 'train@robust-fA', stage: train, paramsSource: 'robust',
+      params: trainParams(r.train, modelConfig(r.model, data), { augment: r.augment, adversarial: r.adversarial }),
+      inputs: { data: trainRef },
+    });
+    const dr = b.add({
+      id: 'build-dr', stage: buildDr, paramsSource: 'robust.build', params: r.build,
+      inputs: { model: ref(fA, 'model'), data: trainRef },
+    });
+    b.group('dr', [dr]);
+    return ref(dr, 'dataset');
+  };
+
+  if (p.robust.nonRobust) {
+    const nr = p.robust.nonRobust;
+    const std = b.add({
+      id: 'train@standard', stage: train, paramsSource: 'robust',
+      params: trainParams(p.robust.train, modelConfig(p.robust.model, data), { augment: p.robust.augment }),
+      inputs: { data: trainRef },
+    });
+    const ids = nr.variants.map((variant) =>
+      b.add({
+        id: nodeId('build-dnr', [segment('', variant)]), stage: buildDnr, paramsSource: 'robust.nonRobust',
+        params: { variant, eps: nr.eps, step: nr.step, iterations: nr.iterations, seed: nr.seed, ...(nr.count ? { count: nr.count } : {}) },
+        inputs: { model: ref(std, 'model'), data: trainRef },
+      }),
+    );
+    b.group('dnr', ids);
+  }
+  return { ...data, robust };
+}
+
+/** An evaluation node `evaluate@<run>-<attack>` of a model under a named attack on the test set. */
+export function addEvaluation(b: GraphBuilder, p: Profile, data: DataNodes, run: string, model: NodeRef, attack: string): string {
+  const e = p.evaluation;
+  const params: EvaluateParams = {
+    attack: attack as AttackPresetName, subsetSeed: e.subsetSeed, seed: e.seed, batchSize: e.batchSize,
+    ...(e.count !== undefined ? { count: e.count } : {}),
+  };
+  return b.add({ id: `evaluate@${run}-${segment('', attack)}`, stage: evaluate, params, paramsSource: 'evaluation', inputs: { model, data: data.test } });
+}

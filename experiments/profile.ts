@@ -1,0 +1,152 @@
+/**
+ * The shape of one params.yaml profile: where the data comes from, how D_R is obtained, and the
+ * settings of the three experiments. Sweep axes are lists (alphas, learning rates, augmentations,
+ * attacks); each combination becomes its own node. Model entries are checked in full by the train
+ * stage, whose errors name the params.yaml path they came from.
+ */
+import { z } from 'zod';
+import { BACKEND_CHOICES } from '../ml/backend/choice.ts';
+import { ATTACK_PRESETS } from '../ml/attacks/config.ts';
+import { adversarialSchema, lrScheduleSchema } from '../stages/train.ts';
+import { syntheticParams } from '../stages/synthetic-dataset.ts';
+
+const attackName = z.string().refine((s) => Object.hasOwn(ATTACK_PRESETS, s), {
+  message: `unknown attack; known: ${Object.keys(ATTACK_PRESETS).join(', ')}`,
+});
+
+/** A model without numClasses/inputSize, which the data decides. */
+export const modelEntry = z.looseObject({ arch: z.string() });
+export type ModelEntry = z.infer<typeof modelEntry>;
+const namedModel = z.object({ name: z.string().min(1), model: modelEntry }).strict();
+
+export const trainSettings = z
+  .object({
+    batchSize: z.number().int().min(1),
+    epochs: z.number().positive(),
+    lr: lrScheduleSchema,
+    momentum: z.number().min(0).max(1).default(0.9),
+    weightDecay: z.number().min(0),
+    seed: z.number().int().min(0).default(0),
+    checkpointEvery: z.number().int().positive().default(500),
+  })
+  .strict();
+export type TrainSettings = z.infer<typeof trainSettings>;
+
+const dataSchema = z
+  .object({
+    source: z.enum(['synthetic', 'cifar10']),
+    /** The planted-feature generator's settings (source synthetic). */
+    synthetic: syntheticParams.optional(),
+    /** URL, local tarball or folder (source cifar10); null: $RF_CIFAR10, else the official URL. */
+    cifar10: z.string().min(1).nullable().default(null),
+  })
+  .strict()
+  .refine((d) => d.source !== 'synthetic' || d.synthetic !== undefined, { message: "source 'synthetic' needs a 'synthetic' mapping", path: ['synthetic'] });
+
+const robustSchema = z
+  .object({
+    /** `build`: train f_A adversarially and invert its representation; `fetch`: Ilyas et al.'s files (CIFAR-10 only). */
+    source: z.enum(['build', 'fetch']),
+    /** For `fetch`: URL, tarball or release_datasets folder; null: $RF_ROBUST_DATASETS, else the authors' URL. */
+    fetch: z.string().min(1).nullable().default(null),
+    model: modelEntry,
+    train: trainSettings,
+    augment: z.enum(['none', 'std', 'std*']).default('std'),
+    adversarial: adversarialSchema,
+    build: z
+      .object({
+        steps: z.number().int().positive(),
+        stepSize: z.number().positive(),
+        seed: z.number().int().min(0).default(0),
+        batchSize: z.number().int().positive().default(64),
+        count: z.number().int().positive().optional(),
+      })
+      .strict(),
+    /** D_NR (D_det and D_rand) from a standard model of the same architecture; absent: not built. */
+    nonRobust: z
+      .object({
+        variants: z.array(z.enum(['det', 'rand'])).min(1),
+        eps: z.number().positive(),
+        step: z.number().positive(),
+        iterations: z.number().int().positive(),
+        seed: z.number().int().min(0).default(0),
+        count: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const evaluationSchema = z
+  .object({
+    /** Test images per evaluation (a seeded subset); absent: the whole test set. */
+    count: z.number().int().positive().optional(),
+    subsetSeed: z.number().int().min(0).default(0),
+    seed: z.number().int().min(0).default(0),
+    batchSize: z.number().int().positive().default(128),
+  })
+  .strict();
+
+const q1Schema = z
+  .object({
+    model: modelEntry,
+    train: trainSettings,
+    augment: z.enum(['none', 'std', 'std*']).default('std'),
+    /** Dense snapshots every `denseEvery` steps for `denseEpochs` epochs, then every `sparseEveryEpochs`. */
+    snapshots: z
+      .object({ denseEvery: z.number().int().positive(), denseEpochs: z.number().int().min(0), sparseEveryEpochs: z.number().int().positive() })
+      .strict(),
+    fig1: z.array(attackName).min(1),
+    fig2: z.array(attackName).min(1),
+  })
+  .strict();
+
+const q2Schema = z
+  .object({
+    alphas: z.array(z.number().min(0).max(1)).min(1),
+    /** Figure 3's models by their paper name (ResNet-50, ResNet-18, VGG-16). A list, so a profile replaces it whole. */
+    models: z.array(namedModel).min(1),
+    train: trainSettings,
+    augment: z.enum(['none', 'std', 'std*']).default('std'),
+    /** Attacks per model name; `default` for models not listed. */
+    attacks: z.record(z.string(), z.array(attackName)),
+  })
+  .strict();
+
+const familySchema = z
+  .object({
+    /** Backbones by their paper name (ResNet-18, ResNet-34; ResNet-50 for its own family). */
+    backbones: z.array(namedModel).min(1),
+    lrs: z.array(z.number().positive()).min(1),
+  })
+  .strict();
+
+const q3Schema = z
+  .object({
+    families: z
+      .object({ 'ResNet-50': familySchema, 'G-ResNet': familySchema, STN: familySchema, PTN: familySchema })
+      .partial()
+      .strict(),
+    datasets: z.array(z.enum(['D', 'D_R'])).min(1),
+    augmentations: z.array(z.enum(['std', 'std*'])).min(1),
+    train: trainSettings,
+    attacks: z.array(attackName).min(1),
+  })
+  .strict();
+
+export const profileSchema = z
+  .object({
+    /** One line for the reports on what this profile shrinks. */
+    description: z.string().default(''),
+    /** Tensor backend unless --backend or RF_BACKEND says otherwise; not part of node keys. */
+    backend: z.enum(BACKEND_CHOICES).default('auto'),
+    data: dataSchema,
+    robust: robustSchema,
+    evaluation: evaluationSchema,
+    q1: q1Schema,
+    q2: q2Schema,
+    q3: q3Schema,
+  })
+  .strict();
+
+export type Profile = z.infer<typeof profileSchema>;

@@ -1,0 +1,44 @@
+/**
+ * The robustfeat project: the paper's three questions as one graph per params.yaml profile.
+ * Groups: table1-table4 (Q3), fig1-fig2 (Q1), fig3 (Q2), dr / dnr (the datasets), all.
+ */
+import type { Project } from '../engine/project.ts';
+import type { ProfileInfo } from '../report/profile.ts';
+import { buildDnr } from '../stages/build-dnr.ts';
+import { buildDr } from '../stages/build-dr.ts';
+import { evaluate } from '../stages/evaluate.ts';
+import { fetchCifar10 } from '../stages/fetch-cifar10.ts';
+import { fetchRobustDatasets } from '../stages/fetch-robust-datasets.ts';
+import { figure } from '../stages/figure.ts';
+import { snapshot } from '../stages/snapshot.ts';
+import { syntheticDataset } from '../stages/synthetic-dataset.ts';
+import { table } from '../stages/table.ts';
+import { train } from '../stages/train.ts';
+import { GraphBuilder } from './builder.ts';
+import { addData } from './data.ts';
+import { profileSchema, type Profile } from './profile.ts';
+import { addQ1 } from './q1.ts';
+import { addQ2 } from './q2.ts';
+import { addQ3 } from './q3.ts';
+import { BACKEND_ENV } from '../ml/backend/from-env.ts';
+
+export const project: Project<Profile> = {
+  name: 'robustfeat',
+  module: import.meta.url,
+  stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure],
+  profileSchema,
+  defaultProfile: 'demo',
+  build(p, name) {
+    // --backend (set before this runs) wins over the profile; node processes inherit the variable.
+    process.env[BACKEND_ENV] ??= p.backend;
+    const info: ProfileInfo = { name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}) };
+    const b = new GraphBuilder();
+    const data = addData(b, p);
+    addQ1(b, p, data, info);
+    addQ2(b, p, data, info);
+    addQ3(b, p, data, info);
+    const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3'].flatMap((g) => b.groups[g] ?? []);
+    b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
+    return { nodes: b.nodes, groups: b.groups };
+  },
+};

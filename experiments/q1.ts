@@ -1,0 +1,46 @@
+/**
+ * Question 1 (Figures 1 and 2): one model trained with snapshots; every snapshot evaluated under
+ * Figure 1's spatial attacks and Figure 2's L-inf PGD attacks.
+ */
+import { nodeId, segment } from '../engine/sweep.ts';
+import { snapshotSteps } from '../ml/train/schedule.ts';
+import { figure } from '../stages/figure.ts';
+import { snapshot } from '../stages/snapshot.ts';
+import { train } from '../stages/train.ts';
+import { ref, type GraphBuilder } from './builder.ts';
+import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
+import type { Profile } from './profile.ts';
+import type { ProfileInfo } from '../report/profile.ts';
+
+export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
+  const q = p.q1;
+  if (!Number.isInteger(q.train.epochs)) throw new Error(`params.yaml q1.train.epochs: snapshots need a whole number of epochs, got ${q.train.epochs}`);
+  const perEpoch = Math.ceil(data.trainCount / q.train.batchSize);
+  const steps = snapshotSteps(perEpoch, q.train.epochs, q.snapshots);
+  const run = `q1-${segment('', q.model.arch)}`;
+  const trained = b.add({
+    id: `train@${run}`, stage: train, paramsSource: 'q1',
+    params: trainParams(q.train, modelConfig(q.model, data), { augment: q.augment, snapshotSteps: steps }),
+    inputs: { data: data.train },
+  });
+  const points: { fig1: Record<string, unknown>[]; fig2: Record<string, unknown>[] } = { fig1: [], fig2: [] };
+  const evals: { fig1: string[]; fig2: string[] } = { fig1: [], fig2: [] };
+  for (const step of steps) {
+    const snap = b.add({ id: nodeId('snapshot', [run, segment('step', step)]), stage: snapshot, params: { step }, inputs: { snapshots: ref(trained, 'snapshots') } });
+    for (const fig of ['fig1', 'fig2'] as const) {
+      for (const attack of q[fig]) {
+        const ev = addEvaluation(b, p, data, `${run}-${segment('step', step)}`, ref(snap, 'model'), attack);
+        points[fig].push({ step, attack, evalNode: ev, trainNode: trained });
+        evals[fig].push(ev);
+      }
+    }
+  }
+  for (const fig of ['fig1', 'fig2'] as const) {
+    const id = b.add({
+      id: `figure@${fig}`, stage: figure, paramsSource: `q1.${fig}`,
+      params: { figure: fig, profile: info, attacks: q[fig], points: points[fig] },
+      inputs: { evals: evals[fig].map((e) => ref(e, 'result')) },
+    });
+    b.group(fig, [id]);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Question 3 (Tables 1-4): every family's backbones trained on D and D_R with std and std*, at each
+ * learning rate, evaluated under every spatial attack. Table 1 keeps the best run per cell; Tables
+ * 2-4 list PTN's, STN's and G-ResNet's runs.
+ */
+import { segment } from '../engine/sweep.ts';
+import { table, type TableCellSpec } from '../stages/table.ts';
+import { train } from '../stages/train.ts';
+import { ref, type GraphBuilder } from './builder.ts';
+import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
+import type { Profile } from './profile.ts';
+import type { ProfileInfo } from '../report/profile.ts';
+
+type Family = TableCellSpec['family'];
+
+const TABLES: ReadonlyArray<{ id: 'table1' | 'table2' | 'table3' | 'table4'; families: readonly Family[] }> = [
+  { id: 'table1', families: ['ResNet-50', 'G-ResNet', 'STN'] },
+  { id: 'table2', families: ['PTN'] },
+  { id: 'table3', families: ['STN'] },
+  { id: 'table4', families: ['G-ResNet'] },
+];
+
+export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
+  const q = p.q3;
+  const cells = new Map<Family, { cell: TableCellSpec; evalNode: string }[]>();
+  for (const [family, spec] of Object.entries(q.families) as [Family, NonNullable<Profile['q3']['families'][Family]>][]) {
+    const list: { cell: TableCellSpec; evalNode: string }[] = [];
+    for (const { name: backbone, model: entry } of spec.backbones) {
+      for (const dataset of q.datasets) {
+        for (const augmentation of q.augmentations) {
+          for (const lr of spec.lrs) {
+            const run = `q3-${segment('', family)}-${segment('', backbone)}-${dataset}-${segment('', augmentation)}-${segment('lr', lr)}`;
+            const trained = b.add({
+              id: `train@${run}`, stage: train, paramsSource: `q3.families.${family}`,
+              params: trainParams(q.train, modelConfig(entry, data), { augment: augmentation, lr }),
+              inputs: { data: dataset === 'D' ? data.train : data.robust() },
+            });
+            for (const attack of q.attacks) {
+              const ev = addEvaluation(b, p, data, run, ref(trained, 'model'), attack);
+              list.push({ cell: { family, backbone, lr, dataset, augmentation, attack, trainNode: trained, evalNode: ev }, evalNode: ev });
+            }
+          }
+        }
+      }
+    }
+    cells.set(family, list);
+  }
+  for (const t of TABLES) {
+    const entries = t.families.flatMap((f) => cells.get(f) ?? []);
+    if (entries.length === 0) continue;
+    const id = b.add({
+      id: `table@${t.id}`, stage: table, paramsSource: 'q3',
+      params: { table: t.id, profile: info, cells: entries.map((e) => e.cell) },
+      inputs: { evals: entries.map((e) => ref(e.evalNode, 'result')) },
+    });
+    b.group(t.id, [id]);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The robustfeat command line: the engine's verbs (repro, status, dag, show, lineage, log, gc,
+ * verify) on the experiments of experiments/project.ts, plus `preview` for datasets and a global
+ * `--backend`. After `repro`, every report node it brought up to date is copied to reports/ and
+ * tables are printed.
+ */
+import { Option } from 'commander';
+import { buildCli, main } from './engine/cli.ts';
+import { project } from './experiments/project.ts';
+import { BACKEND_ENV } from './ml/backend/from-env.ts';
+import { BACKEND_CHOICES } from './ml/backend/choice.ts';
+import { describeArtifact, previewDataset } from './report/artifact-views.ts';
+import { publishReports } from './report/publish.ts';
+
+const program = buildCli(project, { describeArtifact, afterRepro: publishReports });
+program.addOption(new Option('--backend <name>', 'tensor backend for the nodes this run executes (recorded, not part of node keys)').choices(BACKEND_CHOICES));
+program.hook('preAction', (cmd) => {
+  const backend = cmd.opts<{ backend?: string }>().backend;
+  if (backend) process.env[BACKEND_ENV] = backend;
+});
+
+program
+  .command('preview')
+  .description('summarise a dataset artifact and write a PNG grid of examples per class')
+  .argument('<dataset>', 'a node id (e.g. synthetic-dataset, build-dr), an artifact digest prefix, or a dataset file')
+  .option('--output <name>', 'which output of the node (default: train, dataset or the first file)')
+  .option('--out <file>', 'PNG to write (default reports/preview-<name>.png)')
+  .option('--per-class <n>', 'examples per class', (v) => Number(v), 10)
+  .action(async (target: string, o: { output?: string; out?: string; perClass: number }) => {
+    const root = program.opts<{ root: string }>().root;
+    process.stdout.write(`${await previewDataset(root, target, o)}\n`);
+  });
+
+await main(program);

@@ -1,0 +1,83 @@
+/**
+ * What `show` and `preview` say about the project's own artifact formats: a dataset's shape, class
+ * balance and provenance; a model's architecture and parameter count; an evaluation's figures.
+ */
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { OutputRow, NodeRow } from '../engine/db.ts';
+import { UserError } from '../engine/result.ts';
+import { openWorkspace } from '../engine/workspace.ts';
+import { DATASET_MAGIC, openDataset } from '../ml/data/dataset-file.ts';
+import { datasetSummary, formatDatasetSummary } from '../ml/data/summary.ts';
+import { writePreviewPng } from './preview.ts';
+
+function head(path: string, bytes: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const n = readSync(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The JSON header of an RFTENSOR archive (model or checkpoint), without reading the tensors. */
+function archiveHeader(path: string): { kind: string; meta: unknown; tensors: { name: string; shape: number[] }[] } | undefined {
+  const start = head(path, 16);
+  if (start.length < 16 || start.toString('latin1', 0, 8) !== 'RFTENSOR') return undefined;
+  const length = start.readUInt32LE(12);
+  return JSON.parse(head(path, 16 + length).toString('utf8', 16)) as ReturnType<typeof archiveHeader>;
+}
+
+export async function describeArtifact(path: string, output: OutputRow, _node: NodeRow): Promise<string[]> {
+  if (output.kind !== 'file') return [];
+  const magic = head(path, 8).toString('latin1');
+  if (magic.startsWith(DATASET_MAGIC)) return ['dataset', ...formatDatasetSummary(datasetSummary(openDataset(path))).split('\n').map((l) => `  ${l}`)];
+  const archive = archiveHeader(path);
+  if (archive) {
+    const values = archive.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    return [`${archive.kind}: ${archive.tensors.length} tensors, ${values.toLocaleString('en')} values`, `  ${JSON.stringify(archive.meta)}`];
+  }
+  if (magic.trimStart().startsWith('{')) {
+    const r = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    if ('naturalAccuracy' in r) {
+      const pct = (v: unknown) => (typeof v === 'number' ? `${(100 * v).toFixed(2)} %` : 'n/a');
+      return [`evaluation ${String(r['attack'])} on ${String(r['count'])} images: natural ${pct(r['naturalAccuracy'])}, robust ${pct(r['robustAccuracy'])}, ASR ${pct(r['asr'])}`];
+    }
+  }
+  return [];
+}
+
+const DATASET_OUTPUTS = ['train', 'dataset', 'robust', 'test'];
+
+/** Finds a dataset by node id, artifact digest prefix or file path, and writes its preview PNG. */
+export async function previewDataset(root: string, target: string, o: { output?: string; out?: string; perClass: number }): Promise<string> {
+  let path: string;
+  let label: string;
+  const ws = await openWorkspace(root);
+  try {
+    if (existsSync(target)) {
+      path = target;
+      label = basename(target);
+    } else {
+      const node = ws.db.latestNodeById(target);
+      const outputs = node ? ws.db.outputs(node.key) : ws.db.outputsByDigestPrefix(target);
+      if (outputs.length === 0) throw new UserError(`preview: '${target}' is neither a built node, an artifact digest nor a file`);
+      const files = outputs.filter((x) => x.kind === 'file');
+      const pick = o.output
+        ? files.find((x) => x.name === o.output)
+        : (DATASET_OUTPUTS.map((n) => files.find((x) => x.name === n)).find(Boolean) ?? files[0]);
+      if (!pick) throw new UserError(`preview: ${target} has no file output${o.output ? ` named '${o.output}'` : ''}; it has ${outputs.map((x) => x.name).join(', ')}`);
+      path = ws.store.blobPath(pick.digest);
+      label = `${node ? target.replace(/[^A-Za-z0-9._-]+/g, '_') : pick.digest.slice(0, 12)}-${pick.name}`;
+    }
+    if (!head(path, 8).toString('latin1').startsWith(DATASET_MAGIC)) throw new UserError(`preview: ${path} is not a dataset file`);
+    const set = openDataset(path);
+    const out = o.out ?? join(root, 'reports', `preview-${label}.png`);
+    writePreviewPng(set, out, { perClass: o.perClass });
+    return `${formatDatasetSummary(datasetSummary(set))}\npreview: ${out}`;
+  } finally {
+    ws.close();
+  }
+}

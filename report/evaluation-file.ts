@@ -1,0 +1,30 @@
+/**
+ * Reads an `evaluate` node's result file: the few figures the tables and figures need, checked, so
+ * a damaged or foreign file is named instead of plotted.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface EvaluationFigures {
+  readonly naturalAccuracy: number;
+  readonly robustAccuracy: number;
+  readonly asr: number | null;
+  readonly count: number;
+}
+
+function fraction(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
+}
+
+export function readEvaluation(path: string, node: string): EvaluationFigures {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`evaluation result of ${node} (${path}) is not JSON: ${(e as Error).message}`);
+  }
+  const r = raw as Partial<Record<keyof EvaluationFigures, unknown>>;
+  if (!fraction(r.naturalAccuracy) || !fraction(r.robustAccuracy) || !(r.asr === null || fraction(r.asr)) || typeof r.count !== 'number') {
+    throw new Error(`evaluation result of ${node} (${path}) lacks naturalAccuracy/robustAccuracy/asr/count in [0, 1]`);
+  }
+  return { naturalAccuracy: r.naturalAccuracy, robustAccuracy: r.robustAccuracy, asr: r.asr, count: r.count };
+}

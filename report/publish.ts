@@ -1,0 +1,26 @@
+/**
+ * After `repro`: copies each report node's files that are up to date (tables and figures) into
+ * reports/, and prints the tables and figure summaries the user asked for.
+ */
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReproOutcome } from '../engine/cli.ts';
+
+const REPORT_STAGES = new Set(['table', 'figure']);
+
+export async function publishReports(r: ReproOutcome): Promise<void> {
+  const dir = join(r.ws.root, 'reports');
+  for (const [id, outputs] of r.summary.outputs) {
+    const node = r.graph.nodes.get(id);
+    const report = outputs['report'];
+    if (!node || !REPORT_STAGES.has(node.spec.stage.name) || !report) continue;
+    const from = await r.ws.store.materialize(report);
+    mkdirSync(dir, { recursive: true });
+    const texts: string[] = [];
+    for (const f of readdirSync(from).sort()) {
+      if (f.endsWith('.txt')) texts.push(readFileSync(join(from, f), 'utf8'));
+      else copyFileSync(join(from, f), join(dir, f));
+    }
+    process.stdout.write(`\n${texts.join('\n')}`);
+  }
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { defineStage } from '../engine/stage.ts';
+
+/**
+ * D_R (Ilyas et al.; SPEC.md, Building D_R): each example's image is re-synthesised from a random
+ * other image by matching the robust model's penultimate representation, keeping the label.
+ */
+export const buildDrParams = z
+  .object({
+    steps: z.number().int().positive(),
+    stepSize: z.number().positive(),
+    seed: z.number().int().min(0),
+    batchSize: z.number().int().positive().max(4096).default(64),
+    /** Build from a seeded, class-balanced-by-chance subset of this many base examples (absent: all). */
+    count: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export type BuildDrParams = z.input<typeof buildDrParams>;
+
+export const buildDr = defineStage({
+  name: 'build-dr',
+  version: 1,
+  module: import.meta.url,
+  description: 'build D_R by representation inversion through a robust model',
+  params: buildDrParams,
+  inputs: { model: { kind: 'file', description: 'robust model f_A' }, data: { kind: 'file', description: 'base set D' } },
+  outputs: { dataset: { kind: 'file' }, distances: { kind: 'file', description: 'per-image representation distances (JSON)' } },
+  estimateSeconds: (p) => ((p.count ?? 50_000) * p.steps * 2) / 1500,
+  async run(ctx) {
+    const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
+    const { openDataset, writeDataset } = await import('../ml/data/dataset-file.ts');
+    const { loadModel } = await import('../ml/models/serialize.ts');
+    const { buildRobustDataset } = await import('../ml/robust/build-dr.ts');
+    const { selectSubset } = await import('../ml/attacks/subset.ts');
+    const { writeFileAtomic } = await import('../report/atomic-write.ts');
+
+    const p = ctx.params;
+    ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
+    const base = openDataset(ctx.inputs.data);
+    if (p.count !== undefined && p.count > base.count) throw new Error(`build-dr: count ${p.count} exceeds the base set's ${base.count} images`);
+    const model = loadModel(ctx.inputs.model);
+    const r = await buildRobustDataset(model, base, {
+      steps: p.steps, stepSize: p.stepSize, seed: p.seed, batchSize: p.batchSize,
+      indices: selectSubset(base.count, p.count, p.seed), onProgress: ctx.progress,
+    });
+    writeDataset(
+      ctx.outputs.dataset,
+      { height: r.height, width: r.width, channels: r.channels, numClasses: r.numClasses, dtype: 'float32', classNames: base.classNames,
+        meta: { construction: 'D_R', steps: p.steps, stepSize: p.stepSize, seed: p.seed, ...r.metrics } },
+      r.images, r.labels,
+    );
+    writeFileAtomic(ctx.outputs.distances, `${JSON.stringify({
+      baseIndices: Array.from(r.baseIndices), sourceIndices: Array.from(r.sourceIndices),
+      initialDistances: Array.from(r.initialDistances), distances: Array.from(r.distances),
+    })}\n`);
+    return { metrics: { count: r.count, ...r.metrics } };
+  },
+});
