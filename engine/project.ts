@@ -45,4 +45,10 @@ export interface Project<Profile = unknown> {
   readonly profileSchema: z.ZodType<Profile>;
   readonly defaultProfile: string;
   build(profile: Profile, profileName: string): Graph;
+  /**
+   * Optional: loads what most nodes need (e.g. a tensor library), called when a worker process boots,
+   * before its task arrives, so a spare worker is warm by the time it is used. Failures are ignored
+   * here; the stage meets them again.
+   */
+  warmup?(): Promise<void>;
 }

@@ -17,7 +17,11 @@ function send(m: WorkerMessage): Promise<void> {
 // The project module is imported as soon as the worker boots (its URL is argv[2]), so a spare
 // worker is ready when its task arrives.
 const projectModule = process.argv[2];
-const preloaded = projectModule ? import(projectModule).catch(() => undefined) : Promise.resolve(undefined);
+const preloaded = projectModule
+  ? import(projectModule)
+      .then((mod: { project?: Project }) => mod.project?.warmup?.())
+      .catch(() => undefined)
+  : Promise.resolve(undefined);
 
 async function run(task: NodeTask): Promise<void> {
   await preloaded;

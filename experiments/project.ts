@@ -41,4 +41,11 @@ export const project: Project<Profile> = {
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
     return { nodes: b.nodes, groups: b.groups };
   },
+  async warmup() {
+    // tfjs, the backend (native library load, kernel registration) and the model code take about
+    // two seconds to load; a spare worker does it while the previous node runs.
+    const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
+    await initBackendFromEnv(() => {});
+    await Promise.all([import('../ml/models/registry.ts'), import('../ml/attacks/evaluate.ts'), import('../ml/train/trainer.ts')]);
+  },
 };

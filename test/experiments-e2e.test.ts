@@ -1,0 +1,140 @@
+/**
+ * A miniature of every experiment, end to end through the real CLI (`tsx pipeline.ts`), on the
+ * repository's params.yaml with a `mini` profile extending `demo` at tiny sizes: the synthetic
+ * set, f_A and D_R, Q1's snapshots, Q2's D_mix models, Q3's four families, D_NR; then the table
+ * and figure files are checked as a reader would (labels, paper column, numbers in [0, 100]).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+const TRAIN = { batchSize: 32, epochs: 1, checkpointEvery: 3 };
+
+const MINI = {
+  extends: 'demo',
+  description: 'test miniature',
+  data: { synthetic: { seed: 1, trainCount: 128, testCount: 48 } },
+  robust: {
+    train: TRAIN,
+    adversarial: { iterations: 2 },
+    build: { steps: 3, batchSize: 64 },
+    nonRobust: { variants: ['det', 'rand'], iterations: 2, count: 24 },
+  },
+  evaluation: { count: 16, batchSize: 64 },
+  q1: {
+    train: { ...TRAIN, epochs: 2, lr: { kind: 'milestones', lr: 0.05, milestones: [5], factor: 0.1 } },
+    snapshots: { denseEvery: 2, denseEpochs: 1, sparseEveryEpochs: 1 },
+    fig1: ['rot30', 'grid775'],
+    fig2: ['linf-8-rs'],
+  },
+  q2: { alphas: [0, 1], train: TRAIN, attacks: { 'ResNet-50': ['l2-0.5', 'linf-8'], default: ['l2-0.5'] } },
+  q3: { augmentations: ['std*'], train: TRAIN, attacks: ['none', 'rot30', 'grid775'] },
+};
+
+function cli(dir: string, args: readonly string[]) {
+  const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {
+    encoding: 'utf8', env: { ...process.env, RF_THREADS: '1' }, maxBuffer: 64 << 20,
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Every "ours (paper)" number of a Markdown table, as numbers. */
+function tableNumbers(md: string): number[] {
+  return [...md.matchAll(/(?<![\w.])(\d{1,3}\.\d{1,2})(?![\d])/g)].map((m) => Number(m[1]));
+}
+
+describe('experiments end to end (miniature profile through the CLI)', { timeout: 900_000 }, () => {
+  let dir: string;
+  let run: { code: number | null; out: string };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rf-e2e-'));
+    const params = parse(readFileSync(join(ROOT, 'params.yaml'), 'utf8')) as { profiles: Record<string, unknown> };
+    params.profiles['mini'] = MINI;
+    writeFileSync(join(dir, 'params.yaml'), stringify(params));
+    run = cli(dir, ['repro', 'all', '--profile', 'mini', '--jobs', '2']);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every node of `all` and prints the tables', () => {
+    assert.equal(run.code, 0, run.out.slice(-4000));
+    assert.match(run.out, /Table 1/);
+    assert.match(run.out, /SYNTHETIC DATA/);
+  });
+
+  it('writes Tables 1-4 with our value beside the paper value, all percentages', () => {
+    for (const t of ['table1', 'table2', 'table3', 'table4']) {
+      const md = readFileSync(join(dir, 'reports', `${t}.md`), 'utf8');
+      assert.match(md, /Profile: `mini`/, t);
+      assert.match(md, /synthetic/i, t);
+      const expectedRows = t === 'table2' ? ['lr=0.01', 'lr=0.005'] : ['rot30', 'grid135', 'grid775'];
+      for (const row of expectedRows) assert.ok(md.includes(row), `${t} lacks row ${row}`);
+      const nums = tableNumbers(md);
+      assert.ok(nums.length >= 12, `${t}: too few numbers`);
+      for (const n of nums) assert.ok(n >= 0 && n <= 100, `${t}: ${n} outside [0, 100]`);
+      const csv = readFileSync(join(dir, 'reports', `${t}.csv`), 'utf8').trim().split('\n');
+      assert.match(csv[0]!, /^table,profile,synthetic,row,column,ours,paper/);
+      const header = csv[0]!.split(',');
+      const ours = header.indexOf('ours');
+      const paper = header.indexOf('paper');
+      const rows = csv.slice(1).map((l) => l.split(','));
+      assert.ok(rows.some((r) => r[ours] !== ''), `${t}: no value of ours`);
+      if (t === 'table1') assert.ok(rows.some((r) => r[paper] === '94.84'), 'table1: the paper column lacks ResNet-50 on D (94.84)');
+      for (const r of rows) {
+        for (const v of [r[ours], r[paper]]) if (v) assert.ok(Number(v) >= 0 && Number(v) <= 100, `${t}: ${v} outside [0, 100]`);
+      }
+    }
+    // Table 1 holds ResNet-50, G-ResNet and STN in columns D* and D_R* of this profile.
+    const t1 = readFileSync(join(dir, 'reports', 'table1.csv'), 'utf8');
+    for (const family of ['ResNet-50', 'G-ResNet', 'STN']) assert.ok(t1.includes(family), `table1 lacks ${family}`);
+  });
+
+  it('draws Figures 1-3 as SVG and PNG with labelled axes and CSV points in range', () => {
+    for (const f of ['fig1', 'fig2', 'fig3']) {
+      const svg = readFileSync(join(dir, 'reports', `${f}.svg`), 'utf8');
+      assert.match(svg, /^<svg|<svg /);
+      const png = readFileSync(join(dir, 'reports', `${f}.png`));
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+      const md = readFileSync(join(dir, 'reports', `${f}.md`), 'utf8');
+      assert.match(md, /paper/i);
+      const csv = readFileSync(join(dir, 'reports', `${f}.csv`), 'utf8').trim().split('\n');
+      const header = csv[0]!.split(',');
+      const y = header.indexOf('y');
+      assert.ok(csv.length > 2, `${f}: no points`);
+      for (const line of csv.slice(1)) {
+        const v = Number(line.split(',')[y]);
+        assert.ok(v >= 0 && v <= 100, `${f}: y=${v} outside [0, 100]`);
+      }
+    }
+    assert.match(readFileSync(join(dir, 'reports', 'fig1.svg'), 'utf8'), /training iterations/);
+    assert.match(readFileSync(join(dir, 'reports', 'fig3.svg'), 'utf8'), /α|alpha/i);
+  });
+
+  it('built D_R and D_NR, and a second repro runs nothing', () => {
+    for (const node of ['build-dr', 'build-dnr@det', 'build-dnr@rand']) {
+      const show = cli(dir, ['show', node, '--profile', 'mini']);
+      assert.equal(show.code, 0, show.out);
+    }
+    const again = cli(dir, ['repro', 'all', '--profile', 'mini']);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, / 0 ran/);
+    assert.ok(existsSync(join(dir, 'reports', 'table1.md')));
+  });
+
+  it('adding one alpha trains and evaluates only that branch and redraws Figure 3', () => {
+    const dry = cli(dir, ['repro', 'fig3', '--profile', 'mini', '--set', 'q2.alphas=[0, 0.5, 1]', '--dry-run']);
+    assert.equal(dry.code, 0, dry.out);
+    const toRun = [...dry.out.matchAll(/^\s+to run\s+(\S+)/gm)].map((m) => m[1]!);
+    const trains = toRun.filter((id) => id.startsWith('train@'));
+    assert.deepEqual(trains.sort(), ['train@q2-ResNet-18-alpha0.5', 'train@q2-ResNet-50-alpha0.5', 'train@q2-VGG-16-alpha0.5']);
+    assert.ok(toRun.includes('figure@fig3'));
+    assert.ok(toRun.every((id) => id.includes('alpha0.5') || id === 'figure@fig3'), toRun.join('\n'));
+  });
+});
