@@ -96,28 +96,36 @@ export class BatchNorm {
       throw new Error(`${this.name}: expected ${this.channels * g} channels (${this.channels} x ${g}), got ${c}`);
     }
     return tf.tidy(() => {
-      if (ctx.mode === 'train' && g === 1) {
+      if (g === 1) {
+        if (ctx.mode === 'eval') {
+          return tf.batchNorm(x, this.runningMean.v as tf.Tensor1D, this.runningVar.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, this.weight.v as tf.Tensor1D, this.eps);
+        }
         // One op on the native backend (two fused kernels instead of ~20 elementwise passes).
         const r = batchNormTrain(x, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, this.eps);
         ctx.bnUpdates?.record(this, r.mean, r.variance, n * h * w);
         return r.y;
       }
-      // [N, H, W, C, g]: statistics per C, over N, H, W and the group axis.
-      const x5 = x.reshape([n, h, w, this.channels, g]);
-      let mean: tf.Tensor;
-      let variance: tf.Tensor;
+      // Channels are laid out (C, g): statistics per C over N, H, W and the group axis. Written
+      // with leading- and trailing-axis sums and row broadcasts only, which every backend runs
+      // fast (5-D reductions and transposes fall back to slow generic code).
+      const C = this.channels;
+      const rows = n * h * w;
+      const count = rows * g;
+      const perGroup = (v: tf.Tensor1D) => v.reshape([C, 1]).tile([1, g]).reshape([C * g]) as tf.Tensor1D;
+      const x2 = x.reshape([rows, c]);
+      let mean: tf.Tensor1D;
+      let variance: tf.Tensor1D;
       if (ctx.mode === 'train') {
-        const moments = tf.moments(x5, [0, 1, 2, 4]);
-        mean = moments.mean;
-        variance = moments.variance;
-        ctx.bnUpdates?.record(this, mean as tf.Tensor1D, variance as tf.Tensor1D, n * h * w * g);
+        mean = x2.sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+        const centred = x2.sub(perGroup(mean));
+        variance = centred.square().sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+        ctx.bnUpdates?.record(this, mean, variance, count);
       } else {
-        mean = this.runningMean.v;
-        variance = this.runningVar.v;
+        mean = this.runningMean.v as tf.Tensor1D;
+        variance = this.runningVar.v as tf.Tensor1D;
       }
-      const col = [this.channels, 1];
-      const scale = tf.rsqrt(variance.add(this.eps)).mul(this.weight.v).reshape(col);
-      const y = x5.sub(mean.reshape(col)).mul(scale).add(this.bias.v.reshape(col));
+      const scale = tf.rsqrt(variance.add(this.eps)).mul(this.weight.v) as tf.Tensor1D;
+      const y = x2.sub(perGroup(mean)).mul(perGroup(scale)).add(perGroup(this.bias.v as tf.Tensor1D));
       return y.reshape([n, h, w, c]) as tf.Tensor4D;
     });
   }
