@@ -24,7 +24,7 @@ const MINI = {
   robust: {
     train: TRAIN,
     adversarial: { iterations: 2 },
-    build: { steps: 3, batchSize: 64 },
+    build: { steps: 3, batchSize: 64, count: 64 },
     nonRobust: { variants: ['det', 'rand'], iterations: 2, count: 24 },
   },
   evaluation: { count: 16, batchSize: 64 },
