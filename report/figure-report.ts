@@ -4,7 +4,7 @@
  * plotted point; <fig>.svg and <fig>.png from render.ts. All written atomically.
  */
 import { basename, join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../ml/atomic-write.ts';
 import type { NumbersTable } from './figure-claims.ts';
 import type { FigureData } from './figures.ts';
 import { syntheticBanner } from './profile.ts';

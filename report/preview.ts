@@ -2,8 +2,7 @@
  * `pipeline.ts preview <dataset>`: a PNG grid of sample images, one row per class, so a person can
  * look at a dataset instead of a table of bytes. Images are upscaled by pixel replication.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../ml/atomic-write.ts';
 import { PNG } from 'pngjs';
 import type { ImageSet } from '../ml/data/image-set.ts';
 import { Rng } from '../ml/random.ts';
@@ -76,18 +75,6 @@ export function previewGrid(set: ImageSet, options: PreviewOptions = {}): Previe
 /** Writes the grid to `path` atomically (temp file, fsync, rename). */
 export function writePreviewPng(set: ImageSet, path: string, options: PreviewOptions = {}): PreviewGrid {
   const grid = previewGrid(set, options);
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    let done = 0;
-    while (done < grid.png.length) done += writeSync(fd, grid.png, done, grid.png.length - done);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
+  writeFileAtomic(path, grid.png);
   return grid;
 }

@@ -7,7 +7,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../ml/atomic-write.ts';
 import { loadFontMetrics, type FontMetrics } from './font-metrics.ts';
 import { FONT_HINT, findFont, type FontChoice } from './fonts.ts';
 

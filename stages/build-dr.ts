@@ -33,7 +33,7 @@ export const buildDr = defineStage({
     const { loadModel } = await import('../ml/models/serialize.ts');
     const { buildRobustDataset } = await import('../ml/robust/build-dr.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
-    const { writeFileAtomic } = await import('../report/atomic-write.ts');
+    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });

@@ -45,7 +45,7 @@ export const evaluate = defineStage({
     const { evaluateAttack } = await import('../ml/attacks/evaluate.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
     const { attackPreset, describeAttack } = await import('../ml/attacks/config.ts');
-    const { writeFileAtomic } = await import('../report/atomic-write.ts');
+    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });

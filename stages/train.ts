@@ -93,7 +93,7 @@ export const train = defineStage({
     const { train: trainLoop } = await import('../ml/train/trainer.ts');
     const { stepsPerEpoch } = await import('../ml/data/batch-source.ts');
     const { pgdBatch } = await import('../ml/attacks/pgd.ts');
-    const { writeFileAtomic } = await import('../report/atomic-write.ts');
+    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });

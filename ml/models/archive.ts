@@ -10,8 +10,6 @@
  * Values are copied bit for bit, so a round trip is exact. Writes are atomic (temporary file in the
  * same folder, fsync, rename, fsync of the folder).
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
 
 const MAGIC = 'RFTENSOR';
@@ -102,27 +100,3 @@ export function decodeArchive(bytes: Uint8Array, where: string): Archive {
   return { kind: header.kind, meta: header.meta, tensors };
 }
 
-/** Writes `bytes` to `path` atomically: readers see the old file or the whole new one, never a part. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  try {
-    const dfd = openSync(dir, 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // Some platforms cannot fsync a directory; the rename itself is still atomic.
-  }
-}

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseModelConfig } from './config.ts';
-import { decodeArchive, encodeArchive, writeFileAtomic, type NamedArray } from './archive.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
+import { decodeArchive, encodeArchive, type NamedArray } from './archive.ts';
 import type { Model } from './model.ts';
 import { modelFromValues } from './registry.ts';
 
