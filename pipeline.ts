@@ -5,7 +5,7 @@
  * tables are printed.
  */
 import { Option } from 'commander';
-import { buildCli, main } from './engine/cli.ts';
+import { buildCli, main, positiveInt } from './engine/cli.ts';
 import { project } from './experiments/project.ts';
 import { BACKEND_ENV } from './ml/backend/from-env.ts';
 import { BACKEND_CHOICES } from './ml/backend/choice.ts';
@@ -25,7 +25,7 @@ program
   .argument('<dataset>', 'a node id (e.g. synthetic-dataset, build-dr), an artifact digest prefix, or a dataset file')
   .option('--output <name>', 'which output of the node (default: train, dataset or the first file)')
   .option('--out <file>', 'PNG to write (default reports/preview-<name>.png)')
-  .option('--per-class <n>', 'examples per class', (v) => Number(v), 10)
+  .option('--per-class <n>', 'examples per class', positiveInt, 10)
   .action(async (target: string, o: { output?: string; out?: string; perClass: number }) => {
     const root = program.opts<{ root: string }>().root;
     process.stdout.write(`${await previewDataset(root, target, o)}\n`);

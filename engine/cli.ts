@@ -44,7 +44,7 @@ interface GlobalOpts {
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-const positiveInt = (v: string): number => {
+export const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;

@@ -183,6 +183,12 @@ export class Repro {
     return p;
   }
 
+  private cachedHit(id: string, key: string, outputs: Readonly<Record<string, ArtifactRef>>): Resolved {
+    this.counts.cached++;
+    this.ctx.listener({ type: 'cached', node: id, key });
+    return { key, outputs, ran: false };
+  }
+
   private isForced(node: CheckedNode): boolean {
     if (this.forcedDone.has(node.spec.id)) return false;
     return this.options.force.includes(node.spec.id) || this.options.force.includes(node.spec.stage.name);
@@ -224,11 +230,7 @@ export class Repro {
 
     if (!forced) {
       const hit = await this.lookup(key, id);
-      if (hit.outputs) {
-        this.counts.cached++;
-        listener({ type: 'cached', node: id, key });
-        return { key, outputs: hit.outputs, ran: false };
-      }
+      if (hit.outputs) return this.cachedHit(id, key, hit.outputs);
       if (this.options.dryRun) return this.wouldRun(node, key, hit.reasons ?? this.explain(node, key, code, inputDigests));
     } else if (this.options.dryRun) {
       return this.wouldRun(node, key, ['forced']);
@@ -245,11 +247,7 @@ export class Repro {
       if (!forced) {
         // Another run may have produced it while we waited for the lock.
         const hit = await this.lookup(key, id);
-        if (hit.outputs) {
-          this.counts.cached++;
-          listener({ type: 'cached', node: id, key });
-          return { key, outputs: hit.outputs, ran: false };
-        }
+        if (hit.outputs) return this.cachedHit(id, key, hit.outputs);
       }
       // Inputs are rehashed before a run reads them; a corrupt one sends its producer back to work.
       for (const [i, slot] of slots.entries()) {

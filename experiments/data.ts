@@ -5,6 +5,7 @@
 import type { NodeRef } from '../engine/project.ts';
 import { nodeId, segment } from '../engine/sweep.ts';
 import type { AttackPresetName } from '../ml/attacks/config.ts';
+import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
 import { buildDnr } from '../stages/build-dnr.ts';
 import { buildDr } from '../stages/build-dr.ts';
 import { evaluate, type EvaluateParams } from '../stages/evaluate.ts';
@@ -28,6 +29,7 @@ export interface DataNodes {
 }
 
 export const CIFAR10_TRAIN_COUNT = 50_000;
+const CIFAR10_CLASSES = 10;
 
 export function modelConfig(entry: ModelEntry, data: Pick<DataNodes, 'numClasses' | 'inputSize'>): TrainParams['model'] {
   return { numClasses: data.numClasses, inputSize: data.inputSize, ...entry } as TrainParams['model'];
@@ -63,9 +65,11 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     testRef = ref(id, 'test');
     trainCount = CIFAR10_TRAIN_COUNT;
   }
-  const data = { train: trainRef, test: testRef, numClasses: 10, inputSize, trainCount, synthetic: p.data.source === 'synthetic' };
+  const numClasses = p.data.source === 'synthetic' ? SYNTHETIC_DEFAULTS.numClasses : CIFAR10_CLASSES;
+  const data = { train: trainRef, test: testRef, numClasses, inputSize, trainCount, synthetic: p.data.source === 'synthetic' };
 
-  const robust = (): NodeRef => {
+  let robustRef: NodeRef | undefined;
+  const buildRobust = (): NodeRef => {
     const r = p.robust;
     if (r.source === 'fetch') {
       if (p.data.source !== 'cifar10') throw new Error("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
@@ -84,6 +88,8 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     b.group('dr', [dr]);
     return ref(dr, 'dataset');
   };
+
+  const robust = (): NodeRef => (robustRef ??= buildRobust());
 
   if (p.robust.nonRobust) {
     const nr = p.robust.nonRobust;

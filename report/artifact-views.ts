@@ -9,6 +9,7 @@ import { UserError } from '../engine/result.ts';
 import { openWorkspace } from '../engine/workspace.ts';
 import { DATASET_MAGIC, openDataset } from '../ml/data/dataset-file.ts';
 import { datasetSummary, formatDatasetSummary } from '../ml/data/summary.ts';
+import { readArchiveHeader } from '../ml/models/archive.ts';
 import { writePreviewPng } from './preview.ts';
 
 function head(path: string, bytes: number): Buffer {
@@ -22,19 +23,11 @@ function head(path: string, bytes: number): Buffer {
   }
 }
 
-/** The JSON header of an RFTENSOR archive (model or checkpoint), without reading the tensors. */
-function archiveHeader(path: string): { kind: string; meta: unknown; tensors: { name: string; shape: number[] }[] } | undefined {
-  const start = head(path, 16);
-  if (start.length < 16 || start.toString('latin1', 0, 8) !== 'RFTENSOR') return undefined;
-  const length = start.readUInt32LE(12);
-  return JSON.parse(head(path, 16 + length).toString('utf8', 16)) as ReturnType<typeof archiveHeader>;
-}
-
 export async function describeArtifact(path: string, output: OutputRow, _node: NodeRow): Promise<string[]> {
   if (output.kind !== 'file') return [];
   const magic = head(path, 8).toString('latin1');
   if (magic.startsWith(DATASET_MAGIC)) return ['dataset', ...formatDatasetSummary(datasetSummary(openDataset(path))).split('\n').map((l) => `  ${l}`)];
-  const archive = archiveHeader(path);
+  const archive = readArchiveHeader(path);
   if (archive) {
     const values = archive.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
     return [`${archive.kind}: ${archive.tensors.length} tensors, ${values.toLocaleString('en')} values`, `  ${JSON.stringify(archive.meta)}`];

@@ -1,10 +1,11 @@
 /**
- * After `repro`: copies each report node's files that are up to date (tables and figures) into
+ * After `repro`: copies (atomically) each report node's files that are up to date (tables and figures) into
  * reports/, and prints the tables and figure summaries the user asked for.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReproOutcome } from '../engine/cli.ts';
+import { writeFileAtomic } from '../ml/atomic-write.ts';
 
 const REPORT_STAGES = new Set(['table', 'figure']);
 
@@ -15,11 +16,10 @@ export async function publishReports(r: ReproOutcome): Promise<void> {
     const report = outputs['report'];
     if (!node || !REPORT_STAGES.has(node.spec.stage.name) || !report) continue;
     const from = await r.ws.store.materialize(report);
-    mkdirSync(dir, { recursive: true });
     const texts: string[] = [];
     for (const f of readdirSync(from).sort()) {
       if (f.endsWith('.txt')) texts.push(readFileSync(join(from, f), 'utf8'));
-      else copyFileSync(join(from, f), join(dir, f));
+      else writeFileAtomic(join(dir, f), readFileSync(join(from, f)));
     }
     process.stdout.write(`\n${texts.join('\n')}`);
   }

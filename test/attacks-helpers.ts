@@ -74,39 +74,15 @@ const reluPassThrough = tf.customGrad(((x: tf.Tensor) => ({
   gradFunc: (dy: tf.Tensor) => dy,
 })) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
-/** conv3x3(c1) ReLU -> conv3x3 stride 2 (c2) ReLU -> global average pool (features) -> linear. */
-export class TinyConvNet implements Classifier {
-  readonly config: Readonly<Record<string, unknown>>;
-  private readonly vars: tf.Variable[];
-  constructor(
-    readonly numClasses: number,
-    channels: number,
-    seed: number,
-    c1 = 6,
-    c2 = 8,
-  ) {
-    this.config = { arch: 'tiny-conv', channels, c1, c2, numClasses };
-    const rng = new Rng(seed);
-    const he = (shape: number[], fanIn: number) => {
-      const size = shape.reduce((a, b) => a * b, 1);
-      return tf.variable(tf.tensor(rng.fillNormal(new Float32Array(size), 0, Math.sqrt(2 / fanIn)), shape));
-    };
-    this.vars = [
-      he([3, 3, channels, c1], 9 * channels),
-      tf.variable(tf.zeros([c1])),
-      he([3, 3, c1, c2], 9 * c1),
-      tf.variable(tf.zeros([c2])),
-      he([c2, numClasses], c2),
-      tf.variable(tf.zeros([numClasses])),
-    ];
-  }
-  private trunk(x: tf.Tensor4D, passThrough: boolean): tf.Tensor2D {
-    const [k1, b1, k2, b2] = this.vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
-    const h1 = tf.relu(tf.add(tf.conv2d(x, k1 as tf.Tensor4D, 1, 'same'), b1)) as tf.Tensor4D;
-    const pre = tf.add(tf.conv2d(h1, k2 as tf.Tensor4D, 2, 'same'), b2);
-    const h2 = passThrough ? reluPassThrough(pre) : tf.relu(pre);
-    return tf.mean(h2, [1, 2]) as tf.Tensor2D;
-  }
+/**
+ * Two hidden layers (the trunk, whose output is the penultimate representation) then a linear
+ * head; variables are [w1, b1, w2, b2, head weight, head bias].
+ */
+abstract class TwoLayerClassifier implements Classifier {
+  abstract readonly config: Readonly<Record<string, unknown>>;
+  protected abstract readonly vars: tf.Variable[];
+  constructor(readonly numClasses: number) {}
+  protected abstract trunk(x: tf.Tensor4D, passThrough: boolean): tf.Tensor2D;
   features(x: tf.Tensor4D, options?: FeatureOptions): tf.Tensor2D {
     return tf.tidy(() => this.trunk(x, options?.reluPassThrough ?? false));
   }
@@ -122,44 +98,68 @@ export class TinyConvNet implements Classifier {
   }
 }
 
+/** conv3x3(c1) ReLU -> conv3x3 stride 2 (c2) ReLU -> global average pool (features) -> linear. */
+export class TinyConvNet extends TwoLayerClassifier {
+  readonly config: Readonly<Record<string, unknown>>;
+  protected readonly vars: tf.Variable[];
+  constructor(
+    numClasses: number,
+    channels: number,
+    seed: number,
+    c1 = 6,
+    c2 = 8,
+  ) {
+    super(numClasses);
+    this.config = { arch: 'tiny-conv', channels, c1, c2, numClasses };
+    const rng = new Rng(seed);
+    const he = (shape: number[], fanIn: number) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      return tf.variable(tf.tensor(rng.fillNormal(new Float32Array(size), 0, Math.sqrt(2 / fanIn)), shape));
+    };
+    this.vars = [
+      he([3, 3, channels, c1], 9 * channels),
+      tf.variable(tf.zeros([c1])),
+      he([3, 3, c1, c2], 9 * c1),
+      tf.variable(tf.zeros([c2])),
+      he([c2, numClasses], c2),
+      tf.variable(tf.zeros([numClasses])),
+    ];
+  }
+  protected trunk(x: tf.Tensor4D, passThrough: boolean): tf.Tensor2D {
+    const [k1, b1, k2, b2] = this.vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+    const h1 = tf.relu(tf.add(tf.conv2d(x, k1 as tf.Tensor4D, 1, 'same'), b1)) as tf.Tensor4D;
+    const pre = tf.add(tf.conv2d(h1, k2 as tf.Tensor4D, 2, 'same'), b2);
+    const h2 = passThrough ? reluPassThrough(pre) : tf.relu(pre);
+    return tf.mean(h2, [1, 2]) as tf.Tensor2D;
+  }
+}
+
 /**
  * flatten -> dense(h1) ReLU -> dense(h2) ReLU (features) -> linear. Trains far faster than the conv
  * net on tfjs's cpu backend, whose convolution filter gradients are slow.
  */
-export class TinyMlp implements Classifier {
+export class TinyMlp extends TwoLayerClassifier {
   readonly config: Readonly<Record<string, unknown>>;
-  private readonly vars: tf.Variable[];
+  protected readonly vars: tf.Variable[];
   constructor(
-    readonly numClasses: number,
+    numClasses: number,
     inputs: number,
     seed: number,
     h1 = 32,
     h2 = 16,
   ) {
+    super(numClasses);
     this.config = { arch: 'tiny-mlp', inputs, h1, h2, numClasses };
     const rng = new Rng(seed);
     const he = (rows: number, cols: number) =>
       tf.variable(tf.tensor2d(rng.fillNormal(new Float32Array(rows * cols), 0, Math.sqrt(2 / rows)), [rows, cols]));
     this.vars = [he(inputs, h1), tf.variable(tf.zeros([h1])), he(h1, h2), tf.variable(tf.zeros([h2])), he(h2, numClasses), tf.variable(tf.zeros([numClasses]))];
   }
-  private trunk(x: tf.Tensor4D, passThrough: boolean): tf.Tensor2D {
+  protected trunk(x: tf.Tensor4D, passThrough: boolean): tf.Tensor2D {
     const [w1, b1, w2, b2] = this.vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
     const h = tf.relu(tf.add(tf.matMul(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D, w1 as tf.Tensor2D), b1)) as tf.Tensor2D;
     const pre = tf.add(tf.matMul(h, w2 as tf.Tensor2D), b2);
     return (passThrough ? reluPassThrough(pre) : tf.relu(pre)) as tf.Tensor2D;
-  }
-  features(x: tf.Tensor4D, options?: FeatureOptions): tf.Tensor2D {
-    return tf.tidy(() => this.trunk(x, options?.reluPassThrough ?? false));
-  }
-  logits(x: tf.Tensor4D, _mode: Mode): tf.Tensor2D {
-    const [, , , , w, b] = this.vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
-    return tf.tidy(() => tf.add(tf.matMul(this.trunk(x, false), w as tf.Tensor2D), b));
-  }
-  get trainableVariables(): readonly tf.Variable[] {
-    return this.vars;
-  }
-  dispose(): void {
-    for (const v of this.vars) v.dispose();
   }
 }
 

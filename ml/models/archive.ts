@@ -10,6 +10,7 @@
  * Values are copied bit for bit, so a round trip is exact. Writes are atomic (temporary file in the
  * same folder, fsync, rename, fsync of the folder).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 
 const MAGIC = 'RFTENSOR';
@@ -59,6 +60,26 @@ export function encodeArchive(archive: Archive): Uint8Array {
     off += t.data.byteLength;
   }
   return out;
+}
+
+export interface ArchiveHeader {
+  readonly kind: string;
+  readonly meta: unknown;
+  readonly tensors: readonly { readonly name: string; readonly shape: readonly number[] }[];
+}
+
+/** The header of the archive at `path` without reading its tensors; undefined when it is not one. */
+export function readArchiveHeader(path: string): ArchiveHeader | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const start = Buffer.alloc(16);
+    if (readSync(fd, start, 0, 16, 0) < 16 || start.toString('latin1', 0, 8) !== MAGIC) return undefined;
+    const header = Buffer.alloc(start.readUInt32LE(12));
+    readSync(fd, header, 0, header.length, 16);
+    return JSON.parse(header.toString('utf8')) as ArchiveHeader;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Parses an archive; `where` (a path) names the source in every error. */
