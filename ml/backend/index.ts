@@ -8,6 +8,8 @@ import type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
 import { registerBatchNormGrad } from './batch-norm-grad.ts';
 import { registerBatchNormTrainGrad } from './batch-norm.ts';
 import { registerReluGrad } from './relu-grad.ts';
+import { registerBilinearSample } from './bilinear-sample.ts';
+import { registerWrapRows } from './wrap-rows.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
@@ -149,6 +151,8 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerBatchNormGrad();
   registerBatchNormTrainGrad();
   registerReluGrad();
+  registerBilinearSample();
+  registerWrapRows();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

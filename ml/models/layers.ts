@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Param, ParamStore } from './params.ts';
+import { wrapRows } from '../backend/wrap-rows.ts';
 
 /** Padding of the two spatial axes: zeros, or rows (the PTN angle axis) wrapped around and columns zero. */
 export type PadMode = 'zeros' | 'circular-rows';
@@ -29,15 +30,9 @@ export function convolve(
   padMode: PadMode,
 ): tf.Tensor4D {
   if (padMode === 'zeros' || pad === 0) return tf.conv2d(x, kernel, stride, pad);
-  return tf.tidy(() => {
-    const h = x.shape[1];
-    if (pad > h) throw new Error(`circular padding ${pad} exceeds ${h} rows`);
-    const top = x.slice([0, h - pad, 0, 0], [-1, pad, -1, -1]);
-    const bottom = x.slice([0, 0, 0, 0], [-1, pad, -1, -1]);
-    const wrapped = tf.concat([top, x, bottom], 1) as tf.Tensor4D;
-    const padded = tf.pad(wrapped, [[0, 0], [0, 0], [pad, pad], [0, 0]]);
-    return tf.conv2d(padded, kernel, stride, 'valid');
-  });
+  if (pad > x.shape[1]) throw new Error(`circular padding ${pad} exceeds ${x.shape[1]} rows`);
+  // Rows wrapped, then the convolution's own zero padding of the columns only.
+  return tf.tidy(() => tf.conv2d(wrapRows(x, pad), kernel, stride, [[0, 0], [0, 0], [pad, pad], [0, 0]]));
 }
 
 export class Conv2d implements ConvLayer {

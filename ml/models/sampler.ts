@@ -5,14 +5,18 @@
  *
  * tfjs has no sampler with gradients, and composing one from `gather` fails under autodiff (the
  * integer corner indices would have to be derived from the differentiated coordinates), so
- * `bilinearSample` is one custom-gradient op: d/dimage scatters the output gradient back to the four
+ * the composed `bilinearSample` is one custom-gradient op: d/dimage scatters the output gradient back to the four
  * corners with their weights (scatterND, which sums duplicates); d/dx and d/dy differentiate the bilinear weights (piecewise linear in
  * the coordinates; at exact integers the right derivative is taken).
+ *
+ * Where the backend has them, the loop kernels of ml/backend/bilinear-sample.ts run instead (same
+ * values and gradients, one pass).
  *
  * Pixel coordinates: pixel (row i, column j) has its centre at (x, y) = (j, i). Samples whose corner
  * falls outside the image read 0 for that corner (black), as the rigid warp of ml/transform does.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hasBilinearSampleKernel, runBilinearSample } from '../backend/bilinear-sample.ts';
 
 interface Corner {
   /** Flat row index into the image viewed as [N*H*W, C]. */
@@ -97,6 +101,12 @@ export function bilinearSample(image: tf.Tensor4D, xs: tf.Tensor3D, ys: tf.Tenso
   if (xs.shape.join() !== ys.shape.join() || xs.shape[0] !== image.shape[0]) {
     throw new Error(`bilinearSample: image [${image.shape}], xs [${xs.shape}], ys [${ys.shape}] do not agree`);
   }
+  if (image.dtype === 'float32' && hasBilinearSampleKernel()) return runBilinearSample(image, xs, ys);
+  return composedBilinearSample(image, xs, ys);
+}
+
+/** The same sampling composed from tfjs ops (any backend; the reference the loop kernel is tested against). */
+export function composedBilinearSample(image: tf.Tensor4D, xs: tf.Tensor3D, ys: tf.Tensor3D): tf.Tensor4D {
   return sampleOp(image, xs, ys) as tf.Tensor4D;
 }
 

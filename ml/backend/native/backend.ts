@@ -148,7 +148,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
   tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), 0);
   const ours = new Map<string, KernelConfig>(nativeKernelConfigs(NATIVE_BACKEND_NAME).map((k) => [k.kernelName, k]));
   for (const cpu of tf.getKernelsForBackend('cpu')) {
-    if (!ours.has(cpu.kernelName)) tf.registerKernel({ ...cpu, backendName: NATIVE_BACKEND_NAME, kernelFunc: guardSharing(cpu.kernelFunc) });
+    if (!ours.has(cpu.kernelName) && tf.getKernel(cpu.kernelName, NATIVE_BACKEND_NAME) === undefined) tf.registerKernel({ ...cpu, backendName: NATIVE_BACKEND_NAME, kernelFunc: guardSharing(cpu.kernelFunc) });
   }
   for (const k of ours.values()) tf.registerKernel(k);
 }
