@@ -10,6 +10,7 @@ import { registerBatchNormTrainGrad } from './batch-norm.ts';
 import { registerReluGrad } from './relu-grad.ts';
 import { registerBilinearSample } from './bilinear-sample.ts';
 import { registerWrapRows } from './wrap-rows.ts';
+import { registerP4MExpand } from './p4m-expand.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
@@ -153,6 +154,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerReluGrad();
   registerBilinearSample();
   registerWrapRows();
+  registerP4MExpand();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ConvLayer } from './layers.ts';
 import { convolve } from './layers.ts';
 import type { Param, ParamStore } from './params.ts';
+import { hasP4MExpandKernel, runP4MExpand } from '../backend/p4m-expand.ts';
 
 export const P4M_ORDER = 8;
 
@@ -136,6 +137,9 @@ function expansionOp(index: Int32Array, size: number): (w: tf.Tensor) => tf.Tens
 export class P4MConv implements ConvLayer {
   readonly weight: Param;
   private readonly expand: (w: tf.Tensor) => tf.Tensor;
+  private readonly index: Int32Array;
+  /** The index as a tensor for the loop kernel; made once, on first use, and kept. */
+  private indexTensor: tf.Tensor1D | undefined;
 
   constructor(
     store: ParamStore,
@@ -152,11 +156,26 @@ export class P4MConv implements ConvLayer {
     const shape = lift ? [kernel, kernel, inChannels, outChannels] : [kernel, kernel, P4M_ORDER, inChannels, outChannels];
     this.weight = store.add(`${name}.weight`, shape, { kind: 'uniform', bound });
     const positions = kernel * kernel * inGroup;
-    this.expand = expansionOp(lift ? liftingIndex(kernel) : groupIndex(kernel), positions);
+    this.index = lift ? liftingIndex(kernel) : groupIndex(kernel);
+    this.expand = expansionOp(this.index, positions);
   }
 
   /** The expanded HWIO kernel [k, k, Cin * inGroup, Cout * 8] used by the plain convolution. */
   expandedKernel(): tf.Tensor4D {
+    const k = this.kernel;
+    const cin = this.inChannels;
+    const cout = this.outChannels;
+    const inGroup = this.lift ? 1 : P4M_ORDER;
+    if (hasP4MExpandKernel()) {
+      this.indexTensor ??= tf.keep(tf.tensor1d(this.index, 'int32'));
+      const index = this.indexTensor;
+      return tf.tidy(() => runP4MExpand(this.weight.v.reshape([k * k * inGroup, cin, cout]), index, k, inGroup));
+    }
+    return this.composedExpandedKernel();
+  }
+
+  /** expandedKernel from a gather and a transpose (any backend; the loop kernel's reference). */
+  composedExpandedKernel(): tf.Tensor4D {
     const k = this.kernel;
     const cin = this.inChannels;
     const cout = this.outChannels;
