@@ -54,6 +54,8 @@ export interface Loaded {
   readonly ws: Workspace;
   readonly graph: CheckedGraph;
   readonly profile: string;
+  /** Nodes run at once when --jobs is not given: the project's choice for this profile, else 1. */
+  readonly defaultJobs: number;
 }
 
 /** Reads params.yaml, validates the profile and the whole graph: nothing runs if any of it is wrong. */
@@ -64,7 +66,7 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
     const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
     const resolved = resolveProfile(file, name, project.profileSchema, opts.set.map(parseOverride));
     const graph = checkGraph(project.build(resolved.params, name), 'params.yaml');
-    return { ws, graph, profile: name };
+    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1 };
   } catch (e) {
     ws.close();
     throw e;
@@ -91,12 +93,12 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .argument('[targets...]', 'targets (table1 … fig3, all), node ids or stage names', [])
     .option('-n, --dry-run', 'say what would run and why, change nothing')
     .option('-f, --force <stage|node>', 'rerun this stage or node even if cached (repeatable)', collect, [])
-    .option('-j, --jobs <n>', 'nodes run in parallel, each in its own process', positiveInt, 1)
+    .option('-j, --jobs <n>', 'nodes run in parallel, each in its own process (default: the profile\'s, else 1)', positiveInt)
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
     .option('-v, --verbose', 'list cached nodes too')
     .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
-    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs: number; keepGoing?: boolean; verbose?: boolean; executor: 'local' | 'inline' }) => {
-      const { ws, graph, profile } = await loadProject(project, globals());
+    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; executor: 'local' | 'inline' }) => {
+      const { ws, graph, profile, defaultJobs } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
         const ids = resolveTargets(graph, names);
@@ -106,7 +108,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
           }
         }
         const summary = await reproduce(project, ws, graph, profile, names, ids, {
-          dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
+          dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
           executor: o.executor,
         });
         if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary });
@@ -247,7 +249,7 @@ async function runRepro(
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
   const runId = quiet ? 0 : ws.db.startRun(command, profile, names, ws.host);
-  const executor = o.executor === 'inline' ? new InlineExecutor(project) : new LocalExecutor({ projectModule: project.module });
+  const executor = o.executor === 'inline' ? new InlineExecutor(project) : new LocalExecutor({ projectModule: project.module, env: project.workerEnv?.(o.jobs) });
   const repro = new Repro(
     {
       project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,

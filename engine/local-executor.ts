@@ -23,6 +23,8 @@ export interface LocalExecutorOptions {
   readonly projectModule: string;
   /** Extra node flags for workers, e.g. ['--max-old-space-size=16384']. */
   readonly nodeArgs?: readonly string[];
+  /** Added to the driver's environment for every worker. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 interface Booted {
@@ -44,7 +46,7 @@ export class LocalExecutor implements Executor {
     const child = fork(WORKER, [this.options.projectModule], {
       execArgv: ['--import', TSX, ...(this.options.nodeArgs ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: process.env,
+      env: { ...process.env, ...this.options.env },
     });
     const booted: Booted = { child, tail: [], sink: undefined, early: [] };
     for (const stream of [child.stdout, child.stderr]) {

@@ -51,4 +51,11 @@ export interface Project<Profile = unknown> {
    * here; the stage meets them again.
    */
   warmup?(): Promise<void>;
+  /** Optional: how many nodes `repro` runs at once when --jobs is not given (default 1). */
+  defaultJobs?(profile: Profile): number;
+  /**
+   * Optional: environment added to every worker process when `jobs` nodes run at once (e.g. a
+   * per-process thread count, so parallel nodes do not oversubscribe the cores).
+   */
+  workerEnv?(jobs: number): Readonly<Record<string, string>>;
 }

@@ -140,6 +140,11 @@ export const profileSchema = z
     description: z.string().default(''),
     /** Tensor backend unless --backend or RF_BACKEND says otherwise; not part of node keys. */
     backend: z.enum(BACKEND_CHOICES).default('auto'),
+    /**
+     * Nodes `repro` runs at once unless --jobs says otherwise; each then gets cores / jobs kernel
+     * threads. Not part of node keys.
+     */
+    jobs: z.number().int().positive().default(1),
     data: dataSchema,
     robust: robustSchema,
     evaluation: evaluationSchema,

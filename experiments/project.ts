@@ -2,6 +2,7 @@
  * The robustfeat project: the paper's three questions as one graph per params.yaml profile.
  * Groups: table1-table4 (Q3), fig1-fig2 (Q1), fig3 (Q2), dr / dnr (the datasets), all.
  */
+import { availableParallelism } from 'node:os';
 import type { Project } from '../engine/project.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 import { buildDnr } from '../stages/build-dnr.ts';
@@ -40,6 +41,13 @@ export const project: Project<Profile> = {
     const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3'].flatMap((g) => b.groups[g] ?? []);
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
     return { nodes: b.nodes, groups: b.groups };
+  },
+  defaultJobs: (p) => p.jobs,
+  workerEnv(jobs): Record<string, string> {
+    // Parallel nodes share the cores: without this each would start a thread per core, and
+    // oversubscribed OpenMP barriers stall. An explicit RF_THREADS or OMP_NUM_THREADS wins.
+    if (jobs <= 1 || process.env.RF_THREADS !== undefined || process.env.OMP_NUM_THREADS !== undefined) return {};
+    return { RF_THREADS: String(Math.max(1, Math.floor(availableParallelism() / jobs))) };
   },
   async warmup() {
     // tfjs, the backend (native library load, kernel registration) and the model code take about
