@@ -200,17 +200,19 @@ export class Repro {
     const spec = node.spec;
     const code = this.ctx.digests.of(spec.stage.module).digest;
 
-    // Inputs first. A failed upstream skips this node.
+    // Inputs first, all at once (so --jobs can run independent upstream nodes side by side). A
+    // failed upstream skips this node.
     const slots = inputSlots(spec);
-    const upstream: Resolved[] = [];
-    try {
-      for (const slot of slots) upstream.push(await this.resolve(slot.ref.node));
-    } catch (e) {
+    const settled = await Promise.allSettled(slots.map((slot) => this.resolve(slot.ref.node)));
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure !== undefined) {
+      const e: unknown = failure.reason;
       this.counts.skipped++;
       const reason = e instanceof NodeFailed ? `upstream ${e.nodeId} failed` : String(e);
       listener({ type: 'skipped', node: id, reason });
       throw new NodeFailed(e instanceof NodeFailed ? e.nodeId : id, reason);
     }
+    const upstream = settled.map((r) => (r as PromiseFulfilledResult<Resolved>).value);
 
     const pending = slots.filter((_, i) => upstream[i]!.outputs === undefined);
     if (pending.length > 0) {

@@ -81,3 +81,13 @@ test('--jobs 2 gives the same artifacts as --jobs 1', async () => {
   const overlap = spans.some((x, i) => i > 0 && x.s < spans[i - 1]!.e);
   assert.ok(overlap, 'expected overlapping executions with --jobs 2');
 });
+
+test('--jobs 2 runs the independent inputs of one target side by side', async () => {
+  const w = workspace(baseParams([1, 2, 3, 4]));
+  const r = await w.run(['repro', 'scaled', '--jobs', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  // sum@scaled's four inputs (and their gen nodes) do not depend on each other.
+  const spans = w.query<{ s: string; e: string }>("SELECT started_at AS s, ended_at AS e FROM executions WHERE node_id LIKE 'gen@%' OR node_id LIKE 'scale@%' ORDER BY started_at");
+  assert.equal(spans.length, 8);
+  assert.ok(spans.some((x, i) => i > 0 && x.s < spans[i - 1]!.e), 'expected overlapping executions under one target');
+});
