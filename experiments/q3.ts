@@ -14,7 +14,7 @@ import type { ProfileInfo } from '../report/profile.ts';
 type Family = TableCellSpec['family'];
 
 const TABLES: ReadonlyArray<{ id: 'table1' | 'table2' | 'table3' | 'table4'; families: readonly Family[] }> = [
-  { id: 'table1', families: ['ResNet-50', 'G-ResNet', 'STN'] },
+  { id: 'table1', families: ['ResNet-50', 'G-ResNet', 'STN', 'PTN'] },
   { id: 'table2', families: ['PTN'] },
   { id: 'table3', families: ['STN'] },
   { id: 'table4', families: ['G-ResNet'] },

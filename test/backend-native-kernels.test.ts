@@ -143,6 +143,29 @@ test('native unary ops and their gradients match cpu', { skip }, async () => {
   }
 });
 
+test('native clipByValue and softmax, and their gradients, match cpu', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const v = randomArray(650, [2, 5, 5, 3], -2, 2);
+  v[1] = 0;
+  v[2] = 1; // the bounds themselves
+  v[3] = NaN;
+  await assertSameOnBackends('native', 'cpu', () => {
+    const x = tf.tensor(v, [2, 5, 5, 3]);
+    return [x.clipByValue(0, 1)];
+  }, TOL, 'clip (with NaN)');
+  const finite = v.map((t) => (Number.isNaN(t) ? 0.5 : t * 20)); // large logits: the max shift matters
+  await assertSameOnBackends('native', 'cpu', () => {
+    const x = tf.tensor(finite, [2, 5, 5, 3]);
+    const weights = tf.tensor(randomArray(651, [2, 5, 5, 3]), [2, 5, 5, 3]);
+    return [
+      tf.softmax(x),
+      tf.softmax(x.reshape([10, 15])),
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(t), weights)))(x),
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(t.clipByValue(-1, 1), weights)))(x),
+    ];
+  }, TOL, 'softmax, gradients');
+});
+
 const REDUCE_AXES: Array<number | number[]> = [[0, 1, 2], [1, 2, 3], -1, 0, [0, 2], [2, 0, 1]];
 const REDUCE_OPS: Array<[string, (x: tf.Tensor, axis: number | number[], keepDims: boolean) => tf.Tensor]> = [
   ['sum', tf.sum], ['mean', tf.mean], ['max', tf.max], ['min', tf.min],

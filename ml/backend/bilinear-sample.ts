@@ -15,20 +15,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelBackend, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs';
+import { allocF32, readF32 } from './loop-io.ts';
 
 export const BILINEAR_SAMPLE_KERNEL = 'RfBilinearSample';
 export const BILINEAR_SAMPLE_GRAD_KERNEL = 'RfBilinearSampleGrad';
 
-/** Backends whose tensors are JavaScript arrays (`readSync` is cheap, `makeTensorInfo` takes values). */
+/** Backends whose tensors are JavaScript arrays (their values are read and written in place). */
 const LOOP_BACKENDS = ['cpu', 'native'] as const;
-
-/** cpu and native make a tensor from values; KernelBackend does not declare it. */
-type LoopBackend = KernelBackend & { makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo };
-
-function f32(backend: KernelBackend, t: TensorInfo, kernel: string, name: string): Float32Array {
-  if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
-  return backend.readSync(t.dataId) as Float32Array;
-}
 
 interface Geometry {
   readonly n: number;
@@ -77,14 +70,14 @@ function forEachCorner(
 
 const sampleKernel: KernelFunc = (args) => {
   const { inputs } = args;
-  const backend = args.backend as LoopBackend;
+  const backend = args.backend as KernelBackend;
   const { image, xs, ys } = inputs as { image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
   const k = BILINEAR_SAMPLE_KERNEL;
   const g = geometry(k, image, xs, ys);
-  const src = f32(backend, image, k, 'image');
-  const px = f32(backend, xs, k, 'xs');
-  const py = f32(backend, ys, k, 'ys');
-  const out = new Float32Array(g.n * g.per * g.c);
+  const src = readF32(backend, image, k, 'image');
+  const px = readF32(backend, xs, k, 'xs');
+  const py = readF32(backend, ys, k, 'ys');
+  const { info, values: out } = allocF32(backend, [...xs.shape, g.c], true);
   const c = g.c;
   for (let b = 0; b < g.n; b++) {
     for (let p = 0; p < g.per; p++) {
@@ -96,23 +89,23 @@ const sampleKernel: KernelFunc = (args) => {
       });
     }
   }
-  return backend.makeTensorInfo([...xs.shape, c], 'float32', out);
+  return info;
 };
 
 const sampleGradKernel: KernelFunc = (args) => {
   const { inputs } = args;
-  const backend = args.backend as LoopBackend;
+  const backend = args.backend as KernelBackend;
   const { dy, image, xs, ys } = inputs as { dy: TensorInfo; image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
   const k = BILINEAR_SAMPLE_GRAD_KERNEL;
   const g = geometry(k, image, xs, ys);
   if (dy.shape.join() !== [...xs.shape, g.c].join()) throw new Error(`${k}: dy [${dy.shape}] is not [${[...xs.shape, g.c]}]`);
-  const src = f32(backend, image, k, 'image');
-  const grad = f32(backend, dy, k, 'dy');
-  const px = f32(backend, xs, k, 'xs');
-  const py = f32(backend, ys, k, 'ys');
-  const dImage = new Float32Array(src.length);
-  const dxs = new Float32Array(g.n * g.per);
-  const dys = new Float32Array(g.n * g.per);
+  const src = readF32(backend, image, k, 'image');
+  const grad = readF32(backend, dy, k, 'dy');
+  const px = readF32(backend, xs, k, 'xs');
+  const py = readF32(backend, ys, k, 'ys');
+  const dImage = allocF32(backend, image.shape, true);
+  const dxs = allocF32(backend, xs.shape, false);
+  const dys = allocF32(backend, ys.shape, false);
   const c = g.c;
   for (let b = 0; b < g.n; b++) {
     for (let p = 0; p < g.per; p++) {
@@ -125,21 +118,17 @@ const sampleGradKernel: KernelFunc = (args) => {
         let dot = 0;
         for (let ch = 0; ch < c; ch++) {
           const d = grad[o + ch]!;
-          dImage[s + ch] = dImage[s + ch]! + weight * d;
+          dImage.values[s + ch] = dImage.values[s + ch]! + weight * d;
           dot += d * src[s + ch]!;
         }
         sx += dot * dwdx;
         sy += dot * dwdy;
       });
-      dxs[q] = sx;
-      dys[q] = sy;
+      dxs.values[q] = sx;
+      dys.values[q] = sy;
     }
   }
-  return [
-    backend.makeTensorInfo(image.shape, 'float32', dImage),
-    backend.makeTensorInfo(xs.shape, 'float32', dxs),
-    backend.makeTensorInfo(ys.shape, 'float32', dys),
-  ];
+  return [dImage.info, dxs.info, dys.info];
 };
 
 const sampleGrad: GradConfig = {

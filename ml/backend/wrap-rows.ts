@@ -8,13 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelBackend, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
+import { allocF32, readF32 } from './loop-io.ts';
 
 export const WRAP_ROWS_KERNEL = 'RfWrapRows';
 export const WRAP_ROWS_GRAD_KERNEL = 'RfWrapRowsGrad';
 
 const LOOP_BACKENDS = ['cpu', 'native'] as const;
 
-type LoopBackend = KernelBackend & { makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo };
 
 interface WrapAttrs {
   readonly pad: number;
@@ -24,14 +24,14 @@ interface WrapAttrs {
 const sourceRow = (r: number, h: number, pad: number): number => (((r - pad) % h) + h) % h;
 
 const wrapKernel: KernelFunc = (args) => {
-  const backend = args.backend as LoopBackend;
+  const backend = args.backend as KernelBackend;
   const { x } = args.inputs as { x: TensorInfo };
   const { pad } = args.attrs as unknown as WrapAttrs;
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  const src = backend.readSync(x.dataId) as Float32Array;
+  const src = readF32(backend, x, WRAP_ROWS_KERNEL, 'x');
   const row = w * c;
   const ho = h + 2 * pad;
-  const out = new Float32Array(n * ho * row);
+  const { info, values: out } = allocF32(backend, [n, ho, w, c], false);
   for (let b = 0; b < n; b++) {
     // Three contiguous blocks per image: its last pad rows, all its rows, its first pad rows.
     const image = src.subarray(b * h * row, (b + 1) * h * row);
@@ -40,18 +40,18 @@ const wrapKernel: KernelFunc = (args) => {
     out.set(image, o + pad * row);
     out.set(image.subarray(0, pad * row), o + (pad + h) * row);
   }
-  return backend.makeTensorInfo([n, ho, w, c], 'float32', out);
+  return info;
 };
 
 const wrapGradKernel: KernelFunc = (args) => {
-  const backend = args.backend as LoopBackend;
+  const backend = args.backend as KernelBackend;
   const { dy } = args.inputs as { dy: TensorInfo };
   const { pad } = args.attrs as unknown as WrapAttrs;
   const [n, ho, w, c] = dy.shape as [number, number, number, number];
   const h = ho - 2 * pad;
-  const g = backend.readSync(dy.dataId) as Float32Array;
+  const g = readF32(backend, dy, WRAP_ROWS_GRAD_KERNEL, 'dy');
   const row = w * c;
-  const dx = new Float32Array(n * h * row);
+  const { info, values: dx } = allocF32(backend, [n, h, w, c], true);
   for (let b = 0; b < n; b++) {
     for (let r = 0; r < ho; r++) {
       const s = (b * ho + r) * row;
@@ -59,7 +59,7 @@ const wrapGradKernel: KernelFunc = (args) => {
       for (let k = 0; k < row; k++) dx[d + k] = dx[d + k]! + g[s + k]!;
     }
   }
-  return backend.makeTensorInfo([n, h, w, c], 'float32', dx);
+  return info;
 };
 
 const wrapGrad: GradConfig = {

@@ -107,25 +107,26 @@ export class BatchNorm {
       }
       // Channels are laid out (C, g): statistics per C over N, H, W and the group axis. Written
       // with leading- and trailing-axis sums and row broadcasts only, which every backend runs
-      // fast (5-D reductions and transposes fall back to slow generic code).
+      // fast (5-D reductions and transposes fall back to slow generic code). A per-C vector is
+      // spread over its g channels by a broadcast multiply, not by tile (whose gradient is g
+      // slices and adds per use).
       const C = this.channels;
       const rows = n * h * w;
       const count = rows * g;
-      const perGroup = (v: tf.Tensor1D) => v.reshape([C, 1]).tile([1, g]).reshape([C * g]) as tf.Tensor1D;
-      const x2 = x.reshape([rows, c]);
-      let mean: tf.Tensor1D;
-      let variance: tf.Tensor1D;
-      if (ctx.mode === 'train') {
-        mean = x2.sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
-        const centred = x2.sub(perGroup(mean));
-        variance = centred.square().sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
-        ctx.bnUpdates?.record(this, mean, variance, count);
-      } else {
-        mean = this.runningMean.v as tf.Tensor1D;
-        variance = this.runningVar.v as tf.Tensor1D;
+      const spread = tf.ones([1, g]);
+      const perGroup = (v: tf.Tensor1D) => v.reshape([C, 1]).mul(spread).reshape([C * g]) as tf.Tensor1D;
+      if (ctx.mode === 'eval') {
+        // The running statistics are constants: one fused normalisation pass over x.
+        return tf.batchNorm(x, perGroup(this.runningMean.v as tf.Tensor1D), perGroup(this.runningVar.v as tf.Tensor1D),
+          perGroup(this.bias.v as tf.Tensor1D), perGroup(this.weight.v as tf.Tensor1D), this.eps);
       }
+      const x2 = x.reshape([rows, c]);
+      const mean = x2.sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+      const centred = x2.sub(perGroup(mean));
+      const variance = centred.square().sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+      ctx.bnUpdates?.record(this, mean, variance, count);
       const scale = tf.rsqrt(variance.add(this.eps)).mul(this.weight.v) as tf.Tensor1D;
-      const y = x2.sub(perGroup(mean)).mul(perGroup(scale)).add(perGroup(this.bias.v as tf.Tensor1D));
+      const y = centred.mul(perGroup(scale)).add(perGroup(this.bias.v as tf.Tensor1D));
       return y.reshape([n, h, w, c]) as tf.Tensor4D;
     });
   }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type {
   BatchMatMulAttrs,
+  ClipByValueAttrs,
   Conv2DAttrs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInputAttrs,
@@ -8,6 +9,7 @@ import type {
   KernelConfig,
   KernelFunc,
   NamedAttrMap,
+  SoftmaxAttrs,
   StepAttrs,
   TensorInfo,
   _FusedMatMulAttrs,
@@ -148,6 +150,50 @@ function unary(kernelName: UnaryKernel): (args: Parameters<KernelFunc>[0], b: Na
     b.addon.unary(UNARY_OP[kernelName], b.f32(x), o.values);
     return o.info;
   };
+}
+
+/**
+ * Clipping and softmax as loops on the tensors' arrays: the cpu kernels allocate and dispatch per
+ * element (clipping a batch of 256 CIFAR images took 13 ms, 70 times a relu of the same size).
+ * Both run on every STN/PTN forward pass (the input clip; the PTN's heat-map softmax).
+ */
+function clipByValue(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (!allFloat(x)) return undefined;
+  const { clipValueMin: lo, clipValueMax: hi } = args.attrs as unknown as ClipByValueAttrs;
+  const src = b.f32(x);
+  const o = b.output([...x.shape]);
+  const v = o.values;
+  // NaN passes through, as in the cpu kernel.
+  for (let i = 0; i < src.length; i++) {
+    const t = src[i]!;
+    v[i] = t > hi ? hi : t < lo ? lo : t;
+  }
+  return o.info;
+}
+
+/** Softmax over the last axis (the only one tfjs' softmax takes), max-shifted for stability. */
+function softmax(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const { logits } = args.inputs as { logits: TensorInfo };
+  const { dim } = args.attrs as unknown as SoftmaxAttrs;
+  const rank = logits.shape.length;
+  if (!allFloat(logits) || rank === 0 || (dim !== -1 && dim !== rank - 1)) return undefined;
+  const cols = logits.shape[rank - 1]!;
+  const src = b.f32(logits);
+  const o = b.output([...logits.shape]);
+  const v = o.values;
+  for (let r = 0; r < src.length; r += cols) {
+    let max = -Infinity;
+    for (let j = r; j < r + cols; j++) if (src[j]! > max) max = src[j]!;
+    let sum = 0;
+    for (let j = r; j < r + cols; j++) {
+      const e = Math.exp(src[j]! - max);
+      v[j] = e;
+      sum += e;
+    }
+    for (let j = r; j < r + cols; j++) v[j] = v[j]! / sum;
+  }
+  return o.info;
 }
 
 const REDUCE_OP = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
@@ -347,6 +393,8 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     ['AvgPoolGrad', poolGrad(false)],
     ['MaxPool', pool(true)],
     ['MaxPoolGrad', poolGrad(true)],
+    ['ClipByValue', clipByValue],
+    ['Softmax', softmax],
     ...(Object.keys(BINARY_OP) as BinaryKernel[]).map((k): [string, ReturnType<typeof binary>] => [k, binary(k)]),
     ...(Object.keys(UNARY_OP) as UnaryKernel[]).map((k): [string, ReturnType<typeof unary>] => [k, unary(k)]),
     ...(Object.keys(REDUCE_OP) as ReduceKernel[]).map((k): [string, ReturnType<typeof reduce>] => [k, reduce(k)]),
