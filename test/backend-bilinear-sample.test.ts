@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BILINEAR_SAMPLE_KERNEL, hasBilinearSampleKernel, registerBilinearSample, runBilinearSample } from '../ml/backend/bilinear-sample.ts';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { composedBilinearSample } from '../ml/models/sampler.ts';
 import { Rng } from '../ml/random.ts';
-import { assertClose, randomArray } from './backend-compare.ts';
+import { assertClose, randomArray, testLoopKernelOnBackends } from './backend-compare.ts';
 
 const [N, H, W, C, HO, WO] = [3, 6, 7, 3, 5, 4];
 
@@ -54,15 +53,7 @@ async function compareOn(backend: string): Promise<void> {
   assert.ok(kernel[0]!.some((v) => v === 0));
 }
 
-test('loop kernel equals the composed op on cpu: values and gradients', async () => {
-  registerBilinearSample();
-  await compareOn('cpu');
-});
-
-test('loop kernel equals the composed op on the native backend', { skip: loadNativeAddon() === undefined ? 'native backend absent' : false }, async () => {
-  await initBackend('native', { log: () => {} });
-  await compareOn('native');
-});
+testLoopKernelOnBackends('loop kernel equals the composed op (values and gradients)', registerBilinearSample, compareOn);
 
 test('wasm has no loop kernel and samples through the composed op', async () => {
   await initBackend('wasm', { log: () => {} });

@@ -1,6 +1,9 @@
 // Shared by the backend tests: run the same computation on two tfjs backends and compare.
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { initBackend } from '../ml/backend/index.ts';
+import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { Rng } from '../ml/random.ts';
 
 export function randomArray(seed: number, shape: readonly number[], lo = -1, hi = 1): Float32Array {
@@ -78,4 +81,19 @@ export function convWithGrads(c: ConvCase, seed: number): () => tf.Tensor[] {
     const grads = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx as tf.Tensor4D, ww as tf.Tensor4D), r)))([x, w]);
     return [y, ...grads];
   };
+}
+
+/**
+ * Declares the two tests of a loop kernel (ml/backend/loop-io.ts) against its composed reference:
+ * on cpu (after `register`), and on the native backend when it is built.
+ */
+export function testLoopKernelOnBackends(what: string, register: () => void, compareOn: (backend: string) => Promise<void>): void {
+  test(`${what} on cpu`, async () => {
+    register();
+    await compareOn('cpu');
+  });
+  test(`${what} on the native backend`, { skip: loadNativeAddon() === undefined ? 'native backend absent' : false }, async () => {
+    await initBackend('native', { log: () => {} });
+    await compareOn('native');
+  });
 }

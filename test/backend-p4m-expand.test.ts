@@ -4,12 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { hasP4MExpandKernel, registerP4MExpand } from '../ml/backend/p4m-expand.ts';
 import { P4MConv } from '../ml/models/p4m.ts';
 import { ParamStore } from '../ml/models/params.ts';
-import { assertClose, randomArray } from './backend-compare.ts';
+import { assertClose, randomArray, testLoopKernelOnBackends } from './backend-compare.ts';
 
 const CASES = [[true, 3], [false, 3], [false, 1]] as const;
 
@@ -50,12 +48,4 @@ async function compareOn(backend: string): Promise<void> {
   }
 }
 
-test('p4m expansion kernel equals gather + transpose on cpu: kernel and weight gradient', async () => {
-  registerP4MExpand();
-  await compareOn('cpu');
-});
-
-test('p4m expansion kernel equals gather + transpose on the native backend', { skip: loadNativeAddon() === undefined ? 'native backend absent' : false }, async () => {
-  await initBackend('native', { log: () => {} });
-  await compareOn('native');
-});
+testLoopKernelOnBackends('p4m expansion kernel equals gather + transpose (kernel and weight gradient)', registerP4MExpand, compareOn);

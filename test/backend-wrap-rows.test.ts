@@ -3,10 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { composedWrapRows, registerWrapRows, wrapRows, WRAP_ROWS_KERNEL } from '../ml/backend/wrap-rows.ts';
-import { assertClose, randomArray } from './backend-compare.ts';
+import { assertClose, randomArray, testLoopKernelOnBackends } from './backend-compare.ts';
 
 const SHAPE = [2, 5, 3, 4] as const;
 const x = randomArray(1, SHAPE);
@@ -47,15 +45,7 @@ test('wrapped rows follow row (r - pad) mod H', () => {
       for (let j = 0; j < w; j++) for (let k = 0; k < c; k++) assert.equal(y[b]![r]![j]![k], at(b, (((r - pad) % h) + h) % h, j, k));
 });
 
-test('loop kernels equal slices + concat on cpu: values and gradient', async () => {
-  registerWrapRows();
-  await compareOn('cpu');
-});
-
-test('loop kernels equal slices + concat on the native backend', { skip: loadNativeAddon() === undefined ? 'native backend absent' : false }, async () => {
-  await initBackend('native', { log: () => {} });
-  await compareOn('native');
-});
+testLoopKernelOnBackends('loop kernels equal slices + concat (values and gradient)', registerWrapRows, compareOn);
 
 test('a padding wider than the rows is refused with its numbers', () => {
   assert.throws(() => wrapRows(tf.zeros([1, 3, 2, 1]) as tf.Tensor4D, 4), /circular padding 4 must be an integer in 1\.\.3/);

@@ -6,27 +6,20 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BatchNorm, BatchNormUpdates } from '../ml/models/batch-norm.ts';
 import { ParamStore } from '../ml/models/params.ts';
+import { assertClose, randomArray } from './backend-compare.ts';
 
 await tf.setBackend('cpu');
 
 const N = 2, H = 3, W = 2, C = 3, G = 8;
 
-function rand(seed: number, n: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return lo + ((hi - lo) * s) / 2 ** 32;
-  });
-}
-
 function layer(): { bn: BatchNorm; weight: Float32Array; bias: Float32Array; mean: Float32Array; variance: Float32Array } {
   const store = new ParamStore();
   const bn = new BatchNorm(store, 'bn', C, G);
   store.materialise({ seed: 0 });
-  const weight = rand(1, C, 0.5, 1.5);
-  const bias = rand(2, C);
-  const mean = rand(3, C);
-  const variance = rand(4, C, 0.2, 2);
+  const weight = randomArray(1, [C], 0.5, 1.5);
+  const bias = randomArray(2, [C]);
+  const mean = randomArray(3, [C]);
+  const variance = randomArray(4, [C], 0.2, 2);
   bn.weight.v.assign(tf.tensor1d(weight));
   bn.bias.v.assign(tf.tensor1d(bias));
   bn.runningMean.v.assign(tf.tensor1d(mean));
@@ -56,17 +49,12 @@ function stats(x: Float32Array): { mean: number[]; variance: number[] } {
   return { mean, variance: squares.map((s, c) => s / count - mean[c]! ** 2) };
 }
 
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(got.length, want.length, what);
-  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= tol, `${what}[${i}]: ${got[i]} vs ${want[i]}`);
-}
-
-const xv = rand(5, N * H * W * C * G, -2, 3);
+const xv = randomArray(5, [N * H * W * C * G], -2, 3);
 
 test('group-shared batch norm, eval mode: running statistics of each feature over its 8 channels', () => {
   const { bn, weight, bias, mean, variance } = layer();
   const y = tf.tidy(() => bn.apply(tf.tensor4d(xv, [N, H, W, C * G]), { mode: 'eval' }));
-  assertClose(y.dataSync(), normalise(xv, mean, variance, weight, bias), 1e-5, 'eval y');
+  assertClose(y.dataSync<'float32'>(), normalise(xv, mean, variance, weight, bias), 1e-5, 'eval y');
   y.dispose();
 });
 
@@ -75,17 +63,17 @@ test('group-shared batch norm, train mode: batch statistics over N, H, W and the
   const updates = new BatchNormUpdates();
   const y = tf.tidy(() => bn.apply(tf.tensor4d(xv, [N, H, W, C * G]), { mode: 'train', bnUpdates: updates }));
   const s = stats(xv);
-  assertClose(y.dataSync(), normalise(xv, s.mean, s.variance, weight, bias), 1e-4, 'train y');
+  assertClose(y.dataSync<'float32'>(), normalise(xv, s.mean, s.variance, weight, bias), 1e-4, 'train y');
   y.dispose();
-  const before = bn.runningMean.v.dataSync().slice();
+  const before = bn.runningMean.v.dataSync<'float32'>().slice();
   updates.apply();
-  const after = bn.runningMean.v.dataSync();
+  const after = bn.runningMean.v.dataSync<'float32'>();
   assertClose(after, before.map((m, c) => 0.9 * m + 0.1 * s.mean[c]!), 1e-5, 'running mean');
 });
 
 test('group-shared batch norm, train mode: input gradient matches finite differences', () => {
   const { bn } = layer();
-  const probe = rand(6, xv.length);
+  const probe = randomArray(6, [xv.length]);
   const loss = (x: tf.Tensor) => tf.sum(tf.mul(tf.square(bn.apply(x as tf.Tensor4D, { mode: 'train' })), tf.tensor(probe, x.shape)));
   const grad = tf.tidy(() => tf.grad(loss)(tf.tensor4d(xv, [N, H, W, C * G])).dataSync());
   const h = 1e-2;

@@ -15,13 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelBackend, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs';
-import { allocF32, readF32 } from './loop-io.ts';
+import { allocF32, readF32, registerLoopKernels } from './loop-io.ts';
 
 export const BILINEAR_SAMPLE_KERNEL = 'RfBilinearSample';
 export const BILINEAR_SAMPLE_GRAD_KERNEL = 'RfBilinearSampleGrad';
-
-/** Backends whose tensors are JavaScript arrays (their values are read and written in place). */
-const LOOP_BACKENDS = ['cpu', 'native'] as const;
 
 interface Geometry {
   readonly n: number;
@@ -158,11 +155,5 @@ let registered = false;
 export function registerBilinearSample(): void {
   if (registered) return;
   registered = true;
-  for (const backendName of LOOP_BACKENDS) {
-    // The native backend copies the cpu kernels when it registers, possibly before this runs.
-    for (const [kernelName, kernelFunc] of [[BILINEAR_SAMPLE_KERNEL, sampleKernel], [BILINEAR_SAMPLE_GRAD_KERNEL, sampleGradKernel]] as const) {
-      if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc });
-    }
-  }
-  tf.registerGradient(sampleGrad);
+  registerLoopKernels([[BILINEAR_SAMPLE_KERNEL, sampleKernel], [BILINEAR_SAMPLE_GRAD_KERNEL, sampleGradKernel]], sampleGrad);
 }

@@ -1,14 +1,18 @@
 /**
- * Storage access for our loop kernels on the backends whose tensors are JavaScript arrays (cpu,
- * native). On native, `readSync` returns a copy (callers may keep it past the tensor's life) and a
+ * Registration of, and storage access for, our loop kernels on the backends whose tensors are
+ * JavaScript arrays (cpu, native). On native, `readSync` returns a copy (callers may keep it past the tensor's life) and a
  * fresh output array costs page faults and zeroing; a kernel that only reads its input within the
  * call can use the array itself, and its output can come from the backend's recycling pool. For a
  * PTN-ResNet-18 forward pass those two copies per circular padding cost more than the padding.
  */
-import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import type { GradConfig, KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+
+/** Backends whose tensors are JavaScript arrays, where the loop kernels run. */
+export const LOOP_BACKENDS = ['cpu', 'native'] as const;
 
 /** What cpu and native both offer: a tensor made from values (KernelBackend does not declare it). */
-export type LoopBackend = KernelBackend & {
+type LoopBackend = KernelBackend & {
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
 };
 
@@ -47,4 +51,17 @@ export function allocF32(backend: KernelBackend, shape: number[], zeroed: boolea
   }
   const values = new Float32Array(shape.reduce((a, d) => a * d, 1));
   return { info: (backend as LoopBackend).makeTensorInfo(shape, 'float32', values), values };
+}
+
+/**
+ * Registers `kernels` on every loop backend where none is registered yet (the native backend
+ * copies the cpu kernels when it registers, possibly before this runs), and the op's gradient.
+ */
+export function registerLoopKernels(kernels: ReadonlyArray<readonly [string, KernelFunc]>, gradient: GradConfig): void {
+  for (const backendName of LOOP_BACKENDS) {
+    for (const [kernelName, kernelFunc] of kernels) {
+      if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc });
+    }
+  }
+  tf.registerGradient(gradient);
 }

@@ -10,14 +10,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelBackend, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
+import { allocF32, readF32, registerLoopKernels } from './loop-io.ts';
 
 export const P4M_EXPAND_KERNEL = 'RfP4MExpand';
 export const P4M_EXPAND_GRAD_KERNEL = 'RfP4MExpandGrad';
 
-const LOOP_BACKENDS = ['cpu', 'native'] as const;
 const G = 8;
-
-type LoopBackend = KernelBackend & { makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo };
 
 interface ExpandAttrs {
   readonly k: number;
@@ -52,31 +50,31 @@ function attrsOf(args: Parameters<KernelFunc>[0]): ExpandAttrs {
 const outShape = ({ k, inGroup, cin, cout }: ExpandAttrs): number[] => [k, k, cin * inGroup, cout * G];
 
 const expandKernel: KernelFunc = (args) => {
-  const backend = args.backend as LoopBackend;
+  const backend = args.backend as KernelBackend;
   const { w, index } = args.inputs as { w: TensorInfo; index: TensorInfo };
   const attrs = attrsOf(args);
-  const src = backend.readSync(w.dataId) as Float32Array;
+  const src = readF32(backend, w, P4M_EXPAND_KERNEL, 'w');
   const idx = backend.readSync(index.dataId) as Int32Array;
-  const out = new Float32Array(src.length * G);
+  const { info, values: out } = allocF32(backend, outShape(attrs), false);
   const cout = attrs.cout;
   forEachRun(attrs, idx, (s, d) => {
     for (let o = 0; o < cout; o++) out[d + o * G] = src[s + o]!;
   });
-  return backend.makeTensorInfo(outShape(attrs), 'float32', out);
+  return info;
 };
 
 const expandGradKernel: KernelFunc = (args) => {
-  const backend = args.backend as LoopBackend;
+  const backend = args.backend as KernelBackend;
   const { dy, index } = args.inputs as { dy: TensorInfo; index: TensorInfo };
   const attrs = attrsOf(args);
-  const g = backend.readSync(dy.dataId) as Float32Array;
+  const g = readF32(backend, dy, P4M_EXPAND_GRAD_KERNEL, 'dy');
   const idx = backend.readSync(index.dataId) as Int32Array;
-  const dw = new Float32Array(g.length / G);
+  const { info, values: dw } = allocF32(backend, [attrs.k * attrs.k * attrs.inGroup, attrs.cin, attrs.cout], true);
   const cout = attrs.cout;
   forEachRun(attrs, idx, (s, d) => {
     for (let o = 0; o < cout; o++) dw[s + o] = dw[s + o]! + g[d + o * G]!;
   });
-  return backend.makeTensorInfo([attrs.k * attrs.k * attrs.inGroup, attrs.cin, attrs.cout], 'float32', dw);
+  return info;
 };
 
 const expandGrad: GradConfig = {
@@ -116,10 +114,5 @@ let registered = false;
 export function registerP4MExpand(): void {
   if (registered) return;
   registered = true;
-  for (const backendName of LOOP_BACKENDS) {
-    for (const [kernelName, kernelFunc] of [[P4M_EXPAND_KERNEL, expandKernel], [P4M_EXPAND_GRAD_KERNEL, expandGradKernel]] as const) {
-      if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc });
-    }
-  }
-  tf.registerGradient(expandGrad);
+  registerLoopKernels([[P4M_EXPAND_KERNEL, expandKernel], [P4M_EXPAND_GRAD_KERNEL, expandGradKernel]], expandGrad);
 }

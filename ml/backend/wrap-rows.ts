@@ -8,13 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelBackend, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
-import { allocF32, readF32 } from './loop-io.ts';
+import { allocF32, readF32, registerLoopKernels } from './loop-io.ts';
 
 export const WRAP_ROWS_KERNEL = 'RfWrapRows';
 export const WRAP_ROWS_GRAD_KERNEL = 'RfWrapRowsGrad';
-
-const LOOP_BACKENDS = ['cpu', 'native'] as const;
-
 
 interface WrapAttrs {
   readonly pad: number;
@@ -97,10 +94,5 @@ let registered = false;
 export function registerWrapRows(): void {
   if (registered) return;
   registered = true;
-  for (const backendName of LOOP_BACKENDS) {
-    for (const [kernelName, kernelFunc] of [[WRAP_ROWS_KERNEL, wrapKernel], [WRAP_ROWS_GRAD_KERNEL, wrapGradKernel]] as const) {
-      if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc });
-    }
-  }
-  tf.registerGradient(wrapGrad);
+  registerLoopKernels([[WRAP_ROWS_KERNEL, wrapKernel], [WRAP_ROWS_GRAD_KERNEL, wrapGradKernel]], wrapGrad);
 }
