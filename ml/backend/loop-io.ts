@@ -1,7 +1,7 @@
 /**
  * Registration of, and storage access for, our loop kernels on the backends whose tensors are
- * JavaScript arrays (cpu, native). On native, `readSync` returns a copy (callers may keep it past the tensor's life) and a
- * fresh output array costs page faults and zeroing; a kernel that only reads its input within the
+ * JavaScript arrays (cpu, native). On native, `readSync` returns a copy (callers may keep it past
+ * the tensor's life) and a fresh output array costs page faults and zeroing; a kernel that only reads its input within the
  * call can use the array itself, and its output can come from the backend's recycling pool. For a
  * PTN-ResNet-18 forward pass those two copies per circular padding cost more than the padding.
  */
