@@ -15,6 +15,11 @@ import { Reporter, fmtDuration } from './reporter.ts';
 import { UserError } from './result.ts';
 import { SourceDigests } from './source-digest.ts';
 import { codeRoot, openWorkspace } from './workspace.ts';
+import type { Executor } from './executor.ts';
+import { slurmAvailable } from './slurm-commands.ts';
+import { DEFAULT_SLURM, checkStageNames, sbatchResourceArgs } from './slurm-config.ts';
+import type { ExecutorKind, ExecutorSettings, SlurmSettings } from './slurm-config.ts';
+import { SlurmExecutor } from './slurm-executor.ts';
 import type { Workspace } from './workspace.ts';
 
 /**
@@ -39,9 +44,12 @@ export interface CliOptions {
 
 interface GlobalOpts {
   root: string;
+  db?: string;
   profile?: string;
   set: string[];
 }
+
+const open = (g: GlobalOpts): Promise<Workspace> => openWorkspace(g.root, undefined, g.db);
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 export const positiveInt = (v: string): number => {
@@ -56,17 +64,21 @@ export interface Loaded {
   readonly profile: string;
   /** Nodes run at once when --jobs is not given: the project's choice for this profile, else 1. */
   readonly defaultJobs: number;
+  /** The profile's executor and `slurm:` mapping, if the project has them. */
+  readonly executor: ExecutorSettings;
 }
 
 /** Reads params.yaml, validates the profile and the whole graph: nothing runs if any of it is wrong. */
 export async function loadProject(project: Project, opts: GlobalOpts): Promise<Loaded> {
-  const ws = await openWorkspace(opts.root);
+  const ws = await open(opts);
   try {
     const file = readParamsFile(ws.paramsPath);
     const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
     const resolved = resolveProfile(file, name, project.profileSchema, opts.set.map(parseOverride));
     const graph = checkGraph(project.build(resolved.params, name), 'params.yaml');
-    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1 };
+    const executor = project.executorSettings?.(resolved.params) ?? {};
+    if (executor.slurm) checkStageNames(executor.slurm, project.stages, `${file.path}: profiles.${name}`);
+    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1, executor };
   } catch (e) {
     ws.close();
     throw e;
@@ -79,6 +91,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .name('pipeline.ts')
     .description(`${project.name}: a content-addressed pipeline (see README.md)`)
     .option('--root <dir>', 'folder holding params.yaml and artifacts/', process.cwd())
+    .option('--db <path>', 'the lineage database (default artifacts/lineage.sqlite; on a cluster, a path on the driver\'s local disk)')
     .option('--profile <name>', 'profile of params.yaml to use')
     .option('--set <key=value>', 'override one key of the profile for this run (repeatable)', collect, [])
     .showHelpAfterError()
@@ -96,9 +109,12 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .option('-j, --jobs <n>', 'nodes run in parallel, each in its own process (default: the profile\'s, else 1)', positiveInt)
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
     .option('-v, --verbose', 'list cached nodes too')
-    .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
-    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; executor: 'local' | 'inline' }) => {
-      const { ws, graph, profile, defaultJobs } = await loadProject(project, globals());
+    .addOption(
+      new Option('--executor <kind>', 'where nodes run: local (a process each), slurm (a batch job each; the profile may say), or inline (in this process; only for trivial stages)')
+        .choices(['local', 'inline', 'slurm']),
+    )
+    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; executor?: ExecutorKind }) => {
+      const { ws, graph, profile, defaultJobs, executor } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
         const ids = resolveTargets(graph, names);
@@ -109,7 +125,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
         }
         const summary = await reproduce(project, ws, graph, profile, names, ids, {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
-          executor: o.executor,
+          executor: o.executor ?? executor.executor ?? 'local', slurm: executor.slurm ?? DEFAULT_SLURM,
         });
         if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary });
         if (summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) process.exitCode = 1;
@@ -159,7 +175,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .description('params, inputs, outputs, metrics and timings of a node; or an artifact and its lineage')
     .argument('<ref>', 'node id, node key prefix, artifact digest prefix, or node:output')
     .action(async (ref: string) => {
-      const ws = await openWorkspace(globals().root);
+      const ws = await open(globals());
       try {
         const node = findNode(ws.db, ref);
         const arts = node ? [] : findArtifact(ws.db, ref);
@@ -176,7 +192,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .description('the upstream tree of a node or artifact, back to its sources, with parameters')
     .argument('<ref>', 'node id, key prefix, artifact digest prefix, or node:output')
     .action(async (ref: string) => {
-      const ws = await openWorkspace(globals().root);
+      const ws = await open(globals());
       try {
         const node = findNode(ws.db, ref) ?? (() => {
           const a = findArtifact(ws.db, ref)[0];
@@ -195,7 +211,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .argument('[run]', 'run id')
     .option('--limit <n>', 'runs to list', positiveInt, 20)
     .action(async (run: string | undefined, o: { limit: number }) => {
-      const ws = await openWorkspace(globals().root);
+      const ws = await open(globals());
       try {
         out(run === undefined ? runLog(ws.db, o.limit) : runDetail(ws.db, positiveInt(run)));
       } finally {
@@ -208,7 +224,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .description('remove blobs that no registered node refers to (lists them unless --apply)')
     .option('--apply', 'delete them')
     .action(async (o: { apply?: boolean }) => {
-      const ws = await openWorkspace(globals().root);
+      const ws = await open(globals());
       try {
         const r = await collectGarbage(ws, o.apply ?? false);
         out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs (${fmtBytes(r.bytes)}) and ${r.views} folder views${r.applied ? '' : '; run gc --apply to delete'}`);
@@ -221,7 +237,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .command('verify')
     .description('rehash every registered artifact; unregister nodes whose outputs are damaged')
     .action(async () => {
-      const ws = await openWorkspace(globals().root);
+      const ws = await open(globals());
       try {
         const r = await verifyAll(ws, (p) => out(`  ${p.state.padEnd(8)} ${p.node}:${p.output} (will be recomputed by the next repro)`));
         out(`verified ${r.checked} artifacts: ${r.problems.length === 0 ? 'all intact' : `${r.problems.length} damaged`}`);
@@ -235,7 +251,8 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
 }
 
 interface RunOpts {
-  readonly executor?: 'local' | 'inline';
+  readonly executor?: ExecutorKind;
+  readonly slurm?: SlurmSettings;
   readonly dryRun: boolean;
   readonly force: readonly string[];
   readonly jobs: number;
@@ -248,13 +265,18 @@ async function runRepro(
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
+  if (o.executor === 'slurm' && !o.dryRun) {
+    const up = await slurmAvailable();
+    if (!up.ok) throw new UserError(`--executor slurm: Slurm does not answer on this host (${up.reason})`);
+  }
   const runId = quiet ? 0 : ws.db.startRun(command, profile, names, ws.host);
-  const executor = o.executor === 'inline' ? new InlineExecutor(project) : new LocalExecutor({ projectModule: project.module, env: project.workerEnv?.(o.jobs) });
+  const workerEnv = project.workerEnv?.(o.executor === 'slurm' ? 1 : o.jobs);
+  const executor = makeExecutor(project, ws, graph, o, runId, workerEnv);
   const repro = new Repro(
     {
       project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
       executor, locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
-      digests: new SourceDigests(codeRoot(project.module)), runId, host: ws.host, listener,
+      digests: new SourceDigests(codeRoot(project.module)), runId, host: ws.host, listener, ...(workerEnv ? { workerEnv } : {}),
     },
     o,
   );
@@ -277,6 +299,22 @@ async function runRepro(
   }
 }
 
+function makeExecutor(
+  project: Project, ws: Workspace, graph: CheckedGraph, o: RunOpts, runId: number, env: Readonly<Record<string, string>> | undefined,
+): Executor {
+  if (o.executor === 'inline') return new InlineExecutor(project);
+  if (o.executor !== 'slurm') return new LocalExecutor({ projectModule: project.module, ...(env ? { env } : {}) });
+  const settings = o.slurm ?? DEFAULT_SLURM;
+  return new SlurmExecutor({
+    artifactsDir: ws.artifactsDir, store: ws.store, jobName: `${project.name}-run${runId}`, retries: settings.retries,
+    ...(settings.node ? { nodeBinary: settings.node } : {}),
+    resources: (task) => {
+      const node = graph.nodes.get(task.nodeId)!;
+      return sbatchResourceArgs(settings, node.spec.stage, node.params);
+    },
+  });
+}
+
 async function reproduce(
   project: Project, ws: Workspace, graph: CheckedGraph, profile: string, names: readonly string[], ids: readonly string[],
   o: RunOpts & { verbose: boolean },
@@ -285,8 +323,16 @@ async function reproduce(
   const started = Date.now();
   reporter.handle({ type: 'plan', nodes: closure(graph, ids).length, targets: names });
   try {
-    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => reporter.handle(e));
+    const sbatchLines: string[] = [];
+    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => {
+      reporter.handle(e);
+      if (e.type === 'would-run' && o.executor === 'slurm') {
+        const node = graph.nodes.get(e.node)!;
+        sbatchLines.push(`  ${e.node}: sbatch ${sbatchResourceArgs(o.slurm ?? DEFAULT_SLURM, node.spec.stage, node.params).join(' ')}`);
+      }
+    });
     reporter.close();
+    if (sbatchLines.length > 0) process.stdout.write(`Slurm resources per node that would run:\n${sbatchLines.join('\n')}\n`);
     const parts = [`${s.cached} cached`, o.dryRun ? `${s.wouldRun} to run` : `${s.ran} ran`];
     if (s.failed) parts.push(`${s.failed} failed`);
     if (s.skipped) parts.push(`${s.skipped} skipped`);

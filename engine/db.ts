@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS executions (
   stage TEXT NOT NULL, stage_version INTEGER NOT NULL, code_digest TEXT NOT NULL, params TEXT NOT NULL,
   inputs TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
   duration_s REAL, host TEXT, pid INTEGER, environment TEXT, exit_code INTEGER, signal TEXT,
-  error TEXT, metrics TEXT);
+  error TEXT, metrics TEXT, handle TEXT);
 CREATE INDEX IF NOT EXISTS executions_by_key ON executions(node_key);
 CREATE INDEX IF NOT EXISTS executions_by_node ON executions(node_id);
 CREATE TABLE IF NOT EXISTS nodes (
@@ -62,6 +62,8 @@ export interface ExecutionRow {
   ended_at: string | null; duration_s: number | null; host: string | null; pid: number | null;
   environment: string | null; exit_code: number | null; signal: string | null; error: string | null;
   metrics: string | null;
+  /** Where the executor can find this execution again (a Slurm job id and folder); null for local ones. */
+  handle: string | null;
 }
 export interface NodeRow {
   key: string; node_id: string; stage: string; stage_version: number; code_digest: string;
@@ -91,13 +93,23 @@ const now = (): string => new Date().toISOString();
 export class LineageDb {
   readonly db: Database.Database;
 
-  constructor(path: string, options: { readonly?: boolean } = {}) {
+  /**
+   * `exclusive`: for a database on a network file system (see workspace.ts). SQLite's POSIX locks
+   * and WAL's memory-mapped index are unreliable there; in exclusive locking mode one connection
+   * holds the file for its lifetime and WAL keeps its index in private memory, so only one
+   * process (the driver) uses the database at a time.
+   */
+  constructor(path: string, options: { readonly?: boolean; exclusive?: boolean } = {}) {
     this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     this.db.pragma('busy_timeout = 15000');
+    if (options.exclusive) this.db.pragma('locking_mode = EXCLUSIVE');
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
+      // Databases made before executions had a handle column get it (SQLite has no ADD COLUMN IF NOT EXISTS).
+      const cols = this.db.prepare('PRAGMA table_info(executions)').all() as Array<{ name: string }>;
+      if (!cols.some((c) => c.name === 'handle')) this.db.exec('ALTER TABLE executions ADD COLUMN handle TEXT');
     }
   }
 
@@ -138,7 +150,10 @@ export class LineageDb {
     const tx = this.db.transaction(() => {
       for (const id of runs) this.stmt("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE id = ?").run(now(), id);
       for (const id of deadExecs) {
-        this.stmt("UPDATE executions SET status = 'interrupted', ended_at = ?, error = 'driver died' WHERE id = ?").run(now(), id);
+        // A batch job (with a handle) outlives its driver: the next repro of the node reattaches to it.
+        this.stmt(
+          "UPDATE executions SET status = 'interrupted', ended_at = ?, error = CASE WHEN handle IS NULL THEN 'driver died' ELSE 'driver died; its job may still run (the next repro reattaches)' END WHERE id = ?",
+        ).run(now(), id);
       }
     });
     tx();
@@ -155,6 +170,35 @@ export class LineageDb {
       )
       .run(e.runId, e.key, e.nodeId, e.stage, e.stageVersion, e.codeDigest, e.params, e.inputs, now(), e.host);
     return Number(r.lastInsertRowid);
+  }
+
+  setExecutionHandle(id: number, handle: string): void {
+    this.stmt('UPDATE executions SET handle = ? WHERE id = ?').run(handle, id);
+  }
+
+  /**
+   * The latest execution of a key with a handle that no driver watches any more: 'interrupted'
+   * (its driver died), or 'running' with a driver on another host (the caller holds the node's
+   * lock, so that driver is gone too).
+   */
+  orphanedExecution(key: string): ExecutionRow | undefined {
+    return this.stmt(
+      "SELECT * FROM executions WHERE node_key = ? AND handle IS NOT NULL AND status IN ('interrupted', 'running') ORDER BY id DESC LIMIT 1",
+    ).get(key) as ExecutionRow | undefined;
+  }
+
+  /** Moves an orphaned execution to this run (reattached); its series are replayed from the job's events. */
+  adoptExecution(id: number, runId: number): void {
+    const tx = this.db.transaction(() => {
+      this.stmt("UPDATE executions SET run_id = ?, status = 'running', ended_at = NULL, error = NULL WHERE id = ?").run(runId, id);
+      this.stmt('DELETE FROM series WHERE execution_id = ?').run(id);
+    });
+    tx();
+  }
+
+  /** Closes an orphaned execution that could not be reattached (its job ended without a result). */
+  noteExecution(id: number, note: string): void {
+    this.stmt("UPDATE executions SET status = 'failed', error = COALESCE(error || '; ', '') || ? WHERE id = ?").run(note, id);
   }
 
   setExecutionPid(id: number, pid: number): void {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ExecutorSettings } from './slurm-config.ts';
 import type { AnyStage } from './stage.ts';
 
 /** An edge: which output of which upstream node feeds an input. */
@@ -58,4 +59,9 @@ export interface Project<Profile = unknown> {
    * per-process thread count, so parallel nodes do not oversubscribe the cores).
    */
   workerEnv?(jobs: number): Readonly<Record<string, string>>;
+  /**
+   * Optional: where nodes run unless --executor says otherwise, and the `slurm:` mapping, from the
+   * validated profile (the project's schema includes `slurmSettingsSchema` for it).
+   */
+  executorSettings?(profile: Profile): ExecutorSettings;
 }

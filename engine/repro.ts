@@ -10,7 +10,7 @@ import type { NodeLocks } from './lock.ts';
 import type { NodeRef, NodeSpec, Project } from './project.ts';
 import type { SourceDigests } from './source-digest.ts';
 import type { ArtifactRef, BlobStore } from './store.ts';
-import type { ExecOutcome, NodeTask } from './worker-protocol.ts';
+import type { ExecOutcome, NodeTask, WorkerMessage } from './worker-protocol.ts';
 
 /**
  * The scheduler behind `repro`. Each node resolves once per run, after its inputs: its key is the
@@ -41,6 +41,8 @@ export interface ReproContext {
   readonly runId: number;
   readonly host: string;
   readonly listener: ReproListener;
+  /** Environment for workers that do not inherit the driver's (batch jobs get it in their manifest). */
+  readonly workerEnv?: Readonly<Record<string, string>>;
 }
 
 /** How a node stands after resolution. `outputs` is absent only for dry-run nodes that would run. */
@@ -349,8 +351,13 @@ export class Repro {
       } finally {
         this.running.delete(attempt.execution);
       }
-      if (!outcome.ok) return await this.recordFailure(node, attempt, outcome);
-      return await this.registerSuccess(node, key, code, slots, inputs, upstreamKeys, attempt, outcome.metrics);
+      try {
+        if (!outcome.ok) return await this.recordFailure(node, attempt, outcome);
+        return await this.registerSuccess(node, key, code, slots, inputs, upstreamKeys, attempt, outcome);
+      } finally {
+        // Interrupted executions keep their files: a later driver may reattach to them.
+        if (this.stopReason !== 'interrupted') await attempt.execution.dispose?.().catch(() => {});
+      }
     } finally {
       releaseSlot();
     }
@@ -362,6 +369,8 @@ export class Repro {
   ): Promise<Attempt> {
     const { db, store, listener, artifactsDir } = this.ctx;
     const spec = node.spec;
+    const adopted = await this.reattach(node, key, reasons);
+    if (adopted !== undefined) return adopted;
     const staging = await store.stagingDir(spec.id);
     const scratchDir = join(artifactsDir, 'scratch', key);
     const paths: string[] = [];
@@ -374,7 +383,7 @@ export class Repro {
       inputs: canonicalJson(slots.map((slot, i) => ({ input: slot.label, ...slot.ref, digest: inputs[i]!.digest }))),
       host: this.ctx.host,
     });
-    const logFile = join(artifactsDir, 'logs', `${execId}-${spec.id.replace(/[^A-Za-z0-9._@-]/g, '_')}.log`);
+    const logFile = this.logFileOf(execId, spec.id);
     const task: NodeTask = {
       projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key,
       params: node.params, inputs: groupBySlot(spec, slots, paths), outputs: outputPaths, scratchDir,
@@ -382,14 +391,56 @@ export class Repro {
     const env: Attempt['env'] = { facts: undefined };
     const started = Date.now();
     listener({ type: 'start', node: spec.id, key, reasons });
-    const execution = this.ctx.executor.execute(task, (m) => {
-      if (m.type === 'progress') listener({ type: 'progress', node: spec.id, event: m.event });
-      else if (m.type === 'log') listener({ type: 'log', node: spec.id, message: m.message });
+    const inputRefs = groupBySlot(spec, slots, inputs.map((r) => ({ digest: r.digest, kind: r.kind })));
+    const outputKinds = Object.fromEntries(Object.entries(spec.stage.outputs).map(([name, d]) => [name, d.kind]));
+    const execution = this.ctx.executor.execute(task, this.onMessage(spec.id, execId, env), logFile, {
+      inputRefs, outputKinds, env: this.ctx.workerEnv ?? {},
+    });
+    if (execution.pid !== undefined) db.setExecutionPid(execId, execution.pid);
+    // Recorded the moment the job is queued, so a driver started after a crash finds it again.
+    void execution.handle?.then((h) => h !== undefined && db.setExecutionHandle(execId, h));
+    return { execId, staging, scratchDir, logFile, outputPaths, paramsJson, started, env, execution };
+  }
+
+  private logFileOf(execId: number, nodeId: string): string {
+    return join(this.ctx.artifactsDir, 'logs', `${execId}-${nodeId.replace(/[^A-Za-z0-9._@-]/g, '_')}.log`);
+  }
+
+  private onMessage(nodeId: string, execId: number, env: Attempt['env']): (m: WorkerMessage) => void {
+    const { db, listener } = this.ctx;
+    return (m) => {
+      if (m.type === 'progress') listener({ type: 'progress', node: nodeId, event: m.event });
+      else if (m.type === 'log') listener({ type: 'log', node: nodeId, message: m.message });
       else if (m.type === 'environment') env.facts = { ...env.facts, ...m.facts };
       else if (m.type === 'series') db.addSeries(execId, m.name, m.step, m.values);
-    }, logFile);
-    if (execution.pid !== undefined) db.setExecutionPid(execId, execution.pid);
-    return { execId, staging, scratchDir, logFile, outputPaths, paramsJson, started, env, execution };
+    };
+  }
+
+  /**
+   * An execution of this key that an earlier driver left behind (killed, crashed) and that may
+   * still deliver (a Slurm job still queued or running, or finished with an uncollected result)
+   * is taken over instead of starting another: its row moves to this run. We hold the node's lock,
+   * so no live driver watches it.
+   */
+  private async reattach(node: CheckedNode, key: string, reasons: readonly string[]): Promise<Attempt | undefined> {
+    const { db, executor, listener, artifactsDir } = this.ctx;
+    if (executor.reattach === undefined) return undefined;
+    const prior = db.orphanedExecution(key);
+    if (prior === undefined || prior.handle === null) return undefined;
+    const env: Attempt['env'] = { facts: undefined };
+    const logFile = this.logFileOf(prior.id, node.spec.id);
+    // Series are replayed from the job's event file from the start.
+    const execution = await executor.reattach(prior.handle, this.onMessage(node.spec.id, prior.id, env), logFile).catch(() => undefined);
+    if (execution === undefined) {
+      db.noteExecution(prior.id, `no live job to reattach to (run ${this.ctx.runId} started the node again)`);
+      return undefined;
+    }
+    db.adoptExecution(prior.id, this.ctx.runId);
+    listener({ type: 'start', node: node.spec.id, key, reasons: [...reasons, `reattached to its earlier job (execution ${prior.id})`] });
+    return {
+      execId: prior.id, staging: await this.ctx.store.stagingDir(node.spec.id), scratchDir: join(artifactsDir, 'scratch', key), logFile,
+      outputPaths: {}, paramsJson: canonicalJson(node.params), started: Date.parse(prior.started_at), env, execution,
+    };
   }
 
   /** A failed or interrupted attempt is recorded, never registered; its scratch folder stays for a resume. */
@@ -410,18 +461,36 @@ export class Repro {
   /** Every blob is stored and fsynced before the registration that makes it a cache entry. */
   private async registerSuccess(
     node: CheckedNode, key: string, code: string, slots: readonly InputSlot[], inputs: readonly ArtifactRef[],
-    upstreamKeys: readonly string[], a: Attempt, metrics: unknown,
+    upstreamKeys: readonly string[], a: Attempt, done: Extract<ExecOutcome, { ok: true }>,
   ): Promise<Record<string, ArtifactRef>> {
     const { db, store } = this.ctx;
     const spec = node.spec;
     const outputs: Record<string, ArtifactRef> = {};
     for (const [name, decl] of Object.entries(spec.stage.outputs)) {
-      const ref = await store.ingest(a.outputPaths[name]!, decl.kind);
+      let ref: ArtifactRef;
+      if (done.stored !== undefined) {
+        // Stored by a job on another host: registered only if every blob rehashes to what it claims.
+        const claimed = done.stored[name];
+        const problem =
+          claimed === undefined ? 'is missing from the job\'s result'
+          : claimed.kind !== decl.kind ? `is a ${claimed.kind}, declared a ${decl.kind}`
+          : await store.verify(claimed).then((v) => (v.state === 'ok' ? undefined : `is ${v.state} (blob ${v.bad[0]!.slice(0, 12)} does not match its digest)`));
+        if (problem !== undefined) {
+          for (const d of claimed ? await store.blobsOf(claimed).catch(() => [claimed.digest]) : []) {
+            if ((await store.verifyBlob(d)) === 'corrupt') await store.discardBlob(d);
+          }
+          return this.recordFailure(node, a, { ok: false, error: `output '${name}' ${problem}: refused, nothing registered`, exitCode: null, signal: null });
+        }
+        ref = claimed!;
+      } else {
+        ref = await store.ingest(a.outputPaths[name]!, decl.kind);
+      }
       await this.ctx.integrity.remember(await store.blobsOf(ref));
       outputs[name] = ref;
     }
-    const seconds = (Date.now() - a.started) / 1000;
-    db.endExecution(a.execId, { status: 'succeeded', durationS: seconds, environment: a.env.facts, metrics });
+    const seconds = done.durationS ?? (Date.now() - a.started) / 1000;
+    const environment = done.environment ? { ...done.environment, ...a.env.facts } : a.env.facts;
+    db.endExecution(a.execId, { status: 'succeeded', durationS: seconds, environment, metrics: done.metrics });
     db.register({
       key, nodeId: spec.id, stage: spec.stage.name, stageVersion: spec.stage.version, codeDigest: code,
       params: a.paramsJson, executionId: a.execId, outputs,

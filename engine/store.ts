@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import {
   chmod, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, copyFile,
 } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { canonicalJson } from './canonical-json.ts';
 import type { ArtifactKind } from './stage.ts';
@@ -74,6 +75,19 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
+const stagingName = (pid: number, host: string, label: string, rand: string): string => `${pid}+${host}+${label}+${rand}`;
+
+/** Owner of a staging folder; `host` is undefined for the older `<pid>-<label>-<random>` names (this host's). */
+export function parseStagingName(name: string): { pid: number; host: string | undefined; label: string } | undefined {
+  const parts = name.split('+');
+  if (parts.length === 4) {
+    const pid = Number(parts[0]);
+    return Number.isInteger(pid) ? { pid, host: parts[1]!, label: parts[2]! } : undefined;
+  }
+  const pid = Number(name.split('-')[0]);
+  return Number.isInteger(pid) && pid > 0 ? { pid, host: undefined, label: name.slice(name.indexOf('-') + 1) } : undefined;
+}
+
 export class BlobStore {
   readonly blobsDir: string;
   readonly treesDir: string;
@@ -90,10 +104,14 @@ export class BlobStore {
     return join(this.blobsDir, digest.slice(0, 2), digest.slice(2));
   }
 
-  /** A fresh private folder for staging outputs, named after the owning process. */
+  /**
+   * A fresh private folder for staging outputs, named after the owning process and its host
+   * (`<pid>+<host>+<label>+<random>`): several hosts share this folder on a cluster, and a pid
+   * means something only on the host that issued it.
+   */
   async stagingDir(label: string): Promise<string> {
     const safe = label.replace(/[^A-Za-z0-9._@-]/g, '_');
-    const dir = join(this.tmpDir, `${process.pid}-${safe}-${randomBytes(4).toString('hex')}`);
+    const dir = join(this.tmpDir, stagingName(process.pid, hostname(), safe, randomBytes(4).toString('hex')));
     await mkdir(dir, { recursive: true });
     return dir;
   }
@@ -250,12 +268,33 @@ export class BlobStore {
     await rm(join(this.treesDir, digest), { recursive: true, force: true });
   }
 
-  /** Removes staging folders left by processes that no longer run (a crash, a kill -9). */
-  async clearStaleStaging(isAlive: (pid: number) => boolean): Promise<void> {
+  /**
+   * Removes staging folders left by processes that no longer run (a crash, a kill -9). Only this
+   * host's processes can be probed: another host's folder is removed only once it is older than
+   * `foreignMaxAgeMs` (longer than any job may run), since its owner may be computing right now.
+   */
+  async clearStaleStaging(isAlive: (pid: number) => boolean, foreignMaxAgeMs = 14 * 86400_000): Promise<void> {
+    if (!(await exists(this.tmpDir))) return;
+    const me = hostname();
+    for (const name of await readdir(this.tmpDir)) {
+      const owner = parseStagingName(name);
+      const path = join(this.tmpDir, name);
+      if (owner === undefined) {
+        await rm(path, { recursive: true, force: true });
+      } else if (owner.host === undefined || owner.host === me) {
+        if (!isAlive(owner.pid)) await rm(path, { recursive: true, force: true });
+      } else {
+        const st = await lstat(path).catch(() => undefined);
+        if (st !== undefined && Date.now() - st.mtimeMs > foreignMaxAgeMs) await rm(path, { recursive: true, force: true });
+      }
+    }
+  }
+
+  /** Removes staging folders whose label starts with `prefix` (a finished job's, found by its id). */
+  async removeStaging(labelPrefix: string): Promise<void> {
     if (!(await exists(this.tmpDir))) return;
     for (const name of await readdir(this.tmpDir)) {
-      const pid = Number(name.split('-')[0]);
-      if (!Number.isInteger(pid) || !isAlive(pid)) await rm(join(this.tmpDir, name), { recursive: true, force: true });
+      if (parseStagingName(name)?.label.startsWith(labelPrefix)) await rm(join(this.tmpDir, name), { recursive: true, force: true });
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { ProgressEvent } from '../ml/progress.ts';
 import type { Metrics } from './stage.ts';
+import type { ArtifactRef } from './store.ts';
 
 /** What the driver sends a worker process: everything needed to run one node, nothing more. */
 export interface NodeTask {
@@ -29,7 +30,18 @@ export type DriverMessage = { readonly type: 'run'; readonly task: NodeTask };
 
 /** How an execution ended, as the executor saw it. */
 export type ExecOutcome =
-  | { readonly ok: true; readonly metrics: Metrics | undefined }
+  | {
+      readonly ok: true;
+      readonly metrics: Metrics | undefined;
+      /**
+       * Outputs the worker already moved into the blob store itself (a job on another host); the
+       * driver rehashes them before registering. Absent: the outputs wait in the task's paths.
+       */
+      readonly stored?: Readonly<Record<string, ArtifactRef>>;
+      /** The worker's own timing, where the driver did not watch it all (a reattached job). */
+      readonly durationS?: number;
+      readonly environment?: Readonly<Record<string, unknown>>;
+    }
   | {
       readonly ok: false;
       readonly error: string;

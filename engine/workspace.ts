@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +22,18 @@ export interface Workspace {
   close(): void;
 }
 
-export async function openWorkspace(root: string, artifactsDir = join(root, 'artifacts')): Promise<Workspace> {
+/**
+ * `dbPath` (the CLI's --db) puts the lineage database elsewhere than `artifacts/lineage.sqlite`: on
+ * a cluster the artifacts folder sits on a network file system, where SQLite's locking and WAL
+ * shared memory are unreliable, so the driver keeps the database on its local disk. Left on a
+ * network file system, the database is opened in exclusive mode (one process, no shared memory).
+ */
+export async function openWorkspace(root: string, artifactsDir = join(root, 'artifacts'), dbPath?: string): Promise<Workspace> {
   const abs = resolve(root);
   mkdirSync(artifactsDir, { recursive: true });
-  const db = new LineageDb(join(artifactsDir, 'lineage.sqlite'));
+  const path = resolve(dbPath ?? join(artifactsDir, 'lineage.sqlite'));
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new LineageDb(path, { exclusive: onNetworkFileSystem(dirname(path)) });
   const store = new BlobStore(artifactsDir);
   const host = hostname();
   // Whatever a killed driver left behind: executions still marked running, half-written staging.
@@ -35,6 +43,20 @@ export async function openWorkspace(root: string, artifactsDir = join(root, 'art
     root: abs, paramsPath: join(abs, 'params.yaml'), artifactsDir, db, store, integrity: new Integrity(store, db), host,
     close: () => db.close(),
   };
+}
+
+/** statfs magic numbers of network and cluster file systems (linux/magic.h and the vendors'). */
+const NETWORK_FS = new Set([
+  0x6969 /* NFS */, 0xff534d42 /* CIFS */, 0xfe534d42 /* SMB2 */, 0x0bd00bd0 /* Lustre */, 0x47504653 /* GPFS */,
+  0x19830326 /* BeeGFS */, 0x00c36400 /* Ceph */, 0x65735546 /* FUSE (sshfs and others) */, 0x013111a8 /* IBRIX */, 0xaad7aaea /* PanFS */,
+]);
+
+export function onNetworkFileSystem(dir: string): boolean {
+  try {
+    return NETWORK_FS.has(Number(statfsSync(dir).type));
+  } catch {
+    return false;
+  }
 }
 
 /** The nearest folder at or above a module that holds package.json (where node_modules lives). */
