@@ -15,6 +15,8 @@ import { Reporter, fmtDuration } from './reporter.ts';
 import { UserError } from './result.ts';
 import { SourceDigests } from './source-digest.ts';
 import { codeRoot, openWorkspace } from './workspace.ts';
+import { resolve } from 'node:path';
+import { digestOf } from './canonical-json.ts';
 import type { Executor } from './executor.ts';
 import { slurmAvailable } from './slurm-commands.ts';
 import { DEFAULT_SLURM, checkStageNames, sbatchResourceArgs } from './slurm-config.ts';
@@ -306,7 +308,8 @@ function makeExecutor(
   if (o.executor !== 'slurm') return new LocalExecutor({ projectModule: project.module, ...(env ? { env } : {}) });
   const settings = o.slurm ?? DEFAULT_SLURM;
   return new SlurmExecutor({
-    artifactsDir: ws.artifactsDir, store: ws.store, jobName: `${project.name}-run${runId}`, retries: settings.retries,
+    // The job name says which checkout and run a job belongs to (several may share a cluster account).
+    artifactsDir: ws.artifactsDir, store: ws.store, jobName: `${project.name}-${digestOf(resolve(ws.artifactsDir)).slice(0, 6)}-r${runId}`, retries: settings.retries,
     ...(settings.node ? { nodeBinary: settings.node } : {}),
     resources: (task) => {
       const node = graph.nodes.get(task.nodeId)!;

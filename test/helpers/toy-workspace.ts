@@ -45,7 +45,8 @@ export class ToyWorkspace {
   readonly dir: string;
   readonly traceFile: string;
 
-  constructor(paramsYaml: string, readonly entry: Entry = 'compiled') {
+  /** `cli`: another fixture's entry (run through tsx), e.g. test/fixtures/slurm-toy/cli.ts. */
+  constructor(paramsYaml: string, readonly entry: Entry = 'compiled', private readonly cli: string = CLI) {
     this.dir = mkdtempSync(join(tmpdir(), 'rf-toy-'));
     this.traceFile = join(this.dir, 'trace.log');
     this.writeParams(paramsYaml);
@@ -57,7 +58,7 @@ export class ToyWorkspace {
 
   /** Starts the CLI without waiting (for kill tests). */
   async spawn(args: readonly string[]): Promise<ChildProcess> {
-    const argv = this.entry === 'tsx' ? ['--import', TSX, CLI] : [await compiledCli()];
+    const argv = this.entry === 'tsx' || this.cli !== CLI ? ['--import', TSX, this.cli] : [await compiledCli()];
     return spawn(process.execPath, [...argv, '--root', this.dir, ...args], {
       cwd: this.dir,
       env: { ...process.env, ENGINE_TOY_TRACE: this.traceFile },

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { SlurmToyWorkspace, slurmParams, slurmSkipReason } from './helpers/slurm.ts';
+import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
+
+/**
+ * The Slurm executor through the real CLI and a real Slurm (single node in CI, .ci/slurm-up.sh):
+ * same artifacts as the local executor, nothing resubmitted, reattach after the driver is killed,
+ * Slurm-state failures named with their log, and a corrupted job output refused.
+ */
+
+const skip = slurmSkipReason();
+const spaces: ToyWorkspace[] = [];
+after(() => spaces.forEach((w) => w.dispose()));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function slurmSpace(extra = '', slurm?: string): SlurmToyWorkspace {
+  const w = new SlurmToyWorkspace(slurmParams(extra, slurm));
+  spaces.push(w);
+  return w;
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    let v: T | undefined;
+    try {
+      v = probe();
+    } catch {
+      v = undefined;
+    }
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+const jobFolder = (w: ToyWorkspace, handle: string) => join(w.dir, 'artifacts', handle.split(':').slice(1).join(':'));
+
+describe('Slurm executor on a real Slurm', { skip, timeout: 300_000 }, () => {
+  test('repro all through Slurm gives the local executor\'s digests; a second repro submits nothing', async () => {
+    const local = new ToyWorkspace(baseParams([1, 2, 3]), 'tsx');
+    spaces.push(local);
+    const l = await local.run(['repro', 'all']);
+    assert.equal(l.code, 0, l.stdout + l.stderr);
+
+    const w = slurmSpace();
+    const r = await w.run(['repro', 'all', '--jobs', '8']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /0 cached, 11 ran/);
+    assert.deepEqual(w.registered(), local.registered());
+    // Every node ran as its own Slurm job, once.
+    const jobs = w.jobsByNode();
+    assert.equal(jobs.size, 11, [...jobs.keys()].join(' '));
+    for (const [node, list] of jobs) assert.equal(list.length, 1, `${node}: ${JSON.stringify(list)}`);
+    const handles = w.query<{ handle: string | null; environment: string }>('SELECT handle, environment FROM executions');
+    assert.ok(handles.every((h) => h.handle !== null && JSON.parse(h.environment).slurmJob !== undefined));
+    // Job folders go once their results are registered.
+    assert.deepEqual(readdirSync(join(w.dir, 'artifacts', 'slurm', 'jobs')), []);
+
+    const traced = w.trace().length;
+    const again = await w.run(['repro', 'all']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /11 cached, 0 ran/);
+    assert.equal(w.executions(), 11);
+    assert.equal(w.trace().length, traced);
+    assert.equal(w.jobsByNode().size, 11);
+  });
+
+  test('driver killed with SIGKILL while jobs run: the next repro reattaches, nothing is submitted twice', async () => {
+    const w = slurmSpace(`    naps: [{ name: a, seconds: 6 }, { name: b, seconds: 8 }]\n`);
+    const driver = await w.spawn(['repro', 'all', 'naps', '--jobs', '8']);
+    // Killed once both naps are queued or running (their job ids are recorded).
+    await waitFor('nap jobs to be submitted', () =>
+      w.query<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE node_id LIKE 'nap@%' AND handle IS NOT NULL")[0]!.n === 2 || undefined,
+    );
+    driver.kill('SIGKILL');
+    await new Promise((r) => driver.on('close', r));
+    const before = w.jobsByNode();
+    assert.ok(['PENDING', 'RUNNING', 'CONFIGURING'].includes(before.get('nap@b')![0]!.state), JSON.stringify([...before]));
+
+    const again = await w.run(['repro', 'all', 'naps', '--jobs', '8']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /reattached/);
+    // One job per node over both drivers, and one execution row per job (the reattached one moved to run 2).
+    const jobs = w.jobsByNode();
+    assert.equal(jobs.size, 13, [...jobs.keys()].join(' '));
+    for (const [node, list] of jobs) assert.equal(list.length, 1, `${node} was submitted ${list.length} times`);
+    const naps = w.query<{ node_id: string; status: string; run_id: number }>("SELECT node_id, status, run_id FROM executions WHERE node_id LIKE 'nap@%' ORDER BY node_id");
+    assert.deepEqual(naps.map((n) => [n.node_id, n.status, n.run_id]), [['nap@a', 'succeeded', 2], ['nap@b', 'succeeded', 2]]);
+    // Nothing orphaned: every registered node points at a succeeded execution; every trace line is one execution.
+    const orphans = w.query('SELECT n.node_id FROM nodes n JOIN executions e ON e.id = n.execution_id WHERE e.status != ?', 'succeeded');
+    assert.deepEqual(orphans, []);
+    assert.equal(new Set(w.trace()).size, w.trace().length, w.trace().join('\n'));
+    assert.equal(Object.keys(w.registered()).length, 13);
+  });
+
+  test('a job cancelled behind the driver\'s back and one over its memory limit fail by name; --keep-going finishes the rest', async () => {
+    const w = slurmSpace(`    naps: [{ name: victim, seconds: 120 }]\n    hog: { mb: 900 }\n`, "{ mem: 400M, minTime: '5', stages: { hog: { mem: 250M } } }");
+    const driver = await w.spawn(['repro', 'all', 'naps', 'hog', '--keep-going', '--jobs', '8']);
+    let out = '';
+    driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    driver.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    let exited = false;
+    driver.on('close', () => (exited = true));
+    const job = await waitFor('the victim to run', () => {
+      if (exited) return 'exited';
+      const j = w.jobsByNode().get('nap@victim')?.[0];
+      return j?.state === 'RUNNING' ? j.id : undefined;
+    });
+    assert.notEqual(job, 'exited', `driver exited early:\n${out}`);
+    assert.equal(spawnSync('scancel', [job]).status, 0);
+    const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));
+    assert.equal(code, 1, out);
+    assert.match(out, new RegExp(`FAILED +nap@victim[\\s\\S]*Slurm job ${job} ended CANCELLED`));
+    assert.match(out, /FAILED +hog[\s\S]*ended OUT_OF_MEMORY[\s\S]*log: \S+\.log/);
+    const reg = w.registered();
+    assert.equal(reg['nap@victim'], undefined);
+    assert.equal(reg['hog'], undefined);
+    for (const id of ['sum@scaled', 'sum@parity']) assert.ok(reg[id], `${id} should complete under --keep-going`);
+    const failed = w.query<{ node_id: string; error: string }>("SELECT node_id, error FROM executions WHERE status = 'failed' ORDER BY node_id");
+    assert.deepEqual(failed.map((f) => f.node_id), ['hog', 'nap@victim']);
+    assert.match(failed[0]!.error, /exceeded its memory limit/);
+  });
+
+  test('an output corrupted after the job wrote it is refused at registration, then recomputed', async () => {
+    const w = slurmSpace(`    naps: [{ name: c, seconds: 3 }]\n`);
+    const driver = await w.spawn(['repro', 'naps']);
+    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>('SELECT handle FROM executions')[0]?.handle ?? undefined);
+    driver.kill('SIGKILL');
+    await new Promise((r) => driver.on('close', r));
+    const resultFile = join(jobFolder(w, handle), 'result.json');
+    await waitFor('the job to write its result', () => existsSync(resultFile) || undefined, 60_000);
+    const result = JSON.parse(readFileSync(resultFile, 'utf8')) as { outputs: Record<string, { digest: string }> };
+    const blob = w.blobPath(result.outputs['out']!.digest);
+    const good = readFileSync(blob, 'utf8');
+    chmodSync(blob, 0o644);
+    writeFileSync(blob, good.replace('c', 'x'));
+
+    const refused = await w.run(['repro', 'naps']);
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stdout, /output 'out' is corrupt[\s\S]*refused, nothing registered/);
+    assert.equal(w.registered()['nap@c'], undefined);
+
+    const again = await w.run(['repro', 'naps']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(readFileSync(w.blobPath(w.registered()['nap@c']!['out']!), 'utf8'), good);
+  });
+});
