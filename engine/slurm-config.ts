@@ -39,6 +39,8 @@ export const slurmSettingsSchema = z
     /** A stage without an explicit time gets its estimate times this, but at least `minTime`. */
     timeFactor: z.number().positive().default(3),
     minTime: timeString.default('00:10:00'),
+    /** Derived time limits are capped here (a partition's MaxTime); explicit ones are not. */
+    maxTime: timeString.optional(),
     /** Per stage name: resources that override the defaults above. */
     stages: z.record(z.string(), stageResourcesSchema).default({}),
     /** Resubmissions of a node whose job ended by a Slurm state (TIMEOUT, NODE_FAIL, ...); 0 = none. */
@@ -94,8 +96,9 @@ export interface NodeResources {
 export function nodeResources(settings: SlurmSettings, stage: AnyStage, params: unknown): NodeResources {
   const own = settings.stages[stage.name] ?? {};
   const estimate = stage.estimateSeconds?.(params as never);
-  const time =
-    own.time ?? settings.time ?? formatSlurmTime(Math.max(parseSlurmTime(settings.minTime), (estimate ?? 0) * settings.timeFactor));
+  const derived = Math.max(parseSlurmTime(settings.minTime), (estimate ?? 0) * settings.timeFactor);
+  const capped = settings.maxTime === undefined ? derived : Math.min(derived, parseSlurmTime(settings.maxTime));
+  const time = own.time ?? settings.time ?? formatSlurmTime(capped);
   const mem = own.mem ?? settings.mem ?? '2G';
   return {
     cpus: own.cpus ?? settings.cpus ?? 1,

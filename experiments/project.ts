@@ -43,6 +43,7 @@ export const project: Project<Profile> = {
     return { nodes: b.nodes, groups: b.groups };
   },
   defaultJobs: (p) => p.jobs,
+  executorSettings: (p) => ({ executor: p.executor, slurm: p.slurm }),
   workerEnv(jobs): Record<string, string> {
     // Parallel nodes share the cores: without this each would start a thread per core, and
     // oversubscribed OpenMP barriers stall. An explicit RF_THREADS or OMP_NUM_THREADS wins.

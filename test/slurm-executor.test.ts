@@ -98,8 +98,9 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 300_000 }, () => {
     assert.equal(Object.keys(w.registered()).length, 13);
   });
 
-  test('a job cancelled behind the driver\'s back and one over its memory limit fail by name; --keep-going finishes the rest', async () => {
-    const w = slurmSpace(`    naps: [{ name: victim, seconds: 120 }]\n    hog: { mb: 900 }\n`, "{ mem: 400M, minTime: '5', stages: { hog: { mem: 250M } } }");
+  test('jobs cancelled behind the driver\'s back, over their memory or over their time limit fail by name; --keep-going finishes the rest', async () => {
+    // Slurm enforces a time limit of at least a minute, checked every 30 s or so: this test takes about 90 s.
+    const w = slurmSpace(`    naps: [{ name: victim, seconds: 150 }, { name: late, seconds: 150 }]\n    hog: { mb: 900 }\n`, "{ mem: 400M, minTime: '5', stages: { hog: { mem: 250M }, nap: { time: '1' } } }");
     const driver = await w.spawn(['repro', 'all', 'naps', 'hog', '--keep-going', '--jobs', '8']);
     let out = '';
     driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -117,12 +118,14 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 300_000 }, () => {
     assert.equal(code, 1, out);
     assert.match(out, new RegExp(`FAILED +nap@victim[\\s\\S]*Slurm job ${job} ended CANCELLED`));
     assert.match(out, /FAILED +hog[\s\S]*ended OUT_OF_MEMORY[\s\S]*log: \S+\.log/);
+    assert.match(out, /FAILED +nap@late[\s\S]*ended TIMEOUT[\s\S]*log: \S+\.log/);
     const reg = w.registered();
     assert.equal(reg['nap@victim'], undefined);
     assert.equal(reg['hog'], undefined);
+    assert.equal(reg['nap@late'], undefined);
     for (const id of ['sum@scaled', 'sum@parity']) assert.ok(reg[id], `${id} should complete under --keep-going`);
     const failed = w.query<{ node_id: string; error: string }>("SELECT node_id, error FROM executions WHERE status = 'failed' ORDER BY node_id");
-    assert.deepEqual(failed.map((f) => f.node_id), ['hog', 'nap@victim']);
+    assert.deepEqual(failed.map((f) => f.node_id), ['hog', 'nap@late', 'nap@victim']);
     assert.match(failed[0]!.error, /exceeded its memory limit/);
   });
 
