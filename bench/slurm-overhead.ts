@@ -1,0 +1,129 @@
+/**
+ * Scheduling overhead through Slurm: the graph of bench:dag (datasets x 7 models x 7 attacks + an
+ * aggregate; 571 nodes at 10 datasets) of trivial stages, run from scratch three ways in the same
+ * run, on the Slurm of this machine (.ci/slurm-up.sh):
+ *
+ *   - our local executor (a process per node, --jobs = cores),
+ *   - our Slurm executor (a batch job per node),
+ *   - Snakemake 7's `--slurm` on the equivalent Snakefile (a batch job per rule instance),
+ *
+ * and prints wall seconds per node and the ratios. Both Slurm runs get the same --jobs and ask for
+ * one CPU per job, so the cluster runs as many of their jobs at once (memory is not the limit).
+ *
+ *   npm run bench:slurm [-- --datasets 10 --jobs 32]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { buildEntry } from '../engine/bundle.ts';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i > 0 ? Number(process.argv[i + 1]) : def;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} takes a positive integer`);
+  return v;
+};
+const DATASETS = arg('datasets', 10);
+const JOBS = arg('jobs', 32);
+const MODELS = 7;
+const ATTACKS = 7;
+const nodes = DATASETS * (1 + MODELS + MODELS * ATTACKS) + 1;
+const names = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
+
+if (spawnSync('sinfo', ['-h'], { encoding: 'utf8' }).status !== 0) {
+  console.log('sinfo does not answer: start Slurm first (sudo bash .ci/slurm-up.sh)');
+  process.exit(1);
+}
+
+function timed(cmd: string, args: readonly string[], cwd: string): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  return seconds;
+}
+
+function registered(dir: string): string {
+  const db = new Database(join(dir, 'artifacts', 'lineage.sqlite'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT n.node_id, o.name, o.digest FROM nodes n JOIN outputs o ON o.node_key = n.key ORDER BY 1, 2').all();
+    return JSON.stringify(rows);
+  } finally {
+    db.close();
+  }
+}
+
+const params = `profiles:
+  bench:
+    datasets: [${names('d', DATASETS).join(', ')}]
+    models: [${names('m', MODELS).join(', ')}]
+    attacks: [${names('a', ATTACKS).join(', ')}]
+`;
+const local = mkdtempSync(join(tmpdir(), 'rf-sl-local-'));
+// The Slurm runs' folders must be visible to the jobs: on a real cluster, the shared file system.
+const slurm = mkdtempSync(join(tmpdir(), 'rf-sl-slurm-'));
+const smk = mkdtempSync(join(tmpdir(), 'rf-sl-smk-'));
+try {
+  for (const d of [local, slurm]) writeFileSync(join(d, 'params.yaml'), params);
+  writeFileSync(join(smk, 'Snakefile'), `DATASETS = ${JSON.stringify(names('d', DATASETS))}
+MODELS = ${JSON.stringify(names('m', MODELS))}
+ATTACKS = ${JSON.stringify(names('a', ATTACKS))}
+wildcard_constraints:
+    a="[^-/]+", m="[^-/]+", d="[^-/]+"
+rule all:
+    input: "out/aggregate/table.txt"
+rule aggregate:
+    input: expand("out/attack/{a}-{m}-{d}", a=ATTACKS, m=MODELS, d=DATASETS)
+    output: "out/aggregate/table.txt"
+    run:
+        with open(output[0], "w") as f:
+            for p in input:
+                f.write(open(p).read())
+rule attack:
+    input: "out/train/{m}-{d}"
+    output: "out/attack/{a}-{m}-{d}"
+    run:
+        open(output[0], "w").write(f"{wildcards.a} vs " + open(input[0]).read())
+rule train:
+    input: "out/dataset/{d}"
+    output: "out/train/{m}-{d}"
+    run:
+        open(output[0], "w").write(f"{wildcards.m} on " + open(input[0]).read())
+rule dataset:
+    output: "out/dataset/{d}"
+    run:
+        open(output[0], "w").write(f"dataset {wildcards.d}\\n")
+`);
+  await buildEntry(join(root, 'bench/dag/cli.ts'), join(root, 'dist'), 'dag-bench', root);
+  const cli = (dir: string) => [join(root, 'dist/dag-bench.mjs'), '--root', dir, 'repro', 'all'];
+  const cores = Number(spawnSync('nproc', [], { encoding: 'utf8' }).stdout.trim()) || 2;
+
+  console.log(`${nodes} nodes (${DATASETS} datasets x ${MODELS} models x ${ATTACKS} attacks + aggregate), --jobs ${JOBS} for the Slurm runs`);
+  const t: Record<string, number> = {};
+  t['local'] = timed(process.execPath, [...cli(local), '--jobs', String(cores)], root);
+  console.log(`  robustfeat, local executor (--jobs ${cores}):  ${t['local']!.toFixed(1)} s`);
+  t['slurm'] = timed(process.execPath, [...cli(slurm), '--executor', 'slurm', '--jobs', String(JOBS)], root);
+  console.log(`  robustfeat, Slurm executor:              ${t['slurm']!.toFixed(1)} s`);
+  if (registered(local) !== registered(slurm)) throw new Error('the Slurm run registered other digests than the local run');
+
+  const version = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
+  if (version.status === 0) {
+    t['snakemake'] = timed('snakemake', ['--slurm', '--jobs', String(JOBS), '--default-resources', 'mem_mb=400', 'runtime=10', '--quiet'], smk);
+    console.log(`  snakemake ${version.stdout.trim()} --slurm:            ${t['snakemake']!.toFixed(1)} s`);
+  } else {
+    console.log('  snakemake not found (apt-get install snakemake): no reference figure');
+  }
+
+  console.log('\nwall seconds per node (lower is better):');
+  for (const [label, key] of [['local executor', 'local'], ['Slurm executor', 'slurm'], ['snakemake --slurm', 'snakemake']] as const) {
+    if (t[key] !== undefined) console.log(`  ${label.padEnd(20)} ${(t[key]! / nodes).toFixed(3)} s`);
+  }
+  console.log(`\nSlurm executor / local executor: ${(t['slurm']! / t['local']!).toFixed(2)}x the wall time`);
+  if (t['snakemake'] !== undefined) console.log(`snakemake --slurm / Slurm executor: ${(t['snakemake'] / t['slurm']!).toFixed(2)}x (above 1: ours is faster)`);
+} finally {
+  for (const d of [local, slurm, smk]) rmSync(d, { recursive: true, force: true });
+}
