@@ -90,6 +90,9 @@ export interface Registration {
 
 const now = (): string => new Date().toISOString();
 
+/** The error of an execution whose driver died while its batch job may still run (reattachable). */
+const DETACHED = 'driver died; its job may still run (the next repro reattaches)';
+
 export class LineageDb {
   readonly db: Database.Database;
 
@@ -151,9 +154,8 @@ export class LineageDb {
       for (const id of runs) this.stmt("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE id = ?").run(now(), id);
       for (const id of deadExecs) {
         // A batch job (with a handle) outlives its driver: the next repro of the node reattaches to it.
-        this.stmt(
-          "UPDATE executions SET status = 'interrupted', ended_at = ?, error = CASE WHEN handle IS NULL THEN 'driver died' ELSE 'driver died; its job may still run (the next repro reattaches)' END WHERE id = ?",
-        ).run(now(), id);
+        this.stmt("UPDATE executions SET status = 'interrupted', ended_at = ?, error = CASE WHEN handle IS NULL THEN 'driver died' ELSE ? END WHERE id = ?")
+          .run(now(), DETACHED, id);
       }
     });
     tx();
@@ -183,8 +185,8 @@ export class LineageDb {
    */
   orphanedExecution(key: string): ExecutionRow | undefined {
     return this.stmt(
-      "SELECT * FROM executions WHERE node_key = ? AND handle IS NOT NULL AND status IN ('interrupted', 'running') ORDER BY id DESC LIMIT 1",
-    ).get(key) as ExecutionRow | undefined;
+      "SELECT * FROM executions WHERE node_key = ? AND handle IS NOT NULL AND (status = 'running' OR (status = 'interrupted' AND error = ?)) ORDER BY id DESC LIMIT 1",
+    ).get(key, DETACHED) as ExecutionRow | undefined;
   }
 
   /** Moves an orphaned execution to this run (reattached); its series are replayed from the job's events. */
@@ -196,9 +198,9 @@ export class LineageDb {
     tx();
   }
 
-  /** Closes an orphaned execution that could not be reattached (its job ended without a result). */
+  /** Closes an orphaned execution that could not be reattached (its job ended without a result): never tried again. */
   noteExecution(id: number, note: string): void {
-    this.stmt("UPDATE executions SET status = 'failed', error = COALESCE(error || '; ', '') || ? WHERE id = ?").run(note, id);
+    this.stmt("UPDATE executions SET status = 'interrupted', ended_at = COALESCE(ended_at, ?), error = ? WHERE id = ?").run(now(), `driver died; ${note}`, id);
   }
 
   setExecutionPid(id: number, pid: number): void {

@@ -458,7 +458,7 @@ export class Repro {
     // Series are replayed from the job's event file from the start.
     const execution = await executor.reattach(prior.handle, this.onMessage(node.spec.id, prior.id, env), logFile).catch(() => undefined);
     if (execution === undefined) {
-      db.noteExecution(prior.id, `no live job to reattach to (run ${this.ctx.runId} started the node again)`);
+      db.noteExecution(prior.id, `its job ended without a result while no driver watched (run ${this.ctx.runId} started the node again)`);
       return undefined;
     }
     db.adoptExecution(prior.id, this.ctx.runId);

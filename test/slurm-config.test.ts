@@ -112,12 +112,23 @@ test('a lineage database from before execution handles opens and gains the colum
       exit_code INTEGER, signal TEXT, error TEXT, metrics TEXT)`);
     old.close();
     const db = new LineageDb(path);
-    const id = db.startExecution({ runId: 1, key: 'k', nodeId: 'n', stage: 's', stageVersion: 1, codeDigest: 'c', params: '{}', inputs: '[]', host: 'h' });
+    const runId = db.startRun('repro', null, [], 'h');
+    const id = db.startExecution({ runId, key: 'k', nodeId: 'n', stage: 's', stageVersion: 1, codeDigest: 'c', params: '{}', inputs: '[]', host: 'h' });
     db.setExecutionHandle(id, '7:slurm/jobs/x');
-    db.endExecution(id, { status: 'interrupted', durationS: 1 });
+    // Still 'running', its driver gone: reattachable; so after the next driver marks it interrupted.
     assert.equal(db.orphanedExecution('k')?.handle, '7:slurm/jobs/x');
-    db.adoptExecution(id, 2);
-    assert.equal(db.execution(id)!.run_id, 2);
+    db.markDeadAsInterrupted('h', () => false);
+    assert.equal(db.orphanedExecution('k')?.handle, '7:slurm/jobs/x');
+    // One interrupted by Ctrl-C (its job cancelled) or closed after a failed reattach is not.
+    db.noteExecution(id, 'its job ended without a result');
+    assert.equal(db.orphanedExecution('k'), undefined);
+    assert.equal(db.execution(id)!.status, 'interrupted');
+    db.db.prepare("UPDATE executions SET status = 'running', error = NULL WHERE id = ?").run(id);
+    db.endExecution(id, { status: 'interrupted', durationS: 1, error: 'interrupted' });
+    assert.equal(db.orphanedExecution('k'), undefined);
+    db.db.prepare("UPDATE executions SET status = 'interrupted', error = ? WHERE id = ?").run('driver died; its job may still run (the next repro reattaches)', id);
+    db.adoptExecution(id, runId + 1);
+    assert.equal(db.execution(id)!.run_id, runId + 1);
     assert.equal(db.execution(id)!.status, 'running');
     db.close();
   } finally {

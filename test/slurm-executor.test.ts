@@ -129,6 +129,25 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 300_000 }, () => {
     assert.match(failed[0]!.error, /exceeded its memory limit/);
   });
 
+  test('Ctrl-C cancels the run\'s jobs and records them interrupted, not reattachable', async () => {
+    const w = slurmSpace(`    naps: [{ name: x, seconds: 90 }, { name: y, seconds: 90 }]\n`);
+    const driver = await w.spawn(['repro', 'naps', '--jobs', '4']);
+    await waitFor('both jobs to be submitted', () =>
+      w.query<{ n: number }>('SELECT COUNT(*) AS n FROM executions WHERE handle IS NOT NULL')[0]!.n === 2 || undefined,
+    );
+    driver.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));
+    assert.equal(code, 130);
+    const states = await waitFor('the jobs to end', () => {
+      const jobs = [...w.jobsByNode().values()].flat();
+      return jobs.length === 2 && jobs.every((j) => j.state === 'CANCELLED') ? jobs : undefined;
+    }, 30_000);
+    assert.equal(states.length, 2);
+    const rows = w.query<{ status: string; error: string }>('SELECT status, error FROM executions');
+    assert.deepEqual(rows.map((r) => r.status), ['interrupted', 'interrupted']);
+    assert.ok(rows.every((r) => /cancelled \(interrupted\)/.test(r.error)), JSON.stringify(rows));
+  });
+
   test('an output corrupted after the job wrote it is refused at registration, then recomputed', async () => {
     const w = slurmSpace(`    naps: [{ name: c, seconds: 3 }]\n`);
     const driver = await w.spawn(['repro', 'naps']);
