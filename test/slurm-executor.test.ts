@@ -129,6 +129,16 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 300_000 }, () => {
     assert.match(failed[0]!.error, /exceeded its memory limit/);
   });
 
+  test('retries are opt-in: slurm.retries resubmits a job that ended by a Slurm state, then fails', async () => {
+    const w = slurmSpace(`    hog: { mb: 900 }\n`, "{ mem: 400M, minTime: '5', retries: 1, stages: { hog: { mem: 250M } } }");
+    const r = await w.run(['repro', 'hog']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /\[hog\] Slurm job \d+ ended OUT_OF_MEMORY.*resubmitting \(retry 1 of 1\)/);
+    assert.match(r.stdout, /FAILED +hog[\s\S]*ended OUT_OF_MEMORY/);
+    assert.equal(w.jobsByNode().get('hog')?.length, 2);
+    assert.equal(w.executions(), 1);
+  });
+
   test('Ctrl-C cancels the run\'s jobs and records them interrupted, not reattachable', async () => {
     const w = slurmSpace(`    naps: [{ name: x, seconds: 90 }, { name: y, seconds: 90 }]\n`);
     const driver = await w.spawn(['repro', 'naps', '--jobs', '4']);
