@@ -39,6 +39,9 @@ async function inputPath(store: BlobStore, name: string, r: InputRef): Promise<s
 async function main(): Promise<TaskResult> {
   const manifest = await readManifest(files.manifest);
   Object.assign(process.env, manifest.env);
+  // Without cgroups a job sees every core of its node; kernels should use the CPUs it was given.
+  const cpus = process.env['SLURM_CPUS_PER_TASK'];
+  if (cpus !== undefined && process.env['OMP_NUM_THREADS'] === undefined) process.env['OMP_NUM_THREADS'] = cpus;
   const store = new BlobStore(manifest.artifactsDir);
   const inputs: Record<string, string | string[] | undefined> = {};
   for (const [name, refs] of Object.entries(manifest.inputRefs)) {

@@ -129,6 +129,14 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 300_000 }, () => {
     assert.match(failed[0]!.error, /exceeded its memory limit/);
   });
 
+  test('a job Slurm refuses (an unknown partition) fails its node with sbatch\'s own words', async () => {
+    const w = slurmSpace('', "{ mem: 400M, minTime: '5', partition: nosuchpartition }");
+    const r = await w.run(['repro', 'gen@n1']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAILED +gen@n1[\s\S]*could not submit the job: sbatch exit 1: .*invalid partition/i);
+    assert.equal(w.registered()['gen@n1'], undefined);
+  });
+
   test('retries are opt-in: slurm.retries resubmits a job that ended by a Slurm state, then fails', async () => {
     const w = slurmSpace(`    hog: { mb: 900 }\n`, "{ mem: 400M, minTime: '5', retries: 1, stages: { hog: { mem: 250M } } }");
     const r = await w.run(['repro', 'hog']);
