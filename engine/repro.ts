@@ -411,7 +411,7 @@ export class Repro {
     });
     const logFile = this.logFileOf(execId, spec.id);
     const task: NodeTask = {
-      projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key,
+      projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key, codeDigest: code,
       params: node.params, inputs: groupBySlot(spec, slots, paths), outputs: outputPaths, scratchDir,
     };
     const env: Attempt['env'] = { facts: undefined };

@@ -2,6 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { recordLoadedCode } from './code-check.ts';
 import type { Project } from './project.ts';
 import { runStage } from './stage-runner.ts';
 import { BlobStore, type ArtifactRef } from './store.ts';
@@ -54,6 +55,8 @@ async function main(): Promise<TaskResult> {
   const task: NodeTask = { ...manifest.task, inputs, outputs };
   const mod = (await import(task.projectModule)) as { project?: Project };
   if (mod.project === undefined) throw new Error(`${task.projectModule} does not export 'project'`);
+  // The code this job loaded, checked against the node's key (a job may start long after planning).
+  recordLoadedCode(mod.project);
   const metrics = await runStage(mod.project, task, emit);
   const stored: Record<string, ArtifactRef> = {};
   for (const [name, kind] of Object.entries(manifest.outputKinds)) stored[name] = await store.ingest(outputs[name]!, kind);
