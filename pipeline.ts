@@ -27,8 +27,8 @@ program
   .option('--out <file>', 'PNG to write (default reports/preview-<name>.png)')
   .option('--per-class <n>', 'examples per class', positiveInt, 10)
   .action(async (target: string, o: { output?: string; out?: string; perClass: number }) => {
-    const root = program.opts<{ root: string }>().root;
-    process.stdout.write(`${await previewDataset(root, target, o)}\n`);
+    const { root, db } = program.opts<{ root: string; db?: string }>();
+    process.stdout.write(`${await previewDataset(root, target, { ...o, ...(db !== undefined ? { db } : {}) })}\n`);
   });
 
 await main(program);

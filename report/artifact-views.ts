@@ -45,10 +45,10 @@ export async function describeArtifact(path: string, output: OutputRow, _node: N
 const DATASET_OUTPUTS = ['train', 'dataset', 'robust', 'test'];
 
 /** Finds a dataset by node id, artifact digest prefix or file path, and writes its preview PNG. */
-export async function previewDataset(root: string, target: string, o: { output?: string; out?: string; perClass: number }): Promise<string> {
+export async function previewDataset(root: string, target: string, o: { output?: string; out?: string; perClass: number; db?: string }): Promise<string> {
   let path: string;
   let label: string;
-  const ws = await openWorkspace(root);
+  const ws = await openWorkspace(root, undefined, o.db);
   try {
     if (existsSync(target)) {
       path = target;
