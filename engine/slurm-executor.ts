@@ -39,7 +39,22 @@ export interface SlurmExecutorOptions {
   readonly pollMs?: { readonly min: number; readonly max: number };
   /** How long a COMPLETED or vanished job's result may take to appear (shared file systems cache). */
   readonly resultGraceMs?: number;
+  /** Slurm's commands (default: the real ones); tests of states a one-node cluster cannot produce replace them. */
+  readonly commands?: SlurmCommands;
 }
+
+export interface SlurmCommands {
+  sbatch(args: readonly string[], script: string, scriptArgs: readonly string[]): Promise<string>;
+  squeue(): Promise<Map<string, QueueEntry>>;
+  scancel(ids: readonly string[]): Promise<void>;
+  /** The final state of a job the controller forgot, where accounting exists. */
+  finalState(id: string): Promise<string | undefined>;
+}
+
+const REAL: SlurmCommands = {
+  sbatch, squeue, scancel,
+  finalState: async (id) => ((await hasAccounting()) ? sacctState(id).catch(() => undefined) : undefined),
+};
 
 interface Watch {
   readonly dir: string;
@@ -89,8 +104,11 @@ export class SlurmExecutor implements Executor {
   private readonly submitQueue: Array<() => void> = [];
   private script: Promise<string> | undefined;
 
+  private readonly cmd: SlurmCommands;
+
   constructor(private readonly o: SlurmExecutorOptions) {
     this.interval = o.pollMs?.min ?? 500;
+    this.cmd = o.commands ?? REAL;
   }
 
   private jobScript(): Promise<string> {
@@ -139,7 +157,7 @@ export class SlurmExecutor implements Executor {
     ];
     w.submit = async () => {
       const script = await this.jobScript();
-      return this.throttled(() => sbatch(args, script, [this.o.nodeBinary ?? process.execPath, '--import', TSX, WORKER, dir]));
+      return this.throttled(() => this.cmd.sbatch(args, script, [this.o.nodeBinary ?? process.execPath, '--import', TSX, WORKER, dir]));
     };
     void (async () => {
       try {
@@ -170,7 +188,7 @@ export class SlurmExecutor implements Executor {
     }
     let entry: QueueEntry | undefined;
     if (result === undefined) {
-      entry = (await squeue()).get(jobId);
+      entry = (await this.cmd.squeue()).get(jobId);
       if (entry === undefined || !ACTIVE_STATES.has(entry.state)) {
         // Ended while no driver watched, without a result: nothing to collect; run it afresh.
         await this.o.store.removeStaging(`j${jobId}-`);
@@ -227,7 +245,7 @@ export class SlurmExecutor implements Executor {
     try {
       let queue: Map<string, QueueEntry>;
       try {
-        queue = await squeue();
+        queue = await this.cmd.squeue();
         this.squeueFailingSince = undefined;
       } catch (e) {
         // A controller that does not answer for ten minutes fails the run's nodes; shorter outages are waited out.
@@ -241,7 +259,10 @@ export class SlurmExecutor implements Executor {
         if (w.done || w.jobId === undefined) continue;
         await this.readEvents(w);
         const entry = queue.get(w.jobId);
-        if (entry !== undefined && ACTIVE_STATES.has(entry.state)) continue;
+        // The result is written last and atomically: once there, the job is done even if Slurm
+        // still says RUNNING or COMPLETING (this saves a poll per node).
+        const active = entry !== undefined && ACTIVE_STATES.has(entry.state);
+        if (active && !existsSync(jobFiles(w.dir).result)) continue;
         if (await this.settle(w, entry)) changed = true;
       }
     } finally {
@@ -270,7 +291,7 @@ export class SlurmExecutor implements Executor {
       return true;
     }
     let state = entry?.state;
-    if (state === undefined && (await hasAccounting())) state = await sacctState(id).catch(() => undefined);
+    if (state === undefined) state = await this.cmd.finalState(id);
     if (state === 'COMPLETED' || state === undefined) {
       // The result may still be on its way through the file system's caches.
       w.endedWithoutResultAt ??= Date.now();
@@ -348,7 +369,7 @@ export class SlurmExecutor implements Executor {
       this.cancelScheduled = false;
       const batch = [...this.toCancel];
       this.toCancel.clear();
-      void scancel(batch.map((x) => x.jobId!)).then(
+      void this.cmd.scancel(batch.map((x) => x.jobId!)).then(
         () => batch.forEach((x) => this.finish(x, { ok: false, error: `Slurm job ${x.jobId} cancelled (interrupted)`, exitCode: null, signal: 'SIGTERM' })),
         (e: unknown) => batch.forEach((x) => this.finish(x, { ok: false, error: `interrupted, but scancel failed: ${(e as Error).message}`, exitCode: null, signal: null })),
       );

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { QueueEntry } from '../engine/slurm-commands.ts';
+import { SlurmExecutor, parseHandle, type SlurmCommands } from '../engine/slurm-executor.ts';
+import { BlobStore } from '../engine/store.ts';
+import { writeJsonAtomic } from '../engine/task-manifest.ts';
+import type { ExecOutcome, NodeTask } from '../engine/worker-protocol.ts';
+
+/**
+ * Job endings a one-node test cluster cannot produce on demand (a node failure, a job the
+ * controller forgot, a controller that stops answering), played by a scripted queue in place of
+ * Slurm's commands. The real Slurm runs every other path (slurm-executor.test.ts).
+ */
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+class ScriptedCluster implements SlurmCommands {
+  readonly submitted: string[][] = [];
+  readonly cancelled: string[][] = [];
+  states = new Map<string, string>();
+  squeueCalls = 0;
+  down = false;
+  private next = 100;
+  async sbatch(args: readonly string[]): Promise<string> {
+    this.submitted.push([...args]);
+    const id = String(this.next++);
+    this.states.set(id, 'PENDING');
+    return id;
+  }
+  async squeue(): Promise<Map<string, QueueEntry>> {
+    this.squeueCalls++;
+    if (this.down) throw new Error('squeue exit 1: slurm_load_jobs error: Unable to contact slurm controller');
+    return new Map([...this.states].map(([id, state]) => [id, { id, state, reason: 'None' }]));
+  }
+  async scancel(ids: readonly string[]): Promise<void> {
+    this.cancelled.push([...ids]);
+    for (const id of ids) this.states.set(id, 'CANCELLED');
+  }
+  async finalState(): Promise<string | undefined> {
+    return undefined;
+  }
+}
+
+const executors: SlurmExecutor[] = [];
+after(() => executors.forEach((e) => e.close()));
+
+function setup(cluster: ScriptedCluster) {
+  const artifacts = mkdtempSync(join(tmpdir(), 'rf-states-'));
+  dirs.push(artifacts);
+  const ex = new SlurmExecutor({
+    artifactsDir: artifacts, store: new BlobStore(artifacts), jobName: 't', resources: () => ['--mem=1G'],
+    pollMs: { min: 20, max: 80 }, resultGraceMs: 100, commands: cluster,
+  });
+  executors.push(ex);
+  const task = (id: string): NodeTask => ({
+    projectModule: 'file:///nowhere.ts', stage: 's', nodeId: id, nodeKey: `${id.padEnd(16, '0')}`, codeDigest: 'c', params: {}, inputs: {}, outputs: {}, scratchDir: join(artifacts, 'scratch'),
+  });
+  const run = (id: string) => {
+    const log = join(artifacts, `${id}.log`);
+    const e = ex.execute(task(id), () => {}, log, { inputRefs: {}, outputKinds: { out: 'file' }, env: {} });
+    return { e, log };
+  };
+  return { ex, run, artifacts };
+}
+
+const failure = (o: ExecOutcome) => (o.ok ? assert.fail('expected a failure') : o.error);
+
+test('NODE_FAIL, a job that vanished, and COMPLETED without a result each fail the node naming the state and the log', async () => {
+  const cluster = new ScriptedCluster();
+  const { ex, run } = setup(cluster);
+  const a = run('a');
+  const b = run('b');
+  const c = run('c');
+  const [ha, hb, hc] = await Promise.all([a.e.handle, b.e.handle, c.e.handle]);
+  writeFileSync(a.log, 'slurmstepd: error: *** JOB ON node7 CANCELLED DUE TO NODE FAILURE ***\n');
+  cluster.states.set(parseHandle(ha!, '/')!.jobId, 'NODE_FAIL');
+  cluster.states.delete(parseHandle(hb!, '/')!.jobId);
+  cluster.states.set(parseHandle(hc!, '/')!.jobId, 'COMPLETED');
+  const [ea, eb, ec] = (await Promise.all([a.e.outcome, b.e.outcome, c.e.outcome])).map(failure);
+  const id = (h: string | undefined) => parseHandle(h!, '/')!.jobId;
+  assert.match(ea!, new RegExp(`^Slurm job ${id(ha)} ended NODE_FAIL;`));
+  assert.match(ea!, /ended NODE_FAIL; log: \S+a\.log\n--- last lines of [\s\S]*NODE FAILURE/);
+  assert.match(eb!, new RegExp(`^Slurm job ${id(hb)} vanished`));
+  assert.match(eb!, /vanished from the queue without writing a result; log: \S+b\.log/);
+  assert.match(ec!, new RegExp(`^Slurm job ${id(hc)} ended COMPLETED`));
+  assert.match(ec!, /ended COMPLETED without writing a result; log: \S+c\.log/);
+  // Submitted with the run's name, the node id as comment, output to the node's log.
+  assert.deepEqual(cluster.submitted.find((args) => args.includes('--comment=a'))!.slice(0, 4), ['--job-name=t', '--comment=a', `--output=${a.log}`, '--open-mode=append']);
+  ex.close();
+});
+
+test('one squeue per poll for all jobs, backing off while nothing changes; a result file ends the job', async () => {
+  const cluster = new ScriptedCluster();
+  const { ex, run, artifacts } = setup(cluster);
+  const jobs = ['p', 'q', 'r'].map(run);
+  const handles = await Promise.all(jobs.map((j) => j.e.handle));
+  for (const h of handles) cluster.states.set(parseHandle(h!, '/')!.jobId, 'RUNNING');
+  await new Promise((r) => setTimeout(r, 600));
+  // 600 ms at 20 ms growing by half up to 80 ms: about 10 polls, never one per job.
+  assert.ok(cluster.squeueCalls >= 5 && cluster.squeueCalls <= 14, `squeue called ${cluster.squeueCalls} times`);
+  const dir = parseHandle(handles[0]!, artifacts)!.dir;
+  const digest = 'ab'.repeat(32);
+  await writeJsonAtomic(join(dir, 'result.json'), {
+    format: 1, status: 'succeeded', outputs: { out: { digest, kind: 'file', size: 3 } }, host: 'node7', pid: 1, startedAt: new Date().toISOString(), durationS: 2,
+  });
+  const done = await jobs[0]!.e.outcome;
+  assert.ok(done.ok && done.stored?.['out']?.digest === digest && done.environment?.['host'] === 'node7');
+  // Ctrl-C: the remaining jobs go in one scancel.
+  jobs[1]!.e.kill();
+  jobs[2]!.e.kill();
+  await Promise.all([jobs[1]!.e.outcome, jobs[2]!.e.outcome]);
+  assert.deepEqual(cluster.cancelled.map((ids) => [...ids].sort()), [[handles[1], handles[2]].map((h) => parseHandle(h!, '/')!.jobId).sort()]);
+  ex.close();
+});
+
+test('a controller that stops answering is waited out, not taken for failed jobs', async () => {
+  const cluster = new ScriptedCluster();
+  const { ex, run, artifacts } = setup(cluster);
+  const j = run('x');
+  const h = await j.e.handle;
+  cluster.down = true;
+  let settled = false;
+  void j.e.outcome.then(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(settled, false, 'a squeue outage failed the node');
+  cluster.down = false;
+  await writeJsonAtomic(join(parseHandle(h!, artifacts)!.dir, 'result.json'), {
+    format: 1, status: 'failed', error: 'Error: boom', host: 'n', pid: 1, startedAt: new Date().toISOString(), durationS: 1,
+  });
+  assert.match(failure(await j.e.outcome)!, /^Error: boom\n\(Slurm job \d+ on n; log: /);
+  ex.close();
+});
