@@ -15,7 +15,12 @@ node_ready() {
   case "$s" in idle*|mix*|alloc*|comp*) return 0 ;; *) return 1 ;; esac
 }
 
-if command -v sinfo >/dev/null 2>&1 && node_ready; then say "already up ($(sinfo -h -N -o '%N %t'))"; exit 0; fi
+# Already up (and, where this script wrote the configuration, with the configuration it would write now).
+if command -v sinfo >/dev/null 2>&1 && node_ready; then
+  if [ "$(id -u)" != 0 ] || ! grep -q '^# Written by .ci/slurm-up.sh' /etc/slurm/slurm.conf 2>/dev/null; then
+    say "already up ($(sinfo -h -N -o '%N %t'))"; exit 0
+  fi
+fi
 need_root
 
 missing=()
@@ -77,8 +82,8 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=512
-# Finished jobs stay visible to squeue for 10 minutes (there is no accounting to ask instead).
-MinJobAge=600
+# Finished jobs stay visible to squeue and scontrol for an hour (there is no accounting to ask instead).
+MinJobAge=3600
 KillWait=2
 InactiveLimit=0
 SchedulerParameters=sched_interval=2
@@ -96,10 +101,13 @@ else
 fi
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+if [ "$restart" = 0 ] && alive /run/slurmctld.pid && alive /run/slurmd.pid && node_ready; then
+  say "already up ($(sinfo -h -N -o '%N %t'))"; exit 0
+fi
 if [ "$restart" = 1 ]; then
   alive /run/slurmd.pid && kill "$(cat /run/slurmd.pid)"
   alive /run/slurmctld.pid && kill "$(cat /run/slurmctld.pid)"
-  sleep 1
+  for _ in $(seq 1 40); do alive /run/slurmd.pid || alive /run/slurmctld.pid || break; sleep 0.25; done
 fi
 alive /run/slurmctld.pid || slurmctld || { say "slurmctld did not start (see /var/log/slurm/slurmctld.log)"; exit 1; }
 for _ in $(seq 1 30); do timeout 5 scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.5; done
