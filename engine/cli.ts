@@ -64,8 +64,9 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
   try {
     const file = readParamsFile(ws.paramsPath);
     const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
-    const resolved = resolveProfile(file, name, project.profileSchema, opts.set.map(parseOverride));
-    const graph = checkGraph(project.build(resolved.params, name), 'params.yaml');
+    const overrides = opts.set.map(parseOverride);
+    const resolved = resolveProfile(file, name, project.profileSchema, overrides);
+    const graph = checkGraph(project.build(resolved.params, name, overrides.map((o) => o.text)), 'params.yaml');
     return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1 };
   } catch (e) {
     ws.close();

@@ -16,7 +16,7 @@ import { syntheticDataset } from '../stages/synthetic-dataset.ts';
 import { table } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { GraphBuilder } from './builder.ts';
-import { addData } from './data.ts';
+import { addData, describeRun } from './data.ts';
 import { profileSchema, type Profile } from './profile.ts';
 import { addQ1 } from './q1.ts';
 import { addQ2 } from './q2.ts';
@@ -30,10 +30,13 @@ export const project: Project<Profile> = {
   stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure],
   profileSchema,
   defaultProfile: 'demo',
-  build(p, name) {
+  build(p, name, overrides = []) {
     // --backend (set before this runs) wins over the profile; node processes inherit the variable.
     process.env[BACKEND_ENV] ??= p.backend;
-    const info: ProfileInfo = { name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}) };
+    const asRun = describeRun(p, overrides);
+    const info: ProfileInfo = {
+      name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}), ...(asRun ? { asRun } : {}),
+    };
     const b = new GraphBuilder();
     const data = addData(b, p);
     addQ1(b, p, data, info);
