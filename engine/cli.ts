@@ -210,11 +210,13 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .command('gc')
     .description('remove blobs that no registered node refers to (lists them unless --apply)')
     .option('--apply', 'delete them')
-    .action(async (o: { apply?: boolean }) => {
+    .option('--scratch', 'also delete the checkpoints of unfinished nodes (a later repro then starts them over)')
+    .action(async (o: { apply?: boolean; scratch?: boolean }) => {
       const ws = await openWorkspace(globals().root);
       try {
-        const r = await collectGarbage(ws, o.apply ?? false);
-        out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs (${fmtBytes(r.bytes)}) and ${r.views} folder views${r.applied ? '' : '; run gc --apply to delete'}`);
+        const r = await collectGarbage(ws, o.apply ?? false, { scratch: o.scratch ? 'all' : 'done' });
+        const kept = r.resumable > 0 ? `; kept ${r.resumable} scratch folders of unfinished or running nodes${o.scratch ? ' (running)' : ' (gc --scratch removes those not running)'}` : '';
+        out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${r.applied ? '' : '; run gc --apply to delete'}`);
       } finally {
         ws.close();
       }

@@ -37,7 +37,7 @@ export function readHistory(path: string): EpochRecord[] {
   return out;
 }
 
-export function appendHistory(path: string, record: { readonly epoch: number }): void {
+export function appendHistory<R extends { readonly epoch: number }>(path: string, record: R): void {
   const lines = [...readHistory(path), record].map((r) => JSON.stringify(r));
   writeFileAtomic(path, `${lines.join('\n')}\n`);
 }
