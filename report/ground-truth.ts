@@ -306,11 +306,11 @@ export function groundTruthCsv(input: GroundTruthInput): string {
   return lines.join('\n') + '\n';
 }
 
-export function groundTruthText(input: GroundTruthInput, markdownPath: string): string {
+export function groundTruthText(input: GroundTruthInput): string {
   const out = [`${GROUND_TRUTH_TITLE} — profile ${input.profile.name}`];
   const banner = syntheticBanner(input.profile);
   if (banner) out.push(`!! ${banner}`);
-  out.push(`report: ${markdownPath}`);
+  out.push('report: reports/ground-truth.md');
   if (input.unavailable) return [...out, `  ${input.unavailable}`].join('\n') + '\n';
   out.push(`  Q1: ${q1Answer(input.probes)}`);
   for (const l of q2Answer(input.probes)) out.push(`  Q2: ${l}`);
@@ -327,5 +327,5 @@ export async function writeGroundTruthReport(input: GroundTruthInput, dir: strin
   const md = join(dir, 'ground-truth.md');
   writeFileAtomic(md, groundTruthMarkdown(input, files));
   writeFileAtomic(join(dir, 'ground-truth.csv'), groundTruthCsv(input));
-  writeFileAtomic(join(dir, 'ground-truth.txt'), groundTruthText(input, md));
+  writeFileAtomic(join(dir, 'ground-truth.txt'), groundTruthText(input));
 }
