@@ -44,13 +44,21 @@ export interface Project<Profile = unknown> {
   readonly stages: readonly AnyStage[];
   readonly profileSchema: z.ZodType<Profile>;
   readonly defaultProfile: string;
-  build(profile: Profile, profileName: string): Graph;
+  /** `overrides`: the `--set key=value` texts applied to this profile, so reports can state what actually ran. */
+  build(profile: Profile, profileName: string, overrides?: readonly string[]): Graph;
   /**
    * Optional: loads what most nodes need (e.g. a tensor library), called when a worker process boots,
    * before its task arrives, so a spare worker is warm by the time it is used. Failures are ignored
    * here; the stage meets them again.
    */
   warmup?(): Promise<void>;
+  /**
+   * Optional: files outside the import graph that compute a stage's results (e.g. native kernel
+   * sources, loaded through `createRequire`), as paths relative to the code root. Given the files
+   * of a stage's import closure, returns those whose content joins that stage's code digest (its
+   * node keys), so editing them reruns exactly the stages that use them.
+   */
+  extraCode?(closureFiles: readonly string[]): readonly string[];
   /** Optional: how many nodes `repro` runs at once when --jobs is not given (default 1). */
   defaultJobs?(profile: Profile): number;
   /**

@@ -1,4 +1,4 @@
-import type { ProgressEvent } from '../ml/progress.ts';
+import type { ProgressEvent } from '../contracts/progress.ts';
 import type { Metrics } from './stage.ts';
 
 /** What the driver sends a worker process: everything needed to run one node, nothing more. */
@@ -8,6 +8,11 @@ export interface NodeTask {
   readonly stage: string;
   readonly nodeId: string;
   readonly nodeKey: string;
+  /**
+   * The code digest in the node's key (the stage's closure plus the project's extra code), as the
+   * driver computed it; runStage refuses to run the node with other code (engine/code-check.ts).
+   */
+  readonly codeDigest: string;
   /** Parameters already validated by the stage's schema in the driver. */
   readonly params: unknown;
   /** A path per input; a list of paths for list inputs; absent for unconnected optional inputs. */

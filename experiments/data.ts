@@ -3,6 +3,7 @@
  * adversarially trained f_A, or fetched), and optionally D_NR; plus the shared evaluation node.
  */
 import type { NodeRef } from '../engine/project.ts';
+import { UserError } from '../engine/result.ts';
 import { nodeId, segment } from '../engine/sweep.ts';
 import type { AttackPresetName } from '../ml/attacks/config.ts';
 import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
@@ -29,6 +30,7 @@ export interface DataNodes {
 }
 
 export const CIFAR10_TRAIN_COUNT = 50_000;
+export const CIFAR10_TEST_COUNT = 10_000;
 const CIFAR10_CLASSES = 10;
 
 export function modelConfig(entry: ModelEntry, data: Pick<DataNodes, 'numClasses' | 'inputSize'>): TrainParams['model'] {
@@ -65,6 +67,7 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     testRef = ref(id, 'test');
     trainCount = CIFAR10_TRAIN_COUNT;
   }
+  checkCounts(p, trainCount, p.data.source === 'synthetic' && synthetic ? synthetic.testCount : CIFAR10_TEST_COUNT);
   const numClasses = p.data.source === 'synthetic' ? SYNTHETIC_DEFAULTS.numClasses : CIFAR10_CLASSES;
   const data = { train: trainRef, test: testRef, numClasses, inputSize, trainCount, synthetic: p.data.source === 'synthetic' };
 
@@ -72,7 +75,7 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   const buildRobust = (): NodeRef => {
     const r = p.robust;
     if (r.source === 'fetch') {
-      if (p.data.source !== 'cifar10') throw new Error("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
+      if (p.data.source !== 'cifar10') throw new UserError("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
       const id = b.add({ id: 'fetch-robust-datasets', stage: fetchRobustDatasets, params: { source: r.fetch }, paramsSource: 'robust.fetch' });
       return ref(id, 'robust');
     }
@@ -108,6 +111,34 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     b.group('dnr', ids);
   }
   return { ...data, robust };
+}
+
+/**
+ * What a report's header states beside the profile's (static) description: the number of test
+ * images each evaluation used, and the `--set` overrides, which the description does not know of.
+ */
+export function describeRun(p: Profile, overrides: readonly string[]): string {
+  const testCount = p.data.source === 'synthetic' && p.data.synthetic ? p.data.synthetic.testCount : CIFAR10_TEST_COUNT;
+  const count = p.evaluation.count ?? testCount;
+  const parts = [`${count.toLocaleString('en-US')} test images per evaluation${count < testCount ? ` (a seeded subset of ${testCount.toLocaleString('en-US')})` : ''}`];
+  if (overrides.length > 0) parts.push(overrides.map((o) => `--set ${o}`).join(', '));
+  return parts.join('; ');
+}
+
+/**
+ * Counts that must fit the data they subset, checked when the graph is built: the stages check
+ * them again, but only once they run, after hours of upstream training.
+ */
+function checkCounts(p: Profile, trainCount: number, testCount: number): void {
+  const d = p.data.source === 'synthetic' ? `data.synthetic (${trainCount} training, ${testCount} test images)` : `CIFAR-10 (${trainCount} training, ${testCount} test images)`;
+  const checks: [string, number | undefined, number, string][] = [
+    ['evaluation.count', p.evaluation.count, testCount, 'test images'],
+    ['robust.build.count', p.robust.source === 'build' ? p.robust.build.count : undefined, trainCount, 'training images (|D|)'],
+    ['robust.nonRobust.count', p.robust.nonRobust?.count, trainCount, 'training images (|D|)'],
+  ];
+  for (const [path, count, limit, what] of checks) {
+    if (count !== undefined && count > limit) throw new UserError(`params.yaml ${path}: ${count} exceeds the ${limit} ${what} of ${d}`);
+  }
 }
 
 /** An evaluation node `evaluate@<run>-<attack>` of a model under a named attack on the test set. */

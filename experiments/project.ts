@@ -20,13 +20,14 @@ import { datasetQuality } from '../stages/dataset-quality.ts';
 import { groundTruth } from '../stages/ground-truth.ts';
 import { probe } from '../stages/probe.ts';
 import { GraphBuilder } from './builder.ts';
-import { addData } from './data.ts';
+import { addData, describeRun } from './data.ts';
 import { profileSchema, type Profile } from './profile.ts';
 import { addQ1 } from './q1.ts';
 import { addQ2 } from './q2.ts';
 import { addQ3 } from './q3.ts';
 import { addTruth } from './truth.ts';
 import { BACKEND_ENV } from '../ml/backend/from-env.ts';
+import { NATIVE_ADDON_MODULE, nativeSourceFiles } from '../ml/backend/native/addon.ts';
 
 export const project: Project<Profile> = {
   name: 'robustfeat',
@@ -34,10 +35,13 @@ export const project: Project<Profile> = {
   stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure, probe, datasetQuality, groundTruth],
   profileSchema,
   defaultProfile: 'demo',
-  build(p, name) {
+  build(p, name, overrides = []) {
     // --backend (set before this runs) wins over the profile; node processes inherit the variable.
     process.env[BACKEND_ENV] ??= p.backend;
-    const info: ProfileInfo = { name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}) };
+    const asRun = describeRun(p, overrides);
+    const info: ProfileInfo = {
+      name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}), ...(asRun ? { asRun } : {}),
+    };
     const b = new GraphBuilder();
     const data = addData(b, p);
     addQ1(b, p, data, info);
@@ -47,6 +51,10 @@ export const project: Project<Profile> = {
     const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3', 'truth'].flatMap((g) => b.groups[g] ?? []);
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
     return { nodes: b.nodes, groups: b.groups };
+  },
+  extraCode(closureFiles) {
+    // A stage that can load the native addon computes with its C++ kernels: a kernel fix must rerun it.
+    return closureFiles.includes(NATIVE_ADDON_MODULE) ? nativeSourceFiles() : [];
   },
   defaultJobs: (p) => p.jobs,
   workerEnv(jobs): Record<string, string> {

@@ -9,6 +9,13 @@ export interface ProfileInfo {
   readonly synthetic: boolean;
   /** One line on what the profile shrinks or changes, e.g. "2 epochs, 500 test images". */
   readonly description?: string;
+  /** What actually ran where it is not the profile's description: `--set` overrides, evaluation size. */
+  readonly asRun?: string;
+}
+
+/** "`demo` — description (as run: …)" — the profile as the report's header states it. */
+export function profileSummary(profile: ProfileInfo): string {
+  return `${profile.description ? ` — ${profile.description}` : ''}${profile.asRun ? ` (as run: ${profile.asRun})` : ''}`;
 }
 
 export function syntheticBanner(profile: ProfileInfo): string | undefined {

@@ -14,7 +14,7 @@ import type { ImageSet } from '../data/image-set.ts';
 import { imageSize } from '../data/image-set.ts';
 import type { SyntheticBank } from '../data/synthetic.ts';
 import type { Classifier } from '../models/classifier.ts';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { Rng } from '../random.ts';
 
 export interface FeatureReliance {
