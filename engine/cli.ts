@@ -12,6 +12,7 @@ import type { Project } from './project.ts';
 import { Repro, ensureDirs } from './repro.ts';
 import type { ReproSummary } from './repro.ts';
 import { Reporter, fmtDuration } from './reporter.ts';
+import { Estimator, planEstimates } from './estimates.ts';
 import { UserError } from './result.ts';
 import { SourceDigests } from './source-digest.ts';
 import { codeRoot, openWorkspace } from './workspace.ts';
@@ -245,6 +246,7 @@ interface RunOpts {
 async function runRepro(
   project: Project, ws: Workspace, graph: CheckedGraph, profile: string, names: readonly string[], ids: readonly string[],
   o: RunOpts, listener: (e: import('./events.ts').ReproEvent) => void, quiet = false,
+  estimator = new Estimator(ws.db, project.estimateContext?.() ?? ''),
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
@@ -254,7 +256,7 @@ async function runRepro(
     {
       project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
       executor, locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
-      digests: new SourceDigests(codeRoot(project.module)), runId, host: ws.host, listener,
+      digests: new SourceDigests(codeRoot(project.module)), runId, host: ws.host, listener, estimator,
     },
     o,
   );
@@ -283,9 +285,14 @@ async function reproduce(
 ): Promise<ReproSummary> {
   const reporter = new Reporter({ tty: process.stdout.isTTY === true, verbose: o.verbose, dryRun: o.dryRun, write: (l) => process.stdout.write(`${l}\n`) });
   const started = Date.now();
-  reporter.handle({ type: 'plan', nodes: closure(graph, ids).length, targets: names });
+  const banner = project.runBanner?.();
+  if (banner) process.stdout.write(`${banner}\n`);
+  const needed = closure(graph, ids);
+  const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '');
+  const estimates = planEstimates(estimator, needed.map((id) => graph.nodes.get(id)!));
+  reporter.handle({ type: 'plan', nodes: needed.length, targets: names, estimates, jobs: o.jobs });
   try {
-    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => reporter.handle(e));
+    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => reporter.handle(e), false, estimator);
     reporter.close();
     const parts = [`${s.cached} cached`, o.dryRun ? `${s.wouldRun} to run` : `${s.ran} ran`];
     if (s.failed) parts.push(`${s.failed} failed`);

@@ -23,12 +23,15 @@ export interface DataNodes {
   readonly inputSize: number;
   /** |D|, which fixes the steps per epoch of every run (an epoch of D_mix is |D| images too). */
   readonly trainCount: number;
+  /** Images of the test set (before an evaluation's own `count` subset). */
+  readonly testCount: number;
   readonly synthetic: boolean;
   /** D_R; adding it adds f_A's training (build) or the download (fetch). */
   robust(): NodeRef;
 }
 
 export const CIFAR10_TRAIN_COUNT = 50_000;
+export const CIFAR10_TEST_COUNT = 10_000;
 const CIFAR10_CLASSES = 10;
 
 export function modelConfig(entry: ModelEntry, data: Pick<DataNodes, 'numClasses' | 'inputSize'>): TrainParams['model'] {
@@ -51,6 +54,7 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   let trainRef: NodeRef;
   let testRef: NodeRef;
   let trainCount: number;
+  let testCount: number;
   let inputSize = 32;
   const synthetic = p.data.synthetic;
   if (p.data.source === 'synthetic' && synthetic) {
@@ -58,15 +62,17 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     trainRef = ref(id, 'train');
     testRef = ref(id, 'test');
     trainCount = synthetic.trainCount;
+    testCount = synthetic.testCount;
     inputSize = synthetic.size;
   } else {
     const id = b.add({ id: 'fetch-cifar10', stage: fetchCifar10, params: { source: p.data.cifar10 }, paramsSource: 'data.cifar10' });
     trainRef = ref(id, 'train');
     testRef = ref(id, 'test');
     trainCount = CIFAR10_TRAIN_COUNT;
+    testCount = CIFAR10_TEST_COUNT;
   }
   const numClasses = p.data.source === 'synthetic' ? SYNTHETIC_DEFAULTS.numClasses : CIFAR10_CLASSES;
-  const data = { train: trainRef, test: testRef, numClasses, inputSize, trainCount, synthetic: p.data.source === 'synthetic' };
+  const data = { train: trainRef, test: testRef, numClasses, inputSize, trainCount, testCount, synthetic: p.data.source === 'synthetic' };
 
   let robustRef: NodeRef | undefined;
   const buildRobust = (): NodeRef => {

@@ -17,11 +17,14 @@ import { table } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { GraphBuilder } from './builder.ts';
 import { addData } from './data.ts';
+import { withEstimateHints } from './estimate-hints.ts';
 import { profileSchema, type Profile } from './profile.ts';
 import { addQ1 } from './q1.ts';
 import { addQ2 } from './q2.ts';
 import { addQ3 } from './q3.ts';
 import { BACKEND_ENV } from '../ml/backend/from-env.ts';
+import { parseBackendChoice } from '../ml/backend/choice.ts';
+import { plannedBackend, slowBackendWarning } from '../ml/backend/planned.ts';
 
 export const project: Project<Profile> = {
   name: 'robustfeat',
@@ -40,7 +43,7 @@ export const project: Project<Profile> = {
     addQ3(b, p, data, info);
     const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3'].flatMap((g) => b.groups[g] ?? []);
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
-    return { nodes: b.nodes, groups: b.groups };
+    return { nodes: withEstimateHints(b.nodes, { trainCount: data.trainCount, testCount: data.testCount }), groups: b.groups };
   },
   defaultJobs: (p) => p.jobs,
   workerEnv(jobs): Record<string, string> {
@@ -48,6 +51,13 @@ export const project: Project<Profile> = {
     // oversubscribed OpenMP barriers stall. An explicit RF_THREADS or OMP_NUM_THREADS wins.
     if (jobs <= 1 || process.env.RF_THREADS !== undefined || process.env.OMP_NUM_THREADS !== undefined) return {};
     return { RF_THREADS: String(Math.max(1, Math.floor(availableParallelism() / jobs))) };
+  },
+  estimateContext() {
+    // Nodes calibrate on measurements made with the backend this run will use.
+    return `backend=${plannedBackend(parseBackendChoice(process.env[BACKEND_ENV] ?? 'auto', BACKEND_ENV))}`;
+  },
+  runBanner() {
+    return slowBackendWarning(parseBackendChoice(process.env[BACKEND_ENV] ?? 'auto', BACKEND_ENV));
   },
   async warmup() {
     // tfjs, the backend (native library load, kernel registration) and the model code take about
