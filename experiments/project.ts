@@ -13,6 +13,8 @@ import { fetchRobustDatasets } from '../stages/fetch-robust-datasets.ts';
 import { figure } from '../stages/figure.ts';
 import { snapshot } from '../stages/snapshot.ts';
 import { syntheticDataset } from '../stages/synthetic-dataset.ts';
+import { subsetDataset } from '../stages/subset-dataset.ts';
+import { modelNotes } from './model-notes.ts';
 import { table } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { GraphBuilder } from './builder.ts';
@@ -29,15 +31,16 @@ import { plannedBackend, slowBackendWarning } from '../ml/backend/planned.ts';
 export const project: Project<Profile> = {
   name: 'robustfeat',
   module: import.meta.url,
-  stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure],
+  stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, subsetDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure],
   profileSchema,
   defaultProfile: 'demo',
   build(p, name) {
     // --backend (set before this runs) wins over the profile; node processes inherit the variable.
     process.env[BACKEND_ENV] ??= p.backend;
-    const info: ProfileInfo = { name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}) };
     const b = new GraphBuilder();
     const data = addData(b, p);
+    const notes = [...data.notes, ...modelNotes(p, data)];
+    const info: ProfileInfo = { name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}), notes };
     addQ1(b, p, data, info);
     addQ2(b, p, data, info);
     addQ3(b, p, data, info);

@@ -9,6 +9,13 @@ export interface ProfileInfo {
   readonly synthetic: boolean;
   /** One line on what the profile shrinks or changes, e.g. "2 epochs, 500 test images". */
   readonly description?: string;
+  /** What really ran: data subsets, where D_R came from, each model's real depth and widths. */
+  readonly notes?: readonly string[];
+}
+
+/** The notes as Markdown bullet lines (empty when there are none). */
+export function notesMarkdown(profile: ProfileInfo): string[] {
+  return profile.notes && profile.notes.length > 0 ? [...profile.notes.map((n) => `- ${n}`), ''] : [];
 }
 
 export function syntheticBanner(profile: ProfileInfo): string | undefined {
