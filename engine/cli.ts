@@ -12,7 +12,8 @@ import type { Project } from './project.ts';
 import { Repro, ensureDirs } from './repro.ts';
 import type { ReproSummary } from './repro.ts';
 import { Reporter, fmtDuration } from './reporter.ts';
-import { Estimator, planEstimates } from './estimates.ts';
+import { Estimator, planEstimates, scheduleSeconds } from './estimates.ts';
+import { refsOf } from './project.ts';
 import { UserError } from './result.ts';
 import { SourceDigests } from './source-digest.ts';
 import { codeRoot, openWorkspace } from './workspace.ts';
@@ -292,12 +293,21 @@ async function reproduce(
   const estimates = planEstimates(estimator, needed.map((id) => graph.nodes.get(id)!));
   reporter.handle({ type: 'plan', nodes: needed.length, targets: names, estimates, jobs: o.jobs });
   try {
-    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => reporter.handle(e), false, estimator);
+    const planned = new Map<string, { seconds: number; deps: string[] }>();
+    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => {
+      if (e.type === 'would-run') {
+        const deps = Object.values(graph.nodes.get(e.node)!.spec.inputs ?? {}).flatMap((i) => refsOf(i).map((r) => r.node));
+        planned.set(e.node, { seconds: e.estimateSeconds ?? 0, deps });
+      }
+      reporter.handle(e);
+    }, false, estimator);
     reporter.close();
     const parts = [`${s.cached} cached`, o.dryRun ? `${s.wouldRun} to run` : `${s.ran} ran`];
     if (s.failed) parts.push(`${s.failed} failed`);
     if (s.skipped) parts.push(`${s.skipped} skipped`);
-    if (o.dryRun && s.estimateSeconds > 0) parts.push(`planned compute ~${fmtDuration(s.estimateSeconds)} (${(s.estimateSeconds / 3600).toFixed(1)} node-hours)`);
+    if (o.dryRun && s.estimateSeconds > 0) {
+      parts.push(`planned compute ~${fmtDuration(s.estimateSeconds)} (${(s.estimateSeconds / 3600).toFixed(1)} node-hours), ~${fmtDuration(scheduleSeconds(planned, o.jobs))} wall at --jobs ${o.jobs}`);
+    }
     process.stdout.write(`${o.dryRun ? 'dry run' : 'repro'} (${profile}): ${parts.join(', ')} in ${fmtDuration((Date.now() - started) / 1000)}\n`);
     return s;
   } finally {

@@ -112,3 +112,41 @@ export function planEstimates(estimator: Estimator, nodes: Iterable<{ readonly s
   }
   return out;
 }
+
+/**
+ * Wall time of running `work` (node id -> seconds, with the ids it waits for) on `jobs` lanes:
+ * a list schedule that starts, whenever a lane is free, the ready node with the longest path
+ * still after it. Dependencies outside `work` count as done (cached).
+ */
+export function scheduleSeconds(work: ReadonlyMap<string, { readonly seconds: number; readonly deps: readonly string[] }>, jobs: number): number {
+  const after = new Map<string, string[]>();
+  for (const [id, w] of work) for (const d of w.deps) if (work.has(d)) after.set(d, [...(after.get(d) ?? []), id]);
+  const level = new Map<string, number>();
+  const levelOf = (id: string): number => {
+    const have = level.get(id);
+    if (have !== undefined) return have;
+    const v = work.get(id)!.seconds + Math.max(0, ...(after.get(id) ?? []).map(levelOf));
+    level.set(id, v);
+    return v;
+  };
+  const waiting = new Map([...work].map(([id, w]) => [id, w.deps.filter((d) => work.has(d)).length]));
+  let ready = [...waiting].filter(([, n]) => n === 0).map(([id]) => id);
+  const running: { id: string; end: number }[] = [];
+  let now = 0;
+  while (ready.length > 0 || running.length > 0) {
+    ready.sort((a, b) => levelOf(b) - levelOf(a));
+    while (running.length < Math.max(1, jobs) && ready.length > 0) {
+      const id = ready.shift()!;
+      running.push({ id, end: now + work.get(id)!.seconds });
+    }
+    running.sort((a, b) => a.end - b.end);
+    const next = running.shift()!;
+    now = next.end;
+    for (const d of after.get(next.id) ?? []) {
+      const n = waiting.get(d)! - 1;
+      waiting.set(d, n);
+      if (n === 0) ready = [...ready, d];
+    }
+  }
+  return now;
+}

@@ -51,7 +51,10 @@ export const evaluate = defineStage({
   similarity: (p, hints) => {
     const attack = typeof p.attack === 'string' ? p.attack : JSON.stringify(p.attack);
     const model = typeof hints.model === 'string' ? hints.model : '?';
-    return [`${attack} ${model} bs${p.batchSize}`, `${attack} ${model.split(' ')[0]}`];
+    // Then coarser: the same kind of attack (grid, pgd) on the same model, whose cost per pass is alike.
+    const a = typeof p.attack === 'string' ? ATTACK_PRESETS[p.attack] : p.attack;
+    const kind = a.kind === 'pgd' ? `pgd-${a.norm}` : a.kind;
+    return [`${attack} ${model} bs${p.batchSize}`, `${attack} ${model.split(' ')[0]}`, `${kind} ${model}`, `${kind} ${model.split(' ')[0]}`];
   },
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');

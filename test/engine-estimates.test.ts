@@ -136,3 +136,15 @@ test('dry-run lines say which estimates are calibrated', () => {
   assert.match(lines[0]!, /a {2}\(~1m30s, calibrated on 2 runs of k\)/);
   assert.match(lines[1]!, /b {2}\(~5\.0s, formula, not yet measured here\)/);
 });
+
+test('the plan\'s wall time is a list schedule over the jobs that respects dependencies', async () => {
+  const { scheduleSeconds } = await import('../engine/estimates.ts');
+  const w = (seconds: number, ...deps: string[]) => ({ seconds, deps });
+  // a(10) -> b(10) -> c(10) is the critical path; d, e (5 each) fit beside it on a second lane.
+  const work = new Map([['a', w(10)], ['b', w(10, 'a')], ['c', w(10, 'b')], ['d', w(5)], ['e', w(5)]]);
+  assert.equal(scheduleSeconds(work, 1), 40);
+  assert.equal(scheduleSeconds(work, 2), 30);
+  assert.equal(scheduleSeconds(work, 8), 30, 'more lanes cannot beat the critical path');
+  // A dependency outside the plan (cached) does not hold anything back.
+  assert.equal(scheduleSeconds(new Map([['x', w(3, 'cached')]]), 2), 3);
+});
