@@ -21,8 +21,13 @@ export interface ReporterOptions {
 function fmtDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '?';
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+  // Round first, so 59.6 s of a minute never prints as "60s" (nor 59.6 minutes as "60m").
+  if (s < 3600 - 0.5) {
+    const t = Math.round(s);
+    return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
+  }
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
 function fmtInfo(info: ProgressEvent['info']): string {

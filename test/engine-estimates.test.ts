@@ -148,3 +148,12 @@ test('the plan\'s wall time is a list schedule over the jobs that respects depen
   // A dependency outside the plan (cached) does not hold anything back.
   assert.equal(scheduleSeconds(new Map([['x', w(3, 'cached')]]), 2), 3);
 });
+
+test('durations round before they split into units (no "1h60m", no "3m60s")', async () => {
+  const { fmtDuration } = await import('../engine/reporter.ts');
+  assert.equal(fmtDuration(7199), '2h00m');
+  assert.equal(fmtDuration(239.7), '4m00s');
+  assert.equal(fmtDuration(3599.8), '1h00m');
+  assert.equal(fmtDuration(65), '1m05s');
+  assert.equal(fmtDuration(5400), '1h30m');
+});
