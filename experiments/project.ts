@@ -27,6 +27,7 @@ import { addQ3 } from './q3.ts';
 import { BACKEND_ENV } from '../ml/backend/from-env.ts';
 import { parseBackendChoice } from '../ml/backend/choice.ts';
 import { plannedBackend, slowBackendWarning } from '../ml/backend/planned.ts';
+import { NATIVE_ADDON_MODULE, nativeSourceFiles } from '../ml/backend/native/addon.ts';
 
 export const project: Project<Profile> = {
   name: 'robustfeat',
@@ -47,6 +48,10 @@ export const project: Project<Profile> = {
     const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3'].flatMap((g) => b.groups[g] ?? []);
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
     return { nodes: withEstimateHints(b.nodes, { trainCount: data.trainCount, testCount: data.testCount }), groups: b.groups };
+  },
+  extraCode(closureFiles) {
+    // A stage that can load the native addon computes with its C++ kernels: a kernel fix must rerun it.
+    return closureFiles.includes(NATIVE_ADDON_MODULE) ? nativeSourceFiles() : [];
   },
   defaultJobs: (p) => p.jobs,
   workerEnv(jobs): Record<string, string> {
