@@ -11,6 +11,8 @@ import { forwardSeconds } from '../ml/models/cost.ts';
 export interface DataSizes {
   readonly trainCount: number;
   readonly testCount: number;
+  /** How much slower than native the planned backend trains (1 on native); formulas are native-anchored. */
+  readonly slowdown: number;
 }
 
 type ModelParams = Parameters<typeof forwardSeconds>[0];
@@ -29,12 +31,12 @@ function trainedModel(spec: NodeSpec, byId: ReadonlyMap<string, NodeSpec>): Mode
 function hintsOf(spec: NodeSpec, byId: ReadonlyMap<string, NodeSpec>, sizes: DataSizes): EstimateHints | undefined {
   switch (spec.stage.name) {
     case 'train':
-      return { trainCount: sizes.trainCount };
+      return { trainCount: sizes.trainCount, slowdown: sizes.slowdown };
     case 'evaluate':
     case 'build-dr':
     case 'build-dnr': {
       const m = trainedModel(spec, byId);
-      const base = { trainCount: sizes.trainCount, testCount: sizes.testCount };
+      const base = { trainCount: sizes.trainCount, testCount: sizes.testCount, slowdown: sizes.slowdown };
       if (m === undefined) return base;
       return { ...base, forwardSeconds: forwardSeconds(m), model: `${m.arch} w${m.width ?? 1} b${m.blocks?.join('') ?? '-'}` };
     }

@@ -26,7 +26,7 @@ import { addQ2 } from './q2.ts';
 import { addQ3 } from './q3.ts';
 import { BACKEND_ENV } from '../ml/backend/from-env.ts';
 import { parseBackendChoice } from '../ml/backend/choice.ts';
-import { plannedBackend, slowBackendWarning } from '../ml/backend/planned.ts';
+import { MEASURED_SLOWDOWN, plannedBackend, slowBackendWarning } from '../ml/backend/planned.ts';
 import { NATIVE_ADDON_MODULE, nativeSourceFiles } from '../ml/backend/native/addon.ts';
 
 export const project: Project<Profile> = {
@@ -47,7 +47,9 @@ export const project: Project<Profile> = {
     addQ3(b, p, data, info);
     const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3'].flatMap((g) => b.groups[g] ?? []);
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
-    return { nodes: withEstimateHints(b.nodes, { trainCount: data.trainCount, testCount: data.testCount }), groups: b.groups };
+    const planned = plannedBackend(parseBackendChoice(process.env[BACKEND_ENV], BACKEND_ENV));
+    const slowdown = planned === 'wasm' || planned === 'cpu' ? MEASURED_SLOWDOWN[planned] : 1;
+    return { nodes: withEstimateHints(b.nodes, { trainCount: data.trainCount, testCount: data.testCount, slowdown }), groups: b.groups };
   },
   extraCode(closureFiles) {
     // A stage that can load the native addon computes with its C++ kernels: a kernel fix must rerun it.

@@ -30,7 +30,7 @@ export const buildDnr = defineStage({
   // Each PGD iteration is a forward and an input-gradient pass through the model (hints from the graph).
   estimateSeconds: (p, hints) =>
     (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) * p.iterations * 2 *
-    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500),
+    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) * (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
   similarity: (p, hints) => [`${String(hints.model ?? '?')} bs${p.batchSize ?? '-'}`],
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');

@@ -46,7 +46,7 @@ export const evaluate = defineStage({
     const a = typeof p.attack === 'string' ? ATTACK_PRESETS[p.attack] : p.attack;
     // A PGD iteration is a forward and an input-gradient pass; a grid tries every motion.
     const passes = a.kind === 'pgd' ? 2 * a.iterations + 1 : a.kind === 'grid' ? 1 + gridSize(a.grid) : 1;
-    return NODE_OVERHEAD_SECONDS + n * passes * perImage;
+    return NODE_OVERHEAD_SECONDS + n * passes * perImage * (typeof hints.slowdown === 'number' ? hints.slowdown : 1);
   },
   similarity: (p, hints) => {
     const attack = typeof p.attack === 'string' ? p.attack : JSON.stringify(p.attack);

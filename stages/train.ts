@@ -79,7 +79,8 @@ export const train = defineStage({
     const images = typeof hints.trainCount === 'number' ? hints.trainCount : 50_000;
     const steps = Math.max(1, Math.round(p.epochs * Math.ceil(images / p.batchSize)));
     const pgd = p.adversarial ? 2 * p.adversarial.iterations : 0;
-    return NODE_OVERHEAD_SECONDS + steps * p.batchSize * forwardSeconds(p.model) * (3 + pgd);
+    const slowdown = typeof hints.slowdown === 'number' ? hints.slowdown : 1;
+    return NODE_OVERHEAD_SECONDS + steps * p.batchSize * forwardSeconds(p.model) * (3 + pgd) * slowdown;
   },
   similarity: (p) => {
     const m = p.model as { arch: string; width?: number; blocks?: readonly number[] };
