@@ -94,15 +94,23 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   const numClasses = p.data.source === 'synthetic' ? SYNTHETIC_DEFAULTS.numClasses : CIFAR10_CLASSES;
   const data = { train: trainRef, test: testRef, numClasses, inputSize, trainCount, testCount, synthetic: p.data.source === 'synthetic', notes };
 
+  // Decided now (not when D_R is first needed) so that every report node carries the note.
+  const r = p.robust;
+  const choice =
+    r.source === 'auto'
+      ? p.data.source === 'cifar10'
+        ? chooseRobustSource(r.fetch, process.cwd())
+        : { source: 'build' as const, why: 'D_R built locally (the published D_R is CIFAR-10 and this profile trains on synthetic data)' }
+      : { source: r.source, from: r.fetch ?? undefined, why: r.source === 'fetch' ? "Ilyas et al.'s published D_R (robust.source: fetch)" : 'D_R built locally (robust.source: build)' };
+  const subsetNote = r.count !== undefined ? `, a class-balanced subset of ${r.count} images (robust.count)` : '';
+  notes.push(
+    choice.source === 'fetch'
+      ? `D_R: ${choice.why}${subsetNote}.`
+      : `D_R: ${choice.why}: f_A = ${describeModel(modelConfig(r.model, data))}, ${r.train.epochs} epochs of L2-PGD training (eps ${r.adversarial.eps}, ${r.adversarial.iterations} steps), ` +
+          `${r.build.steps} inversion steps${r.build.count !== undefined ? ` on ${r.build.count} images` : ''}${subsetNote}.`,
+  );
   let robustRef: NodeRef | undefined;
   const buildRobust = (): NodeRef => {
-    const r = p.robust;
-    const choice =
-      r.source === 'auto'
-        ? p.data.source === 'cifar10'
-          ? chooseRobustSource(r.fetch, process.cwd())
-          : { source: 'build' as const, why: 'D_R built locally (the published D_R is CIFAR-10 and this profile trains on synthetic data)' }
-        : { source: r.source, from: r.fetch ?? undefined, why: r.source === 'fetch' ? "Ilyas et al.'s published D_R (robust.source: fetch)" : 'D_R built locally (robust.source: build)' };
     const robustCount = (from: NodeRef, full: number | undefined): NodeRef => {
       if (r.count === undefined) return from;
       if (full !== undefined && r.count > full) throw new Error(`params.yaml robust.count: ${r.count} images asked of a D_R of ${full}`);
@@ -111,14 +119,9 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     };
     if (choice.source === 'fetch') {
       if (p.data.source !== 'cifar10') throw new Error("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
-      notes.push(`D_R: ${choice.why}${r.count !== undefined ? `, a class-balanced subset of ${r.count} images (robust.count)` : ''}.`);
       const id = b.add({ id: 'fetch-robust-datasets', stage: fetchRobustDatasets, params: { source: choice.from ?? null }, paramsSource: 'robust.fetch' });
       return robustCount(ref(id, 'robust'), CIFAR10_TRAIN_COUNT);
     }
-    notes.push(
-      `D_R: ${choice.why}: f_A = ${describeModel(modelConfig(r.model, data))}, ${r.train.epochs} epochs of L2-PGD training (eps ${r.adversarial.eps}, ${r.adversarial.iterations} steps), ` +
-        `${r.build.steps} inversion steps${r.build.count !== undefined ? ` on ${r.build.count} images` : ''}.`,
-    );
     const fA = b.add({
       id: 'train@robust-fA', stage: train, paramsSource: 'robust',
       params: trainParams(r.train, modelConfig(r.model, data), { augment: r.augment, adversarial: r.adversarial }),

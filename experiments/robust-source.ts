@@ -30,7 +30,8 @@ export function chooseRobustSource(
   opts: { env?: NodeJS.ProcessEnv; reachable?: (url: string) => boolean } = {},
 ): RobustChoice {
   const env = opts.env ?? process.env;
-  const reachable = opts.reachable ?? ((u: string) => urlReachable(u));
+  // RF_OFFLINE=1: never probe a URL (offline machines, tests).
+  const reachable = opts.reachable ?? ((u: string) => env.RF_OFFLINE !== '1' && urlReachable(u));
   const local = [configured, env[ROBUST_ENV], join(root, 'datasets.tar'), join(root, 'release_datasets')];
   for (const c of local) {
     if (c && !/^https?:\/\//i.test(c) && existsSync(c)) return { source: 'fetch', from: c, why: `Ilyas et al.'s published D_R, read from ${c}` };

@@ -39,6 +39,9 @@ async function runSubset(input: string, output: string, count: number, seed: num
   return r ? r.metrics : undefined;
 }
 
+// robust.source auto must not probe the authors' URL from the test suite.
+process.env.RF_OFFLINE = '1';
+
 test('a subset is class-balanced, seeded and deterministic, and refuses more images than the set has', async () => {
   const input = join(root, 'full.rfds');
   const labels = unbalanced(input);
@@ -120,4 +123,34 @@ test('a partial CIFAR-10 copy is refused naming the file, its record count and t
   assert.equal((readDatasetHeader(out('c').trainPath).meta as { partial: { trainImages: number } }).partial.trainImages, 60);
   const noTest = cifarFolder(20, ['test_batch.bin']);
   await assert.rejects(fetchCifar10({ source: { kind: 'folder', path: noTest }, partial: true, ...out('d') }), /still needs the test batch/);
+});
+
+test("robust.source auto: the published D_R when a copy is reachable (local first, then a URL that answers), else built, and it says which", async () => {
+  const { chooseRobustSource } = await import('../experiments/robust-source.ts');
+  const dir = mkdtempSync(join(root, 'auto-'));
+  const never = () => false;
+  const built = chooseRobustSource(null, dir, { env: {}, reachable: never });
+  assert.equal(built.source, 'build');
+  assert.match(built.why, /^D_R built locally \(no published copy: set RF_ROBUST_DATASETS/);
+  writeFileSync(join(dir, 'datasets.tar'), 'x');
+  assert.deepEqual(chooseRobustSource(null, dir, { env: {}, reachable: never }), { source: 'fetch', from: join(dir, 'datasets.tar'), why: `Ilyas et al.'s published D_R, read from ${join(dir, 'datasets.tar')}` });
+  const urls: string[] = [];
+  const mirror = chooseRobustSource('https://mirror.example/datasets.tar', mkdtempSync(join(root, 'auto-')), { env: {}, reachable: (u) => (urls.push(u), u.includes('mirror')) });
+  assert.equal(mirror.source, 'fetch');
+  assert.equal(mirror.from, 'https://mirror.example/datasets.tar');
+  assert.deepEqual(urls, ['https://mirror.example/datasets.tar']);
+  assert.equal(chooseRobustSource(null, mkdtempSync(join(root, 'auto-')), { env: { RF_OFFLINE: '1' } }).source, 'build', 'RF_OFFLINE never probes');
+  // In the graph: the report notes say which D_R, and a fetched one is the fetch node.
+  const prev = process.env.RF_ROBUST_DATASETS;
+  process.env.RF_ROBUST_DATASETS = join(dir, 'datasets.tar');
+  try {
+    const g = graphOf('cpu', []);
+    assert.ok(g.nodes.has('fetch-robust-datasets') && !g.nodes.has('build-dr'));
+    assert.deepEqual(g.nodes.get('fetch-robust-datasets')!.params, { source: join(dir, 'datasets.tar') });
+    const notes = (g.nodes.get('table@table1')!.params as { profile: { notes: string[] } }).profile.notes;
+    assert.ok(notes.includes(`D_R: Ilyas et al.'s published D_R, read from ${join(dir, 'datasets.tar')}.`), notes.join('\n'));
+  } finally {
+    if (prev === undefined) delete process.env.RF_ROBUST_DATASETS;
+    else process.env.RF_ROBUST_DATASETS = prev;
+  }
 });

@@ -62,12 +62,15 @@ export function forwardCost(cfg: CostInput): ForwardCost {
   layout.blocks.forEach((n, stage) => {
     const c = widths[stage]!;
     for (let i = 0; i < n; i++) {
+      // The first block of stages 2-4 strides by 2: on the first 3x3 of a basic block, on the
+      // 3x3 of a bottleneck (whose first 1x1 still runs at the input resolution), as resnet.ts.
+      const inSide = side;
       if (stage > 0 && i === 0) side = Math.max(1, Math.ceil(side / 2));
       if (layout.block === 'basic') {
         conv(cin, c, 3, side);
         conv(c, c, 3, side);
       } else {
-        conv(cin, c, 1, side);
+        conv(cin, c, 1, inSide);
         conv(c, c, 3, side);
         conv(c, c * expansion, 1, side);
       }
