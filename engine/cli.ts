@@ -66,8 +66,9 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
   try {
     const file = readParamsFile(ws.paramsPath);
     const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
-    const resolved = resolveProfile(file, name, project.profileSchema, opts.set.map(parseOverride));
-    const graph = checkGraph(project.build(resolved.params, name), 'params.yaml');
+    const overrides = opts.set.map(parseOverride);
+    const resolved = resolveProfile(file, name, project.profileSchema, overrides);
+    const graph = checkGraph(project.build(resolved.params, name, overrides.map((o) => o.text)), 'params.yaml');
     return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1 };
   } catch (e) {
     ws.close();
@@ -211,11 +212,13 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .command('gc')
     .description('remove blobs that no registered node refers to (lists them unless --apply)')
     .option('--apply', 'delete them')
-    .action(async (o: { apply?: boolean }) => {
+    .option('--scratch', 'also delete the checkpoints of unfinished nodes (a later repro then starts them over)')
+    .action(async (o: { apply?: boolean; scratch?: boolean }) => {
       const ws = await openWorkspace(globals().root);
       try {
-        const r = await collectGarbage(ws, o.apply ?? false);
-        out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs (${fmtBytes(r.bytes)}) and ${r.views} folder views${r.applied ? '' : '; run gc --apply to delete'}`);
+        const r = await collectGarbage(ws, o.apply ?? false, { scratch: o.scratch ? 'all' : 'done' });
+        const kept = r.resumable > 0 ? `; kept ${r.resumable} scratch folders of unfinished or running nodes${o.scratch ? ' (running)' : ' (gc --scratch removes those not running)'}` : '';
+        out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${r.applied ? '' : '; run gc --apply to delete'}`);
       } finally {
         ws.close();
       }

@@ -1,4 +1,4 @@
-import type { ProgressEvent } from '../ml/progress.ts';
+import type { ProgressEvent } from '../contracts/progress.ts';
 import type { LockHolder } from './lock.ts';
 
 /** Everything a `repro` run reports, for the terminal reporter and for tests. */

@@ -46,7 +46,8 @@ export interface Project<Profile = unknown> {
   readonly stages: readonly AnyStage[];
   readonly profileSchema: z.ZodType<Profile>;
   readonly defaultProfile: string;
-  build(profile: Profile, profileName: string): Graph;
+  /** `overrides`: the `--set key=value` texts applied to this profile, so reports can state what actually ran. */
+  build(profile: Profile, profileName: string, overrides?: readonly string[]): Graph;
   /**
    * Optional: loads what most nodes need (e.g. a tensor library), called when a worker process boots,
    * before its task arrives, so a spare worker is warm by the time it is used. Failures are ignored

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { ProgressEvent } from '../ml/progress.ts';
+import type { ProgressEvent } from '../contracts/progress.ts';
 import type { ReproEvent } from './events.ts';
 import { RunProgress, type RunProgressState } from './run-progress.ts';
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ProgressSink } from '../ml/progress.ts';
+import type { ProgressSink } from '../contracts/progress.ts';
 
 /**
  * A stage is declared once: its name and version, the schema of the parameters it reads, the

@@ -3,6 +3,7 @@
  * adversarially trained f_A, or fetched), and optionally D_NR; plus the shared evaluation node.
  */
 import type { NodeRef } from '../engine/project.ts';
+import { UserError } from '../engine/result.ts';
 import { nodeId, segment } from '../engine/sweep.ts';
 import type { AttackPresetName } from '../ml/attacks/config.ts';
 import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
@@ -82,8 +83,8 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   // Seeded class-balanced subsets: their count and seed are parameters, so part of every key downstream.
   const subset = (from: NodeRef, split: string, count: number | undefined, full: number, option: string): [NodeRef, number] => {
     if (count === undefined) return [from, full];
-    if (p.data.source === 'synthetic' && count > full) throw new Error(`params.yaml ${option}: ${count} images asked of the ${full} the synthetic ${split} set has`);
-    if (p.data.source === 'cifar10' && count > full) throw new Error(`params.yaml ${option}: ${count} images asked of CIFAR-10's ${full} ${split} images`);
+    if (p.data.source === 'synthetic' && count > full) throw new UserError(`params.yaml ${option}: ${count} images asked of the ${full} the synthetic ${split} set has`);
+    if (p.data.source === 'cifar10' && count > full) throw new UserError(`params.yaml ${option}: ${count} images asked of CIFAR-10's ${full} ${split} images`);
     const id = b.add({ id: `subset-dataset@${split}`, stage: subsetDataset, params: { count, seed: p.data.subsetSeed, option }, paramsSource: option, inputs: { data: from } });
     notes.push(`${split}: a seeded class-balanced subset of ${count} of the ${full} ${dataName} ${split} images (${option}).`);
     return [ref(id, 'dataset'), count];
@@ -91,6 +92,7 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   [trainRef, trainCount] = subset(trainRef, 'train', p.data.trainCount, trainCount, 'data.trainCount');
   [testRef, testCount] = subset(testRef, 'test', p.data.testCount, testCount, 'data.testCount');
   if (p.data.partial) notes.push('A partial local CIFAR-10 copy is accepted (data.partial); the image counts below are what was read.');
+  checkCounts(p, trainCount, testCount);
   const numClasses = p.data.source === 'synthetic' ? SYNTHETIC_DEFAULTS.numClasses : CIFAR10_CLASSES;
   const data = { train: trainRef, test: testRef, numClasses, inputSize, trainCount, testCount, synthetic: p.data.source === 'synthetic', notes };
 
@@ -113,12 +115,12 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   const buildRobust = (): NodeRef => {
     const robustCount = (from: NodeRef, full: number | undefined): NodeRef => {
       if (r.count === undefined) return from;
-      if (full !== undefined && r.count > full) throw new Error(`params.yaml robust.count: ${r.count} images asked of a D_R of ${full}`);
+      if (full !== undefined && r.count > full) throw new UserError(`params.yaml robust.count: ${r.count} images asked of a D_R of ${full}`);
       const id = b.add({ id: 'subset-dataset@robust', stage: subsetDataset, params: { count: r.count, seed: p.data.subsetSeed, option: 'robust.count' }, paramsSource: 'robust.count', inputs: { data: from } });
       return ref(id, 'dataset');
     };
     if (choice.source === 'fetch') {
-      if (p.data.source !== 'cifar10') throw new Error("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
+      if (p.data.source !== 'cifar10') throw new UserError("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
       const id = b.add({ id: 'fetch-robust-datasets', stage: fetchRobustDatasets, params: { source: choice.from ?? null }, paramsSource: 'robust.fetch' });
       return robustCount(ref(id, 'robust'), CIFAR10_TRAIN_COUNT);
     }
@@ -154,6 +156,34 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     b.group('dnr', ids);
   }
   return { ...data, robust };
+}
+
+/**
+ * What a report's header states beside the profile's (static) description: the number of test
+ * images each evaluation used, and the `--set` overrides, which the description does not know of.
+ */
+export function describeRun(p: Profile, overrides: readonly string[]): string {
+  const testCount = p.data.source === 'synthetic' && p.data.synthetic ? p.data.synthetic.testCount : CIFAR10_TEST_COUNT;
+  const count = p.evaluation.count ?? testCount;
+  const parts = [`${count.toLocaleString('en-US')} test images per evaluation${count < testCount ? ` (a seeded subset of ${testCount.toLocaleString('en-US')})` : ''}`];
+  if (overrides.length > 0) parts.push(overrides.map((o) => `--set ${o}`).join(', '));
+  return parts.join('; ');
+}
+
+/**
+ * Counts that must fit the data they subset, checked when the graph is built: the stages check
+ * them again, but only once they run, after hours of upstream training.
+ */
+function checkCounts(p: Profile, trainCount: number, testCount: number): void {
+  const d = p.data.source === 'synthetic' ? `data.synthetic (${trainCount} training, ${testCount} test images)` : `CIFAR-10 (${trainCount} training, ${testCount} test images)`;
+  const checks: [string, number | undefined, number, string][] = [
+    ['evaluation.count', p.evaluation.count, testCount, 'test images'],
+    ['robust.build.count', p.robust.source === 'build' ? p.robust.build.count : undefined, trainCount, 'training images (|D|)'],
+    ['robust.nonRobust.count', p.robust.nonRobust?.count, trainCount, 'training images (|D|)'],
+  ];
+  for (const [path, count, limit, what] of checks) {
+    if (count !== undefined && count > limit) throw new UserError(`params.yaml ${path}: ${count} exceeds the ${limit} ${what} of ${d}`);
+  }
 }
 
 /** An evaluation node `evaluate@<run>-<attack>` of a model under a named attack on the test set. */

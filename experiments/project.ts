@@ -18,7 +18,7 @@ import { modelNotes } from './model-notes.ts';
 import { table } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { GraphBuilder } from './builder.ts';
-import { addData } from './data.ts';
+import { addData, describeRun } from './data.ts';
 import { withEstimateHints } from './estimate-hints.ts';
 import { profileSchema, type Profile } from './profile.ts';
 import { addQ1 } from './q1.ts';
@@ -35,13 +35,16 @@ export const project: Project<Profile> = {
   stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, subsetDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure],
   profileSchema,
   defaultProfile: 'demo',
-  build(p, name) {
+  build(p, name, overrides = []) {
     // --backend (set before this runs) wins over the profile; node processes inherit the variable.
     process.env[BACKEND_ENV] ??= p.backend;
+    const asRun = describeRun(p, overrides);
     const b = new GraphBuilder();
     const data = addData(b, p);
     const notes = [...data.notes, ...modelNotes(p, data)];
-    const info: ProfileInfo = { name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}), notes };
+    const info: ProfileInfo = {
+      name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}), ...(asRun ? { asRun } : {}), notes,
+    };
     addQ1(b, p, data, info);
     addQ2(b, p, data, info);
     addQ3(b, p, data, info);

@@ -7,7 +7,10 @@ import { defineStage } from '../engine/stage.ts';
  * family and column, the best run over backbone and learning rate; Tables 2-4 list the raw runs.
  */
 export const profileInfoSchema = z
-  .object({ name: z.string().min(1), synthetic: z.boolean(), description: z.string().optional(), notes: z.array(z.string()).optional() })
+  .object({
+    name: z.string().min(1), synthetic: z.boolean(), description: z.string().optional(), asRun: z.string().optional(),
+    notes: z.array(z.string()).optional(),
+  })
   .strict();
 
 /** One evaluation feeding the table: which run it belongs to and which attack it measured. */

@@ -88,7 +88,7 @@ export const train = defineStage({
     return [`${m.arch} w${m.width ?? 1} b${m.blocks?.join('') ?? '-'} ${adv} bs${p.batchSize} ${p.model.inputSize}px`, `${m.arch} ${adv}`];
   },
   async run(ctx) {
-    const { appendFileSync, existsSync, mkdirSync, readFileSync, linkSync, copyFileSync } = await import('node:fs');
+    const { existsSync, mkdirSync, linkSync, copyFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
     const { openDataset } = await import('../ml/data/dataset-file.ts');
@@ -100,6 +100,7 @@ export const train = defineStage({
     const { stepsPerEpoch } = await import('../ml/data/batch-source.ts');
     const { pgdBatch } = await import('../ml/attacks/pgd.ts');
     const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { appendHistory, historyByEpoch } = await import('../ml/train/history.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
@@ -140,7 +141,7 @@ export const train = defineStage({
       ...(perturb ? { perturb } : {}),
       runKey: ctx.nodeKey,
       onEpoch: (e) => {
-        appendFileSync(historyPath, `${JSON.stringify(e)}\n`);
+        appendHistory(historyPath, e);
         ctx.series('epoch', e.epoch, { loss: e.loss, accuracy: e.accuracy, lr: e.lr, imagesPerSecond: e.imagesPerSecond });
       },
       onProgress: ctx.progress,
@@ -160,15 +161,7 @@ export const train = defineStage({
       }
     }
     // Epochs finished before a resume are in the scratch log too; keep the last record per epoch.
-    const byEpoch = new Map<number, Record<string, unknown>>();
-    if (existsSync(historyPath)) {
-      for (const line of readFileSync(historyPath, 'utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        const e = JSON.parse(line) as { epoch: number };
-        byEpoch.set(e.epoch, e);
-      }
-    }
-    const epochs = [...byEpoch.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+    const epochs = historyByEpoch(historyPath);
     writeFileAtomic(ctx.outputs.history, `${JSON.stringify({ totalSteps, stepsPerEpoch: perEpoch, epochs }, null, 1)}\n`);
     const last = epochs.at(-1) as { loss?: number; accuracy?: number } | undefined;
     return { metrics: { steps: totalSteps, stepsPerEpoch: perEpoch, trainLoss: last?.loss ?? null, trainAccuracy: last?.accuracy ?? null } };

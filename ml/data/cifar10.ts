@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { DatasetWriter, type DatasetHeader } from './dataset-file.ts';
 import { download, verifyFile, type Expected } from './download.ts';
 

@@ -2,13 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/image-set.ts';
 import { imageSize } from '../data/image-set.ts';
 import type { Classifier } from '../models/classifier.ts';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { Rng } from '../random.ts';
 import { checkBatchSize, checkIndices, mean, type BuiltDataset } from './built-dataset.ts';
 import { invertRepresentation } from './representation.ts';
-
-/** Ilyas et al.'s D_R settings (SPEC.md): 1,000 normalised L2 steps of 0.1. */
-export const PAPER_DR_SETTINGS = { steps: 1000, stepSize: 0.1 } as const;
 
 export interface BuildRobustOptions {
   /** Gradient steps per image (Ilyas et al.: 1,000). */
