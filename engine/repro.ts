@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { canonicalJson, digestOf } from './canonical-json.ts';
 import type { LineageDb } from './db.ts';
 import type { ReproListener } from './events.ts';
+import type { EstimateRecord, Estimator } from './estimates.ts';
 import type { Execution, Executor } from './executor.ts';
 import type { CheckedGraph, CheckedNode } from './graph.ts';
 import type { Integrity } from './integrity.ts';
@@ -45,6 +46,8 @@ export interface ReproContext {
   readonly listener: ReproListener;
   /** Environment for workers that do not inherit the driver's (batch jobs get it in their manifest). */
   readonly workerEnv?: Readonly<Record<string, string>>;
+  /** Calibrated plan estimates (engine/estimates.ts); without one, the stages' formulas alone. */
+  readonly estimator?: Estimator;
 }
 
 /** How a node stands after resolution. `outputs` is absent only for dry-run nodes that would run. */
@@ -76,6 +79,8 @@ interface Attempt {
   readonly started: number;
   /** Facts the worker reported about where it ran (backend, threads). */
   readonly env: { facts: Record<string, unknown> | undefined };
+  /** The estimate formula's value and similarity keys, recorded so later plans calibrate on it. */
+  readonly estimate: EstimateRecord | undefined;
   readonly execution: Execution;
 }
 
@@ -301,10 +306,18 @@ export class Repro {
   }
 
   private wouldRun(node: CheckedNode, key: string | undefined, reasons: readonly string[]): Resolved {
-    const estimate = node.spec.stage.estimateSeconds?.(node.params as never);
+    const e = this.ctx.estimator
+      ? this.ctx.estimator.estimate(node.spec, node.params)
+      : (() => {
+          const seconds = node.spec.stage.estimateSeconds?.(node.params as never, node.spec.estimateHints ?? {});
+          return seconds === undefined ? undefined : { seconds, samples: 0, basis: undefined };
+        })();
     this.counts.wouldRun++;
-    if (estimate !== undefined) this.counts.estimateSeconds += estimate;
-    this.ctx.listener({ type: 'would-run', node: node.spec.id, key, reasons, estimateSeconds: estimate });
+    if (e !== undefined) this.counts.estimateSeconds += e.seconds;
+    this.ctx.listener({
+      type: 'would-run', node: node.spec.id, key, reasons, estimateSeconds: e?.seconds,
+      ...(e && e.samples > 0 ? { calibration: { samples: e.samples, basis: e.basis ?? '' } } : {}),
+    });
     return { key, outputs: undefined, ran: false };
   }
 
@@ -425,7 +438,8 @@ export class Repro {
     if (execution.pid !== undefined) db.setExecutionPid(execId, execution.pid);
     // Recorded the moment the job is queued, so a driver started after a crash finds it again.
     void execution.handle?.then((h) => h !== undefined && db.setExecutionHandle(execId, h));
-    return { execId, staging, scratchDir, logFile, outputPaths, paramsJson, started, env, execution };
+    const estimate = this.ctx.estimator?.record(spec, node.params);
+    return { execId, staging, scratchDir, logFile, outputPaths, paramsJson, started, env, estimate, execution };
   }
 
   private logFileOf(execId: number, nodeId: string): string {
@@ -465,7 +479,8 @@ export class Repro {
     listener({ type: 'start', node: node.spec.id, key, reasons: [...reasons, `reattached to its earlier job (execution ${prior.id})`] });
     return {
       execId: prior.id, staging: await this.ctx.store.stagingDir(node.spec.id), scratchDir: join(artifactsDir, 'scratch', key), logFile,
-      outputPaths: {}, paramsJson: canonicalJson(node.params), started: Date.parse(prior.started_at), env, execution,
+      outputPaths: {}, paramsJson: canonicalJson(node.params), started: Date.parse(prior.started_at), env,
+      estimate: this.ctx.estimator?.record(node.spec, node.params), execution,
     };
   }
 
@@ -474,7 +489,7 @@ export class Repro {
     const id = node.spec.id;
     const interrupted = this.stopReason === 'interrupted';
     this.ctx.db.endExecution(a.execId, {
-      status: interrupted ? 'interrupted' : 'failed', durationS: (Date.now() - a.started) / 1000, environment: a.env.facts,
+      status: interrupted ? 'interrupted' : 'failed', durationS: (Date.now() - a.started) / 1000, environment: withEstimate(a),
       exitCode: outcome.exitCode, signal: outcome.signal, error: outcome.error,
     });
     await rm(a.staging, { recursive: true, force: true });
@@ -515,7 +530,7 @@ export class Repro {
       outputs[name] = ref;
     }
     const seconds = done.durationS ?? (Date.now() - a.started) / 1000;
-    const environment = done.environment ? { ...done.environment, ...a.env.facts } : a.env.facts;
+    const environment = done.environment ? { ...done.environment, ...withEstimate(a) } : withEstimate(a);
     db.endExecution(a.execId, { status: 'succeeded', durationS: seconds, environment, metrics: done.metrics });
     db.register({
       key, nodeId: spec.id, stage: spec.stage.name, stageVersion: spec.stage.version, codeDigest: code,
@@ -531,6 +546,10 @@ export class Repro {
     return outputs;
   }
 
+}
+
+function withEstimate(a: Attempt): Record<string, unknown> | undefined {
+  return a.estimate === undefined ? a.env.facts : { ...a.env.facts, estimate: a.estimate };
 }
 
 export async function ensureDirs(artifactsDir: string): Promise<void> {

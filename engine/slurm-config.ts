@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AnyStage } from './stage.ts';
+import type { AnyStage, EstimateHints } from './stage.ts';
 import { UserError } from './result.ts';
 
 /**
@@ -93,9 +93,9 @@ export interface NodeResources {
   readonly partition: string | undefined;
 }
 
-export function nodeResources(settings: SlurmSettings, stage: AnyStage, params: unknown): NodeResources {
+export function nodeResources(settings: SlurmSettings, stage: AnyStage, params: unknown, hints: EstimateHints = {}): NodeResources {
   const own = settings.stages[stage.name] ?? {};
-  const estimate = stage.estimateSeconds?.(params as never);
+  const estimate = stage.estimateSeconds?.(params as never, hints);
   const derived = Math.max(parseSlurmTime(settings.minTime), (estimate ?? 0) * settings.timeFactor);
   const capped = settings.maxTime === undefined ? derived : Math.min(derived, parseSlurmTime(settings.maxTime));
   const time = own.time ?? settings.time ?? formatSlurmTime(capped);
@@ -110,8 +110,8 @@ export function nodeResources(settings: SlurmSettings, stage: AnyStage, params: 
 }
 
 /** The sbatch flags for a node's resources (the job name, comment and output are added by the executor). */
-export function sbatchResourceArgs(settings: SlurmSettings, stage: AnyStage, params: unknown): string[] {
-  const r = nodeResources(settings, stage, params);
+export function sbatchResourceArgs(settings: SlurmSettings, stage: AnyStage, params: unknown, hints: EstimateHints = {}): string[] {
+  const r = nodeResources(settings, stage, params, hints);
   const args = [`--cpus-per-task=${r.cpus}`, `--mem=${r.mem}`, `--time=${r.time}`];
   if (r.gpus > 0) args.push(settings.gpuFlag === 'gpus' ? `--gpus=${r.gpus}` : `--gres=gpu:${r.gpus}`);
   if (r.partition !== undefined) args.push(`--partition=${r.partition}`);

@@ -1,4 +1,4 @@
-import type { ProgressEvent } from '../ml/progress.ts';
+import type { ProgressEvent } from '../contracts/progress.ts';
 import type { Metrics } from './stage.ts';
 import type { ArtifactRef } from './store.ts';
 
