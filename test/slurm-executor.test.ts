@@ -17,8 +17,8 @@ const spaces: ToyWorkspace[] = [];
 after(() => spaces.forEach((w) => w.dispose()));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function slurmSpace(extra = '', slurm?: string): SlurmToyWorkspace {
-  const w = new SlurmToyWorkspace(slurmParams(extra, slurm));
+function slurmSpace(extra = '', slurm?: string, values?: number[]): SlurmToyWorkspace {
+  const w = new SlurmToyWorkspace(slurmParams(extra, slurm, values));
   spaces.push(w);
   return w;
 }
@@ -40,7 +40,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 
 const jobFolder = (w: ToyWorkspace, handle: string) => join(w.dir, 'artifacts', handle.split(':').slice(1).join(':'));
 
-describe('Slurm executor on a real Slurm', { skip, timeout: 300_000 }, () => {
+// About 4 minutes on an idle 2-core machine; the limit only guards against a hang.
+describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
   test('repro all through Slurm gives the local executor\'s digests; a second repro submits nothing', async () => {
     const local = new ToyWorkspace(baseParams([1, 2, 3]), 'tsx');
     spaces.push(local);
@@ -100,7 +101,7 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 300_000 }, () => {
 
   test('jobs cancelled behind the driver\'s back, over their memory or over their time limit fail by name; --keep-going finishes the rest', async () => {
     // Slurm enforces a time limit of at least a minute, checked every 30 s or so: this test takes about 90 s.
-    const w = slurmSpace(`    naps: [{ name: victim, seconds: 150 }, { name: late, seconds: 150 }]\n    hog: { mb: 900 }\n`, "{ mem: 400M, minTime: '5', stages: { hog: { mem: 250M }, nap: { time: '1' } } }");
+    const w = slurmSpace(`    naps: [{ name: victim, seconds: 150 }, { name: late, seconds: 150 }]\n    hog: { mb: 900 }\n`, "{ mem: 400M, minTime: '5', stages: { hog: { mem: 250M }, nap: { time: '1' } } }", [1]);
     const driver = await w.spawn(['repro', 'all', 'naps', 'hog', '--keep-going', '--jobs', '8']);
     let out = '';
     driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));

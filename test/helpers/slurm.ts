@@ -41,10 +41,10 @@ export class SlurmToyWorkspace extends ToyWorkspace {
   }
 }
 
-export const slurmParams = (extra = '', slurm = "{ mem: 400M, minTime: '5' }"): string => `default_profile: base
+export const slurmParams = (extra = '', slurm = "{ mem: 400M, minTime: '5' }", values = [1, 2, 3]): string => `default_profile: base
 profiles:
   base:
-    gen: { values: [1, 2, 3] }
+    gen: { values: [${values.join(', ')}] }
     scale: { factor: 2 }
     slow: { steps: 3, ms: 10 }
     executor: slurm
