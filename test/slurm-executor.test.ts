@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -14,11 +14,22 @@ import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 
 const skip = slurmSkipReason();
 const spaces: ToyWorkspace[] = [];
-after(() => spaces.forEach((w) => w.dispose()));
+const drivers: ChildProcess[] = [];
+// A failed assertion must not leave a driver waiting on its jobs (the test process would never end).
+after(() => {
+  for (const d of drivers) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
+  spaces.forEach((w) => w.dispose());
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function slurmSpace(extra = '', slurm?: string, values?: number[]): SlurmToyWorkspace {
   const w = new SlurmToyWorkspace(slurmParams(extra, slurm, values));
+  const spawn = w.spawn.bind(w);
+  w.spawn = async (args) => {
+    const child = await spawn(args);
+    drivers.push(child);
+    return child;
+  };
   spaces.push(w);
   return w;
 }

@@ -25,6 +25,7 @@ const MINI = {
   description: 'test miniature',
   data: { synthetic: { seed: 1, trainCount: 128, testCount: 48 } },
   robust: { train: TRAIN, adversarial: { iterations: 2 }, build: { steps: 3, batchSize: 64, count: 64 } },
+  evaluation: { count: 16, batchSize: 64 },
   slurm: { cpus: 1, mem: '1500M', minTime: '10', stages: { train: { cpus: 1, mem: '1500M' }, 'build-dr': { cpus: 1, mem: '1500M' } } },
 };
 
