@@ -29,6 +29,9 @@ export interface ReproOutcome {
   readonly profile: string;
   readonly targets: readonly string[];
   readonly summary: ReproSummary;
+  /** The profile's effective parameters and the --set overrides that made them. */
+  readonly params: unknown;
+  readonly overrides: readonly string[];
 }
 
 export interface CliOptions {
@@ -37,7 +40,7 @@ export interface CliOptions {
   readonly afterRepro?: (outcome: ReproOutcome) => Promise<void>;
 }
 
-interface GlobalOpts {
+export interface GlobalOpts {
   root: string;
   profile?: string;
   set: string[];
@@ -56,6 +59,8 @@ export interface Loaded {
   readonly profile: string;
   /** Nodes run at once when --jobs is not given: the project's choice for this profile, else 1. */
   readonly defaultJobs: number;
+  /** The profile's effective parameters (after `extends` and --set). */
+  readonly params: unknown;
 }
 
 /** Reads params.yaml, validates the profile and the whole graph: nothing runs if any of it is wrong. */
@@ -66,7 +71,7 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
     const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
     const resolved = resolveProfile(file, name, project.profileSchema, opts.set.map(parseOverride));
     const graph = checkGraph(project.build(resolved.params, name), 'params.yaml');
-    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1 };
+    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1, params: resolved.params };
   } catch (e) {
     ws.close();
     throw e;
@@ -98,7 +103,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .option('-v, --verbose', 'list cached nodes too')
     .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
     .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; executor: 'local' | 'inline' }) => {
-      const { ws, graph, profile, defaultJobs } = await loadProject(project, globals());
+      const { ws, graph, profile, defaultJobs, params } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
         const ids = resolveTargets(graph, names);
@@ -111,7 +116,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
           executor: o.executor,
         });
-        if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary });
+        if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary, params, overrides: globals().set });
         if (summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) process.exitCode = 1;
       } finally {
         ws.close();
