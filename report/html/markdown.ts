@@ -14,6 +14,8 @@ export interface MarkdownContext {
   readonly nodeHref: (nodeId: string) => string | undefined;
   /** Files inlined so far (figures are not repeated below the text). */
   readonly used: Set<string>;
+  /** The page link of point `index` of an SVG figure (its line in the CSV of the same name). */
+  readonly pointHref?: (svgName: string, index: number) => string | undefined;
 }
 
 const stem = (name: string) => name.replace(/\.[^.]+$/, '');
@@ -27,12 +29,19 @@ export function inlineSvg(svg: string): string {
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /** The figure a file name refers to, inline: SVG preferred, else PNG as a data URL. */
-export function figureHtml(files: readonly ReportFile[], name: string, alt: string, used: Set<string>): string | undefined {
+export function figureHtml(
+  files: readonly ReportFile[], name: string, alt: string, used: Set<string>, pointHref?: MarkdownContext['pointHref'],
+): string | undefined {
   const base = stem(name);
   const svg = files.find((f) => f.name === `${base}.svg` && typeof f.content === 'string');
   if (svg) {
     used.add(svg.name);
-    return `<figure class="figure" role="group" aria-label="${esc(alt)}">${inlineSvg(svg.content as string)}</figure>`;
+    // Points a figure links to `#point-<i>` (report/figures.ts) open that point's provenance here.
+    const markup = inlineSvg(svg.content as string).replace(/xlink:href="#point-(\d+)"/g, (all, i: string) => {
+      const href = pointHref?.(svg.name, Number(i));
+      return href ? `href="${esc(href)}"` : all;
+    });
+    return `<figure class="figure" role="group" aria-label="${esc(alt)}">${markup}</figure>`;
   }
   const png = files.find((f) => f.name === `${base}.png` && typeof f.content !== 'string');
   if (png) {
@@ -47,7 +56,7 @@ function marked(ctx: MarkdownContext): Marked {
     gfm: true,
     renderer: {
       image({ href, text }: Tokens.Image): string {
-        if (isLocal(href)) return figureHtml(ctx.files, href, text, ctx.used) ?? `<em>${esc(text)} (${esc(href)} not found)</em>`;
+        if (isLocal(href)) return figureHtml(ctx.files, href, text, ctx.used, ctx.pointHref) ?? `<em>${esc(text)} (${esc(href)} not found)</em>`;
         return `<em>${esc(text)}</em>`;
       },
       link(this: { parser: { parseInline(t: Token[]): string } }, { href, tokens }: Tokens.Link): string {

@@ -79,7 +79,9 @@ export function renderReportPage(m: PageModel): string {
     `<section class="block" id="runs" aria-labelledby="runs-h"><h2 id="runs-h">Runs: what ran, how long, where</h2>${runsSection(m)}</section>`,
     `<section class="block" id="provenance" aria-labelledby="provenance-h"><h2 id="provenance-h">Provenance of every node behind these numbers</h2>` +
       `<p class="muted">${m.nodes.size} nodes, from the lineage database. Each value above links to the node it came from; each node links to its inputs, back to the data.</p>` +
-      `<div id="provenance-list">${articles.join('\n')}</div></section>`,
+      `<div id="provenance-list">${articles.join('\n')}</div>` +
+      (sections.some((s) => s.points.length) ? `<h3>Figure points</h3><div class="point-list">${sections.flatMap((s) => s.points).join('\n')}</div>` : '') +
+      '</section>',
   ].join('\n');
   const nav = [
     ...sections.map((s) => ({ href: `#${s.anchor}`, label: s.title.split(/ — |: /)[0]! })),

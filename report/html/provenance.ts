@@ -93,6 +93,12 @@ export function provenanceArticle(n: ProvenanceNode, nodes: Nodes, usedBy: Reado
     `<h4>Parameters</h4>${yamlBlock(n.params)}`,
     e?.metrics !== undefined && e.metrics !== null ? `<h4>Metrics</h4>${yamlBlock(e.metrics)}` : '',
     ...Object.entries(n.series).map(([name, pts]) => `<h4>${name === 'epoch' ? 'Training curve' : `Series ${esc(name)}`}</h4>${curves(pts)}`),
+    // The model a result came from: its training curve here, not one click away.
+    ...n.inputs.flatMap((i) => {
+      const up = nodes.get(i.fromKey);
+      const pts = up?.series['epoch'];
+      return up && pts ? [`<h4>Training curve of ${esc(i.input)}</h4><p>${nodeRef(nodes, up.key, up.nodeId)}</p>${curves(pts)}`] : [];
+    }),
     `<h4>Inputs</h4>${inputs.length ? `<ul class="plain">${inputs.join('')}</ul>` : '<p class="muted">none</p>'}`,
     `<h4>Outputs</h4><ul class="plain">${outputs.join('')}</ul>`,
     `<h4>Upstream chain</h4>${chain(nodes, n)}`,

@@ -117,18 +117,49 @@ export interface ReportSection {
   readonly anchor: string;
   readonly title: string;
   readonly html: string;
+  /** One article per plotted point of its figures (in the page's provenance list). */
+  readonly points: readonly string[];
+}
+
+/** A plotted point's provenance: its values and every node behind it. */
+function pointArticle(id: string, figure: string, index: number, line: Readonly<Record<string, string>>, href: (id: string) => string | undefined): string {
+  const fields = Object.entries(line).filter(([k]) => k !== 'nodes');
+  const what = [line['panel'], line['series']].filter(Boolean).join(', ');
+  return [
+    `<article class="node point" id="${id}" tabindex="-1" aria-labelledby="${id}-h">`,
+    `<header><h3 id="${id}-h"><span class="badge">point</span> ${esc(figure)} #${index}${what ? `: ${esc(what)}` : ''}</h3><a class="close" href="#provenance" aria-label="Close">Close ✕</a></header>`,
+    `<dl class="facts">${fields.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`,
+    `<h4>Nodes behind this point</h4><p>${nodeLinks(line['nodes'], href)}</p>`,
+    '</article>',
+  ].join('\n');
 }
 
 export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, ProvenanceNode>): ReportSection {
   const href = nodeLinker(r, nodes);
   const anchor = anchorOf('r', r.id);
   const used = new Set<string>();
-  const ctx: MarkdownContext = { files: r.files, nodeHref: href, used };
   const text = (name: string) => {
     const f = r.files.find((x) => x.name === name);
     return f && typeof f.content === 'string' ? f.content : undefined;
   };
   const csvs = r.files.filter((f) => f.name.endsWith('.csv')).map((f) => ({ name: f.name, csv: parseCsv(text(f.name)!) }));
+  const points: string[] = [];
+  const pointIds = new Map<string, string>();
+  for (const c of csvs) {
+    if (csvShape(c.csv) !== 'points') continue;
+    const svgName = c.name.replace(/\.csv$/, '.svg');
+    if (!r.files.some((f) => f.name === svgName)) continue;
+    csvObjects(c.csv).forEach((line, i) => {
+      const id = `${anchor}-${anchorOf('pt', c.name.replace(/\.csv$/, ''))}-${i}`;
+      pointIds.set(`${svgName}\u0000${i}`, id);
+      points.push(pointArticle(id, svgName.replace(/\.svg$/, ''), i, line, href));
+    });
+  }
+  const pointHref = (svgName: string, i: number) => {
+    const id = pointIds.get(`${svgName}\u0000${i}`);
+    return id ? `#${id}` : undefined;
+  };
+  const ctx: MarkdownContext = { files: r.files, nodeHref: href, used, pointHref };
   const grids = csvs.filter((c) => csvShape(c.csv) === 'cells');
   const others = csvs.filter((c) => csvShape(c.csv) !== 'cells');
   const mds = r.files.filter((f) => f.name.endsWith('.md'));
@@ -149,7 +180,7 @@ export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, Prov
   for (const f of r.files) {
     if (used.has(f.name) || !/\.(svg|png)$/.test(f.name)) continue;
     if (f.name.endsWith('.png') && r.files.some((x) => x.name === f.name.replace(/\.png$/, '.svg'))) continue;
-    parts.push(figureHtml(r.files, f.name, f.name, used) ?? '');
+    parts.push(figureHtml(r.files, f.name, f.name, used, pointHref) ?? '');
   }
   for (const o of others) {
     parts.push(`<details class="more"><summary>Data: ${esc(o.name)} (${o.csv.rows.length} lines)</summary>${dataTable(o.csv, o.name, href)}</details>`);
@@ -163,5 +194,5 @@ export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, Prov
     ...parts,
     '</section>',
   ].join('\n');
-  return { anchor, title: heading, html };
+  return { anchor, title: heading, html, points };
 }

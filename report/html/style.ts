@@ -75,7 +75,7 @@ svg.chart { max-width: 100%; height: auto; }
 svg.chart .chart-frame { fill: #fbfcfd; stroke: var(--line); }
 svg.chart text { font: 10px system-ui, "DejaVu Sans", sans-serif; fill: var(--muted); }
 svg.chart .chart-title { font-weight: 600; fill: var(--fg); font-size: 11px; }
-#provenance-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: .8rem; }
+#provenance-list, .point-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: .8rem; }
 article.node { border: 1px solid var(--line); border-radius: 8px; padding: .2rem .9rem .8rem; background: #fff; min-width: 0; }
 article.node > header { display: flex; justify-content: space-between; align-items: baseline; gap: .6rem; }
 article.node h3 { overflow-wrap: anywhere; }
@@ -92,7 +92,7 @@ table.runs td, table.runs th { font-size: .86rem; }
 .status-failed, .status-interrupted { color: #a33; font-weight: 600; }
 @media (max-width: 40rem) {
   body { font-size: 14px; }
-  #provenance-list { grid-template-columns: 1fr; }
+  #provenance-list, .point-list { grid-template-columns: 1fr; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dt { margin-top: .3rem; }
   table.grid td.cell { min-width: 4.8rem; }
@@ -126,7 +126,7 @@ export const SCRIPT = `
     var a = e.target.closest && e.target.closest('a');
     if (!a) return;
     if (a.classList.contains('close')) { e.preventDefault(); close(true); return; }
-    var h = a.getAttribute('href') || '';
+    var h = a.getAttribute('href') || a.getAttribute('xlink:href') || '';
     var target = h.charAt(0) === '#' ? document.getElementById(decodeURIComponent(h.slice(1))) : null;
     if (!target || !target.classList.contains('node')) return;
     // Opened in place: the page stays where the reader was, and Close returns to the link.
