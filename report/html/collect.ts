@@ -100,7 +100,7 @@ export interface CollectOptions {
  * Report nodes in the order of the `all` group (the project lists its reports there: table1, …,
  * fig3, then any later kind), then any other; each with the first other group that names it.
  */
-function orderedReportNodes(graph: CheckedGraph, within: ReadonlySet<string> | undefined): Array<{ id: string; group: string | undefined }> {
+export function orderedReportNodes(graph: CheckedGraph, within: ReadonlySet<string> | undefined): Array<{ id: string; group: string | undefined }> {
   const groupOf = new Map<string, string>();
   for (const [group, ids] of Object.entries(graph.groups)) if (group !== 'all') for (const id of ids) if (!groupOf.has(id)) groupOf.set(id, group);
   const order = [...(graph.groups['all'] ?? []), ...Object.values(graph.groups).flat(), ...graph.nodes.keys()];
