@@ -101,8 +101,9 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .option('-j, --jobs <n>', 'nodes run in parallel, each in its own process (default: the profile\'s, else 1)', positiveInt)
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
     .option('-v, --verbose', 'list cached nodes too')
+    .option('--lock-timeout <seconds>', 'fail a node whose lock another run holds for longer than this (default: wait)', positiveInt)
     .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
-    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; executor: 'local' | 'inline' }) => {
+    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; lockTimeout?: number; executor: 'local' | 'inline' }) => {
       const { ws, graph, profile, defaultJobs, params } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
@@ -114,10 +115,11 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
         }
         const summary = await reproduce(project, ws, graph, profile, names, ids, {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
-          executor: o.executor,
+          executor: o.executor, lockTimeoutS: o.lockTimeout,
         });
         if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary, params, overrides: globals().set });
-        if (summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) process.exitCode = 1;
+        // An interrupted run keeps its 130 (set by runRepro).
+        if ((summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) && process.exitCode !== 130) process.exitCode = 1;
       } finally {
         ws.close();
       }
@@ -245,6 +247,7 @@ interface RunOpts {
   readonly force: readonly string[];
   readonly jobs: number;
   readonly keepGoing: boolean;
+  readonly lockTimeoutS?: number;
 }
 
 async function runRepro(

@@ -134,7 +134,7 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
 
       // Every in-page link resolves.
       const broken = await page.$$eval('a', (as) =>
-        as.map((x) => x.getAttribute('href') ?? x.getAttribute('xlink:href') ?? '').filter((h) => h.startsWith('#') && h.length > 1 && !document.getElementById(decodeURIComponent(h.slice(1)))),
+        as.map((x) => x.getAttribute('href') ?? x.getAttribute('xlink:href') ?? '').filter((h) => h.startsWith('#') && h.length > 1 && !x.ownerDocument.getElementById(decodeURIComponent(h.slice(1)))),
       );
       assert.deepEqual(broken, []);
 
@@ -169,11 +169,11 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
       await page.keyboard.press('Enter');
       assert.equal(await page.locator(`article.node#${target}`).evaluate((el) => el.classList.contains('open')), true);
       await page.keyboard.press('Escape');
-      assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('cell-link')), true, 'focus returns to the cell');
+      assert.equal(await page.$eval('html', (el) => el.ownerDocument.activeElement?.classList.contains('cell-link')), true, 'focus returns to the cell');
 
       await page.screenshot({ path: join(dir, 'report-desktop.png') });
       await page.setViewportSize({ width: 390, height: 844 });
-      assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, 'the page is wider than a phone');
+      assert.ok((await page.$eval('html', (el) => el.scrollWidth)) <= 390, 'the page is wider than a phone');
       await page.screenshot({ path: join(dir, 'report-phone.png') });
       assert.deepEqual(errors, []);
       const keep = process.env['RF_SCREENSHOTS'];
