@@ -134,7 +134,9 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
 
       // Every in-page link resolves.
       const broken = await page.$$eval('a', (as) =>
-        as.map((x) => x.getAttribute('href') ?? x.getAttribute('xlink:href') ?? '').filter((h) => h.startsWith('#') && h.length > 1 && !x.ownerDocument.getElementById(decodeURIComponent(h.slice(1)))),
+        as
+          .map((x) => x.getAttribute('href') ?? x.getAttribute('xlink:href') ?? '')
+          .filter((h) => h.startsWith('#') && h.length > 1 && !as[0]!.ownerDocument.getElementById(decodeURIComponent(h.slice(1)))),
       );
       assert.deepEqual(broken, []);
 
