@@ -53,7 +53,7 @@ export async function profileSide(project: Project, root: string, profile: strin
       keys.push(key);
     }
     const label = `profile ${profile}${set.map((s) => ` --set ${s}`).join('')}`;
-    return { label, reports, profileParams: params, nodes: upstreamNodes(ws.db, keys) };
+    return { label, reports, profileParams: params, nodes: upstreamNodes(ws.db, keys), notComputed: state.missing };
   } finally {
     ws.close();
   }

@@ -19,6 +19,8 @@ export interface CompareSide {
   readonly profileParams: unknown;
   /** Every node behind the reports (for node-level parameter differences). */
   readonly nodes: ReadonlyMap<string, ProvenanceNode>;
+  /** Report nodes of a profile side that are not up to date (they are compared as missing). */
+  readonly notComputed?: readonly string[];
 }
 
 export interface CompareCell {
@@ -56,6 +58,8 @@ export interface Comparison {
   readonly reportsOnlyA: readonly string[];
   readonly reportsOnlyB: readonly string[];
   readonly cells: readonly CompareCell[];
+  /** Hints for sides with reports not computed, e.g. "B: 3 reports not up to date (run repro)". */
+  readonly notes: readonly string[];
 }
 
 /** Dotted paths to leaves; lists are leaves (a sweep list differs as a whole). */
@@ -153,6 +157,9 @@ export function compareSides(a: CompareSide, b: CompareSide): Comparison {
     reportsOnlyA: [...a.reports.keys()].filter((id) => !b.reports.has(id)),
     reportsOnlyB: [...b.reports.keys()].filter((id) => !a.reports.has(id)),
     cells,
+    notes: [['A', a] as const, ['B', b] as const].flatMap(([name, s]) =>
+      s.notComputed?.length ? [`${name} (${s.label}): ${s.notComputed.length} report node(s) not up to date, compared as missing (run repro with that profile first): ${s.notComputed.join(', ')}`] : [],
+    ),
   };
 }
 
@@ -170,6 +177,7 @@ function paramLines(c: Comparison): string[] {
 /** Aligned text for the terminal: parameters first, then one block per report file. */
 export function comparisonText(c: Comparison): string {
   const out = [`compare A = ${c.a}  with  B = ${c.b}`, '', 'Parameters that differ:', ...paramLines(c).map((l) => `  ${l}`)];
+  for (const n of c.notes) out.push('', `note: ${n}`);
   if (c.reportsOnlyA.length) out.push('', `Reports only in A: ${c.reportsOnlyA.join(', ')}`);
   if (c.reportsOnlyB.length) out.push('', `Reports only in B: ${c.reportsOnlyB.join(', ')}`);
   for (const [file, cells] of byFile(c.cells)) {
@@ -195,6 +203,7 @@ const mdEscape = (s: string) => s.replace(/[\\|*_`]/g, (ch) => `\\${ch}`);
 export function comparisonMarkdown(c: Comparison): string {
   const out = [`# Compare: A = ${mdEscape(c.a)}, B = ${mdEscape(c.b)}`, '', '## Parameters that differ', ''];
   out.push(...paramLines(c).map((l) => `- ${mdEscape(l)}`), '');
+  for (const n of c.notes) out.push(`> ${mdEscape(n)}`, '');
   if (c.reportsOnlyA.length) out.push(`Reports only in A: ${c.reportsOnlyA.map((r) => `\`${r}\``).join(', ')}`, '');
   if (c.reportsOnlyB.length) out.push(`Reports only in B: ${c.reportsOnlyB.map((r) => `\`${r}\``).join(', ')}`, '');
   for (const [file, cells] of byFile(c.cells)) {

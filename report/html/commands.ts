@@ -14,8 +14,13 @@ const say = (w: WrittenPage) =>
 
 /** After `repro`: the page of every report node of the profile that is up to date (not only the targets). */
 export async function pageAfterRepro(project: Project, r: ReproOutcome): Promise<void> {
-  const w = await writeHtmlReport({ project, ws: r.ws, graph: r.graph, profile: r.profile, params: r.params, overrides: r.overrides });
-  process.stdout.write(say(w));
+  try {
+    const w = await writeHtmlReport({ project, ws: r.ws, graph: r.graph, profile: r.profile, params: r.params, overrides: r.overrides });
+    process.stdout.write(say(w));
+  } catch (e) {
+    // The run's results are registered already; a page that cannot be built must not hide them.
+    process.stderr.write(`warning: reports/index.html not written: ${e instanceof Error ? e.message : String(e)} (try 'report')\n`);
+  }
 }
 
 export function addReportCommand(program: Command, project: Project): void {

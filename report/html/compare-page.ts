@@ -24,6 +24,7 @@ export function renderComparePage(c: Comparison): string {
         .join('')}</tbody></table></div>`
     : '<p>None: both sides have the same parameters.</p>';
   const only = [
+    ...c.notes.map((n) => `<p class="notice">${esc(n)}</p>`),
     c.reportsOnlyA.length ? `<p>Reports only in A: ${c.reportsOnlyA.map((r) => `<code>${esc(r)}</code>`).join(', ')}</p>` : '',
     c.reportsOnlyB.length ? `<p>Reports only in B: ${c.reportsOnlyB.map((r) => `<code>${esc(r)}</code>`).join(', ')}</p>` : '',
   ].join('');
