@@ -99,6 +99,10 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
         if (!r.url().startsWith('file:')) errors.push(`network request: ${r.url()}`);
       });
       await page.goto(pathToFileURL(join(a, 'index.html')).href);
+      // Kept after the test (the workspace is removed): $RF_SCREENSHOTS, else a fixed temp folder.
+      const shots = process.env['RF_SCREENSHOTS'] ?? join(tmpdir(), 'robustfeat-screenshots');
+      mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: join(shots, 'report-desktop.png') });
 
       // Table 3: one cell per CSV line, at its row and column, showing the CSV's numbers.
       const csv = csvOf(join(a, 'table3.csv'));
@@ -153,7 +157,7 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
       assert.match(text, /backend/i);
       assert.match(text, /Training curve/i, 'the model’s training curve is in the panel');
       assert.match(await panel.locator('svg.chart').first().innerHTML(), /epoch/);
-      await page.screenshot({ path: join(dir, 'report-panel.png') });
+      await page.screenshot({ path: join(shots, 'report-panel.png') });
       const up = panel.locator('ul.tree a.node-link').first();
       const upTarget = (await up.getAttribute('href'))!.slice(1);
       await up.click();
@@ -173,14 +177,12 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
       await page.keyboard.press('Escape');
       assert.equal(await page.$eval('html', (el) => el.ownerDocument.activeElement?.classList.contains('cell-link')), true, 'focus returns to the cell');
 
-      await page.screenshot({ path: join(dir, 'report-desktop.png') });
       await page.setViewportSize({ width: 390, height: 844 });
+      await page.locator('#r-table_table3').scrollIntoViewIfNeeded();
       assert.ok((await page.$eval('html', (el) => el.scrollWidth)) <= 390, 'the page is wider than a phone');
-      await page.screenshot({ path: join(dir, 'report-phone.png') });
+      await page.screenshot({ path: join(shots, 'report-phone.png'), fullPage: false });
       assert.deepEqual(errors, []);
-      const keep = process.env['RF_SCREENSHOTS'];
-      if (keep) for (const f of ['report-desktop.png', 'report-panel.png', 'report-phone.png']) copyFileSync(join(dir, f), join(keep, f));
-      console.log(`# screenshots: ${keep ?? dir} (report-desktop.png, report-panel.png, report-phone.png)`);
+      console.log(`# screenshots: ${shots} (report-desktop.png, report-panel.png, report-phone.png)`);
     } finally {
       await browser.close();
     }

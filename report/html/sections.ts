@@ -81,10 +81,11 @@ export function resultGrid(csv: Csv, caption: string, href: (id: string) => stri
           `<span class="ours">${ours === null ? '—' : fmtNumber(ours)}</span>`,
           hasPaper ? `<span class="paper">paper ${paper === null ? '—' : esc(String(paper))}</span>` : '',
           delta === null ? '' : `<span class="delta">Δ ${fmtDelta(delta)}</span>`,
+          l?.['source'] ? `<span class="source">${esc(l['source'])}</span>` : '',
         ].join('');
         const name = `${r}, ${c}: ours ${ours === null ? 'none' : fmtNumber(ours)}${hasPaper ? `, paper ${paper ?? 'none'}` : ''}${l?.['source'] ? `, from ${l['source']}` : ''}`;
         const inner = link
-          ? `<a class="cell-link" id="${idBase}-${b}-${i}-${j}" href="${esc(link)}" aria-label="${esc(name)}; open its provenance"${l?.['source'] ? ` title="${esc(l['source'])}"` : ''}>${parts}</a>`
+          ? `<a class="cell-link" id="${idBase}-${b}-${i}-${j}" href="${esc(link)}" aria-label="${esc(name)}; open its provenance">${parts}</a>`
           : parts;
         return `<td class="cell"${delta === null ? '' : ` style="${shade(delta)}"`} data-row="${esc(r)}" data-column="${esc(c)}">${inner}</td>`;
       });

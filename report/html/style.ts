@@ -51,6 +51,7 @@ td.cell:not(:has(a)) { padding: .3rem .5rem; }
 .cell-link:hover { box-shadow: inset 0 0 0 2px var(--accent); }
 .ours { display: block; font-weight: 700; font-size: 1.02rem; }
 .paper, .delta, .source { display: block; font-size: .76rem; color: #39424f; white-space: nowrap; }
+.source { color: var(--muted); font-size: .7rem; }
 .legend { display: flex; flex-wrap: wrap; gap: .3rem 1rem; align-items: center; font-size: .82rem; color: var(--muted); margin: .3rem 0; }
 .swatch { display: inline-block; width: 1.6rem; height: .9rem; border: 1px solid var(--line); vertical-align: middle; margin-right: .3rem; }
 figure.figure { margin: .8rem 0; overflow-x: auto; }
@@ -95,7 +96,9 @@ table.runs td, table.runs th { font-size: .86rem; }
   #provenance-list, .point-list { grid-template-columns: 1fr; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dt { margin-top: .3rem; }
-  table.grid td.cell { min-width: 4.8rem; }
+  table.grid td.cell { min-width: 4.6rem; }
+  table.grid th.corner { font-size: .85rem; }
+  .cell-link { padding: .25rem .4rem; }
 }
 @media print { article.node.open { position: static; box-shadow: none; } nav.toc { display: none; } }
 `;
