@@ -90,7 +90,9 @@ function nodeDifferences(a: CompareSide, b: CompareSide): ParamDifference[] {
   for (const [id, x] of na) {
     const y = nb.get(id);
     if (!y) continue;
-    for (const d of diffMaps(flatten(x.params), flatten(y.params))) {
+    // Code is not a parameter, but a stage whose code changed explains a difference as well.
+    const code = x.codeDigest === y.codeDigest && x.stageVersion === y.stageVersion ? [] : [{ path: '(code)', a: `v${x.stageVersion} ${x.codeDigest.slice(0, 12)}`, b: `v${y.stageVersion} ${y.codeDigest.slice(0, 12)}` }];
+    for (const d of [...code, ...diffMaps(flatten(x.params), flatten(y.params))]) {
       const k = `${x.stage}\u0000${d.path}\u0000${d.a}\u0000${d.b}`;
       const g = groups.get(k);
       groups.set(k, { scope: x.stage, path: d.path, a: d.a, b: d.b, nodes: (g?.nodes ?? 0) + 1 });
