@@ -3,8 +3,6 @@
  * date now for that profile and its --set overrides; a run side is the report nodes as that run
  * left them: those it executed, else the latest executed before it in the same profile.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadProject } from '../engine/cli.ts';
 import type { LineageDb } from '../engine/db.ts';
 import type { Project } from '../engine/project.ts';
@@ -13,20 +11,11 @@ import type { BlobStore } from '../engine/store.ts';
 import { upToDate } from '../engine/up-to-date.ts';
 import type { Workspace } from '../engine/workspace.ts';
 import type { CompareSide } from './compare.ts';
-import { orderedReportNodes, upstreamNodes } from './html/collect.ts';
+import { orderedReportNodes, readReportDir, upstreamNodes } from './html/collect.ts';
 import type { ReportFile } from './html/model.ts';
 
-const TEXT = /\.(md|csv|svg|txt|json)$/i;
-
 async function reportFiles(store: BlobStore, ref: { digest: string; kind: 'file' | 'dir'; size: number }): Promise<ReportFile[]> {
-  const dir = await store.materialize(ref);
-  return readdirSync(dir)
-    .sort()
-    .filter((n) => statSync(join(dir, n)).isFile())
-    .map((name) => {
-      const bytes = readFileSync(join(dir, name));
-      return { name, content: TEXT.test(name) ? bytes.toString('utf8') : new Uint8Array(bytes) };
-    });
+  return readReportDir(await store.materialize(ref));
 }
 
 export type SideSpec = { readonly kind: 'profile'; readonly profile: string; readonly set: readonly string[] } | { readonly kind: 'run'; readonly run: number };
@@ -61,10 +50,11 @@ export async function profileSide(project: Project, root: string, profile: strin
 
 /** Report node id → key, as run `runId` left them. */
 function reportKeysOfRun(db: LineageDb, runId: number): { profile: string | null; command: string; keys: Map<string, string> } {
-  const run = db.runs(1_000_000).find((r) => r.id === runId);
+  const runs = db.runs(1_000_000);
+  const run = runs.find((r) => r.id === runId);
   if (!run) throw new UserError(`no run ${runId} in the lineage database (see 'log')`);
   const keys = new Map<string, string>();
-  const earlier = db.runs(1_000_000).filter((r) => r.id <= runId && r.profile === run.profile).sort((p, q) => p.id - q.id);
+  const earlier = runs.filter((r) => r.id <= runId && r.profile === run.profile).sort((p, q) => p.id - q.id);
   for (const r of earlier) {
     for (const e of db.executionsOfRun(r.id)) {
       if (e.status !== 'succeeded' || !db.node(e.node_key)) continue;

@@ -18,7 +18,8 @@ export const isReportNode = (n: CheckedNode): boolean => n.spec.stage.outputs['r
 
 const TEXT = /\.(md|csv|svg|txt|json|html?)$/i;
 
-function readFiles(dir: string): ReportFile[] {
+/** The files of a materialised report folder (text for text formats, bytes otherwise). */
+export function readReportDir(dir: string): ReportFile[] {
   return readdirSync(dir)
     .sort()
     .filter((name) => statSync(join(dir, name)).isFile())
@@ -125,7 +126,7 @@ export async function collectPage(o: CollectOptions): Promise<PageModel> {
     const key = state.keys.get(w.id);
     if (!ref || !key) continue;
     const dir = await o.ws.store.materialize(ref);
-    reports.push({ id: w.id, key, stage: o.graph.nodes.get(w.id)!.spec.stage.name, group: w.group, files: readFiles(dir) });
+    reports.push({ id: w.id, key, stage: o.graph.nodes.get(w.id)!.spec.stage.name, group: w.group, files: readReportDir(dir) });
   }
   return {
     title: `${o.project.name} — results`,
