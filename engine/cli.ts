@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadedCode } from './code-check.ts';
 import { closure, checkGraph, resolveTargets } from './graph.ts';
 import type { CheckedGraph } from './graph.ts';
 import { dagText, findArtifact, findNode, fmtBytes, lineageTree, runDetail, runLog, showArtifact, showNode } from './inspect.ts';
@@ -13,8 +14,7 @@ import { Repro, ensureDirs } from './repro.ts';
 import type { ReproSummary } from './repro.ts';
 import { Reporter, fmtDuration } from './reporter.ts';
 import { UserError } from './result.ts';
-import { SourceDigests } from './source-digest.ts';
-import { codeRoot, openWorkspace } from './workspace.ts';
+import { openWorkspace } from './workspace.ts';
 import type { Workspace } from './workspace.ts';
 
 /**
@@ -262,7 +262,7 @@ async function runRepro(
     {
       project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
       executor, locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
-      digests: new SourceDigests(codeRoot(project.module)), runId, host: ws.host, listener,
+      digests: loadedCode(project), runId, host: ws.host, listener,
     },
     o,
   );

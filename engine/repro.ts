@@ -402,7 +402,7 @@ export class Repro {
     });
     const logFile = join(artifactsDir, 'logs', `${execId}-${spec.id.replace(/[^A-Za-z0-9._@-]/g, '_')}.log`);
     const task: NodeTask = {
-      projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key,
+      projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key, codeDigest: code,
       params: node.params, inputs: groupBySlot(spec, slots, paths), outputs: outputPaths, scratchDir,
     };
     const env: Attempt['env'] = { facts: undefined };

@@ -1,3 +1,4 @@
+import { recordLoadedCode } from './code-check.ts';
 import type { Project } from './project.ts';
 import { runStage } from './stage-runner.ts';
 import type { DriverMessage, NodeTask, WorkerMessage } from './worker-protocol.ts';
@@ -15,11 +16,14 @@ function send(m: WorkerMessage): Promise<void> {
 }
 
 // The project module is imported as soon as the worker boots (its URL is argv[2]), so a spare
-// worker is ready when its task arrives.
+// worker is ready when its task arrives. The digest of the code it loaded is taken right then.
 const projectModule = process.argv[2];
 const preloaded = projectModule
   ? import(projectModule)
-      .then((mod: { project?: Project }) => mod.project?.warmup?.())
+      .then((mod: { project?: Project }) => {
+        if (mod.project !== undefined) recordLoadedCode(mod.project);
+        return mod.project?.warmup?.();
+      })
       .catch(() => undefined)
   : Promise.resolve(undefined);
 
