@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { csvNumber, csvObjects, parseCsv } from '../report/html/csv.ts';
+import { csvNumber, csvObjects, csvShape, parseCsv } from '../report/html/csv.ts';
 import { CHROMIUM_ARGS, NO_CHROMIUM, findChromium } from './helpers/chromium.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -104,26 +104,41 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
       mkdirSync(shots, { recursive: true });
       await page.screenshot({ path: join(shots, 'report-desktop.png') });
 
-      // Table 3: one cell per CSV line, at its row and column, showing the CSV's numbers.
-      const csv = csvOf(join(a, 'table3.csv'));
-      const cells = await page.$$eval('table.grid[data-csv="table3.csv"] td.cell', (tds) =>
-        tds.map((td) => ({
-          row: td.getAttribute('data-row'), column: td.getAttribute('data-column'),
-          ours: td.querySelector('.ours')?.textContent, paper: td.querySelector('.paper')?.textContent,
-        })),
+      // Every result table (a CSV with row, column, ours): one cell per line, at its row and
+      // column, showing the CSV's numbers.
+      const tables = readdirSync(a).filter((f) => f.endsWith('.csv') && csvShape(parseCsv(readFileSync(join(a, f), 'utf8'))) === 'cells');
+      assert.ok(tables.includes('table3.csv'), tables.join(' '));
+      for (const name of tables) {
+        const csv = csvOf(join(a, name));
+        const cells = await page.$$eval(`table.grid[data-csv="${name}"] td.cell`, (tds) =>
+          tds.map((td) => ({
+            row: td.getAttribute('data-row'), column: td.getAttribute('data-column'),
+            ours: td.querySelector('.ours')?.textContent, paper: td.querySelector('.paper')?.textContent,
+          })),
+        );
+        assert.equal(cells.length, csv.length, `cells in the page vs lines of ${name}`);
+        const rows = new Set(csv.map((l) => l['row']));
+        const columns = new Set(csv.map((l) => l['column']));
+        assert.equal(cells.length, rows.size * columns.size);
+        const bodyRows = await page.$$eval(`table.grid[data-csv="${name}"]`, (ts) => ts.map((t) => t.querySelectorAll('tbody tr').length));
+        for (const n of bodyRows) assert.equal(n, rows.size, `rows of each column block of ${name}`);
+        for (const l of csv) {
+          const c = cells.find((x) => x.row === l['row'] && x.column === l['column']);
+          assert.ok(c, `${name}: no cell for ${l['row']} / ${l['column']}`);
+          const ours = csvNumber(l['ours']);
+          assert.equal(c.ours, ours === null ? '—' : ours.toFixed(2), `${name}: ${l['row']} / ${l['column']}`);
+          if ('paper' in l) assert.equal(c.paper, `paper ${l['paper'] || '—'}`);
+        }
+      }
+
+      // Every figure renders: non-empty SVG with titled axes.
+      const figures = await page.$$eval('figure.figure svg', (svgs) =>
+        svgs.map((svg) => ({ marks: svg.querySelectorAll('path').length, axes: [...svg.querySelectorAll('.role-axis-title text')].map((t) => t.textContent ?? '') })),
       );
-      assert.equal(cells.length, csv.length, 'cells in the page vs lines of table3.csv');
-      const rows = new Set(csv.map((l) => l['row']));
-      const columns = new Set(csv.map((l) => l['column']));
-      assert.equal(cells.length, rows.size * columns.size);
-      const bodyRows = await page.$$eval('table.grid[data-csv="table3.csv"]', (ts) => ts.map((t) => t.querySelectorAll('tbody tr').length));
-      for (const n of bodyRows) assert.equal(n, rows.size, 'rows of each column block');
-      for (const l of csv) {
-        const c = cells.find((x) => x.row === l['row'] && x.column === l['column']);
-        assert.ok(c, `no cell for ${l['row']} / ${l['column']}`);
-        const ours = csvNumber(l['ours']);
-        assert.equal(c.ours, ours === null ? '—' : ours.toFixed(2), `${l['row']} / ${l['column']}`);
-        assert.equal(c.paper, `paper ${l['paper'] || '—'}`);
+      assert.ok(figures.length >= 1);
+      for (const f of figures) {
+        assert.ok(f.marks > 5, 'a figure without marks');
+        assert.ok(f.axes.length >= 2 && f.axes.every((t) => t.trim() !== ''), `axis titles: ${f.axes.join(' | ')}`);
       }
 
       // Figure 1: inline SVG with its axis titles and points; its data table matches fig1.csv.
