@@ -1,11 +1,10 @@
+import { loadedCode } from './code-check.ts';
 import type { CheckedGraph } from './graph.ts';
 import { InlineExecutor } from './inline-executor.ts';
 import { NodeLocks } from './lock.ts';
 import type { Project } from './project.ts';
 import { Repro } from './repro.ts';
-import { SourceDigests } from './source-digest.ts';
 import type { ArtifactRef } from './store.ts';
-import { codeRoot } from './workspace.ts';
 import type { Workspace } from './workspace.ts';
 
 /**
@@ -31,7 +30,8 @@ export async function upToDate(project: Project, ws: Workspace, graph: CheckedGr
       // Neither is used by a dry run; both are required by the scheduler's context.
       executor: new InlineExecutor(project),
       locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId: 0 }),
-      digests: new SourceDigests(codeRoot(project.module)), runId: 0, host: ws.host,
+      // The same digests `repro` keys nodes with (the project's extra code included).
+      digests: loadedCode(project), runId: 0, host: ws.host,
       listener: (e) => {
         if (e.type === 'cached') keys.set(e.node, e.key);
       },
