@@ -40,7 +40,7 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     const id = b.add({
       id: `figure@${fig}`, stage: figure, paramsSource: `q1.${fig}`,
       params: { figure: fig, profile: info, attacks: q[fig], points: points[fig] },
-      inputs: { evals: evals[fig].map((e) => ref(e, 'result')) },
+      inputs: { evals: evals[fig].map((e) => ref(e, 'result')), trainSet: data.train, testSet: data.test },
     });
     b.group(fig, [id]);
   }

@@ -35,7 +35,7 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   const id = b.add({
     id: 'figure@fig3', stage: figure, paramsSource: 'q2',
     params: { figure: 'fig3', profile: info, points },
-    inputs: { evals: evals.map((e) => ref(e, 'result')) },
+    inputs: { evals: evals.map((e) => ref(e, 'result')), trainSet: data.train, testSet: data.test },
   });
   b.group('fig3', [id]);
 }
