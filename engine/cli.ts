@@ -31,6 +31,9 @@ export interface ReproOutcome {
   readonly profile: string;
   readonly targets: readonly string[];
   readonly summary: ReproSummary;
+  /** The profile's effective parameters and the --set overrides that made them. */
+  readonly params: unknown;
+  readonly overrides: readonly string[];
 }
 
 export interface CliOptions {
@@ -39,7 +42,7 @@ export interface CliOptions {
   readonly afterRepro?: (outcome: ReproOutcome) => Promise<void>;
 }
 
-interface GlobalOpts {
+export interface GlobalOpts {
   root: string;
   profile?: string;
   set: string[];
@@ -58,6 +61,8 @@ export interface Loaded {
   readonly profile: string;
   /** Nodes run at once when --jobs is not given: the project's choice for this profile, else 1. */
   readonly defaultJobs: number;
+  /** The profile's effective parameters (after `extends` and --set). */
+  readonly params: unknown;
 }
 
 /** Reads params.yaml, validates the profile and the whole graph: nothing runs if any of it is wrong. */
@@ -69,7 +74,7 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
     const overrides = opts.set.map(parseOverride);
     const resolved = resolveProfile(file, name, project.profileSchema, overrides);
     const graph = checkGraph(project.build(resolved.params, name, overrides.map((o) => o.text)), 'params.yaml');
-    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1 };
+    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1, params: resolved.params };
   } catch (e) {
     ws.close();
     throw e;
@@ -102,7 +107,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .option('--lock-timeout <seconds>', 'fail a node whose lock another run holds for longer than this (default: wait)', positiveInt)
     .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
     .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; lockTimeout?: number; executor: 'local' | 'inline' }) => {
-      const { ws, graph, profile, defaultJobs } = await loadProject(project, globals());
+      const { ws, graph, profile, defaultJobs, params } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
         const ids = resolveTargets(graph, names);
@@ -115,7 +120,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
           executor: o.executor, lockTimeoutS: o.lockTimeout,
         });
-        if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary });
+        if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary, params, overrides: globals().set });
         // An interrupted run keeps its 130 (set by runRepro).
         if ((summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) && process.exitCode !== 130) process.exitCode = 1;
       } finally {

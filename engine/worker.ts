@@ -1,4 +1,4 @@
-import { recordLoadedCode } from './code-check.ts';
+import { CodeChangedError, recordLoadedCode } from './code-check.ts';
 import type { Project } from './project.ts';
 import { runStage } from './stage-runner.ts';
 import type { DriverMessage, NodeTask, WorkerMessage } from './worker-protocol.ts';
@@ -42,7 +42,8 @@ process.once('message', (m: DriverMessage) => {
     () => process.exit(0),
     async (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
-      await send({ type: 'failed', error: err.message, stack: err.stack });
+      // A refusal over changed code is a message for the user, not a crash to debug.
+      await send({ type: 'failed', error: err.message, stack: err instanceof CodeChangedError ? undefined : err.stack });
       process.exit(1);
     },
   );

@@ -70,6 +70,7 @@ const robustSchema = z
       .object({
         steps: z.number().int().positive(),
         stepSize: z.number().positive(),
+        finalStepSize: z.number().positive().optional(),
         seed: z.number().int().min(0).default(0),
         batchSize: z.number().int().positive().default(64),
         count: z.number().int().positive().optional(),

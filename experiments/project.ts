@@ -1,6 +1,7 @@
 /**
  * The robustfeat project: the paper's three questions as one graph per params.yaml profile.
- * Groups: table1-table4 (Q3), fig1-fig2 (Q1), fig3 (Q2), dr / dnr (the datasets), all.
+ * Groups: table1-table4 (Q3), fig1-fig2 (Q1), fig3 (Q2), dr / dnr (the datasets), truth (ground
+ * truth on synthetic data), all.
  */
 import { availableParallelism } from 'node:os';
 import type { Project } from '../engine/project.ts';
@@ -17,6 +18,9 @@ import { subsetDataset } from '../stages/subset-dataset.ts';
 import { modelNotes } from './model-notes.ts';
 import { table } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
+import { datasetQuality } from '../stages/dataset-quality.ts';
+import { groundTruth } from '../stages/ground-truth.ts';
+import { probe } from '../stages/probe.ts';
 import { GraphBuilder } from './builder.ts';
 import { addData, describeRun } from './data.ts';
 import { withEstimateHints } from './estimate-hints.ts';
@@ -24,6 +28,7 @@ import { profileSchema, type Profile } from './profile.ts';
 import { addQ1 } from './q1.ts';
 import { addQ2 } from './q2.ts';
 import { addQ3 } from './q3.ts';
+import { addTruth } from './truth.ts';
 import { BACKEND_ENV } from '../ml/backend/from-env.ts';
 import { parseBackendChoice } from '../ml/backend/choice.ts';
 import { MEASURED_SLOWDOWN, plannedBackend, slowBackendWarning } from '../ml/backend/planned.ts';
@@ -32,7 +37,7 @@ import { NATIVE_ADDON_MODULE, nativeSourceFiles } from '../ml/backend/native/add
 export const project: Project<Profile> = {
   name: 'robustfeat',
   module: import.meta.url,
-  stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, subsetDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure],
+  stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, subsetDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure, probe, datasetQuality, groundTruth],
   profileSchema,
   defaultProfile: 'demo',
   build(p, name, overrides = []) {
@@ -48,7 +53,8 @@ export const project: Project<Profile> = {
     addQ1(b, p, data, info);
     addQ2(b, p, data, info);
     addQ3(b, p, data, info);
-    const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3'].flatMap((g) => b.groups[g] ?? []);
+    addTruth(b, p, data, info);
+    const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3', 'truth'].flatMap((g) => b.groups[g] ?? []);
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
     const planned = plannedBackend(parseBackendChoice(process.env[BACKEND_ENV], BACKEND_ENV));
     const slowdown = planned === 'wasm' || planned === 'cpu' ? MEASURED_SLOWDOWN[planned] : 1;

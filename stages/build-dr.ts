@@ -9,6 +9,8 @@ export const buildDrParams = z
   .object({
     steps: z.number().int().positive(),
     stepSize: z.number().positive(),
+    /** The last step's size, the steps shrinking linearly to it (absent: constant, as Ilyas et al.). */
+    finalStepSize: z.number().positive().optional(),
     seed: z.number().int().min(0),
     batchSize: z.number().int().positive().max(4096).default(64),
     /** Build from a seeded, class-balanced-by-chance subset of this many base examples (absent: all). */
@@ -45,13 +47,13 @@ export const buildDr = defineStage({
     if (p.count !== undefined && p.count > base.count) throw new Error(`build-dr: count ${p.count} exceeds the base set's ${base.count} images`);
     const model = loadModel(ctx.inputs.model);
     const r = await buildRobustDataset(model, base, {
-      steps: p.steps, stepSize: p.stepSize, seed: p.seed, batchSize: p.batchSize,
+      steps: p.steps, stepSize: p.stepSize, ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}), seed: p.seed, batchSize: p.batchSize,
       indices: selectSubset(base.count, p.count, p.seed), onProgress: ctx.progress,
     });
     writeDataset(
       ctx.outputs.dataset,
       { height: r.height, width: r.width, channels: r.channels, numClasses: r.numClasses, dtype: 'float32', classNames: base.classNames,
-        meta: { construction: 'D_R', steps: p.steps, stepSize: p.stepSize, seed: p.seed, ...r.metrics } },
+        meta: { construction: 'D_R', steps: p.steps, stepSize: p.stepSize, ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}), seed: p.seed, ...r.metrics } },
       r.images, r.labels,
     );
     writeFileAtomic(ctx.outputs.distances, `${JSON.stringify({

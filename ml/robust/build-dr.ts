@@ -12,6 +12,8 @@ export interface BuildRobustOptions {
   readonly steps: number;
   /** Normalised L2 step size (Ilyas et al.: 0.1). */
   readonly stepSize: number;
+  /** Size of the last step, the steps shrinking linearly to it (absent: constant steps). */
+  readonly finalStepSize?: number;
   /** Seeds the choice of the random start image x' of every example. */
   readonly seed: number;
   /** Images inverted together (default 64). */
@@ -76,6 +78,7 @@ export async function buildRobustDataset(model: Classifier, set: ImageSet, optio
     const r = invertRepresentation(model, x, start, {
       steps: options.steps,
       stepSize: options.stepSize,
+      ...(options.finalStepSize !== undefined ? { finalStepSize: options.finalStepSize } : {}),
       onIterate: options.onProgress
         ? (_z, step) => {
             if (step % every === 0 || step === options.steps) {
