@@ -138,11 +138,11 @@ export class P4MConv implements ConvLayer {
   readonly weight: Param;
   private readonly expand: (w: tf.Tensor) => tf.Tensor;
   private readonly index: Int32Array;
-  /** The index as a tensor for the loop kernel; made once, on first use, and kept. */
+  /** The index as a tensor for the loop kernel; made once, on first use, and kept by the store (disposed with the model). */
   private indexTensor: tf.Tensor1D | undefined;
 
   constructor(
-    store: ParamStore,
+    private readonly store: ParamStore,
     readonly name: string,
     readonly inChannels: number,
     readonly outChannels: number,
@@ -167,7 +167,7 @@ export class P4MConv implements ConvLayer {
     const cout = this.outChannels;
     const inGroup = this.lift ? 1 : P4M_ORDER;
     if (hasP4MExpandKernel()) {
-      this.indexTensor ??= tf.keep(tf.tensor1d(this.index, 'int32'));
+      this.indexTensor ??= this.store.own(tf.tensor1d(this.index, 'int32'));
       const index = this.indexTensor;
       return tf.tidy(() => runP4MExpand(this.weight.v.reshape([k * k * inGroup, cin, cout]), index, k, inGroup));
     }

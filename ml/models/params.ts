@@ -75,6 +75,14 @@ export class ParamStore {
   private readonly params: Param[] = [];
   private readonly byName = new Map<string, Param>();
   private materialised = false;
+  /** Tensors a layer made once and keeps (index tables for kernels): disposed with the parameters. */
+  private readonly owned: tf.Tensor[] = [];
+
+  /** Keeps `t` (outside any tidy) until the store is disposed. */
+  own<T extends tf.Tensor>(t: T): T {
+    this.owned.push(tf.keep(t));
+    return t;
+  }
 
   add(name: string, shape: readonly number[], init: Init, trainable = true): Param {
     if (this.materialised) throw new Error(`cannot declare ${name}: parameters already materialised`);
@@ -119,6 +127,7 @@ export class ParamStore {
   }
 
   dispose(): void {
+    for (const t of this.owned.splice(0)) t.dispose();
     if (!this.materialised) return;
     for (const p of this.params) p.v.dispose();
     this.materialised = false;
