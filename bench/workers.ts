@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { loadedCode } from '../engine/code-check.ts';
 import { LocalExecutor } from '../engine/local-executor.ts';
 import type { NodeTask } from '../engine/worker-protocol.ts';
 import { project } from '../experiments/project.ts';
@@ -44,9 +45,11 @@ try {
 
   const attacks = ['none', 'rot10', 'rot30'] as const;
   let n = 0;
+  const evaluate = project.stages.find((s) => s.name === 'evaluate')!;
+  const codeDigest = loadedCode(project).of(evaluate.module).digest;
   const task = (i: number): NodeTask => ({
-    projectModule: project.module, stage: 'evaluate', nodeId: `evaluate@bench-${n}`, nodeKey: `bench${n++}`,
-    params: project.stages.find((s) => s.name === 'evaluate')!.params.parse({ attack: attacks[i % attacks.length], count, batchSize: 100 }),
+    projectModule: project.module, stage: 'evaluate', nodeId: `evaluate@bench-${n}`, nodeKey: `bench${n++}`, codeDigest,
+    params: evaluate.params.parse({ attack: attacks[i % attacks.length], count, batchSize: 100 }),
     inputs: { model: modelPath, data }, outputs: { result: join(dir, `result-${n}.json`) }, scratchDir: join(dir, `scratch-${n}`),
   });
 

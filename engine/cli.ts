@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadedCode } from './code-check.ts';
 import { closure, checkGraph, resolveTargets } from './graph.ts';
 import type { CheckedGraph } from './graph.ts';
 import { dagText, findArtifact, findNode, fmtBytes, lineageTree, runDetail, runLog, showArtifact, showNode } from './inspect.ts';
@@ -13,8 +14,7 @@ import { Repro, ensureDirs } from './repro.ts';
 import type { ReproSummary } from './repro.ts';
 import { Reporter, fmtDuration } from './reporter.ts';
 import { UserError } from './result.ts';
-import { SourceDigests } from './source-digest.ts';
-import { codeRoot, openWorkspace } from './workspace.ts';
+import { openWorkspace } from './workspace.ts';
 import type { Workspace } from './workspace.ts';
 
 /**
@@ -97,8 +97,9 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
     .option('-v, --verbose', 'list cached nodes too')
     .option('--isolate', 'run every node in a fresh process (slower; for debugging) instead of reusing workers')
-    .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
-    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; isolate?: boolean; executor: 'local' | 'inline' }) => {
+    .option('--lock-timeout <seconds>', 'fail a node whose lock another run holds for longer than this (default: wait)', positiveInt)
+    .addOption(new Option('--executor <kind>', 'where nodes run: local (worker processes) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
+    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; isolate?: boolean; lockTimeout?: number; executor: 'local' | 'inline' }) => {
       const { ws, graph, profile, defaultJobs } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
@@ -110,10 +111,11 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
         }
         const summary = await reproduce(project, ws, graph, profile, names, ids, {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
-          executor: o.executor, isolate: o.isolate ?? false,
+          executor: o.executor, isolate: o.isolate ?? false, lockTimeoutS: o.lockTimeout,
         });
         if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary });
-        if (summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) process.exitCode = 1;
+        // An interrupted run keeps its 130 (set by runRepro).
+        if ((summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) && process.exitCode !== 130) process.exitCode = 1;
       } finally {
         ws.close();
       }
@@ -243,6 +245,7 @@ interface RunOpts {
   readonly force: readonly string[];
   readonly jobs: number;
   readonly keepGoing: boolean;
+  readonly lockTimeoutS?: number;
 }
 
 async function runRepro(
@@ -257,7 +260,7 @@ async function runRepro(
     {
       project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
       executor, locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
-      digests: new SourceDigests(codeRoot(project.module)), runId, host: ws.host, listener,
+      digests: loadedCode(project), runId, host: ws.host, listener,
     },
     o,
   );

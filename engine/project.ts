@@ -63,6 +63,13 @@ export interface Project<Profile = unknown> {
    * would in a process of its own.
    */
   resetWorker?(): Promise<void>;
+  /**
+   * Optional: files outside the import graph that compute a stage's results (e.g. native kernel
+   * sources, loaded through `createRequire`), as paths relative to the code root. Given the files
+   * of a stage's import closure, returns those whose content joins that stage's code digest (its
+   * node keys), so editing them reruns exactly the stages that use them.
+   */
+  extraCode?(closureFiles: readonly string[]): readonly string[];
   /** Optional: how many nodes `repro` runs at once when --jobs is not given (default 1). */
   defaultJobs?(profile: Profile): number;
   /**

@@ -6,7 +6,7 @@ import type { ReproListener } from './events.ts';
 import type { Execution, Executor } from './executor.ts';
 import type { CheckedGraph, CheckedNode } from './graph.ts';
 import type { Integrity } from './integrity.ts';
-import type { NodeLocks } from './lock.ts';
+import { LockTimeoutError, type NodeLocks } from './lock.ts';
 import type { NodeRef, NodeSpec, Project } from './project.ts';
 import type { SourceDigests } from './source-digest.ts';
 import type { ArtifactRef, BlobStore } from './store.ts';
@@ -26,6 +26,8 @@ export interface ReproOptions {
   readonly force: readonly string[];
   readonly jobs: number;
   readonly keepGoing: boolean;
+  /** Give up on a node whose lock another run holds for longer than this (default: wait). */
+  readonly lockTimeoutS?: number;
 }
 
 export interface ReproContext {
@@ -147,6 +149,8 @@ export class Repro {
   private readonly running = new Set<{ kill(): void }>();
   private readonly semaphore: Semaphore;
   private stopReason: string | undefined;
+  /** Aborted by interrupt(): ends waits for other runs' locks. */
+  private readonly stop = new AbortController();
   private readonly counts = { cached: 0, ran: 0, wouldRun: 0, failed: 0, skipped: 0, estimateSeconds: 0 };
 
   constructor(
@@ -169,6 +173,7 @@ export class Repro {
   /** Stops everything now (Ctrl-C): running workers are killed and their executions marked interrupted. */
   interrupt(): void {
     this.stopReason = 'interrupted';
+    this.stop.abort();
     for (const r of this.running) r.kill();
   }
 
@@ -244,7 +249,7 @@ export class Repro {
       throw new NodeFailed(id, this.stopReason);
     }
 
-    const release = await this.ctx.locks.acquire(key, id, (holder) => listener({ type: 'waiting', node: id, holder }));
+    const release = await this.acquireLock(key, id);
     try {
       if (!forced) {
         // Another run may have produced it while we waited for the lock.
@@ -269,6 +274,27 @@ export class Repro {
       return { key, outputs, ran: true };
     } finally {
       await release();
+    }
+  }
+
+  /** The node's lock; an interrupt while waiting skips the node, a lock timeout fails it. */
+  private async acquireLock(key: string, id: string): Promise<() => Promise<void>> {
+    const timeoutMs = this.options.lockTimeoutS === undefined ? undefined : this.options.lockTimeoutS * 1000;
+    try {
+      return await this.ctx.locks.acquire(key, id, (holder) => this.ctx.listener({ type: 'waiting', node: id, holder }), { signal: this.stop.signal, timeoutMs });
+    } catch (e) {
+      if (e instanceof LockTimeoutError) {
+        this.counts.failed++;
+        this.ctx.listener({ type: 'failed', node: id, error: e.message, logFile: undefined });
+        if (!this.options.keepGoing && this.stopReason === undefined) this.stopReason = `stopped after ${id} failed (use --keep-going to continue independent nodes)`;
+        throw new NodeFailed(id, e.message);
+      }
+      if (this.stop.signal.aborted) {
+        this.counts.skipped++;
+        this.ctx.listener({ type: 'skipped', node: id, reason: this.stopReason ?? 'interrupted' });
+        throw new NodeFailed(id, this.stopReason ?? 'interrupted');
+      }
+      throw e;
     }
   }
 
@@ -376,7 +402,7 @@ export class Repro {
     });
     const logFile = join(artifactsDir, 'logs', `${execId}-${spec.id.replace(/[^A-Za-z0-9._@-]/g, '_')}.log`);
     const task: NodeTask = {
-      projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key,
+      projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key, codeDigest: code,
       params: node.params, inputs: groupBySlot(spec, slots, paths), outputs: outputPaths, scratchDir,
     };
     const env: Attempt['env'] = { facts: undefined };

@@ -17,8 +17,10 @@ const EXTENSIONS = ['', '.ts', '.tsx', '.mts', '.js', '.mjs', '/index.ts', '/ind
 
 export interface SourceClosure {
   readonly digest: string;
-  /** Project files (relative to `root`) in the closure, sorted. */
+  /** Project files (relative to `root`) in the closure, sorted; then any extra files, in the given order. */
   readonly files: readonly string[];
+  /** Content hash of every file in `files` (an absent extra file hashes as 'absent'). */
+  readonly hashes: Readonly<Record<string, string>>;
   /** Bare package imports with their installed versions. */
   readonly packages: Readonly<Record<string, string>>;
 }
@@ -46,7 +48,14 @@ function packageVersion(root: string, name: string): string {
   }
 }
 
-export function sourceClosure(moduleUrlOrPath: string, root: string): SourceClosure {
+/**
+ * Files outside the import graph that also compute a stage's results (e.g. native sources loaded
+ * through `createRequire`): given the project files of a stage's closure (relative to the code
+ * root), the further files (relative to it too) whose content joins the stage's code digest.
+ */
+export type ExtraCode = (closureFiles: readonly string[]) => readonly string[];
+
+export function sourceClosure(moduleUrlOrPath: string, root: string, extra?: ExtraCode): SourceClosure {
   const entry = moduleUrlOrPath.startsWith('file:') ? fileURLToPath(moduleUrlOrPath) : resolve(moduleUrlOrPath);
   const seen = new Map<string, string>(); // absolute path -> content hash
   const packages = new Map<string, string>();
@@ -69,24 +78,48 @@ export function sourceClosure(moduleUrlOrPath: string, root: string): SourceClos
     }
   }
   const files = [...seen.keys()].map((f) => relative(root, f)).sort();
+  const hashes: Record<string, string> = Object.fromEntries(files.map((f) => [f, seen.get(resolve(root, f))!]));
+  const extras = (extra?.(files) ?? []).filter((f) => !(f in hashes));
+  for (const f of extras) {
+    const abs = resolve(root, f);
+    hashes[f] = existsSync(abs) ? sha256(readFileSync(abs)) : 'absent';
+  }
   const record = {
-    files: files.map((f) => [f, seen.get(resolve(root, f))]),
+    files: files.map((f) => [f, hashes[f]]),
     packages: [...packages.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+    // Only present when used, so projects without extras keep their keys.
+    ...(extras.length > 0 ? { extra: extras.map((f) => [f, hashes[f]]) } : {}),
   };
-  return { digest: sha256(JSON.stringify(record)), files, packages: Object.fromEntries(record.packages) };
+  return { digest: sha256(JSON.stringify(record)), files: [...files, ...extras], hashes, packages: Object.fromEntries(record.packages) };
 }
 
-/** Memoises closures for one process (one CLI invocation never sees source edits mid-run). */
+/** Files whose content differs between two closures of one stage (or that only one has). */
+export function changedFiles(a: SourceClosure, b: SourceClosure): string[] {
+  const names = [...new Set([...Object.keys(a.hashes), ...Object.keys(b.hashes)])].sort();
+  return names.filter((f) => a.hashes[f] !== b.hashes[f]);
+}
+
+/**
+ * Memoises closures for one process: the first digest of a module is the code this process loaded
+ * (it is taken when the project is imported), and one CLI invocation never sees source edits mid-run.
+ */
 export class SourceDigests {
   private readonly cache = new Map<string, SourceClosure>();
-  constructor(private readonly root: string) {}
+  constructor(
+    readonly root: string,
+    readonly extra?: ExtraCode,
+  ) {}
   of(moduleUrl: string): SourceClosure {
     let c = this.cache.get(moduleUrl);
     if (c === undefined) {
-      c = sourceClosure(moduleUrl, this.root);
+      c = sourceClosure(moduleUrl, this.root, this.extra);
       this.cache.set(moduleUrl, c);
     }
     return c;
+  }
+  /** The closure as the files are now (not memoised). */
+  current(moduleUrl: string): SourceClosure {
+    return sourceClosure(moduleUrl, this.root, this.extra);
   }
 }
 

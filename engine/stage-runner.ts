@@ -1,15 +1,18 @@
 import { mkdir, stat } from 'node:fs/promises';
+import { checkStageCode } from './code-check.ts';
 import type { Project } from './project.ts';
 import type { InputDecls, Metrics, OutputDecls, StageContext } from './stage.ts';
 import type { NodeTask, WorkerMessage } from './worker-protocol.ts';
 
 /**
  * Runs one node's stage wherever an executor put it: prepares its folders, gives it a context that
- * reports through `send`, and checks that every declared output was written.
+ * reports through `send`, and checks that every declared output was written. It refuses to run
+ * (or to report) a node whose key names other code than this process runs (code-check.ts).
  */
 export async function runStage(project: Project, task: NodeTask, send: (m: WorkerMessage) => void): Promise<Metrics | undefined> {
   const stage = project.stages.find((s) => s.name === task.stage);
   if (stage === undefined) throw new Error(`project has no stage '${task.stage}'`);
+  checkStageCode(project, stage, task.codeDigest, 'before', task.nodeId);
   await mkdir(task.scratchDir, { recursive: true });
   for (const [name, decl] of Object.entries(stage.outputs)) {
     if (decl.kind === 'dir') await mkdir(task.outputs[name]!, { recursive: true });
@@ -35,6 +38,7 @@ export async function runStage(project: Project, task: NodeTask, send: (m: Worke
   };
   const result = await stage.run(ctx);
   await checkOutputs(task, stage.outputs);
+  checkStageCode(project, stage, task.codeDigest, 'after', task.nodeId);
   return result?.metrics;
 }
 

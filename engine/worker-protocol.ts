@@ -8,6 +8,11 @@ export interface NodeTask {
   readonly stage: string;
   readonly nodeId: string;
   readonly nodeKey: string;
+  /**
+   * The code digest in the node's key (the stage's closure plus the project's extra code), as the
+   * driver computed it; runStage refuses to run the node with other code (engine/code-check.ts).
+   */
+  readonly codeDigest: string;
   /** Parameters already validated by the stage's schema in the driver. */
   readonly params: unknown;
   /** A path per input; a list of paths for list inputs; absent for unconnected optional inputs. */

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { canonicalJson } from './canonical-json.ts';
 import type { Project } from './project.ts';
-import { sourceClosure } from './source-digest.ts';
+import { sourceClosure, type ExtraCode } from './source-digest.ts';
 
 /**
  * What a persistent worker checks between nodes, so that a node's result never depends on what the
@@ -15,8 +15,8 @@ export class LoadedSources {
   private readonly digest: string;
   private readonly stats: ReadonlyMap<string, string>;
 
-  constructor(private readonly moduleUrl: string, private readonly root: string) {
-    const c = sourceClosure(moduleUrl, root);
+  constructor(private readonly moduleUrl: string, private readonly root: string, private readonly extra?: ExtraCode) {
+    const c = sourceClosure(moduleUrl, root, extra);
     this.digest = c.digest;
     this.stats = new Map(c.files.map((f) => [f, statKey(resolve(root, f))]));
   }
@@ -25,7 +25,7 @@ export class LoadedSources {
   changed(): string | undefined {
     for (const [file, key] of this.stats) {
       if (statKey(resolve(this.root, file)) === key) continue;
-      return sourceClosure(this.moduleUrl, this.root).digest === this.digest ? undefined : file;
+      return sourceClosure(this.moduleUrl, this.root, this.extra).digest === this.digest ? undefined : file;
     }
     return undefined;
   }

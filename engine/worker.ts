@@ -1,3 +1,4 @@
+import { recordLoadedCode } from './code-check.ts';
 import type { Project } from './project.ts';
 import { codeRoot } from './source-digest.ts';
 import { runStage } from './stage-runner.ts';
@@ -34,20 +35,24 @@ interface Booted {
 }
 
 // The project module is imported as soon as the worker boots, so a spare worker is ready when
-// its task arrives. The sources are digested before the import: an edit made during the import
-// shows up as a change before the first node.
+// its task arrives. The digest of the code it loaded is taken right then (code-check.ts: runStage
+// refuses a node whose key names other code); a persistent worker also notes the sources' stats,
+// to see cheaply before each node whether any changed since.
 async function boot(url: string): Promise<Booted> {
+  const mod = (await import(url).catch(() => undefined)) as { project?: Project } | undefined;
+  const project = mod?.project;
+  if (project === undefined) return { project, sources: undefined };
+  recordLoadedCode(project);
   let sources: LoadedSources | undefined;
   if (persistent) {
     try {
-      sources = new LoadedSources(url, codeRoot(url));
+      sources = new LoadedSources(url, codeRoot(url), project.extraCode?.bind(project));
     } catch {
       sources = undefined;
     }
   }
-  const mod = (await import(url).catch(() => undefined)) as { project?: Project } | undefined;
-  await mod?.project?.warmup?.().catch(() => undefined);
-  return { project: mod?.project, sources };
+  await project.warmup?.().catch(() => undefined);
+  return { project, sources };
 }
 const booted: Promise<Booted | undefined> = projectModule ? boot(projectModule) : Promise.resolve(undefined);
 

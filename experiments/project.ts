@@ -22,6 +22,7 @@ import { addQ1 } from './q1.ts';
 import { addQ2 } from './q2.ts';
 import { addQ3 } from './q3.ts';
 import { BACKEND_ENV } from '../ml/backend/from-env.ts';
+import { NATIVE_ADDON_MODULE, nativeSourceFiles } from '../ml/backend/native/addon.ts';
 
 export const project: Project<Profile> = {
   name: 'robustfeat',
@@ -41,6 +42,10 @@ export const project: Project<Profile> = {
     const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3'].flatMap((g) => b.groups[g] ?? []);
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
     return { nodes: b.nodes, groups: b.groups };
+  },
+  extraCode(closureFiles) {
+    // A stage that can load the native addon computes with its C++ kernels: a kernel fix must rerun it.
+    return closureFiles.includes(NATIVE_ADDON_MODULE) ? nativeSourceFiles() : [];
   },
   defaultJobs: (p) => p.jobs,
   workerEnv(jobs): Record<string, string> {

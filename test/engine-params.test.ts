@@ -11,7 +11,8 @@ import { canonicalJson } from '../engine/canonical-json.ts';
 import { combinations, nodeId, segment } from '../engine/sweep.ts';
 import { sourceClosure } from '../engine/source-digest.ts';
 import { checkGraph } from '../engine/graph.ts';
-import { gen, scale } from './fixtures/toy/stages.ts';
+import { scale } from './fixtures/toy/scale.ts';
+import { gen } from './fixtures/toy/stages.ts';
 
 const spaces: ToyWorkspace[] = [];
 after(() => spaces.forEach((w) => w.dispose()));

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LocalExecutor } from '../engine/local-executor.ts';
+import { codeRoot, sourceClosure } from '../engine/source-digest.ts';
 import type { ExecOutcome, NodeTask, WorkerMessage } from '../engine/worker-protocol.ts';
 
 /**
@@ -42,8 +43,10 @@ async function runNode(e: LocalExecutor, stage: 'leak' | 'probe', params: unknow
   const n = counter++;
   const out = join(dir, `out-${n}`);
   const logFile = join(dir, `log-${n}.log`);
+  // The fixture's stages live in its project module; the code as a driver planning now would see it.
+  const codeDigest = sourceClosure(projectModule, codeRoot(projectModule)).digest;
   const task: NodeTask = {
-    projectModule, stage, nodeId: `${stage}@${n}`, nodeKey: `key${n}`, params, inputs: {}, outputs: { out }, scratchDir: join(dir, `scratch-${n}`),
+    projectModule, stage, nodeId: `${stage}@${n}`, nodeKey: `key${n}`, codeDigest, params, inputs: {}, outputs: { out }, scratchDir: join(dir, `scratch-${n}`),
   };
   const messages: WorkerMessage[] = [];
   const outcome = await e.execute(task, (m) => messages.push(m), logFile).outcome;

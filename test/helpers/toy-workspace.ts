@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,20 @@ function compiledCli(): Promise<string> {
   return compiled;
 }
 
+let copies = 0;
+/**
+ * A private copy of the toy project's sources, for tests that edit code: inside the checkout (so
+ * its imports of the engine and of packages resolve) at the same depth as test/fixtures/toy.
+ * Returns the folder; its `cli.ts` is the entry. Removed when the test process exits.
+ */
+export function copyToyProject(): string {
+  const top = join(ROOT, 'dist', `toy-src-${process.pid}-${copies++}`);
+  const dir = join(top, 'toy');
+  cpSync(fileURLToPath(new URL('../fixtures/toy', import.meta.url)), dir, { recursive: true });
+  process.on('exit', () => rmSync(top, { recursive: true, force: true }));
+  return dir;
+}
+
 export interface CliResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -45,7 +59,8 @@ export class ToyWorkspace {
   readonly dir: string;
   readonly traceFile: string;
 
-  constructor(paramsYaml: string, readonly entry: Entry = 'compiled') {
+  /** `cli`: another copy of the toy CLI (see copyToyProject), always run through tsx. */
+  constructor(paramsYaml: string, readonly entry: Entry = 'compiled', readonly cli: string = CLI) {
     this.dir = mkdtempSync(join(tmpdir(), 'rf-toy-'));
     this.traceFile = join(this.dir, 'trace.log');
     this.writeParams(paramsYaml);
@@ -57,7 +72,7 @@ export class ToyWorkspace {
 
   /** Starts the CLI without waiting (for kill tests). */
   async spawn(args: readonly string[]): Promise<ChildProcess> {
-    const argv = this.entry === 'tsx' ? ['--import', TSX, CLI] : [await compiledCli()];
+    const argv = this.entry === 'tsx' || this.cli !== CLI ? ['--import', TSX, this.cli] : [await compiledCli()];
     return spawn(process.execPath, [...argv, '--root', this.dir, ...args], {
       cwd: this.dir,
       env: { ...process.env, ENGINE_TOY_TRACE: this.traceFile },

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +34,20 @@ export interface NativeAddon {
   poolGrad(isMax: number, geometry: number[], dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   channelAffine(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, out: Float32Array): void;
 }
+
+/**
+ * What the addon is built from, relative to the project root: its C++ sources and headers and the
+ * build script (compiler flags). Code that loads the addon computes with these, though no import
+ * reaches them, so the project adds them to the code digest of every stage that can load it.
+ */
+export function nativeSourceFiles(): string[] {
+  const dir = fileURLToPath(new URL('../../../native/src/', import.meta.url));
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.(cc|h)$/.test(f)).sort() : [];
+  return [...files.map((f) => `native/src/${f}`), 'native/build.mjs'];
+}
+
+/** The module through which every use of the addon goes (a stage whose code includes it runs native kernels). */
+export const NATIVE_ADDON_MODULE = 'ml/backend/native/addon.ts';
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../native/build/robustfeat_native.node', import.meta.url));
 
