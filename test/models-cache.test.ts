@@ -73,6 +73,23 @@ test('a cached model a caller changed or disposed is not served again', () => {
   loaded.dispose();
 });
 
+test('a cached model that was used (a G-ResNet builds its p4m index tables) holds what it held when loaded', () => {
+  const base = tensorEngineState(nothing);
+  const cache = new ModelCache();
+  const path = join(dir, 'g.model');
+  const g = { arch: 'gresnet18', width: 1 / 16, numClasses: 4, inputSize: 8, blocks: [1, 1, 1, 1], groupPool: true } as const;
+  const m = createModel(g, 5);
+  saveModel(m, path);
+  m.dispose();
+  const loaded = cache.load(path);
+  tf.tidy(() => {
+    loaded.logits(tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D, 'eval');
+  });
+  assert.deepEqual(tensorEngineState(cache.held()), base, 'a worker would take the used model for a leak');
+  cache.clear();
+  assert.deepEqual(tensorEngineState(nothing), base);
+});
+
 const architectures: ModelConfigInput[] = [
   config,
   { arch: 'resnet50', width: 1 / 32, numClasses: 4, inputSize: 8, blocks: [1, 1, 1, 1] },
