@@ -13,6 +13,8 @@ import type { Project } from './project.ts';
 import { Repro, ensureDirs } from './repro.ts';
 import type { ReproSummary } from './repro.ts';
 import { Reporter, fmtDuration } from './reporter.ts';
+import { Estimator, planEstimates, scheduleSeconds } from './estimates.ts';
+import { refsOf } from './project.ts';
 import { UserError } from './result.ts';
 import { openWorkspace } from './workspace.ts';
 import type { Workspace } from './workspace.ts';
@@ -64,8 +66,9 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
   try {
     const file = readParamsFile(ws.paramsPath);
     const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
-    const resolved = resolveProfile(file, name, project.profileSchema, opts.set.map(parseOverride));
-    const graph = checkGraph(project.build(resolved.params, name), 'params.yaml');
+    const overrides = opts.set.map(parseOverride);
+    const resolved = resolveProfile(file, name, project.profileSchema, overrides);
+    const graph = checkGraph(project.build(resolved.params, name, overrides.map((o) => o.text)), 'params.yaml');
     return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1 };
   } catch (e) {
     ws.close();
@@ -210,11 +213,13 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .command('gc')
     .description('remove blobs that no registered node refers to (lists them unless --apply)')
     .option('--apply', 'delete them')
-    .action(async (o: { apply?: boolean }) => {
+    .option('--scratch', 'also delete the checkpoints of unfinished nodes (a later repro then starts them over)')
+    .action(async (o: { apply?: boolean; scratch?: boolean }) => {
       const ws = await openWorkspace(globals().root);
       try {
-        const r = await collectGarbage(ws, o.apply ?? false);
-        out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs (${fmtBytes(r.bytes)}) and ${r.views} folder views${r.applied ? '' : '; run gc --apply to delete'}`);
+        const r = await collectGarbage(ws, o.apply ?? false, { scratch: o.scratch ? 'all' : 'done' });
+        const kept = r.resumable > 0 ? `; kept ${r.resumable} scratch folders of unfinished or running nodes${o.scratch ? ' (running)' : ' (gc --scratch removes those not running)'}` : '';
+        out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${r.applied ? '' : '; run gc --apply to delete'}`);
       } finally {
         ws.close();
       }
@@ -251,6 +256,7 @@ interface RunOpts {
 async function runRepro(
   project: Project, ws: Workspace, graph: CheckedGraph, profile: string, names: readonly string[], ids: readonly string[],
   o: RunOpts, listener: (e: import('./events.ts').ReproEvent) => void, quiet = false,
+  estimator = new Estimator(ws.db, project.estimateContext?.() ?? ''),
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
@@ -260,7 +266,7 @@ async function runRepro(
     {
       project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
       executor, locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
-      digests: loadedCode(project), runId, host: ws.host, listener,
+      digests: loadedCode(project), runId, host: ws.host, listener, estimator,
     },
     o,
   );
@@ -289,14 +295,28 @@ async function reproduce(
 ): Promise<ReproSummary> {
   const reporter = new Reporter({ tty: process.stdout.isTTY === true, verbose: o.verbose, dryRun: o.dryRun, write: (l) => process.stdout.write(`${l}\n`) });
   const started = Date.now();
-  reporter.handle({ type: 'plan', nodes: closure(graph, ids).length, targets: names });
+  const banner = project.runBanner?.();
+  if (banner) process.stdout.write(`${banner}\n`);
+  const needed = closure(graph, ids);
+  const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '');
+  const estimates = planEstimates(estimator, needed.map((id) => graph.nodes.get(id)!));
+  reporter.handle({ type: 'plan', nodes: needed.length, targets: names, estimates, jobs: o.jobs });
   try {
-    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => reporter.handle(e));
+    const planned = new Map<string, { seconds: number; deps: string[] }>();
+    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => {
+      if (e.type === 'would-run') {
+        const deps = Object.values(graph.nodes.get(e.node)!.spec.inputs ?? {}).flatMap((i) => refsOf(i).map((r) => r.node));
+        planned.set(e.node, { seconds: e.estimateSeconds ?? 0, deps });
+      }
+      reporter.handle(e);
+    }, false, estimator);
     reporter.close();
     const parts = [`${s.cached} cached`, o.dryRun ? `${s.wouldRun} to run` : `${s.ran} ran`];
     if (s.failed) parts.push(`${s.failed} failed`);
     if (s.skipped) parts.push(`${s.skipped} skipped`);
-    if (o.dryRun && s.estimateSeconds > 0) parts.push(`planned compute ~${fmtDuration(s.estimateSeconds)} (${(s.estimateSeconds / 3600).toFixed(1)} node-hours)`);
+    if (o.dryRun && s.estimateSeconds > 0) {
+      parts.push(`planned compute ~${fmtDuration(s.estimateSeconds)} (${(s.estimateSeconds / 3600).toFixed(1)} node-hours), ~${fmtDuration(scheduleSeconds(planned, o.jobs))} wall at --jobs ${o.jobs}`);
+    }
     process.stdout.write(`${o.dryRun ? 'dry run' : 'repro'} (${profile}): ${parts.join(', ')} in ${fmtDuration((Date.now() - started) / 1000)}\n`);
     return s;
   } finally {

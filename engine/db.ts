@@ -251,6 +251,13 @@ export class LineageDb {
     return this.stmt('SELECT * FROM executions WHERE node_key = ? ORDER BY id').all(key) as ExecutionRow[];
   }
 
+  /** Succeeded executions with a recorded duration, newest first (what calibrates plan estimates). */
+  succeededExecutions(): Pick<ExecutionRow, 'id' | 'stage' | 'params' | 'duration_s' | 'environment'>[] {
+    return this.stmt(
+      "SELECT id, stage, params, duration_s, environment FROM executions WHERE status = 'succeeded' AND duration_s IS NOT NULL ORDER BY id DESC",
+    ).all() as Pick<ExecutionRow, 'id' | 'stage' | 'params' | 'duration_s' | 'environment'>[];
+  }
+
   executionsOfRun(runId: number): ExecutionRow[] {
     return this.stmt('SELECT * FROM executions WHERE run_id = ? ORDER BY id').all(runId) as ExecutionRow[];
   }

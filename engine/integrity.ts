@@ -67,8 +67,13 @@ export class Integrity {
       await this.store.discardBlob(d);
       this.db.forgetBlobStat(d);
     }
-    // Folder views hard-link blobs, so they would still show the bad bytes: rebuild them on demand.
-    for (const view of await this.store.allTreeViews()) await this.store.removeTreeView(view);
+    // Folder views hard-link blobs, so a view holding a bad blob would still show the bad bytes:
+    // those views are rebuilt on demand. Views of other trees stay (a running node may read them).
+    const bad = new Set(digests);
+    for (const view of await this.store.allTreeViews()) {
+      const entries = bad.has(view) ? undefined : await this.store.readTree(view).catch(() => undefined);
+      if (entries === undefined || entries.some((e) => bad.has(e.digest))) await this.store.removeTreeView(view);
+    }
     return { state, bad: digests };
   }
 }

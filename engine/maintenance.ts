@@ -1,4 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Workspace } from './workspace.ts';
 
 /** `gc` and `verify`: keeping the blob store honest and small. */
@@ -7,11 +9,23 @@ export interface GcReport {
   readonly unreferenced: number;
   readonly bytes: number;
   readonly views: number;
+  /** Scratch folders of registered nodes (leftovers), and with `scratch: 'all'` of unfinished ones too. */
+  readonly scratch: number;
+  /** Scratch folders kept: checkpoints of unfinished nodes, which a later repro resumes from. */
+  readonly resumable: number;
   readonly applied: boolean;
 }
 
+export interface GcOptions {
+  /** 'done': only scratch of registered nodes; 'all': also unfinished nodes' checkpoints (not those running now). */
+  readonly scratch?: 'done' | 'all';
+}
+
+/** Half-built view folders younger than this may belong to a running materialisation. */
+const LEFTOVER_AGE_MS = 3_600_000;
+
 /** Blobs that no registered node's output refers to (tree members included). Deletes them if `apply`. */
-export async function collectGarbage(ws: Workspace, apply: boolean): Promise<GcReport> {
+export async function collectGarbage(ws: Workspace, apply: boolean, options: GcOptions = {}): Promise<GcReport> {
   const referenced = new Set<string>();
   const referencedTrees = new Set<string>();
   for (const o of ws.db.allOutputs()) {
@@ -40,7 +54,37 @@ export async function collectGarbage(ws: Workspace, apply: boolean): Promise<GcR
     views++;
     if (apply) await ws.store.removeTreeView(v);
   }
-  return { unreferenced, bytes, views, applied: apply };
+  for (const leftover of await ws.store.leftoverViewFolders(LEFTOVER_AGE_MS)) {
+    views++;
+    if (apply) await rm(leftover, { recursive: true, force: true });
+  }
+  // Scratch folders are named by node key. A registered node's is a leftover (success removes it);
+  // an unregistered one holds the checkpoints a resume needs, kept unless asked, and never while
+  // a run holds that node's lock.
+  let scratch = 0;
+  let resumable = 0;
+  const scratchDir = join(ws.artifactsDir, 'scratch');
+  const names = existsSync(scratchDir) ? await readdir(scratchDir) : [];
+  for (const key of names) {
+    const locked = existsSync(join(ws.artifactsDir, 'locks', `${key}.lock`));
+    const done = ws.db.node(key) !== undefined;
+    if (locked || (!done && options.scratch !== 'all')) {
+      resumable++;
+      continue;
+    }
+    scratch++;
+    bytes += await folderBytes(join(scratchDir, key));
+    if (apply) await rm(join(scratchDir, key), { recursive: true, force: true });
+  }
+  return { unreferenced, bytes, views, scratch, resumable, applied: apply };
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    if (e.isFile()) total += (await stat(join(e.parentPath, e.name)).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
 }
 
 export interface VerifyProblem {

@@ -149,7 +149,9 @@ export function resolveProfile<P>(
   const names = chain(file, name);
   let merged: Json = {};
   for (const n of names) merged = merge(merged, file.profiles[n]!);
-  const raw = merged as JsonObject;
+  // A private copy: merge() shares nested mappings with the parsed file, and --set must not write
+  // into the file's other profiles.
+  const raw = structuredClone(merged) as JsonObject;
   delete raw['extends'];
   for (const o of overrides) applyOverride(raw, o, `profiles.${name}`);
 

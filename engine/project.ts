@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AnyStage } from './stage.ts';
+import type { AnyStage, EstimateHints } from './stage.ts';
 
 /** An edge: which output of which upstream node feeds an input. */
 export interface NodeRef {
@@ -18,6 +18,8 @@ export interface NodeSpec {
   readonly paramsSource?: string;
   /** One upstream output per input; a list of them for inputs declared `many`. */
   readonly inputs?: Readonly<Record<string, NodeRef | readonly NodeRef[]>>;
+  /** What the stage's cost estimate needs beyond params (e.g. `trainCount`); not part of the key. */
+  readonly estimateHints?: EstimateHints;
 }
 
 /** The upstream refs of an input, as a list whatever its arity. */
@@ -44,7 +46,8 @@ export interface Project<Profile = unknown> {
   readonly stages: readonly AnyStage[];
   readonly profileSchema: z.ZodType<Profile>;
   readonly defaultProfile: string;
-  build(profile: Profile, profileName: string): Graph;
+  /** `overrides`: the `--set key=value` texts applied to this profile, so reports can state what actually ran. */
+  build(profile: Profile, profileName: string, overrides?: readonly string[]): Graph;
   /**
    * Optional: loads what most nodes need (e.g. a tensor library), called when a worker process boots,
    * before its task arrives, so a spare worker is warm by the time it is used. Failures are ignored
@@ -77,4 +80,11 @@ export interface Project<Profile = unknown> {
    * per-process thread count, so parallel nodes do not oversubscribe the cores).
    */
   workerEnv?(jobs: number): Readonly<Record<string, string>>;
+  /**
+   * Optional: what this run's nodes will execute on (e.g. the tensor backend), as one string. Plan
+   * estimates are calibrated only by executions recorded under the same context.
+   */
+  estimateContext?(): string;
+  /** Optional: lines `repro` prints first, before the plan (e.g. a warning that nodes will run slowly). */
+  runBanner?(): string | undefined;
 }

@@ -1,10 +1,13 @@
 import cliProgress from 'cli-progress';
-import type { ProgressEvent } from '../ml/progress.ts';
+import type { ProgressEvent } from '../contracts/progress.ts';
 import type { ReproEvent } from './events.ts';
+import { RunProgress, type RunProgressState } from './run-progress.ts';
 
 /**
  * Renders repro events: live bars (rate and ETA) for running nodes on a terminal, plain lines in a
  * log or CI (a progress line at every tenth of the work, or every 30 s, whichever comes first).
+ * The whole run has its own line (nodes done of total, failed, elapsed, ETA): a bar on a terminal,
+ * and otherwise a plain line after every finished node and at least once a minute.
  */
 
 export interface ReporterOptions {
@@ -18,8 +21,13 @@ export interface ReporterOptions {
 function fmtDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '?';
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+  // Round first, so 59.6 s of a minute never prints as "60s" (nor 59.6 minutes as "60m").
+  if (s < 3600 - 0.5) {
+    const t = Math.round(s);
+    return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
+  }
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
 function fmtInfo(info: ProgressEvent['info']): string {
@@ -41,6 +49,9 @@ interface Track {
 export class Reporter {
   private readonly tracks = new Map<string, Track>();
   private multibar: cliProgress.MultiBar | undefined;
+  private run: RunProgress | undefined;
+  private runBar: cliProgress.SingleBar | undefined;
+  private lastRunLine = Date.now();
 
   constructor(private readonly o: ReporterOptions) {}
 
@@ -53,12 +64,15 @@ export class Reporter {
     switch (e.type) {
       case 'plan':
         this.line(`${this.o.dryRun ? 'dry run: ' : ''}${e.nodes} nodes needed by ${e.targets.join(', ')}`);
+        if (!this.o.dryRun) this.run = new RunProgress(e.nodes, e.estimates ?? new Map(), e.jobs ?? 1);
         return;
       case 'cached':
+        this.run?.cachedNode(e.node);
         if (this.o.verbose || this.o.dryRun) this.line(`  cached    ${e.node}`);
         return;
       case 'would-run': {
-        const est = e.estimateSeconds !== undefined ? `  (~${fmtDuration(e.estimateSeconds)})` : '';
+        const how = e.calibration ? `calibrated on ${e.calibration.samples} run${e.calibration.samples > 1 ? 's' : ''} of ${e.calibration.basis}` : 'formula, not yet measured here';
+        const est = e.estimateSeconds !== undefined ? `  (~${fmtDuration(e.estimateSeconds)}, ${how})` : '';
         this.line(`  to run    ${e.node}${est}\n              because ${e.reasons.join('; ')}`);
         return;
       }
@@ -68,32 +82,70 @@ export class Reporter {
         return;
       }
       case 'start':
+        this.run?.start(e.node);
         this.tracks.set(e.node, { start: Date.now(), firstDone: undefined, firstAt: Date.now(), lastDecile: -1, lastLine: Date.now(), bar: undefined });
         this.line(`  run       ${e.node}  (${e.reasons.join('; ')})`);
         return;
       case 'progress':
+        this.run?.progress(e.node, e.event.done, e.event.total);
         this.progress(e.node, e.event);
+        this.runTick(false);
         return;
       case 'log':
         this.line(`  [${e.node}] ${e.message}`);
         return;
       case 'done':
         this.finishBar(e.node);
+        this.run?.done(e.node, e.seconds);
         this.line(`  done      ${e.node}  ${fmtDuration(e.seconds)}`);
+        this.runTick(true);
         return;
       case 'failed': {
         this.finishBar(e.node);
         const indented = e.error.split('\n').slice(0, 25).map((l) => `              ${l}`).join('\n');
+        this.run?.fail(e.node);
         this.line(`  FAILED    ${e.node}\n${indented}${e.logFile ? `\n              log: ${e.logFile}` : ''}`);
+        this.runTick(true);
         return;
       }
       case 'skipped':
+        this.run?.skip(e.node);
         this.line(`  skipped   ${e.node}: ${e.reason}`);
         return;
       case 'repaired':
         this.line(`  repair    ${e.node}: ${e.message}`);
         return;
     }
+  }
+
+  /** The whole run's line or bar; plain lines after each finished node (`force`) or once a minute. */
+  private runTick(force: boolean): void {
+    if (this.run === undefined) return;
+    const s = this.run.state();
+    if (this.o.tty) {
+      const multibar = this.bars();
+      const payload = { node: 'run', unit: 'nodes', rate: '', etaText: fmtDuration(s.etaSeconds), info: runInfo(s) };
+      if (this.runBar === undefined) {
+        this.runBar = multibar.create(s.total, s.done + s.failed + s.skipped, payload, { format: '  run |{bar}| {value}/{total} nodes finished  ETA {etaText}  ({info})' });
+      }
+      else this.runBar.update(s.done + s.failed + s.skipped, payload);
+      return;
+    }
+    const now = Date.now();
+    if (!force && now - this.lastRunLine < 60_000) return;
+    this.lastRunLine = now;
+    this.o.write(runLine(s));
+  }
+
+  private bars(): cliProgress.MultiBar {
+    this.multibar ??= new cliProgress.MultiBar(
+      {
+        format: '  {node} |{bar}| {percentage}% {value}/{total} {unit}  {rate}/s  ETA {etaText}  {info}',
+        hideCursor: true, clearOnComplete: true, stopOnComplete: false, barsize: 24,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    return this.multibar;
   }
 
   private progress(node: string, ev: ProgressEvent): void {
@@ -109,17 +161,8 @@ export class Reporter {
     const eta = rate > 0 ? (ev.total - ev.done) / rate : Number.NaN;
     const info = fmtInfo(ev.info);
     if (this.o.tty) {
-      if (this.multibar === undefined) {
-        this.multibar = new cliProgress.MultiBar(
-          {
-            format: '  {node} |{bar}| {percentage}% {value}/{total} {unit}  {rate}/s  ETA {etaText}  {info}',
-            hideCursor: true, clearOnComplete: true, stopOnComplete: false, barsize: 24,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-      }
       const payload = { node, unit: ev.unit, rate: rate.toPrecision(3), etaText: fmtDuration(eta), info };
-      if (t.bar === undefined) t.bar = this.multibar.create(ev.total, ev.done, payload);
+      if (t.bar === undefined) t.bar = this.bars().create(ev.total, ev.done, payload);
       else {
         t.bar.setTotal(ev.total);
         t.bar.update(ev.done, payload);
@@ -141,7 +184,7 @@ export class Reporter {
       this.multibar.remove(t.bar);
     }
     this.tracks.delete(node);
-    if (this.multibar && this.tracks.size === 0) {
+    if (this.multibar && this.tracks.size === 0 && this.runBar === undefined) {
       this.multibar.stop();
       this.multibar = undefined;
     }
@@ -150,7 +193,22 @@ export class Reporter {
   close(): void {
     this.multibar?.stop();
     this.multibar = undefined;
+    this.runBar = undefined;
   }
+}
+
+function runInfo(s: RunProgressState): string {
+  const parts = [`${s.done}/${s.total} done`];
+  if (s.cached > 0) parts.push(`${s.cached} cached`);
+  parts.push(`${s.failed} failed`);
+  if (s.skipped > 0) parts.push(`${s.skipped} skipped`);
+  parts.push(`${s.running} running`, `elapsed ${fmtDuration(s.elapsedSeconds)}`);
+  return parts.join(', ');
+}
+
+/** `run: 12/116 done, 3 cached, 0 failed, 2 running, elapsed 3m02s, ETA ~41m00s` */
+export function runLine(s: RunProgressState): string {
+  return `  run: ${runInfo(s)}, ETA ${s.done + s.failed + s.skipped >= s.total ? '0s' : `~${fmtDuration(s.etaSeconds)}`}`;
 }
 
 export { fmtDuration };

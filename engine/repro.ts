@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { canonicalJson, digestOf } from './canonical-json.ts';
 import type { LineageDb } from './db.ts';
 import type { ReproListener } from './events.ts';
+import type { EstimateRecord, Estimator } from './estimates.ts';
 import type { Execution, Executor } from './executor.ts';
 import type { CheckedGraph, CheckedNode } from './graph.ts';
 import type { Integrity } from './integrity.ts';
@@ -43,6 +44,8 @@ export interface ReproContext {
   readonly runId: number;
   readonly host: string;
   readonly listener: ReproListener;
+  /** Calibrated plan estimates (engine/estimates.ts); without one, the stages' formulas alone. */
+  readonly estimator?: Estimator;
 }
 
 /** How a node stands after resolution. `outputs` is absent only for dry-run nodes that would run. */
@@ -74,6 +77,8 @@ interface Attempt {
   readonly started: number;
   /** Facts the worker reported about where it ran (backend, threads). */
   readonly env: { facts: Record<string, unknown> | undefined };
+  /** The estimate formula's value and similarity keys, recorded so later plans calibrate on it. */
+  readonly estimate: EstimateRecord | undefined;
   readonly execution: Execution;
 }
 
@@ -306,10 +311,18 @@ export class Repro {
   }
 
   private wouldRun(node: CheckedNode, key: string | undefined, reasons: readonly string[]): Resolved {
-    const estimate = node.spec.stage.estimateSeconds?.(node.params as never);
+    const e = this.ctx.estimator
+      ? this.ctx.estimator.estimate(node.spec, node.params)
+      : (() => {
+          const seconds = node.spec.stage.estimateSeconds?.(node.params as never, node.spec.estimateHints ?? {});
+          return seconds === undefined ? undefined : { seconds, samples: 0, basis: undefined };
+        })();
     this.counts.wouldRun++;
-    if (estimate !== undefined) this.counts.estimateSeconds += estimate;
-    this.ctx.listener({ type: 'would-run', node: node.spec.id, key, reasons, estimateSeconds: estimate });
+    if (e !== undefined) this.counts.estimateSeconds += e.seconds;
+    this.ctx.listener({
+      type: 'would-run', node: node.spec.id, key, reasons, estimateSeconds: e?.seconds,
+      ...(e && e.samples > 0 ? { calibration: { samples: e.samples, basis: e.basis ?? '' } } : {}),
+    });
     return { key, outputs: undefined, ran: false };
   }
 
@@ -422,7 +435,8 @@ export class Repro {
       else if (m.type === 'series') db.addSeries(execId, m.name, m.step, m.values);
     }, logFile);
     if (execution.pid !== undefined) db.setExecutionPid(execId, execution.pid);
-    return { execId, staging, scratchDir, logFile, outputPaths, paramsJson, started, env, execution };
+    const estimate = this.ctx.estimator?.record(spec, node.params);
+    return { execId, staging, scratchDir, logFile, outputPaths, paramsJson, started, env, estimate, execution };
   }
 
   /** A failed or interrupted attempt is recorded, never registered; its scratch folder stays for a resume. */
@@ -430,7 +444,7 @@ export class Repro {
     const id = node.spec.id;
     const interrupted = this.stopReason === 'interrupted';
     this.ctx.db.endExecution(a.execId, {
-      status: interrupted ? 'interrupted' : 'failed', durationS: (Date.now() - a.started) / 1000, environment: a.env.facts,
+      status: interrupted ? 'interrupted' : 'failed', durationS: (Date.now() - a.started) / 1000, environment: withEstimate(a),
       exitCode: outcome.exitCode, signal: outcome.signal, error: outcome.error,
     });
     await rm(a.staging, { recursive: true, force: true });
@@ -454,7 +468,7 @@ export class Repro {
       outputs[name] = ref;
     }
     const seconds = (Date.now() - a.started) / 1000;
-    db.endExecution(a.execId, { status: 'succeeded', durationS: seconds, environment: a.env.facts, metrics });
+    db.endExecution(a.execId, { status: 'succeeded', durationS: seconds, environment: withEstimate(a), metrics });
     db.register({
       key, nodeId: spec.id, stage: spec.stage.name, stageVersion: spec.stage.version, codeDigest: code,
       params: a.paramsJson, executionId: a.execId, outputs,
@@ -469,6 +483,10 @@ export class Repro {
     return outputs;
   }
 
+}
+
+function withEstimate(a: Attempt): Record<string, unknown> | undefined {
+  return a.estimate === undefined ? a.env.facts : { ...a.env.facts, estimate: a.estimate };
 }
 
 export async function ensureDirs(artifactsDir: string): Promise<void> {

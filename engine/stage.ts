@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ProgressSink } from '../ml/progress.ts';
+import type { ProgressSink } from '../contracts/progress.ts';
 
 /**
  * A stage is declared once: its name and version, the schema of the parameters it reads, the
@@ -34,6 +34,9 @@ export type InputPaths<I extends InputDecls> = {
       : string;
 };
 export type OutputPaths<O extends OutputDecls> = { readonly [K in keyof O]: string };
+
+/** Facts a node's cost depends on that are not among its parameters (NodeSpec.estimateHints). */
+export type EstimateHints = Readonly<Record<string, number | string>>;
 
 /** JSON-serialisable metric values recorded with a node execution in SQLite. */
 export type Metrics = Readonly<Record<string, unknown>>;
@@ -70,8 +73,20 @@ export interface StageDef<P = unknown, I extends InputDecls = InputDecls, O exte
   readonly params: z.ZodType<P>;
   readonly inputs: I;
   readonly outputs: O;
-  /** Rough wall time in seconds for a node with these params on a 2-core CPU, for --dry-run plans. */
-  readonly estimateSeconds?: (params: P) => number;
+  /**
+   * Rough wall time in seconds for a node with these params on a 2-core CPU, for --dry-run plans
+   * and the run's ETA. `hints` are the node's estimateHints (facts its cost depends on that are not
+   * parameters, such as the size of an input dataset). Measured executions calibrate it: see
+   * `similarity` and engine/estimates.ts.
+   */
+  readonly estimateSeconds?: (params: P, hints: EstimateHints) => number;
+  /**
+   * Keys, most specific first, naming which past executions of this stage cost like this node
+   * (e.g. same architecture and width; then same architecture). The engine scales the formula by
+   * the measured/estimated ratio of the most specific key that has measurements on the same
+   * estimate context (e.g. backend). Without it, only executions with identical params calibrate.
+   */
+  readonly similarity?: (params: P, hints: EstimateHints) => readonly string[];
   run(ctx: StageContext<P, I, O>): Promise<StageResult | void>;
 }
 
@@ -84,7 +99,8 @@ export interface AnyStage {
   readonly params: z.ZodType<unknown>;
   readonly inputs: InputDecls;
   readonly outputs: OutputDecls;
-  readonly estimateSeconds?: (params: never) => number;
+  readonly estimateSeconds?: (params: never, hints: EstimateHints) => number;
+  readonly similarity?: (params: never, hints: EstimateHints) => readonly string[];
   run(ctx: StageContext<never, InputDecls, OutputDecls>): Promise<StageResult | void>;
 }
 

@@ -246,6 +246,18 @@ export class BlobStore {
     return (await readdir(this.treesDir)).filter((n) => /^[0-9a-f]{64}$/.test(n));
   }
 
+  /** Half-built views (`.tmp-*`) last modified before `olderThanMs` ago: left by a killed process. */
+  async leftoverViewFolders(olderThanMs: number): Promise<string[]> {
+    if (!(await exists(this.treesDir))) return [];
+    const out: string[] = [];
+    for (const name of await readdir(this.treesDir)) {
+      if (!name.startsWith('.tmp-')) continue;
+      const st = await stat(join(this.treesDir, name)).catch(() => undefined);
+      if (st !== undefined && Date.now() - st.mtimeMs > olderThanMs) out.push(join(this.treesDir, name));
+    }
+    return out;
+  }
+
   async removeTreeView(digest: string): Promise<void> {
     await rm(join(this.treesDir, digest), { recursive: true, force: true });
   }

@@ -20,16 +20,11 @@ export function combinations<T extends Record<string, readonly SweepValue[]>>(
 
 /** One id segment: `resnet18`, `alpha0.3`, `lr0.01`, `std`. Numbers carry their axis name. */
 export function segment(axis: string, value: SweepValue): string {
-  if (typeof value === 'number') return `${axis}${formatNumber(value)}`;
+  // Numbers print as JavaScript writes them, which for values read from params.yaml is as written
+  // there (0.05, 1e-4 -> 0.0001); 0.1 + 0.2 would print 0.30000000000000004.
+  if (typeof value === 'number') return `${axis}${String(value)}`;
   if (typeof value === 'boolean') return value ? axis : `no-${axis}`;
   return value.replace(/[^A-Za-z0-9._*+-]+/g, '_');
-}
-
-function formatNumber(v: number): string {
-  if (Number.isInteger(v)) return String(v);
-  // Shortest decimal that round-trips, e.g. 0.1 + 0.2 still prints as 0.30000000000000004: callers
-  // should pass values straight from params.yaml, which print as written.
-  return String(v);
 }
 
 /** `stage@seg1-seg2-…`, or just `stage` when the node has no variant. */

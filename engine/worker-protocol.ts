@@ -1,4 +1,4 @@
-import type { ProgressEvent } from '../ml/progress.ts';
+import type { ProgressEvent } from '../contracts/progress.ts';
 import type { Metrics } from './stage.ts';
 
 /** What the driver sends a worker process: everything needed to run one node, nothing more. */

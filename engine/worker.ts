@@ -1,4 +1,4 @@
-import { recordLoadedCode } from './code-check.ts';
+import { CodeChangedError, recordLoadedCode } from './code-check.ts';
 import type { Project } from './project.ts';
 import { codeRoot } from './source-digest.ts';
 import { runStage } from './stage-runner.ts';
@@ -94,7 +94,8 @@ process.on('message', (m: DriverMessage) => {
     async (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
       if (persistent) endOfNode();
-      await send({ type: 'failed', error: err.message, stack: err.stack });
+      // A refusal over changed code is a message for the user, not a crash to debug.
+      await send({ type: 'failed', error: err.message, stack: err instanceof CodeChangedError ? undefined : err.stack });
       // A node that threw may have left anything half done: its worker is not reused.
       process.exit(1);
     },

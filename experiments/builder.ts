@@ -2,6 +2,7 @@
  * Accumulates the nodes of one profile's graph. Experiments share upstream nodes (the datasets,
  * D_R, the evaluation settings), so adding an id twice is allowed when the spec is the same.
  */
+import { UserError } from '../engine/result.ts';
 import { canonicalJson } from '../engine/canonical-json.ts';
 import type { NodeRef, NodeSpec } from '../engine/project.ts';
 
@@ -13,11 +14,16 @@ export class GraphBuilder {
     const have = this.byId.get(spec.id);
     if (have) {
       const same = have.stage === spec.stage && canonicalJson(have.params) === canonicalJson(spec.params) && canonicalJson(have.inputs ?? {}) === canonicalJson(spec.inputs ?? {});
-      if (!same) throw new Error(`two different nodes were given the id ${spec.id}`);
+      if (!same) throw new UserError(`params.yaml${spec.paramsSource ? ` ${spec.paramsSource}` : ''}: two different nodes would get the id ${spec.id} (two sweep entries with the same name?)`);
       return spec.id;
     }
     this.byId.set(spec.id, spec);
     return spec.id;
+  }
+
+  /** A node added earlier (later builders read the specs of the reports they stand beside). */
+  get(id: string): NodeSpec | undefined {
+    return this.byId.get(id);
   }
 
   group(name: string, ids: readonly string[]): void {

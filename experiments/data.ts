@@ -3,6 +3,7 @@
  * adversarially trained f_A, or fetched), and optionally D_NR; plus the shared evaluation node.
  */
 import type { NodeRef } from '../engine/project.ts';
+import { UserError } from '../engine/result.ts';
 import { nodeId, segment } from '../engine/sweep.ts';
 import type { AttackPresetName } from '../ml/attacks/config.ts';
 import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
@@ -11,6 +12,9 @@ import { buildDr } from '../stages/build-dr.ts';
 import { evaluate, type EvaluateParams } from '../stages/evaluate.ts';
 import { fetchCifar10 } from '../stages/fetch-cifar10.ts';
 import { fetchRobustDatasets } from '../stages/fetch-robust-datasets.ts';
+import { subsetDataset } from '../stages/subset-dataset.ts';
+import { describeModel } from '../ml/models/cost.ts';
+import { chooseRobustSource } from './robust-source.ts';
 import { syntheticDataset } from '../stages/synthetic-dataset.ts';
 import { train, type TrainParams } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
@@ -23,12 +27,17 @@ export interface DataNodes {
   readonly inputSize: number;
   /** |D|, which fixes the steps per epoch of every run (an epoch of D_mix is |D| images too). */
   readonly trainCount: number;
+  /** Images of the test set (before an evaluation's own `count` subset). */
+  readonly testCount: number;
   readonly synthetic: boolean;
   /** D_R; adding it adds f_A's training (build) or the download (fetch). */
   robust(): NodeRef;
+  /** Lines for the reports: the data actually used (subsets, partial copies, where D_R came from). */
+  readonly notes: string[];
 }
 
 export const CIFAR10_TRAIN_COUNT = 50_000;
+export const CIFAR10_TEST_COUNT = 10_000;
 const CIFAR10_CLASSES = 10;
 
 export function modelConfig(entry: ModelEntry, data: Pick<DataNodes, 'numClasses' | 'inputSize'>): TrainParams['model'] {
@@ -51,6 +60,7 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   let trainRef: NodeRef;
   let testRef: NodeRef;
   let trainCount: number;
+  let testCount: number;
   let inputSize = 32;
   const synthetic = p.data.synthetic;
   if (p.data.source === 'synthetic' && synthetic) {
@@ -58,23 +68,61 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     trainRef = ref(id, 'train');
     testRef = ref(id, 'test');
     trainCount = synthetic.trainCount;
+    testCount = synthetic.testCount;
     inputSize = synthetic.size;
   } else {
-    const id = b.add({ id: 'fetch-cifar10', stage: fetchCifar10, params: { source: p.data.cifar10 }, paramsSource: 'data.cifar10' });
+    const params = { source: p.data.cifar10, ...(p.data.partial ? { partial: true } : {}) };
+    const id = b.add({ id: 'fetch-cifar10', stage: fetchCifar10, params, paramsSource: 'data' });
     trainRef = ref(id, 'train');
     testRef = ref(id, 'test');
     trainCount = CIFAR10_TRAIN_COUNT;
+    testCount = CIFAR10_TEST_COUNT;
   }
+  const notes: string[] = [];
+  const dataName = p.data.source === 'synthetic' ? 'synthetic' : 'CIFAR-10';
+  // Seeded class-balanced subsets: their count and seed are parameters, so part of every key downstream.
+  const subset = (from: NodeRef, split: string, count: number | undefined, full: number, option: string): [NodeRef, number] => {
+    if (count === undefined) return [from, full];
+    if (p.data.source === 'synthetic' && count > full) throw new UserError(`params.yaml ${option}: ${count} images asked of the ${full} the synthetic ${split} set has`);
+    if (p.data.source === 'cifar10' && count > full) throw new UserError(`params.yaml ${option}: ${count} images asked of CIFAR-10's ${full} ${split} images`);
+    const id = b.add({ id: `subset-dataset@${split}`, stage: subsetDataset, params: { count, seed: p.data.subsetSeed, option }, paramsSource: option, inputs: { data: from } });
+    notes.push(`${split}: a seeded class-balanced subset of ${count} of the ${full} ${dataName} ${split} images (${option}).`);
+    return [ref(id, 'dataset'), count];
+  };
+  [trainRef, trainCount] = subset(trainRef, 'train', p.data.trainCount, trainCount, 'data.trainCount');
+  [testRef, testCount] = subset(testRef, 'test', p.data.testCount, testCount, 'data.testCount');
+  if (p.data.partial) notes.push('A partial local CIFAR-10 copy is accepted (data.partial); the image counts below are what was read.');
+  checkCounts(p, trainCount, testCount);
   const numClasses = p.data.source === 'synthetic' ? SYNTHETIC_DEFAULTS.numClasses : CIFAR10_CLASSES;
-  const data = { train: trainRef, test: testRef, numClasses, inputSize, trainCount, synthetic: p.data.source === 'synthetic' };
+  const data = { train: trainRef, test: testRef, numClasses, inputSize, trainCount, testCount, synthetic: p.data.source === 'synthetic', notes };
 
+  // Decided now (not when D_R is first needed) so that every report node carries the note.
+  const r = p.robust;
+  const choice =
+    r.source === 'auto'
+      ? p.data.source === 'cifar10'
+        ? chooseRobustSource(r.fetch, process.cwd())
+        : { source: 'build' as const, why: 'D_R built locally (the published D_R is CIFAR-10 and this profile trains on synthetic data)' }
+      : { source: r.source, from: r.fetch ?? undefined, why: r.source === 'fetch' ? "Ilyas et al.'s published D_R (robust.source: fetch)" : 'D_R built locally (robust.source: build)' };
+  const subsetNote = r.count !== undefined ? `, a class-balanced subset of ${r.count} images (robust.count)` : '';
+  notes.push(
+    choice.source === 'fetch'
+      ? `D_R: ${choice.why}${subsetNote}.`
+      : `D_R: ${choice.why}: f_A = ${describeModel(modelConfig(r.model, data))}, ${r.train.epochs} epochs of L2-PGD training (eps ${r.adversarial.eps}, ${r.adversarial.iterations} steps), ` +
+          `${r.build.steps} inversion steps${r.build.count !== undefined ? ` on ${r.build.count} images` : ''}${subsetNote}.`,
+  );
   let robustRef: NodeRef | undefined;
   const buildRobust = (): NodeRef => {
-    const r = p.robust;
-    if (r.source === 'fetch') {
-      if (p.data.source !== 'cifar10') throw new Error("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
-      const id = b.add({ id: 'fetch-robust-datasets', stage: fetchRobustDatasets, params: { source: r.fetch }, paramsSource: 'robust.fetch' });
-      return ref(id, 'robust');
+    const robustCount = (from: NodeRef, full: number | undefined): NodeRef => {
+      if (r.count === undefined) return from;
+      if (full !== undefined && r.count > full) throw new UserError(`params.yaml robust.count: ${r.count} images asked of a D_R of ${full}`);
+      const id = b.add({ id: 'subset-dataset@robust', stage: subsetDataset, params: { count: r.count, seed: p.data.subsetSeed, option: 'robust.count' }, paramsSource: 'robust.count', inputs: { data: from } });
+      return ref(id, 'dataset');
+    };
+    if (choice.source === 'fetch') {
+      if (p.data.source !== 'cifar10') throw new UserError("params.yaml robust.source: 'fetch' gives CIFAR-10's D_R, which only fits data.source 'cifar10'");
+      const id = b.add({ id: 'fetch-robust-datasets', stage: fetchRobustDatasets, params: { source: choice.from ?? null }, paramsSource: 'robust.fetch' });
+      return robustCount(ref(id, 'robust'), CIFAR10_TRAIN_COUNT);
     }
     const fA = b.add({
       id: 'train@robust-fA', stage: train, paramsSource: 'robust',
@@ -86,7 +134,7 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
       inputs: { model: ref(fA, 'model'), data: trainRef },
     });
     b.group('dr', [dr]);
-    return ref(dr, 'dataset');
+    return robustCount(ref(dr, 'dataset'), r.build.count ?? trainCount);
   };
 
   const robust = (): NodeRef => (robustRef ??= buildRobust());
@@ -108,6 +156,34 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     b.group('dnr', ids);
   }
   return { ...data, robust };
+}
+
+/**
+ * What a report's header states beside the profile's (static) description: the number of test
+ * images each evaluation used, and the `--set` overrides, which the description does not know of.
+ */
+export function describeRun(p: Profile, overrides: readonly string[]): string {
+  const testCount = p.data.source === 'synthetic' && p.data.synthetic ? p.data.synthetic.testCount : CIFAR10_TEST_COUNT;
+  const count = p.evaluation.count ?? testCount;
+  const parts = [`${count.toLocaleString('en-US')} test images per evaluation${count < testCount ? ` (a seeded subset of ${testCount.toLocaleString('en-US')})` : ''}`];
+  if (overrides.length > 0) parts.push(overrides.map((o) => `--set ${o}`).join(', '));
+  return parts.join('; ');
+}
+
+/**
+ * Counts that must fit the data they subset, checked when the graph is built: the stages check
+ * them again, but only once they run, after hours of upstream training.
+ */
+function checkCounts(p: Profile, trainCount: number, testCount: number): void {
+  const d = p.data.source === 'synthetic' ? `data.synthetic (${trainCount} training, ${testCount} test images)` : `CIFAR-10 (${trainCount} training, ${testCount} test images)`;
+  const checks: [string, number | undefined, number, string][] = [
+    ['evaluation.count', p.evaluation.count, testCount, 'test images'],
+    ['robust.build.count', p.robust.source === 'build' ? p.robust.build.count : undefined, trainCount, 'training images (|D|)'],
+    ['robust.nonRobust.count', p.robust.nonRobust?.count, trainCount, 'training images (|D|)'],
+  ];
+  for (const [path, count, limit, what] of checks) {
+    if (count !== undefined && count > limit) throw new UserError(`params.yaml ${path}: ${count} exceeds the ${limit} ${what} of ${d}`);
+  }
 }
 
 /** An evaluation node `evaluate@<run>-<attack>` of a model under a named attack on the test set. */

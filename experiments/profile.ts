@@ -39,16 +39,29 @@ const dataSchema = z
     synthetic: syntheticParams.optional(),
     /** URL, local tarball or folder (source cifar10); null: $RF_CIFAR10, else the official URL. */
     cifar10: z.string().min(1).nullable().default(null),
+    /** Train on a seeded class-balanced subset of this many images (absent: all of D). */
+    trainCount: z.number().int().positive().optional(),
+    /** Test on a seeded class-balanced subset of this many images (before evaluation.count). */
+    testCount: z.number().int().positive().optional(),
+    subsetSeed: z.number().int().min(0).default(0),
+    /** Accept a local CIFAR-10 copy with fewer records per batch or fewer train batch files. */
+    partial: z.boolean().default(false),
   })
   .strict()
   .refine((d) => d.source !== 'synthetic' || d.synthetic !== undefined, { message: "source 'synthetic' needs a 'synthetic' mapping", path: ['synthetic'] });
 
 const robustSchema = z
   .object({
-    /** `build`: train f_A adversarially and invert its representation; `fetch`: Ilyas et al.'s files (CIFAR-10 only). */
-    source: z.enum(['build', 'fetch']),
+    /**
+     * `build`: train f_A adversarially and invert its representation; `fetch`: Ilyas et al.'s files
+     * (CIFAR-10 only); `auto`: their files when reachable ($RF_ROBUST_DATASETS, `fetch`, a local
+     * datasets.tar), else `build`; the reports say which was used.
+     */
+    source: z.enum(['build', 'fetch', 'auto']),
     /** For `fetch`: URL, tarball or release_datasets folder; null: $RF_ROBUST_DATASETS, else the authors' URL. */
     fetch: z.string().min(1).nullable().default(null),
+    /** Mix in a seeded class-balanced subset of this many D_R images (absent: all of it). */
+    count: z.number().int().positive().optional(),
     model: modelEntry,
     train: trainSettings,
     augment: z.enum(['none', 'std', 'std*']).default('std'),
@@ -57,6 +70,7 @@ const robustSchema = z
       .object({
         steps: z.number().int().positive(),
         stepSize: z.number().positive(),
+        finalStepSize: z.number().positive().optional(),
         seed: z.number().int().min(0).default(0),
         batchSize: z.number().int().positive().default(64),
         count: z.number().int().positive().optional(),

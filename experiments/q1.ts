@@ -2,6 +2,7 @@
  * Question 1 (Figures 1 and 2): one model trained with snapshots; every snapshot evaluated under
  * Figure 1's spatial attacks and Figure 2's L-inf PGD attacks.
  */
+import { UserError } from '../engine/result.ts';
 import { nodeId, segment } from '../engine/sweep.ts';
 import { snapshotSteps } from '../ml/train/schedule.ts';
 import { figure } from '../stages/figure.ts';
@@ -14,7 +15,7 @@ import type { ProfileInfo } from '../report/profile.ts';
 
 export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
   const q = p.q1;
-  if (!Number.isInteger(q.train.epochs)) throw new Error(`params.yaml q1.train.epochs: snapshots need a whole number of epochs, got ${q.train.epochs}`);
+  if (!Number.isInteger(q.train.epochs)) throw new UserError(`params.yaml q1.train.epochs: snapshots need a whole number of epochs, got ${q.train.epochs}`);
   const perEpoch = Math.ceil(data.trainCount / q.train.batchSize);
   const steps = snapshotSteps(perEpoch, q.train.epochs, q.snapshots);
   const run = `q1-${segment('', q.model.arch)}`;
@@ -39,7 +40,7 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     const id = b.add({
       id: `figure@${fig}`, stage: figure, paramsSource: `q1.${fig}`,
       params: { figure: fig, profile: info, attacks: q[fig], points: points[fig] },
-      inputs: { evals: evals[fig].map((e) => ref(e, 'result')) },
+      inputs: { evals: evals[fig].map((e) => ref(e, 'result')), trainSet: data.train, testSet: data.test },
     });
     b.group(fig, [id]);
   }

@@ -2,6 +2,7 @@
  * Question 2 (Figure 3): each model trained on D_mix(alpha) for every alpha, evaluated under its
  * attacks. Adding an alpha to params.yaml adds one branch per model and redraws the figure.
  */
+import { UserError } from '../engine/result.ts';
 import { segment } from '../engine/sweep.ts';
 import { figure } from '../stages/figure.ts';
 import { train } from '../stages/train.ts';
@@ -16,7 +17,7 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   const evals: string[] = [];
   for (const { name, model: entry } of q.models) {
     const attacks = q.attacks[name] ?? q.attacks['default'];
-    if (!attacks) throw new Error(`params.yaml q2.attacks: no attacks for model '${name}' and no 'default' list`);
+    if (!attacks) throw new UserError(`params.yaml q2.attacks: no attacks for model '${name}' and no 'default' list`);
     for (const alpha of q.alphas) {
       const run = `q2-${segment('', name)}-${segment('alpha', alpha)}`;
       const trained = b.add({
@@ -34,7 +35,7 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   const id = b.add({
     id: 'figure@fig3', stage: figure, paramsSource: 'q2',
     params: { figure: 'fig3', profile: info, points },
-    inputs: { evals: evals.map((e) => ref(e, 'result')) },
+    inputs: { evals: evals.map((e) => ref(e, 'result')), trainSet: data.train, testSet: data.test },
   });
   b.group('fig3', [id]);
 }

@@ -51,7 +51,7 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     const id = b.add({
       id: `table@${t.id}`, stage: table, paramsSource: 'q3',
       params: { table: t.id, profile: info, cells: entries.map((e) => e.cell) },
-      inputs: { evals: entries.map((e) => ref(e.evalNode, 'result')) },
+      inputs: { evals: entries.map((e) => ref(e.evalNode, 'result')), trainSet: data.train, testSet: data.test },
     });
     b.group(t.id, [id]);
   }

@@ -34,8 +34,13 @@ export async function describeArtifact(path: string, output: OutputRow, _node: N
   }
   if (magic.trimStart().startsWith('{')) {
     const r = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const pct = (v: unknown) => (typeof v === 'number' ? `${(100 * v).toFixed(2)} %` : 'n/a');
+    if ('conflict' in r && 'robustOnly' in r) {
+      const c = r['conflict'] as Record<string, unknown>;
+      const only = (k: string) => pct((r[k] as Record<string, unknown> | undefined)?.['accuracy']);
+      return [`probe on ${String(r['count'])} images: natural ${pct(r['naturalAccuracy'])}; conflict follows robust ${pct(c['followsRobust'])}, non-robust ${pct(c['followsNonRobust'])}; robust only ${only('robustOnly')}, non-robust only ${only('nonRobustOnly')}`];
+    }
     if ('naturalAccuracy' in r) {
-      const pct = (v: unknown) => (typeof v === 'number' ? `${(100 * v).toFixed(2)} %` : 'n/a');
       return [`evaluation ${String(r['attack'])} on ${String(r['count'])} images: natural ${pct(r['naturalAccuracy'])}, robust ${pct(r['robustAccuracy'])}, ASR ${pct(r['asr'])}`];
     }
   }

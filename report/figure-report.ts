@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
 import type { NumbersTable } from './figure-claims.ts';
 import type { FigureData } from './figures.ts';
-import { syntheticBanner } from './profile.ts';
+import { notesMarkdown, profileSummary, syntheticBanner } from './profile.ts';
 import { writeFigureFiles, type RenderOptions, type WrittenFigure } from './render.ts';
 
 const mdEscape = (s: string) => s.replace(/[\\|*_`]/g, (c) => `\\${c}`);
@@ -28,7 +28,8 @@ export function figureMarkdown(fig: FigureData, files: WrittenFigure): string {
   const out = [`# ${fig.title}`, ''];
   const banner = syntheticBanner(fig.profile);
   if (banner) out.push(`> **⚠ ${banner}**`, '');
-  out.push(`Profile: \`${fig.profile.name}\`${fig.profile.description ? ` — ${fig.profile.description}` : ''}.`, '');
+  out.push(`Profile: \`${fig.profile.name}\`${profileSummary(fig.profile)}.`, '');
+  out.push(...notesMarkdown(fig.profile));
   const svg = basename(files.svgPath);
   if (files.pngPath) out.push(`![${fig.title}](${basename(files.pngPath)})`, '', `Vector version: [${svg}](${svg}).`, '');
   else out.push(`![${fig.title}](${svg})`, '');

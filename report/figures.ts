@@ -15,7 +15,7 @@ import { figure1Claims, figure2Claims, figure3Claims, mixNumbers, snapshotNumber
 import { attackLabel } from './labels.ts';
 import { PAPER_FIG1, PAPER_FIG2, PAPER_FIG3 } from './paper.ts';
 import { toPercent, toPercentOrNull } from './percent.ts';
-import { checkProfile, profileTag, type ProfileInfo } from './profile.ts';
+import { checkProfile, profileSummary, profileTag, type ProfileInfo } from './profile.ts';
 
 /** One Question-1 snapshot: the checkpoint after `step` training iterations, evaluated. */
 export interface SnapshotResult {
@@ -86,7 +86,7 @@ function seriesLabel(attack: string): string {
 }
 
 function subtitle(profile: ProfileInfo, extra: readonly string[]): string[] {
-  const lines = [profileTag(profile) + (profile.description ? ` — ${profile.description}` : '')];
+  const lines = [profileTag(profile) + profileSummary(profile)];
   if (profile.synthetic) lines.push("SYNTHETIC DATA (planted-feature set): not comparable to the paper's CIFAR-10 values");
   return [...lines, ...extra];
 }

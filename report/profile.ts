@@ -9,6 +9,20 @@ export interface ProfileInfo {
   readonly synthetic: boolean;
   /** One line on what the profile shrinks or changes, e.g. "2 epochs, 500 test images". */
   readonly description?: string;
+  /** What actually ran where it is not the profile's description: `--set` overrides, evaluation size. */
+  readonly asRun?: string;
+  /** What really ran: data subsets, where D_R came from, each model's real depth and widths. */
+  readonly notes?: readonly string[];
+}
+
+/** "`demo` — description (as run: …)" — the profile as the report's header states it. */
+export function profileSummary(profile: ProfileInfo): string {
+  return `${profile.description ? ` — ${profile.description}` : ''}${profile.asRun ? ` (as run: ${profile.asRun})` : ''}`;
+}
+
+/** The notes as Markdown bullet lines (empty when there are none). */
+export function notesMarkdown(profile: ProfileInfo): string[] {
+  return profile.notes && profile.notes.length > 0 ? [...profile.notes.map((n) => `- ${n}`), ''] : [];
 }
 
 export function syntheticBanner(profile: ProfileInfo): string | undefined {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ReproOutcome } from '../engine/cli.ts';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
 
-const REPORT_STAGES = new Set(['table', 'figure']);
+const REPORT_STAGES = new Set(['table', 'figure', 'ground-truth', 'dataset-quality']);
 
 export async function publishReports(r: ReproOutcome): Promise<void> {
   const dir = join(r.ws.root, 'reports');

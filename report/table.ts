@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
 import { checkPercent } from './percent.ts';
-import { checkProfile, syntheticBanner, type ProfileInfo } from './profile.ts';
+import { checkProfile, notesMarkdown, profileSummary, syntheticBanner, type ProfileInfo } from './profile.ts';
 
 export interface TableRow {
   readonly key: string;
@@ -122,7 +122,8 @@ export function tableMarkdown(table: ResultTable): string {
   const out: string[] = [`# ${table.title}`, ''];
   const banner = syntheticBanner(table.profile);
   if (banner) out.push(`> **⚠ ${banner}**`, '');
-  out.push(`Profile: \`${table.profile.name}\`${table.profile.description ? ` — ${table.profile.description}` : ''}.`, '');
+  out.push(`Profile: \`${table.profile.name}\`${profileSummary(table.profile)}.`, '');
+  out.push(...notesMarkdown(table.profile));
   if (table.caption) out.push(table.caption, '');
   out.push(`Each cell: **ours** (paper), ${table.unit}. ${DASH} = no value.`, '');
   for (const block of blocks(table)) {

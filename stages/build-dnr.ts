@@ -27,7 +27,11 @@ export const buildDnr = defineStage({
   params: buildDnrParams,
   inputs: { model: { kind: 'file', description: 'standard model' }, data: { kind: 'file', description: 'base set D' } },
   outputs: { dataset: { kind: 'file' } },
-  estimateSeconds: (p) => ((p.count ?? 50_000) * p.iterations * 2) / 1500,
+  // Each PGD iteration is a forward and an input-gradient pass through the model (hints from the graph).
+  estimateSeconds: (p, hints) =>
+    (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) * p.iterations * 2 *
+    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) * (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
+  similarity: (p, hints) => [`${String(hints.model ?? '?')} bs${p.batchSize ?? '-'}`],
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
     const { openDataset, writeDataset } = await import('../ml/data/dataset-file.ts');

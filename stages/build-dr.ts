@@ -9,6 +9,8 @@ export const buildDrParams = z
   .object({
     steps: z.number().int().positive(),
     stepSize: z.number().positive(),
+    /** The last step's size, the steps shrinking linearly to it (absent: constant, as Ilyas et al.). */
+    finalStepSize: z.number().positive().optional(),
     seed: z.number().int().min(0),
     batchSize: z.number().int().positive().max(4096).default(64),
     /** Build from a seeded, class-balanced-by-chance subset of this many base examples (absent: all). */
@@ -26,7 +28,11 @@ export const buildDr = defineStage({
   params: buildDrParams,
   inputs: { model: { kind: 'file', description: 'robust model f_A' }, data: { kind: 'file', description: 'base set D' } },
   outputs: { dataset: { kind: 'file' }, distances: { kind: 'file', description: 'per-image representation distances (JSON)' } },
-  estimateSeconds: (p) => ((p.count ?? 50_000) * p.steps * 2) / 1500,
+  // Each inversion step is a forward and an input-gradient pass through the model (hints from the graph).
+  estimateSeconds: (p, hints) =>
+    (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) * p.steps * 2 *
+    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) * (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
+  similarity: (p, hints) => [`${String(hints.model ?? '?')} bs${p.batchSize ?? '-'}`],
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
     const { openDataset, writeDataset } = await import('../ml/data/dataset-file.ts');
@@ -42,13 +48,13 @@ export const buildDr = defineStage({
     if (p.count !== undefined && p.count > base.count) throw new Error(`build-dr: count ${p.count} exceeds the base set's ${base.count} images`);
     const model = modelCache.load(ctx.inputs.model);
     const r = await buildRobustDataset(model, base, {
-      steps: p.steps, stepSize: p.stepSize, seed: p.seed, batchSize: p.batchSize,
+      steps: p.steps, stepSize: p.stepSize, ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}), seed: p.seed, batchSize: p.batchSize,
       indices: selectSubset(base.count, p.count, p.seed), onProgress: ctx.progress,
     });
     writeDataset(
       ctx.outputs.dataset,
       { height: r.height, width: r.width, channels: r.channels, numClasses: r.numClasses, dtype: 'float32', classNames: base.classNames,
-        meta: { construction: 'D_R', steps: p.steps, stepSize: p.stepSize, seed: p.seed, ...r.metrics } },
+        meta: { construction: 'D_R', steps: p.steps, stepSize: p.stepSize, ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}), seed: p.seed, ...r.metrics } },
       r.images, r.labels,
     );
     writeFileAtomic(ctx.outputs.distances, `${JSON.stringify({

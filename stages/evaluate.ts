@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { defineStage } from '../engine/stage.ts';
 import { ATTACK_PRESETS, AttackConfigSchema } from '../ml/attacks/config.ts';
+import { gridSpec, type GridName } from '../ml/attacks/grids.ts';
+import { NODE_OVERHEAD_SECONDS } from '../ml/models/cost.ts';
+
+function gridSize(name: GridName): number {
+  const g = gridSpec(name);
+  return g.translations.length ** 2 * g.rotations.length;
+}
 
 /**
  * (model, test set, attack) -> natural accuracy, robust accuracy, ASR, per-class figures and, for
@@ -32,11 +39,22 @@ export const evaluate = defineStage({
   params: evaluateParams,
   inputs: { model: { kind: 'file' }, data: { kind: 'file', description: 'test set' } },
   outputs: { result: { kind: 'file', description: 'figures as JSON' } },
-  estimateSeconds: (p) => {
-    const n = p.count ?? 10_000;
+  estimateSeconds: (p, hints) => {
+    // Hints from the graph: the test set's size and the model's forward cost (ml/models/cost.ts).
+    const n = p.count ?? (typeof hints.testCount === 'number' ? hints.testCount : 10_000);
+    const perImage = typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 2000;
     const a = typeof p.attack === 'string' ? ATTACK_PRESETS[p.attack] : p.attack;
-    const passes = a.kind === 'pgd' ? 2 * a.iterations + 1 : a.kind === 'grid' ? 150 : 1;
-    return (n * passes) / 2000;
+    // A PGD iteration is a forward and an input-gradient pass; a grid tries every motion.
+    const passes = a.kind === 'pgd' ? 2 * a.iterations + 1 : a.kind === 'grid' ? 1 + gridSize(a.grid) : 1;
+    return NODE_OVERHEAD_SECONDS + n * passes * perImage * (typeof hints.slowdown === 'number' ? hints.slowdown : 1);
+  },
+  similarity: (p, hints) => {
+    const attack = typeof p.attack === 'string' ? p.attack : JSON.stringify(p.attack);
+    const model = typeof hints.model === 'string' ? hints.model : '?';
+    // Then coarser: the same kind of attack (grid, pgd) on the same model, whose cost per pass is alike.
+    const a = typeof p.attack === 'string' ? ATTACK_PRESETS[p.attack] : p.attack;
+    const kind = a.kind === 'pgd' ? `pgd-${a.norm}` : a.kind;
+    return [`${attack} ${model} bs${p.batchSize}`, `${attack} ${model.split(' ')[0]}`, `${kind} ${model}`, `${kind} ${model.split(' ')[0]}`];
   },
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');

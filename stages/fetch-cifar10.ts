@@ -14,6 +14,8 @@ export const fetchCifar10 = defineStage({
     .object({
       /** URL, local tarball or folder; null means $RF_CIFAR10, else the official URL. */
       source: z.string().min(1).nullable(),
+      /** Accept a copy with fewer records per batch or fewer train batch files (params.yaml data.partial). */
+      partial: z.boolean().optional(),
     })
     .strict(),
   inputs: {},
@@ -25,7 +27,9 @@ export const fetchCifar10 = defineStage({
     ctx.log(`source: ${source.kind} ${'url' in source ? source.url : source.path}`);
     const r = await fetch({
       source, downloadDir: ctx.scratchDir, trainPath: ctx.outputs.train, testPath: ctx.outputs.test, onProgress: ctx.progress,
+      ...(ctx.params.partial ? { partial: true } : {}),
     });
+    if (ctx.params.partial) ctx.log(`partial copy: ${r.train.count} train and ${r.test.count} test images read`);
     return { metrics: { train: r.train.count, test: r.test.count, provenance: r.provenance } };
   },
 });

@@ -27,7 +27,11 @@ export const figure = defineStage({
   module: import.meta.url,
   description: 'a Q1 or Q2 figure (SVG, PNG, Markdown, CSV) from evaluation results',
   params: figureParams,
-  inputs: { evals: { kind: 'file', many: true, description: 'evaluate results, aligned with params.points' } },
+  inputs: {
+    evals: { kind: 'file', many: true, description: 'evaluate results, aligned with params.points' },
+    trainSet: { kind: 'file', optional: true, description: 'D as trained on: its image count goes into the report' },
+    testSet: { kind: 'file', optional: true, description: 'the test set: its image count goes into the report' },
+  },
   outputs: { report: { kind: 'dir', description: '<figure>.svg, .png, .md, .csv and .txt' } },
   estimateSeconds: () => 5,
   async run(ctx) {
@@ -40,7 +44,9 @@ export const figure = defineStage({
     type SnapshotResult = import('../report/figures.ts').SnapshotResult;
     type MixResult = import('../report/figures.ts').MixResult;
 
+    const { withDataCounts } = await import('../report/data-note.ts');
     const p = ctx.params;
+    const profile = withDataCounts(p.profile, { train: ctx.inputs.trainSet, test: ctx.inputs.testSet });
     if (p.points.length !== ctx.inputs.evals.length) {
       throw new Error(`figure: ${p.points.length} points described for ${ctx.inputs.evals.length} evaluation inputs`);
     }
@@ -57,7 +63,7 @@ export const figure = defineStage({
         if (pt.attack !== 'none') e.accuracy[pt.attack] = r.robustAccuracy;
         e.nodes.push(pt.evalNode);
       });
-      data = figure3([...byRun.values()] satisfies MixResult[], p.profile);
+      data = figure3([...byRun.values()] satisfies MixResult[], profile);
     } else {
       const byStep = new Map<number, { step: number; naturalAccuracy: number; asr: Record<string, number | null>; nodes: string[] }>();
       p.points.forEach((pt, i) => {
@@ -69,7 +75,7 @@ export const figure = defineStage({
         e.nodes.push(pt.evalNode);
       });
       const snaps: SnapshotResult[] = [...byStep.values()].sort((a, b) => a.step - b.step);
-      data = (p.figure === 'fig1' ? figure1 : figure2)(snaps, p.profile, p.attacks);
+      data = (p.figure === 'fig1' ? figure1 : figure2)(snaps, profile, p.attacks);
     }
     mkdirSync(ctx.outputs.report, { recursive: true });
     const written = await writeFigureReport(data, ctx.outputs.report);

@@ -7,7 +7,10 @@ import { defineStage } from '../engine/stage.ts';
  * family and column, the best run over backbone and learning rate; Tables 2-4 list the raw runs.
  */
 export const profileInfoSchema = z
-  .object({ name: z.string().min(1), synthetic: z.boolean(), description: z.string().optional() })
+  .object({
+    name: z.string().min(1), synthetic: z.boolean(), description: z.string().optional(), asRun: z.string().optional(),
+    notes: z.array(z.string()).optional(),
+  })
   .strict();
 
 /** One evaluation feeding the table: which run it belongs to and which attack it measured. */
@@ -42,7 +45,11 @@ export const table = defineStage({
   module: import.meta.url,
   description: 'a Q3 table (our numbers beside the paper’s) from evaluation results',
   params: tableParams,
-  inputs: { evals: { kind: 'file', many: true, description: 'evaluate results, aligned with params.cells' } },
+  inputs: {
+    evals: { kind: 'file', many: true, description: 'evaluate results, aligned with params.cells' },
+    trainSet: { kind: 'file', optional: true, description: 'D as trained on: its image count goes into the report' },
+    testSet: { kind: 'file', optional: true, description: 'the test set: its image count goes into the report' },
+  },
   outputs: { report: { kind: 'dir', description: '<table>.md, .csv and .txt' } },
   estimateSeconds: () => 2,
   async run(ctx) {
@@ -55,7 +62,9 @@ export const table = defineStage({
     type Q3Run = import('../report/best-of.ts').Q3Run;
     type Measurement = import('../report/best-of.ts').Measurement;
 
-    const { cells, profile } = ctx.params;
+    const { withDataCounts } = await import('../report/data-note.ts');
+    const { cells } = ctx.params;
+    const profile = withDataCounts(ctx.params.profile, { train: ctx.inputs.trainSet, test: ctx.inputs.testSet });
     if (cells.length !== ctx.inputs.evals.length) {
       throw new Error(`table: ${cells.length} cells described for ${ctx.inputs.evals.length} evaluation inputs`);
     }

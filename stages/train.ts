@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineStage } from '../engine/stage.ts';
 import { modelConfigSchema } from '../ml/models/config.ts';
+import { NODE_OVERHEAD_SECONDS, forwardSeconds } from '../ml/models/cost.ts';
 
 /**
  * Trains one model (SPEC.md, Training): SGD with momentum and weight decay on D, or on D_mix(alpha)
@@ -73,16 +74,21 @@ export const train = defineStage({
     snapshots: { kind: 'dir', description: 'weights at each listed step, step-NNNNNNN.model' },
     history: { kind: 'file', description: 'per-epoch loss, accuracy, learning rate, images/s (JSON)' },
   },
-  estimateSeconds: (p) => {
-    // For --dry-run plans only. Measured anchor: ResNet-18 at width 0.25 trains at ~450 img/s on
-    // 2 cores (native backend); cost grows with width^2 and pixels. Epochs assumed of 50,000 images.
-    const archCost: Record<string, number> = { resnet18: 1, resnet34: 2, resnet50: 2.3, vgg16: 0.6, gresnet18: 3, gresnet34: 6 };
-    const arch = archCost[p.model.arch.replace(/^(stn|ptn)-/, '')] ?? 1;
-    const perImage = (arch * (p.model.width / 0.25) ** 2 * (p.model.inputSize / 32) ** 2) / 450;
-    return p.epochs * 50_000 * perImage * (p.adversarial ? p.adversarial.iterations + 1 : 1);
+  estimateSeconds: (p, hints) => {
+    // A step costs about three forward passes, each PGD iteration of adversarial training two.
+    const images = typeof hints.trainCount === 'number' ? hints.trainCount : 50_000;
+    const steps = Math.max(1, Math.round(p.epochs * Math.ceil(images / p.batchSize)));
+    const pgd = p.adversarial ? 2 * p.adversarial.iterations : 0;
+    const slowdown = typeof hints.slowdown === 'number' ? hints.slowdown : 1;
+    return NODE_OVERHEAD_SECONDS + steps * p.batchSize * forwardSeconds(p.model) * (3 + pgd) * slowdown;
+  },
+  similarity: (p) => {
+    const m = p.model as { arch: string; width?: number; blocks?: readonly number[] };
+    const adv = p.adversarial ? `pgd${p.adversarial.iterations}` : 'std';
+    return [`${m.arch} w${m.width ?? 1} b${m.blocks?.join('') ?? '-'} ${adv} bs${p.batchSize} ${p.model.inputSize}px`, `${m.arch} ${adv}`];
   },
   async run(ctx) {
-    const { appendFileSync, existsSync, mkdirSync, readFileSync, linkSync, copyFileSync } = await import('node:fs');
+    const { existsSync, mkdirSync, linkSync, copyFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
     const { openDataset } = await import('../ml/data/dataset-file.ts');
@@ -94,6 +100,7 @@ export const train = defineStage({
     const { stepsPerEpoch } = await import('../ml/data/batch-source.ts');
     const { pgdBatch } = await import('../ml/attacks/pgd.ts');
     const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { appendHistory, historyByEpoch } = await import('../ml/train/history.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
@@ -134,7 +141,7 @@ export const train = defineStage({
       ...(perturb ? { perturb } : {}),
       runKey: ctx.nodeKey,
       onEpoch: (e) => {
-        appendFileSync(historyPath, `${JSON.stringify(e)}\n`);
+        appendHistory(historyPath, e);
         ctx.series('epoch', e.epoch, { loss: e.loss, accuracy: e.accuracy, lr: e.lr, imagesPerSecond: e.imagesPerSecond });
       },
       onProgress: ctx.progress,
@@ -156,15 +163,7 @@ export const train = defineStage({
       }
     }
     // Epochs finished before a resume are in the scratch log too; keep the last record per epoch.
-    const byEpoch = new Map<number, Record<string, unknown>>();
-    if (existsSync(historyPath)) {
-      for (const line of readFileSync(historyPath, 'utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        const e = JSON.parse(line) as { epoch: number };
-        byEpoch.set(e.epoch, e);
-      }
-    }
-    const epochs = [...byEpoch.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+    const epochs = historyByEpoch(historyPath);
     writeFileAtomic(ctx.outputs.history, `${JSON.stringify({ totalSteps, stepsPerEpoch: perEpoch, epochs }, null, 1)}\n`);
     const last = epochs.at(-1) as { loss?: number; accuracy?: number } | undefined;
     return { metrics: { steps: totalSteps, stepsPerEpoch: perEpoch, trainLoss: last?.loss ?? null, trainAccuracy: last?.accuracy ?? null } };

@@ -1,7 +1,6 @@
 // The p4m filter-expansion loop kernel against the gather + transpose it replaces (itself checked
 // against a direct G-correlation and finite differences in models-gconv.test.ts): the expanded
 // kernel and the gradient of a weighted sum of it, lifting and p4m->p4m, 3x3 and 1x1.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { hasP4MExpandKernel, registerP4MExpand } from '../ml/backend/p4m-expand.ts';

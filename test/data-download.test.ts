@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { download, verifyFile } from '../ml/data/download.ts';
-import type { ProgressEvent } from '../ml/progress.ts';
+import type { ProgressEvent } from '../contracts/progress.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rf-download-'));
 const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919 + (i >> 8)) & 0xff));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { openDataset } from '../ml/data/dataset-file.ts';
-import { PyCall, PyDict, PyGlobal, PyTuple, unpickle, type PyValue } from '../ml/data/pickle.ts';
+import { PyCall, PyDict, PyGlobal, unpickle, type PyTuple, type PyValue } from '../ml/data/pickle.ts';
 import { convertTorchPair, fetchRobustDatasets, resolveRobustSource } from '../ml/data/robust-datasets.ts';
 import { readTensor, readTorchLegacy, tensorList } from '../ml/data/torch-legacy.ts';
 

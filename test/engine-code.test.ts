@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -70,16 +70,17 @@ test('a source edited while a node runs: the node is not registered under the ke
   const driver = await w.spawn(['repro', 'slow']);
   let out = '';
   driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  // Once slow is executing, edit the file that declares it.
+  // Once slow has checkpointed (its stage is running), edit the file that declares it.
   for (let i = 0; i < 1200; i++) {
-    const n = (() => {
+    const counted = (() => {
       try {
-        return w.query("SELECT * FROM executions WHERE node_id = 'slow' AND status = 'running'").length;
+        const key = w.query<{ node_key: string }>("SELECT node_key FROM executions WHERE node_id = 'slow'")[0]?.node_key;
+        return key !== undefined && existsSync(join(w.dir, 'artifacts', 'scratch', key, 'count'));
       } catch {
-        return 0;
+        return false;
       }
     })();
-    if (n > 0) break;
+    if (counted) break;
     await sleep(50);
   }
   appendFileSync(join(src, 'stages.ts'), '\n// edited during the run\n');

@@ -71,9 +71,11 @@ test('processes taking one lock at the same instants: never two holders (the hol
 
 test('waiters racing on a dead holder: exactly one breaks the stale lock, and no two ever hold it', async () => {
   const dir = lockDir();
-  for (let round = 0; round < 60; round++) {
+  const dead = deadPid();
+  // On the old lock about one round in 60 let two waiters hold the lock.
+  for (let round = 0; round < 120; round++) {
     const key = `dead${round}`;
-    writeForeignLock(dir, key, { pid: deadPid(), host });
+    writeForeignLock(dir, key, { pid: dead, host });
     const waiters = Array.from({ length: 8 }, (_, i) => new NodeLocks(dir, { pid: process.pid, host, runId: 10 + i }));
     await race(waiters, key, 3);
   }

@@ -122,6 +122,31 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     assert.match(readFileSync(join(dir, 'reports', 'fig3.svg'), 'utf8'), /α|alpha/i);
   });
 
+  it('writes the ground-truth report (Markdown, CSV, figure) and the D_R / D_NR quality reports', () => {
+    const md = readFileSync(join(dir, 'reports', 'ground-truth.md'), 'utf8');
+    assert.match(md, /SYNTHETIC DATA/);
+    assert.match(md, /Profile: `mini`/);
+    for (const q of ['**Q1**', '**Q2**', '**Q3**', '**D_NR**']) assert.ok(md.includes(q), `ground-truth.md lacks the answer to ${q}`);
+    assert.match(md, /not measurable in the paper/);
+    const csv = readFileSync(join(dir, 'reports', 'ground-truth.csv'), 'utf8').trim().split('\n');
+    assert.match(csv[0]!, /^report,profile,synthetic,experiment,subject,measure,ours,paper,nodes$/);
+    const experiments = new Set(csv.slice(1).map((l) => l.split(',')[3]));
+    for (const e of ['dataset', 'q1', 'q2', 'q3', 'fA', 'dnr']) assert.ok(experiments.has(e), `ground-truth.csv has no ${e} rows`);
+    for (const l of csv.slice(1)) {
+      const ours = Number(l.split(',').at(-3));
+      assert.ok(Number.isFinite(ours), l);
+    }
+    const svg = readFileSync(join(dir, 'reports', 'ground-truth.svg'), 'utf8');
+    for (const axis of ['training iterations', 'natural accuracy (%)', 'mix ratio α', 'share of test images (%)']) assert.ok(svg.includes(axis), `figure lacks axis ${axis}`);
+    assert.deepEqual([...readFileSync(join(dir, 'reports', 'ground-truth.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    for (const q of ['dr-quality', 'dnr-det-quality', 'dnr-rand-quality']) {
+      const text = readFileSync(join(dir, 'reports', `${q}.md`), 'utf8');
+      assert.match(text, /robust pattern matches/, q);
+      assert.match(readFileSync(join(dir, 'reports', `${q}.csv`), 'utf8'), /^report,profile,synthetic,construction,measure,ideal,ours/);
+    }
+    assert.match(run.out, /D_R quality/);
+  });
+
   it('built D_R and D_NR, and a second repro runs nothing', () => {
     for (const node of ['build-dr', 'build-dnr@det', 'build-dnr@rand']) {
       const show = cli(dir, ['show', node, '--profile', 'mini']);

@@ -39,7 +39,7 @@ for (const config of tiny) {
       assert.equal(f.shape[0], 4);
       assert.equal(f.shape[1], model.namedVariables.find((v) => v.name.endsWith('linear.weight') || v.name === 'classifier.weight')!.variable.shape[0]);
     });
-    let counts: number[] = [];
+    const counts: number[] = [];
     for (let step = 0; step < 3; step++) {
       const updates = new BatchNormUpdates();
       const { value, grads } = tf.variableGrads(() => lossOf(model, x, updates), model.trainableVariables as tf.Variable[]);

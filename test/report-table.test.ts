@@ -48,13 +48,21 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
-    else if (ch === '\n') row.push(field), rows.push(row), (row = []), (field = '');
-    else field += ch;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
   }
   assert.equal(field + row.join(''), '', 'CSV ends with a newline');
   return rows;
@@ -77,7 +85,9 @@ test('table markdown: every cell shows ours and the paper, in [0, 100]; groups, 
       const m = /^\*\*(\d+\.\d\d|—)\*\* \((\d+(?:\.\d+)?|—)\)$/.exec(c);
       assert.ok(m, `cell ${JSON.stringify(c)} is not "**ours** (paper)"`);
       for (const v of [m[1], m[2]]) {
-        if (v !== '—') (numbers++, assert.ok(Number(v) >= 0 && Number(v) <= 100));
+        if (v === '—') continue;
+        numbers++;
+        assert.ok(Number(v) >= 0 && Number(v) <= 100);
       }
     }
   }

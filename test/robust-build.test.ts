@@ -52,6 +52,30 @@ test('D_R inversion with identity features walks straight from x\' to x in steps
   model.dispose();
 });
 
+test('D_R inversion with a shrinking step: steps fall linearly to finalStepSize, and a short run lands closer', async () => {
+  // Identity features again: z walks straight toward x, so its distance from x' is the sum of the steps.
+  const set = randomSet(1, 4);
+  const model = new LinearClassifier(3, new Float32Array(S * 3), new Float32Array(3));
+  const r = await buildRobustDataset(model, set, { steps: 3, stepSize: 0.3, finalStepSize: 0.1, seed: 2, batchSize: 4 });
+  for (let i = 0; i < set.count; i++) {
+    const src = r.sourceIndices[i]!;
+    const x = set.images.subarray(i * S, (i + 1) * S), xs = set.images.subarray(src * S, (src + 1) * S);
+    const d0 = Math.hypot(...x.map((v, j) => v - xs[j]!));
+    assert.ok(d0 > 0.7, 'the walk does not arrive within the test');
+    const travelled = Math.hypot(...xs.map((v, j) => r.images[i * S + j]! - v));
+    assert.ok(Math.abs(travelled - (0.3 + 0.2 + 0.1)) < 1e-5, `image ${i} travelled ${travelled}, want 0.6`);
+  }
+  // 40 steps from far away: constant steps of 0.5 end up to one step (0.5) from x; shrinking ones
+  // (0.5 -> 0.01) end within about their last step.
+  const far = randomSet(3, 4);
+  const constant = await buildRobustDataset(model, far, { steps: 40, stepSize: 0.5, seed: 4 });
+  const shrinking = await buildRobustDataset(model, far, { steps: 40, stepSize: 0.5, finalStepSize: 0.01, seed: 4 });
+  const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(mean(shrinking.distances) < 0.25 * mean(constant.distances), `shrinking ${mean(shrinking.distances)} vs constant ${mean(constant.distances)}`);
+  await assert.rejects(buildRobustDataset(model, far, { steps: 2, stepSize: 0.5, finalStepSize: -1, seed: 4 }), /finalStepSize/);
+  model.dispose();
+});
+
 test('D_R: start images are seeded, exclude the example itself, and do not depend on batching', async () => {
   const bases = Int32Array.from({ length: 200 }, (_, i) => i);
   const a = drawSourceIndices(bases, 200, 5);

@@ -11,7 +11,7 @@ import type { ModelConfigInput } from '../ml/models/config.ts';
 import type { Model } from '../ml/models/model.ts';
 import { createModel } from '../ml/models/registry.ts';
 import { train, type EpochMetrics, type TrainOptions } from '../ml/train/trainer.ts';
-import type { ProgressEvent } from '../ml/progress.ts';
+import type { ProgressEvent } from '../contracts/progress.ts';
 import { ArrayBatchSource, colourBlobs } from './train-helpers.ts';
 
 await tf.setBackend('cpu');

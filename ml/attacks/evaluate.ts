@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/image-set.ts';
 import { imageSize } from '../data/image-set.ts';
 import type { Classifier } from '../models/classifier.ts';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { Rng } from '../random.ts';
 import type { AttackConfig, GridAttackConfig, PgdAttackConfig } from './config.ts';
 import { gridMotions } from './grids.ts';

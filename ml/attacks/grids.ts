@@ -57,6 +57,3 @@ export function gridMotions(name: GridName): RigidMotion[] {
   return out;
 }
 
-export function isGridName(value: string): value is GridName {
-  return (GRID_NAMES as readonly string[]).includes(value);
-}

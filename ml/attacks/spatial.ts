@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Classifier } from '../models/classifier.ts';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { applyWarp, planWarp, type RigidMotion, type WarpPlan } from '../transform/rigid.ts';
 
 export interface ImageShape {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { DatasetWriter, type DatasetHeader } from './dataset-file.ts';
 import { download, verifyFile, type Expected } from './download.ts';
 
@@ -139,8 +139,16 @@ export interface FetchCifar10Options {
   readonly expected?: Expected;
   /** Records each batch must hold (default 10,000; null accepts any whole number). */
   readonly recordsPerBatch?: number | null;
+  /**
+   * Accept a partial local copy: batches with fewer records, and missing train batch files (the
+   * test batch and at least one train batch must be there). Without it such a copy is refused.
+   */
+  readonly partial?: boolean;
   readonly onProgress?: ProgressSink;
 }
+
+/** How the refusal of a partial copy says to accept it. */
+export const PARTIAL_HINT = 'a partial copy is accepted with `data: { partial: true }` in params.yaml (or --set data.partial=true)';
 
 export interface FetchCifar10Result {
   readonly train: DatasetHeader;
@@ -179,16 +187,38 @@ export async function fetchCifar10(opts: FetchCifar10Options): Promise<FetchCifa
     batches = await readBatchesFromTarball(tarball, opts.onProgress);
   }
   const missing = NEEDED.filter((n) => !batches.has(n));
-  if (missing.length > 0) throw new Error(`CIFAR-10 source ${where} is missing ${missing.map((m) => `${CIFAR10.folder}/${m}`).join(', ')}`);
+  const partial = opts.partial === true;
+  const trainFiles = CIFAR10.trainFiles.filter((n) => batches.has(n));
+  if (missing.length > 0 && (!partial || !batches.has(CIFAR10.testFile) || trainFiles.length === 0)) {
+    const names = missing.map((m) => `${CIFAR10.folder}/${m}`).join(', ');
+    throw new Error(
+      `CIFAR-10 source ${where} is missing ${names}` +
+        (partial ? ' (a partial copy still needs the test batch and one train batch)' : `; ${PARTIAL_HINT}`),
+    );
+  }
   const fileMd5: Record<string, string> = {};
   for (const [name, bytes] of batches) fileMd5[name] = createHash('md5').update(bytes).digest('hex');
   provenance.files = fileMd5;
 
-  const expectedRecords = opts.recordsPerBatch === undefined ? CIFAR10.recordsPerBatch : opts.recordsPerBatch;
-  const parse = (name: string) => parseCifarBatch(`${where}:${CIFAR10.folder}/${name}`, batches.get(name)!, expectedRecords);
+  const expectedRecords = partial ? null : opts.recordsPerBatch === undefined ? CIFAR10.recordsPerBatch : opts.recordsPerBatch;
+  const parse = (name: string) => {
+    const file = `${where}:${CIFAR10.folder}/${name}`;
+    const bytes = batches.get(name)!;
+    const records = bytes.length / CIFAR10.recordBytes;
+    if (expectedRecords !== null && Number.isInteger(records) && records !== expectedRecords) {
+      throw new Error(`CIFAR-10 batch ${file}: ${records} records, expected ${expectedRecords}; ${PARTIAL_HINT}`);
+    }
+    return parseCifarBatch(file, bytes, expectedRecords);
+  };
   // Parse everything before writing anything, so a bad batch leaves no half-made artifact.
-  const trainParts = CIFAR10.trainFiles.map(parse);
+  const trainParts = trainFiles.map(parse);
   const testPart = parse(CIFAR10.testFile);
+  if (partial) {
+    provenance.partial = {
+      trainFiles, trainImages: trainParts.reduce((s, p) => s + p.count, 0), testImages: testPart.count,
+      note: `partial copy: ${trainParts.reduce((s, p) => s + p.count, 0)} of 50000 train and ${testPart.count} of 10000 test images`,
+    };
+  }
   const write = (path: string, split: string, parts: ParsedBatch[]) => {
     const writer = new DatasetWriter(path, {
       count: parts.reduce((s, p) => s + p.count, 0),

@@ -8,7 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 
 export interface Expected {
   /** Size in bytes. */

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import * as tar from 'tar';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { CIFAR10 } from './cifar10.ts';
 import { DatasetWriter, type DatasetHeader, type DatasetMeta } from './dataset-file.ts';
 import { download, hashFile, type Expected } from './download.ts';

@@ -23,7 +23,7 @@
  * generator, so any subset can be regenerated alone. Float32 storage: the non-robust pattern lies
  * far below one 8-bit grey level.
  */
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { Rng } from '../random.ts';
 import { DatasetWriter, type DatasetHeader } from './dataset-file.ts';
 

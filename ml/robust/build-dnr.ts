@@ -2,16 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/image-set.ts';
 import { imageSize } from '../data/image-set.ts';
 import type { Classifier } from '../models/classifier.ts';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { Rng } from '../random.ts';
 import { pgdBatch } from '../attacks/pgd.ts';
 import { exampleL2Norm } from '../attacks/steps.ts';
 import { checkBatchSize, checkIndices, mean, type BuiltDataset } from './built-dataset.ts';
 
 export type NonRobustVariant = 'det' | 'rand';
-
-/** Ilyas et al.'s D_NR settings (SPEC.md): targeted L2-PGD, eps 0.5, step 0.1, 100 iterations. */
-export const PAPER_DNR_SETTINGS = { eps: 0.5, step: 0.1, iterations: 100 } as const;
 
 export interface BuildNonRobustOptions {
   /** D_det: target (y + 1) mod K; D_rand: target uniform over the K classes. */

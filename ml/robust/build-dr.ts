@@ -2,19 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/image-set.ts';
 import { imageSize } from '../data/image-set.ts';
 import type { Classifier } from '../models/classifier.ts';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { Rng } from '../random.ts';
 import { checkBatchSize, checkIndices, mean, type BuiltDataset } from './built-dataset.ts';
 import { invertRepresentation } from './representation.ts';
-
-/** Ilyas et al.'s D_R settings (SPEC.md): 1,000 normalised L2 steps of 0.1. */
-export const PAPER_DR_SETTINGS = { steps: 1000, stepSize: 0.1 } as const;
 
 export interface BuildRobustOptions {
   /** Gradient steps per image (Ilyas et al.: 1,000). */
   readonly steps: number;
   /** Normalised L2 step size (Ilyas et al.: 0.1). */
   readonly stepSize: number;
+  /** Size of the last step, the steps shrinking linearly to it (absent: constant steps). */
+  readonly finalStepSize?: number;
   /** Seeds the choice of the random start image x' of every example. */
   readonly seed: number;
   /** Images inverted together (default 64). */
@@ -79,6 +78,7 @@ export async function buildRobustDataset(model: Classifier, set: ImageSet, optio
     const r = invertRepresentation(model, x, start, {
       steps: options.steps,
       stepSize: options.stepSize,
+      ...(options.finalStepSize !== undefined ? { finalStepSize: options.finalStepSize } : {}),
       onIterate: options.onProgress
         ? (_z, step) => {
             if (step % every === 0 || step === options.steps) {

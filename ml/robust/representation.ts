@@ -5,6 +5,13 @@ import { l2NormalisedStep } from '../attacks/steps.ts';
 export interface InversionOptions {
   readonly steps: number;
   readonly stepSize: number;
+  /**
+   * Step size of the last step: the steps shrink linearly from `stepSize` to it (absent: constant,
+   * as in the authors' construction). Fixed-size normalised steps cannot settle closer to the
+   * target than about one step; a short run (the demo's) needs large early steps to travel and
+   * small late ones to land.
+   */
+  readonly finalStepSize?: number;
   /** Diagnostic hook: every iterate after its clamp (disposed after the call). */
   readonly onIterate?: (z: tf.Tensor4D, step: number) => void;
 }
@@ -37,6 +44,9 @@ export function invertRepresentation(
   options: InversionOptions,
 ): InversionResult {
   const { steps, stepSize } = options;
+  const finalStepSize = options.finalStepSize ?? stepSize;
+  if (!(Number.isFinite(finalStepSize) && finalStepSize > 0)) throw new Error(`representation inversion: bad finalStepSize ${finalStepSize}`);
+  const stepAt = (i: number) => (steps <= 1 ? stepSize : stepSize + ((finalStepSize - stepSize) * (i - 1)) / (steps - 1));
   if (!(Number.isInteger(steps) && steps >= 0)) throw new Error(`representation inversion: bad steps ${steps}`);
   if (!(Number.isFinite(stepSize) && stepSize > 0)) throw new Error(`representation inversion: bad stepSize ${stepSize}`);
   if (x.shape.join() !== start.shape.join()) {
@@ -56,7 +66,7 @@ export function invertRepresentation(
     for (let i = 1; i <= steps; i++) {
       const next = tf.tidy(() => {
         const { grad } = lossAndGrad(z);
-        const moved = tf.clipByValue(l2NormalisedStep(z, grad, -stepSize), 0, 1) as tf.Tensor4D;
+        const moved = tf.clipByValue(l2NormalisedStep(z, grad, -stepAt(i)), 0, 1) as tf.Tensor4D;
         options.onIterate?.(moved, i);
         return moved;
       });

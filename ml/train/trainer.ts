@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BatchSource } from '../data/batch-source.ts';
 import { stepsPerEpoch } from '../data/batch-source.ts';
 import type { Model } from '../models/model.ts';
-import type { ProgressSink } from '../progress.ts';
+import type { ProgressSink } from '../../contracts/progress.ts';
 import { restoreCheckpoint, saveCheckpoint, type EpochAccumulator } from './checkpoint.ts';
 import { learningRate, validateSchedule, type LrSchedule } from './schedule.ts';
 import { Sgd, type SgdConfig } from './sgd.ts';

@@ -1,0 +1,115 @@
+/**
+ * Ground truth (synthetic data only): a probe node on every model the paper's questions train
+ * (Q1's snapshots, Q2's D_mix models, Table 1's models), on f_A, and on a model trained on D_NR
+ * alone; a quality node on each built D_R / D_NR; and the ground-truth report over all of them.
+ * It reads which models exist from the figure and table nodes the Q1-Q3 builders added, so those
+ * builders stay unaware of it. On CIFAR-10 no probe exists and the report says why.
+ */
+import type { NodeRef, NodeSpec } from '../engine/project.ts';
+import { segment } from '../engine/sweep.ts';
+import type { ProfileInfo } from '../report/profile.ts';
+import { datasetQuality } from '../stages/dataset-quality.ts';
+import type { FigureParams } from '../stages/figure.ts';
+import { groundTruth, type GroundTruthParams } from '../stages/ground-truth.ts';
+import { probe, type ProbeParams } from '../stages/probe.ts';
+import type { TableCellSpec } from '../stages/table.ts';
+import { train } from '../stages/train.ts';
+import { ref, type GraphBuilder } from './builder.ts';
+import { modelConfig, trainParams, type DataNodes } from './data.ts';
+import type { Profile } from './profile.ts';
+
+type Probes = GroundTruthParams['probes'];
+
+export const CIFAR_NO_TRUTH =
+  "Not measurable on CIFAR-10: which pixels are its robust and non-robust features is unknown, so feature use can only be inferred from attack success rates, as the paper does. Run a synthetic profile (e.g. `demo`) for the ground truth.";
+
+/** The model an evaluate node evaluates. */
+function evaluatedModel(b: GraphBuilder, evalNode: string): NodeRef {
+  const model = b.get(evalNode)?.inputs?.['model'];
+  if (!model || Array.isArray(model)) throw new Error(`ground truth: ${evalNode} has no model input`);
+  return model as NodeRef;
+}
+
+const variantOf = (id: string) => id.slice(id.indexOf('@') + 1);
+
+export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
+  if (!data.synthetic) {
+    const id = b.add({ id: 'ground-truth', stage: groundTruth, params: { profile: info, probes: [], qualities: [], unavailable: CIFAR_NO_TRUTH }, inputs: { probes: [], qualities: [] } });
+    b.group('truth', [id]);
+    return;
+  }
+  const e = p.evaluation;
+  const probeParams: ProbeParams = { subsetSeed: e.subsetSeed, seed: e.seed };
+  const probes: Probes = [];
+  const probeRefs: NodeRef[] = [];
+  const seen = new Set<string>();
+  const addProbe = (model: NodeRef, subject: Probes[number]['subject']) => {
+    const id = `probe@${variantOf(model.node)}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    b.add({ id, stage: probe, params: probeParams, paramsSource: 'evaluation', inputs: { model, data: data.test } });
+    probes.push({ subject, nodes: [id, model.node] });
+    probeRefs.push(ref(id, 'result'));
+  };
+  const paramsOf = <T>(spec: NodeSpec | undefined) => spec?.params as T | undefined;
+
+  // Q1: every snapshot of Figures 1 and 2.
+  for (const fig of ['figure@fig1', 'figure@fig2']) {
+    const f = paramsOf<FigureParams>(b.get(fig));
+    if (f && f.figure !== 'fig3') for (const pt of f.points) addProbe(evaluatedModel(b, pt.evalNode), { kind: 'q1', step: pt.step });
+  }
+  // Q2: every D_mix(alpha) model of Figure 3.
+  const f3 = paramsOf<FigureParams>(b.get('figure@fig3'));
+  if (f3 && f3.figure === 'fig3') for (const pt of f3.points) addProbe(evaluatedModel(b, pt.evalNode), { kind: 'q2', model: pt.model, alpha: pt.alpha });
+  // Q3: every model of Table 1.
+  const t1 = paramsOf<{ cells: TableCellSpec[] }>(b.get('table@table1'));
+  for (const c of t1?.cells ?? []) {
+    addProbe(ref(c.trainNode, 'model'), { kind: 'q3', family: c.family, backbone: c.backbone, lr: c.lr, dataset: c.dataset, augmentation: c.augmentation });
+  }
+
+  const qualities: GroundTruthParams['qualities'] = [];
+  const qualityRefs: NodeRef[] = [];
+  const reportsUsingDr = ['fig3', 'table1', 'table2', 'table3', 'table4'].filter((g) => b.groups[g]);
+  const dr = b.get('build-dr');
+  if (dr) {
+    const id = b.add({
+      id: 'dataset-quality@dr', stage: datasetQuality, params: { construction: 'D_R', profile: info, builtBy: dr.id },
+      inputs: { dataset: ref(dr.id, 'dataset'), base: data.train, distances: ref(dr.id, 'distances') },
+    });
+    qualities.push({ node: id });
+    qualityRefs.push(ref(id, 'result'));
+    // Printed by `repro dr` and beside every report that trains on D_R.
+    for (const g of ['dr', ...reportsUsingDr]) b.group(g, [id]);
+    if (b.get('train@robust-fA')) addProbe(ref('train@robust-fA', 'model'), { kind: 'fA' });
+  }
+  const nr = p.robust.nonRobust;
+  for (const variant of nr?.variants ?? []) {
+    const built = `build-dnr@${segment('', variant)}`;
+    if (!b.get(built) || !nr) continue;
+    const id = b.add({
+      id: `dataset-quality@dnr-${variant}`, stage: datasetQuality, paramsSource: 'robust.nonRobust',
+      params: { construction: variant === 'det' ? 'D_det' : 'D_rand', profile: info, builtBy: built, seed: nr.seed, ...(nr.count ? { count: nr.count } : {}) },
+      inputs: { dataset: ref(built, 'dataset'), base: data.train },
+    });
+    qualities.push({ node: id });
+    qualityRefs.push(ref(id, 'result'));
+    b.group('dnr', [id]);
+    if (variant !== 'det') continue;
+    // Beyond the paper: a standard model trained on D_det alone, for as many updates as a D run.
+    const q = p.q2;
+    const count = Math.min(nr.count ?? data.trainCount, data.trainCount);
+    const entry = q.models.find((m) => m.name === 'ResNet-18')?.model ?? p.robust.model;
+    const trained = b.add({
+      id: `train@dnr-${variant}`, stage: train, paramsSource: 'q2.train',
+      params: trainParams({ ...q.train, epochs: (q.train.epochs * data.trainCount) / count }, modelConfig(entry, data), { augment: q.augment }),
+      inputs: { data: ref(built, 'dataset') },
+    });
+    addProbe(ref(trained, 'model'), { kind: 'dnr', variant });
+  }
+
+  const id = b.add({
+    id: 'ground-truth', stage: groundTruth, params: { profile: info, probes, qualities },
+    inputs: { probes: probeRefs, qualities: qualityRefs },
+  });
+  b.group('truth', [id, ...qualityRefs.map((r) => r.node)]);
+}

@@ -1,0 +1,46 @@
+/**
+ * Which backend a run's nodes will start, decided in the driver without loading tfjs: plans are
+ * estimated for it, and a fall back to wasm or cpu is announced before anything runs.
+ */
+import { createRequire } from 'node:module';
+import type { BackendChoice, BackendName } from './choice.ts';
+import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
+
+const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+/**
+ * Training throughput of native over wasm and over cpu on a 2-core x86 machine, measured with
+ * `npx tsx bench/backend-slowdown.ts` (ResNet-18 width 0.125 and 0.25, batch 64, train steps,
+ * each backend in the same run, one thread); see README.md "Backends".
+ */
+export const MEASURED_SLOWDOWN: Readonly<Record<'wasm' | 'cpu', number>> = { wasm: 3.4, cpu: 9.5 };
+
+function installed(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What initBackend(choice) will pick in a node process on this machine. */
+export function plannedBackend(choice: BackendChoice): BackendName {
+  if (choice !== 'auto') return choice;
+  if (TENSORFLOW_PACKAGES.some(installed)) return 'tensorflow';
+  if (loadNativeAddon() !== undefined) return 'native';
+  return 'wasm';
+}
+
+/** The loud lines a run on wasm or cpu starts with (undefined on a fast backend). */
+export function slowBackendWarning(choice: BackendChoice, planned: BackendName = plannedBackend(choice)): string | undefined {
+  if (planned !== 'wasm' && planned !== 'cpu') return undefined;
+  const why = choice === 'auto' ? `the native oneDNN backend is not available: ${nativeBuildHint()}` : `--backend/RF_BACKEND/params.yaml asked for '${choice}'`;
+  return [
+    `WARNING: nodes will compute on the '${planned}' backend, about ${MEASURED_SLOWDOWN[planned]}x slower than native (training, measured on a 2-core machine).`,
+    `  why: ${why}`,
+    choice === 'auto'
+      ? '  fix: `npm run setup` (installs g++ and libdnnl-dev with apt-get, as root or through sudo, and builds native/), then rerun'
+      : "  fix: drop the backend override, or pass --backend native",
+  ].join('\n');
+}

@@ -1,0 +1,331 @@
+/**
+ * The ground-truth report (reports/ground-truth.md, .csv, .svg, .png): on the synthetic
+ * planted-feature set, which feature every model of the paper's three questions actually uses
+ * (ml/probe/reliance.ts), and what the built D_R / D_NR carry (ml/probe/built-set-quality.ts).
+ * The paper can only infer feature use from attack success rates; where it prints a number for
+ * the same model (natural accuracy in Table 1, Ilyas et al.'s D_NR) that number stands beside
+ * ours, elsewhere the column says "not measurable in the paper". Each question gets a sentence
+ * stating what the numbers answer, derived from them here, not written by hand.
+ */
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from '../ml/atomic-write.ts';
+import type { BuiltSetReport } from '../ml/probe/built-set-quality.ts';
+import type { FeatureReliance } from '../ml/probe/reliance.ts';
+import { drVerdict, NOT_IN_PAPER, qualityRows } from './dataset-quality.ts';
+import { trainingColumn, type Augmentation, type TrainingDataset } from './labels.ts';
+import { PAPER_TABLE1 } from './paper.ts';
+import { checkProfile, profileTag, syntheticBanner, type ProfileInfo } from './profile.ts';
+import { writeFigureFiles, type RenderOptions, type WrittenFigure } from './render.ts';
+
+export type ProbeSubject =
+  | { readonly kind: 'q1'; readonly step: number }
+  | { readonly kind: 'q2'; readonly model: string; readonly alpha: number }
+  | { readonly kind: 'q3'; readonly family: string; readonly backbone: string; readonly lr: number; readonly dataset: TrainingDataset; readonly augmentation: Augmentation }
+  | { readonly kind: 'fA' }
+  | { readonly kind: 'dnr'; readonly variant: 'det' | 'rand' };
+
+export interface ProbedModel {
+  readonly subject: ProbeSubject;
+  /** The probe node, then the model's node. */
+  readonly nodes: readonly string[];
+  readonly reliance: FeatureReliance;
+}
+
+export interface GroundTruthInput {
+  readonly profile: ProfileInfo;
+  readonly probes: readonly ProbedModel[];
+  readonly qualities: readonly { readonly node: string; readonly report: BuiltSetReport }[];
+  /** Set where ground truth cannot be measured (real data): the reason, shown instead of numbers. */
+  readonly unavailable?: string;
+}
+
+/** Ilyas et al. (CIFAR-10, ResNet-50, standard training on D_NR = D_det): 87.7 % natural accuracy. */
+export const ILYAS_DNR_NATURAL = 87.7;
+
+const CHANCE_FACTOR = 2;
+const pct = (v: number) => (100 * v).toFixed(1);
+const mdEscape = (s: string) => s.replace(/[\\|*_`]/g, (c) => `\\${c}`);
+const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+const MEASURES = [
+  { key: 'natural', label: 'natural accuracy', get: (r: FeatureReliance) => r.naturalAccuracy },
+  { key: 'conflict-robust', label: 'conflict: follows robust', get: (r: FeatureReliance) => r.conflict.followsRobust },
+  { key: 'conflict-nonrobust', label: 'conflict: follows non-robust', get: (r: FeatureReliance) => r.conflict.followsNonRobust },
+  { key: 'conflict-neither', label: 'conflict: neither', get: (r: FeatureReliance) => r.conflict.neither },
+  { key: 'robust-only', label: 'robust only: accuracy', get: (r: FeatureReliance) => r.robustOnly.accuracy },
+  { key: 'nonrobust-only', label: 'non-robust only: accuracy', get: (r: FeatureReliance) => r.nonRobustOnly.accuracy },
+] as const;
+
+export function subjectLabel(s: ProbeSubject): string {
+  switch (s.kind) {
+    case 'q1': return `Q1 snapshot, step ${s.step}`;
+    case 'q2': return `${s.model}, α = ${s.alpha}`;
+    case 'q3': return `${s.family} (${s.backbone}, lr ${s.lr}), ${trainingColumn(s.dataset, s.augmentation)}`;
+    case 'fA': return 'f_A (adversarially trained, builds D_R)';
+    case 'dnr': return `trained on D_NR (D_${s.variant})`;
+  }
+}
+
+/** The paper's natural accuracy for the same model, where it prints one. */
+function paperNatural(s: ProbeSubject): number | undefined {
+  if (s.kind === 'q3') {
+    const fam = (PAPER_TABLE1 as Readonly<Record<string, (typeof PAPER_TABLE1)['STN']>>)[s.family];
+    return fam?.none[trainingColumn(s.dataset, s.augmentation)];
+  }
+  if (s.kind === 'dnr' && s.variant === 'det') return ILYAS_DNR_NATURAL;
+  return undefined;
+}
+
+function of<K extends ProbeSubject['kind']>(probes: readonly ProbedModel[], kind: K): (ProbedModel & { subject: Extract<ProbeSubject, { kind: K }> })[] {
+  return probes.filter((p) => p.subject.kind === kind) as (ProbedModel & { subject: Extract<ProbeSubject, { kind: K }> })[];
+}
+
+/** Q1: which feature's probe rises above chance first. */
+export function q1Answer(probes: readonly ProbedModel[], numClasses = 10): string {
+  const snaps = of(probes, 'q1').sort((a, b) => a.subject.step - b.subject.step);
+  if (snaps.length === 0) return 'no Q1 snapshots were probed.';
+  const bar = CHANCE_FACTOR / numClasses;
+  const onset = (get: (r: FeatureReliance) => number) => snaps.find((s) => get(s.reliance) >= bar)?.subject.step;
+  const r = onset((x) => x.robustOnly.accuracy);
+  const nr = onset((x) => x.nonRobustOnly.accuracy);
+  const where = `(onset: the first snapshot whose robust-only / non-robust-only accuracy reaches ${pct(bar)} %, ${CHANCE_FACTOR}× chance)`;
+  const last = snaps.at(-1)!.reliance;
+  const end = `At the last snapshot (step ${snaps.at(-1)!.subject.step}) conflict images follow the robust feature ${pct(last.conflict.followsRobust)} % and the non-robust one ${pct(last.conflict.followsNonRobust)} % of the time.`;
+  if (r === undefined && nr === undefined) return `neither feature is used above chance at any snapshot ${where}. ${end}`;
+  if (nr === undefined) return `the robust feature only: from step ${r}; the non-robust one never rises above chance ${where}. ${end}`;
+  if (r === undefined) return `the non-robust feature only: from step ${nr}; the robust one never rises above chance ${where}. ${end}`;
+  if (r === nr) return `both from the start: both features are used from step ${r} on, the same snapshot (the paper's conclusion) ${where}. ${end}`;
+  if (r < nr) return `robust first: the robust feature from step ${r}, the non-robust one only from step ${nr} (the hypothesis the paper tests) ${where}. ${end}`;
+  return `non-robust first: the non-robust feature from step ${nr}, the robust one only from step ${r} ${where}. ${end}`;
+}
+
+/** Q2: per model, the conflict share following the robust feature at the smallest and largest α. */
+export function q2Answer(probes: readonly ProbedModel[]): string[] {
+  const mix = of(probes, 'q2');
+  const models = [...new Set(mix.map((p) => p.subject.model))].sort();
+  return models.map((m) => {
+    const runs = mix.filter((p) => p.subject.model === m).sort((a, b) => a.subject.alpha - b.subject.alpha);
+    const first = runs[0]!;
+    const lastRun = runs.at(-1)!;
+    const a = first.reliance.conflict.followsRobust;
+    const b = lastRun.reliance.conflict.followsRobust;
+    const trend = runs.length < 2 ? 'one α only' : b > a + 0.05 ? 'rises' : b < a - 0.05 ? 'falls' : 'stays flat';
+    const series = runs.map((p) => `${pct(p.reliance.conflict.followsRobust)} % at α = ${p.subject.alpha}`).join(', ');
+    return `${m}: the share of conflict images following the robust feature ${trend} with α (${series}).`;
+  });
+}
+
+function drExplanation(input: GroundTruthInput): string | undefined {
+  const dr = input.qualities.find((q) => q.report.construction === 'D_R');
+  if (!dr) return undefined;
+  const q = dr.report.quality;
+  return (
+    `The D_R these models mix in (${dr.node}) shows the label's robust pattern in ${pct(q.robustIsLabel)} % of its images and the label's non-robust pattern in ${pct(q.nonRobustIsLabel)} % ` +
+    `(chance ${pct(q.labelIsSource)} %); it ${drVerdict(dr.report)}. ` +
+    (q.robustIsLabel < 0.8
+      ? 'Where the robust pattern is missing, D_R teaches no robust feature, so mixing it in cannot move a model toward the robust feature or robust accuracy.'
+      : q.nonRobustIsLabel > 0.2
+        ? "Where the label's non-robust pattern survives, D_R still rewards the non-robust shortcut."
+        : 'D_R carries the robust feature and breaks the non-robust one, as Ilyas et al. intend.')
+  );
+}
+
+export function q3Answer(probes: readonly ProbedModel[]): string | undefined {
+  const runs = of(probes, 'q3');
+  if (runs.length === 0) return undefined;
+  const mean = (xs: ProbedModel[]) => xs.reduce((s, p) => s + p.reliance.conflict.followsRobust, 0) / Math.max(1, xs.length);
+  const onD = runs.filter((p) => p.subject.dataset === 'D');
+  const onR = runs.filter((p) => p.subject.dataset === 'D_R');
+  if (onD.length === 0 || onR.length === 0) return undefined;
+  return `Table 1's models trained on D_R follow the robust feature on ${pct(mean(onR))} % of conflict images on average, those trained on D on ${pct(mean(onD))} %.`;
+}
+
+export function dnrAnswer(probes: readonly ProbedModel[], numClasses = 10): string | undefined {
+  const d = of(probes, 'dnr');
+  if (d.length === 0) return undefined;
+  return d
+    .map((p) => {
+      const acc = p.reliance.naturalAccuracy;
+      const generalises = acc >= CHANCE_FACTOR / numClasses;
+      return `A model trained on D_${p.subject.variant} alone reaches ${pct(acc)} % natural accuracy on the natural test set (Ilyas et al., CIFAR-10: ${ILYAS_DNR_NATURAL} %; the seed paper could not reproduce their D_NR): ` +
+        (generalises ? 'non-robust features alone generalise here.' : 'non-robust features alone do not generalise here.') +
+        ` It follows the non-robust feature on ${pct(p.reliance.conflict.followsNonRobust)} % of conflict images.`;
+    })
+    .join(' ');
+}
+
+function relianceTable(title: string, rows: readonly ProbedModel[], withPaper: boolean): string[] {
+  const out = [`### ${title}`, ''];
+  const head = ['model', ...MEASURES.map((m) => m.label), ...(withPaper ? ['paper: natural accuracy'] : []), 'nodes'];
+  out.push(`| ${head.map(mdEscape).join(' | ')} |`, `|---|${MEASURES.map(() => '---:').join('|')}|${withPaper ? '---:|' : ''}---|`);
+  for (const p of rows) {
+    const paper = paperNatural(p.subject);
+    out.push(
+      `| ${mdEscape(subjectLabel(p.subject))} | ${MEASURES.map((m) => pct(m.get(p.reliance))).join(' | ')} |${withPaper ? ` ${paper === undefined ? NOT_IN_PAPER : String(paper)} |` : ''} ${p.nodes.map((n) => `\`${n}\``).join(' ')} |`,
+    );
+  }
+  out.push('', `Reliance measures: ${NOT_IN_PAPER}. Conflict images: ${rows[0]?.reliance.conflict.count ?? 0} per model; non-robust-only images: ${rows[0]?.reliance.nonRobustOnly.count ?? 0}.`, '');
+  return out;
+}
+
+export interface GroundTruthPoint {
+  readonly panel: 'steps' | 'natural' | 'alpha';
+  readonly series: string;
+  readonly x: number;
+  readonly y: number;
+  readonly order: number;
+}
+
+const Q1_SERIES = [
+  { label: 'conflict: follows robust', get: (r: FeatureReliance) => r.conflict.followsRobust },
+  { label: 'conflict: follows non-robust', get: (r: FeatureReliance) => r.conflict.followsNonRobust },
+  { label: 'robust-only accuracy', get: (r: FeatureReliance) => r.robustOnly.accuracy },
+  { label: 'non-robust-only accuracy', get: (r: FeatureReliance) => r.nonRobustOnly.accuracy },
+] as const;
+
+export function groundTruthPoints(probes: readonly ProbedModel[]): GroundTruthPoint[] {
+  const points: GroundTruthPoint[] = [];
+  of(probes, 'q1').sort((a, b) => a.subject.step - b.subject.step).forEach((p, order) => {
+    for (const s of Q1_SERIES) {
+      const y = 100 * s.get(p.reliance);
+      points.push({ panel: 'steps', series: s.label, x: p.subject.step, y, order });
+      points.push({ panel: 'natural', series: s.label, x: 100 * p.reliance.naturalAccuracy, y, order });
+    }
+  });
+  for (const p of of(probes, 'q2')) {
+    points.push({ panel: 'alpha', series: `${p.subject.model}: follows robust`, x: p.subject.alpha, y: 100 * p.reliance.conflict.followsRobust, order: p.subject.alpha });
+    points.push({ panel: 'alpha', series: `${p.subject.model}: follows non-robust`, x: p.subject.alpha, y: 100 * p.reliance.conflict.followsNonRobust, order: p.subject.alpha });
+  }
+  return points;
+}
+
+export const GROUND_TRUTH_TITLE = 'Ground truth — which planted feature the models use';
+
+export function groundTruthSpec(input: GroundTruthInput): TopLevelSpec {
+  const points = groundTruthPoints(input.probes);
+  const panel = (key: GroundTruthPoint['panel'], title: string, xTitle: string, xScale: object) => ({
+    width: 300,
+    height: 240,
+    title: { text: title, fontSize: 13 },
+    transform: [{ filter: { field: 'panel', equal: key } }],
+    mark: { type: 'line' as const, strokeWidth: 2, point: { size: 28, filled: true } },
+    encoding: {
+      x: { field: 'x', type: 'quantitative' as const, title: xTitle, scale: xScale },
+      y: { field: 'y', type: 'quantitative' as const, title: 'share of test images (%)', scale: { domain: [0, 100] } },
+      color: { field: 'series', type: 'nominal' as const, legend: { title: key === 'alpha' ? 'Q2 model' : 'Q1 probe' } },
+      order: { field: 'order', type: 'quantitative' as const },
+    },
+  });
+  const subtitle = [profileTag(input.profile) + (input.profile.description ? ` — ${input.profile.description}` : '')];
+  if (input.profile.synthetic) subtitle.push('SYNTHETIC DATA (planted-feature set): feature use measured exactly; the paper can only infer it from ASR');
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    background: 'white',
+    padding: 16,
+    title: { text: GROUND_TRUTH_TITLE, subtitle, anchor: 'start', offset: 14 },
+    config: {
+      font: 'sans-serif',
+      title: { fontSize: 16, subtitleFontSize: 11, subtitleColor: '#444', subtitlePadding: 6 },
+      axis: { titleFontSize: 12, labelFontSize: 11, titleFontWeight: 'normal', gridColor: '#e6e6e6' },
+      legend: { titleFontSize: 11, labelFontSize: 11, symbolType: 'stroke', symbolStrokeWidth: 2.5, labelLimit: 300 },
+      view: { stroke: '#bbb' },
+      concat: { spacing: 30 },
+    },
+    data: { values: points.map((p) => ({ ...p })) },
+    hconcat: [
+      { vconcat: [panel('steps', 'Q1 (beside Figures 1-2): vs training iterations', 'training iterations', { zero: true }), panel('natural', 'Q1: vs natural accuracy', 'natural accuracy (%)', { zero: false })] },
+      panel('alpha', 'Q2 (beside Figure 3): conflict images vs α', 'mix ratio α', { domain: [0, 1], nice: false, padding: 8 }),
+    ],
+    resolve: { scale: { color: 'independent' } },
+  } as TopLevelSpec;
+}
+
+export function groundTruthMarkdown(input: GroundTruthInput, files?: WrittenFigure): string {
+  checkProfile(input.profile, 'ground-truth');
+  const out = [`# ${GROUND_TRUTH_TITLE}`, ''];
+  const banner = syntheticBanner(input.profile);
+  if (banner) out.push(`> **⚠ ${banner}**`, '');
+  out.push(`Profile: \`${input.profile.name}\`${input.profile.description ? ` — ${input.profile.description}` : ''}.`, '');
+  if (input.unavailable) {
+    out.push(input.unavailable, '');
+    return out.join('\n');
+  }
+  out.push(
+    'On the synthetic planted-feature set every image carries a robust pattern (its class\'s, or with probability 1 − robustReliability another class\'s, recorded) and its label\'s non-robust pattern p_y, ' +
+      'so feature use is measured, not inferred. Probes on the test set: **conflict** — p_y swapped for p_t, t ≠ y (L2 change √2·0.15 ≈ 0.21), on images showing their own robust pattern: the share predicted y (follows robust), t (follows non-robust) or neither; ' +
+      '**robust only** — p_y removed, accuracy against the robust class shown; **non-robust only** — the images whose robust pattern belongs to another class, accuracy against the label only p_y carries. All values in %.',
+    '',
+  );
+  if (files) {
+    const svg = files.svgPath.split('/').pop()!;
+    out.push(files.pngPath ? `![${GROUND_TRUTH_TITLE}](${files.pngPath.split('/').pop()!})` : `![${GROUND_TRUTH_TITLE}](${svg})`, '', `Vector version: [${svg}](${svg}).`, '');
+    for (const w of files.warnings) out.push(`> ${w}`, '');
+  }
+  out.push('## What the numbers answer', '');
+  out.push(`- **Q1** (does training use the robust feature first and the non-robust one later?): ${q1Answer(input.probes)}`);
+  const q2 = q2Answer(input.probes);
+  if (q2.length) out.push(`- **Q2** (does mixing in D_R move models to the robust feature?): ${q2.join(' ')}${drExplanation(input) ? ` ${drExplanation(input)}` : ''}`);
+  const q3 = q3Answer(input.probes);
+  if (q3) out.push(`- **Q3** (Table 1's models): ${q3}`);
+  const dnr = dnrAnswer(input.probes);
+  if (dnr) out.push(`- **D_NR** (beyond the paper): ${dnr}`);
+  out.push('');
+  if (input.qualities.length) {
+    out.push('## Built datasets: which patterns they carry', '');
+    for (const q of input.qualities) {
+      out.push(`### ${q.report.construction} (\`${q.node}\`, ${q.report.quality.count} images)`, '', '| measure | ideal | ours | paper |', '|---|---|---:|---|');
+      for (const row of qualityRows(q.report)) out.push(`| ${mdEscape(row.measure)} | ${mdEscape(row.ideal)} | ${row.unit === '%' ? `${row.ours.toFixed(1)} %` : row.ours.toFixed(3)} | ${NOT_IN_PAPER} |`);
+      out.push('');
+    }
+  }
+  out.push('## Feature reliance of every model', '');
+  const sections: [string, ProbedModel[], boolean][] = [
+    ['Q1: the snapshots of Figures 1-2', of(input.probes, 'q1').sort((a, b) => a.subject.step - b.subject.step), false],
+    ['Q2: the D_mix(α) models of Figure 3', of(input.probes, 'q2').sort((a, b) => a.subject.model.localeCompare(b.subject.model) || a.subject.alpha - b.subject.alpha), false],
+    ["Q3: Table 1's models", of(input.probes, 'q3'), true],
+    ['D_NR and f_A', [...of(input.probes, 'dnr'), ...of(input.probes, 'fA')], true],
+  ];
+  for (const [title, rows, paper] of sections) if (rows.length) out.push(...relianceTable(title, rows, paper));
+  return out.join('\n');
+}
+
+export const GROUND_TRUTH_CSV_HEADER = ['report', 'profile', 'synthetic', 'experiment', 'subject', 'measure', 'ours', 'paper', 'nodes'] as const;
+
+/** One line per (model or dataset, measure), values in %; `paper` empty where the paper has no number. */
+export function groundTruthCsv(input: GroundTruthInput): string {
+  const lines = [GROUND_TRUTH_CSV_HEADER.join(',')];
+  const line = (experiment: string, subject: string, measure: string, ours: number, paper: number | undefined, nodes: readonly string[]) =>
+    lines.push(['ground-truth', input.profile.name, String(input.profile.synthetic), experiment, subject, measure, String(ours), paper === undefined ? '' : String(paper), nodes.join(' ')].map(csvField).join(','));
+  for (const q of input.qualities) {
+    for (const row of qualityRows(q.report)) line('dataset', q.report.construction, row.key, row.ours, undefined, [q.node]);
+  }
+  for (const p of input.probes) {
+    for (const m of MEASURES) line(p.subject.kind, subjectLabel(p.subject), m.key, 100 * m.get(p.reliance), m.key === 'natural' ? paperNatural(p.subject) : undefined, p.nodes);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function groundTruthText(input: GroundTruthInput): string {
+  const out = [`${GROUND_TRUTH_TITLE} — profile ${input.profile.name}`];
+  const banner = syntheticBanner(input.profile);
+  if (banner) out.push(`!! ${banner}`);
+  out.push('report: reports/ground-truth.md');
+  if (input.unavailable) return [...out, `  ${input.unavailable}`].join('\n') + '\n';
+  out.push(`  Q1: ${q1Answer(input.probes)}`);
+  for (const l of q2Answer(input.probes)) out.push(`  Q2: ${l}`);
+  const q3 = q3Answer(input.probes);
+  if (q3) out.push(`  Q3: ${q3}`);
+  const dnr = dnrAnswer(input.probes);
+  if (dnr) out.push(`  D_NR: ${dnr}`);
+  return out.join('\n') + '\n';
+}
+
+/** Writes `<dir>/ground-truth.md`, `.csv`, `.txt` and (with probes) `.svg` / `.png`. */
+export async function writeGroundTruthReport(input: GroundTruthInput, dir: string, options: RenderOptions = {}): Promise<void> {
+  const files = input.unavailable || input.probes.length === 0 ? undefined : await writeFigureFiles(groundTruthSpec(input), join(dir, 'ground-truth'), options);
+  const md = join(dir, 'ground-truth.md');
+  writeFileAtomic(md, groundTruthMarkdown(input, files));
+  writeFileAtomic(join(dir, 'ground-truth.csv'), groundTruthCsv(input));
+  writeFileAtomic(join(dir, 'ground-truth.txt'), groundTruthText(input));
+}

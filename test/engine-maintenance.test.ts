@@ -1,0 +1,71 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openWorkspace } from '../engine/workspace.ts';
+import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
+
+/** verify and gc: they remove exactly what is damaged or garbage, nothing a running node may be reading or resuming from. */
+
+const spaces: ToyWorkspace[] = [];
+after(() => spaces.forEach((w) => w.dispose()));
+
+async function views(w: ToyWorkspace): Promise<Record<string, string>> {
+  // Materialise the folder views of both sum reports, as a downstream node reading them would.
+  const ws = await openWorkspace(w.dir);
+  try {
+    const out: Record<string, string> = {};
+    for (const node of ['sum@scaled', 'sum@parity']) {
+      const o = w.query<{ digest: string }>("SELECT o.digest FROM outputs o JOIN nodes n ON n.key = o.node_key WHERE n.node_id = ? AND o.name = 'report'", node)[0]!;
+      out[node] = await ws.store.materialize({ digest: o.digest, kind: 'dir' });
+    }
+    return out;
+  } finally {
+    ws.close();
+  }
+}
+
+test('verify removes only the folder views that hold a damaged blob', async () => {
+  const w = new ToyWorkspace(baseParams([1, 2]));
+  spaces.push(w);
+  assert.equal((await w.run(['repro', 'all', '--executor', 'inline'])).code, 0);
+  const v = await views(w);
+  // Damage a blob only sum@scaled's report holds.
+  const treeBlob = join(v['sum@scaled']!, 'values.csv');
+  writeFileSync(treeBlob, 'tampered\n');
+  const r = await w.run(['verify']);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /corrupt +sum@scaled:report/);
+  assert.ok(!existsSync(v['sum@scaled']!), 'the view with the bad blob stays readable');
+  assert.ok(existsSync(join(v['sum@parity']!, 'values.csv')), 'an intact view (a running node may read it) was deleted');
+});
+
+test('gc removes leftover scratch folders and half-built views, keeps checkpoints to resume and anything locked', async () => {
+  const w = new ToyWorkspace(baseParams([1]));
+  spaces.push(w);
+  assert.equal((await w.run(['repro', 'all', '--executor', 'inline'])).code, 0);
+  const art = join(w.dir, 'artifacts');
+  const doneKey = w.query<{ key: string }>("SELECT key FROM nodes WHERE node_id = 'gen@n1'")[0]!.key;
+  const unfinished = 'f'.repeat(64);
+  const running = 'e'.repeat(64);
+  for (const k of [doneKey, unfinished, running]) {
+    mkdirSync(join(art, 'scratch', k), { recursive: true });
+    writeFileSync(join(art, 'scratch', k, 'checkpoint.bin'), 'x'.repeat(1000));
+  }
+  mkdirSync(join(art, 'locks'), { recursive: true });
+  writeFileSync(join(art, 'locks', `${running}.lock`), JSON.stringify({ pid: process.pid, host: 'h', runId: 1, nodeId: 'n', since: '' }));
+  const half = join(art, 'trees', '.tmp-0123456789ab-deadbeef');
+  mkdirSync(half, { recursive: true });
+  const old = new Date(Date.now() - 2 * 3_600_000);
+  utimesSync(half, old, old);
+
+  const dry = await w.run(['gc']);
+  assert.match(dry.stdout, /would remove 0 blobs, 1 folder views and 1 scratch folders .*kept 2 scratch folders/);
+  assert.ok(existsSync(join(art, 'scratch', doneKey)), 'a dry run deleted something');
+  assert.match((await w.run(['gc', '--apply'])).stdout, /removed 0 blobs, 1 folder views and 1 scratch folders/);
+  assert.ok(!existsSync(join(art, 'scratch', doneKey)) && !existsSync(half));
+  assert.ok(existsSync(join(art, 'scratch', unfinished)), 'checkpoints of an unfinished node were deleted without --scratch');
+  assert.match((await w.run(['gc', '--apply', '--scratch'])).stdout, /removed 0 blobs, 0 folder views and 1 scratch folders/);
+  assert.ok(!existsSync(join(art, 'scratch', unfinished)));
+  assert.ok(existsSync(join(art, 'scratch', running)), 'the scratch folder of a locked (running) node was deleted');
+});

@@ -1,0 +1,72 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseOverride, readParamsFile, resolveProfile } from '../engine/params.ts';
+import { project } from '../experiments/project.ts';
+import { buildTable1 } from '../report/q3-tables.ts';
+import { tableMarkdown } from '../report/table.ts';
+import type { ProfileInfo } from '../report/profile.ts';
+
+/** Bad parameters fail when the graph is built, through the real CLI, with a clean message naming the params.yaml path. */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rf-params-'));
+  dirs.push(dir);
+  copyFileSync(join(ROOT, 'params.yaml'), join(dir, 'params.yaml'));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'pipeline.ts'), '--root', dir, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('counts that exceed the data they subset fail when the graph is built (exit 2, the params.yaml path, no stack)', () => {
+  const cases: [string, RegExp][] = [
+    ['evaluation.count=1000000', /params\.yaml evaluation\.count: 1000000 exceeds the \d+ test images of data\.synthetic/],
+    ['robust.build.count=1000000', /params\.yaml robust\.build\.count: 1000000 exceeds the \d+ training images \(\|D\|\)/],
+    ['robust.nonRobust={variants: [det], eps: 0.5, step: 0.1, iterations: 2, count: 1000000}', /params\.yaml robust\.nonRobust\.count: 1000000 exceeds/],
+  ];
+  for (const [set, message] of cases) {
+    const r = cli('--set', set, 'dag', 'all');
+    assert.equal(r.code, 2, `${set}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace');
+  }
+});
+
+test('errors raised while building the graph are user errors (exit 2, no stack trace)', () => {
+  const r = cli('--set', 'q1.train.epochs=1.5', 'dag', 'fig1');
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /^error: params\.yaml q1\.train\.epochs: snapshots need a whole number of epochs, got 1\.5/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const q2 = cli('--set', 'q2.attacks={}', 'dag', 'fig3');
+  assert.equal(q2.code, 2, q2.stdout + q2.stderr);
+  assert.match(q2.stderr, /^error: params\.yaml q2\.attacks: no attacks for model/);
+});
+
+test('--set into an inherited mapping does not write into the parsed file\'s other profiles', () => {
+  const file = readParamsFile(join(ROOT, 'params.yaml'));
+  // demo and cpu inherit robust.adversarial from paper without a key of their own in it.
+  const iterations = (name: string) => resolveProfile(file, name, project.profileSchema).params.robust.adversarial.iterations;
+  const before = ['paper', 'demo', 'cpu'].map(iterations);
+  const changed = resolveProfile(file, 'demo', project.profileSchema, [parseOverride('robust.adversarial.iterations=99')]);
+  assert.equal(changed.params.robust.adversarial.iterations, 99);
+  assert.deepEqual(['paper', 'demo', 'cpu'].map(iterations), before, 'the override leaked into the parsed file');
+});
+
+test('a report header states what actually ran: the evaluation size and the --set overrides', () => {
+  const file = readParamsFile(join(ROOT, 'params.yaml'));
+  const overrides = [parseOverride('evaluation.count=400')];
+  const { params } = resolveProfile(file, 'demo', project.profileSchema, overrides);
+  const graph = project.build(params, 'demo', overrides.map((o) => o.text));
+  const node = graph.nodes.find((n) => n.id === 'table@table1')!;
+  const profile = (node.params as { profile: ProfileInfo }).profile;
+  assert.match(profile.asRun ?? '', /^400 test images per evaluation \(a seeded subset of [\d,]+\); --set evaluation\.count=400$/);
+  const md = tableMarkdown(buildTable1([], profile));
+  assert.match(md, /Profile: `demo` — .* \(as run: 400 test images per evaluation .*--set evaluation\.count=400\)\./);
+});

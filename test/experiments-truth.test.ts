@@ -1,0 +1,39 @@
+// The ground-truth wiring: every model the questions train gets a probe, the datasets get quality
+// nodes, the truth target is in `all`; on CIFAR-10 only the report saying why.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { project } from '../experiments/project.ts';
+import { profileSchema } from '../experiments/profile.ts';
+import { readParamsFile, resolveProfile } from '../engine/params.ts';
+import type { NodeSpec } from '../engine/project.ts';
+
+const file = readParamsFile(new URL('../params.yaml', import.meta.url).pathname);
+const graph = (name: string) => project.build(resolveProfile(file, name, profileSchema, []).params, name);
+
+test('demo: a probe on every Q1 snapshot, Q2 and Table 1 model, f_A and the D_NR model; quality nodes in dr, dnr and the D_R reports', () => {
+  const { nodes, groups } = graph('demo');
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const probed = new Set(nodes.filter((n) => n.stage.name === 'probe').map((n) => (n.inputs!['model'] as { node: string }).node));
+  const trained = nodes.filter((n) => n.stage.name === 'train' && n.id !== 'train@standard' && !n.id.startsWith('train@q3-') && !n.id.startsWith('train@q1-'));
+  for (const t of trained) assert.ok(probed.has(t.id), `${t.id} has no probe`);
+  for (const s of nodes.filter((n) => n.stage.name === 'snapshot')) assert.ok(probed.has(s.id), `${s.id} has no probe`);
+  const table1 = byId.get('table@table1')!.params as { cells: { trainNode: string }[] };
+  for (const c of table1.cells) assert.ok(probed.has(c.trainNode), `${c.trainNode} (Table 1) has no probe`);
+  assert.ok(probed.has('train@robust-fA') && probed.has('train@dnr-det'));
+  const gt = byId.get('ground-truth') as NodeSpec;
+  assert.equal((gt.inputs!['probes'] as unknown[]).length, probed.size);
+  assert.ok(groups['all']!.includes('ground-truth'));
+  for (const g of ['dr', 'fig3', 'table1', 'truth']) assert.ok(groups[g]!.includes('dataset-quality@dr'), `${g} lacks the D_R quality`);
+  assert.ok(groups['dnr']!.includes('dataset-quality@dnr-det'));
+  // The D_NR model trains as many updates as a D run: epochs scaled by |D| / |D_NR|.
+  const dnr = byId.get('train@dnr-det')!.params as { epochs: number };
+  assert.equal(dnr.epochs, 3 * 4000 / 1000);
+});
+
+test('cpu (CIFAR-10): no probes, a report that says why', () => {
+  const { nodes, groups } = graph('cpu');
+  assert.equal(nodes.filter((n) => n.stage.name === 'probe' || n.stage.name === 'dataset-quality').length, 0);
+  const gt = nodes.find((n) => n.id === 'ground-truth')!;
+  assert.match((gt.params as { unavailable: string }).unavailable, /Not measurable on CIFAR-10/);
+  assert.deepEqual(groups['truth'], ['ground-truth']);
+});
