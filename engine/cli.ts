@@ -101,12 +101,13 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .argument('[targets...]', 'targets (table1 … fig3, all), node ids or stage names', [])
     .option('-n, --dry-run', 'say what would run and why, change nothing')
     .option('-f, --force <stage|node>', 'rerun this stage or node even if cached (repeatable)', collect, [])
-    .option('-j, --jobs <n>', 'nodes run in parallel, each in its own process (default: the profile\'s, else 1)', positiveInt)
+    .option('-j, --jobs <n>', 'nodes run in parallel, each in its own worker process (default: the profile\'s, else 1)', positiveInt)
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
     .option('-v, --verbose', 'list cached nodes too')
+    .option('--isolate', 'run every node in a fresh process (slower; for debugging) instead of reusing workers')
     .option('--lock-timeout <seconds>', 'fail a node whose lock another run holds for longer than this (default: wait)', positiveInt)
-    .addOption(new Option('--executor <kind>', 'where nodes run: local (a process each) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
-    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; lockTimeout?: number; executor: 'local' | 'inline' }) => {
+    .addOption(new Option('--executor <kind>', 'where nodes run: local (worker processes) or inline (in this process; only for trivial stages)').choices(['local', 'inline']).default('local'))
+    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; isolate?: boolean; lockTimeout?: number; executor: 'local' | 'inline' }) => {
       const { ws, graph, profile, defaultJobs, params } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
@@ -118,7 +119,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
         }
         const summary = await reproduce(project, ws, graph, profile, names, ids, {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
-          executor: o.executor, lockTimeoutS: o.lockTimeout,
+          executor: o.executor, isolate: o.isolate ?? false, lockTimeoutS: o.lockTimeout,
         });
         if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary, params, overrides: globals().set });
         // An interrupted run keeps its 130 (set by runRepro).
@@ -248,6 +249,8 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
 
 interface RunOpts {
   readonly executor?: 'local' | 'inline';
+  /** Local executor: a fresh process per node instead of persistent workers. */
+  readonly isolate?: boolean;
   readonly dryRun: boolean;
   readonly force: readonly string[];
   readonly jobs: number;
@@ -263,7 +266,7 @@ async function runRepro(
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
   const runId = quiet ? 0 : ws.db.startRun(command, profile, names, ws.host);
-  const executor = o.executor === 'inline' ? new InlineExecutor(project) : new LocalExecutor({ projectModule: project.module, env: project.workerEnv?.(o.jobs) });
+  const executor = o.executor === 'inline' ? new InlineExecutor(project) : new LocalExecutor({ projectModule: project.module, env: project.workerEnv?.(o.jobs), isolate: o.isolate ?? false });
   const repro = new Repro(
     {
       project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,

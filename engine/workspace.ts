@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { LineageDb } from './db.ts';
 import { Integrity } from './integrity.ts';
 import { isAlive } from './process-alive.ts';
 import { BlobStore } from './store.ts';
+
+export { codeRoot } from './source-digest.ts';
 
 /**
  * The on-disk state of a project checkout: `params.yaml` beside an `artifacts/` folder holding the
@@ -37,13 +38,3 @@ export async function openWorkspace(root: string, artifactsDir = join(root, 'art
   };
 }
 
-/** The nearest folder at or above a module that holds package.json (where node_modules lives). */
-export function codeRoot(moduleUrl: string): string {
-  let dir = dirname(fileURLToPath(moduleUrl));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${moduleUrl}`);
-    dir = up;
-  }
-  return dir;
-}
