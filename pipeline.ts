@@ -11,8 +11,18 @@ import { BACKEND_ENV } from './ml/backend/from-env.ts';
 import { BACKEND_CHOICES } from './ml/backend/choice.ts';
 import { describeArtifact, previewDataset } from './report/artifact-views.ts';
 import { publishReports } from './report/publish.ts';
+import { addReportCommand, pageAfterRepro } from './report/html/commands.ts';
+import { addCompareCommand } from './report/compare-command.ts';
 
-const program = buildCli(project, { describeArtifact, afterRepro: publishReports });
+const program = buildCli(project, {
+  describeArtifact,
+  afterRepro: async (r) => {
+    await publishReports(r);
+    await pageAfterRepro(project, r);
+  },
+});
+addReportCommand(program, project);
+addCompareCommand(program, project);
 program.addOption(new Option('--backend <name>', 'tensor backend for the nodes this run executes (recorded, not part of node keys)').choices(BACKEND_CHOICES));
 program.hook('preAction', (cmd) => {
   const backend = cmd.opts<{ backend?: string }>().backend;

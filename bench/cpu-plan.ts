@@ -59,5 +59,5 @@ for (const target of ['table1', 'fig3']) {
   const lines = plan.split('\n');
   const formula = lines.filter((l) => /to run .*formula, not yet measured/.test(l)).length;
   const calibrated = lines.filter((l) => /to run .*calibrated on/.test(l)).length;
-  process.stdout.write(`${target}: ${calibrated} estimates calibrated, ${formula} from the formula alone\n  ${lines.filter((l) => l.startsWith('dry run')).join('')}\n`);
+  process.stdout.write(`${target}: ${calibrated} estimates calibrated, ${formula} from the formula alone\n  ${lines.filter((l) => l.startsWith('dry run (')).join('')}\n`);
 }

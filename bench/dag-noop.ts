@@ -1,51 +1,57 @@
 /**
- * No-op `repro` of a ~570-node graph (10 datasets x 7 models x 7 attacks + 1 aggregate), all
- * cached, against Snakemake 7 on the equivalent Snakefile, measured in the same run.
+ * No-op `repro` of generated graphs shaped like the experiments (datasets x models x attacks + one
+ * aggregate), all cached, at about 100, 571 (the reference graph), 1,000 and 10,000 nodes, against
+ * Snakemake 7 on the equivalent Snakefile, measured in the same run.
  *
- *   npm run bench:dag [-- --repeats 7]
+ *   npm run bench:dag [-- --repeats 5] [--sizes 100,571,1000,10000] [--tsx]
  *
- * Both workspaces are populated first (ours with the inline executor, since the stages are
- * trivial; Snakemake by running its rules). Then each tool's no-op is timed `repeats` times,
- * alternating, and the median wall time is reported with the ratio to Snakemake's.
+ * Our workspace is populated with the inline executor (the stages are trivial). Snakemake's is
+ * populated by writing the same files in dependency order (running 10,000 Snakemake jobs would
+ * take hours here), after which Snakemake itself reports "Nothing to be done". Then each tool's
+ * no-op is timed `repeats` times, alternating, and the median wall time is reported with the
+ * ratio to Snakemake's. `--tsx` adds the CLI run from the sources through tsx.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEntry } from '../engine/bundle.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const flag = process.argv.indexOf('--repeats');
-const repeats = flag > 0 ? Number(process.argv[flag + 1]) : 7;
-if (!Number.isInteger(repeats) || repeats < 1) throw new Error('--repeats takes a positive integer');
-const DATASETS = 10;
-const MODELS = 7;
-const ATTACKS = 7;
-const names = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
-
-function run(cmd: string, args: readonly string[], cwd: string): { seconds: number; stdout: string; status: number | null } {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
-  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return { seconds, stdout: r.stdout, status: r.status };
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
 }
+const repeats = Number(arg('repeats') ?? 5);
+if (!Number.isInteger(repeats) || repeats < 1) throw new Error('--repeats takes a positive integer');
+const withTsx = process.argv.includes('--tsx');
 
+/** Datasets, models, attacks per size: D + D*M + D*M*A + 1 nodes. */
+const SHAPES: Record<string, readonly [number, number, number]> = {
+  '100': [3, 4, 7],
+  '571': [10, 7, 7],
+  '1000': [10, 9, 10],
+  '10000': [20, 20, 24],
+};
+const sizes = (arg('sizes') ?? Object.keys(SHAPES).join(',')).split(',');
+for (const s of sizes) if (SHAPES[s] === undefined) throw new Error(`--sizes: unknown '${s}'; known: ${Object.keys(SHAPES).join(', ')}`);
+
+const names = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const ours = mkdtempSync(join(tmpdir(), 'rf-dag-'));
-const smk = mkdtempSync(join(tmpdir(), 'rf-smk-'));
-try {
-  writeFileSync(join(ours, 'params.yaml'), `profiles:
-  bench:
-    datasets: [${names('d', DATASETS).join(', ')}]
-    models: [${names('m', MODELS).join(', ')}]
-    attacks: [${names('a', ATTACKS).join(', ')}]
-`);
-  writeFileSync(join(smk, 'Snakefile'), `DATASETS = ${JSON.stringify(names('d', DATASETS))}
-MODELS = ${JSON.stringify(names('m', MODELS))}
-ATTACKS = ${JSON.stringify(names('a', ATTACKS))}
+function run(cmd: string, args: readonly string[], cwd: string): { seconds: number; stdout: string } {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return { seconds, stdout: r.stdout + r.stderr };
+}
+
+function snakefile(d: readonly string[], m: readonly string[], a: readonly string[]): string {
+  return `DATASETS = ${JSON.stringify(d)}
+MODELS = ${JSON.stringify(m)}
+ATTACKS = ${JSON.stringify(a)}
 wildcard_constraints:
     a="[^-/]+", m="[^-/]+", d="[^-/]+"
 rule all:
@@ -71,51 +77,85 @@ rule dataset:
     output: "out/dataset/{d}"
     run:
         open(output[0], "w").write(f"dataset {wildcards.d}\\n")
-`);
+`;
+}
 
-  await buildEntry(join(root, 'bench/dag/cli.ts'), join(root, 'dist'), 'dag-bench', root);
-  const compiled = [join(root, 'dist/dag-bench.mjs'), '--root', ours, 'repro', 'all'];
-  const viaTsx = ['--import', 'tsx', join(root, 'bench/dag/cli.ts'), '--root', ours, 'repro', 'all'];
-
-  const populate = run(process.execPath, [...compiled, '--executor', 'inline'], root);
-  const nodes = /(\d+) nodes needed/.exec(populate.stdout)?.[1];
-  console.log(`robustfeat: populated ${nodes} nodes in ${populate.seconds.toFixed(1)} s (inline executor)`);
-
-  const hasSnakemake = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
-  if (hasSnakemake.status !== 0) {
-    console.log('snakemake not found: install it with `apt-get install snakemake` to get the reference figure');
-  } else {
-    const sp = run('snakemake', ['--cores', '2', '--quiet'], smk);
-    console.log(`snakemake ${hasSnakemake.stdout.trim()}: populated in ${sp.seconds.toFixed(1)} s`);
+/** The files Snakemake's rules would write, in dependency order (so mtimes ascend). */
+function populateSnakemake(dir: string, d: readonly string[], m: readonly string[], a: readonly string[]): void {
+  for (const sub of ['dataset', 'train', 'attack', 'aggregate']) mkdirSync(join(dir, 'out', sub), { recursive: true });
+  const rows: string[] = [];
+  for (const dd of d) writeFileSync(join(dir, 'out/dataset', dd), `dataset ${dd}\n`);
+  for (const dd of d) for (const mm of m) writeFileSync(join(dir, 'out/train', `${mm}-${dd}`), `${mm} on dataset ${dd}\n`);
+  for (const aa of a) for (const mm of m) for (const dd of d) {
+    const text = `${aa} vs ${mm} on dataset ${dd}\n`;
+    writeFileSync(join(dir, 'out/attack', `${aa}-${mm}-${dd}`), text);
+    rows.push(text);
   }
+  writeFileSync(join(dir, 'out/aggregate/table.txt'), rows.join(''));
+}
 
-  const times: Record<string, number[]> = { snakemake: [], compiled: [], tsx: [] };
-  for (let i = 0; i < repeats; i++) {
-    if (hasSnakemake.status === 0) {
-      times['snakemake']!.push(run('snakemake', ['--cores', '1'], smk).seconds);
+const snakemakeVersion = (() => {
+  const r = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+})();
+if (snakemakeVersion === undefined) console.log('snakemake not found: install it (`apt-get install snakemake`) to get the reference figures');
+
+await buildEntry(join(root, 'bench/dag/cli.ts'), join(root, 'dist'), 'dag-bench', root);
+const compiled = join(root, 'dist/dag-bench.mjs');
+
+interface Row { readonly nodes: number; readonly populate: number; readonly ours: number; readonly tsx?: number; readonly snakemake?: number }
+const rows: Row[] = [];
+for (const size of sizes) {
+  const [nd, nm, na] = SHAPES[size]!;
+  const [d, m, a] = [names('d', nd), names('m', nm), names('a', na)];
+  const nodes = nd + nd * nm + nd * nm * na + 1;
+  const ours = mkdtempSync(join(tmpdir(), 'rf-dag-'));
+  const smk = mkdtempSync(join(tmpdir(), 'rf-smk-'));
+  try {
+    writeFileSync(join(ours, 'params.yaml'), `profiles:\n  bench:\n    datasets: [${d.join(', ')}]\n    models: [${m.join(', ')}]\n    attacks: [${a.join(', ')}]\n`);
+    const cli = (extra: readonly string[] = []) => [compiled, '--root', ours, 'repro', 'all', ...extra];
+    const populate = run(process.execPath, cli(['--executor', 'inline']), root);
+    if (!new RegExp(`0 cached, ${nodes} ran`).test(populate.stdout)) throw new Error(`populating ${nodes} nodes:\n${populate.stdout.slice(-2000)}`);
+    if (snakemakeVersion !== undefined) {
+      writeFileSync(join(smk, 'Snakefile'), snakefile(d, m, a));
+      populateSnakemake(smk, d, m, a);
+      const check = run('snakemake', ['--cores', '1', '-n'], smk);
+      if (!/Nothing to be done/.test(check.stdout)) throw new Error(`snakemake would run jobs on its populated tree:\n${check.stdout.slice(-2000)}`);
     }
-    const c = run(process.execPath, compiled, root);
-    if (!/571 cached, 0 ran/.test(c.stdout)) throw new Error(`expected a no-op, got:\n${c.stdout}`);
-    times['compiled']!.push(c.seconds);
-    const t = run(process.execPath, viaTsx, root);
-    if (!/571 cached, 0 ran/.test(t.stdout)) throw new Error(`expected a no-op, got:\n${t.stdout}`);
-    times['tsx']!.push(t.seconds);
+    const times: { ours: number[]; tsx: number[]; snakemake: number[] } = { ours: [], tsx: [], snakemake: [] };
+    const noop = new RegExp(`${nodes} cached, 0 ran`);
+    for (let i = 0; i < repeats; i++) {
+      if (snakemakeVersion !== undefined) times.snakemake.push(run('snakemake', ['--cores', '1'], smk).seconds);
+      const c = run(process.execPath, cli(), root);
+      if (!noop.test(c.stdout)) throw new Error(`expected a no-op, got:\n${c.stdout.slice(-2000)}`);
+      times.ours.push(c.seconds);
+      if (withTsx) {
+        const t = run(process.execPath, ['--import', 'tsx', join(root, 'bench/dag/cli.ts'), '--root', ours, 'repro', 'all'], root);
+        if (!noop.test(t.stdout)) throw new Error(`expected a no-op, got:\n${t.stdout.slice(-2000)}`);
+        times.tsx.push(t.seconds);
+      }
+    }
+    const row: Row = {
+      nodes, populate: populate.seconds, ours: median(times.ours),
+      ...(withTsx ? { tsx: median(times.tsx) } : {}),
+      ...(snakemakeVersion !== undefined ? { snakemake: median(times.snakemake) } : {}),
+    };
+    rows.push(row);
+    console.log(`${nodes} nodes: ours ${row.ours.toFixed(3)} s${row.snakemake !== undefined ? `, snakemake ${row.snakemake.toFixed(3)} s` : ''} (populated in ${populate.seconds.toFixed(1)} s)`);
+  } finally {
+    rmSync(ours, { recursive: true, force: true });
+    rmSync(smk, { recursive: true, force: true });
   }
+}
 
-  const ref = times['snakemake']!.length ? median(times['snakemake']!) : undefined;
-  console.log(`\nno-op repro of ${nodes} cached nodes, median of ${repeats} (wall seconds):`);
-  const rows: Array<[string, number[]]> = [
-    ['snakemake --cores 1', times['snakemake']!],
-    ['node dist/pipeline.mjs (compiled CLI)', times['compiled']!],
-    ['node --import tsx pipeline.ts', times['tsx']!],
-  ];
-  for (const [label, xs] of rows) {
-    if (xs.length === 0) continue;
-    const m = median(xs);
-    const ratio = ref !== undefined ? `  ${(ref / m).toFixed(2)}x snakemake's speed` : '';
-    console.log(`  ${label.padEnd(40)} ${m.toFixed(3)} s${ratio}`);
-  }
-} finally {
-  rmSync(ours, { recursive: true, force: true });
-  rmSync(smk, { recursive: true, force: true });
+console.log(`\nno-op repro, all nodes cached, median of ${repeats} (wall seconds); snakemake ${snakemakeVersion ?? 'not installed'} --cores 1`);
+console.log(`| nodes | node dist/…mjs (compiled CLI) | ms per node |${withTsx ? ' tsx |' : ''} snakemake | ours / snakemake time |`);
+console.log(`|---|---|---|${withTsx ? '---|' : ''}---|---|`);
+for (const r of rows) {
+  const smk = r.snakemake !== undefined ? `${r.snakemake.toFixed(3)} | ${(r.ours / r.snakemake).toFixed(2)}` : '– | –';
+  console.log(`| ${r.nodes} | ${r.ours.toFixed(3)} | ${((1000 * r.ours) / r.nodes).toFixed(3)} |${withTsx ? ` ${r.tsx!.toFixed(3)} |` : ''} ${smk} |`);
+}
+if (rows.length >= 2) {
+  const [first, last] = [rows[0]!, rows.at(-1)!];
+  console.log(`growth: ${((last.ours - first.ours) / (last.nodes - first.nodes) * 1000).toFixed(3)} ms per extra node (ours)${first.snakemake !== undefined ? `, ${((last.snakemake! - first.snakemake!) / (last.nodes - first.nodes) * 1000).toFixed(3)} ms (snakemake)` : ''}`);
 }

@@ -126,6 +126,32 @@ export class BenchResNet {
     return tf.add(tf.matMul(flat, this.fcW as tf.Tensor2D), this.fcB) as tf.Tensor2D;
   }
 
+  /**
+   * Multiply-adds x 2 of one image's forward pass (convolutions and the classifier; batch norm,
+   * ReLU and pooling are a few percent and left out). A train step costs about 3x this (forward,
+   * data gradient, weight gradient), an input gradient 2x.
+   */
+  forwardFlopsPerImage(): number {
+    const conv = (c: ConvBn, size: number): { flops: number; size: number } => {
+      const [k, , inC, outC] = c.w.shape as [number, number, number, number];
+      const out = Math.ceil(size / c.stride);
+      return { flops: 2 * out * out * k * k * inC * outC, size: out };
+    };
+    let { flops, size } = conv(this.stem, 32);
+    for (const b of this.blocks) {
+      let s = size;
+      for (const c of b.convs) {
+        const r = conv(c, s);
+        flops += r.flops;
+        s = r.size;
+      }
+      if (b.shortcut !== undefined) flops += conv(b.shortcut, size).flops;
+      size = s;
+    }
+    const [inC, classes] = this.fcW.shape as [number, number];
+    return flops + 2 * inC * classes;
+  }
+
   dispose(): void {
     tf.dispose(this.variables);
     const bns = [this.stem, ...this.blocks.flatMap((b) => [...b.convs, ...(b.shortcut ? [b.shortcut] : [])])].map((c) => c.bn);

@@ -4,13 +4,18 @@
  *
  * Train and input-gradient throughput (images/s) of CIFAR ResNets on our best backend, beside
  * the same architecture in PyTorch (bench/reference/resnet_bench.py) run in the same invocation,
- * interleaved per configuration so both see the same machine load. Also the peak tensor memory
- * of one ResNet-50 train step at batch 128.
+ * interleaved per configuration so both see the same machine load. Each figure is also given in
+ * achieved GFLOP/s and as a percentage of the machine's peak measured in the same run (oneDNN's
+ * own sgemm and a large convolution on the same threads, bench/engine-peak.ts; measured before
+ * and after the configurations, the higher counts). Also the peak tensor memory of one ResNet-50
+ * train step at batch 128.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice, type BackendInfo } from '../ml/backend/index.ts';
+import { loadNativeAddon } from '../ml/backend/native/addon.ts';
+import { measurePeak, type Peak } from './engine-peak.ts';
 import { BenchResNet, inputGradient, trainStep, type Depth } from './engine-resnet.ts';
 import { Rng } from '../ml/random.ts';
 
@@ -66,8 +71,9 @@ function batchOf(c: Config): { x: tf.Tensor4D; y: tf.Tensor1D } {
   return { x, y };
 }
 
-async function ours(c: Config): Promise<{ train: number; grad: number }> {
+async function ours(c: Config): Promise<{ train: number; grad: number; forwardFlops: number }> {
   const model = new BenchResNet({ depth: c.depth, width: c.width });
+  const forwardFlops = model.forwardFlopsPerImage();
   const opt = tf.train.momentum(0.01, 0.9);
   const { x, y } = batchOf(c);
   const train = await timed(async () => {
@@ -82,7 +88,7 @@ async function ours(c: Config): Promise<{ train: number; grad: number }> {
   model.dispose();
   opt.dispose();
   tf.dispose([x, y]);
-  return { train: train.ips, grad: grad.ips };
+  return { train: train.ips, grad: grad.ips, forwardFlops };
 }
 
 interface TorchLine {
@@ -129,27 +135,46 @@ const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v
 async function main(): Promise<void> {
   const choice = parseBackendChoice(arg('backend') ?? 'auto', '--backend');
   const info: BackendInfo = await initBackend(choice, threads === undefined ? {} : { threads });
-  const rows: string[] = [];
-  let torchVersion = '';
-  let torchBigRss: number | undefined;
   const memoryOnly = process.argv.includes('--memory-only');
+  // The peak on the same threads as the configurations (the addon's thread count is the backend's
+  // when it is native; set explicitly otherwise).
+  const addon = loadNativeAddon();
+  if (addon !== undefined && info.name !== 'native') addon.setNumThreads(info.threads);
+  const peakSeconds = Math.min(3, seconds);
+  const peaks: Peak[] = addon !== undefined && !memoryOnly ? [measurePeak(addon, peakSeconds)] : [];
+  const results: Array<{ c: Config; o: Awaited<ReturnType<typeof ours>>; t: ReturnType<typeof torch> }> = [];
   for (const c of memoryOnly ? [] : configs) {
     const o = await ours(c);
     const t = process.argv.includes('--no-torch') ? 'skipped (--no-torch)' : torch(c, info.threads);
     const name = `ResNet-${c.depth} w${c.width} b${c.batch}`;
-    if (typeof t === 'string') {
-      rows.push(`| ${name} | ${fmt(o.train)} | – | – | ${fmt(o.grad)} | – | – |`);
-      console.log(`${name}: ours train ${fmt(o.train)} img/s, input-grad ${fmt(o.grad)} img/s; ${t}`);
-    } else {
-      torchVersion = t.version;
-      if (c.key === 'r50b128') torchBigRss = t.trainRssMiB;
-      rows.push(`| ${name} | ${fmt(o.train)} | ${fmt(t.train)} | ${(o.train / t.train).toFixed(2)} | ${fmt(o.grad)} | ${fmt(t.grad)} | ${(o.grad / t.grad).toFixed(2)} |`);
-      console.log(`${name}: train ${fmt(o.train)} vs ${fmt(t.train)} img/s, input-grad ${fmt(o.grad)} vs ${fmt(t.grad)} img/s`);
-    }
+    console.log(typeof t === 'string'
+      ? `${name}: ours train ${fmt(o.train)} img/s, input-grad ${fmt(o.grad)} img/s; ${t}`
+      : `${name}: train ${fmt(o.train)} vs ${fmt(t.train)} img/s, input-grad ${fmt(o.grad)} vs ${fmt(t.grad)} img/s`);
+    results.push({ c, o, t });
   }
-  console.log(`\nbackend: ${info.name} [${info.version}], ${info.threads} thread(s); PyTorch ${torchVersion || 'not run'}; ${seconds} s per figure, median step\n`);
-  console.log('| model | train ours | train torch | ratio | input-grad ours | input-grad torch | ratio |');
-  console.log('|---|---|---|---|---|---|---|');
+  // Again afterwards: on a shared machine the load may have changed; the higher figure is the limit.
+  if (peaks.length > 0 && results.length > 0) peaks.push(measurePeak(addon!, peakSeconds));
+  const peak = peaks.reduce<Peak | undefined>((a, p) => (a === undefined || p.gflops > a.gflops ? p : a), undefined);
+  const pct = (gflops: number) => (peak === undefined ? '–' : `${((100 * gflops) / peak.gflops).toFixed(0)} %`);
+  let torchVersion = '';
+  let torchBigRss: number | undefined;
+  const rows = results.map(({ c, o, t }) => {
+    const name = `ResNet-${c.depth} w${c.width} b${c.batch}`;
+    const trainG = (3 * o.forwardFlops * o.train) / 1e9;
+    const gradG = (2 * o.forwardFlops * o.grad) / 1e9;
+    const flops = `${trainG.toFixed(1)} | ${pct(trainG)} | ${gradG.toFixed(1)} | ${pct(gradG)}`;
+    if (typeof t === 'string') return `| ${name} | ${fmt(o.train)} | – | – | ${fmt(o.grad)} | – | – | ${flops} |`;
+    torchVersion = t.version;
+    if (c.key === 'r50b128') torchBigRss = t.trainRssMiB;
+    return `| ${name} | ${fmt(o.train)} | ${fmt(t.train)} | ${(o.train / t.train).toFixed(2)} | ${fmt(o.grad)} | ${fmt(t.grad)} | ${(o.grad / t.grad).toFixed(2)} | ${flops} |`;
+  });
+  console.log(`\nbackend: ${info.name} [${info.version}], ${info.threads} thread(s); PyTorch ${torchVersion || 'not run'}; ${seconds} s per figure, median step`);
+  console.log(peak === undefined
+    ? 'peak: not measured (the native addon is not built: npm run build:native)'
+    : `peak: ${peak.gflops.toFixed(1)} GFLOP/s on ${info.threads} thread(s), the best of ${peaks.map((p) => p.what).join('; then ')}`);
+  console.log('GFLOP/s: convolutions and classifier only, train = 3x and input-grad = 2x the forward multiply-adds x 2\n');
+  console.log('| model | train ours | train torch | ratio | input-grad ours | input-grad torch | ratio | train GFLOP/s | % of peak | input-grad GFLOP/s | % of peak |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   const big = configs.find((c) => c.key === 'r50b128');
   if (big !== undefined) {

@@ -38,6 +38,9 @@ export interface ReproOutcome {
   readonly profile: string;
   readonly targets: readonly string[];
   readonly summary: ReproSummary;
+  /** The profile's effective parameters and the --set overrides that made them. */
+  readonly params: unknown;
+  readonly overrides: readonly string[];
 }
 
 export interface CliOptions {
@@ -46,7 +49,7 @@ export interface CliOptions {
   readonly afterRepro?: (outcome: ReproOutcome) => Promise<void>;
 }
 
-interface GlobalOpts {
+export interface GlobalOpts {
   root: string;
   db?: string;
   profile?: string;
@@ -70,6 +73,8 @@ export interface Loaded {
   readonly defaultJobs: number;
   /** The profile's executor and `slurm:` mapping, if the project has them. */
   readonly executor: ExecutorSettings;
+  /** The profile's effective parameters (after `extends` and --set). */
+  readonly params: unknown;
 }
 
 /** Reads params.yaml, validates the profile and the whole graph: nothing runs if any of it is wrong. */
@@ -83,7 +88,7 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
     const graph = checkGraph(project.build(resolved.params, name, overrides.map((o) => o.text)), 'params.yaml');
     const executor = project.executorSettings?.(resolved.params) ?? {};
     if (executor.slurm) checkStageNames(executor.slurm, project.stages, `${file.path}: profiles.${name}`);
-    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1, executor };
+    return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1, executor, params: resolved.params };
   } catch (e) {
     ws.close();
     throw e;
@@ -111,16 +116,17 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .argument('[targets...]', 'targets (table1 … fig3, all), node ids or stage names', [])
     .option('-n, --dry-run', 'say what would run and why, change nothing')
     .option('-f, --force <stage|node>', 'rerun this stage or node even if cached (repeatable)', collect, [])
-    .option('-j, --jobs <n>', 'nodes run in parallel, each in its own process (default: the profile\'s, else 1)', positiveInt)
+    .option('-j, --jobs <n>', 'nodes run in parallel, each in its own worker process (default: the profile\'s, else 1)', positiveInt)
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
     .option('-v, --verbose', 'list cached nodes too')
+    .option('--isolate', 'run every node in a fresh process (slower; for debugging) instead of reusing workers')
     .option('--lock-timeout <seconds>', 'fail a node whose lock another run holds for longer than this (default: wait)', positiveInt)
     .addOption(
-      new Option('--executor <kind>', 'where nodes run: local (a process each), slurm (a batch job each; the profile may say), or inline (in this process; only for trivial stages)')
+      new Option('--executor <kind>', 'where nodes run: local (worker processes), slurm (a batch job each; the profile may say), or inline (in this process; only for trivial stages)')
         .choices(['local', 'inline', 'slurm']),
     )
-    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; lockTimeout?: number; executor?: ExecutorKind }) => {
-      const { ws, graph, profile, defaultJobs, executor } = await loadProject(project, globals());
+    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; isolate?: boolean; lockTimeout?: number; executor?: ExecutorKind }) => {
+      const { ws, graph, profile, defaultJobs, executor, params } = await loadProject(project, globals());
       try {
         const names = targets.length > 0 ? targets : ['all'];
         const ids = resolveTargets(graph, names);
@@ -131,9 +137,9 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
         }
         const summary = await reproduce(project, ws, graph, profile, names, ids, {
           dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
-          executor: o.executor ?? executor.executor ?? 'local', slurm: executor.slurm ?? DEFAULT_SLURM, lockTimeoutS: o.lockTimeout,
+          executor: o.executor ?? executor.executor ?? 'local', slurm: executor.slurm ?? DEFAULT_SLURM, isolate: o.isolate ?? false, lockTimeoutS: o.lockTimeout,
         });
-        if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary });
+        if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary, params, overrides: globals().set });
         // An interrupted run keeps its 130 (set by runRepro).
         if ((summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) && process.exitCode !== 130) process.exitCode = 1;
       } finally {
@@ -262,6 +268,8 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
 interface RunOpts {
   readonly executor?: ExecutorKind;
   readonly slurm?: SlurmSettings;
+  /** Local executor: a fresh process per node instead of persistent workers. */
+  readonly isolate?: boolean;
   readonly dryRun: boolean;
   readonly force: readonly string[];
   readonly jobs: number;
@@ -314,7 +322,7 @@ function makeExecutor(
   project: Project, ws: Workspace, graph: CheckedGraph, o: RunOpts, runId: number, env: Readonly<Record<string, string>> | undefined,
 ): Executor {
   if (o.executor === 'inline') return new InlineExecutor(project);
-  if (o.executor !== 'slurm') return new LocalExecutor({ projectModule: project.module, ...(env ? { env } : {}) });
+  if (o.executor !== 'slurm') return new LocalExecutor({ projectModule: project.module, ...(env ? { env } : {}), isolate: o.isolate ?? false });
   const settings = o.slurm ?? DEFAULT_SLURM;
   return new SlurmExecutor({
     // The job name says which checkout and run a job belongs to (several may share a cluster account).

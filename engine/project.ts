@@ -56,6 +56,18 @@ export interface Project<Profile = unknown> {
    */
   warmup?(): Promise<void>;
   /**
+   * Optional, for persistent workers (each runs many nodes): a JSON-comparable snapshot of the
+   * state a node could leave behind for the next (live tensors, variables, the active backend).
+   * A worker takes it before and after each node and is replaced when the two differ.
+   */
+  workerState?(): Promise<Readonly<Record<string, unknown>>>;
+  /**
+   * Optional: called by a persistent worker before every node but its first, to drop what a fresh
+   * process would not hold either (e.g. recycled buffer pools), so a node computes exactly what it
+   * would in a process of its own.
+   */
+  resetWorker?(): Promise<void>;
+  /**
    * Optional: files outside the import graph that compute a stage's results (e.g. native kernel
    * sources, loaded through `createRequire`), as paths relative to the code root. Given the files
    * of a stage's import closure, returns those whose content joins that stage's code digest (its

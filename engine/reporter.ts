@@ -208,7 +208,8 @@ function runInfo(s: RunProgressState): string {
 
 /** `run: 12/116 done, 3 cached, 0 failed, 2 running, elapsed 3m02s, ETA ~41m00s` */
 export function runLine(s: RunProgressState): string {
-  return `  run: ${runInfo(s)}, ETA ${s.done + s.failed + s.skipped >= s.total ? '0s' : `~${fmtDuration(s.etaSeconds)}`}`;
+  const eta = s.done + s.failed + s.skipped >= s.total ? '0s' : Number.isFinite(s.etaSeconds) ? `~${fmtDuration(s.etaSeconds)}` : 'unknown (no estimates)';
+  return `  run: ${runInfo(s)}, ETA ${eta}`;
 }
 
 export { fmtDuration };

@@ -155,6 +155,8 @@ export class Repro {
   private readonly forcedDone = new Set<string>();
   private readonly running = new Set<{ kill(): void }>();
   private readonly semaphore: Semaphore;
+  /** Lock acquisitions in progress at once (each holds file descriptors while it takes the lock). */
+  private readonly lockTaking = new Semaphore(64);
   private stopReason: string | undefined;
   /** Aborted by interrupt(): ends waits for other runs' locks. */
   private readonly stop = new AbortController();
@@ -287,6 +289,9 @@ export class Repro {
   /** The node's lock; an interrupt while waiting skips the node, a lock timeout fails it. */
   private async acquireLock(key: string, id: string): Promise<() => Promise<void>> {
     const timeoutMs = this.options.lockTimeoutS === undefined ? undefined : this.options.lockTimeoutS * 1000;
+    // Taking a lock opens, writes and links files; thousands of nodes that become ready at once
+    // (10,000-node graphs) would otherwise run out of file descriptors (EMFILE).
+    const slot = await this.lockTaking.acquire();
     try {
       return await this.ctx.locks.acquire(key, id, (holder) => this.ctx.listener({ type: 'waiting', node: id, holder }), { signal: this.stop.signal, timeoutMs });
     } catch (e) {
@@ -302,6 +307,8 @@ export class Repro {
         throw new NodeFailed(id, this.stopReason ?? 'interrupted');
       }
       throw e;
+    } finally {
+      slot();
     }
   }
 

@@ -122,3 +122,14 @@ export class SourceDigests {
     return sourceClosure(moduleUrl, this.root, this.extra);
   }
 }
+
+/** The nearest folder at or above a module that holds package.json (where node_modules lives). */
+export function codeRoot(moduleUrl: string): string {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${moduleUrl}`);
+    dir = up;
+  }
+  return dir;
+}

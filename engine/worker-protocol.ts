@@ -22,14 +22,23 @@ export interface NodeTask {
   readonly scratchDir: string;
 }
 
-/** What a worker reports back, in order: any number of events, then exactly one of done/failed. */
+/**
+ * What a worker reports back, in order: any number of events, then exactly one of done/failed/stale.
+ * `retire` on `done`: the node left state behind (a live tensor, a global), so this worker must not
+ * run another node. `stale`: the worker refused the node without running it because a source file
+ * changed since it imported the code; a fresh worker must run it.
+ */
 export type WorkerMessage =
   | { readonly type: 'progress'; readonly event: ProgressEvent }
   | { readonly type: 'log'; readonly message: string }
   | { readonly type: 'environment'; readonly facts: Readonly<Record<string, unknown>> }
   | { readonly type: 'series'; readonly name: string; readonly step: number; readonly values: Readonly<Record<string, unknown>> }
-  | { readonly type: 'done'; readonly metrics: Metrics | undefined }
-  | { readonly type: 'failed'; readonly error: string; readonly stack: string | undefined };
+  | { readonly type: 'done'; readonly metrics: Metrics | undefined; readonly retire?: string }
+  | { readonly type: 'failed'; readonly error: string; readonly stack: string | undefined }
+  | { readonly type: 'stale'; readonly reason: string };
+
+/** A persistent worker writes this to stdout and stderr after each node: the driver switches log files on it. */
+export const END_OF_NODE = '\u0000robustfeat:end-of-node\u0000\n';
 
 export type DriverMessage = { readonly type: 'run'; readonly task: NodeTask };
 

@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LineageDb } from './db.ts';
 import { Integrity } from './integrity.ts';
 import { isAlive } from './process-alive.ts';
 import { BlobStore } from './store.ts';
+
+export { codeRoot } from './source-digest.ts';
 
 /**
  * The on-disk state of a project checkout: `params.yaml` beside an `artifacts/` folder holding the
@@ -59,13 +60,3 @@ export function onNetworkFileSystem(dir: string): boolean {
   }
 }
 
-/** The nearest folder at or above a module that holds package.json (where node_modules lives). */
-export function codeRoot(moduleUrl: string): string {
-  let dir = dirname(fileURLToPath(moduleUrl));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${moduleUrl}`);
-    dir = up;
-  }
-  return dir;
-}

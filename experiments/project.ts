@@ -86,4 +86,14 @@ export const project: Project<Profile> = {
     await initBackendFromEnv(() => {});
     await Promise.all([import('../ml/models/registry.ts'), import('../ml/attacks/evaluate.ts'), import('../ml/train/trainer.ts')]);
   },
+  async workerState() {
+    // The model the evaluate stage keeps for the next evaluation of the same model is not a leak.
+    const { tensorEngineState } = await import('../ml/backend/engine-state.ts');
+    const { modelCache } = await import('../ml/models/model-cache.ts');
+    return tensorEngineState(modelCache.held());
+  },
+  async resetWorker() {
+    const { resetBackendCaches } = await import('../ml/backend/engine-state.ts');
+    resetBackendCaches();
+  },
 };

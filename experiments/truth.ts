@@ -67,13 +67,16 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     addProbe(ref(c.trainNode, 'model'), { kind: 'q3', family: c.family, backbone: c.backbone, lr: c.lr, dataset: c.dataset, augmentation: c.augmentation });
   }
 
+  // A quality report reads only who built the set and the profile's name and description: the
+  // run's overrides (in `info.asRun`) must not rerun it when, say, q2.alphas changes.
+  const qualityInfo: ProfileInfo = { name: info.name, synthetic: info.synthetic, ...(info.description ? { description: info.description } : {}) };
   const qualities: GroundTruthParams['qualities'] = [];
   const qualityRefs: NodeRef[] = [];
   const reportsUsingDr = ['fig3', 'table1', 'table2', 'table3', 'table4'].filter((g) => b.groups[g]);
   const dr = b.get('build-dr');
   if (dr) {
     const id = b.add({
-      id: 'dataset-quality@dr', stage: datasetQuality, params: { construction: 'D_R', profile: info, builtBy: dr.id },
+      id: 'dataset-quality@dr', stage: datasetQuality, params: { construction: 'D_R', profile: qualityInfo, builtBy: dr.id },
       inputs: { dataset: ref(dr.id, 'dataset'), base: data.train, distances: ref(dr.id, 'distances') },
     });
     qualities.push({ node: id });
@@ -88,7 +91,7 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     if (!b.get(built) || !nr) continue;
     const id = b.add({
       id: `dataset-quality@dnr-${variant}`, stage: datasetQuality, paramsSource: 'robust.nonRobust',
-      params: { construction: variant === 'det' ? 'D_det' : 'D_rand', profile: info, builtBy: built, seed: nr.seed, ...(nr.count ? { count: nr.count } : {}) },
+      params: { construction: variant === 'det' ? 'D_det' : 'D_rand', profile: qualityInfo, builtBy: built, seed: nr.seed, ...(nr.count ? { count: nr.count } : {}) },
       inputs: { dataset: ref(built, 'dataset'), base: data.train },
     });
     qualities.push({ node: id });

@@ -147,8 +147,12 @@ function curvePoints(snapshots: readonly SnapshotResult[], attacks: readonly str
   return points;
 }
 
-/** The plotted values without provenance (vega-lite gets only what it draws). */
-const plain = (points: readonly PlotPoint[]) => points.map(({ panel, series, x, y, order }) => ({ panel, series, x, y, order }));
+/**
+ * The plotted values without provenance (vega-lite gets only what it draws), each point a link to
+ * `#point-<i>`, its line in the CSV: the HTML report points that at the point's provenance.
+ */
+const plain = (points: readonly PlotPoint[]) => points.map(({ panel, series, x, y, order }, i) => ({ panel, series, x, y, order, href: `#point-${i}` }));
+const HREF = { field: 'href', type: 'nominal' as const };
 
 function colorScale(domain: readonly string[]) {
   return { domain: [...domain], range: PALETTE.slice(0, domain.length) };
@@ -167,6 +171,7 @@ function lineLayer(panel: string, xTitle: string, yTitle: string, color: object,
       y: { field: 'y', type: 'quantitative' as const, title: yTitle, scale: { domain: [0, 100] } },
       color: { field: 'series', type: 'nominal' as const, ...color },
       order: { field: 'order', type: 'quantitative' as const },
+      href: HREF,
     },
   };
 }
@@ -346,6 +351,7 @@ export function figure3(results: readonly MixResult[], profile: ProfileInfo): Fi
         scale: { domain: rightSeries, range: models.flatMap(() => FIG3_RIGHT_ATTACKS.map((a) => MODEL_DASH[a]!)) },
       },
       order: { field: 'order', type: 'quantitative' as const },
+      href: HREF,
     },
   };
   const title = 'Figure 3 — training on D_mix(α): accuracy vs mix ratio α';

@@ -35,7 +35,8 @@ export const buildDnr = defineStage({
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
     const { openDataset, writeDataset } = await import('../ml/data/dataset-file.ts');
-    const { loadModel } = await import('../ml/models/serialize.ts');
+    // The last model loaded stays in the worker for the next node that reads the same bytes.
+    const { modelCache } = await import('../ml/models/model-cache.ts');
     const { buildNonRobustDataset } = await import('../ml/robust/build-dnr.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
 
@@ -43,7 +44,7 @@ export const buildDnr = defineStage({
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
     const base = openDataset(ctx.inputs.data);
     if (p.count !== undefined && p.count > base.count) throw new Error(`build-dnr: count ${p.count} exceeds the base set's ${base.count} images`);
-    const model = loadModel(ctx.inputs.model);
+    const model = modelCache.load(ctx.inputs.model);
     const r = await buildNonRobustDataset(model, base, {
       variant: p.variant, eps: p.eps, step: p.step, iterations: p.iterations, seed: p.seed, batchSize: p.batchSize,
       indices: selectSubset(base.count, p.count, p.seed), onProgress: ctx.progress,

@@ -36,7 +36,8 @@ export const buildDr = defineStage({
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
     const { openDataset, writeDataset } = await import('../ml/data/dataset-file.ts');
-    const { loadModel } = await import('../ml/models/serialize.ts');
+    // The last model loaded stays in the worker for the next node that reads the same bytes.
+    const { modelCache } = await import('../ml/models/model-cache.ts');
     const { buildRobustDataset } = await import('../ml/robust/build-dr.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
     const { writeFileAtomic } = await import('../ml/atomic-write.ts');
@@ -45,7 +46,7 @@ export const buildDr = defineStage({
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
     const base = openDataset(ctx.inputs.data);
     if (p.count !== undefined && p.count > base.count) throw new Error(`build-dr: count ${p.count} exceeds the base set's ${base.count} images`);
-    const model = loadModel(ctx.inputs.model);
+    const model = modelCache.load(ctx.inputs.model);
     const r = await buildRobustDataset(model, base, {
       steps: p.steps, stepSize: p.stepSize, ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}), seed: p.seed, batchSize: p.batchSize,
       indices: selectSubset(base.count, p.count, p.seed), onProgress: ctx.progress,

@@ -59,7 +59,8 @@ export const evaluate = defineStage({
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
     const { openDataset } = await import('../ml/data/dataset-file.ts');
-    const { loadModel } = await import('../ml/models/serialize.ts');
+    // The last model loaded stays in the worker for the next node that reads the same bytes.
+    const { modelCache } = await import('../ml/models/model-cache.ts');
     const { evaluateAttack } = await import('../ml/attacks/evaluate.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
     const { attackPreset, describeAttack } = await import('../ml/attacks/config.ts');
@@ -69,7 +70,7 @@ export const evaluate = defineStage({
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
     const attack = typeof p.attack === 'string' ? attackPreset(p.attack) : p.attack;
     const set = openDataset(ctx.inputs.data);
-    const model = loadModel(ctx.inputs.model);
+    const model = modelCache.load(ctx.inputs.model);
     if (p.count !== undefined && p.count > set.count) {
       throw new Error(`evaluate: count ${p.count} exceeds the test set's ${set.count} images`);
     }

@@ -149,6 +149,8 @@ export const train = defineStage({
     if (result.resumedFrom !== null) ctx.log(`resumed from step ${result.resumedFrom}`);
 
     saveModel(model, ctx.outputs.model);
+    // The worker may run another node next: leave no variables behind.
+    model.dispose();
     mkdirSync(ctx.outputs.snapshots, { recursive: true });
     for (const step of p.snapshotSteps) {
       const name = snapshotFileName(step);

@@ -20,6 +20,9 @@ function profile(width: number): string {
     jobs: 1
     data:
       synthetic: { seed: 0, trainCount: 384, testCount: 100 }
+    robust:
+      build: { count: 384 }
+      nonRobust: { count: 384 }
     q2:
       alphas: [0]
       models:

@@ -9,11 +9,13 @@ import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
 /**
- * Training throughput of native over wasm and over cpu on a 2-core x86 machine, measured with
- * `npx tsx bench/backend-slowdown.ts` (ResNet-18 width 0.125 and 0.25, batch 64, train steps,
- * each backend in the same run, one thread); see README.md "Backends".
+ * Training throughput of native over wasm and over cpu, measured on this project's 2-core machine
+ * with `npx tsx bench/backend-slowdown.ts 0.125 16 2 1` (ResNet-18 width 0.125, batch 16, 2 train
+ * steps, one thread, the three backends in one run): native 23.6 img/s, wasm 7.6 (3.09x), cpu
+ * 0.05 (~520x). One round on a heavily shared machine (load average ~28), so the cpu figure is
+ * rough; the order of magnitude is the point of the warning.
  */
-export const MEASURED_SLOWDOWN: Readonly<Record<'wasm' | 'cpu', number>> = { wasm: 3.4, cpu: 9.5 };
+export const MEASURED_SLOWDOWN: Readonly<Record<'wasm' | 'cpu', number>> = { wasm: 3.1, cpu: 500 };
 
 function installed(pkg: string): boolean {
   try {

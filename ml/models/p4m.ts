@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConvLayer } from './layers.ts';
 import { convolve } from './layers.ts';
-import type { Param, ParamStore } from './params.ts';
+import type { Constant, Param, ParamStore } from './params.ts';
 import { hasP4MExpandKernel, runP4MExpand } from '../backend/p4m-expand.ts';
 
 export const P4M_ORDER = 8;
@@ -138,8 +138,8 @@ export class P4MConv implements ConvLayer {
   readonly weight: Param;
   private readonly expand: (w: tf.Tensor) => tf.Tensor;
   private readonly index: Int32Array;
-  /** The index as a tensor for the loop kernel; made once, on first use, and kept. */
-  private indexTensor: tf.Tensor1D | undefined;
+  /** The index as a tensor for the loop kernel, made and disposed with the model's variables. */
+  private readonly indexTensor: Constant<tf.Tensor1D>;
 
   constructor(
     store: ParamStore,
@@ -158,6 +158,8 @@ export class P4MConv implements ConvLayer {
     const positions = kernel * kernel * inGroup;
     this.index = lift ? liftingIndex(kernel) : groupIndex(kernel);
     this.expand = expansionOp(this.index, positions);
+    const index = this.index;
+    this.indexTensor = store.constant(() => tf.tensor1d(index, 'int32'));
   }
 
   /** The expanded HWIO kernel [k, k, Cin * inGroup, Cout * 8] used by the plain convolution. */
@@ -167,8 +169,7 @@ export class P4MConv implements ConvLayer {
     const cout = this.outChannels;
     const inGroup = this.lift ? 1 : P4M_ORDER;
     if (hasP4MExpandKernel()) {
-      this.indexTensor ??= tf.keep(tf.tensor1d(this.index, 'int32'));
-      const index = this.indexTensor;
+      const index = this.indexTensor.t;
       return tf.tidy(() => runP4MExpand(this.weight.v.reshape([k * k * inGroup, cin, cout]), index, k, inGroup));
     }
     return this.composedExpandedKernel();

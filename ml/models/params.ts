@@ -71,10 +71,45 @@ export class Param {
   }
 }
 
+/** A tensor made when its store's parameters are, and disposed with them. */
+export class Constant<T extends tf.Tensor> {
+  private value: T | null = null;
+  constructor(private readonly factory: () => T) {}
+
+  get t(): T {
+    if (this.value === null) throw new Error('constant used before its parameters were materialised');
+    return this.value;
+  }
+
+  /** @internal */
+  make(): void {
+    this.value = tf.keep(this.factory());
+  }
+
+  /** @internal */
+  dispose(): void {
+    this.value?.dispose();
+    this.value = null;
+  }
+}
+
 export class ParamStore {
   private readonly params: Param[] = [];
   private readonly byName = new Map<string, Param>();
   private materialised = false;
+  /**
+   * Tensors a layer needs beside its parameters (index tables for kernels): made with the
+   * variables and disposed with them, so a model holds every tensor it will use from the moment it
+   * is built (what a cache of loaded models counts as held) and leaves none behind.
+   */
+  private readonly constants: Array<Constant<tf.Tensor>> = [];
+
+  constant<T extends tf.Tensor>(make: () => T): Constant<T> {
+    if (this.materialised) throw new Error('cannot declare a constant: parameters already materialised');
+    const c = new Constant(make);
+    this.constants.push(c);
+    return c;
+  }
 
   add(name: string, shape: readonly number[], init: Init, trainable = true): Param {
     if (this.materialised) throw new Error(`cannot declare ${name}: parameters already materialised`);
@@ -115,11 +150,13 @@ export class ParamStore {
       for (const v of created) v.dispose();
       throw e;
     }
+    for (const c of this.constants) c.make();
     this.materialised = true;
   }
 
   dispose(): void {
     if (!this.materialised) return;
+    for (const c of this.constants) c.dispose();
     for (const p of this.params) p.v.dispose();
     this.materialised = false;
   }

@@ -78,9 +78,14 @@ export class NativeBackend extends MathBackendCPU {
     return this.readSync(dataId);
   }
 
-  override dispose(): void {
+  /** Forgets every recycled buffer (the next allocations are fresh, as in a new process). */
+  releasePool(): void {
     this.pool.clear();
     this.pooledBytes = 0;
+  }
+
+  override dispose(): void {
+    this.releasePool();
     super.dispose();
   }
 

@@ -1,0 +1,43 @@
+import { loadedCode } from './code-check.ts';
+import type { CheckedGraph } from './graph.ts';
+import { InlineExecutor } from './inline-executor.ts';
+import { NodeLocks } from './lock.ts';
+import type { Project } from './project.ts';
+import { Repro } from './repro.ts';
+import type { ArtifactRef } from './store.ts';
+import type { Workspace } from './workspace.ts';
+
+/**
+ * Which nodes are up to date under the current code and parameters, without running or recording
+ * anything: a dry run whose cache hits are collected. Views built after the fact (the HTML report,
+ * `compare`) read results through this, so they never show a stale registration of a node id.
+ */
+
+export interface UpToDate {
+  /** Key of every node of the closure that is cached now. */
+  readonly keys: ReadonlyMap<string, string>;
+  /** Outputs of the requested nodes that are cached now; absent ones would run. */
+  readonly outputs: ReadonlyMap<string, Readonly<Record<string, ArtifactRef>>>;
+  /** Requested nodes that are not cached (they, or something upstream, would run). */
+  readonly missing: readonly string[];
+}
+
+export async function upToDate(project: Project, ws: Workspace, graph: CheckedGraph, ids: readonly string[]): Promise<UpToDate> {
+  const keys = new Map<string, string>();
+  const repro = new Repro(
+    {
+      project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
+      // Neither is used by a dry run; both are required by the scheduler's context.
+      executor: new InlineExecutor(project),
+      locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId: 0 }),
+      // The same digests `repro` keys nodes with (the project's extra code included).
+      digests: loadedCode(project), runId: 0, host: ws.host,
+      listener: (e) => {
+        if (e.type === 'cached') keys.set(e.node, e.key);
+      },
+    },
+    { dryRun: true, force: [], jobs: 1, keepGoing: true },
+  );
+  const summary = await repro.run(ids);
+  return { keys, outputs: summary.outputs, missing: ids.filter((id) => !summary.outputs.has(id)) };
+}

@@ -1,0 +1,268 @@
+/**
+ * The HTML report and `compare` on a miniature (Table 3 and Figure 1 of a `mini` profile at tiny
+ * sizes, through the real CLI), checked in a real headless Chromium (playwright-core): every result
+ * grid has the CSV's rows, columns and numbers, figures are non-empty SVG with axis labels, a
+ * cell's and a figure point's provenance open and every in-page link resolves, the console stays
+ * clean, the page fits a phone's width; screenshots are saved. Then `compare` of two miniature
+ * profiles is checked against both sides' CSVs.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { csvNumber, csvObjects, csvShape, parseCsv } from '../report/html/csv.ts';
+import { CHROMIUM_ARGS, NO_CHROMIUM, findChromium } from './helpers/chromium.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+const TRAIN = { batchSize: 32, epochs: 1, checkpointEvery: 3 };
+
+/** Table 3 (STN on D only) and Figure 1 (two attacks over three snapshots): about 15 small nodes. */
+const HTML = {
+  extends: 'demo',
+  description: 'html report miniature',
+  data: { synthetic: { seed: 1, trainCount: 128, testCount: 48 } },
+  // Not built for these targets, but the profile must be valid as a whole (counts within |D|).
+  robust: { train: TRAIN, adversarial: { iterations: 2 }, build: { steps: 3, batchSize: 64, count: 64 }, nonRobust: { iterations: 2, count: 24 } },
+  evaluation: { count: 16, batchSize: 64 },
+  q1: {
+    train: { ...TRAIN, epochs: 2, lr: { kind: 'milestones', lr: 0.05, milestones: [5], factor: 0.1 } },
+    snapshots: { denseEvery: 2, denseEpochs: 1, sparseEveryEpochs: 1 },
+    fig1: ['rot30', 'grid775'],
+  },
+  q3: { datasets: ['D'], augmentations: ['std*'], train: TRAIN, attacks: ['none', 'rot30', 'grid775'] },
+};
+/** B: another test subset (every evaluation reruns), and Figure 1 without grid775. */
+const HTML_B = { extends: 'html', evaluation: { subsetSeed: 1 }, q1: { fig1: ['rot30'] } };
+
+const chromium = findChromium();
+if (!chromium) console.log(`# ${NO_CHROMIUM}`);
+
+function cli(dir: string, args: readonly string[]) {
+  const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {
+    encoding: 'utf8', env: { ...process.env, RF_THREADS: '1' }, maxBuffer: 64 << 20,
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const csvOf = (path: string) => csvObjects(parseCsv(readFileSync(path, 'utf8')));
+
+describe('HTML report and compare (miniature through the CLI, in Chromium)', { timeout: 600_000 }, () => {
+  let dir: string;
+  let a: string;
+  let b: string;
+  let runA: { code: number | null; out: string };
+  let runB: { code: number | null; out: string };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rf-html-'));
+    const params = parse(readFileSync(join(ROOT, 'params.yaml'), 'utf8')) as { profiles: Record<string, unknown> };
+    params.profiles['html'] = HTML;
+    params.profiles['html-b'] = HTML_B;
+    writeFileSync(join(dir, 'params.yaml'), stringify(params));
+    // Each side's reports are kept before the other run rewrites reports/.
+    const keep = (to: string) => {
+      mkdirSync(to, { recursive: true });
+      // A failed run leaves no reports/: the first test shows its output.
+      if (existsSync(join(dir, 'reports'))) for (const f of readdirSync(join(dir, 'reports'))) if (/\.(csv|html)$/.test(f)) copyFileSync(join(dir, 'reports', f), join(to, f));
+      return to;
+    };
+    runA = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html', '--jobs', '2']);
+    a = keep(join(dir, 'side-a'));
+    runB = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html-b', '--jobs', '2']);
+    b = keep(join(dir, 'side-b'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('repro writes reports/index.html, self-contained', () => {
+    assert.equal(runA.code, 0, runA.out.slice(-3000));
+    assert.equal(runB.code, 0, runB.out.slice(-3000));
+    const line = /html report: .*index\.html \((\d+) reports.*/.exec(runA.out);
+    assert.ok(line && Number(line[1]) >= 2, runA.out.slice(-2000));
+    assert.doesNotMatch(line[0], /not up to date: .*(table@table3|figure@fig1)\b/);
+    const html = readFileSync(join(a, 'index.html'), 'utf8');
+    assert.doesNotMatch(html, /<(script|img|link|iframe)[^>]+(src|href)="(https?:)?\/\//i, 'the page loads something over the network');
+    assert.doesNotMatch(html, /url\(\s*['"]?https?:/i);
+    assert.match(html, /SYNTHETIC DATA/);
+  });
+
+  it('the page shows the CSVs, opens provenance, and fits a phone', { skip: chromium ? false : NO_CHROMIUM }, async () => {
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({ executablePath: chromium!, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('request', (r) => {
+        if (!r.url().startsWith('file:')) errors.push(`network request: ${r.url()}`);
+      });
+      await page.goto(pathToFileURL(join(a, 'index.html')).href);
+      // Kept after the test (the workspace is removed): $RF_SCREENSHOTS, else a fixed temp folder.
+      const shots = process.env['RF_SCREENSHOTS'] ?? join(tmpdir(), 'robustfeat-screenshots');
+      mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: join(shots, 'report-desktop.png') });
+
+      // Every result table (a CSV with row, column, ours): one cell per line, at its row and
+      // column, showing the CSV's numbers.
+      const tables = readdirSync(a).filter((f) => f.endsWith('.csv') && csvShape(parseCsv(readFileSync(join(a, f), 'utf8'))) === 'cells');
+      assert.ok(tables.includes('table3.csv'), tables.join(' '));
+      for (const name of tables) {
+        const csv = csvOf(join(a, name));
+        const cells = await page.$$eval(`table.grid[data-csv="${name}"] td.cell`, (tds) =>
+          tds.map((td) => ({
+            row: td.getAttribute('data-row'), column: td.getAttribute('data-column'),
+            ours: td.querySelector('.ours')?.textContent, paper: td.querySelector('.paper')?.textContent,
+          })),
+        );
+        assert.equal(cells.length, csv.length, `cells in the page vs lines of ${name}`);
+        const rows = new Set(csv.map((l) => l['row']));
+        const columns = new Set(csv.map((l) => l['column']));
+        assert.equal(cells.length, rows.size * columns.size);
+        const bodyRows = await page.$$eval(`table.grid[data-csv="${name}"]`, (ts) => ts.map((t) => t.querySelectorAll('tbody tr').length));
+        for (const n of bodyRows) assert.equal(n, rows.size, `rows of each column block of ${name}`);
+        for (const l of csv) {
+          const c = cells.find((x) => x.row === l['row'] && x.column === l['column']);
+          assert.ok(c, `${name}: no cell for ${l['row']} / ${l['column']}`);
+          const ours = csvNumber(l['ours']);
+          assert.equal(c.ours, ours === null ? '—' : ours.toFixed(2), `${name}: ${l['row']} / ${l['column']}`);
+          if ('paper' in l) assert.equal(c.paper, `paper ${l['paper'] || '—'}`);
+        }
+      }
+
+      // Every figure renders: non-empty SVG with titled axes.
+      const figures = await page.$$eval('figure.figure svg', (svgs) =>
+        svgs.map((svg) => ({ marks: svg.querySelectorAll('path').length, axes: [...svg.querySelectorAll('.role-axis-title text')].map((t) => t.textContent ?? '') })),
+      );
+      assert.ok(figures.length >= 1);
+      for (const f of figures) {
+        assert.ok(f.marks > 5, 'a figure without marks');
+        assert.ok(f.axes.length >= 2 && f.axes.every((t) => t.trim() !== ''), `axis titles: ${f.axes.join(' | ')}`);
+      }
+
+      // Figure 1: inline SVG with its axis titles and points; its data table matches fig1.csv.
+      const fig = await page.$eval('#r-figure_fig1 figure svg', (svg) => ({ text: svg.textContent ?? '', marks: svg.querySelectorAll('path').length, links: svg.querySelectorAll('a').length }));
+      assert.match(fig.text, /training iterations/);
+      assert.match(fig.text, /attack success rate/);
+      assert.ok(fig.marks > 5, 'figure has no marks');
+      const points = csvOf(join(a, 'fig1.csv'));
+      assert.ok(fig.links >= points.length, 'every plotted point is a link');
+      const ys = await page.$$eval('table.data[data-csv="fig1.csv"] tbody tr', (trs) => trs.map((tr) => tr.children[6]!.textContent));
+      assert.deepEqual(ys, points.map((p) => p['y']));
+
+      // Every in-page link resolves.
+      const broken = await page.$$eval('a', (as) =>
+        as
+          .map((x) => x.getAttribute('href') ?? x.getAttribute('xlink:href') ?? '')
+          .filter((h) => h.startsWith('#') && h.length > 1 && !as[0]!.ownerDocument.getElementById(decodeURIComponent(h.slice(1)))),
+      );
+      assert.deepEqual(broken, []);
+
+      // A cell's provenance opens in place, names its node and links upstream; Escape closes it.
+      const cell = page.locator('table.grid[data-csv="table3.csv"] a.cell-link').first();
+      const target = (await cell.getAttribute('href'))!.slice(1);
+      await cell.click();
+      const panel = page.locator(`article.node#${target}`);
+      assert.equal(await panel.evaluate((el) => el.classList.contains('open')), true);
+      const box = (await panel.boundingBox())!;
+      assert.ok(box.width > 300 && box.x + box.width <= 1281, 'the panel is on screen');
+      const text = await panel.innerText();
+      assert.match(text, /evaluate@q3-STN/);
+      assert.match(text, /backend/i);
+      assert.match(text, /Training curve/i, 'the model’s training curve is in the panel');
+      assert.match(await panel.locator('svg.chart').first().innerHTML(), /epoch/);
+      await page.screenshot({ path: join(shots, 'report-panel.png') });
+      const up = panel.locator('ul.tree a.node-link').first();
+      const upTarget = (await up.getAttribute('href'))!.slice(1);
+      await up.click();
+      assert.equal(await page.locator(`article.node#${upTarget}`).evaluate((el) => el.classList.contains('open')), true);
+      await page.keyboard.press('Escape');
+      assert.equal(await page.locator('article.node.open').count(), 0);
+
+      // A figure point opens its own provenance.
+      await page.locator('#r-figure_fig1 figure svg a').last().click();
+      assert.match(await page.locator('article.node.open').innerText(), /evaluate@q1-resnet34-step/);
+      await page.keyboard.press('Escape');
+
+      // Keyboard: Tab reaches a cell link; Enter opens its provenance.
+      await cell.focus();
+      await page.keyboard.press('Enter');
+      assert.equal(await page.locator(`article.node#${target}`).evaluate((el) => el.classList.contains('open')), true);
+      await page.keyboard.press('Escape');
+      assert.equal(await page.$eval('html', (el) => el.ownerDocument.activeElement?.classList.contains('cell-link')), true, 'focus returns to the cell');
+
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.locator('#r-table_table3').scrollIntoViewIfNeeded();
+      assert.ok((await page.$eval('html', (el) => el.scrollWidth)) <= 390, 'the page is wider than a phone');
+      await page.screenshot({ path: join(shots, 'report-phone.png'), fullPage: false });
+      assert.deepEqual(errors, []);
+      console.log(`# screenshots: ${shots} (report-desktop.png, report-panel.png, report-phone.png)`);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('compare of two profiles: parameters first, every cell with B − A, missing ones kept', async () => {
+    const out = join(dir, 'cmp');
+    const r = cli(dir, ['compare', 'html', 'html-b', '--out', out]);
+    assert.equal(r.code, 0, r.out.slice(-3000));
+    const paramsAt = r.out.indexOf('Parameters that differ');
+    assert.ok(paramsAt >= 0 && paramsAt < r.out.indexOf('table3.csv'), 'parameters come first');
+    assert.match(r.out, /profile: evaluation\.subsetSeed: 0 → 1/);
+    assert.match(r.out, /profile: q1\.fig1: \["rot30","grid775"\] → \["rot30"\]/);
+    assert.match(r.out, /evaluate nodes: subsetSeed: 0 → 1/);
+    const cmp = csvOf(join(out, 'compare.csv'));
+    const find = (report: string, cell: string, field: string) => cmp.find((l) => l['report'] === report && l['cell'] === cell && l['field'] === field);
+    const tA = csvOf(join(a, 'table3.csv'));
+    const tB = csvOf(join(b, 'table3.csv'));
+    let checked = 0;
+    for (const la of tA) {
+      const lb = tB.find((x) => x['row'] === la['row'] && x['column'] === la['column'])!;
+      const va = csvNumber(la['ours']);
+      const vb = csvNumber(lb['ours']);
+      const line = find('table@table3', `${la['row']} / ${la['column']}`, 'ours');
+      if (va === null && vb === null) {
+        assert.equal(line, undefined);
+        continue;
+      }
+      assert.ok(line, `compare.csv lacks ${la['row']} / ${la['column']}`);
+      assert.equal(csvNumber(line['a']), va);
+      assert.equal(csvNumber(line['b']), vb);
+      assert.ok(Math.abs(csvNumber(line['diff'])! - (vb! - va!)) < 1e-9);
+      checked++;
+    }
+    assert.ok(checked >= 3, 'too few table cells compared');
+    // grid775 was dropped from B's Figure 1: its points are listed as only in A, with A's values.
+    const fA = csvOf(join(a, 'fig1.csv'));
+    const gone = fA.filter((p) => p['series'] === 'grid775' && p['panel'] === 'steps');
+    assert.ok(gone.length > 0);
+    for (const p of gone) {
+      const line = find('figure@fig1', `steps / grid775 / x=${p['x']}`, 'y');
+      assert.ok(line, `point steps/grid775/x=${p['x']} dropped`);
+      assert.equal(line['status'], 'only-a');
+      assert.equal(csvNumber(line['a']), Number(p['y']));
+      assert.equal(line['b'], '');
+    }
+    assert.ok(existsSync(join(out, 'compare.md')) && existsSync(join(out, 'compare.html')));
+    assert.match(readFileSync(join(out, 'compare.md'), 'utf8'), /## Parameters that differ/);
+  });
+
+  it('compare of two past runs by their log ids', () => {
+    const log = cli(dir, ['log']);
+    const ids = [...log.out.matchAll(/^run (\d+)/gm)].map((m) => m[1]!);
+    assert.ok(ids.length >= 2, log.out);
+    const r = cli(dir, ['compare', ids[ids.length - 1]!, ids[ids.length - 2]!, '--out', join(dir, 'cmp-runs')]);
+    assert.equal(r.code, 0, r.out.slice(-3000));
+    assert.match(r.out, /A = run \d+ \(html: repro table3 fig1/);
+    assert.match(r.out, /evaluate nodes: subsetSeed: 0 → 1/);
+    const bad = cli(dir, ['compare', '999', ids[0]!]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.out, /no run 999/);
+  });
+});
