@@ -12,31 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { MINI_PROFILE } from './helpers/mini-profile.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
-const TRAIN = { batchSize: 32, epochs: 1, checkpointEvery: 3 };
-
-const MINI = {
-  extends: 'demo',
-  description: 'test miniature',
-  data: { synthetic: { seed: 1, trainCount: 128, testCount: 48 } },
-  robust: {
-    train: TRAIN,
-    adversarial: { iterations: 2 },
-    build: { steps: 3, batchSize: 64, count: 64 },
-    nonRobust: { variants: ['det', 'rand'], iterations: 2, count: 24 },
-  },
-  evaluation: { count: 16, batchSize: 64 },
-  q1: {
-    train: { ...TRAIN, epochs: 2, lr: { kind: 'milestones', lr: 0.05, milestones: [5], factor: 0.1 } },
-    snapshots: { denseEvery: 2, denseEpochs: 1, sparseEveryEpochs: 1 },
-    fig1: ['rot30', 'grid775'],
-    fig2: ['linf-8-rs'],
-  },
-  q2: { alphas: [0, 1], train: TRAIN, attacks: { 'ResNet-50': ['l2-0.5', 'linf-8'], default: ['l2-0.5'] } },
-  q3: { augmentations: ['std*'], train: TRAIN, attacks: ['none', 'rot30', 'grid775'] },
-};
+const MINI = MINI_PROFILE;
 
 function cli(dir: string, args: readonly string[]) {
   const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { slurmSkipReason } from './helpers/slurm.ts';
+import { MINI_PROFILE } from './helpers/mini-profile.ts';
 
 /**
  * The real pipeline's stages in Slurm jobs: the D_R chain of a miniature profile (synthetic data,
@@ -19,27 +20,9 @@ import { slurmSkipReason } from './helpers/slurm.ts';
 const skip = slurmSkipReason();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
-const TRAIN = { batchSize: 32, epochs: 1, checkpointEvery: 3 };
-// The miniature of experiments-e2e.test.ts (the whole profile validates before anything runs).
+// The miniature of experiments-e2e.test.ts, with Slurm resources small enough for one node.
 const MINI = {
-  extends: 'demo',
-  description: 'test miniature',
-  data: { synthetic: { seed: 1, trainCount: 128, testCount: 48 } },
-  robust: {
-    train: TRAIN,
-    adversarial: { iterations: 2 },
-    build: { steps: 3, batchSize: 64, count: 64 },
-    nonRobust: { variants: ['det', 'rand'], iterations: 2, count: 24 },
-  },
-  evaluation: { count: 16, batchSize: 64 },
-  q1: {
-    train: { ...TRAIN, epochs: 2, lr: { kind: 'milestones', lr: 0.05, milestones: [5], factor: 0.1 } },
-    snapshots: { denseEvery: 2, denseEpochs: 1, sparseEveryEpochs: 1 },
-    fig1: ['rot30', 'grid775'],
-    fig2: ['linf-8-rs'],
-  },
-  q2: { alphas: [0, 1], train: TRAIN, attacks: { 'ResNet-50': ['l2-0.5', 'linf-8'], default: ['l2-0.5'] } },
-  q3: { augmentations: ['std*'], train: TRAIN, attacks: ['none', 'rot30', 'grid775'] },
+  ...MINI_PROFILE,
   slurm: { cpus: 1, mem: '1500M', minTime: '10', stages: { train: { cpus: 1, mem: '1500M' }, 'build-dr': { cpus: 1, mem: '1500M' } } },
 };
 
