@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEntry } from '../engine/bundle.ts';
+import { snakefile } from './dag/snakefile.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 function arg(name: string): string | undefined {
@@ -48,37 +49,6 @@ function run(cmd: string, args: readonly string[], cwd: string): { seconds: numb
   return { seconds, stdout: r.stdout + r.stderr };
 }
 
-function snakefile(d: readonly string[], m: readonly string[], a: readonly string[]): string {
-  return `DATASETS = ${JSON.stringify(d)}
-MODELS = ${JSON.stringify(m)}
-ATTACKS = ${JSON.stringify(a)}
-wildcard_constraints:
-    a="[^-/]+", m="[^-/]+", d="[^-/]+"
-rule all:
-    input: "out/aggregate/table.txt"
-rule aggregate:
-    input: expand("out/attack/{a}-{m}-{d}", a=ATTACKS, m=MODELS, d=DATASETS)
-    output: "out/aggregate/table.txt"
-    run:
-        with open(output[0], "w") as f:
-            for p in input:
-                f.write(open(p).read())
-rule attack:
-    input: "out/train/{m}-{d}"
-    output: "out/attack/{a}-{m}-{d}"
-    run:
-        open(output[0], "w").write(f"{wildcards.a} vs " + open(input[0]).read())
-rule train:
-    input: "out/dataset/{d}"
-    output: "out/train/{m}-{d}"
-    run:
-        open(output[0], "w").write(f"{wildcards.m} on " + open(input[0]).read())
-rule dataset:
-    output: "out/dataset/{d}"
-    run:
-        open(output[0], "w").write(f"dataset {wildcards.d}\\n")
-`;
-}
 
 /** The files Snakemake's rules would write, in dependency order (so mtimes ascend). */
 function populateSnakemake(dir: string, d: readonly string[], m: readonly string[], a: readonly string[]): void {

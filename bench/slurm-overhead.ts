@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { buildEntry } from '../engine/bundle.ts';
+import { snakefile } from './dag/snakefile.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const arg = (name: string, def: number): number => {
@@ -71,35 +72,7 @@ const slurm = mkdtempSync(join(tmpdir(), 'rf-sl-slurm-'));
 const smk = mkdtempSync(join(tmpdir(), 'rf-sl-smk-'));
 try {
   for (const d of [local, slurm]) writeFileSync(join(d, 'params.yaml'), params);
-  writeFileSync(join(smk, 'Snakefile'), `DATASETS = ${JSON.stringify(names('d', DATASETS))}
-MODELS = ${JSON.stringify(names('m', MODELS))}
-ATTACKS = ${JSON.stringify(names('a', ATTACKS))}
-wildcard_constraints:
-    a="[^-/]+", m="[^-/]+", d="[^-/]+"
-rule all:
-    input: "out/aggregate/table.txt"
-rule aggregate:
-    input: expand("out/attack/{a}-{m}-{d}", a=ATTACKS, m=MODELS, d=DATASETS)
-    output: "out/aggregate/table.txt"
-    run:
-        with open(output[0], "w") as f:
-            for p in input:
-                f.write(open(p).read())
-rule attack:
-    input: "out/train/{m}-{d}"
-    output: "out/attack/{a}-{m}-{d}"
-    run:
-        open(output[0], "w").write(f"{wildcards.a} vs " + open(input[0]).read())
-rule train:
-    input: "out/dataset/{d}"
-    output: "out/train/{m}-{d}"
-    run:
-        open(output[0], "w").write(f"{wildcards.m} on " + open(input[0]).read())
-rule dataset:
-    output: "out/dataset/{d}"
-    run:
-        open(output[0], "w").write(f"dataset {wildcards.d}\\n")
-`);
+  writeFileSync(join(smk, 'Snakefile'), snakefile(names('d', DATASETS), names('m', MODELS), names('a', ATTACKS)));
   await buildEntry(join(root, 'bench/dag/cli.ts'), join(root, 'dist'), 'dag-bench', root);
   const cli = (dir: string) => [join(root, 'dist/dag-bench.mjs'), '--root', dir, 'repro', 'all'];
   const cores = Number(spawnSync('nproc', [], { encoding: 'utf8' }).stdout.trim()) || 2;
