@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { lineChart } from './chart.ts';
 import { esc, fmtSeconds } from './escape.ts';
 import { backendOf, nodeAnchor, type ProvenanceNode, type SeriesPoint } from './model.ts';
+import { fmtBytes } from '../../engine/inspect.ts';
 
 type Nodes = ReadonlyMap<string, ProvenanceNode>;
 
@@ -20,18 +21,6 @@ export function nodeRef(nodes: Nodes, key: string, nodeId: string): string {
 
 function yamlBlock(value: unknown): string {
   return `<pre class="yaml">${esc(YAML.stringify(value, { lineWidth: 100 }).trimEnd())}</pre>`;
-}
-
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['kB', 'MB', 'GB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
 /** Loss and accuracy per epoch (the train stage's `epoch` series), charted and listed. */
