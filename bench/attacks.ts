@@ -52,7 +52,10 @@ const width = int('width', args.width);
 const batch = int('batch', args.batch);
 const pgdBatchSize = int('pgd-batch', args['pgd-batch']);
 const torchThreads = int('torch-threads', args['torch-threads']);
-const H = 32, W = 32, C = 3, S = H * W * C;
+const H = 32,
+  W = 32,
+  C = 3,
+  S = H * W * C;
 
 /** The requested backend, or the first of wasm, cpu that initialises. */
 async function chooseBackend(requested?: string): Promise<string> {
@@ -74,7 +77,14 @@ function benchImages(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   const out = new Float32Array(n * S);
   for (let i = 0; i < n; i++) {
-    const waves = Array.from({ length: 3 }, () => [rng.uniform(0.5, 3), rng.uniform(0.5, 3), rng.uniform(0, 6.3), rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3)]);
+    const waves = Array.from({ length: 3 }, () => [
+      rng.uniform(0.5, 3),
+      rng.uniform(0.5, 3),
+      rng.uniform(0, 6.3),
+      rng.uniform(-0.3, 0.3),
+      rng.uniform(-0.3, 0.3),
+      rng.uniform(-0.3, 0.3),
+    ]);
     for (let y = 0; y < H; y++)
       for (let x = 0; x < W; x++)
         for (let c = 0; c < C; c++) {
@@ -122,11 +132,18 @@ const gridSeconds = (performance.now() - t0) / 1000;
 console.error(`ours grid775: ${gridSeconds.toFixed(1)} s`);
 const oursGrid = { seconds: gridSeconds, robust: gridResult.robust.reduce((a, b) => a + b, 0), evaluations: gridResult.evaluations };
 t0 = performance.now();
-const fullResult = await gridAttack(model, data.subarray(0, gridFullImages * S), { height: H, width: W, channels: C }, labels.subarray(0, gridFullImages), ordered, {
-  batchSize: batch,
-  pointsPerRound: 32,
-  exhaustive: true,
-});
+const fullResult = await gridAttack(
+  model,
+  data.subarray(0, gridFullImages * S),
+  { height: H, width: W, channels: C },
+  labels.subarray(0, gridFullImages),
+  ordered,
+  {
+    batchSize: batch,
+    pointsPerRound: 32,
+    exhaustive: true,
+  },
+);
 const oursFull = { seconds: (performance.now() - t0) / 1000, robust: fullResult.robust.reduce((a, b) => a + b, 0), evaluations: fullResult.evaluations };
 console.error(`ours grid775 exhaustive: ${oursFull.seconds.toFixed(1)} s`);
 
@@ -175,10 +192,27 @@ if (!args['no-reference']) {
     const probe = tf.tidy(() => model.logits(tf.tensor4d(data.subarray(0, 8 * S), [8, H, W, C]), 'eval').dataSync() as Float32Array);
     writeFileSync(join(dir, 'logits8.bin'), probe);
     const warpProbe = ordered.slice(0, 3);
-    writeFileSync(join(dir, 'warp3.bin'), new Float32Array(warpProbe.flatMap((m) => [...warpBatch(data.subarray(0, 2 * S), { n: 2, height: H, width: W, channels: C }, m)])));
+    writeFileSync(
+      join(dir, 'warp3.bin'),
+      new Float32Array(warpProbe.flatMap((m) => [...warpBatch(data.subarray(0, 2 * S), { n: 2, height: H, width: W, channels: C }, m)])),
+    );
     writeFileSync(
       join(dir, 'config.json'),
-      JSON.stringify({ width, manifest, n, gridImages, gridFullImages, pgdImages, pgdSteps, batch, pgdBatch: pgdBatchSize, pointsPerRound: 32, motions: ordered, warpProbe, threads: torchThreads }),
+      JSON.stringify({
+        width,
+        manifest,
+        n,
+        gridImages,
+        gridFullImages,
+        pgdImages,
+        pgdSteps,
+        batch,
+        pgdBatch: pgdBatchSize,
+        pointsPerRound: 32,
+        motions: ordered,
+        warpProbe,
+        threads: torchThreads,
+      }),
     );
     const r = spawnSync('/usr/bin/python3', [join(import.meta.dirname, 'reference', 'attacks.py'), dir], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`PyTorch reference failed (${r.status}): ${r.stderr}`);
@@ -190,23 +224,48 @@ if (!args['no-reference']) {
 
 const rate = (count: number, seconds: number) => count / seconds;
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-console.log(`attacks benchmark: ResNet-18-like width ${width} (${(weights.reduce((a, w) => a + w.data.length, 0) / 1e6).toFixed(2)} M params), 32x32x3, ${classesSeen} classes predicted`);
+console.log(
+  `attacks benchmark: ResNet-18-like width ${width} (${(weights.reduce((a, w) => a + w.data.length, 0) / 1e6).toFixed(2)} M params), 32x32x3, ${classesSeen} classes predicted`,
+);
 console.log(`ours: tfjs ${tf.version.tfjs} backend '${backend}'; reference: ${ref ? `PyTorch ${ref.torch}, ${ref.threads} thread(s), CPU` : 'skipped'}`);
 if (ref) {
-  console.log(`same model: max |logit difference| ${ref.logitsMaxAbsDiff.toExponential(2)}, clean-label agreement ${(ref.labelAgreement * 100).toFixed(1)} %; same warp: max |pixel difference| ${ref.warpMaxAbsDiff.toExponential(2)}`);
+  console.log(
+    `same model: max |logit difference| ${ref.logitsMaxAbsDiff.toExponential(2)}, clean-label agreement ${(ref.labelAgreement * 100).toFixed(1)} %; same warp: max |pixel difference| ${ref.warpMaxAbsDiff.toExponential(2)}`,
+  );
 }
 const rows: string[][] = [['task', 'images', 'ours img/s', 'torch img/s', 'ours/torch', 'ours robust', 'torch robust', 'ours evals', 'torch evals']];
 rows.push([
-  'grid775', `${gridImages}`, fmt(rate(gridImages, oursGrid.seconds)), ref ? fmt(rate(gridImages, ref.grid.seconds)) : '-',
-  ref ? (ref.grid.seconds / oursGrid.seconds).toFixed(3) : '-', `${oursGrid.robust}`, ref ? `${ref.grid.robust}` : '-', `${oursGrid.evaluations}`, ref ? `${ref.grid.evaluations}` : '-',
+  'grid775',
+  `${gridImages}`,
+  fmt(rate(gridImages, oursGrid.seconds)),
+  ref ? fmt(rate(gridImages, ref.grid.seconds)) : '-',
+  ref ? (ref.grid.seconds / oursGrid.seconds).toFixed(3) : '-',
+  `${oursGrid.robust}`,
+  ref ? `${ref.grid.robust}` : '-',
+  `${oursGrid.evaluations}`,
+  ref ? `${ref.grid.evaluations}` : '-',
 ]);
 rows.push([
-  'grid775 exhaustive', `${gridFullImages}`, fmt(rate(gridFullImages, oursFull.seconds)), ref ? fmt(rate(gridFullImages, ref.gridFull.seconds)) : '-',
-  ref ? (ref.gridFull.seconds / oursFull.seconds).toFixed(3) : '-', `${oursFull.robust}`, ref ? `${ref.gridFull.robust}` : '-', `${oursFull.evaluations}`, ref ? `${ref.gridFull.evaluations}` : '-',
+  'grid775 exhaustive',
+  `${gridFullImages}`,
+  fmt(rate(gridFullImages, oursFull.seconds)),
+  ref ? fmt(rate(gridFullImages, ref.gridFull.seconds)) : '-',
+  ref ? (ref.gridFull.seconds / oursFull.seconds).toFixed(3) : '-',
+  `${oursFull.robust}`,
+  ref ? `${ref.gridFull.robust}` : '-',
+  `${oursFull.evaluations}`,
+  ref ? `${ref.gridFull.evaluations}` : '-',
 ]);
 rows.push([
-  `L2-PGD-${pgdSteps}`, `${pgdImages}`, fmt(rate(pgdImages, oursPgd.seconds)), ref ? fmt(rate(pgdImages, ref.pgd.seconds)) : '-',
-  ref ? (ref.pgd.seconds / oursPgd.seconds).toFixed(3) : '-', `${oursPgd.robust}`, ref ? `${ref.pgd.robust}` : '-', '', '',
+  `L2-PGD-${pgdSteps}`,
+  `${pgdImages}`,
+  fmt(rate(pgdImages, oursPgd.seconds)),
+  ref ? fmt(rate(pgdImages, ref.pgd.seconds)) : '-',
+  ref ? (ref.pgd.seconds / oursPgd.seconds).toFixed(3) : '-',
+  `${oursPgd.robust}`,
+  ref ? `${ref.pgd.robust}` : '-',
+  '',
+  '',
 ]);
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
 for (const r of rows) console.log(r.map((v, c) => v.padStart(widths[c]!)).join('  '));

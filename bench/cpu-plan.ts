@@ -37,27 +37,49 @@ if (!existsSync(join(cifar, CIFAR10.folder, CIFAR10.testFile))) {
 
 const env = { ...process.env, RF_CIFAR10: cifar };
 const cli = (args: string[]) =>
-  execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'pipeline.ts'), '--root', dir, '--profile', 'cpu', ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'pipeline.ts'), '--root', dir, '--profile', 'cpu', ...args], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 
 // Shorter runs of the same nodes: the similarity keys (architecture, width, depth, batch, attack)
 // do not include epochs, steps or counts, so these calibrate the full-size nodes.
 const short = [
-  'data.partial=true', 'robust.source=build', 'q3.train.epochs=0.4', 'q2.train.epochs=0.4', 'robust.train.epochs=0.1',
-  'robust.build.steps=4', 'robust.build.count=500', 'evaluation.count=50',
+  'data.partial=true',
+  'robust.source=build',
+  'q3.train.epochs=0.4',
+  'q2.train.epochs=0.4',
+  'robust.train.epochs=0.1',
+  'robust.build.steps=4',
+  'robust.build.count=500',
+  'evaluation.count=50',
 ].flatMap((s) => ['--set', s]);
 const targets = [
-  ...['G-ResNet-ResNet-18-D-std-lr0.1', 'PTN-ResNet-18-D-std-lr0.01', 'ResNet-50-ResNet-50-D-std-lr0.1', 'STN-ResNet-18-D-std-lr0.1']
-    .flatMap((r) => [`evaluate@q3-${r}-none`, `evaluate@q3-${r}-grid775`]),
-  'evaluate@q2-ResNet-18-alpha0-l2-0.25', 'evaluate@q2-VGG-16-alpha0-l2-0.25', 'evaluate@q2-ResNet-50-alpha0-linf-1', 'build-dr',
+  ...['G-ResNet-ResNet-18-D-std-lr0.1', 'PTN-ResNet-18-D-std-lr0.01', 'ResNet-50-ResNet-50-D-std-lr0.1', 'STN-ResNet-18-D-std-lr0.1'].flatMap((r) => [
+    `evaluate@q3-${r}-none`,
+    `evaluate@q3-${r}-grid775`,
+  ]),
+  'evaluate@q2-ResNet-18-alpha0-l2-0.25',
+  'evaluate@q2-VGG-16-alpha0-l2-0.25',
+  'evaluate@q2-ResNet-50-alpha0-linf-1',
+  'build-dr',
 ];
 const t0 = Date.now();
 process.stdout.write(`calibration run in ${dir} (${targets.length} targets) ...\n`);
 const out = cli(['repro', ...targets, ...short]);
-process.stdout.write(`${out.split('\n').filter((l) => /^ {2}done|^repro/.test(l)).join('\n')}\ncalibration took ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+process.stdout.write(
+  `${out
+    .split('\n')
+    .filter((l) => /^ {2}done|^repro/.test(l))
+    .join('\n')}\ncalibration took ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+);
 for (const target of ['table1', 'fig3']) {
   const plan = cli(['repro', target, '--dry-run', '--set', 'robust.source=build']);
   const lines = plan.split('\n');
   const formula = lines.filter((l) => /to run .*formula, not yet measured/.test(l)).length;
   const calibrated = lines.filter((l) => /to run .*calibrated on/.test(l)).length;
-  process.stdout.write(`${target}: ${calibrated} estimates calibrated, ${formula} from the formula alone\n  ${lines.filter((l) => l.startsWith('dry run (')).join('')}\n`);
+  process.stdout.write(
+    `${target}: ${calibrated} estimates calibrated, ${formula} from the formula alone\n  ${lines.filter((l) => l.startsWith('dry run (')).join('')}\n`,
+  );
 }

@@ -49,18 +49,19 @@ function run(cmd: string, args: readonly string[], cwd: string): { seconds: numb
   return { seconds, stdout: r.stdout + r.stderr };
 }
 
-
 /** The files Snakemake's rules would write, in dependency order (so mtimes ascend). */
 function populateSnakemake(dir: string, d: readonly string[], m: readonly string[], a: readonly string[]): void {
   for (const sub of ['dataset', 'train', 'attack', 'aggregate']) mkdirSync(join(dir, 'out', sub), { recursive: true });
   const rows: string[] = [];
   for (const dd of d) writeFileSync(join(dir, 'out/dataset', dd), `dataset ${dd}\n`);
   for (const dd of d) for (const mm of m) writeFileSync(join(dir, 'out/train', `${mm}-${dd}`), `${mm} on dataset ${dd}\n`);
-  for (const aa of a) for (const mm of m) for (const dd of d) {
-    const text = `${aa} vs ${mm} on dataset ${dd}\n`;
-    writeFileSync(join(dir, 'out/attack', `${aa}-${mm}-${dd}`), text);
-    rows.push(text);
-  }
+  for (const aa of a)
+    for (const mm of m)
+      for (const dd of d) {
+        const text = `${aa} vs ${mm} on dataset ${dd}\n`;
+        writeFileSync(join(dir, 'out/attack', `${aa}-${mm}-${dd}`), text);
+        rows.push(text);
+      }
   writeFileSync(join(dir, 'out/aggregate/table.txt'), rows.join(''));
 }
 
@@ -73,7 +74,13 @@ if (snakemakeVersion === undefined) console.log('snakemake not found: install it
 await buildEntry(join(root, 'bench/dag/cli.ts'), join(root, 'dist'), 'dag-bench', root);
 const compiled = join(root, 'dist/dag-bench.mjs');
 
-interface Row { readonly nodes: number; readonly populate: number; readonly ours: number; readonly tsx?: number; readonly snakemake?: number }
+interface Row {
+  readonly nodes: number;
+  readonly populate: number;
+  readonly ours: number;
+  readonly tsx?: number;
+  readonly snakemake?: number;
+}
 const rows: Row[] = [];
 for (const size of sizes) {
   const [nd, nm, na] = SHAPES[size]!;
@@ -82,7 +89,10 @@ for (const size of sizes) {
   const ours = mkdtempSync(join(tmpdir(), 'rf-dag-'));
   const smk = mkdtempSync(join(tmpdir(), 'rf-smk-'));
   try {
-    writeFileSync(join(ours, 'params.yaml'), `profiles:\n  bench:\n    datasets: [${d.join(', ')}]\n    models: [${m.join(', ')}]\n    attacks: [${a.join(', ')}]\n`);
+    writeFileSync(
+      join(ours, 'params.yaml'),
+      `profiles:\n  bench:\n    datasets: [${d.join(', ')}]\n    models: [${m.join(', ')}]\n    attacks: [${a.join(', ')}]\n`,
+    );
     const cli = (extra: readonly string[] = []) => [compiled, '--root', ours, 'repro', 'all', ...extra];
     const populate = run(process.execPath, cli(['--executor', 'inline']), root);
     if (!new RegExp(`0 cached, ${nodes} ran`).test(populate.stdout)) throw new Error(`populating ${nodes} nodes:\n${populate.stdout.slice(-2000)}`);
@@ -106,12 +116,16 @@ for (const size of sizes) {
       }
     }
     const row: Row = {
-      nodes, populate: populate.seconds, ours: median(times.ours),
+      nodes,
+      populate: populate.seconds,
+      ours: median(times.ours),
       ...(withTsx ? { tsx: median(times.tsx) } : {}),
       ...(snakemakeVersion !== undefined ? { snakemake: median(times.snakemake) } : {}),
     };
     rows.push(row);
-    console.log(`${nodes} nodes: ours ${row.ours.toFixed(3)} s${row.snakemake !== undefined ? `, snakemake ${row.snakemake.toFixed(3)} s` : ''} (populated in ${populate.seconds.toFixed(1)} s)`);
+    console.log(
+      `${nodes} nodes: ours ${row.ours.toFixed(3)} s${row.snakemake !== undefined ? `, snakemake ${row.snakemake.toFixed(3)} s` : ''} (populated in ${populate.seconds.toFixed(1)} s)`,
+    );
   } finally {
     rmSync(ours, { recursive: true, force: true });
     rmSync(smk, { recursive: true, force: true });
@@ -127,5 +141,7 @@ for (const r of rows) {
 }
 if (rows.length >= 2) {
   const [first, last] = [rows[0]!, rows.at(-1)!];
-  console.log(`growth: ${((last.ours - first.ours) / (last.nodes - first.nodes) * 1000).toFixed(3)} ms per extra node (ours)${first.snakemake !== undefined ? `, ${((last.snakemake! - first.snakemake!) / (last.nodes - first.nodes) * 1000).toFixed(3)} ms (snakemake)` : ''}`);
+  console.log(
+    `growth: ${(((last.ours - first.ours) / (last.nodes - first.nodes)) * 1000).toFixed(3)} ms per extra node (ours)${first.snakemake !== undefined ? `, ${(((last.snakemake! - first.snakemake!) / (last.nodes - first.nodes)) * 1000).toFixed(3)} ms (snakemake)` : ''}`,
+  );
 }

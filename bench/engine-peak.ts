@@ -42,7 +42,9 @@ export function measurePeak(addon: NativeAddon, seconds: number): Peak {
   const convGflops = best(() => addon.conv2d(0, geometry, x, f, y), 2 * N * H * W * 9 * C * K, seconds);
   const gflops = Math.max(sgemmGflops, convGflops);
   return {
-    sgemmGflops, convGflops, gflops,
+    sgemmGflops,
+    convGflops,
+    gflops,
     what: `oneDNN sgemm ${n}^3 ${sgemmGflops.toFixed(1)} GFLOP/s, conv 3x3 ${N}x${H}x${W}x${C}->${K} ${convGflops.toFixed(1)} GFLOP/s`,
   };
 }

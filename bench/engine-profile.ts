@@ -21,7 +21,10 @@ const model = new BenchResNet({ depth, width });
 const opt = tf.train.momentum(0.01, 0.9);
 const rng = new Rng(3);
 const x = tf.tensor4d(rng.fillUniform(new Float32Array(batch * 32 * 32 * 3), 0, 1), [batch, 32, 32, 3]);
-const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(10)), 'int32');
+const y = tf.tensor1d(
+  Array.from({ length: batch }, () => rng.int(10)),
+  'int32',
+);
 const step = () => (what === 'train' ? trainStep(model, opt, x, y) : tf.dispose(inputGradient(model, x, y)));
 step();
 step();

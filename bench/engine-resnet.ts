@@ -50,7 +50,10 @@ export class BenchResNet {
   /** tf.moments + tf.batchNorm instead of the fused batchNormTrain op (to measure the difference). */
   plainBatchNorm = false;
 
-  constructor(readonly spec: ResNetSpec, seed = 1) {
+  constructor(
+    readonly spec: ResNetSpec,
+    seed = 1,
+  ) {
     this.rng = new Rng(seed);
     const w = spec.width;
     this.stem = this.convBn(3, w, 3, 1);

@@ -67,7 +67,10 @@ async function timed(step: () => Promise<void>, batch: number): Promise<{ ips: n
 function batchOf(c: Config): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const rng = new Rng(7);
   const x = tf.tensor4d(rng.fillUniform(new Float32Array(c.batch * 32 * 32 * 3), 0, 1), [c.batch, 32, 32, 3]);
-  const y = tf.tensor1d(Array.from({ length: c.batch }, () => rng.int(10)), 'int32');
+  const y = tf.tensor1d(
+    Array.from({ length: c.batch }, () => rng.int(10)),
+    'int32',
+  );
   return { x, y };
 }
 
@@ -100,13 +103,35 @@ interface TorchLine {
 }
 
 function torch(c: Config, nThreads: number): { train: number; grad: number; version: string; trainRssMiB: number } | string {
-  const r = spawnSync(python, [reference, '--depth', String(c.depth), '--width', String(c.width), '--batch', String(c.batch),
-    '--threads', String(nThreads), '--seconds', String(seconds), '--min-steps', String(minSteps)], { encoding: 'utf8' });
+  const r = spawnSync(
+    python,
+    [
+      reference,
+      '--depth',
+      String(c.depth),
+      '--width',
+      String(c.width),
+      '--batch',
+      String(c.batch),
+      '--threads',
+      String(nThreads),
+      '--seconds',
+      String(seconds),
+      '--min-steps',
+      String(minSteps),
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.error !== undefined || r.status !== 0) {
     const why = r.error?.message ?? r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`;
-    return /No module named 'torch'|ENOENT/.test(why) ? `PyTorch not available (${why}); install python3-torch for the reference` : `PyTorch reference failed: ${why}`;
+    return /No module named 'torch'|ENOENT/.test(why)
+      ? `PyTorch not available (${why}); install python3-torch for the reference`
+      : `PyTorch reference failed: ${why}`;
   }
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TorchLine);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TorchLine);
   const get = (w: string) => lines.find((l) => l.what === w)!;
   return {
     train: get('train').img_per_s,
@@ -147,9 +172,11 @@ async function main(): Promise<void> {
     const o = await ours(c);
     const t = process.argv.includes('--no-torch') ? 'skipped (--no-torch)' : torch(c, info.threads);
     const name = `ResNet-${c.depth} w${c.width} b${c.batch}`;
-    console.log(typeof t === 'string'
-      ? `${name}: ours train ${fmt(o.train)} img/s, input-grad ${fmt(o.grad)} img/s; ${t}`
-      : `${name}: train ${fmt(o.train)} vs ${fmt(t.train)} img/s, input-grad ${fmt(o.grad)} vs ${fmt(t.grad)} img/s`);
+    console.log(
+      typeof t === 'string'
+        ? `${name}: ours train ${fmt(o.train)} img/s, input-grad ${fmt(o.grad)} img/s; ${t}`
+        : `${name}: train ${fmt(o.train)} vs ${fmt(t.train)} img/s, input-grad ${fmt(o.grad)} vs ${fmt(t.grad)} img/s`,
+    );
     results.push({ c, o, t });
   }
   // Again afterwards: on a shared machine the load may have changed; the higher figure is the limit.
@@ -168,19 +195,27 @@ async function main(): Promise<void> {
     if (c.key === 'r50b128') torchBigRss = t.trainRssMiB;
     return `| ${name} | ${fmt(o.train)} | ${fmt(t.train)} | ${(o.train / t.train).toFixed(2)} | ${fmt(o.grad)} | ${fmt(t.grad)} | ${(o.grad / t.grad).toFixed(2)} | ${flops} |`;
   });
-  console.log(`\nbackend: ${info.name} [${info.version}], ${info.threads} thread(s); PyTorch ${torchVersion || 'not run'}; ${seconds} s per figure, median step`);
-  console.log(peak === undefined
-    ? 'peak: not measured (the native addon is not built: npm run build:native)'
-    : `peak: ${peak.gflops.toFixed(1)} GFLOP/s on ${info.threads} thread(s), the best of ${peaks.map((p) => p.what).join('; then ')}`);
+  console.log(
+    `\nbackend: ${info.name} [${info.version}], ${info.threads} thread(s); PyTorch ${torchVersion || 'not run'}; ${seconds} s per figure, median step`,
+  );
+  console.log(
+    peak === undefined
+      ? 'peak: not measured (the native addon is not built: npm run build:native)'
+      : `peak: ${peak.gflops.toFixed(1)} GFLOP/s on ${info.threads} thread(s), the best of ${peaks.map((p) => p.what).join('; then ')}`,
+  );
   console.log('GFLOP/s: convolutions and classifier only, train = 3x and input-grad = 2x the forward multiply-adds x 2\n');
-  console.log('| model | train ours | train torch | ratio | input-grad ours | input-grad torch | ratio | train GFLOP/s | % of peak | input-grad GFLOP/s | % of peak |');
+  console.log(
+    '| model | train ours | train torch | ratio | input-grad ours | input-grad torch | ratio | train GFLOP/s | % of peak | input-grad GFLOP/s | % of peak |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   const big = configs.find((c) => c.key === 'r50b128');
   if (big !== undefined) {
     const m = await peakTrainMemory(big);
     const torchRss = torchBigRss === undefined ? '' : `; PyTorch's max RSS after its train steps: ${torchBigRss.toFixed(0)} MiB`;
-    console.log(`\nResNet-50 b128 train step: peak tensor memory ${m.peakMiB.toFixed(0)} MiB (tf.profile), process max RSS ${m.rssMiB.toFixed(0)} MiB${torchRss}`);
+    console.log(
+      `\nResNet-50 b128 train step: peak tensor memory ${m.peakMiB.toFixed(0)} MiB (tf.profile), process max RSS ${m.rssMiB.toFixed(0)} MiB${torchRss}`,
+    );
   }
 }
 

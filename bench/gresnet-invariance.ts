@@ -19,9 +19,12 @@ function transform(x: Float32Array, n: number, size: number, u: number): Float32
   const rotated = warpBatch(x, shape, { angleDeg: 90 * (u % 4), tx: 0, ty: 0 });
   if (u < 4) return rotated;
   const out = new Float32Array(rotated.length);
-  for (let b = 0; b < n; b++) for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) for (let c = 0; c < 3; c++) {
-    out[((b * size + i) * size + j) * 3 + c] = rotated[((b * size + i) * size + (size - 1 - j)) * 3 + c]!;
-  }
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < size; i++)
+      for (let j = 0; j < size; j++)
+        for (let c = 0; c < 3; c++) {
+          out[((b * size + i) * size + j) * 3 + c] = rotated[((b * size + i) * size + (size - 1 - j)) * 3 + c]!;
+        }
   return out;
 }
 

@@ -94,7 +94,11 @@ try {
   }
 
   console.log('\nwall seconds per node (lower is better):');
-  for (const [label, key] of [['local executor', 'local'], ['Slurm executor', 'slurm'], ['snakemake --slurm', 'snakemake']] as const) {
+  for (const [label, key] of [
+    ['local executor', 'local'],
+    ['Slurm executor', 'slurm'],
+    ['snakemake --slurm', 'snakemake'],
+  ] as const) {
     if (t[key] !== undefined) console.log(`  ${label.padEnd(20)} ${(t[key]! / nodes).toFixed(3)} s`);
   }
   console.log(`\nSlurm executor / local executor: ${(t['slurm']! / t['local']!).toFixed(2)}x the wall time`);

@@ -37,7 +37,12 @@ try {
   const count = 100;
   const pixels = new Uint8Array(count * 32 * 32 * 3).map(() => rng.int(256));
   const data = join(dir, 'test.rfds');
-  writeDataset(data, { height: 32, width: 32, channels: 3, numClasses: 10, dtype: 'uint8' }, pixels, Array.from({ length: count }, () => rng.int(10)));
+  writeDataset(
+    data,
+    { height: 32, width: 32, channels: 3, numClasses: 10, dtype: 'uint8' },
+    pixels,
+    Array.from({ length: count }, () => rng.int(10)),
+  );
   const modelPath = join(dir, 'model.rfmodel');
   const model = createModel({ arch: 'resnet18', width: 0.125, blocks: [1, 1, 1, 1], numClasses: 10, inputSize: 32 }, 1);
   saveModel(model, modelPath);
@@ -48,9 +53,15 @@ try {
   const evaluate = project.stages.find((s) => s.name === 'evaluate')!;
   const codeDigest = loadedCode(project).of(evaluate.module).digest;
   const task = (i: number): NodeTask => ({
-    projectModule: project.module, stage: 'evaluate', nodeId: `evaluate@bench-${n}`, nodeKey: `bench${n++}`, codeDigest,
+    projectModule: project.module,
+    stage: 'evaluate',
+    nodeId: `evaluate@bench-${n}`,
+    nodeKey: `bench${n++}`,
+    codeDigest,
     params: evaluate.params.parse({ attack: attacks[i % attacks.length], count, batchSize: 100 }),
-    inputs: { model: modelPath, data }, outputs: { result: join(dir, `result-${n}.json`) }, scratchDir: join(dir, `scratch-${n}`),
+    inputs: { model: modelPath, data },
+    outputs: { result: join(dir, `result-${n}.json`) },
+    scratchDir: join(dir, `scratch-${n}`),
   });
 
   /** Seconds per node after the first (the first boots a worker in both modes). */

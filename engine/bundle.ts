@@ -18,7 +18,11 @@ import { pathToFileURL } from 'node:url';
 /** Packages compiled into the bundle (with whatever they import); all others stay external. */
 const BUNDLED = new Set(['commander', 'zod', 'yaml', 'cli-progress']);
 
-const packageOf = (spec: string): string => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (spec: string): string =>
+  spec
+    .split('/')
+    .slice(0, spec.startsWith('@') ? 2 : 1)
+    .join('/');
 
 export interface BundleManifest {
   readonly sources: ReadonlyArray<readonly [path: string, size: number, mtimeMs: number]>;

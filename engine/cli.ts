@@ -85,7 +85,14 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
     const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
     const overrides = opts.set.map(parseOverride);
     const resolved = resolveProfile(file, name, project.profileSchema, overrides);
-    const graph = checkGraph(project.build(resolved.params, name, overrides.map((o) => o.text)), 'params.yaml');
+    const graph = checkGraph(
+      project.build(
+        resolved.params,
+        name,
+        overrides.map((o) => o.text),
+      ),
+      'params.yaml',
+    );
     const executor = project.executorSettings?.(resolved.params) ?? {};
     if (executor.slurm) checkStageNames(executor.slurm, project.stages, `${file.path}: profiles.${name}`);
     return { ws, graph, profile: name, defaultJobs: project.defaultJobs?.(resolved.params) ?? 1, executor, params: resolved.params };
@@ -101,7 +108,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .name('pipeline.ts')
     .description(`${project.name}: a content-addressed pipeline (see README.md)`)
     .option('--root <dir>', 'folder holding params.yaml and artifacts/', process.cwd())
-    .option('--db <path>', 'the lineage database (default artifacts/lineage.sqlite; on a cluster, a path on the driver\'s local disk)')
+    .option('--db <path>', "the lineage database (default artifacts/lineage.sqlite; on a cluster, a path on the driver's local disk)")
     .option('--profile <name>', 'profile of params.yaml to use')
     .option('--set <key=value>', 'override one key of the profile for this run (repeatable)', collect, [])
     .showHelpAfterError()
@@ -116,36 +123,59 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .argument('[targets...]', 'targets (table1 … fig3, all), node ids or stage names', [])
     .option('-n, --dry-run', 'say what would run and why, change nothing')
     .option('-f, --force <stage|node>', 'rerun this stage or node even if cached (repeatable)', collect, [])
-    .option('-j, --jobs <n>', 'nodes run in parallel, each in its own worker process (default: the profile\'s, else 1)', positiveInt)
+    .option('-j, --jobs <n>', "nodes run in parallel, each in its own worker process (default: the profile's, else 1)", positiveInt)
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
     .option('-v, --verbose', 'list cached nodes too')
     .option('--isolate', 'run every node in a fresh process (slower; for debugging) instead of reusing workers')
     .option('--lock-timeout <seconds>', 'fail a node whose lock another run holds for longer than this (default: wait)', positiveInt)
     .addOption(
-      new Option('--executor <kind>', 'where nodes run: local (worker processes), slurm (a batch job each; the profile may say), or inline (in this process; only for trivial stages)')
-        .choices(['local', 'inline', 'slurm']),
+      new Option(
+        '--executor <kind>',
+        'where nodes run: local (worker processes), slurm (a batch job each; the profile may say), or inline (in this process; only for trivial stages)',
+      ).choices(['local', 'inline', 'slurm']),
     )
-    .action(async (targets: string[], o: { dryRun?: boolean; force: string[]; jobs?: number; keepGoing?: boolean; verbose?: boolean; isolate?: boolean; lockTimeout?: number; executor?: ExecutorKind }) => {
-      const { ws, graph, profile, defaultJobs, executor, params } = await loadProject(project, globals());
-      try {
-        const names = targets.length > 0 ? targets : ['all'];
-        const ids = resolveTargets(graph, names);
-        for (const f of o.force) {
-          if (!graph.nodes.has(f) && ![...graph.nodes.values()].some((n) => n.spec.stage.name === f)) {
-            throw new UserError(`--force ${f}: no such node or stage in this profile`);
+    .action(
+      async (
+        targets: string[],
+        o: {
+          dryRun?: boolean;
+          force: string[];
+          jobs?: number;
+          keepGoing?: boolean;
+          verbose?: boolean;
+          isolate?: boolean;
+          lockTimeout?: number;
+          executor?: ExecutorKind;
+        },
+      ) => {
+        const { ws, graph, profile, defaultJobs, executor, params } = await loadProject(project, globals());
+        try {
+          const names = targets.length > 0 ? targets : ['all'];
+          const ids = resolveTargets(graph, names);
+          for (const f of o.force) {
+            if (!graph.nodes.has(f) && ![...graph.nodes.values()].some((n) => n.spec.stage.name === f)) {
+              throw new UserError(`--force ${f}: no such node or stage in this profile`);
+            }
           }
+          const summary = await reproduce(project, ws, graph, profile, names, ids, {
+            dryRun: o.dryRun ?? false,
+            force: o.force,
+            jobs: o.jobs ?? defaultJobs,
+            keepGoing: o.keepGoing ?? false,
+            verbose: o.verbose ?? false,
+            executor: o.executor ?? executor.executor ?? 'local',
+            slurm: executor.slurm ?? DEFAULT_SLURM,
+            isolate: o.isolate ?? false,
+            lockTimeoutS: o.lockTimeout,
+          });
+          if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary, params, overrides: globals().set });
+          // An interrupted run keeps its 130 (set by runRepro).
+          if ((summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) && process.exitCode !== 130) process.exitCode = 1;
+        } finally {
+          ws.close();
         }
-        const summary = await reproduce(project, ws, graph, profile, names, ids, {
-          dryRun: o.dryRun ?? false, force: o.force, jobs: o.jobs ?? defaultJobs, keepGoing: o.keepGoing ?? false, verbose: o.verbose ?? false,
-          executor: o.executor ?? executor.executor ?? 'local', slurm: executor.slurm ?? DEFAULT_SLURM, isolate: o.isolate ?? false, lockTimeoutS: o.lockTimeout,
-        });
-        if (!o.dryRun && options.afterRepro) await options.afterRepro({ ws, graph, profile, targets: names, summary, params, overrides: globals().set });
-        // An interrupted run keeps its 130 (set by runRepro).
-        if ((summary.failed > 0 || (summary.skipped > 0 && !o.dryRun)) && process.exitCode !== 130) process.exitCode = 1;
-      } finally {
-        ws.close();
-      }
-    });
+      },
+    );
 
   program
     .command('status')
@@ -157,9 +187,19 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
         const names = targets.length > 0 ? targets : ['all'];
         const ids = resolveTargets(graph, names);
         const stale: string[] = [];
-        const s = await runRepro(project, ws, graph, profile, names, ids, { dryRun: true, force: [], jobs: 1, keepGoing: true }, (e) => {
-          if (e.type === 'would-run') stale.push(`  ${e.node}: ${e.reasons.join('; ')}`);
-        }, true);
+        const s = await runRepro(
+          project,
+          ws,
+          graph,
+          profile,
+          names,
+          ids,
+          { dryRun: true, force: [], jobs: 1, keepGoing: true },
+          (e) => {
+            if (e.type === 'would-run') stale.push(`  ${e.node}: ${e.reasons.join('; ')}`);
+          },
+          true,
+        );
         out(`profile ${profile}: ${closure(graph, ids).length} nodes, ${s.cached} cached, ${s.wouldRun} to run`);
         if (stale.length) out(stale.join('\n'));
       } finally {
@@ -207,10 +247,12 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .action(async (ref: string) => {
       const ws = await open(globals());
       try {
-        const node = findNode(ws.db, ref) ?? (() => {
-          const a = findArtifact(ws.db, ref)[0];
-          return a ? ws.db.node(a.node_key) : undefined;
-        })();
+        const node =
+          findNode(ws.db, ref) ??
+          (() => {
+            const a = findArtifact(ws.db, ref)[0];
+            return a ? ws.db.node(a.node_key) : undefined;
+          })();
         if (!node) throw new UserError(`nothing registered matches '${ref}'`);
         out(lineageTree(ws.db, node));
       } finally {
@@ -241,8 +283,13 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
       const ws = await open(globals());
       try {
         const r = await collectGarbage(ws, o.apply ?? false, { scratch: o.scratch ? 'all' : 'done' });
-        const kept = r.resumable > 0 ? `; kept ${r.resumable} scratch folders of unfinished or running nodes${o.scratch ? ' (running)' : ' (gc --scratch removes those not running)'}` : '';
-        out(`${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${r.applied ? '' : '; run gc --apply to delete'}`);
+        const kept =
+          r.resumable > 0
+            ? `; kept ${r.resumable} scratch folders of unfinished or running nodes${o.scratch ? ' (running)' : ' (gc --scratch removes those not running)'}`
+            : '';
+        out(
+          `${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${r.applied ? '' : '; run gc --apply to delete'}`,
+        );
       } finally {
         ws.close();
       }
@@ -278,8 +325,15 @@ interface RunOpts {
 }
 
 async function runRepro(
-  project: Project, ws: Workspace, graph: CheckedGraph, profile: string, names: readonly string[], ids: readonly string[],
-  o: RunOpts, listener: (e: import('./events.ts').ReproEvent) => void, quiet = false,
+  project: Project,
+  ws: Workspace,
+  graph: CheckedGraph,
+  profile: string,
+  names: readonly string[],
+  ids: readonly string[],
+  o: RunOpts,
+  listener: (e: import('./events.ts').ReproEvent) => void,
+  quiet = false,
   estimator = new Estimator(ws.db, project.estimateContext?.() ?? ''),
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
@@ -293,9 +347,20 @@ async function runRepro(
   const executor = makeExecutor(project, ws, graph, o, runId, workerEnv);
   const repro = new Repro(
     {
-      project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
-      executor, locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
-      digests: loadedCode(project), runId, host: ws.host, listener, estimator, ...(workerEnv ? { workerEnv } : {}),
+      project,
+      graph,
+      artifactsDir: ws.artifactsDir,
+      db: ws.db,
+      store: ws.store,
+      integrity: ws.integrity,
+      executor,
+      locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
+      digests: loadedCode(project),
+      runId,
+      host: ws.host,
+      listener,
+      estimator,
+      ...(workerEnv ? { workerEnv } : {}),
     },
     o,
   );
@@ -319,14 +384,22 @@ async function runRepro(
 }
 
 function makeExecutor(
-  project: Project, ws: Workspace, graph: CheckedGraph, o: RunOpts, runId: number, env: Readonly<Record<string, string>> | undefined,
+  project: Project,
+  ws: Workspace,
+  graph: CheckedGraph,
+  o: RunOpts,
+  runId: number,
+  env: Readonly<Record<string, string>> | undefined,
 ): Executor {
   if (o.executor === 'inline') return new InlineExecutor(project);
   if (o.executor !== 'slurm') return new LocalExecutor({ projectModule: project.module, ...(env ? { env } : {}), isolate: o.isolate ?? false });
   const settings = o.slurm ?? DEFAULT_SLURM;
   return new SlurmExecutor({
     // The job name says which checkout and run a job belongs to (several may share a cluster account).
-    artifactsDir: ws.artifactsDir, store: ws.store, jobName: `${project.name}-${digestOf(resolve(ws.artifactsDir)).slice(0, 6)}-r${runId}`, retries: settings.retries,
+    artifactsDir: ws.artifactsDir,
+    store: ws.store,
+    jobName: `${project.name}-${digestOf(resolve(ws.artifactsDir)).slice(0, 6)}-r${runId}`,
+    retries: settings.retries,
     ...(settings.node ? { nodeBinary: settings.node } : {}),
     resources: (task) => {
       const node = graph.nodes.get(task.nodeId)!;
@@ -336,7 +409,12 @@ function makeExecutor(
 }
 
 async function reproduce(
-  project: Project, ws: Workspace, graph: CheckedGraph, profile: string, names: readonly string[], ids: readonly string[],
+  project: Project,
+  ws: Workspace,
+  graph: CheckedGraph,
+  profile: string,
+  names: readonly string[],
+  ids: readonly string[],
   o: RunOpts & { verbose: boolean },
 ): Promise<ReproSummary> {
   const reporter = new Reporter({ tty: process.stdout.isTTY === true, verbose: o.verbose, dryRun: o.dryRun, write: (l) => process.stdout.write(`${l}\n`) });
@@ -345,29 +423,47 @@ async function reproduce(
   if (banner) process.stdout.write(`${banner}\n`);
   const needed = closure(graph, ids);
   const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '');
-  const estimates = planEstimates(estimator, needed.map((id) => graph.nodes.get(id)!));
+  const estimates = planEstimates(
+    estimator,
+    needed.map((id) => graph.nodes.get(id)!),
+  );
   reporter.handle({ type: 'plan', nodes: needed.length, targets: names, estimates, jobs: o.jobs });
   try {
     const planned = new Map<string, { seconds: number; deps: string[] }>();
     const sbatchLines: string[] = [];
-    const s = await runRepro(project, ws, graph, profile, names, ids, o, (e) => {
-      if (e.type === 'would-run') {
-        const deps = Object.values(graph.nodes.get(e.node)!.spec.inputs ?? {}).flatMap((i) => refsOf(i).map((r) => r.node));
-        planned.set(e.node, { seconds: e.estimateSeconds ?? 0, deps });
-        if (o.executor === 'slurm') {
-          const node = graph.nodes.get(e.node)!;
-          sbatchLines.push(`  ${e.node}: sbatch ${sbatchResourceArgs(o.slurm ?? DEFAULT_SLURM, node.spec.stage, node.params, node.spec.estimateHints).join(' ')}`);
+    const s = await runRepro(
+      project,
+      ws,
+      graph,
+      profile,
+      names,
+      ids,
+      o,
+      (e) => {
+        if (e.type === 'would-run') {
+          const deps = Object.values(graph.nodes.get(e.node)!.spec.inputs ?? {}).flatMap((i) => refsOf(i).map((r) => r.node));
+          planned.set(e.node, { seconds: e.estimateSeconds ?? 0, deps });
+          if (o.executor === 'slurm') {
+            const node = graph.nodes.get(e.node)!;
+            sbatchLines.push(
+              `  ${e.node}: sbatch ${sbatchResourceArgs(o.slurm ?? DEFAULT_SLURM, node.spec.stage, node.params, node.spec.estimateHints).join(' ')}`,
+            );
+          }
         }
-      }
-      reporter.handle(e);
-    }, false, estimator);
+        reporter.handle(e);
+      },
+      false,
+      estimator,
+    );
     reporter.close();
     if (sbatchLines.length > 0) process.stdout.write(`Slurm resources per node that would run:\n${sbatchLines.join('\n')}\n`);
     const parts = [`${s.cached} cached`, o.dryRun ? `${s.wouldRun} to run` : `${s.ran} ran`];
     if (s.failed) parts.push(`${s.failed} failed`);
     if (s.skipped) parts.push(`${s.skipped} skipped`);
     if (o.dryRun && s.estimateSeconds > 0) {
-      parts.push(`planned compute ~${fmtDuration(s.estimateSeconds)} (${(s.estimateSeconds / 3600).toFixed(1)} node-hours), ~${fmtDuration(scheduleSeconds(planned, o.jobs))} wall at --jobs ${o.jobs}`);
+      parts.push(
+        `planned compute ~${fmtDuration(s.estimateSeconds)} (${(s.estimateSeconds / 3600).toFixed(1)} node-hours), ~${fmtDuration(scheduleSeconds(planned, o.jobs))} wall at --jobs ${o.jobs}`,
+      );
     }
     process.stdout.write(`${o.dryRun ? 'dry run' : 'repro'} (${profile}): ${parts.join(', ')} in ${fmtDuration((Date.now() - started) / 1000)}\n`);
     return s;

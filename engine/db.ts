@@ -53,28 +53,78 @@ CREATE INDEX IF NOT EXISTS series_by_exec ON series(execution_id, name);
 export type ExecutionStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 export interface RunRow {
-  id: number; started_at: string; ended_at: string | null; command: string; profile: string | null;
-  targets: string | null; status: string; host: string | null; pid: number | null; summary: string | null;
+  id: number;
+  started_at: string;
+  ended_at: string | null;
+  command: string;
+  profile: string | null;
+  targets: string | null;
+  status: string;
+  host: string | null;
+  pid: number | null;
+  summary: string | null;
 }
 export interface ExecutionRow {
-  id: number; run_id: number; node_key: string; node_id: string; stage: string; stage_version: number;
-  code_digest: string; params: string; inputs: string; status: ExecutionStatus; started_at: string;
-  ended_at: string | null; duration_s: number | null; host: string | null; pid: number | null;
-  environment: string | null; exit_code: number | null; signal: string | null; error: string | null;
+  id: number;
+  run_id: number;
+  node_key: string;
+  node_id: string;
+  stage: string;
+  stage_version: number;
+  code_digest: string;
+  params: string;
+  inputs: string;
+  status: ExecutionStatus;
+  started_at: string;
+  ended_at: string | null;
+  duration_s: number | null;
+  host: string | null;
+  pid: number | null;
+  environment: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
   metrics: string | null;
   /** Where the executor can find this execution again (a Slurm job id and folder); null for local ones. */
   handle: string | null;
 }
 export interface NodeRow {
-  key: string; node_id: string; stage: string; stage_version: number; code_digest: string;
-  params: string; execution_id: number; registered_at: string;
+  key: string;
+  node_id: string;
+  stage: string;
+  stage_version: number;
+  code_digest: string;
+  params: string;
+  execution_id: number;
+  registered_at: string;
 }
-export interface OutputRow { node_key: string; name: string; digest: string; kind: ArtifactKind; size: number }
+export interface OutputRow {
+  node_key: string;
+  name: string;
+  digest: string;
+  kind: ArtifactKind;
+  size: number;
+}
 export interface EdgeRow {
-  node_key: string; input: string; from_key: string; from_node_id: string; from_output: string; digest: string;
+  node_key: string;
+  input: string;
+  from_key: string;
+  from_node_id: string;
+  from_output: string;
+  digest: string;
 }
-export interface BlobStatRow { digest: string; size: number; ino: string; ctime_ns: string }
-export interface SeriesRow { execution_id: number; name: string; step: number; vals: string }
+export interface BlobStatRow {
+  digest: string;
+  size: number;
+  ino: string;
+  ctime_ns: string;
+}
+export interface SeriesRow {
+  execution_id: number;
+  name: string;
+  step: number;
+  vals: string;
+}
 
 export interface Registration {
   readonly key: string;
@@ -154,16 +204,24 @@ export class LineageDb {
       for (const id of runs) this.stmt("UPDATE runs SET status = 'interrupted', ended_at = ? WHERE id = ?").run(now(), id);
       for (const id of deadExecs) {
         // A batch job (with a handle) outlives its driver: the next repro of the node reattaches to it.
-        this.stmt("UPDATE executions SET status = 'interrupted', ended_at = ?, error = CASE WHEN handle IS NULL THEN 'driver died' ELSE ? END WHERE id = ?")
-          .run(now(), DETACHED, id);
+        this.stmt(
+          "UPDATE executions SET status = 'interrupted', ended_at = ?, error = CASE WHEN handle IS NULL THEN 'driver died' ELSE ? END WHERE id = ?",
+        ).run(now(), DETACHED, id);
       }
     });
     tx();
   }
 
   startExecution(e: {
-    runId: number; key: string; nodeId: string; stage: string; stageVersion: number; codeDigest: string;
-    params: string; inputs: string; host: string;
+    runId: number;
+    key: string;
+    nodeId: string;
+    stage: string;
+    stageVersion: number;
+    codeDigest: string;
+    params: string;
+    inputs: string;
+    host: string;
   }): number {
     const r = this.db
       .prepare(
@@ -210,8 +268,13 @@ export class LineageDb {
   endExecution(
     id: number,
     r: {
-      status: Exclude<ExecutionStatus, 'running'>; durationS: number; environment?: unknown; exitCode?: number | null;
-      signal?: string | null; error?: string | null; metrics?: unknown;
+      status: Exclude<ExecutionStatus, 'running'>;
+      durationS: number;
+      environment?: unknown;
+      exitCode?: number | null;
+      signal?: string | null;
+      error?: string | null;
+      metrics?: unknown;
     },
   ): void {
     this.db
@@ -220,8 +283,15 @@ export class LineageDb {
          WHERE id = ?`,
       )
       .run(
-        r.status, now(), r.durationS, r.environment === undefined ? null : JSON.stringify(r.environment),
-        r.exitCode ?? null, r.signal ?? null, r.error ?? null, r.metrics === undefined ? null : JSON.stringify(r.metrics), id,
+        r.status,
+        now(),
+        r.durationS,
+        r.environment === undefined ? null : JSON.stringify(r.environment),
+        r.exitCode ?? null,
+        r.signal ?? null,
+        r.error ?? null,
+        r.metrics === undefined ? null : JSON.stringify(r.metrics),
+        id,
       );
   }
 

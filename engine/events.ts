@@ -4,7 +4,9 @@ import type { LockHolder } from './lock.ts';
 /** Everything a `repro` run reports, for the terminal reporter and for tests. */
 export type ReproEvent =
   | {
-      readonly type: 'plan'; readonly nodes: number; readonly targets: readonly string[];
+      readonly type: 'plan';
+      readonly nodes: number;
+      readonly targets: readonly string[];
       /** Estimated seconds per node id (calibrated where measured), for the whole run's ETA. */
       readonly estimates?: ReadonlyMap<string, number>;
       /** Nodes run at once. */
@@ -12,7 +14,10 @@ export type ReproEvent =
     }
   | { readonly type: 'cached'; readonly node: string; readonly key: string }
   | {
-      readonly type: 'would-run'; readonly node: string; readonly key: string | undefined; readonly reasons: readonly string[];
+      readonly type: 'would-run';
+      readonly node: string;
+      readonly key: string | undefined;
+      readonly reasons: readonly string[];
       readonly estimateSeconds: number | undefined;
       /** Present when measured executions of similar nodes calibrated the estimate. */
       readonly calibration?: { readonly samples: number; readonly basis: string };

@@ -54,17 +54,17 @@ export function checkGraph(graph: Graph, paramsFile = 'params.yaml'): CheckedGra
         continue;
       }
       for (const ref of refsOf(given1)) {
-      const up = nodes.get(ref.node);
-      if (up === undefined) {
-        problems.push(`node ${spec.id}: input '${name}' refers to unknown node '${ref.node}'`);
-        continue;
-      }
-      const out = up.spec.stage.outputs[ref.output];
-      if (out === undefined) {
-        problems.push(`node ${spec.id}: input '${name}' refers to '${ref.node}:${ref.output}', but stage '${up.spec.stage.name}' has no such output`);
-      } else if (out.kind !== decl.kind) {
-        problems.push(`node ${spec.id}: input '${name}' expects a ${decl.kind}, but '${ref.node}:${ref.output}' is a ${out.kind}`);
-      }
+        const up = nodes.get(ref.node);
+        if (up === undefined) {
+          problems.push(`node ${spec.id}: input '${name}' refers to unknown node '${ref.node}'`);
+          continue;
+        }
+        const out = up.spec.stage.outputs[ref.output];
+        if (out === undefined) {
+          problems.push(`node ${spec.id}: input '${name}' refers to '${ref.node}:${ref.output}', but stage '${up.spec.stage.name}' has no such output`);
+        } else if (out.kind !== decl.kind) {
+          problems.push(`node ${spec.id}: input '${name}' expects a ${decl.kind}, but '${ref.node}:${ref.output}' is a ${out.kind}`);
+        }
       }
     }
     for (const [name, decl] of Object.entries(declared)) {

@@ -27,7 +27,10 @@ function fmtBytes(n: number): string {
 
 function indentYaml(value: unknown, pad: string): string {
   const text = YAML.stringify(value, { lineWidth: 100 }).trimEnd();
-  return text.split('\n').map((l) => pad + l).join('\n');
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
 }
 
 /** Finds a registered node by id (latest registration) or key prefix. */
@@ -99,9 +102,7 @@ export async function showNode(db: LineageDb, store: BlobStore, node: NodeRow): 
   return lines.join('\n');
 }
 
-export async function showArtifact(
-  db: LineageDb, store: BlobStore, outputs: readonly OutputRow[], describe?: ArtifactDescriber,
-): Promise<string> {
+export async function showArtifact(db: LineageDb, store: BlobStore, outputs: readonly OutputRow[], describe?: ArtifactDescriber): Promise<string> {
   const first = outputs[0]!;
   const lines = [`artifact ${first.digest}`, `  kind        ${first.kind}`, `  size        ${fmtBytes(first.size)}`];
   const path = first.kind === 'file' ? store.blobPath(first.digest) : await store.materialize(first);
@@ -155,7 +156,10 @@ export function runLog(db: LineageDb, limit: number): string {
   return rows
     .map((r) => {
       const s = r.summary ? (JSON.parse(r.summary) as Record<string, number>) : {};
-      const counts = Object.entries(s).filter(([, v]) => typeof v === 'number' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+      const counts = Object.entries(s)
+        .filter(([, v]) => typeof v === 'number' && v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
       return `run ${String(r.id).padEnd(4)} ${r.started_at}  ${r.status.padEnd(11)} ${r.profile ?? ''}  ${r.command}${counts ? `\n          ${counts}` : ''}`;
     })
     .join('\n');
@@ -181,7 +185,13 @@ export function dagText(g: CheckedGraph, order: readonly string[], format: 'text
     return ['graph TD', ...order.map((id) => `  ${ids.get(id)}["${id}"]`), ...edges.map(([a, b, l]) => `  ${ids.get(a)} -->|${l}| ${ids.get(b)}`)].join('\n');
   }
   if (format === 'dot') {
-    return ['digraph pipeline {', '  rankdir=LR;', ...order.map((id) => `  ${ids.get(id)} [label="${id}"];`), ...edges.map(([a, b, l]) => `  ${ids.get(a)} -> ${ids.get(b)} [label="${l}"];`), '}'].join('\n');
+    return [
+      'digraph pipeline {',
+      '  rankdir=LR;',
+      ...order.map((id) => `  ${ids.get(id)} [label="${id}"];`),
+      ...edges.map(([a, b, l]) => `  ${ids.get(a)} -> ${ids.get(b)} [label="${l}"];`),
+      '}',
+    ].join('\n');
   }
   return order
     .map((id) => {

@@ -40,7 +40,10 @@ class NodeStream {
   /** True once the current node's marker has passed: output then belongs to the next node. */
   ended = false;
 
-  constructor(private readonly route: (text: string, current: boolean) => void, private readonly onEnd: () => void) {}
+  constructor(
+    private readonly route: (text: string, current: boolean) => void,
+    private readonly onEnd: () => void,
+  ) {}
 
   write(chunk: Buffer): void {
     let text = this.carry + this.decoder.write(chunk);
@@ -81,7 +84,10 @@ class WorkerProcess {
       env: { ...process.env, ...options.env },
     });
     for (const pipe of [this.child.stdout, this.child.stderr]) {
-      const stream = new NodeStream((text, current) => this.output(text, current), () => this.markerSeen());
+      const stream = new NodeStream(
+        (text, current) => this.output(text, current),
+        () => this.markerSeen(),
+      );
       this.streams.push(stream);
       // Until a node runs, everything is early output.
       stream.ended = true;
@@ -209,7 +215,10 @@ export class LocalExecutor implements Executor {
 
   /** One node on one worker, to its outcome (or the worker's refusal). */
   private runOn(
-    w: WorkerProcess, task: NodeTask, onMessage: (m: WorkerMessage) => void, logFile: string | undefined,
+    w: WorkerProcess,
+    task: NodeTask,
+    onMessage: (m: WorkerMessage) => void,
+    logFile: string | undefined,
   ): Promise<{ kind: 'outcome'; outcome: ExecOutcome } | { kind: 'stale'; reason: string }> {
     const { child } = w;
     w.assign(logFile);
@@ -220,7 +229,8 @@ export class LocalExecutor implements Executor {
         w.release();
         if (final?.type === 'stale') return resolve({ kind: 'stale', reason: final.reason });
         if (final?.type === 'done' && code === 0) return resolve({ kind: 'outcome', outcome: { ok: true, metrics: final.metrics } });
-        if (final === undefined && w.startError !== undefined) return resolve({ kind: 'outcome', outcome: { ok: false, error: w.startError, exitCode: code, signal } });
+        if (final === undefined && w.startError !== undefined)
+          return resolve({ kind: 'outcome', outcome: { ok: false, error: w.startError, exitCode: code, signal } });
         if (final?.type === 'failed') return resolve({ kind: 'outcome', outcome: { ok: false, error: final.stack ?? final.error, exitCode: code, signal } });
         const why = signal ? `worker killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed)' : ''}` : `worker exited with code ${code}`;
         const detail = w.tail.length ? `\n--- last worker output ---\n${w.tail.slice(-15).join('\n')}` : '';

@@ -140,12 +140,7 @@ function has(obj: Json | undefined, path: readonly (string | number)[]): boolean
   return true;
 }
 
-export function resolveProfile<P>(
-  file: ParamsFile,
-  name: string,
-  schema: z.ZodType<P>,
-  overrides: readonly Override[] = [],
-): ResolvedProfile<P> {
+export function resolveProfile<P>(file: ParamsFile, name: string, schema: z.ZodType<P>, overrides: readonly Override[] = []): ResolvedProfile<P> {
   const names = chain(file, name);
   let merged: Json = {};
   for (const n of names) merged = merge(merged, file.profiles[n]!);
@@ -158,7 +153,7 @@ export function resolveProfile<P>(
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.slice(0, 8).map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys ?? [] : [];
+      const keys = issue.code === 'unrecognized_keys' ? ((issue as { keys?: string[] }).keys ?? []) : [];
       const paths = keys.length > 0 ? keys.map((k) => [...issue.path, k]) : [issue.path];
       return paths
         .map((p) => {
@@ -175,12 +170,7 @@ export function resolveProfile<P>(
   return { name, params: parsed.data, raw };
 }
 
-function describeOrigin(
-  file: ParamsFile,
-  names: readonly string[],
-  overrides: readonly Override[],
-  path: (string | number)[],
-): string {
+function describeOrigin(file: ParamsFile, names: readonly string[], overrides: readonly Override[], path: (string | number)[]): string {
   const strPath = path.map(String);
   if (overrides.some((o) => o.path.length <= strPath.length && o.path.every((k, i) => k === strPath[i]))) return ' (from --set)';
   for (let i = names.length - 1; i >= 0; i--) {

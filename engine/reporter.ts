@@ -71,7 +71,9 @@ export class Reporter {
         if (this.o.verbose || this.o.dryRun) this.line(`  cached    ${e.node}`);
         return;
       case 'would-run': {
-        const how = e.calibration ? `calibrated on ${e.calibration.samples} run${e.calibration.samples > 1 ? 's' : ''} of ${e.calibration.basis}` : 'formula, not yet measured here';
+        const how = e.calibration
+          ? `calibrated on ${e.calibration.samples} run${e.calibration.samples > 1 ? 's' : ''} of ${e.calibration.basis}`
+          : 'formula, not yet measured here';
         const est = e.estimateSeconds !== undefined ? `  (~${fmtDuration(e.estimateSeconds)}, ${how})` : '';
         this.line(`  to run    ${e.node}${est}\n              because ${e.reasons.join('; ')}`);
         return;
@@ -102,7 +104,11 @@ export class Reporter {
         return;
       case 'failed': {
         this.finishBar(e.node);
-        const indented = e.error.split('\n').slice(0, 25).map((l) => `              ${l}`).join('\n');
+        const indented = e.error
+          .split('\n')
+          .slice(0, 25)
+          .map((l) => `              ${l}`)
+          .join('\n');
         this.run?.fail(e.node);
         this.line(`  FAILED    ${e.node}\n${indented}${e.logFile ? `\n              log: ${e.logFile}` : ''}`);
         this.runTick(true);
@@ -126,9 +132,10 @@ export class Reporter {
       const multibar = this.bars();
       const payload = { node: 'run', unit: 'nodes', rate: '', etaText: fmtDuration(s.etaSeconds), info: runInfo(s) };
       if (this.runBar === undefined) {
-        this.runBar = multibar.create(s.total, s.done + s.failed + s.skipped, payload, { format: '  run |{bar}| {value}/{total} nodes finished  ETA {etaText}  ({info})' });
-      }
-      else this.runBar.update(s.done + s.failed + s.skipped, payload);
+        this.runBar = multibar.create(s.total, s.done + s.failed + s.skipped, payload, {
+          format: '  run |{bar}| {value}/{total} nodes finished  ETA {etaText}  ({info})',
+        });
+      } else this.runBar.update(s.done + s.failed + s.skipped, payload);
       return;
     }
     const now = Date.now();
@@ -141,7 +148,10 @@ export class Reporter {
     this.multibar ??= new cliProgress.MultiBar(
       {
         format: '  {node} |{bar}| {percentage}% {value}/{total} {unit}  {rate}/s  ETA {etaText}  {info}',
-        hideCursor: true, clearOnComplete: true, stopOnComplete: false, barsize: 24,
+        hideCursor: true,
+        clearOnComplete: true,
+        stopOnComplete: false,
+        barsize: 24,
       },
       cliProgress.Presets.shades_classic,
     );

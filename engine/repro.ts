@@ -85,7 +85,10 @@ interface Attempt {
 }
 
 class NodeFailed extends Error {
-  constructor(readonly nodeId: string, message: string) {
+  constructor(
+    readonly nodeId: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -135,7 +138,11 @@ function groupBySlot<T>(spec: NodeSpec, slots: readonly InputSlot[], values: rea
 }
 
 export function nodeKey(parts: {
-  stage: string; version: number; code: string; params: unknown; inputs: Readonly<Record<string, string | readonly string[]>>;
+  stage: string;
+  version: number;
+  code: string;
+  params: unknown;
+  inputs: Readonly<Record<string, string | readonly string[]>>;
 }): string {
   return digestOf({ stage: parts.stage, version: parts.version, code: parts.code, params: parts.params, inputs: parts.inputs });
 }
@@ -235,12 +242,18 @@ export class Repro {
       const reasons =
         pending.length <= 3
           ? pending.map((slot) => `input '${slot.label}' comes from ${slot.ref.node}, which would run (this node reruns unless its bytes come out identical)`)
-          : [`${pending.length} inputs come from ${upstreamIds.length} nodes that would run (${upstreamIds.slice(0, 2).join(', ')}, …); this node reruns unless their bytes come out identical`];
+          : [
+              `${pending.length} inputs come from ${upstreamIds.length} nodes that would run (${upstreamIds.slice(0, 2).join(', ')}, …); this node reruns unless their bytes come out identical`,
+            ];
       return this.wouldRun(node, undefined, reasons);
     }
 
     const artifacts = slots.map((slot, i) => upstream[i]!.outputs![slot.ref.output]!);
-    const inputDigests = groupBySlot(spec, slots, artifacts.map((a) => a.digest));
+    const inputDigests = groupBySlot(
+      spec,
+      slots,
+      artifacts.map((a) => a.digest),
+    );
     const key = nodeKey({ stage: spec.stage.name, version: spec.stage.version, code, params: node.params, inputs: inputDigests });
     const forced = this.isForced(node);
 
@@ -271,7 +284,11 @@ export class Repro {
         if (check.state !== 'ok') {
           if (attempt >= 2) throw new NodeFailed(id, `input '${slot.label}' is ${check.state} again after recomputing ${slot.ref.node}`);
           this.ctx.db.unregister(upstream[i]!.key!);
-          listener({ type: 'repaired', node: slot.ref.node, message: `output '${slot.ref.output}' (blob ${check.bad[0]!.slice(0, 12)}) was ${check.state}; recomputing ${slot.ref.node}` });
+          listener({
+            type: 'repaired',
+            node: slot.ref.node,
+            message: `output '${slot.ref.output}' (blob ${check.bad[0]!.slice(0, 12)}) was ${check.state}; recomputing ${slot.ref.node}`,
+          });
           this.memo.delete(slot.ref.node);
           await release();
           return this.resolveNode(id, attempt + 1);
@@ -279,7 +296,15 @@ export class Repro {
       }
       const reasons = forced ? ['forced'] : this.explain(node, key, code, inputDigests);
       if (forced) this.forcedDone.add(id);
-      const outputs = await this.execute(node, key, code, slots, artifacts, upstream.map((r) => r.key!), reasons);
+      const outputs = await this.execute(
+        node,
+        key,
+        code,
+        slots,
+        artifacts,
+        upstream.map((r) => r.key!),
+        reasons,
+      );
       return { key, outputs, ran: true };
     } finally {
       await release();
@@ -293,12 +318,16 @@ export class Repro {
     // (10,000-node graphs) would otherwise run out of file descriptors (EMFILE).
     const slot = await this.lockTaking.acquire();
     try {
-      return await this.ctx.locks.acquire(key, id, (holder) => this.ctx.listener({ type: 'waiting', node: id, holder }), { signal: this.stop.signal, timeoutMs });
+      return await this.ctx.locks.acquire(key, id, (holder) => this.ctx.listener({ type: 'waiting', node: id, holder }), {
+        signal: this.stop.signal,
+        timeoutMs,
+      });
     } catch (e) {
       if (e instanceof LockTimeoutError) {
         this.counts.failed++;
         this.ctx.listener({ type: 'failed', node: id, error: e.message, logFile: undefined });
-        if (!this.options.keepGoing && this.stopReason === undefined) this.stopReason = `stopped after ${id} failed (use --keep-going to continue independent nodes)`;
+        if (!this.options.keepGoing && this.stopReason === undefined)
+          this.stopReason = `stopped after ${id} failed (use --keep-going to continue independent nodes)`;
         throw new NodeFailed(id, e.message);
       }
       if (this.stop.signal.aborted) {
@@ -322,7 +351,11 @@ export class Repro {
     this.counts.wouldRun++;
     if (e !== undefined) this.counts.estimateSeconds += e.seconds;
     this.ctx.listener({
-      type: 'would-run', node: node.spec.id, key, reasons, estimateSeconds: e?.seconds,
+      type: 'would-run',
+      node: node.spec.id,
+      key,
+      reasons,
+      estimateSeconds: e?.seconds,
       ...(e && e.samples > 0 ? { calibration: { samples: e.samples, basis: e.basis ?? '' } } : {}),
     });
     return { key, outputs: undefined, ran: false };
@@ -411,7 +444,12 @@ export class Repro {
 
   /** Stages the node's folders, records the execution as running, and starts the worker. */
   private async launch(
-    node: CheckedNode, key: string, code: string, slots: readonly InputSlot[], inputs: readonly ArtifactRef[], reasons: readonly string[],
+    node: CheckedNode,
+    key: string,
+    code: string,
+    slots: readonly InputSlot[],
+    inputs: readonly ArtifactRef[],
+    reasons: readonly string[],
   ): Promise<Attempt> {
     const { db, store, listener, artifactsDir } = this.ctx;
     const spec = node.spec;
@@ -424,23 +462,41 @@ export class Repro {
     const outputPaths = Object.fromEntries(Object.keys(spec.stage.outputs).map((name) => [name, join(staging, name)]));
     const paramsJson = canonicalJson(node.params);
     const execId = db.startExecution({
-      runId: this.ctx.runId, key, nodeId: spec.id, stage: spec.stage.name, stageVersion: spec.stage.version,
-      codeDigest: code, params: paramsJson,
+      runId: this.ctx.runId,
+      key,
+      nodeId: spec.id,
+      stage: spec.stage.name,
+      stageVersion: spec.stage.version,
+      codeDigest: code,
+      params: paramsJson,
       inputs: canonicalJson(slots.map((slot, i) => ({ input: slot.label, ...slot.ref, digest: inputs[i]!.digest }))),
       host: this.ctx.host,
     });
     const logFile = this.logFileOf(execId, spec.id);
     const task: NodeTask = {
-      projectModule: this.ctx.project.module, stage: spec.stage.name, nodeId: spec.id, nodeKey: key, codeDigest: code,
-      params: node.params, inputs: groupBySlot(spec, slots, paths), outputs: outputPaths, scratchDir,
+      projectModule: this.ctx.project.module,
+      stage: spec.stage.name,
+      nodeId: spec.id,
+      nodeKey: key,
+      codeDigest: code,
+      params: node.params,
+      inputs: groupBySlot(spec, slots, paths),
+      outputs: outputPaths,
+      scratchDir,
     };
     const env: Attempt['env'] = { facts: undefined };
     const started = Date.now();
     listener({ type: 'start', node: spec.id, key, reasons });
-    const inputRefs = groupBySlot(spec, slots, inputs.map((r) => ({ digest: r.digest, kind: r.kind })));
+    const inputRefs = groupBySlot(
+      spec,
+      slots,
+      inputs.map((r) => ({ digest: r.digest, kind: r.kind })),
+    );
     const outputKinds = Object.fromEntries(Object.entries(spec.stage.outputs).map(([name, d]) => [name, d.kind]));
     const execution = this.ctx.executor.execute(task, this.onMessage(spec.id, execId, env), logFile, {
-      inputRefs, outputKinds, env: this.ctx.workerEnv ?? {},
+      inputRefs,
+      outputKinds,
+      env: this.ctx.workerEnv ?? {},
     });
     if (execution.pid !== undefined) db.setExecutionPid(execId, execution.pid);
     // Recorded the moment the job is queued, so a driver started after a crash finds it again.
@@ -485,9 +541,16 @@ export class Repro {
     db.adoptExecution(prior.id, this.ctx.runId);
     listener({ type: 'start', node: node.spec.id, key, reasons: [...reasons, `reattached to its earlier job (execution ${prior.id})`] });
     return {
-      execId: prior.id, staging: await this.ctx.store.stagingDir(node.spec.id), scratchDir: join(artifactsDir, 'scratch', key), logFile,
-      outputPaths: {}, paramsJson: canonicalJson(node.params), started: Date.parse(prior.started_at), env,
-      estimate: this.ctx.estimator?.record(node.spec, node.params), execution,
+      execId: prior.id,
+      staging: await this.ctx.store.stagingDir(node.spec.id),
+      scratchDir: join(artifactsDir, 'scratch', key),
+      logFile,
+      outputPaths: {},
+      paramsJson: canonicalJson(node.params),
+      started: Date.parse(prior.started_at),
+      env,
+      estimate: this.ctx.estimator?.record(node.spec, node.params),
+      execution,
     };
   }
 
@@ -496,20 +559,31 @@ export class Repro {
     const id = node.spec.id;
     const interrupted = this.stopReason === 'interrupted';
     this.ctx.db.endExecution(a.execId, {
-      status: interrupted ? 'interrupted' : 'failed', durationS: (Date.now() - a.started) / 1000, environment: withEstimate(a),
-      exitCode: outcome.exitCode, signal: outcome.signal, error: outcome.error,
+      status: interrupted ? 'interrupted' : 'failed',
+      durationS: (Date.now() - a.started) / 1000,
+      environment: withEstimate(a),
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      error: outcome.error,
     });
     await rm(a.staging, { recursive: true, force: true });
     this.counts.failed++;
     this.ctx.listener({ type: 'failed', node: id, error: outcome.error, logFile: a.logFile });
-    if (!this.options.keepGoing && this.stopReason === undefined) this.stopReason = `stopped after ${id} failed (use --keep-going to continue independent nodes)`;
+    if (!this.options.keepGoing && this.stopReason === undefined)
+      this.stopReason = `stopped after ${id} failed (use --keep-going to continue independent nodes)`;
     throw new NodeFailed(id, outcome.error);
   }
 
   /** Every blob is stored and fsynced before the registration that makes it a cache entry. */
   private async registerSuccess(
-    node: CheckedNode, key: string, code: string, slots: readonly InputSlot[], inputs: readonly ArtifactRef[],
-    upstreamKeys: readonly string[], a: Attempt, done: Extract<ExecOutcome, { ok: true }>,
+    node: CheckedNode,
+    key: string,
+    code: string,
+    slots: readonly InputSlot[],
+    inputs: readonly ArtifactRef[],
+    upstreamKeys: readonly string[],
+    a: Attempt,
+    done: Extract<ExecOutcome, { ok: true }>,
   ): Promise<Record<string, ArtifactRef>> {
     const { db, store } = this.ctx;
     const spec = node.spec;
@@ -520,9 +594,13 @@ export class Repro {
         // Stored by a job on another host: registered only if every blob rehashes to what it claims.
         const claimed = done.stored[name];
         const problem =
-          claimed === undefined ? 'is missing from the job\'s result'
-          : claimed.kind !== decl.kind ? `is a ${claimed.kind}, declared a ${decl.kind}`
-          : await store.verify(claimed).then((v) => (v.state === 'ok' ? undefined : `is ${v.state} (blob ${v.bad[0]!.slice(0, 12)} does not match its digest)`));
+          claimed === undefined
+            ? "is missing from the job's result"
+            : claimed.kind !== decl.kind
+              ? `is a ${claimed.kind}, declared a ${decl.kind}`
+              : await store
+                  .verify(claimed)
+                  .then((v) => (v.state === 'ok' ? undefined : `is ${v.state} (blob ${v.bad[0]!.slice(0, 12)} does not match its digest)`));
         if (problem !== undefined) {
           for (const d of claimed ? await store.blobsOf(claimed).catch(() => [claimed.digest]) : []) {
             if ((await store.verifyBlob(d)) === 'corrupt') await store.discardBlob(d);
@@ -540,10 +618,20 @@ export class Repro {
     const environment = done.environment ? { ...done.environment, ...withEstimate(a) } : withEstimate(a);
     db.endExecution(a.execId, { status: 'succeeded', durationS: seconds, environment, metrics: done.metrics });
     db.register({
-      key, nodeId: spec.id, stage: spec.stage.name, stageVersion: spec.stage.version, codeDigest: code,
-      params: a.paramsJson, executionId: a.execId, outputs,
+      key,
+      nodeId: spec.id,
+      stage: spec.stage.name,
+      stageVersion: spec.stage.version,
+      codeDigest: code,
+      params: a.paramsJson,
+      executionId: a.execId,
+      outputs,
       edges: slots.map((slot, i) => ({
-        input: slot.label, from_key: upstreamKeys[i]!, from_node_id: slot.ref.node, from_output: slot.ref.output, digest: inputs[i]!.digest,
+        input: slot.label,
+        from_key: upstreamKeys[i]!,
+        from_node_id: slot.ref.node,
+        from_output: slot.ref.output,
+        digest: inputs[i]!.digest,
       })),
     });
     await rm(a.staging, { recursive: true, force: true });
@@ -552,7 +640,6 @@ export class Repro {
     this.ctx.listener({ type: 'done', node: spec.id, key, seconds });
     return outputs;
   }
-
 }
 
 function withEstimate(a: Attempt): Record<string, unknown> | undefined {

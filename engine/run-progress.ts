@@ -107,8 +107,14 @@ export class RunProgress {
     }
     const lanes = Math.max(1, Math.min(this.jobs, pending));
     return {
-      total: this.total, done: this.ran + this.cached, cached: this.cached, failed: this.failed, skipped: this.skipped,
-      running: this.running.size, elapsedSeconds: (now - this.started) / 1000, etaSeconds: pending === 0 ? 0 : left / lanes,
+      total: this.total,
+      done: this.ran + this.cached,
+      cached: this.cached,
+      failed: this.failed,
+      skipped: this.skipped,
+      running: this.running.size,
+      elapsedSeconds: (now - this.started) / 1000,
+      etaSeconds: pending === 0 ? 0 : left / lanes,
     };
   }
 }

@@ -26,7 +26,10 @@ async function run(cmd: string, args: readonly string[], input?: string): Promis
 export async function slurmAvailable(): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
     const out = await run('sinfo', ['-h', '-o', '%t']);
-    const states = out.split('\n').map((s) => s.trim()).filter(Boolean);
+    const states = out
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (states.length === 0) return { ok: false, reason: 'sinfo lists no nodes' };
     if (!states.some((s) => /^(idle|mix|alloc|comp)/.test(s))) return { ok: false, reason: `no node accepts jobs (sinfo: ${states.join(', ')})` };
     return { ok: true };
@@ -94,5 +97,16 @@ export async function sacctState(id: string): Promise<string | undefined> {
 
 /** States in which a job may still produce a result. */
 export const ACTIVE_STATES = new Set([
-  'PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'RESV_DEL_HOLD',
+  'PENDING',
+  'CONFIGURING',
+  'RUNNING',
+  'COMPLETING',
+  'SUSPENDED',
+  'REQUEUED',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+  'RESIZING',
+  'SIGNALING',
+  'STAGE_OUT',
+  'RESV_DEL_HOLD',
 ]);

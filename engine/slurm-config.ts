@@ -14,7 +14,7 @@ import { UserError } from './result.ts';
 const TIME = /^(?:\d+-\d+(?::\d+){0,2}|\d+(?::\d+){0,2})$/;
 const timeString = z.string().regex(TIME, 'a Slurm time: minutes, HH:MM:SS or D-HH:MM:SS');
 /** --mem values: megabytes, or a number with K/M/G/T. */
-const memString = z.union([z.number().int().positive(), z.string().regex(/^\d+[KMGT]?$/, "a Slurm memory size such as 4G or 500M")]);
+const memString = z.union([z.number().int().positive(), z.string().regex(/^\d+[KMGT]?$/, 'a Slurm memory size such as 4G or 500M')]);
 /** Extra sbatch arguments must be options: a bare word would be taken as the job script. */
 const sbatchOption = z.string().regex(/^--?[A-Za-z]/, 'an sbatch option starting with - or --');
 

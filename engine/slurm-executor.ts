@@ -52,7 +52,9 @@ export interface SlurmCommands {
 }
 
 const REAL: SlurmCommands = {
-  sbatch, squeue, scancel,
+  sbatch,
+  squeue,
+  scancel,
   finalState: async (id) => ((await hasAccounting()) ? sacctState(id).catch(() => undefined) : undefined),
 };
 
@@ -84,7 +86,10 @@ export function parseHandle(handle: string, artifactsDir: string): { jobId: stri
 /** The tail of a log file, for failure messages. */
 async function logTail(path: string, lines = 15): Promise<string> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  const tail = text.split('\n').filter((l) => l.length > 0).slice(-lines);
+  const tail = text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .slice(-lines);
   return tail.length ? `\n--- last lines of ${path} ---\n${tail.join('\n')}` : '';
 }
 
@@ -118,7 +123,9 @@ export class SlurmExecutor implements Executor {
       if (!existsSync(path)) {
         await mkdir(join(this.o.artifactsDir, 'slurm'), { recursive: true });
         const tmp = `${path}.${randomBytes(4).toString('hex')}`;
-        await writeFile(tmp, '#!/bin/sh\n# robustfeat node job: runs the command given as arguments (the engine\'s slurm-worker)\nexec "$@"\n', { mode: 0o755 });
+        await writeFile(tmp, '#!/bin/sh\n# robustfeat node job: runs the command given as arguments (the engine\'s slurm-worker)\nexec "$@"\n', {
+          mode: 0o755,
+        });
         await rename(tmp, path);
       }
       return path;
@@ -149,11 +156,21 @@ export class SlurmExecutor implements Executor {
       w = this.newWatch(dir, log, onMessage, resolveOutcome);
     });
     const manifest: TaskManifest = {
-      format: 1, task, inputRefs: details.inputRefs, outputKinds: details.outputKinds, artifactsDir: resolve(this.o.artifactsDir), env: details.env,
+      format: 1,
+      task,
+      inputRefs: details.inputRefs,
+      outputKinds: details.outputKinds,
+      artifactsDir: resolve(this.o.artifactsDir),
+      env: details.env,
     };
     const args = [
-      `--job-name=${this.o.jobName}`, `--comment=${task.nodeId}`, `--output=${log}`, '--open-mode=append', `--chdir=${process.cwd()}`,
-      '--no-requeue', ...this.o.resources(task),
+      `--job-name=${this.o.jobName}`,
+      `--comment=${task.nodeId}`,
+      `--output=${log}`,
+      '--open-mode=append',
+      `--chdir=${process.cwd()}`,
+      '--no-requeue',
+      ...this.o.resources(task),
     ];
     w.submit = async () => {
       const script = await this.jobScript();
@@ -208,8 +225,18 @@ export class SlurmExecutor implements Executor {
 
   private newWatch(dir: string, logFile: string, onMessage: (m: WorkerMessage) => void, resolveOutcome: (o: ExecOutcome) => void): Watch {
     return {
-      dir, logFile, onMessage, resolve: resolveOutcome, jobId: undefined, submit: undefined, attempts: 1, eventsOffset: 0, pendingLine: '',
-      endedWithoutResultAt: undefined, killed: false, done: false,
+      dir,
+      logFile,
+      onMessage,
+      resolve: resolveOutcome,
+      jobId: undefined,
+      submit: undefined,
+      attempts: 1,
+      eventsOffset: 0,
+      pendingLine: '',
+      endedWithoutResultAt: undefined,
+      killed: false,
+      done: false,
     };
   }
 
@@ -251,7 +278,8 @@ export class SlurmExecutor implements Executor {
         // A controller that does not answer for ten minutes fails the run's nodes; shorter outages are waited out.
         this.squeueFailingSince ??= Date.now();
         if (Date.now() - this.squeueFailingSince > 600_000) {
-          for (const w of [...this.watches]) this.finish(w, { ok: false, error: `squeue has failed for 10 minutes: ${(e as Error).message}`, exitCode: null, signal: null });
+          for (const w of [...this.watches])
+            this.finish(w, { ok: false, error: `squeue has failed for 10 minutes: ${(e as Error).message}`, exitCode: null, signal: null });
         }
         return;
       }
@@ -371,7 +399,8 @@ export class SlurmExecutor implements Executor {
       this.toCancel.clear();
       void this.cmd.scancel(batch.map((x) => x.jobId!)).then(
         () => batch.forEach((x) => this.finish(x, { ok: false, error: `Slurm job ${x.jobId} cancelled (interrupted)`, exitCode: null, signal: 'SIGTERM' })),
-        (e: unknown) => batch.forEach((x) => this.finish(x, { ok: false, error: `interrupted, but scancel failed: ${(e as Error).message}`, exitCode: null, signal: null })),
+        (e: unknown) =>
+          batch.forEach((x) => this.finish(x, { ok: false, error: `interrupted, but scancel failed: ${(e as Error).message}`, exitCode: null, signal: null })),
       );
     });
   }

@@ -62,8 +62,14 @@ async function main(): Promise<TaskResult> {
   for (const [name, kind] of Object.entries(manifest.outputKinds)) stored[name] = await store.ingest(outputs[name]!, kind);
   await rm(staging, { recursive: true, force: true });
   return {
-    format: 1, status: 'succeeded', outputs: stored, ...(metrics !== undefined ? { metrics: { ...metrics } } : {}),
-    host: hostname(), pid: process.pid, ...(jobId !== undefined ? { jobId } : {}), startedAt: new Date(started).toISOString(),
+    format: 1,
+    status: 'succeeded',
+    outputs: stored,
+    ...(metrics !== undefined ? { metrics: { ...metrics } } : {}),
+    host: hostname(),
+    pid: process.pid,
+    ...(jobId !== undefined ? { jobId } : {}),
+    startedAt: new Date(started).toISOString(),
     durationS: (Date.now() - started) / 1000,
   };
 }
@@ -77,8 +83,14 @@ main().then(
     const err = e instanceof Error ? e : new Error(String(e));
     process.stderr.write(`${err.stack ?? err.message}\n`);
     const result: TaskResult = {
-      format: 1, status: 'failed', error: err.stack ?? err.message, host: hostname(), pid: process.pid,
-      ...(jobId !== undefined ? { jobId } : {}), startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000,
+      format: 1,
+      status: 'failed',
+      error: err.stack ?? err.message,
+      host: hostname(),
+      pid: process.pid,
+      ...(jobId !== undefined ? { jobId } : {}),
+      startedAt: new Date(started).toISOString(),
+      durationS: (Date.now() - started) / 1000,
     };
     await writeJsonAtomic(files.result, result).catch(() => {});
     process.exit(1);

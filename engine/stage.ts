@@ -27,11 +27,7 @@ export type InputDecls = Readonly<Record<string, InputDecl>>;
 export type OutputDecls = Readonly<Record<string, OutputDecl>>;
 
 export type InputPaths<I extends InputDecls> = {
-  readonly [K in keyof I]: I[K] extends { readonly many: true }
-    ? readonly string[]
-    : I[K] extends { readonly optional: true }
-      ? string | undefined
-      : string;
+  readonly [K in keyof I]: I[K] extends { readonly many: true } ? readonly string[] : I[K] extends { readonly optional: true } ? string | undefined : string;
 };
 export type OutputPaths<O extends OutputDecls> = { readonly [K in keyof O]: string };
 
@@ -106,9 +102,7 @@ export interface AnyStage {
 
 const NAME = /^[a-z][a-z0-9-]*$/;
 
-export function defineStage<P, const I extends InputDecls, const O extends OutputDecls>(
-  def: StageDef<P, I, O>,
-): StageDef<P, I, O> & AnyStage {
+export function defineStage<P, const I extends InputDecls, const O extends OutputDecls>(def: StageDef<P, I, O>): StageDef<P, I, O> & AnyStage {
   if (!NAME.test(def.name)) throw new Error(`stage name '${def.name}' must match ${NAME}`);
   if (!Number.isInteger(def.version) || def.version < 1) throw new Error(`stage ${def.name}: version must be a positive integer`);
   for (const name of [...Object.keys(def.inputs), ...Object.keys(def.outputs)]) {

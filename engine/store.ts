@@ -1,8 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import {
-  chmod, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, copyFile,
-} from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, copyFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { canonicalJson } from './canonical-json.ts';

@@ -7,9 +7,7 @@
 export type SweepValue = string | number | boolean;
 
 /** Cartesian product of named value lists, in the order the axes are given. */
-export function combinations<T extends Record<string, readonly SweepValue[]>>(
-  axes: T,
-): Array<{ [K in keyof T]: T[K][number] }> {
+export function combinations<T extends Record<string, readonly SweepValue[]>>(axes: T): Array<{ [K in keyof T]: T[K][number] }> {
   let out: Array<Record<string, SweepValue>> = [{}];
   for (const [name, values] of Object.entries(axes)) {
     if (values.length === 0) throw new Error(`sweep axis '${name}' has no values`);

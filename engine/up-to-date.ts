@@ -26,12 +26,19 @@ export async function upToDate(project: Project, ws: Workspace, graph: CheckedGr
   const keys = new Map<string, string>();
   const repro = new Repro(
     {
-      project, graph, artifactsDir: ws.artifactsDir, db: ws.db, store: ws.store, integrity: ws.integrity,
+      project,
+      graph,
+      artifactsDir: ws.artifactsDir,
+      db: ws.db,
+      store: ws.store,
+      integrity: ws.integrity,
       // Neither is used by a dry run; both are required by the scheduler's context.
       executor: new InlineExecutor(project),
       locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId: 0 }),
       // The same digests `repro` keys nodes with (the project's extra code included).
-      digests: loadedCode(project), runId: 0, host: ws.host,
+      digests: loadedCode(project),
+      runId: 0,
+      host: ws.host,
       listener: (e) => {
         if (e.type === 'cached') keys.set(e.node, e.key);
       },

@@ -15,7 +15,11 @@ export class LoadedSources {
   private readonly digest: string;
   private readonly stats: ReadonlyMap<string, string>;
 
-  constructor(private readonly moduleUrl: string, private readonly root: string, private readonly extra?: ExtraCode) {
+  constructor(
+    private readonly moduleUrl: string,
+    private readonly root: string,
+    private readonly extra?: ExtraCode,
+  ) {
     const c = sourceClosure(moduleUrl, root, extra);
     this.digest = c.digest;
     this.stats = new Map(c.files.map((f) => [f, statKey(resolve(root, f))]));

@@ -41,15 +41,21 @@ export async function openWorkspace(root: string, artifactsDir = join(root, 'art
   db.markDeadAsInterrupted(host, isAlive);
   await store.clearStaleStaging(isAlive);
   return {
-    root: abs, paramsPath: join(abs, 'params.yaml'), artifactsDir, db, store, integrity: new Integrity(store, db), host,
+    root: abs,
+    paramsPath: join(abs, 'params.yaml'),
+    artifactsDir,
+    db,
+    store,
+    integrity: new Integrity(store, db),
+    host,
     close: () => db.close(),
   };
 }
 
 /** statfs magic numbers of network and cluster file systems (linux/magic.h and the vendors'). */
 const NETWORK_FS = new Set([
-  0x6969 /* NFS */, 0xff534d42 /* CIFS */, 0xfe534d42 /* SMB2 */, 0x0bd00bd0 /* Lustre */, 0x47504653 /* GPFS */,
-  0x19830326 /* BeeGFS */, 0x00c36400 /* Ceph */, 0x65735546 /* FUSE (sshfs and others) */, 0x013111a8 /* IBRIX */, 0xaad7aaea /* PanFS */,
+  0x6969 /* NFS */, 0xff534d42 /* CIFS */, 0xfe534d42 /* SMB2 */, 0x0bd00bd0 /* Lustre */, 0x47504653 /* GPFS */, 0x19830326 /* BeeGFS */,
+  0x00c36400 /* Ceph */, 0x65735546 /* FUSE (sshfs and others) */, 0x013111a8 /* IBRIX */, 0xaad7aaea /* PanFS */,
 ]);
 
 export function onNetworkFileSystem(dir: string): boolean {
@@ -59,4 +65,3 @@ export function onNetworkFileSystem(dir: string): boolean {
     return false;
   }
 }
-

@@ -13,8 +13,14 @@ export class GraphBuilder {
   add(spec: NodeSpec): string {
     const have = this.byId.get(spec.id);
     if (have) {
-      const same = have.stage === spec.stage && canonicalJson(have.params) === canonicalJson(spec.params) && canonicalJson(have.inputs ?? {}) === canonicalJson(spec.inputs ?? {});
-      if (!same) throw new UserError(`params.yaml${spec.paramsSource ? ` ${spec.paramsSource}` : ''}: two different nodes would get the id ${spec.id} (two sweep entries with the same name?)`);
+      const same =
+        have.stage === spec.stage &&
+        canonicalJson(have.params) === canonicalJson(spec.params) &&
+        canonicalJson(have.inputs ?? {}) === canonicalJson(spec.inputs ?? {});
+      if (!same)
+        throw new UserError(
+          `params.yaml${spec.paramsSource ? ` ${spec.paramsSource}` : ''}: two different nodes would get the id ${spec.id} (two sweep entries with the same name?)`,
+        );
       return spec.id;
     }
     this.byId.set(spec.id, spec);

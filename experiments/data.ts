@@ -45,14 +45,21 @@ export function modelConfig(entry: ModelEntry, data: Pick<DataNodes, 'numClasses
 }
 
 export function trainParams(
-  settings: TrainSettings, model: TrainParams['model'],
+  settings: TrainSettings,
+  model: TrainParams['model'],
   extra: Pick<TrainParams, 'augment'> & Partial<Pick<TrainParams, 'alpha' | 'adversarial' | 'snapshotSteps'>> & { lr?: number },
 ): TrainParams {
   const { lr, ...rest } = extra;
   return {
-    model, seed: settings.seed, batchSize: settings.batchSize, epochs: settings.epochs,
+    model,
+    seed: settings.seed,
+    batchSize: settings.batchSize,
+    epochs: settings.epochs,
     lr: lr === undefined ? settings.lr : { ...settings.lr, lr },
-    momentum: settings.momentum, weightDecay: settings.weightDecay, checkpointEvery: settings.checkpointEvery, ...rest,
+    momentum: settings.momentum,
+    weightDecay: settings.weightDecay,
+    checkpointEvery: settings.checkpointEvery,
+    ...rest,
   };
 }
 
@@ -83,9 +90,16 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   // Seeded class-balanced subsets: their count and seed are parameters, so part of every key downstream.
   const subset = (from: NodeRef, split: string, count: number | undefined, full: number, option: string): [NodeRef, number] => {
     if (count === undefined) return [from, full];
-    if (p.data.source === 'synthetic' && count > full) throw new UserError(`params.yaml ${option}: ${count} images asked of the ${full} the synthetic ${split} set has`);
+    if (p.data.source === 'synthetic' && count > full)
+      throw new UserError(`params.yaml ${option}: ${count} images asked of the ${full} the synthetic ${split} set has`);
     if (p.data.source === 'cifar10' && count > full) throw new UserError(`params.yaml ${option}: ${count} images asked of CIFAR-10's ${full} ${split} images`);
-    const id = b.add({ id: `subset-dataset@${split}`, stage: subsetDataset, params: { count, seed: p.data.subsetSeed, option }, paramsSource: option, inputs: { data: from } });
+    const id = b.add({
+      id: `subset-dataset@${split}`,
+      stage: subsetDataset,
+      params: { count, seed: p.data.subsetSeed, option },
+      paramsSource: option,
+      inputs: { data: from },
+    });
     notes.push(`${split}: a seeded class-balanced subset of ${count} of the ${full} ${dataName} ${split} images (${option}).`);
     return [ref(id, 'dataset'), count];
   };
@@ -103,7 +117,11 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
       ? p.data.source === 'cifar10'
         ? chooseRobustSource(r.fetch, process.cwd())
         : { source: 'build' as const, why: 'D_R built locally (the published D_R is CIFAR-10 and this profile trains on synthetic data)' }
-      : { source: r.source, from: r.fetch ?? undefined, why: r.source === 'fetch' ? "Ilyas et al.'s published D_R (robust.source: fetch)" : 'D_R built locally (robust.source: build)' };
+      : {
+          source: r.source,
+          from: r.fetch ?? undefined,
+          why: r.source === 'fetch' ? "Ilyas et al.'s published D_R (robust.source: fetch)" : 'D_R built locally (robust.source: build)',
+        };
   const subsetNote = r.count !== undefined ? `, a class-balanced subset of ${r.count} images (robust.count)` : '';
   notes.push(
     choice.source === 'fetch'
@@ -116,7 +134,13 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
     const robustCount = (from: NodeRef, full: number | undefined): NodeRef => {
       if (r.count === undefined) return from;
       if (full !== undefined && r.count > full) throw new UserError(`params.yaml robust.count: ${r.count} images asked of a D_R of ${full}`);
-      const id = b.add({ id: 'subset-dataset@robust', stage: subsetDataset, params: { count: r.count, seed: p.data.subsetSeed, option: 'robust.count' }, paramsSource: 'robust.count', inputs: { data: from } });
+      const id = b.add({
+        id: 'subset-dataset@robust',
+        stage: subsetDataset,
+        params: { count: r.count, seed: p.data.subsetSeed, option: 'robust.count' },
+        paramsSource: 'robust.count',
+        inputs: { data: from },
+      });
       return ref(id, 'dataset');
     };
     if (choice.source === 'fetch') {
@@ -125,12 +149,17 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
       return robustCount(ref(id, 'robust'), CIFAR10_TRAIN_COUNT);
     }
     const fA = b.add({
-      id: 'train@robust-fA', stage: train, paramsSource: 'robust',
+      id: 'train@robust-fA',
+      stage: train,
+      paramsSource: 'robust',
       params: trainParams(r.train, modelConfig(r.model, data), { augment: r.augment, adversarial: r.adversarial }),
       inputs: { data: trainRef },
     });
     const dr = b.add({
-      id: 'build-dr', stage: buildDr, paramsSource: 'robust.build', params: r.build,
+      id: 'build-dr',
+      stage: buildDr,
+      paramsSource: 'robust.build',
+      params: r.build,
       inputs: { model: ref(fA, 'model'), data: trainRef },
     });
     b.group('dr', [dr]);
@@ -142,13 +171,17 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   if (p.robust.nonRobust) {
     const nr = p.robust.nonRobust;
     const std = b.add({
-      id: 'train@standard', stage: train, paramsSource: 'robust',
+      id: 'train@standard',
+      stage: train,
+      paramsSource: 'robust',
       params: trainParams(p.robust.train, modelConfig(p.robust.model, data), { augment: p.robust.augment }),
       inputs: { data: trainRef },
     });
     const ids = nr.variants.map((variant) =>
       b.add({
-        id: nodeId('build-dnr', [segment('', variant)]), stage: buildDnr, paramsSource: 'robust.nonRobust',
+        id: nodeId('build-dnr', [segment('', variant)]),
+        stage: buildDnr,
+        paramsSource: 'robust.nonRobust',
         params: { variant, eps: nr.eps, step: nr.step, iterations: nr.iterations, seed: nr.seed, ...(nr.count ? { count: nr.count } : {}) },
         inputs: { model: ref(std, 'model'), data: trainRef },
       }),
@@ -165,7 +198,9 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
 export function describeRun(p: Profile, overrides: readonly string[]): string {
   const testCount = p.data.source === 'synthetic' && p.data.synthetic ? p.data.synthetic.testCount : CIFAR10_TEST_COUNT;
   const count = p.evaluation.count ?? testCount;
-  const parts = [`${count.toLocaleString('en-US')} test images per evaluation${count < testCount ? ` (a seeded subset of ${testCount.toLocaleString('en-US')})` : ''}`];
+  const parts = [
+    `${count.toLocaleString('en-US')} test images per evaluation${count < testCount ? ` (a seeded subset of ${testCount.toLocaleString('en-US')})` : ''}`,
+  ];
   if (overrides.length > 0) parts.push(overrides.map((o) => `--set ${o}`).join(', '));
   return parts.join('; ');
 }
@@ -175,7 +210,10 @@ export function describeRun(p: Profile, overrides: readonly string[]): string {
  * them again, but only once they run, after hours of upstream training.
  */
 function checkCounts(p: Profile, trainCount: number, testCount: number): void {
-  const d = p.data.source === 'synthetic' ? `data.synthetic (${trainCount} training, ${testCount} test images)` : `CIFAR-10 (${trainCount} training, ${testCount} test images)`;
+  const d =
+    p.data.source === 'synthetic'
+      ? `data.synthetic (${trainCount} training, ${testCount} test images)`
+      : `CIFAR-10 (${trainCount} training, ${testCount} test images)`;
   const checks: [string, number | undefined, number, string][] = [
     ['evaluation.count', p.evaluation.count, testCount, 'test images'],
     ['robust.build.count', p.robust.source === 'build' ? p.robust.build.count : undefined, trainCount, 'training images (|D|)'],
@@ -190,7 +228,10 @@ function checkCounts(p: Profile, trainCount: number, testCount: number): void {
 export function addEvaluation(b: GraphBuilder, p: Profile, data: DataNodes, run: string, model: NodeRef, attack: string): string {
   const e = p.evaluation;
   const params: EvaluateParams = {
-    attack: attack as AttackPresetName, subsetSeed: e.subsetSeed, seed: e.seed, batchSize: e.batchSize,
+    attack: attack as AttackPresetName,
+    subsetSeed: e.subsetSeed,
+    seed: e.seed,
+    batchSize: e.batchSize,
     ...(e.count !== undefined ? { count: e.count } : {}),
   };
   return b.add({ id: `evaluate@${run}-${segment('', attack)}`, stage: evaluate, params, paramsSource: 'evaluation', inputs: { model, data: data.test } });

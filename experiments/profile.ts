@@ -138,10 +138,7 @@ const familySchema = z
 
 const q3Schema = z
   .object({
-    families: z
-      .object({ 'ResNet-50': familySchema, 'G-ResNet': familySchema, STN: familySchema, PTN: familySchema })
-      .partial()
-      .strict(),
+    families: z.object({ 'ResNet-50': familySchema, 'G-ResNet': familySchema, STN: familySchema, PTN: familySchema }).partial().strict(),
     datasets: z.array(z.enum(['D', 'D_R'])).min(1),
     augmentations: z.array(z.enum(['std', 'std*'])).min(1),
     train: trainSettings,

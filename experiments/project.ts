@@ -37,7 +37,22 @@ import { NATIVE_ADDON_MODULE, nativeSourceFiles } from '../ml/backend/native/add
 export const project: Project<Profile> = {
   name: 'robustfeat',
   module: import.meta.url,
-  stages: [fetchCifar10, fetchRobustDatasets, syntheticDataset, subsetDataset, train, snapshot, evaluate, buildDr, buildDnr, table, figure, probe, datasetQuality, groundTruth],
+  stages: [
+    fetchCifar10,
+    fetchRobustDatasets,
+    syntheticDataset,
+    subsetDataset,
+    train,
+    snapshot,
+    evaluate,
+    buildDr,
+    buildDnr,
+    table,
+    figure,
+    probe,
+    datasetQuality,
+    groundTruth,
+  ],
   profileSchema,
   defaultProfile: 'demo',
   build(p, name, overrides = []) {
@@ -48,7 +63,11 @@ export const project: Project<Profile> = {
     const data = addData(b, p);
     const notes = [...data.notes, ...modelNotes(p, data)];
     const info: ProfileInfo = {
-      name, synthetic: p.data.source === 'synthetic', ...(p.description ? { description: p.description } : {}), ...(asRun ? { asRun } : {}), notes,
+      name,
+      synthetic: p.data.source === 'synthetic',
+      ...(p.description ? { description: p.description } : {}),
+      ...(asRun ? { asRun } : {}),
+      notes,
     };
     addQ1(b, p, data, info);
     addQ2(b, p, data, info);

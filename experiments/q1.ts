@@ -20,14 +20,21 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   const steps = snapshotSteps(perEpoch, q.train.epochs, q.snapshots);
   const run = `q1-${segment('', q.model.arch)}`;
   const trained = b.add({
-    id: `train@${run}`, stage: train, paramsSource: 'q1',
+    id: `train@${run}`,
+    stage: train,
+    paramsSource: 'q1',
     params: trainParams(q.train, modelConfig(q.model, data), { augment: q.augment, snapshotSteps: steps }),
     inputs: { data: data.train },
   });
   const points: { fig1: Record<string, unknown>[]; fig2: Record<string, unknown>[] } = { fig1: [], fig2: [] };
   const evals: { fig1: string[]; fig2: string[] } = { fig1: [], fig2: [] };
   for (const step of steps) {
-    const snap = b.add({ id: nodeId('snapshot', [run, segment('step', step)]), stage: snapshot, params: { step }, inputs: { snapshots: ref(trained, 'snapshots') } });
+    const snap = b.add({
+      id: nodeId('snapshot', [run, segment('step', step)]),
+      stage: snapshot,
+      params: { step },
+      inputs: { snapshots: ref(trained, 'snapshots') },
+    });
     for (const fig of ['fig1', 'fig2'] as const) {
       for (const attack of q[fig]) {
         const ev = addEvaluation(b, p, data, `${run}-${segment('step', step)}`, ref(snap, 'model'), attack);
@@ -38,7 +45,9 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   }
   for (const fig of ['fig1', 'fig2'] as const) {
     const id = b.add({
-      id: `figure@${fig}`, stage: figure, paramsSource: `q1.${fig}`,
+      id: `figure@${fig}`,
+      stage: figure,
+      paramsSource: `q1.${fig}`,
       params: { figure: fig, profile: info, attacks: q[fig], points: points[fig] },
       inputs: { evals: evals[fig].map((e) => ref(e, 'result')), trainSet: data.train, testSet: data.test },
     });

@@ -21,7 +21,9 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     for (const alpha of q.alphas) {
       const run = `q2-${segment('', name)}-${segment('alpha', alpha)}`;
       const trained = b.add({
-        id: `train@${run}`, stage: train, paramsSource: `q2.models.${name}`,
+        id: `train@${run}`,
+        stage: train,
+        paramsSource: `q2.models.${name}`,
         params: trainParams(q.train, modelConfig(entry, data), { augment: q.augment, alpha }),
         inputs: alpha > 0 ? { data: data.train, robust: data.robust() } : { data: data.train },
       });
@@ -33,7 +35,9 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     }
   }
   const id = b.add({
-    id: 'figure@fig3', stage: figure, paramsSource: 'q2',
+    id: 'figure@fig3',
+    stage: figure,
+    paramsSource: 'q2',
     params: { figure: 'fig3', profile: info, points },
     inputs: { evals: evals.map((e) => ref(e, 'result')), trainSet: data.train, testSet: data.test },
   });

@@ -31,7 +31,9 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
           for (const lr of spec.lrs) {
             const run = `q3-${segment('', family)}-${segment('', backbone)}-${dataset}-${segment('', augmentation)}-${segment('lr', lr)}`;
             const trained = b.add({
-              id: `train@${run}`, stage: train, paramsSource: `q3.families.${family}`,
+              id: `train@${run}`,
+              stage: train,
+              paramsSource: `q3.families.${family}`,
               params: trainParams(q.train, modelConfig(entry, data), { augment: augmentation, lr }),
               inputs: { data: dataset === 'D' ? data.train : data.robust() },
             });
@@ -49,7 +51,9 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     const entries = t.families.flatMap((f) => cells.get(f) ?? []);
     if (entries.length === 0) continue;
     const id = b.add({
-      id: `table@${t.id}`, stage: table, paramsSource: 'q3',
+      id: `table@${t.id}`,
+      stage: table,
+      paramsSource: 'q3',
       params: { table: t.id, profile: info, cells: entries.map((e) => e.cell) },
       inputs: { evals: entries.map((e) => ref(e.evalNode, 'result')), trainSet: data.train, testSet: data.test },
     });

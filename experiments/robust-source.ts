@@ -26,7 +26,8 @@ export function urlReachable(url: string, timeoutMs = 4000): boolean {
 }
 
 export function chooseRobustSource(
-  configured: string | null, root: string,
+  configured: string | null,
+  root: string,
   opts: { env?: NodeJS.ProcessEnv; reachable?: (url: string) => boolean } = {},
 ): RobustChoice {
   const env = opts.env ?? process.env;

@@ -21,7 +21,7 @@ import type { Profile } from './profile.ts';
 type Probes = GroundTruthParams['probes'];
 
 export const CIFAR_NO_TRUTH =
-  "Not measurable on CIFAR-10: which pixels are its robust and non-robust features is unknown, so feature use can only be inferred from attack success rates, as the paper does. Run a synthetic profile (e.g. `demo`) for the ground truth.";
+  'Not measurable on CIFAR-10: which pixels are its robust and non-robust features is unknown, so feature use can only be inferred from attack success rates, as the paper does. Run a synthetic profile (e.g. `demo`) for the ground truth.';
 
 /** The model an evaluate node evaluates. */
 function evaluatedModel(b: GraphBuilder, evalNode: string): NodeRef {
@@ -34,7 +34,12 @@ const variantOf = (id: string) => id.slice(id.indexOf('@') + 1);
 
 export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
   if (!data.synthetic) {
-    const id = b.add({ id: 'ground-truth', stage: groundTruth, params: { profile: info, probes: [], qualities: [], unavailable: CIFAR_NO_TRUTH }, inputs: { probes: [], qualities: [] } });
+    const id = b.add({
+      id: 'ground-truth',
+      stage: groundTruth,
+      params: { profile: info, probes: [], qualities: [], unavailable: CIFAR_NO_TRUTH },
+      inputs: { probes: [], qualities: [] },
+    });
     b.group('truth', [id]);
     return;
   }
@@ -76,7 +81,9 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
   const dr = b.get('build-dr');
   if (dr) {
     const id = b.add({
-      id: 'dataset-quality@dr', stage: datasetQuality, params: { construction: 'D_R', profile: qualityInfo, builtBy: dr.id },
+      id: 'dataset-quality@dr',
+      stage: datasetQuality,
+      params: { construction: 'D_R', profile: qualityInfo, builtBy: dr.id },
       inputs: { dataset: ref(dr.id, 'dataset'), base: data.train, distances: ref(dr.id, 'distances') },
     });
     qualities.push({ node: id });
@@ -90,8 +97,16 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     const built = `build-dnr@${segment('', variant)}`;
     if (!b.get(built) || !nr) continue;
     const id = b.add({
-      id: `dataset-quality@dnr-${variant}`, stage: datasetQuality, paramsSource: 'robust.nonRobust',
-      params: { construction: variant === 'det' ? 'D_det' : 'D_rand', profile: qualityInfo, builtBy: built, seed: nr.seed, ...(nr.count ? { count: nr.count } : {}) },
+      id: `dataset-quality@dnr-${variant}`,
+      stage: datasetQuality,
+      paramsSource: 'robust.nonRobust',
+      params: {
+        construction: variant === 'det' ? 'D_det' : 'D_rand',
+        profile: qualityInfo,
+        builtBy: built,
+        seed: nr.seed,
+        ...(nr.count ? { count: nr.count } : {}),
+      },
       inputs: { dataset: ref(built, 'dataset'), base: data.train },
     });
     qualities.push({ node: id });
@@ -103,7 +118,9 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     const count = Math.min(nr.count ?? data.trainCount, data.trainCount);
     const entry = q.models.find((m) => m.name === 'ResNet-18')?.model ?? p.robust.model;
     const trained = b.add({
-      id: `train@dnr-${variant}`, stage: train, paramsSource: 'q2.train',
+      id: `train@dnr-${variant}`,
+      stage: train,
+      paramsSource: 'q2.train',
       params: trainParams({ ...q.train, epochs: (q.train.epochs * data.trainCount) / count }, modelConfig(entry, data), { augment: q.augment }),
       inputs: { data: ref(built, 'dataset') },
     });
@@ -111,7 +128,9 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
   }
 
   const id = b.add({
-    id: 'ground-truth', stage: groundTruth, params: { profile: info, probes, qualities },
+    id: 'ground-truth',
+    stage: groundTruth,
+    params: { profile: info, probes, qualities },
     inputs: { probes: probeRefs, qualities: qualityRefs },
   });
   b.group('truth', [id, ...qualityRefs.map((r) => r.node)]);

@@ -16,8 +16,9 @@ function skip(reason) {
   process.exit(strict ? 1 : 0);
 }
 
-const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']
-  .find((d) => existsSync(join(d, 'node_api.h')));
+const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'].find((d) =>
+  existsSync(join(d, 'node_api.h')),
+);
 if (nodeInclude === undefined) skip('Node-API headers (node_api.h) not found');
 const dnnlHeader = ['/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/oneapi/dnnl/dnnl.hpp'].find((f) => existsSync(f));
 if (dnnlHeader === undefined) skip('oneDNN headers not found (Debian/Ubuntu: apt-get install -y libdnnl-dev)');
@@ -26,17 +27,34 @@ if (spawnSync(cxx, ['--version']).status !== 0) skip(`C++ compiler '${cxx}' not 
 
 mkdirSync(join(here, 'build'), { recursive: true });
 const sources = ['addon.cc', 'conv.cc', 'elementwise.cc', 'batchnorm.cc', 'pool.cc'].map((f) => join(here, 'src', f));
-const inputs = [...sources, ...readdirSync(join(here, 'src')).filter((f) => f.endsWith('.h')).map((f) => join(here, 'src', f)), fileURLToPath(import.meta.url)];
+const inputs = [
+  ...sources,
+  ...readdirSync(join(here, 'src'))
+    .filter((f) => f.endsWith('.h'))
+    .map((f) => join(here, 'src', f)),
+  fileURLToPath(import.meta.url),
+];
 if (!process.argv.includes('--force') && existsSync(out) && inputs.every((f) => statSync(f).mtimeMs < statSync(out).mtimeMs)) {
   console.log(`native backend up to date: ${out}`);
   process.exit(0);
 }
 const tmp = `${out}.tmp-${process.pid}`;
 const args = [
-  '-std=c++17', '-O3', '-march=native', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden',
-  '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=robustfeat_native',
-  `-I${nodeInclude}`, `-I${dirname(dirname(dirname(dnnlHeader)))}`,
-  ...sources, '-o', tmp, '-ldnnl',
+  '-std=c++17',
+  '-O3',
+  '-march=native',
+  '-fPIC',
+  '-shared',
+  '-fopenmp',
+  '-fvisibility=hidden',
+  '-DNAPI_VERSION=8',
+  '-DNODE_GYP_MODULE_NAME=robustfeat_native',
+  `-I${nodeInclude}`,
+  `-I${dirname(dirname(dirname(dnnlHeader)))}`,
+  ...sources,
+  '-o',
+  tmp,
+  '-ldnnl',
 ];
 console.log(`building native backend: ${cxx} ${args.join(' ')}`);
 const r = spawnSync(cxx, args, { stdio: 'inherit' });

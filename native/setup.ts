@@ -44,7 +44,11 @@ export interface SetupResult {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DNNL_HEADERS = ['/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/oneapi/dnnl/dnnl.hpp'];
-const NODE_HEADERS = [join(dirname(process.execPath), '..', 'include', 'node', 'node_api.h'), '/usr/include/node/node_api.h', '/usr/local/include/node/node_api.h'];
+const NODE_HEADERS = [
+  join(dirname(process.execPath), '..', 'include', 'node', 'node_api.h'),
+  '/usr/include/node/node_api.h',
+  '/usr/local/include/node/node_api.h',
+];
 
 /** Which Debian packages the native build lacks here. */
 export async function missingPackages(o: Pick<SetupOptions, 'run' | 'exists' | 'cxx'>): Promise<string[]> {
@@ -62,7 +66,9 @@ export async function setup(o: SetupOptions): Promise<SetupResult> {
     const apt = ['apt-get', 'install', '-y', '--no-install-recommends', '--no-upgrade', ...missing];
     o.log(`setup: the native backend needs ${missing.join(', ')}`);
     if ((await o.run('apt-get', ['--version'])).exitCode !== 0) {
-      o.log(`setup: no apt-get here; install ${missing.join(', ')} (a C++17 compiler, oneDNN 2.x headers, Node-API headers) with your package manager, then run \`npm run setup\` again`);
+      o.log(
+        `setup: no apt-get here; install ${missing.join(', ')} (a C++17 compiler, oneDNN 2.x headers, Node-API headers) with your package manager, then run \`npm run setup\` again`,
+      );
       return { missing, installed: undefined, built: false, ok: false };
     }
     const sudo = !o.isRoot && (await o.run('sudo', ['-n', 'true'])).exitCode === 0;
@@ -108,8 +114,12 @@ export async function setup(o: SetupOptions): Promise<SetupResult> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const r = await setup({
-    run: execaRunner, exists: existsSync, isRoot: process.getuid?.() === 0, log: (l) => process.stdout.write(`${l}\n`),
-    dryRun: process.argv.includes('--dry-run'), ...(process.env.CXX ? { cxx: process.env.CXX } : {}),
+    run: execaRunner,
+    exists: existsSync,
+    isRoot: process.getuid?.() === 0,
+    log: (l) => process.stdout.write(`${l}\n`),
+    dryRun: process.argv.includes('--dry-run'),
+    ...(process.env.CXX ? { cxx: process.env.CXX } : {}),
   });
   process.exitCode = r.ok ? 0 : 1;
 }

@@ -26,7 +26,13 @@ function head(path: string, bytes: number): Buffer {
 export async function describeArtifact(path: string, output: OutputRow, _node: NodeRow): Promise<string[]> {
   if (output.kind !== 'file') return [];
   const magic = head(path, 8).toString('latin1');
-  if (magic.startsWith(DATASET_MAGIC)) return ['dataset', ...formatDatasetSummary(datasetSummary(openDataset(path))).split('\n').map((l) => `  ${l}`)];
+  if (magic.startsWith(DATASET_MAGIC))
+    return [
+      'dataset',
+      ...formatDatasetSummary(datasetSummary(openDataset(path)))
+        .split('\n')
+        .map((l) => `  ${l}`),
+    ];
   const archive = readArchiveHeader(path);
   if (archive) {
     const values = archive.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
@@ -38,10 +44,14 @@ export async function describeArtifact(path: string, output: OutputRow, _node: N
     if ('conflict' in r && 'robustOnly' in r) {
       const c = r['conflict'] as Record<string, unknown>;
       const only = (k: string) => pct((r[k] as Record<string, unknown> | undefined)?.['accuracy']);
-      return [`probe on ${String(r['count'])} images: natural ${pct(r['naturalAccuracy'])}; conflict follows robust ${pct(c['followsRobust'])}, non-robust ${pct(c['followsNonRobust'])}; robust only ${only('robustOnly')}, non-robust only ${only('nonRobustOnly')}`];
+      return [
+        `probe on ${String(r['count'])} images: natural ${pct(r['naturalAccuracy'])}; conflict follows robust ${pct(c['followsRobust'])}, non-robust ${pct(c['followsNonRobust'])}; robust only ${only('robustOnly')}, non-robust only ${only('nonRobustOnly')}`,
+      ];
     }
     if ('naturalAccuracy' in r) {
-      return [`evaluation ${String(r['attack'])} on ${String(r['count'])} images: natural ${pct(r['naturalAccuracy'])}, robust ${pct(r['robustAccuracy'])}, ASR ${pct(r['asr'])}`];
+      return [
+        `evaluation ${String(r['attack'])} on ${String(r['count'])} images: natural ${pct(r['naturalAccuracy'])}, robust ${pct(r['robustAccuracy'])}, ASR ${pct(r['asr'])}`,
+      ];
     }
   }
   return [];
@@ -63,10 +73,9 @@ export async function previewDataset(root: string, target: string, o: { output?:
       const outputs = node ? ws.db.outputs(node.key) : ws.db.outputsByDigestPrefix(target);
       if (outputs.length === 0) throw new UserError(`preview: '${target}' is neither a built node, an artifact digest nor a file`);
       const files = outputs.filter((x) => x.kind === 'file');
-      const pick = o.output
-        ? files.find((x) => x.name === o.output)
-        : (DATASET_OUTPUTS.map((n) => files.find((x) => x.name === n)).find(Boolean) ?? files[0]);
-      if (!pick) throw new UserError(`preview: ${target} has no file output${o.output ? ` named '${o.output}'` : ''}; it has ${outputs.map((x) => x.name).join(', ')}`);
+      const pick = o.output ? files.find((x) => x.name === o.output) : (DATASET_OUTPUTS.map((n) => files.find((x) => x.name === n)).find(Boolean) ?? files[0]);
+      if (!pick)
+        throw new UserError(`preview: ${target} has no file output${o.output ? ` named '${o.output}'` : ''}; it has ${outputs.map((x) => x.name).join(', ')}`);
       path = ws.store.blobPath(pick.digest);
       label = `${node ? target.replace(/[^A-Za-z0-9._-]+/g, '_') : pick.digest.slice(0, 12)}-${pick.name}`;
     }

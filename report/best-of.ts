@@ -71,8 +71,7 @@ function checkRun(run: Q3Run, i: number): void {
   }
 }
 
-const runOrder = (a: Q3Run, b: Q3Run) =>
-  a.family.localeCompare(b.family) || a.backbone.localeCompare(b.backbone) || b.lr - a.lr;
+const runOrder = (a: Q3Run, b: Q3Run) => a.family.localeCompare(b.family) || a.backbone.localeCompare(b.backbone) || b.lr - a.lr;
 
 /**
  * For each group (default: family and training column) and attack, the run with the highest
@@ -80,10 +79,7 @@ const runOrder = (a: Q3Run, b: Q3Run) =>
  * rates only. Two runs with the same family, backbone, lr, dataset and augmentation are an error:
  * the table could not say which one it shows.
  */
-export function selectBestPerCell(
-  runs: readonly Q3Run[],
-  groupOf: (run: Q3Run) => string = (run) => `${run.family}/${runColumn(run)}`,
-): BestCell[] {
+export function selectBestPerCell(runs: readonly Q3Run[], groupOf: (run: Q3Run) => string = (run) => `${run.family}/${runColumn(run)}`): BestCell[] {
   runs.forEach(checkRun);
   const identity = new Map<string, number>();
   runs.forEach((run, i) => {

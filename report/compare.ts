@@ -91,7 +91,10 @@ function nodeDifferences(a: CompareSide, b: CompareSide): ParamDifference[] {
     const y = nb.get(id);
     if (!y) continue;
     // Code is not a parameter, but a stage whose code changed explains a difference as well.
-    const code = x.codeDigest === y.codeDigest && x.stageVersion === y.stageVersion ? [] : [{ path: '(code)', a: `v${x.stageVersion} ${x.codeDigest.slice(0, 12)}`, b: `v${y.stageVersion} ${y.codeDigest.slice(0, 12)}` }];
+    const code =
+      x.codeDigest === y.codeDigest && x.stageVersion === y.stageVersion
+        ? []
+        : [{ path: '(code)', a: `v${x.stageVersion} ${x.codeDigest.slice(0, 12)}`, b: `v${y.stageVersion} ${y.codeDigest.slice(0, 12)}` }];
     for (const d of [...code, ...diffMaps(flatten(x.params), flatten(y.params))]) {
       const k = `${x.stage}\u0000${d.path}\u0000${d.a}\u0000${d.b}`;
       const g = groups.get(k);
@@ -121,7 +124,8 @@ export function cellsOf(report: string, files: readonly ReportFile[]): Map<strin
     if (shape === 'cells') {
       for (const l of lines) put(f.name, `${l['row']} / ${l['column']}`, 'ours', csvNumber(l['ours']));
     } else if (shape === 'points') {
-      for (const l of lines) put(f.name, [l['panel'], l['series'], `x=${l['x']}`].filter((s) => s !== undefined && s !== '').join(' / '), 'y', csvNumber(l['y']));
+      for (const l of lines)
+        put(f.name, [l['panel'], l['series'], `x=${l['x']}`].filter((s) => s !== undefined && s !== '').join(' / '), 'y', csvNumber(l['y']));
     } else {
       const skip = new Set(['nodes', 'profile', 'synthetic']);
       for (const l of lines) {
@@ -155,12 +159,18 @@ export function compareSides(a: CompareSide, b: CompareSide): Comparison {
     }
   }
   return {
-    a: a.label, b: b.label, params,
+    a: a.label,
+    b: b.label,
+    params,
     reportsOnlyA: [...a.reports.keys()].filter((id) => !b.reports.has(id)),
     reportsOnlyB: [...b.reports.keys()].filter((id) => !a.reports.has(id)),
     cells,
     notes: [['A', a] as const, ['B', b] as const].flatMap(([name, s]) =>
-      s.notComputed?.length ? [`${name} (${s.label}): ${s.notComputed.length} report node(s) not up to date, compared as missing (run repro with that profile first): ${s.notComputed.join(', ')}`] : [],
+      s.notComputed?.length
+        ? [
+            `${name} (${s.label}): ${s.notComputed.length} report node(s) not up to date, compared as missing (run repro with that profile first): ${s.notComputed.join(', ')}`,
+          ]
+        : [],
     ),
   };
 }
@@ -173,7 +183,10 @@ const showDiff = (c: CompareCell) => {
 
 function paramLines(c: Comparison): string[] {
   if (c.params.length === 0) return ['(none)'];
-  return c.params.map((p) => `${p.scope === 'profile' ? 'profile' : `${p.scope} nodes`}: ${p.path}: ${p.a} → ${p.b}${p.nodes ? ` (${p.nodes} node${p.nodes === 1 ? '' : 's'})` : ''}`);
+  return c.params.map(
+    (p) =>
+      `${p.scope === 'profile' ? 'profile' : `${p.scope} nodes`}: ${p.path}: ${p.a} → ${p.b}${p.nodes ? ` (${p.nodes} node${p.nodes === 1 ? '' : 's'})` : ''}`,
+  );
 }
 
 /** Aligned text for the terminal: parameters first, then one block per report file. */
@@ -187,7 +200,10 @@ export function comparisonText(c: Comparison): string {
     const head = ['cell', 'A', 'B', 'B − A'];
     const w = head.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...r[i]!].length)));
     const pad = (s: string, i: number) => (i === 0 ? s + ' '.repeat(w[i]! - [...s].length) : ' '.repeat(w[i]! - [...s].length) + s);
-    out.push('', `${file} (${cells.length} cells, ${cells.filter((x) => cellStatus(x) !== 'both').length} on one side only, ${cells.filter((x) => (cellDiff(x) ?? 0) !== 0).length} differ)`);
+    out.push(
+      '',
+      `${file} (${cells.length} cells, ${cells.filter((x) => cellStatus(x) !== 'both').length} on one side only, ${cells.filter((x) => (cellDiff(x) ?? 0) !== 0).length} differ)`,
+    );
     out.push(`  ${head.map(pad).join('  ')}`);
     for (const r of rows) out.push(`  ${r.map(pad).join('  ')}`);
   }

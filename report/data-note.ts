@@ -14,5 +14,8 @@ export function withDataCounts(profile: ProfileInfo, sets: { readonly train?: st
   };
   const parts = [part(sets.train, 'training'), part(sets.test, 'test')].filter((s): s is string => s !== undefined);
   if (parts.length === 0) return profile;
-  return { ...profile, notes: [...(profile.notes ?? []), `Images used: ${parts.join(', ')} (evaluations may use a subset of the test images, evaluation.count).`] };
+  return {
+    ...profile,
+    notes: [...(profile.notes ?? []), `Images used: ${parts.join(', ')} (evaluations may use a subset of the test images, evaluation.count).`],
+  };
 }

@@ -27,23 +27,36 @@ const pct = (v: number) => 100 * v;
 export function qualityRows(r: BuiltSetReport): QualityRow[] {
   const q = r.quality;
   const chance = `≈ ${pct(q.labelIsSource).toFixed(1)} % (label = x′'s class by chance)`;
-  const rows: QualityRow[] = r.construction === 'D_R'
-    ? [
-        { key: 'robust-is-label', measure: 'robust pattern matches the label', ideal: '≈ 100 %', ours: pct(q.robustIsLabel), unit: '%' },
-        { key: 'nonrobust-is-label', measure: 'non-robust pattern matches the label', ideal: chance, ours: pct(q.nonRobustIsLabel), unit: '%' },
-        { key: 'nonrobust-is-source', measure: "non-robust pattern matches the start image x′", ideal: '≈ 100 %', ours: pct(q.nonRobustIsSource), unit: '%' },
-        { key: 'robust-is-source', measure: "robust pattern matches the start image x′", ideal: chance, ours: pct(q.robustIsSource), unit: '%' },
-        { key: 'score-label', measure: "mean share of the label's p_y present (s_y)", ideal: '≈ 0 (≈ 1 where label = x′)', ours: q.meanNonRobustScoreLabel, unit: 'score' },
-        { key: 'score-source', measure: "mean share of x′'s p present (s_x′)", ideal: '≈ 1', ours: q.meanNonRobustScoreSource, unit: 'score' },
-      ]
-    : [
-        { key: 'robust-is-source', measure: 'robust pattern matches the source image', ideal: '≈ 100 %', ours: pct(q.robustIsSource), unit: '%' },
-        { key: 'robust-is-label', measure: 'robust pattern matches the (target) label', ideal: '≈ 0 % (D_det) / ≈ 10 % (D_rand)', ours: pct(q.robustIsLabel), unit: '%' },
-        { key: 'nonrobust-is-label', measure: 'non-robust pattern matches the (target) label', ideal: '≈ 100 %', ours: pct(q.nonRobustIsLabel), unit: '%' },
-        { key: 'nonrobust-is-source', measure: "non-robust pattern still the source's", ideal: '≈ 0 %', ours: pct(q.nonRobustIsSource), unit: '%' },
-        { key: 'score-label', measure: "mean share of the target's p_t present (s_t)", ideal: '≈ 1', ours: q.meanNonRobustScoreLabel, unit: 'score' },
-        { key: 'score-source', measure: "mean share of the source's p_y left (s_y)", ideal: '≈ 0', ours: q.meanNonRobustScoreSource, unit: 'score' },
-      ];
+  const rows: QualityRow[] =
+    r.construction === 'D_R'
+      ? [
+          { key: 'robust-is-label', measure: 'robust pattern matches the label', ideal: '≈ 100 %', ours: pct(q.robustIsLabel), unit: '%' },
+          { key: 'nonrobust-is-label', measure: 'non-robust pattern matches the label', ideal: chance, ours: pct(q.nonRobustIsLabel), unit: '%' },
+          { key: 'nonrobust-is-source', measure: 'non-robust pattern matches the start image x′', ideal: '≈ 100 %', ours: pct(q.nonRobustIsSource), unit: '%' },
+          { key: 'robust-is-source', measure: 'robust pattern matches the start image x′', ideal: chance, ours: pct(q.robustIsSource), unit: '%' },
+          {
+            key: 'score-label',
+            measure: "mean share of the label's p_y present (s_y)",
+            ideal: '≈ 0 (≈ 1 where label = x′)',
+            ours: q.meanNonRobustScoreLabel,
+            unit: 'score',
+          },
+          { key: 'score-source', measure: "mean share of x′'s p present (s_x′)", ideal: '≈ 1', ours: q.meanNonRobustScoreSource, unit: 'score' },
+        ]
+      : [
+          { key: 'robust-is-source', measure: 'robust pattern matches the source image', ideal: '≈ 100 %', ours: pct(q.robustIsSource), unit: '%' },
+          {
+            key: 'robust-is-label',
+            measure: 'robust pattern matches the (target) label',
+            ideal: '≈ 0 % (D_det) / ≈ 10 % (D_rand)',
+            ours: pct(q.robustIsLabel),
+            unit: '%',
+          },
+          { key: 'nonrobust-is-label', measure: 'non-robust pattern matches the (target) label', ideal: '≈ 100 %', ours: pct(q.nonRobustIsLabel), unit: '%' },
+          { key: 'nonrobust-is-source', measure: "non-robust pattern still the source's", ideal: '≈ 0 %', ours: pct(q.nonRobustIsSource), unit: '%' },
+          { key: 'score-label', measure: "mean share of the target's p_t present (s_t)", ideal: '≈ 1', ours: q.meanNonRobustScoreLabel, unit: 'score' },
+          { key: 'score-source', measure: "mean share of the source's p_y left (s_y)", ideal: '≈ 0', ours: q.meanNonRobustScoreSource, unit: 'score' },
+        ];
   rows.push(
     { key: 'readout-robust', measure: 'robust readout accuracy on the base images (its ceiling)', ideal: '100 %', ours: pct(r.readout.robust), unit: '%' },
     { key: 'readout-nonrobust', measure: 'non-robust readout accuracy on the base images', ideal: '100 %', ours: pct(r.readout.nonRobust), unit: '%' },
@@ -79,7 +92,10 @@ export function qualityMarkdown(q: QualityReportInput): string {
   const out = [`# ${qualityTitle(q.report)}`, ''];
   const banner = syntheticBanner(q.profile);
   if (banner) out.push(`> **⚠ ${banner}**`, '');
-  out.push(`Profile: \`${q.profile.name}\`${q.profile.description ? ` — ${q.profile.description}` : ''}. Built by \`${q.builtBy}\`, ${q.report.quality.count} images.`, '');
+  out.push(
+    `Profile: \`${q.profile.name}\`${q.profile.description ? ` — ${q.profile.description}` : ''}. Built by \`${q.builtBy}\`, ${q.report.quality.count} images.`,
+    '',
+  );
   out.push(
     "Each image's robust class is read as its best-correlated robust template, its non-robust class as its largest projection on the planted p_k. " +
       `The paper has no such numbers: on CIFAR-10 the features are unknown (${NOT_IN_PAPER}).`,
@@ -96,7 +112,11 @@ export function qualityMarkdown(q: QualityReportInput): string {
 export function qualityCsv(q: QualityReportInput): string {
   const lines = ['report,profile,synthetic,construction,measure,ideal,ours,unit,paper,nodes'];
   for (const row of qualityRows(q.report)) {
-    lines.push([q.id, q.profile.name, String(q.profile.synthetic), q.report.construction, row.key, row.ideal, String(row.ours), row.unit, '', q.builtBy].map(csvField).join(','));
+    lines.push(
+      [q.id, q.profile.name, String(q.profile.synthetic), q.report.construction, row.key, row.ideal, String(row.ours), row.unit, '', q.builtBy]
+        .map(csvField)
+        .join(','),
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -19,7 +19,20 @@ function numbersMarkdown(t: NumbersTable): string[] {
     '',
     `| ${t.header.map(mdEscape).join(' | ')} |`,
     `|${t.header.map((_, i) => (i === last ? '---' : '---:')).join('|')}|`,
-    ...t.rows.map((r) => `| ${r.map((v, i) => (i === last ? v.split(' ').filter(Boolean).map((n) => `\`${n}\``).join(' ') : mdEscape(v))).join(' | ')} |`),
+    ...t.rows.map(
+      (r) =>
+        `| ${r
+          .map((v, i) =>
+            i === last
+              ? v
+                  .split(' ')
+                  .filter(Boolean)
+                  .map((n) => `\`${n}\``)
+                  .join(' ')
+              : mdEscape(v),
+          )
+          .join(' | ')} |`,
+    ),
     '',
   ];
 }
@@ -56,9 +69,7 @@ export function figureCsv(fig: FigureData): string {
   const lines = [FIGURE_CSV_HEADER.join(',')];
   for (const p of fig.points) {
     lines.push(
-      [fig.id, fig.profile.name, String(fig.profile.synthetic), p.panel, p.series, String(p.x), String(p.y), p.nodes.join(' ')]
-        .map(csvField)
-        .join(','),
+      [fig.id, fig.profile.name, String(fig.profile.synthetic), p.panel, p.series, String(p.x), String(p.y), p.nodes.join(' ')].map(csvField).join(','),
     );
   }
   return lines.join('\n') + '\n';

@@ -101,7 +101,15 @@ function baseSpec(title: string, profile: ProfileInfo, notes: readonly string[])
       font: 'sans-serif',
       title: { fontSize: 16, subtitleFontSize: 11, subtitleColor: '#444', subtitlePadding: 6 },
       axis: { titleFontSize: 12, labelFontSize: 11, titleFontWeight: 'normal' as const, gridColor: '#e6e6e6' },
-      legend: { titleFontSize: 11, labelFontSize: 11, titleFontWeight: 'bold' as const, symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1, labelLimit: 400 },
+      legend: {
+        titleFontSize: 11,
+        labelFontSize: 11,
+        titleFontWeight: 'bold' as const,
+        symbolType: 'stroke',
+        symbolStrokeWidth: 2.5,
+        symbolOpacity: 1,
+        labelLimit: 400,
+      },
       header: { titleFontSize: 12 },
       view: { stroke: '#bbb' },
       concat: { spacing: 36 },
@@ -190,8 +198,10 @@ function trainingCurveFigure(
   const bands = id === 'fig1' ? PAPER_FIG1.bands.filter((b) => attacks.includes(b.attack)) : [];
   // The paper's range goes into the legend label: inline labels collide where bands overlap.
   const rangeOf = new Map(bands.map((b) => [seriesLabel(b.attack), `${b.low}–${b.high} %`]));
-  const labelExpr = [...rangeOf]
-    .reduceRight((rest, [label, range]) => `datum.label === ${JSON.stringify(label)} ? ${JSON.stringify(`${label} (paper ${range})`)} : ${rest}`, 'datum.label');
+  const labelExpr = [...rangeOf].reduceRight(
+    (rest, [label, range]) => `datum.label === ${JSON.stringify(label)} ? ${JSON.stringify(`${label} (paper ${range})`)} : ${rest}`,
+    'datum.label',
+  );
   const color = { scale: palette, legend: { title: 'attack', labelExpr } };
   const annotations = (panel: 'steps' | 'natural'): object[] => {
     if (id === 'fig1') {
@@ -243,10 +253,7 @@ function trainingCurveFigure(
   const spec = {
     ...baseSpec(title, profile, [note]),
     data: { values: plain(points) },
-    hconcat: [
-      panel('steps', 'vs training iterations', AXIS.steps, { zero: true }),
-      panel('natural', 'vs natural accuracy', AXIS.natural, { zero: false }),
-    ],
+    hconcat: [panel('steps', 'vs training iterations', AXIS.steps, { zero: true }), panel('natural', 'vs natural accuracy', AXIS.natural, { zero: false })],
     resolve: { scale: { color: 'shared' as const } },
   } as TopLevelSpec;
   const claims = id === 'fig1' ? figure1Claims(snapshots) : figure2Claims(snapshots, attacks);
@@ -356,9 +363,7 @@ export function figure3(results: readonly MixResult[], profile: ProfileInfo): Fi
   };
   const title = 'Figure 3 — training on D_mix(α): accuracy vs mix ratio α';
   const spec = {
-    ...baseSpec(title, profile, [
-      'α = 0: only D; α = 1: only D_R. Diamonds: the paper\'s natural accuracies (CIFAR-10)',
-    ]),
+    ...baseSpec(title, profile, ["α = 0: only D; α = 1: only D_R. Diamonds: the paper's natural accuracies (CIFAR-10)"]),
     data: { values: plain(points) },
     hconcat: [left, right],
     resolve: { scale: { color: 'independent' as const, strokeDash: 'independent' as const } },

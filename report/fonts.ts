@@ -18,16 +18,23 @@ const CANDIDATES: ReadonlyArray<{ name: string; regular: string; bold: string }>
   { name: 'DejaVu Sans', regular: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', bold: '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf' },
   { name: 'DejaVu Sans', regular: '/usr/share/fonts/TTF/DejaVuSans.ttf', bold: '/usr/share/fonts/TTF/DejaVuSans-Bold.ttf' },
   { name: 'DejaVu Sans', regular: '/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf', bold: '/usr/share/fonts/dejavu-sans-fonts/DejaVuSans-Bold.ttf' },
-  { name: 'Liberation Sans', regular: '/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf', bold: '/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf' },
-  { name: 'Liberation Sans', regular: '/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf', bold: '/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf' },
+  {
+    name: 'Liberation Sans',
+    regular: '/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf',
+    bold: '/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf',
+  },
+  {
+    name: 'Liberation Sans',
+    regular: '/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf',
+    bold: '/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf',
+  },
   { name: 'Noto Sans', regular: '/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf', bold: '/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf' },
   { name: 'Arial', regular: '/System/Library/Fonts/Supplemental/Arial.ttf', bold: '/System/Library/Fonts/Supplemental/Arial Bold.ttf' },
   { name: 'Arial', regular: 'C:\\Windows\\Fonts\\arial.ttf', bold: 'C:\\Windows\\Fonts\\arialbd.ttf' },
 ];
 
 export const FONT_HINT =
-  'no font file found for PNG text: install one (Debian/Ubuntu: `apt-get install -y fonts-dejavu-core`) ' +
-  'or set RF_FONT_FILE to a .ttf/.otf file';
+  'no font file found for PNG text: install one (Debian/Ubuntu: `apt-get install -y fonts-dejavu-core`) ' + 'or set RF_FONT_FILE to a .ttf/.otf file';
 
 let cached: FontChoice | null | undefined;
 

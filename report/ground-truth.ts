@@ -21,7 +21,14 @@ import { writeFigureFiles, type RenderOptions, type WrittenFigure } from './rend
 export type ProbeSubject =
   | { readonly kind: 'q1'; readonly step: number }
   | { readonly kind: 'q2'; readonly model: string; readonly alpha: number }
-  | { readonly kind: 'q3'; readonly family: string; readonly backbone: string; readonly lr: number; readonly dataset: TrainingDataset; readonly augmentation: Augmentation }
+  | {
+      readonly kind: 'q3';
+      readonly family: string;
+      readonly backbone: string;
+      readonly lr: number;
+      readonly dataset: TrainingDataset;
+      readonly augmentation: Augmentation;
+    }
   | { readonly kind: 'fA' }
   | { readonly kind: 'dnr'; readonly variant: 'det' | 'rand' };
 
@@ -59,11 +66,16 @@ const MEASURES = [
 
 export function subjectLabel(s: ProbeSubject): string {
   switch (s.kind) {
-    case 'q1': return `Q1 snapshot, step ${s.step}`;
-    case 'q2': return `${s.model}, α = ${s.alpha}`;
-    case 'q3': return `${s.family} (${s.backbone}, lr ${s.lr}), ${trainingColumn(s.dataset, s.augmentation)}`;
-    case 'fA': return 'f_A (adversarially trained, builds D_R)';
-    case 'dnr': return `trained on D_NR (D_${s.variant})`;
+    case 'q1':
+      return `Q1 snapshot, step ${s.step}`;
+    case 'q2':
+      return `${s.model}, α = ${s.alpha}`;
+    case 'q3':
+      return `${s.family} (${s.backbone}, lr ${s.lr}), ${trainingColumn(s.dataset, s.augmentation)}`;
+    case 'fA':
+      return 'f_A (adversarially trained, builds D_R)';
+    case 'dnr':
+      return `trained on D_NR (D_${s.variant})`;
   }
 }
 
@@ -96,7 +108,8 @@ export function q1Answer(probes: readonly ProbedModel[], numClasses = 10): strin
   if (nr === undefined) return `the robust feature only: from step ${r}; the non-robust one never rises above chance ${where}. ${end}`;
   if (r === undefined) return `the non-robust feature only: from step ${nr}; the robust one never rises above chance ${where}. ${end}`;
   if (r === nr) return `both from the start: both features are used from step ${r} on, the same snapshot (the paper's conclusion) ${where}. ${end}`;
-  if (r < nr) return `robust first: the robust feature from step ${r}, the non-robust one only from step ${nr} (the hypothesis the paper tests) ${where}. ${end}`;
+  if (r < nr)
+    return `robust first: the robust feature from step ${r}, the non-robust one only from step ${nr} (the hypothesis the paper tests) ${where}. ${end}`;
   return `non-robust first: the non-robust feature from step ${nr}, the robust one only from step ${r} ${where}. ${end}`;
 }
 
@@ -148,9 +161,11 @@ export function dnrAnswer(probes: readonly ProbedModel[], numClasses = 10): stri
     .map((p) => {
       const acc = p.reliance.naturalAccuracy;
       const generalises = acc >= CHANCE_FACTOR / numClasses;
-      return `A model trained on D_${p.subject.variant} alone reaches ${pct(acc)} % natural accuracy on the natural test set (Ilyas et al., CIFAR-10: ${ILYAS_DNR_NATURAL} %; the seed paper could not reproduce their D_NR): ` +
+      return (
+        `A model trained on D_${p.subject.variant} alone reaches ${pct(acc)} % natural accuracy on the natural test set (Ilyas et al., CIFAR-10: ${ILYAS_DNR_NATURAL} %; the seed paper could not reproduce their D_NR): ` +
         (generalises ? 'non-robust features alone generalise here.' : 'non-robust features alone do not generalise here.') +
-        ` It follows the non-robust feature on ${pct(p.reliance.conflict.followsNonRobust)} % of conflict images.`;
+        ` It follows the non-robust feature on ${pct(p.reliance.conflict.followsNonRobust)} % of conflict images.`
+      );
     })
     .join(' ');
 }
@@ -165,7 +180,11 @@ function relianceTable(title: string, rows: readonly ProbedModel[], withPaper: b
       `| ${mdEscape(subjectLabel(p.subject))} | ${MEASURES.map((m) => pct(m.get(p.reliance))).join(' | ')} |${withPaper ? ` ${paper === undefined ? NOT_IN_PAPER : String(paper)} |` : ''} ${p.nodes.map((n) => `\`${n}\``).join(' ')} |`,
     );
   }
-  out.push('', `Reliance measures: ${NOT_IN_PAPER}. Conflict images: ${rows[0]?.reliance.conflict.count ?? 0} per model; non-robust-only images: ${rows[0]?.reliance.nonRobustOnly.count ?? 0}.`, '');
+  out.push(
+    '',
+    `Reliance measures: ${NOT_IN_PAPER}. Conflict images: ${rows[0]?.reliance.conflict.count ?? 0} per model; non-robust-only images: ${rows[0]?.reliance.nonRobustOnly.count ?? 0}.`,
+    '',
+  );
   return out;
 }
 
@@ -186,16 +205,30 @@ const Q1_SERIES = [
 
 export function groundTruthPoints(probes: readonly ProbedModel[]): GroundTruthPoint[] {
   const points: GroundTruthPoint[] = [];
-  of(probes, 'q1').sort((a, b) => a.subject.step - b.subject.step).forEach((p, order) => {
-    for (const s of Q1_SERIES) {
-      const y = 100 * s.get(p.reliance);
-      points.push({ panel: 'steps', series: s.label, x: p.subject.step, y, order });
-      points.push({ panel: 'natural', series: s.label, x: 100 * p.reliance.naturalAccuracy, y, order });
-    }
-  });
+  of(probes, 'q1')
+    .sort((a, b) => a.subject.step - b.subject.step)
+    .forEach((p, order) => {
+      for (const s of Q1_SERIES) {
+        const y = 100 * s.get(p.reliance);
+        points.push({ panel: 'steps', series: s.label, x: p.subject.step, y, order });
+        points.push({ panel: 'natural', series: s.label, x: 100 * p.reliance.naturalAccuracy, y, order });
+      }
+    });
   for (const p of of(probes, 'q2')) {
-    points.push({ panel: 'alpha', series: `${p.subject.model}: follows robust`, x: p.subject.alpha, y: 100 * p.reliance.conflict.followsRobust, order: p.subject.alpha });
-    points.push({ panel: 'alpha', series: `${p.subject.model}: follows non-robust`, x: p.subject.alpha, y: 100 * p.reliance.conflict.followsNonRobust, order: p.subject.alpha });
+    points.push({
+      panel: 'alpha',
+      series: `${p.subject.model}: follows robust`,
+      x: p.subject.alpha,
+      y: 100 * p.reliance.conflict.followsRobust,
+      order: p.subject.alpha,
+    });
+    points.push({
+      panel: 'alpha',
+      series: `${p.subject.model}: follows non-robust`,
+      x: p.subject.alpha,
+      y: 100 * p.reliance.conflict.followsNonRobust,
+      order: p.subject.alpha,
+    });
   }
   return points;
 }
@@ -234,7 +267,12 @@ export function groundTruthSpec(input: GroundTruthInput): TopLevelSpec {
     },
     data: { values: points.map((p) => ({ ...p })) },
     hconcat: [
-      { vconcat: [panel('steps', 'Q1 (beside Figures 1-2): vs training iterations', 'training iterations', { zero: true }), panel('natural', 'Q1: vs natural accuracy', 'natural accuracy (%)', { zero: false })] },
+      {
+        vconcat: [
+          panel('steps', 'Q1 (beside Figures 1-2): vs training iterations', 'training iterations', { zero: true }),
+          panel('natural', 'Q1: vs natural accuracy', 'natural accuracy (%)', { zero: false }),
+        ],
+      },
       panel('alpha', 'Q2 (beside Figure 3): conflict images vs α', 'mix ratio α', { domain: [0, 1], nice: false, padding: 8 }),
     ],
     resolve: { scale: { color: 'independent' } },
@@ -252,20 +290,26 @@ export function groundTruthMarkdown(input: GroundTruthInput, files?: WrittenFigu
     return out.join('\n');
   }
   out.push(
-    'On the synthetic planted-feature set every image carries a robust pattern (its class\'s, or with probability 1 − robustReliability another class\'s, recorded) and its label\'s non-robust pattern p_y, ' +
+    "On the synthetic planted-feature set every image carries a robust pattern (its class's, or with probability 1 − robustReliability another class's, recorded) and its label's non-robust pattern p_y, " +
       'so feature use is measured, not inferred. Probes on the test set: **conflict** — p_y swapped for p_t, t ≠ y (L2 change √2·0.15 ≈ 0.21), on images showing their own robust pattern: the share predicted y (follows robust), t (follows non-robust) or neither; ' +
       '**robust only** — p_y removed, accuracy against the robust class shown; **non-robust only** — the images whose robust pattern belongs to another class, accuracy against the label only p_y carries. All values in %.',
     '',
   );
   if (files) {
     const svg = files.svgPath.split('/').pop()!;
-    out.push(files.pngPath ? `![${GROUND_TRUTH_TITLE}](${files.pngPath.split('/').pop()!})` : `![${GROUND_TRUTH_TITLE}](${svg})`, '', `Vector version: [${svg}](${svg}).`, '');
+    out.push(
+      files.pngPath ? `![${GROUND_TRUTH_TITLE}](${files.pngPath.split('/').pop()!})` : `![${GROUND_TRUTH_TITLE}](${svg})`,
+      '',
+      `Vector version: [${svg}](${svg}).`,
+      '',
+    );
     for (const w of files.warnings) out.push(`> ${w}`, '');
   }
   out.push('## What the numbers answer', '');
   out.push(`- **Q1** (does training use the robust feature first and the non-robust one later?): ${q1Answer(input.probes)}`);
   const q2 = q2Answer(input.probes);
-  if (q2.length) out.push(`- **Q2** (does mixing in D_R move models to the robust feature?): ${q2.join(' ')}${drExplanation(input) ? ` ${drExplanation(input)}` : ''}`);
+  if (q2.length)
+    out.push(`- **Q2** (does mixing in D_R move models to the robust feature?): ${q2.join(' ')}${drExplanation(input) ? ` ${drExplanation(input)}` : ''}`);
   const q3 = q3Answer(input.probes);
   if (q3) out.push(`- **Q3** (Table 1's models): ${q3}`);
   const dnr = dnrAnswer(input.probes);
@@ -274,15 +318,27 @@ export function groundTruthMarkdown(input: GroundTruthInput, files?: WrittenFigu
   if (input.qualities.length) {
     out.push('## Built datasets: which patterns they carry', '');
     for (const q of input.qualities) {
-      out.push(`### ${q.report.construction} (\`${q.node}\`, ${q.report.quality.count} images)`, '', '| measure | ideal | ours | paper |', '|---|---|---:|---|');
-      for (const row of qualityRows(q.report)) out.push(`| ${mdEscape(row.measure)} | ${mdEscape(row.ideal)} | ${row.unit === '%' ? `${row.ours.toFixed(1)} %` : row.ours.toFixed(3)} | ${NOT_IN_PAPER} |`);
+      out.push(
+        `### ${q.report.construction} (\`${q.node}\`, ${q.report.quality.count} images)`,
+        '',
+        '| measure | ideal | ours | paper |',
+        '|---|---|---:|---|',
+      );
+      for (const row of qualityRows(q.report))
+        out.push(
+          `| ${mdEscape(row.measure)} | ${mdEscape(row.ideal)} | ${row.unit === '%' ? `${row.ours.toFixed(1)} %` : row.ours.toFixed(3)} | ${NOT_IN_PAPER} |`,
+        );
       out.push('');
     }
   }
   out.push('## Feature reliance of every model', '');
   const sections: [string, ProbedModel[], boolean][] = [
     ['Q1: the snapshots of Figures 1-2', of(input.probes, 'q1').sort((a, b) => a.subject.step - b.subject.step), false],
-    ['Q2: the D_mix(α) models of Figure 3', of(input.probes, 'q2').sort((a, b) => a.subject.model.localeCompare(b.subject.model) || a.subject.alpha - b.subject.alpha), false],
+    [
+      'Q2: the D_mix(α) models of Figure 3',
+      of(input.probes, 'q2').sort((a, b) => a.subject.model.localeCompare(b.subject.model) || a.subject.alpha - b.subject.alpha),
+      false,
+    ],
     ["Q3: Table 1's models", of(input.probes, 'q3'), true],
     ['D_NR and f_A', [...of(input.probes, 'dnr'), ...of(input.probes, 'fA')], true],
   ];
@@ -296,12 +352,27 @@ export const GROUND_TRUTH_CSV_HEADER = ['report', 'profile', 'synthetic', 'exper
 export function groundTruthCsv(input: GroundTruthInput): string {
   const lines = [GROUND_TRUTH_CSV_HEADER.join(',')];
   const line = (experiment: string, subject: string, measure: string, ours: number, paper: number | undefined, nodes: readonly string[]) =>
-    lines.push(['ground-truth', input.profile.name, String(input.profile.synthetic), experiment, subject, measure, String(ours), paper === undefined ? '' : String(paper), nodes.join(' ')].map(csvField).join(','));
+    lines.push(
+      [
+        'ground-truth',
+        input.profile.name,
+        String(input.profile.synthetic),
+        experiment,
+        subject,
+        measure,
+        String(ours),
+        paper === undefined ? '' : String(paper),
+        nodes.join(' '),
+      ]
+        .map(csvField)
+        .join(','),
+    );
   for (const q of input.qualities) {
     for (const row of qualityRows(q.report)) line('dataset', q.report.construction, row.key, row.ours, undefined, [q.node]);
   }
   for (const p of input.probes) {
-    for (const m of MEASURES) line(p.subject.kind, subjectLabel(p.subject), m.key, 100 * m.get(p.reliance), m.key === 'natural' ? paperNatural(p.subject) : undefined, p.nodes);
+    for (const m of MEASURES)
+      line(p.subject.kind, subjectLabel(p.subject), m.key, 100 * m.get(p.reliance), m.key === 'natural' ? paperNatural(p.subject) : undefined, p.nodes);
   }
   return lines.join('\n') + '\n';
 }

@@ -5,15 +5,7 @@
  */
 import { describeRun, selectBestPerCell, runColumn, type BestCell, type Q3Run } from './best-of.ts';
 import { attackLabel, SPATIAL_ROWS, TRAINING_COLUMNS, type SpatialRow, type TrainingColumn } from './labels.ts';
-import {
-  PAPER_TABLE1,
-  PAPER_TABLE2,
-  PAPER_TABLE3,
-  PAPER_TABLE4,
-  Q3_BACKBONES,
-  TABLE1_FAMILIES,
-  type PaperAttackTable,
-} from './paper.ts';
+import { PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE4, Q3_BACKBONES, TABLE1_FAMILIES, type PaperAttackTable } from './paper.ts';
 import { toPercent } from './percent.ts';
 import type { ProfileInfo } from './profile.ts';
 import type { ResultCell, ResultTable, TableColumn } from './table.ts';
@@ -49,9 +41,7 @@ const PER_CELL_NOTE =
 export function buildTable1(runs: readonly Q3Run[], profile: ProfileInfo): ResultTable {
   checkFamilies(runs, TABLE1_FAMILIES, 'table1');
   const best = new Map(selectBestPerCell(runs).map((b) => [`${b.group}|${b.attack}`, b]));
-  const columns: TableColumn[] = TABLE1_FAMILIES.flatMap((family) =>
-    TRAINING_COLUMNS.map((col) => ({ key: `${family}/${col}`, label: col, group: family })),
-  );
+  const columns: TableColumn[] = TABLE1_FAMILIES.flatMap((family) => TRAINING_COLUMNS.map((col) => ({ key: `${family}/${col}`, label: col, group: family })));
   const cells: ResultCell[] = [];
   for (const row of SPATIAL_ROWS) {
     for (const family of TABLE1_FAMILIES) {
@@ -74,10 +64,7 @@ export function buildTable1(runs: readonly Q3Run[], profile: ProfileInfo): Resul
     rows: ROWS,
     columns,
     cells,
-    notes: [
-      PER_CELL_NOTE,
-      'The paper prints no PTN values in Table 1 (its footnote 1: training instability); PTN natural accuracies are in Table 2.',
-    ],
+    notes: [PER_CELL_NOTE, 'The paper prints no PTN values in Table 1 (its footnote 1: training instability); PTN natural accuracies are in Table 2.'],
   };
 }
 
@@ -101,9 +88,7 @@ function appendixAttackTable(
   notes: string[],
 ): ResultTable {
   checkFamilies(runs, [family], id);
-  const best = new Map(
-    selectBestPerCell(runs, (r) => `${r.backbone}/${runColumn(r)}`).map((b) => [`${b.group}|${b.attack}`, b]),
-  );
+  const best = new Map(selectBestPerCell(runs, (r) => `${r.backbone}/${runColumn(r)}`).map((b) => [`${b.group}|${b.attack}`, b]));
   const backbones = backbonesOf(runs);
   const columns: TableColumn[] = backbones.flatMap((backbone) =>
     TRAINING_COLUMNS.map((col) => ({ key: `${backbone}/${col}`, label: col, group: `${family}-${backbone}` })),
@@ -134,7 +119,7 @@ function appendixAttackTable(
 /** Table 3: STN runs. */
 export function buildTable3(runs: readonly Q3Run[], profile: ProfileInfo): ResultTable {
   return appendixAttackTable('table3', 'STN', PAPER_TABLE3, runs, profile, 'Table 3 — STN-ResNet raw results', [
-    'The paper\'s caption names learning rates 0.01 and 0.005 (as for PTN) while its Section 2.4 says 0.1 and 0.01 were searched for Question 3; our runs use the profile\'s learning rates (see the run column).',
+    "The paper's caption names learning rates 0.01 and 0.005 (as for PTN) while its Section 2.4 says 0.1 and 0.01 were searched for Question 3; our runs use the profile's learning rates (see the run column).",
   ]);
 }
 
@@ -179,6 +164,6 @@ export function buildTable2(runs: readonly Q3Run[], profile: ProfileInfo): Resul
     rows: lrs.map((lr) => ({ key: `lr=${lr}`, label: `lr=${lr}` })),
     columns,
     cells,
-    notes: ['Rows for learning rates the paper did not use show only our values; rows our profile did not run show only the paper\'s.'],
+    notes: ["Rows for learning rates the paper did not use show only our values; rows our profile did not run show only the paper's."],
   };
 }

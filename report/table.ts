@@ -63,8 +63,14 @@ export function validateTable(table: ResultTable): void {
     }
     return seen;
   };
-  const rows = unique(table.rows.map((r) => r.key), 'row');
-  const columns = unique(table.columns.map((c) => c.key), 'column');
+  const rows = unique(
+    table.rows.map((r) => r.key),
+    'row',
+  );
+  const columns = unique(
+    table.columns.map((c) => c.key),
+    'column',
+  );
   const cells = new Set<string>();
   for (const cell of table.cells) {
     const at = `${where}, row '${cell.row}', column '${cell.column}'`;

@@ -29,8 +29,11 @@ export const buildDnr = defineStage({
   outputs: { dataset: { kind: 'file' } },
   // Each PGD iteration is a forward and an input-gradient pass through the model (hints from the graph).
   estimateSeconds: (p, hints) =>
-    (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) * p.iterations * 2 *
-    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) * (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
+    (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) *
+    p.iterations *
+    2 *
+    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) *
+    (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
   similarity: (p, hints) => [`${String(hints.model ?? '?')} bs${p.batchSize ?? '-'}`],
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
@@ -46,14 +49,28 @@ export const buildDnr = defineStage({
     if (p.count !== undefined && p.count > base.count) throw new Error(`build-dnr: count ${p.count} exceeds the base set's ${base.count} images`);
     const model = modelCache.load(ctx.inputs.model);
     const r = await buildNonRobustDataset(model, base, {
-      variant: p.variant, eps: p.eps, step: p.step, iterations: p.iterations, seed: p.seed, batchSize: p.batchSize,
-      indices: selectSubset(base.count, p.count, p.seed), onProgress: ctx.progress,
+      variant: p.variant,
+      eps: p.eps,
+      step: p.step,
+      iterations: p.iterations,
+      seed: p.seed,
+      batchSize: p.batchSize,
+      indices: selectSubset(base.count, p.count, p.seed),
+      onProgress: ctx.progress,
     });
     writeDataset(
       ctx.outputs.dataset,
-      { height: r.height, width: r.width, channels: r.channels, numClasses: r.numClasses, dtype: 'float32', classNames: base.classNames,
-        meta: { construction: `D_${p.variant}`, eps: p.eps, step: p.step, iterations: p.iterations, seed: p.seed, ...r.metrics } },
-      r.images, r.labels,
+      {
+        height: r.height,
+        width: r.width,
+        channels: r.channels,
+        numClasses: r.numClasses,
+        dtype: 'float32',
+        classNames: base.classNames,
+        meta: { construction: `D_${p.variant}`, eps: p.eps, step: p.step, iterations: p.iterations, seed: p.seed, ...r.metrics },
+      },
+      r.images,
+      r.labels,
     );
     return { metrics: { count: r.count, ...r.metrics } };
   },

@@ -30,8 +30,11 @@ export const buildDr = defineStage({
   outputs: { dataset: { kind: 'file' }, distances: { kind: 'file', description: 'per-image representation distances (JSON)' } },
   // Each inversion step is a forward and an input-gradient pass through the model (hints from the graph).
   estimateSeconds: (p, hints) =>
-    (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) * p.steps * 2 *
-    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) * (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
+    (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) *
+    p.steps *
+    2 *
+    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) *
+    (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
   similarity: (p, hints) => [`${String(hints.model ?? '?')} bs${p.batchSize ?? '-'}`],
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
@@ -48,19 +51,44 @@ export const buildDr = defineStage({
     if (p.count !== undefined && p.count > base.count) throw new Error(`build-dr: count ${p.count} exceeds the base set's ${base.count} images`);
     const model = modelCache.load(ctx.inputs.model);
     const r = await buildRobustDataset(model, base, {
-      steps: p.steps, stepSize: p.stepSize, ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}), seed: p.seed, batchSize: p.batchSize,
-      indices: selectSubset(base.count, p.count, p.seed), onProgress: ctx.progress,
+      steps: p.steps,
+      stepSize: p.stepSize,
+      ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}),
+      seed: p.seed,
+      batchSize: p.batchSize,
+      indices: selectSubset(base.count, p.count, p.seed),
+      onProgress: ctx.progress,
     });
     writeDataset(
       ctx.outputs.dataset,
-      { height: r.height, width: r.width, channels: r.channels, numClasses: r.numClasses, dtype: 'float32', classNames: base.classNames,
-        meta: { construction: 'D_R', steps: p.steps, stepSize: p.stepSize, ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}), seed: p.seed, ...r.metrics } },
-      r.images, r.labels,
+      {
+        height: r.height,
+        width: r.width,
+        channels: r.channels,
+        numClasses: r.numClasses,
+        dtype: 'float32',
+        classNames: base.classNames,
+        meta: {
+          construction: 'D_R',
+          steps: p.steps,
+          stepSize: p.stepSize,
+          ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}),
+          seed: p.seed,
+          ...r.metrics,
+        },
+      },
+      r.images,
+      r.labels,
     );
-    writeFileAtomic(ctx.outputs.distances, `${JSON.stringify({
-      baseIndices: Array.from(r.baseIndices), sourceIndices: Array.from(r.sourceIndices),
-      initialDistances: Array.from(r.initialDistances), distances: Array.from(r.distances),
-    })}\n`);
+    writeFileAtomic(
+      ctx.outputs.distances,
+      `${JSON.stringify({
+        baseIndices: Array.from(r.baseIndices),
+        sourceIndices: Array.from(r.sourceIndices),
+        initialDistances: Array.from(r.initialDistances),
+        distances: Array.from(r.distances),
+      })}\n`,
+    );
     return { metrics: { count: r.count, ...r.metrics } };
   },
 });

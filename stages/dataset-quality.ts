@@ -60,13 +60,21 @@ export const datasetQuality = defineStage({
     if (p.construction === 'D_R') {
       if (ctx.inputs.distances === undefined) throw new Error("dataset-quality: D_R needs build-dr's `distances` input");
       const rec = JSON.parse(readFileSync(ctx.inputs.distances, 'utf8')) as { baseIndices?: unknown; sourceIndices?: unknown };
-      if (!Array.isArray(rec.baseIndices) || !Array.isArray(rec.sourceIndices)) throw new Error(`dataset-quality: ${ctx.inputs.distances} lacks baseIndices/sourceIndices`);
+      if (!Array.isArray(rec.baseIndices) || !Array.isArray(rec.sourceIndices))
+        throw new Error(`dataset-quality: ${ctx.inputs.distances} lacks baseIndices/sourceIndices`);
       r = drQuality(bank, built, base, robustClass, { baseIndices: rec.baseIndices as number[], sourceIndices: rec.sourceIndices as number[] });
     } else {
       const bases = selectSubset(base.count, p.count, p.seed);
-      const targets = nonRobustTargets(Uint8Array.from(bases, (i) => base.labels[i]!), base.numClasses, p.construction === 'D_det' ? 'det' : 'rand', p.seed);
+      const targets = nonRobustTargets(
+        Uint8Array.from(bases, (i) => base.labels[i]!),
+        base.numClasses,
+        p.construction === 'D_det' ? 'det' : 'rand',
+        p.seed,
+      );
       if (targets.length !== built.count || targets.some((t, i) => t !== built.labels[i])) {
-        throw new Error(`dataset-quality: ${p.builtBy}'s labels are not the targets of the base examples its count/seed select; pass the build node's count and seed`);
+        throw new Error(
+          `dataset-quality: ${p.builtBy}'s labels are not the targets of the base examples its count/seed select; pass the build node's count and seed`,
+        );
       }
       r = dnrQuality(bank, built, base, robustClass, bases, p.construction);
     }
@@ -76,8 +84,13 @@ export const datasetQuality = defineStage({
     const q = r.quality;
     return {
       metrics: {
-        count: q.count, robustIsLabel: q.robustIsLabel, nonRobustIsLabel: q.nonRobustIsLabel, robustIsSource: q.robustIsSource,
-        nonRobustIsSource: q.nonRobustIsSource, readoutRobust: r.readout.robust, readoutNonRobust: r.readout.nonRobust,
+        count: q.count,
+        robustIsLabel: q.robustIsLabel,
+        nonRobustIsLabel: q.nonRobustIsLabel,
+        robustIsSource: q.robustIsSource,
+        nonRobustIsSource: q.nonRobustIsSource,
+        readoutRobust: r.readout.robust,
+        readoutNonRobust: r.readout.nonRobust,
       },
     };
   },

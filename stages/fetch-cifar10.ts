@@ -26,7 +26,11 @@ export const fetchCifar10 = defineStage({
     const source = resolveCifar10Source(ctx.params.source ?? undefined);
     ctx.log(`source: ${source.kind} ${'url' in source ? source.url : source.path}`);
     const r = await fetch({
-      source, downloadDir: ctx.scratchDir, trainPath: ctx.outputs.train, testPath: ctx.outputs.test, onProgress: ctx.progress,
+      source,
+      downloadDir: ctx.scratchDir,
+      trainPath: ctx.outputs.train,
+      testPath: ctx.outputs.test,
+      onProgress: ctx.progress,
       ...(ctx.params.partial ? { partial: true } : {}),
     });
     if (ctx.params.partial) ctx.log(`partial copy: ${r.train.count} train and ${r.test.count} test images read`);

@@ -13,8 +13,12 @@ const subject = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: z.number().min(0).max(1) }).strict(),
   z
     .object({
-      kind: z.literal('q3'), family: z.string().min(1), backbone: z.string().min(1), lr: z.number().positive(),
-      dataset: z.enum(['D', 'D_R']), augmentation: z.enum(['std', 'std*']),
+      kind: z.literal('q3'),
+      family: z.string().min(1),
+      backbone: z.string().min(1),
+      lr: z.number().positive(),
+      dataset: z.enum(['D', 'D_R']),
+      augmentation: z.enum(['std', 'std*']),
     })
     .strict(),
   z.object({ kind: z.literal('fA') }).strict(),
@@ -54,7 +58,9 @@ export const groundTruth = defineStage({
 
     const p = ctx.params;
     if (p.probes.length !== ctx.inputs.probes.length || p.qualities.length !== ctx.inputs.qualities.length) {
-      throw new Error(`ground-truth: ${p.probes.length} probes / ${p.qualities.length} qualities described for ${ctx.inputs.probes.length} / ${ctx.inputs.qualities.length} inputs`);
+      throw new Error(
+        `ground-truth: ${p.probes.length} probes / ${p.qualities.length} qualities described for ${ctx.inputs.probes.length} / ${ctx.inputs.qualities.length} inputs`,
+      );
     }
     const readJson = <T>(path: string, node: string, check: (v: Record<string, unknown>) => boolean): T => {
       let v: unknown;
@@ -63,12 +69,17 @@ export const groundTruth = defineStage({
       } catch (e) {
         throw new Error(`ground-truth: the result of ${node} (${path}) is not JSON: ${(e as Error).message}`);
       }
-      if (typeof v !== 'object' || v === null || !check(v as Record<string, unknown>)) throw new Error(`ground-truth: the result of ${node} (${path}) is not of the expected kind`);
+      if (typeof v !== 'object' || v === null || !check(v as Record<string, unknown>))
+        throw new Error(`ground-truth: the result of ${node} (${path}) is not of the expected kind`);
       return v as T;
     };
     const probes = p.probes.map((d, i) => ({
       ...d,
-      reliance: readJson<FeatureReliance>(ctx.inputs.probes[i]!, d.nodes[0]!, (v) => typeof v['naturalAccuracy'] === 'number' && typeof v['conflict'] === 'object'),
+      reliance: readJson<FeatureReliance>(
+        ctx.inputs.probes[i]!,
+        d.nodes[0]!,
+        (v) => typeof v['naturalAccuracy'] === 'number' && typeof v['conflict'] === 'object',
+      ),
     }));
     const qualities = p.qualities.map((d, i) => ({
       node: d.node,

@@ -45,15 +45,22 @@ export const probe = defineStage({
     if (p.count !== undefined && p.count > set.count) throw new Error(`probe: count ${p.count} exceeds the test set's ${set.count} images`);
     const model = loadModel(ctx.inputs.model);
     const r = await featureReliance(model, set, truth, {
-      indices: selectSubset(set.count, p.count, p.subsetSeed), seed: p.seed, batchSize: p.batchSize, onProgress: ctx.progress,
+      indices: selectSubset(set.count, p.count, p.subsetSeed),
+      seed: p.seed,
+      batchSize: p.batchSize,
+      onProgress: ctx.progress,
     });
     model.dispose();
     writeFileAtomic(ctx.outputs.result, `${JSON.stringify(r, null, 1)}\n`);
     return {
       metrics: {
-        count: r.count, naturalAccuracy: r.naturalAccuracy,
-        conflictFollowsRobust: r.conflict.followsRobust, conflictFollowsNonRobust: r.conflict.followsNonRobust, conflictNeither: r.conflict.neither,
-        robustOnlyAccuracy: r.robustOnly.accuracy, nonRobustOnlyAccuracy: r.nonRobustOnly.accuracy,
+        count: r.count,
+        naturalAccuracy: r.naturalAccuracy,
+        conflictFollowsRobust: r.conflict.followsRobust,
+        conflictFollowsNonRobust: r.conflict.followsNonRobust,
+        conflictNeither: r.conflict.neither,
+        robustOnlyAccuracy: r.robustOnly.accuracy,
+        nonRobustOnlyAccuracy: r.nonRobustOnly.accuracy,
       },
     };
   },

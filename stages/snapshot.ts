@@ -20,7 +20,9 @@ export const snapshot = defineStage({
     const { join } = await import('node:path');
     const from = join(ctx.inputs.snapshots, snapshotFileName(ctx.params.step));
     if (!existsSync(from)) {
-      const have = readdirSync(ctx.inputs.snapshots).map((f) => Number(/step-(\d+)/.exec(f)?.[1])).filter(Number.isFinite);
+      const have = readdirSync(ctx.inputs.snapshots)
+        .map((f) => Number(/step-(\d+)/.exec(f)?.[1]))
+        .filter(Number.isFinite);
       throw new Error(`snapshot: no snapshot after step ${ctx.params.step}; the training run saved steps ${have.join(', ') || '(none)'}`);
     }
     copyFileSync(from, ctx.outputs.model);

@@ -8,7 +8,10 @@ import { defineStage } from '../engine/stage.ts';
  */
 export const profileInfoSchema = z
   .object({
-    name: z.string().min(1), synthetic: z.boolean(), description: z.string().optional(), asRun: z.string().optional(),
+    name: z.string().min(1),
+    synthetic: z.boolean(),
+    description: z.string().optional(),
+    asRun: z.string().optional(),
     notes: z.array(z.string()).optional(),
   })
   .strict();
@@ -74,7 +77,10 @@ export const table = defineStage({
       const key = JSON.stringify([c.family, c.backbone, c.lr, c.dataset, c.augmentation]);
       let entry = runs.get(key);
       if (!entry) {
-        entry = { run: { family: c.family, backbone: c.backbone, lr: c.lr, dataset: c.dataset, augmentation: c.augmentation, trainNode: c.trainNode }, accuracy: {} };
+        entry = {
+          run: { family: c.family, backbone: c.backbone, lr: c.lr, dataset: c.dataset, augmentation: c.augmentation, trainNode: c.trainNode },
+          accuracy: {},
+        };
         runs.set(key, entry);
       }
       if (c.attack === 'none' || entry.accuracy['none'] === undefined) entry.accuracy['none'] = { value: r.naturalAccuracy, node: c.evalNode };

@@ -19,9 +19,7 @@ export const lrScheduleSchema = z.discriminatedUnion('kind', [
       factor: z.number().positive(),
     })
     .strict(),
-  z
-    .object({ kind: z.literal('every-epochs'), lr: z.number().positive(), everyEpochs: z.number().int().positive(), factor: z.number().positive() })
-    .strict(),
+  z.object({ kind: z.literal('every-epochs'), lr: z.number().positive(), everyEpochs: z.number().int().positive(), factor: z.number().positive() }).strict(),
 ]);
 
 export const adversarialSchema = z

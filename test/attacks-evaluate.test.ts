@@ -31,7 +31,10 @@ test('summariseAttack on a crafted batch matches the hand count', () => {
   assert.throws(() => summariseAttack([0, 3], [1, 1], [1, 1], 3), /label 3 of example 1/);
 });
 
-const H = 8, W = 8, C = 3, S = H * W * C;
+const H = 8,
+  W = 8,
+  C = 3,
+  S = H * W * C;
 
 test('grid evaluation of a crafted batch: natural accuracy, robust accuracy, ASR and per class by hand', async () => {
   const white = new Array<number>(S).fill(1);
@@ -39,18 +42,20 @@ test('grid evaluation of a crafted batch: natural accuracy, robust accuracy, ASR
   for (let y = 3; y < 5; y++) for (let x = 3; x < 5; x++) for (let c = 0; c < C; c++) blob[(y * W + x) * C + c] = 1;
   const dark = new Array<number>(S).fill(0.2);
   // (image, label): white/1 right then fooled; blob/0 robust; white/0 wrong; dark/0 robust; dark/1 wrong.
-  const set = new ArrayImageSet(
-    new Float32Array([...white, ...blob, ...white, ...dark, ...dark]),
-    new Uint8Array([1, 0, 0, 0, 1]),
-    H, W, C, 2,
-  );
+  const set = new ArrayImageSet(new Float32Array([...white, ...blob, ...white, ...dark, ...dark]), new Uint8Array([1, 0, 0, 0, 1]), H, W, C, 2);
   const r = await evaluateAttack(brightnessClassifier(), set, attackPreset('rot10'), { batchSize: 2 });
   assert.equal(r.naturalAccuracy, 3 / 5);
   assert.equal(r.robustAccuracy, 2 / 5);
   assert.equal(r.asr, 1 / 3);
   assert.deepEqual([...r.naturalCorrectMask], [1, 1, 0, 1, 0]);
   assert.deepEqual([...r.robustCorrectMask], [0, 1, 0, 1, 0]);
-  assert.deepEqual(r.perClass.map((c) => [c.naturalAccuracy, c.robustAccuracy, c.asr]), [[2 / 3, 2 / 3, 0], [1 / 2, 0, 1]]);
+  assert.deepEqual(
+    r.perClass.map((c) => [c.naturalAccuracy, c.robustAccuracy, c.asr]),
+    [
+      [2 / 3, 2 / 3, 0],
+      [1 / 2, 0, 1],
+    ],
+  );
   const none = await evaluateAttack(brightnessClassifier(), set, { kind: 'none' });
   assert.equal(none.robustAccuracy, 3 / 5);
   assert.equal(none.asr, 0);
@@ -82,7 +87,8 @@ test('L2-PGD evaluation of a linear model matches the closed form: flipped iff m
   let dn = 0;
   for (let j = 0; j < S; j++) dn += (w[j * 2]! - w[j * 2 + 1]!) ** 2;
   dn = Math.sqrt(dn);
-  const nat: number[] = [], rob: number[] = [];
+  const nat: number[] = [],
+    rob: number[] = [];
   for (let i = 0; i < n; i++) {
     const y = labels[i]!;
     let m = bias[y]! - bias[1 - y]!; // logit of y minus the other
@@ -102,7 +108,10 @@ test('L2-PGD evaluation of a linear model matches the closed form: flipped iff m
   const sub = selectSubset(n, 10, 3);
   const rs = await evaluateAttack(model, set, attackPreset('l2-0.25'), { indices: sub });
   assert.equal(rs.count, 10);
-  assert.deepEqual([...rs.robustCorrectMask], [...sub].map((i) => rob[i]));
+  assert.deepEqual(
+    [...rs.robustCorrectMask],
+    [...sub].map((i) => rob[i]),
+  );
   model.dispose();
 });
 
@@ -112,13 +121,19 @@ test('selectSubset: all when no count, otherwise a seeded, sorted sample without
   const a = selectSubset(1000, 50, 7);
   assert.equal(a.length, 50);
   assert.equal(new Set(a).size, 50);
-  assert.deepEqual([...a], [...a].sort((x, y) => x - y));
+  assert.deepEqual(
+    [...a],
+    [...a].sort((x, y) => x - y),
+  );
   assert.deepEqual(a, selectSubset(1000, 50, 7));
   assert.notDeepEqual(a, selectSubset(1000, 50, 8));
 });
 
 test('attack presets carry the paper values; bad configs are rejected naming the field', () => {
-  for (const [eps, name] of [[0.25, 'l2-0.25'], [0.5, 'l2-0.5']] as const) {
+  for (const [eps, name] of [
+    [0.25, 'l2-0.25'],
+    [0.5, 'l2-0.5'],
+  ] as const) {
     assert.deepEqual(attackPreset(name), { kind: 'pgd', norm: 'l2', eps, step: 0.1, iterations: 100, randomStart: false, target: 'none' });
   }
   for (const k of [1, 2, 4, 8]) {
@@ -130,7 +145,10 @@ test('attack presets carry the paper values; bad configs are rejected naming the
   for (const p of Object.values(ATTACK_PRESETS)) assert.deepEqual(parseAttackConfig(p), p);
   assert.equal(describeAttack(attackPreset('linf-8')), 'Linf-PGD eps=8/255 (7x0.007843)');
   assert.deepEqual(parseAttackConfig({ kind: 'pgd', norm: 'l2', eps: 0.5, step: 0.1, iterations: 3 }).kind, 'pgd');
-  assert.throws(() => parseAttackConfig({ kind: 'pgd', norm: 'l3', eps: 0.5, step: 0.1, iterations: 3 }, 'params.yaml attacks[2]'), /params.yaml attacks\[2\].*norm/);
+  assert.throws(
+    () => parseAttackConfig({ kind: 'pgd', norm: 'l3', eps: 0.5, step: 0.1, iterations: 3 }, 'params.yaml attacks[2]'),
+    /params.yaml attacks\[2\].*norm/,
+  );
   assert.throws(() => parseAttackConfig({ kind: 'grid', grid: 'grid999' }), /grid/);
   assert.throws(() => attackPreset('l2-9'), /unknown attack preset 'l2-9'/);
 });

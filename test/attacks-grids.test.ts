@@ -30,11 +30,17 @@ test('the grids have exactly the SPEC.md points', () => {
     assert.equal(rots.length, e.nRot, `${name} rotation count`);
     rots.forEach((r, i) => assert.ok(close(r, e.rot(i)), `${name} rotation ${i}: ${r} vs ${e.rot(i)}`));
     assert.equal(new Set(m.map((p) => `${p.angleDeg},${p.tx},${p.ty}`)).size, e.count, `${name}: points distinct`);
-    assert.ok(m.some((p) => p.angleDeg === 0 && p.tx === 0 && p.ty === 0), `${name} holds the exact identity`);
+    assert.ok(
+      m.some((p) => p.angleDeg === 0 && p.tx === 0 && p.ty === 0),
+      `${name} holds the exact identity`,
+    );
   }
 });
 
-const H = 8, W = 8, C = 3, S = H * W * C;
+const H = 8,
+  W = 8,
+  C = 3,
+  S = H * W * C;
 
 test('the attack warp: the identity reproduces the input exactly, 90 degrees is the exact pixel permutation', () => {
   const images = new Rng(1).fillUniform(new Float32Array(3 * S), 0, 1);
@@ -56,15 +62,12 @@ test('early-stopped grid attack agrees with brute force over every point, for an
   // image), plus a small random linear term that makes some images sensitive to where things are.
   const rng = new Rng(21);
   const wq = tf.tensor2d(rng.fillNormal(new Float32Array(S * 3)), [S, 3]);
-  const model = new FunctionClassifier(3, (x) =>
-    tf.add(tf.mean(x, [1, 2]), tf.mul(tf.matMul(tf.reshape(x, [x.shape[0], S]), wq), 0.1 / S)) as tf.Tensor2D,
-  );
+  const model = new FunctionClassifier(3, (x) => tf.add(tf.mean(x, [1, 2]), tf.mul(tf.matMul(tf.reshape(x, [x.shape[0], S]), wq), 0.1 / S)) as tf.Tensor2D);
   const n = 24;
   const images = new Float32Array(n * S);
   for (let i = 0; i < n; i++) {
     const colour = [rng.float(), rng.float(), rng.float()];
-    for (let p = 0; p < H * W; p++)
-      for (let c = 0; c < C; c++) images[i * S + p * C + c] = Math.min(1, Math.max(0, colour[c]! + 0.1 * rng.normal()));
+    for (let p = 0; p < H * W; p++) for (let c = 0; c < C; c++) images[i * S + p * C + c] = Math.min(1, Math.max(0, colour[c]! + 0.1 * rng.normal()));
   }
   const labels = tf.tidy(() => Array.from(tf.argMax(model.logits(tf.tensor4d(images, [n, H, W, C]), 'eval'), 1).dataSync()));
   for (const name of ['rot30', 'grid135'] as const) {
@@ -78,14 +81,22 @@ test('early-stopped grid attack agrees with brute force over every point, for an
     }
     const robustCount = bruteRobust.reduce((a, b) => a + b, 0);
     assert.ok(robustCount > 0 && robustCount < n, `${name}: the check needs both outcomes (robust ${robustCount}/${n})`);
-    for (const [batchSize, pointsPerRound, exhaustive] of [[7, 3, false], [64, 32, false], [1000, 1000, false], [50, 10, true]] as const) {
+    for (const [batchSize, pointsPerRound, exhaustive] of [
+      [7, 3, false],
+      [64, 32, false],
+      [1000, 1000, false],
+      [50, 10, true],
+    ] as const) {
       const r = await gridAttack(model, images, { height: H, width: W, channels: C }, labels, motions, { batchSize, pointsPerRound, exhaustive });
       assert.deepEqual(r.robust, bruteRobust, `${name} batch ${batchSize} round ${pointsPerRound}`);
       if (exhaustive) assert.equal(r.evaluations, n * motions.length);
       else if (batchSize < n * motions.length) assert.ok(r.evaluations < n * motions.length, 'early stopping saved work');
       else assert.equal(r.evaluations, n * motions.length, 'one batch holds the whole grid');
       for (let i = 0; i < n; i++) {
-        if (r.robust[i]) { assert.equal(r.foolingPoint[i], -1); continue; }
+        if (r.robust[i]) {
+          assert.equal(r.foolingPoint[i], -1);
+          continue;
+        }
         const warped = warpBatch(images.subarray(i * S, (i + 1) * S), { n: 1, height: H, width: W, channels: C }, motions[r.foolingPoint[i]!]!);
         const pred = tf.tidy(() => tf.argMax(model.logits(tf.tensor4d(warped, [1, H, W, C]), 'eval'), 1).dataSync()[0]);
         assert.notEqual(pred, labels[i], `${name}: reported fooling point of image ${i} does fool`);

@@ -102,13 +102,7 @@ abstract class TwoLayerClassifier implements Classifier {
 export class TinyConvNet extends TwoLayerClassifier {
   readonly config: Readonly<Record<string, unknown>>;
   protected readonly vars: tf.Variable[];
-  constructor(
-    numClasses: number,
-    channels: number,
-    seed: number,
-    c1 = 6,
-    c2 = 8,
-  ) {
+  constructor(numClasses: number, channels: number, seed: number, c1 = 6, c2 = 8) {
     super(numClasses);
     this.config = { arch: 'tiny-conv', channels, c1, c2, numClasses };
     const rng = new Rng(seed);
@@ -141,18 +135,11 @@ export class TinyConvNet extends TwoLayerClassifier {
 export class TinyMlp extends TwoLayerClassifier {
   readonly config: Readonly<Record<string, unknown>>;
   protected readonly vars: tf.Variable[];
-  constructor(
-    numClasses: number,
-    inputs: number,
-    seed: number,
-    h1 = 32,
-    h2 = 16,
-  ) {
+  constructor(numClasses: number, inputs: number, seed: number, h1 = 32, h2 = 16) {
     super(numClasses);
     this.config = { arch: 'tiny-mlp', inputs, h1, h2, numClasses };
     const rng = new Rng(seed);
-    const he = (rows: number, cols: number) =>
-      tf.variable(tf.tensor2d(rng.fillNormal(new Float32Array(rows * cols), 0, Math.sqrt(2 / rows)), [rows, cols]));
+    const he = (rows: number, cols: number) => tf.variable(tf.tensor2d(rng.fillNormal(new Float32Array(rows * cols), 0, Math.sqrt(2 / rows)), [rows, cols]));
     this.vars = [he(inputs, h1), tf.variable(tf.zeros([h1])), he(h1, h2), tf.variable(tf.zeros([h2])), he(h2, numClasses), tf.variable(tf.zeros([numClasses]))];
   }
   protected trunk(x: tf.Tensor4D, passThrough: boolean): tf.Tensor2D {
@@ -192,11 +179,7 @@ export class ArrayImageSet implements ImageSet {
  * Classes distinguished by a smooth random template each: x = clamp(0.5 + amp * template_y + noise).
  * Smooth templates make the task learnable by a tiny conv net in a few hundred steps.
  */
-export function templateData(
-  seed: number,
-  n: number,
-  opts: { size: number; channels: number; classes: number; amp?: number; noise?: number },
-): ArrayImageSet {
+export function templateData(seed: number, n: number, opts: { size: number; channels: number; classes: number; amp?: number; noise?: number }): ArrayImageSet {
   const { size, channels, classes } = opts;
   const amp = opts.amp ?? 0.3;
   const noise = opts.noise ?? 0.08;
@@ -205,12 +188,13 @@ export function templateData(
   const templates: Float32Array[] = [];
   for (let k = 0; k < classes; k++) {
     const t = new Float32Array(d);
-    const fx = rng.uniform(0.5, 2), fy = rng.uniform(0.5, 2), ph = rng.uniform(0, 2 * Math.PI);
+    const fx = rng.uniform(0.5, 2),
+      fy = rng.uniform(0.5, 2),
+      ph = rng.uniform(0, 2 * Math.PI);
     const cw = [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)];
     for (let y = 0; y < size; y++)
       for (let x = 0; x < size; x++)
-        for (let c = 0; c < channels; c++)
-          t[(y * size + x) * channels + c] = Math.sin((2 * Math.PI * (fx * x + fy * y)) / size + ph) * cw[c % 3]!;
+        for (let c = 0; c < channels; c++) t[(y * size + x) * channels + c] = Math.sin((2 * Math.PI * (fx * x + fy * y)) / size + ph) * cw[c % 3]!;
     templates.push(t);
   }
   const images = new Float32Array(n * d);
@@ -228,22 +212,11 @@ export function templateData(
 /** Examples [from, to) of an ArrayImageSet as a new set. */
 export function sliceSet(set: ArrayImageSet, from: number, to: number): ArrayImageSet {
   const stride = set.height * set.width * set.channels;
-  return new ArrayImageSet(
-    set.images.slice(from * stride, to * stride),
-    set.labels.slice(from, to),
-    set.height,
-    set.width,
-    set.channels,
-    set.numClasses,
-  );
+  return new ArrayImageSet(set.images.slice(from * stride, to * stride), set.labels.slice(from, to), set.height, set.width, set.channels, set.numClasses);
 }
 
 /** Minimal Adam training loop on an ImageSet (mean cross-entropy, 'train' mode). */
-export function trainClassifier(
-  model: Classifier,
-  set: ImageSet,
-  opts: { steps: number; batchSize: number; lr: number; seed: number },
-): void {
+export function trainClassifier(model: Classifier, set: ImageSet, opts: { steps: number; batchSize: number; lr: number; seed: number }): void {
   const rng = new Rng(opts.seed);
   const optimizer = tf.train.adam(opts.lr);
   let order = rng.permutation(set.count);
@@ -257,12 +230,14 @@ export function trainClassifier(
     pos += opts.batchSize;
     tf.tidy(() => {
       const x = tf.tensor4d(set.gather(idx), [idx.length, set.height, set.width, set.channels]);
-      const y = tf.oneHot(tf.tensor1d(Int32Array.from(idx, (i) => set.labels[i]!), 'int32'), set.numClasses);
-      optimizer.minimize(
-        () => tf.losses.softmaxCrossEntropy(y, model.logits(x, 'train')) as tf.Scalar,
-        false,
-        model.trainableVariables as tf.Variable[],
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Int32Array.from(idx, (i) => set.labels[i]!),
+          'int32',
+        ),
+        set.numClasses,
       );
+      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.logits(x, 'train')) as tf.Scalar, false, model.trainableVariables as tf.Variable[]);
     });
   }
   optimizer.dispose();
@@ -308,12 +283,18 @@ export function plantedData(
   n: number,
   o: PlantedOptions = {},
 ): { set: ArrayImageSet; robustClass: Uint8Array; nonRobustClass: Uint8Array } {
-  const size = o.size ?? 8, k = o.classes ?? 4, ch = 3, d = size * size * ch;
+  const size = o.size ?? 8,
+    k = o.classes ?? 4,
+    ch = 3,
+    d = size * size * ch;
   const pr = new Rng(patternSeed);
-  const robust: Float32Array[] = [], nonRobust: Float32Array[] = [];
+  const robust: Float32Array[] = [],
+    nonRobust: Float32Array[] = [];
   for (let c = 0; c < k; c++) {
     const r = new Float32Array(d);
-    const fx = pr.uniform(-1, 1), fy = pr.uniform(-1, 1), ph = pr.uniform(0, 2 * Math.PI);
+    const fx = pr.uniform(-1, 1),
+      fy = pr.uniform(-1, 1),
+      ph = pr.uniform(0, 2 * Math.PI);
     const cw = [pr.uniform(-1, 1), pr.uniform(-1, 1), pr.uniform(-1, 1)];
     for (let y = 0; y < size; y++)
       for (let x = 0; x < size; x++)
@@ -325,7 +306,9 @@ export function plantedData(
   }
   const rng = new Rng(seed);
   const images = new Float32Array(n * d);
-  const labels = new Uint8Array(n), robustClass = new Uint8Array(n), nonRobustClass = new Uint8Array(n);
+  const labels = new Uint8Array(n),
+    robustClass = new Uint8Array(n),
+    nonRobustClass = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const y = i % k;
     labels[i] = y;
@@ -354,14 +337,13 @@ export function adversarialTrain(
     const idx = Int32Array.from({ length: opts.batchSize }, () => rng.int(set.count));
     tf.tidy(() => {
       const x = tf.tensor4d(set.gather(idx), [idx.length, set.height, set.width, set.channels]);
-      const yi = tf.tensor1d(Int32Array.from(idx, (i) => set.labels[i]!), 'int32');
+      const yi = tf.tensor1d(
+        Int32Array.from(idx, (i) => set.labels[i]!),
+        'int32',
+      );
       const xAdv = pgd(x, yi);
       const y = tf.oneHot(yi, set.numClasses);
-      optimizer.minimize(
-        () => tf.losses.softmaxCrossEntropy(y, model.logits(xAdv, 'train')) as tf.Scalar,
-        false,
-        model.trainableVariables as tf.Variable[],
-      );
+      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.logits(xAdv, 'train')) as tf.Scalar, false, model.trainableVariables as tf.Variable[]);
     });
   }
   optimizer.dispose();

@@ -7,7 +7,10 @@ import { FunctionClassifier, LinearClassifier, TinyConvNet, useCpu } from './att
 
 before(useCpu);
 
-const H = 4, W = 4, C = 3, D = H * W * C;
+const H = 4,
+  W = 4,
+  C = 3,
+  D = H * W * C;
 
 /** A two-class linear model: the cross-entropy of either class is monotone in (w_other - w_y) . x. */
 function binaryLinear(seed: number): { model: LinearClassifier; w: Float32Array } {
@@ -136,11 +139,20 @@ test('returns the best iterate, not the last: an overshooting walk around a loss
   const u = new Rng(10).fillNormal(new Float32Array(D));
   const un = Math.hypot(...u);
   const x0 = Float32Array.from(u, (v) => c + (0.07 * v) / un);
-  for (const [label, targeted] of [[1, true], [0, false]] as const) {
+  for (const [label, targeted] of [
+    [1, true],
+    [0, false],
+  ] as const) {
     let last: Float32Array | undefined;
     const { adv, loss } = run(model, x0, 1, [label], {
-      norm: 'l2', eps: 10, step: 0.1, iterations: 4, targeted,
-      onIterate: (x) => { last = x.dataSync() as Float32Array; },
+      norm: 'l2',
+      eps: 10,
+      step: 0.1,
+      iterations: 4,
+      targeted,
+      onIterate: (x) => {
+        last = x.dataSync() as Float32Array;
+      },
     });
     const lastDist = Math.hypot(...last!.map((v, j) => v - x0[j]!));
     assert.ok(lastDist < 1e-5, `the last iterate is back at the start (${lastDist})`);
@@ -158,7 +170,12 @@ test('no tensor leaks: the live tensor count is the same at every iteration and 
     const counts: number[] = [];
     const before = tf.memory().numTensors;
     const r = pgdBatch(model, x, y, {
-      norm, eps: 0.3, step: 0.1, iterations: 6, randomStart: true, rng: new Rng(1),
+      norm,
+      eps: 0.3,
+      step: 0.1,
+      iterations: 6,
+      randomStart: true,
+      rng: new Rng(1),
       onIterate: () => counts.push(tf.memory().numTensors),
     });
     tf.dispose([r.adversarial, r.loss]);

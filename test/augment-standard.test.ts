@@ -19,7 +19,8 @@ test('a pure translation moves content by the drawn number of pixels, black fill
     const out = applyAugment(img, d, draw);
     for (let y = 0; y < 8; y++)
       for (let x = 0; x < 8; x++) {
-        const sy = y - draw.ty, sx = x - draw.tx;
+        const sy = y - draw.ty,
+          sx = x - draw.tx;
         const inside = sy >= 0 && sy < 8 && sx >= 0 && sx < 8;
         for (let c = 0; c < 3; c++) assert.equal(at(out, y, x, c), inside ? at(img, sy, sx, c) : 0);
       }
@@ -30,9 +31,7 @@ test('a pure translation moves content by the drawn number of pixels, black fill
 test('rotation by 90 degrees of a square image is the exact pixel permutation; flip mirrors columns', () => {
   const img = randomImage(2);
   const out = applyAugment(img, d, { ...IDENTITY_DRAW, angleDeg: 90 });
-  for (let y = 0; y < 8; y++)
-    for (let x = 0; x < 8; x++)
-      for (let c = 0; c < 3; c++) assert.equal(at(out, y, x, c), at(img, x, 7 - y, c)); // numpy rot90 (counter-clockwise)
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) for (let c = 0; c < 3; c++) assert.equal(at(out, y, x, c), at(img, x, 7 - y, c)); // numpy rot90 (counter-clockwise)
   const flipped = applyAugment(img, d, { ...IDENTITY_DRAW, flip: true });
   for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) assert.equal(at(flipped, y, x, 1), at(img, y, 7 - x, 1));
   // Crop before flip: the translated image is mirrored.
@@ -50,8 +49,14 @@ function checkDraws(draws: AugmentDraw[], maxShift: number, maxDeg: number): voi
     assert.deepEqual([...w.jitterOrder].sort(), ['brightness', 'contrast', 'saturation']);
   }
   const ext = (f: (w: AugmentDraw) => number) => [Math.min(...draws.map(f)), Math.max(...draws.map(f))];
-  assert.deepEqual(ext((w) => w.tx), [-maxShift, maxShift]);
-  assert.deepEqual(ext((w) => w.ty), [-maxShift, maxShift]);
+  assert.deepEqual(
+    ext((w) => w.tx),
+    [-maxShift, maxShift],
+  );
+  assert.deepEqual(
+    ext((w) => w.ty),
+    [-maxShift, maxShift],
+  );
   const [lo, hi] = ext((w) => w.angleDeg);
   assert.ok(lo! < -0.9 * maxDeg && hi! > 0.9 * maxDeg, `angles span ${lo}..${hi}`);
   const [blo, bhi] = ext((w) => w.brightness);

@@ -64,7 +64,18 @@ export const CONV_CASES: readonly ConvCase[] = [
   { name: '3x3 s2 valid', x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 2, pad: 'valid' },
   { name: '5x5 s1 valid', x: [1, 10, 10, 2], filter: [5, 5, 2, 3], strides: 1, pad: 'valid' },
   { name: '4x4 s2 same (asymmetric padding)', x: [1, 9, 9, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
-  { name: '3x3 s2 explicit padding', x: [1, 9, 8, 3], filter: [3, 3, 3, 2], strides: 2, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
+  {
+    name: '3x3 s2 explicit padding',
+    x: [1, 9, 8, 3],
+    filter: [3, 3, 3, 2],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 1],
+      [0, 0],
+    ],
+  },
   { name: '3x3 s3 valid (stride above kernel gap)', x: [2, 11, 10, 2], filter: [2, 2, 2, 3], strides: 3, pad: 'valid' },
 ];
 

@@ -33,11 +33,15 @@ test('wrap-rows gradient and bilinear sampling are right on recycled buffers, in
   const size = shape.reduce((a, b) => a * b, 1);
   const xv = randomArray(30, shape);
   const wv = randomArray(31, [4, 34, 32, 8]);
-  const gradOf = (f: typeof wrapRows) => tf.tidy(() => {
-    const x = tf.tensor4d(xv, shape);
-    const w = tf.tensor4d(wv, [4, 34, 32, 8]);
-    return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, f(t as tf.Tensor4D, 1))))(x).dataSync<'float32'>().slice();
-  });
+  const gradOf = (f: typeof wrapRows) =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(xv, shape);
+      const w = tf.tensor4d(wv, [4, 34, 32, 8]);
+      return tf
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(w, f(t as tf.Tensor4D, 1))))(x)
+        .dataSync<'float32'>()
+        .slice();
+    });
   const reference = gradOf(composedWrapRows);
   dirtyPool(size);
   assertClose(gradOf(wrapRows), reference, 1e-6, 'wrap-rows gradient on a recycled buffer');

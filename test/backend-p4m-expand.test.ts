@@ -8,7 +8,11 @@ import { P4MConv } from '../ml/models/p4m.ts';
 import { ParamStore } from '../ml/models/params.ts';
 import { assertClose, randomArray, testLoopKernelOnBackends } from './backend-compare.ts';
 
-const CASES = [[true, 3], [false, 3], [false, 1]] as const;
+const CASES = [
+  [true, 3],
+  [false, 3],
+  [false, 1],
+] as const;
 
 /** The expanded kernel and d/dweight of sum(r * kernel) by both routes, as copies. */
 function bothRoutes(lift: boolean, k: number): { loop: Float32Array[]; composed: Float32Array[] } {
@@ -41,7 +45,10 @@ async function compareOn(backend: string): Promise<void> {
     const what = `${backend} ${lift ? 'lifting' : 'p4m->p4m'} ${k}x${k}`;
     assertClose(loop[0]!, composed[0]!, 0, `${what} expanded kernel`);
     assertClose(loop[1]!, composed[1]!, 1e-6, `${what} weight gradient`);
-    assert.ok(loop[1]!.some((v) => v !== 0), `${what}: zero gradient`);
+    assert.ok(
+      loop[1]!.some((v) => v !== 0),
+      `${what}: zero gradient`,
+    );
     // The layer keeps one index tensor for the kernel; nothing else may stay behind.
     assert.ok(tf.memory().numTensors <= before + 1, `${what}: tensors leaked`);
   }

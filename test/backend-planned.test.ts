@@ -27,7 +27,9 @@ test('repro starts with the warning when the native backend is unavailable, and 
   const target = 'train@q2-ResNet-18-alpha0';
   const dry = (env: Record<string, string>) =>
     execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'pipeline.ts'), '--root', root, 'repro', target, '--dry-run'], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, ...env },
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
     });
   // "~42s", "~3m05s", "~1h02m" (engine/reporter.ts fmtDuration), in seconds.
   const estimate = (out: string) => {

@@ -11,7 +11,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 test('parseBackendChoice accepts the five choices and names the source of a bad one', () => {
   for (const c of ['auto', 'tensorflow', 'native', 'wasm', 'cpu']) assert.equal(parseBackendChoice(c, 'x'), c);
-  assert.throws(() => parseBackendChoice('gpu', 'params.yaml: profiles.demo.backend'), /params\.yaml: profiles\.demo\.backend: backend must be one of auto, tensorflow, native, wasm, cpu; got "gpu"/);
+  assert.throws(
+    () => parseBackendChoice('gpu', 'params.yaml: profiles.demo.backend'),
+    /params\.yaml: profiles\.demo\.backend: backend must be one of auto, tensorflow, native, wasm, cpu; got "gpu"/,
+  );
   assert.throws(() => parseBackendChoice(3, '--backend'), /--backend: .*got 3/);
 });
 
@@ -65,7 +68,8 @@ test('auto picks native when built, else wasm; initFastestBackend is auto', asyn
 });
 
 test('auto falls back to wasm when the native addon is unavailable (RF_NO_NATIVE=1)', () => {
-  const script = "import('./ml/backend/index.ts').then(async (m) => { const i = await m.initBackend('auto', { log: () => {} }); console.log(JSON.stringify(i)); })";
+  const script =
+    "import('./ml/backend/index.ts').then(async (m) => { const i = await m.initBackend('auto', { log: () => {} }); console.log(JSON.stringify(i)); })";
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
     cwd: root,
     env: { ...process.env, RF_NO_NATIVE: '1' },
@@ -77,8 +81,10 @@ test('auto falls back to wasm when the native addon is unavailable (RF_NO_NATIVE
 });
 
 test('the default thread count comes from RF_THREADS, and a bad value is named', () => {
-  const script = "import('./ml/backend/index.ts').then(async (m) => { const i = await m.initBackend('auto', { log: () => {} }); console.log(JSON.stringify(i)); })";
-  const run = (value: string) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, env: { ...process.env, RF_THREADS: value }, encoding: 'utf8' });
+  const script =
+    "import('./ml/backend/index.ts').then(async (m) => { const i = await m.initBackend('auto', { log: () => {} }); console.log(JSON.stringify(i)); })";
+  const run = (value: string) =>
+    spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, env: { ...process.env, RF_THREADS: value }, encoding: 'utf8' });
   const ok = run('1');
   assert.equal(ok.status, 0, ok.stderr);
   const info = JSON.parse(ok.stdout.trim().split('\n').pop()!) as { threads: number };

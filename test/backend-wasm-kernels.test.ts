@@ -19,13 +19,19 @@ test('wasm gather gradient (UnsortedSegmentSum) matches cpu, repeated and out-of
   const idx = [0, 3, 3, 5, 1, 3, 0];
   for (const axis of [0, 1]) {
     const ids = axis === 0 ? idx : idx.map((v) => v % 4);
-    await assertSameOnBackends('wasm', 'cpu', () => {
-      const p = tf.tensor2d(pv, [6, 4]);
-      const indices = tf.tensor1d(ids, 'int32');
-      const r = tf.tensor(randomArray(2, axis === 0 ? [7, 4] : [6, 7]), axis === 0 ? [7, 4] : [6, 7]);
-      const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, indices, axis), r));
-      return [tf.gather(p, indices, axis), tf.grad(f)(p)];
-    }, 1e-6, `gather axis ${axis}`);
+    await assertSameOnBackends(
+      'wasm',
+      'cpu',
+      () => {
+        const p = tf.tensor2d(pv, [6, 4]);
+        const indices = tf.tensor1d(ids, 'int32');
+        const r = tf.tensor(randomArray(2, axis === 0 ? [7, 4] : [6, 7]), axis === 0 ? [7, 4] : [6, 7]);
+        const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, indices, axis), r));
+        return [tf.gather(p, indices, axis), tf.grad(f)(p)];
+      },
+      1e-6,
+      `gather axis ${axis}`,
+    );
   }
 });
 
@@ -52,7 +58,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const loss = (...ts: tf.Tensor[]) => tf.sum(tf.mul(f(ts[0]!, ts[1]!, ts[2]!, ts[3]!, ts[4]!, 1e-3), rr));
       return tf.grads(loss)([x!, m!, v!, o!, s!]);
     };
-    const fused = await runOn(backend, run((x, m, v, o, s, eps) => tf.batchNorm(x as tf.Tensor4D, m, v, o, s, eps)));
+    const fused = await runOn(
+      backend,
+      run((x, m, v, o, s, eps) => tf.batchNorm(x as tf.Tensor4D, m, v, o, s, eps)),
+    );
     const byHand = await runOn(backend, run(batchNormByHand));
     fused.forEach((g, i) => assertClose(g, byHand[i]!, 1e-4, `batchNorm grad input ${i}`));
   });

@@ -17,21 +17,25 @@ test('.ci/run builds the native backend through .ci/native-build', () => {
   assert.doesNotMatch(ci, /build:native \|\|/);
 });
 
-test('.ci/native-build fails when the compiler fails and oneDNN is installed', { skip: hasDnnl ? false : 'oneDNN headers not installed: only the lenient path applies' }, () => {
-  // A compiler that answers --version but fails every compilation; --force so the existing build is
-  // not taken as up to date (the build goes to a temporary file first, so it stays intact).
-  const dir = mkdtempSync(join(tmpdir(), 'rf-cxx-'));
-  try {
-    const cxx = join(dir, 'broken-c++');
-    writeFileSync(cxx, '#!/bin/sh\n[ "$1" = --version ] && exit 0\necho "error: deliberate" >&2\nexit 1\n');
-    chmodSync(cxx, 0o755);
-    const r = spawnSync('bash', ['.ci/native-build', '--force'], { cwd: ROOT, env: { ...process.env, CXX: cxx }, encoding: 'utf8' });
-    assert.notEqual(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /native backend not built: compiler exited with status 1/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  '.ci/native-build fails when the compiler fails and oneDNN is installed',
+  { skip: hasDnnl ? false : 'oneDNN headers not installed: only the lenient path applies' },
+  () => {
+    // A compiler that answers --version but fails every compilation; --force so the existing build is
+    // not taken as up to date (the build goes to a temporary file first, so it stays intact).
+    const dir = mkdtempSync(join(tmpdir(), 'rf-cxx-'));
+    try {
+      const cxx = join(dir, 'broken-c++');
+      writeFileSync(cxx, '#!/bin/sh\n[ "$1" = --version ] && exit 0\necho "error: deliberate" >&2\nexit 1\n');
+      chmodSync(cxx, 0o755);
+      const r = spawnSync('bash', ['.ci/native-build', '--force'], { cwd: ROOT, env: { ...process.env, CXX: cxx }, encoding: 'utf8' });
+      assert.notEqual(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /native backend not built: compiler exited with status 1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('.ci/native-build without oneDNN says why and succeeds', { skip: hasDnnl ? 'oneDNN is installed here: the strict path applies' : false }, () => {
   const r = spawnSync('bash', ['.ci/native-build'], { cwd: ROOT, encoding: 'utf8' });

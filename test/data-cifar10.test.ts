@@ -60,7 +60,12 @@ test('record layout: label byte, then R, G, B planes row-major, to NHWC', () => 
   }
   const { pixels, labels } = parseCifarBatch('one', rec, 1);
   assert.deepEqual([...labels], [7]);
-  for (const [y, x] of [[0, 0], [0, 31], [5, 9], [31, 31]] as const) {
+  for (const [y, x] of [
+    [0, 0],
+    [0, 31],
+    [5, 9],
+    [31, 31],
+  ] as const) {
     const p = y * 32 + x;
     assert.deepEqual([...pixels.subarray(3 * p, 3 * p + 3)], [p % 251, (p * 3) % 256, 255 - (p % 200)]);
   }
@@ -112,7 +117,11 @@ test('broken inputs fail with an error naming the file', async () => {
     /data_batch_4\.bin: 9214 bytes is not a whole number of 3073-byte records \(2 records and 3068 bytes left over\)/,
   );
   await assert.rejects(
-    fetchCifar10({ source: { kind: 'folder', path: makeFolder({ 'test_batch.bin': makeBatch(3, 9, (i) => (i === 1 ? 10 : 0)) }) }, ...outputs(), recordsPerBatch: null }),
+    fetchCifar10({
+      source: { kind: 'folder', path: makeFolder({ 'test_batch.bin': makeBatch(3, 9, (i) => (i === 1 ? 10 : 0)) }) },
+      ...outputs(),
+      recordsPerBatch: null,
+    }),
     /test_batch\.bin: record 1 has label 10, expected 0\.\.9/,
   );
   const noThird = await makeTarball(makeFolder({ 'data_batch_3.bin': null }));
@@ -138,8 +147,7 @@ test('a tarball with the wrong checksum, or cut short, is refused', async () => 
   const cut = join(root, 'cut.tar.gz');
   copyFileSync(tb.path, cut);
   writeFileSync(cut, readFileSync(cut).subarray(0, Math.floor(statSync(tb.path).size / 2)));
-  await assert.rejects(
-    fetchCifar10({ source: { kind: 'tarball', path: cut }, ...out, expected: {}, recordsPerBatch: null }),
-    (e: Error) => e.message.includes(cut),
+  await assert.rejects(fetchCifar10({ source: { kind: 'tarball', path: cut }, ...out, expected: {}, recordsPerBatch: null }), (e: Error) =>
+    e.message.includes(cut),
   );
 });

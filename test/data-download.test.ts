@@ -111,8 +111,10 @@ test('a wrong checksum is an error and the wrong .part is removed', async () => 
   reset();
   const dest = join(dir, 'e.bin');
   const wrong = '0'.repeat(32);
-  await assert.rejects(download({ url: `${base}/file`, dest, expected: { md5: wrong } }), (e: Error) =>
-    e.message.includes(`MD5 ${md5}, expected ${wrong}`) && e.message.includes('rerun to start over'));
+  await assert.rejects(
+    download({ url: `${base}/file`, dest, expected: { md5: wrong } }),
+    (e: Error) => e.message.includes(`MD5 ${md5}, expected ${wrong}`) && e.message.includes('rerun to start over'),
+  );
   assert.equal(existsSync(dest), false);
   assert.equal(existsSync(`${dest}.part`), false);
 });
@@ -125,7 +127,10 @@ test('a size mismatch announced by the server, HTTP errors, redirects', async ()
   await assert.rejects(download({ url: `${base}/nothing`, dest }), (e: Error) => e.message.includes(`${base}/nothing`) && /HTTP 404/.test(e.message));
   const r = await download({ url: `${base}/moved`, dest, expected: { md5 } });
   assert.equal(r.requests, 1);
-  assert.deepEqual(seen.slice(-2).map((s) => s.path), ['/moved', '/file']);
+  assert.deepEqual(
+    seen.slice(-2).map((s) => s.path),
+    ['/moved', '/file'],
+  );
 });
 
 test('verifyFile names the file and what differs', async () => {

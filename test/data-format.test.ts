@@ -47,10 +47,13 @@ test('float32 round trip, streamed in chunks, no temp file left behind', () => {
   w.append(pixels.subarray(0, 4 * size), labels.slice(0, 4));
   w.append(pixels.subarray(4 * size), labels.slice(4));
   w.close();
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes('.tmp-')),
+    [],
+  );
   const set = openDataset(path);
   assert.equal(set.dtype, 'float32');
-  assert.equal((set.pixels.byteOffset % 64), 0);
+  assert.equal(set.pixels.byteOffset % 64, 0);
   assert.deepEqual(set.gather([9, 2]), new Float32Array([...pixels.subarray(9 * size, 10 * size), ...pixels.subarray(2 * size, 3 * size)]));
   assert.deepEqual(readDatasetHeader(path).count, n);
 });
@@ -63,7 +66,10 @@ test('bad input is refused with a message naming it', () => {
   const w = new DatasetWriter(path, { ...shape, count: 2, dtype: 'uint8' });
   w.append(new Uint8Array(size), [0]);
   assert.throws(() => w.close(), /1 examples written, header declares 2/);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.bad')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('.bad')),
+    [],
+  );
 });
 
 test('truncation, corruption and foreign files are detected', () => {
@@ -73,7 +79,10 @@ test('truncation, corruption and foreign files are detected', () => {
   const copy = join(dir, 'copy.rfds');
   writeFileSync(copy, readFileSync(path));
   truncateSync(copy, full - 10);
-  assert.throws(() => openDataset(copy), (e: Error) => e.message.includes(copy) && /truncated: \d+ bytes, the header declares \d+/.test(e.message));
+  assert.throws(
+    () => openDataset(copy),
+    (e: Error) => e.message.includes(copy) && /truncated: \d+ bytes, the header declares \d+/.test(e.message),
+  );
   assert.throws(() => readDatasetHeader(copy), /truncated/);
   const bytes = readFileSync(path);
   bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff; // a pixel byte
@@ -105,7 +114,10 @@ test('subsets: first n, stratified balance, views and written subsets', () => {
   writeSubset(path, set, strat, { subset: 'stratified 18' });
   const sub = openDataset(path);
   assert.equal(sub.dtype, 'uint8');
-  assert.deepEqual([...sub.labels], [...strat].map((i) => labels[i]));
+  assert.deepEqual(
+    [...sub.labels],
+    [...strat].map((i) => labels[i]),
+  );
   assert.equal(sub.pixels[size * 3], strat[3]);
   assert.deepEqual(sub.meta, { subset: 'stratified 18' });
   const summary = datasetSummary(sub);

@@ -7,7 +7,9 @@ import { PermutedStream, datasetSource, mixSource, sequentialBatches } from '../
 
 /** Images that say where they come from: channel 0 = index / 1000, channel 1 = which set. */
 function tagged(count: number, setId: number): StoredImageSet {
-  const H = 2, W = 2, C = 3;
+  const H = 2,
+    W = 2,
+    C = 3;
   const pixels = new Float32Array(count * H * W * C);
   for (let i = 0; i < count; i++)
     for (let p = 0; p < H * W; p++) {
@@ -38,7 +40,10 @@ test('plain source: each epoch is a permutation, last batch short, pure function
         seen.push(o.index);
       }
     }
-    assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   }
   assert.notDeepEqual(src.plan(0).natural, src.plan(7).natural);
   // A fresh source asked for a late step first gives the same batches.
@@ -107,7 +112,13 @@ test('augmentation is applied per batch, deterministically; bad configurations a
 
 test('sequential evaluation batches cover the set in order', () => {
   const got = [...sequentialBatches(D, 16)];
-  assert.deepEqual(got.map((b) => b.size), [16, 16, 16, 2]);
-  assert.deepEqual(got.flatMap((b) => [...b.indices]), Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(
+    got.map((b) => b.size),
+    [16, 16, 16, 2],
+  );
+  assert.deepEqual(
+    got.flatMap((b) => [...b.indices]),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   assert.equal(origin(got[3]!.x, 1).index, 49);
 });

@@ -33,8 +33,16 @@ function unbalanced(path: string): number[] {
 
 async function runSubset(input: string, output: string, count: number, seed: number): Promise<unknown> {
   const r = await subsetDataset.run({
-    params: { count, seed, option: 'data.trainCount' }, inputs: { data: input }, outputs: { dataset: output },
-    scratchDir: root, nodeId: 'subset-dataset@train', nodeKey: 'k', progress: () => {}, log: () => {}, environment: () => {}, series: () => {},
+    params: { count, seed, option: 'data.trainCount' },
+    inputs: { data: input },
+    outputs: { dataset: output },
+    scratchDir: root,
+    nodeId: 'subset-dataset@train',
+    nodeKey: 'k',
+    progress: () => {},
+    log: () => {},
+    environment: () => {},
+    series: () => {},
   });
   return r ? r.metrics : undefined;
 }
@@ -114,18 +122,23 @@ test('a partial CIFAR-10 copy is refused naming the file, its record count and t
     /cifar-10-batches-bin\/data_batch_1\.bin: 20 records, expected 10000; a partial copy is accepted with `data: \{ partial: true \}`/,
   );
   const fewer = cifarFolder(20, ['data_batch_4.bin', 'data_batch_5.bin']);
-  await assert.rejects(fetchCifar10({ source: { kind: 'folder', path: fewer }, recordsPerBatch: 20, ...out('b') }), /missing cifar-10-batches-bin\/data_batch_4\.bin, cifar-10-batches-bin\/data_batch_5\.bin; a partial copy is accepted/);
+  await assert.rejects(
+    fetchCifar10({ source: { kind: 'folder', path: fewer }, recordsPerBatch: 20, ...out('b') }),
+    /missing cifar-10-batches-bin\/data_batch_4\.bin, cifar-10-batches-bin\/data_batch_5\.bin; a partial copy is accepted/,
+  );
   const r = await fetchCifar10({ source: { kind: 'folder', path: fewer }, partial: true, ...out('c') });
   assert.equal(r.train.count, 60);
   assert.equal(r.test.count, 20);
   const profile = withDataCounts({ name: 'cpu', synthetic: false }, { train: out('c').trainPath, test: out('c').testPath });
-  assert.deepEqual(profile.notes, ['Images used: 60 training images (from a partial local copy), 20 test images (from a partial local copy) (evaluations may use a subset of the test images, evaluation.count).']);
+  assert.deepEqual(profile.notes, [
+    'Images used: 60 training images (from a partial local copy), 20 test images (from a partial local copy) (evaluations may use a subset of the test images, evaluation.count).',
+  ]);
   assert.equal((readDatasetHeader(out('c').trainPath).meta as { partial: { trainImages: number } }).partial.trainImages, 60);
   const noTest = cifarFolder(20, ['test_batch.bin']);
   await assert.rejects(fetchCifar10({ source: { kind: 'folder', path: noTest }, partial: true, ...out('d') }), /still needs the test batch/);
 });
 
-test("robust.source auto: the published D_R when a copy is reachable (local first, then a URL that answers), else built, and it says which", async () => {
+test('robust.source auto: the published D_R when a copy is reachable (local first, then a URL that answers), else built, and it says which', async () => {
   const { chooseRobustSource } = await import('../experiments/robust-source.ts');
   const dir = mkdtempSync(join(root, 'auto-'));
   const never = () => false;
@@ -133,9 +146,16 @@ test("robust.source auto: the published D_R when a copy is reachable (local firs
   assert.equal(built.source, 'build');
   assert.match(built.why, /^D_R built locally \(no published copy: set RF_ROBUST_DATASETS/);
   writeFileSync(join(dir, 'datasets.tar'), 'x');
-  assert.deepEqual(chooseRobustSource(null, dir, { env: {}, reachable: never }), { source: 'fetch', from: join(dir, 'datasets.tar'), why: `Ilyas et al.'s published D_R, read from ${join(dir, 'datasets.tar')}` });
+  assert.deepEqual(chooseRobustSource(null, dir, { env: {}, reachable: never }), {
+    source: 'fetch',
+    from: join(dir, 'datasets.tar'),
+    why: `Ilyas et al.'s published D_R, read from ${join(dir, 'datasets.tar')}`,
+  });
   const urls: string[] = [];
-  const mirror = chooseRobustSource('https://mirror.example/datasets.tar', mkdtempSync(join(root, 'auto-')), { env: {}, reachable: (u) => (urls.push(u), u.includes('mirror')) });
+  const mirror = chooseRobustSource('https://mirror.example/datasets.tar', mkdtempSync(join(root, 'auto-')), {
+    env: {},
+    reachable: (u) => (urls.push(u), u.includes('mirror')),
+  });
   assert.equal(mirror.source, 'fetch');
   assert.equal(mirror.from, 'https://mirror.example/datasets.tar');
   assert.deepEqual(urls, ['https://mirror.example/datasets.tar']);

@@ -6,8 +6,18 @@ import { join } from 'node:path';
 import { augmentBatch, STD } from '../ml/augment/standard.ts';
 import { openDataset } from '../ml/data/dataset-file.ts';
 import {
-  argmax, generateSyntheticSplit, nonRobustEnergy, nonRobustScores, renderRobust, renderSyntheticImage, robustClassesFromMeta,
-  robustScores, swapNonRobust, syntheticBank, syntheticBankFromMeta, writeSynthetic,
+  argmax,
+  generateSyntheticSplit,
+  nonRobustEnergy,
+  nonRobustScores,
+  renderRobust,
+  renderSyntheticImage,
+  robustClassesFromMeta,
+  robustScores,
+  swapNonRobust,
+  syntheticBank,
+  syntheticBankFromMeta,
+  writeSynthetic,
 } from '../ml/data/synthetic.ts';
 
 /** The demo profile's smallest L2 attack budget (SPEC.md: ε in {0.25, 0.5}). */

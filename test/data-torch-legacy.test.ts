@@ -44,7 +44,14 @@ test('pickle: unsupported opcodes and truncation are reported', () => {
 test('legacy torch file: a list of batch tensors, views with offsets and strides', () => {
   const file = readTorchLegacy(fx('legacy_ims.pt'));
   const tensors = tensorList(file);
-  assert.deepEqual(tensors.map((t) => t.shape), [[2, 3, 4, 4], [3, 3, 4, 4], [1, 3, 4, 4]]);
+  assert.deepEqual(
+    tensors.map((t) => t.shape),
+    [
+      [2, 3, 4, 4],
+      [3, 3, 4, 4],
+      [1, 3, 4, 4],
+    ],
+  );
   assert.equal(tensors[1]!.offset, 48);
   assert.deepEqual(tensors[2]!.stride, [48, 16, 1, 4]);
   assert.equal(tensors[0]!.storage.typeName, 'torch.FloatStorage');
@@ -89,7 +96,12 @@ test('conversion to the dataset format: NCHW -> NHWC float32, labels, validation
   assert.deepEqual([set.count, set.height, set.width, set.channels], [6, 4, 4, 3]);
   assert.deepEqual([...set.labels], expected.lab);
   const [, C, H, W] = expected.ims_shape as [number, number, number, number];
-  for (const [n, c, y, x] of [[0, 0, 0, 0], [2, 1, 3, 2], [5, 2, 1, 3], [4, 0, 2, 1]] as const) {
+  for (const [n, c, y, x] of [
+    [0, 0, 0, 0],
+    [2, 1, 3, 2],
+    [5, 2, 1, 3],
+    [4, 0, 2, 1],
+  ] as const) {
     const nchw = expected.ims[((n * C + c) * H + y) * W + x]!;
     assert.equal(set.pixels[((n * H + y) * W + x) * C + c], Math.fround(nchw));
   }
@@ -99,16 +111,28 @@ test('conversion to the dataset format: NCHW -> NHWC float32, labels, validation
   assert.deepEqual([...dbl.labels], [7, 0]);
   const bad = join(dir, 'x.rfds');
   assert.throws(() => convertTorchPair(fx('legacy_single.pt'), fx('legacy_badlab.pt'), bad), /legacy_badlab\.pt: batch 0 label 1 is 10, expected 0\.\.9/);
-  assert.throws(() => convertTorchPair(fx('legacy_badims.pt'), fx('legacy_lab2.pt'), bad), /legacy_badims\.pt: batch 0 image 0 has value [\d.]+ outside \[0, 1\]/);
-  assert.throws(() => convertTorchPair(fx('legacy_single.pt'), fx('legacy_lab.pt'), bad), /legacy_single\.pt holds 2 images but .*legacy_lab\.pt holds 6 labels/);
+  assert.throws(
+    () => convertTorchPair(fx('legacy_badims.pt'), fx('legacy_lab2.pt'), bad),
+    /legacy_badims\.pt: batch 0 image 0 has value [\d.]+ outside \[0, 1\]/,
+  );
+  assert.throws(
+    () => convertTorchPair(fx('legacy_single.pt'), fx('legacy_lab.pt'), bad),
+    /legacy_single\.pt holds 2 images but .*legacy_lab\.pt holds 6 labels/,
+  );
   assert.throws(() => convertTorchPair(fx('legacy_lab.pt'), fx('legacy_lab.pt'), bad), /batch 0 has shape \[2\], expected N x C x H x W/);
-  assert.throws(() => convertTorchPair(fx('legacy_ims.pt'), fx('legacy_ims.pt'), bad), /legacy_ims\.pt: batch 0 has shape \[2, 3, 4, 4\], expected a vector of labels/);
+  assert.throws(
+    () => convertTorchPair(fx('legacy_ims.pt'), fx('legacy_ims.pt'), bad),
+    /legacy_ims\.pt: batch 0 has shape \[2, 3, 4, 4\], expected a vector of labels/,
+  );
   assert.throws(() => openDataset(bad), /ENOENT/); // nothing half-written is left
 });
 
 test('fetch from a tarball or a folder in the release_datasets layout', async () => {
   const src = join(dir, 'src');
-  for (const [variant, ims] of [['d_robust_CIFAR', 'legacy_ims.pt'], ['d_non_robust_CIFAR', 'legacy_ims_cuda.pt']] as const) {
+  for (const [variant, ims] of [
+    ['d_robust_CIFAR', 'legacy_ims.pt'],
+    ['d_non_robust_CIFAR', 'legacy_ims_cuda.pt'],
+  ] as const) {
     mkdirSync(join(src, 'release_datasets', variant), { recursive: true });
     copyFileSync(fx(ims), join(src, 'release_datasets', variant, 'CIFAR_ims'));
     copyFileSync(fx('legacy_lab.pt'), join(src, 'release_datasets', variant, 'CIFAR_lab'));
@@ -125,7 +149,12 @@ test('fetch from a tarball or a folder in the release_datasets layout', async ()
   assert.match(String(dr.meta.md5), /^[0-9a-f]{32}$/);
   assert.deepEqual(readdirSync(join(dir, 'scratch')), []);
   const fromFolder = join(dir, 'folder.rfds');
-  await fetchRobustDatasets({ source: resolveRobustSource(src, {}), outputs: { d_robust_CIFAR: fromFolder }, downloadDir: dir, extractDir: join(dir, 'scratch') });
+  await fetchRobustDatasets({
+    source: resolveRobustSource(src, {}),
+    outputs: { d_robust_CIFAR: fromFolder },
+    downloadDir: dir,
+    extractDir: join(dir, 'scratch'),
+  });
   assert.deepEqual(openDataset(fromFolder).pixels, dr.pixels);
   await assert.rejects(
     fetchRobustDatasets({ source: { kind: 'folder', path: src }, outputs: { drand_CIFAR: join(dir, 'no.rfds') }, downloadDir: dir, extractDir: dir }),
@@ -134,4 +163,3 @@ test('fetch from a tarball or a folder in the release_datasets layout', async ()
   assert.throws(() => resolveRobustSource(join(dir, 'absent'), {}), /absent does not exist/);
   assert.equal(resolveRobustSource(undefined, {}).kind, 'url');
 });
-

@@ -40,7 +40,7 @@ test('a no-op repro recomputes nothing; one changed sweep value reruns exactly i
 
   const changed = await w.run(['repro', 'all', '--executor', 'inline']);
   assert.equal(changed.code, 0, changed.stderr);
-  const ran = w.query<{ node_id: string }>("SELECT node_id FROM executions WHERE id > 11 ORDER BY node_id").map((r) => r.node_id);
+  const ran = w.query<{ node_id: string }>('SELECT node_id FROM executions WHERE id > 11 ORDER BY node_id').map((r) => r.node_id);
   assert.deepEqual(ran, ['gen@n5', 'parity@n5', 'scale@n5', 'sum@scaled']);
   const after1 = w.registered();
   assert.equal(after1['sum@parity']!['total'], before['sum@parity']!['total']);
@@ -60,7 +60,10 @@ test('a changed parameter is named in the dry run; --set overrides one key; prof
   const tripled = await w.run(['--profile', 'tripled', 'repro', 'scaled', '--executor', 'inline']);
   assert.equal(tripled.code, 0, tripled.stderr);
   const totals = w.query<{ metrics: string }>("SELECT metrics FROM executions WHERE node_id = 'sum@scaled' ORDER BY id");
-  assert.deepEqual(totals.map((t) => JSON.parse(t.metrics).total), [6, 9]);
+  assert.deepEqual(
+    totals.map((t) => JSON.parse(t.metrics).total),
+    [6, 9],
+  );
 
   const forced = await w.run(['repro', 'scaled', '--force', 'gen@n1', '--executor', 'inline']);
   assert.equal(forced.code, 0, forced.stderr);
@@ -87,7 +90,12 @@ test('--jobs 2 runs the independent inputs of one target side by side', async ()
   const r = await w.run(['repro', 'scaled', '--jobs', '2']);
   assert.equal(r.code, 0, r.stderr);
   // sum@scaled's four inputs (and their gen nodes) do not depend on each other.
-  const spans = w.query<{ s: string; e: string }>("SELECT started_at AS s, ended_at AS e FROM executions WHERE node_id LIKE 'gen@%' OR node_id LIKE 'scale@%' ORDER BY started_at");
+  const spans = w.query<{ s: string; e: string }>(
+    "SELECT started_at AS s, ended_at AS e FROM executions WHERE node_id LIKE 'gen@%' OR node_id LIKE 'scale@%' ORDER BY started_at",
+  );
   assert.equal(spans.length, 8);
-  assert.ok(spans.some((x, i) => i > 0 && x.s < spans[i - 1]!.e), 'expected overlapping executions under one target');
+  assert.ok(
+    spans.some((x, i) => i > 0 && x.s < spans[i - 1]!.e),
+    'expected overlapping executions under one target',
+  );
 });

@@ -38,7 +38,7 @@ test('editing a helper two imports below a stage reruns exactly the nodes of tha
   assert.deepEqual(ran, ['scale@n1', 'scale@n2']);
 });
 
-test('files no import reaches but the project names as a stage\'s extra code (native kernels) are in its key', async () => {
+test("files no import reaches but the project names as a stage's extra code (native kernels) are in its key", async () => {
   const src = copyToyProject();
   const w = new ToyWorkspace(baseParams([1]), 'tsx', join(src, 'cli.ts'));
   spaces.push(w);
@@ -104,15 +104,28 @@ test('runStage refuses a key computed for other code than the process loaded, or
   const input = join(dir, 'in');
   appendFileSync(input, '4\n');
   const task = (codeDigest: string, name: string): NodeTask => ({
-    projectModule: project.module, stage: 'scale', nodeId: 'scale@n4', nodeKey: 'k', codeDigest,
-    params: { factor: 3 }, inputs: { src: input }, outputs: { out: join(dir, name) }, scratchDir: join(dir, `scratch-${name}`),
+    projectModule: project.module,
+    stage: 'scale',
+    nodeId: 'scale@n4',
+    nodeKey: 'k',
+    codeDigest,
+    params: { factor: 3 },
+    inputs: { src: input },
+    outputs: { out: join(dir, name) },
+    scratchDir: join(dir, `scratch-${name}`),
   });
   await runStage(project, task(loaded, 'ok'), () => {});
   assert.equal(readFileSync(join(dir, 'ok'), 'utf8'), '12\n');
 
   // The driver planned with code this process did not load.
-  await assert.rejects(runStage(project, task('0'.repeat(64), 'planned-other'), () => {}), (e: unknown) => e instanceof CodeChangedError && /than this worker loaded/.test(e.message));
+  await assert.rejects(
+    runStage(project, task('0'.repeat(64), 'planned-other'), () => {}),
+    (e: unknown) => e instanceof CodeChangedError && /than this worker loaded/.test(e.message),
+  );
   // A helper changed on disk after this process loaded the project: the stage would import other code lazily.
   appendFileSync(join(src, 'lib', 'arith.ts'), '\n// edited after loading\n');
-  await assert.rejects(runStage(project, task(loaded, 'edited'), () => {}), (e: unknown) => e instanceof CodeChangedError && /since this worker loaded it \(.*lib\/arith\.ts\)/.test(e.message));
+  await assert.rejects(
+    runStage(project, task(loaded, 'edited'), () => {}),
+    (e: unknown) => e instanceof CodeChangedError && /since this worker loaded it \(.*lib\/arith\.ts\)/.test(e.message),
+  );
 });

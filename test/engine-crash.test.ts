@@ -61,7 +61,10 @@ test('kill -9 of the driver mid-node: rerun resumes, matches an uninterrupted ru
   const again = await w.run(['repro', 'slow']);
   assert.equal(again.code, 0, again.stdout + again.stderr);
   const statuses = w.query<{ status: string; metrics: string | null }>("SELECT status, metrics FROM executions WHERE node_id = 'slow' ORDER BY id");
-  assert.deepEqual(statuses.map((s) => s.status), ['interrupted', 'succeeded']);
+  assert.deepEqual(
+    statuses.map((s) => s.status),
+    ['interrupted', 'succeeded'],
+  );
   assert.ok(JSON.parse(statuses[1]!.metrics!).resumedFrom >= 3, 'the rerun resumed from the checkpoint');
   assert.deepEqual(w.registered()['slow'], reference.registered()['slow']);
 });
@@ -105,10 +108,13 @@ test('a failing stage is reported and never registered; --keep-going still build
 
 test('two concurrent runs never execute the same node twice', async () => {
   const w = workspace(baseParams([1], 2, { steps: 10, ms: 100 }));
-  const [a, b] = await Promise.all([w.run(['repro', 'slow']), (async () => {
-    await sleep(300);
-    return w.run(['repro', 'slow']);
-  })()]);
+  const [a, b] = await Promise.all([
+    w.run(['repro', 'slow']),
+    (async () => {
+      await sleep(300);
+      return w.run(['repro', 'slow']);
+    })(),
+  ]);
   assert.equal(a.code, 0, a.stdout + a.stderr);
   assert.equal(b.code, 0, b.stdout + b.stderr);
   assert.equal(w.query("SELECT * FROM executions WHERE node_id = 'slow'").length, 1);

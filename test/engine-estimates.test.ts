@@ -44,7 +44,17 @@ function withDb(f: (db: LineageDb) => void): void {
 /** Records an execution of `spec` that took `seconds`, as repro does. */
 function ran(db: LineageDb, est: Estimator, spec: NodeSpec, seconds: number, status: 'succeeded' | 'failed' = 'succeeded'): void {
   const run = db.startRun('repro', 'p', [], 'h');
-  const id = db.startExecution({ runId: run, key: spec.id, nodeId: spec.id, stage: 'work', stageVersion: 1, codeDigest: 'c', params: JSON.stringify(spec.params), inputs: '[]', host: 'h' });
+  const id = db.startExecution({
+    runId: run,
+    key: spec.id,
+    nodeId: spec.id,
+    stage: 'work',
+    stageVersion: 1,
+    codeDigest: 'c',
+    params: JSON.stringify(spec.params),
+    inputs: '[]',
+    host: 'h',
+  });
   db.endExecution(id, { status, durationS: seconds, environment: { backend: 'x', estimate: est.record(spec, spec.params) } });
 }
 
@@ -88,7 +98,12 @@ test('only succeeded executions in the same context calibrate, and the median of
 
 test('run progress: done of total, failed, running, and an ETA from the remaining estimates over the jobs', () => {
   let now = 0;
-  const estimates = new Map([['a', 100], ['b', 100], ['c', 200], ['d', 200]]);
+  const estimates = new Map([
+    ['a', 100],
+    ['b', 100],
+    ['c', 200],
+    ['d', 200],
+  ]);
   const p = new RunProgress(5, estimates, 2, () => now);
   p.cachedNode('a');
   p.start('b');
@@ -115,7 +130,17 @@ test('run progress: done of total, failed, running, and an ETA from the remainin
 test('the reporter prints the whole run as plain lines when not on a terminal', () => {
   const lines: string[] = [];
   const r = new Reporter({ tty: false, verbose: false, dryRun: false, write: (l) => lines.push(l) });
-  r.handle({ type: 'plan', nodes: 3, targets: ['t'], estimates: new Map([['a', 10], ['b', 10], ['c', 10]]), jobs: 1 });
+  r.handle({
+    type: 'plan',
+    nodes: 3,
+    targets: ['t'],
+    estimates: new Map([
+      ['a', 10],
+      ['b', 10],
+      ['c', 10],
+    ]),
+    jobs: 1,
+  });
   r.handle({ type: 'cached', node: 'a', key: 'k' });
   r.handle({ type: 'start', node: 'b', key: 'k', reasons: ['never run'] });
   r.handle({ type: 'done', node: 'b', key: 'k', seconds: 20 });
@@ -137,11 +162,17 @@ test('dry-run lines say which estimates are calibrated', () => {
   assert.match(lines[1]!, /b {2}\(~5\.0s, formula, not yet measured here\)/);
 });
 
-test('the plan\'s wall time is a list schedule over the jobs that respects dependencies', async () => {
+test("the plan's wall time is a list schedule over the jobs that respects dependencies", async () => {
   const { scheduleSeconds } = await import('../engine/estimates.ts');
   const w = (seconds: number, ...deps: string[]) => ({ seconds, deps });
   // a(10) -> b(10) -> c(10) is the critical path; d, e (5 each) fit beside it on a second lane.
-  const work = new Map([['a', w(10)], ['b', w(10, 'a')], ['c', w(10, 'b')], ['d', w(5)], ['e', w(5)]]);
+  const work = new Map([
+    ['a', w(10)],
+    ['b', w(10, 'a')],
+    ['c', w(10, 'b')],
+    ['d', w(5)],
+    ['e', w(5)],
+  ]);
   assert.equal(scheduleSeconds(work, 1), 40);
   assert.equal(scheduleSeconds(work, 2), 30);
   assert.equal(scheduleSeconds(work, 8), 30, 'more lanes cannot beat the critical path');

@@ -31,7 +31,7 @@ test('a flipped byte in a blob is detected and the node recomputed; gc and verif
   const r = await w.run(['repro', 'all', '--executor', 'inline']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /repair +gen@n2: output 'out' \(blob [0-9a-f]{12}\) is corrupt/);
-  const ran = w.query<{ node_id: string }>("SELECT node_id FROM executions WHERE id > ?", executed).map((x) => x.node_id);
+  const ran = w.query<{ node_id: string }>('SELECT node_id FROM executions WHERE id > ?', executed).map((x) => x.node_id);
   assert.deepEqual(ran, ['gen@n2']);
   assert.equal(readFileSync(genBlob, 'utf8'), '2\n');
   assert.deepEqual(w.registered(), before);

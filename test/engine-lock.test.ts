@@ -65,7 +65,11 @@ test('processes taking one lock at the same instants: never two holders (the hol
       return JSON.parse(out) as { doubles: number; held: number };
     }),
   );
-  assert.deepEqual(runs.map((r) => r.doubles), [0, 0, 0, 0], 'two processes held the lock at once');
+  assert.deepEqual(
+    runs.map((r) => r.doubles),
+    [0, 0, 0, 0],
+    'two processes held the lock at once',
+  );
   assert.ok(runs.reduce((a, r) => a + r.held, 0) > 40, 'the lock was taken and released many times');
 });
 
@@ -90,10 +94,12 @@ test('a lock from another host: kept while its holder beats, broken once the hea
   assert.ok('release' in held);
   const waiterB = new NodeLocks(dir, { pid: process.pid, host: 'host-b', runId: 2 }, { staleMs: 300 });
   const outcome = await Promise.race([
-    waiterB.acquire('k', 'n', () => {}, { timeoutMs: 1200, pollMs: 20 }).then(
-      () => 'taken from a live holder',
-      (e: unknown) => (e instanceof LockTimeoutError ? 'timed out' : String(e)),
-    ),
+    waiterB
+      .acquire('k', 'n', () => {}, { timeoutMs: 1200, pollMs: 20 })
+      .then(
+        () => 'taken from a live holder',
+        (e: unknown) => (e instanceof LockTimeoutError ? 'timed out' : String(e)),
+      ),
     sleep(6_000).then(() => 'no timeout'),
   ]);
   assert.equal(outcome, 'timed out');
@@ -104,10 +110,7 @@ test('a lock from another host: kept while its holder beats, broken once the hea
   const old = new Date(Date.now() - 3_600_000);
   utimesSync(path, old, old);
   const t0 = Date.now();
-  const got = await Promise.race([
-    waiterB.acquire('k2', 'n', () => {}, { pollMs: 20 }),
-    sleep(10_000).then(() => undefined),
-  ]);
+  const got = await Promise.race([waiterB.acquire('k2', 'n', () => {}, { pollMs: 20 }), sleep(10_000).then(() => undefined)]);
   assert.ok(got !== undefined, 'the stale lock from another host was never broken');
   const waited = Date.now() - t0;
   assert.ok(waited >= 250, `broken after ${waited} ms, before the stale time had passed`);
@@ -124,7 +127,12 @@ test('a lock wait ends on abort (Ctrl-C) and on its timeout, naming the holder',
   setTimeout(() => stop.abort(), 100);
   const t0 = Date.now();
   const aborted = await Promise.race([
-    waiter.acquire('k', 'n', () => {}, { signal: stop.signal }).then(() => 'acquired', () => 'aborted'),
+    waiter
+      .acquire('k', 'n', () => {}, { signal: stop.signal })
+      .then(
+        () => 'acquired',
+        () => 'aborted',
+      ),
     sleep(5_000).then(() => 'still waiting'),
   ]);
   assert.equal(aborted, 'aborted');
@@ -143,14 +151,14 @@ test('two drivers started at the same instant on one root, many times: every nod
     const [a, b] = await Promise.all([w.run(['repro', 'all', '--executor', 'inline']), w.run(['repro', 'all', '--executor', 'inline'])]);
     assert.equal(a.code, 0, a.stdout + a.stderr);
     assert.equal(b.code, 0, b.stdout + b.stderr);
-    const runs = w.query<{ node_id: string; n: number }>("SELECT node_id, COUNT(*) AS n FROM executions GROUP BY node_id HAVING n > 1");
+    const runs = w.query<{ node_id: string; n: number }>('SELECT node_id, COUNT(*) AS n FROM executions GROUP BY node_id HAVING n > 1');
     assert.deepEqual(runs, [], `round ${round}: nodes executed twice`);
     const trace = w.trace();
     assert.equal(new Set(trace).size, trace.length, `round ${round}: a stage ran twice: ${trace.join(', ')}`);
   }
 });
 
-test('Ctrl-C of a run waiting for another run\'s lock ends it at once', async () => {
+test("Ctrl-C of a run waiting for another run's lock ends it at once", async () => {
   const w = new ToyWorkspace(baseParams([1], 2, { steps: 100, ms: 100 }), 'tsx');
   spaces.push(w);
   const first = await w.spawn(['repro', 'slow']);

@@ -16,7 +16,10 @@ async function views(w: ToyWorkspace): Promise<Record<string, string>> {
   try {
     const out: Record<string, string> = {};
     for (const node of ['sum@scaled', 'sum@parity']) {
-      const o = w.query<{ digest: string }>("SELECT o.digest FROM outputs o JOIN nodes n ON n.key = o.node_key WHERE n.node_id = ? AND o.name = 'report'", node)[0]!;
+      const o = w.query<{ digest: string }>(
+        "SELECT o.digest FROM outputs o JOIN nodes n ON n.key = o.node_key WHERE n.node_id = ? AND o.name = 'report'",
+        node,
+      )[0]!;
       out[node] = await ws.store.materialize({ digest: o.digest, kind: 'dir' });
     }
     return out;

@@ -93,15 +93,15 @@ test('a stage code digest covers its transitive imports and package versions', (
     mkdirSync(join(dir, 'lib'));
     writeFileSync(join(dir, 'package.json'), '{}');
     writeFileSync(join(dir, 'stage.ts'), "import { f } from './lib/helper.ts';\nimport { z } from 'zod';\nexport const s = () => import('./lib/lazy.ts');\n");
-    writeFileSync(join(dir, 'lib', 'helper.ts'), "export const f = 1;\n");
-    writeFileSync(join(dir, 'lib', 'lazy.ts'), "export const g = 2;\n");
+    writeFileSync(join(dir, 'lib', 'helper.ts'), 'export const f = 1;\n');
+    writeFileSync(join(dir, 'lib', 'lazy.ts'), 'export const g = 2;\n');
     const url = pathToFileURL(join(dir, 'stage.ts')).href;
     const a = sourceClosure(url, dir);
     assert.deepEqual(a.files, ['lib/helper.ts', 'lib/lazy.ts', 'stage.ts']);
     assert.deepEqual(a.packages, { zod: 'absent' });
-    writeFileSync(join(dir, 'lib', 'lazy.ts'), "export const g = 3;\n");
+    writeFileSync(join(dir, 'lib', 'lazy.ts'), 'export const g = 3;\n');
     assert.notEqual(sourceClosure(url, dir).digest, a.digest);
-    writeFileSync(join(dir, 'lib', 'lazy.ts'), "export const g = 2;\n");
+    writeFileSync(join(dir, 'lib', 'lazy.ts'), 'export const g = 2;\n');
     assert.equal(sourceClosure(url, dir).digest, a.digest);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -115,17 +115,25 @@ test('graph checks: dangling refs, wrong kinds, missing inputs, cycles', () => {
   );
   assert.throws(() => checkGraph({ nodes: [{ id: 's', stage: scale, params: { factor: 1 } }], groups: {} }), /required input 'src' is not connected/);
   assert.throws(
-    () => checkGraph({
-      nodes: [
-        { id: 'a', stage: scale, params: { factor: 1 }, inputs: { src: { node: 'b', output: 'out' } } },
-        { id: 'b', stage: scale, params: { factor: 1 }, inputs: { src: { node: 'a', output: 'out' } } },
-      ],
-      groups: {},
-    }),
+    () =>
+      checkGraph({
+        nodes: [
+          { id: 'a', stage: scale, params: { factor: 1 }, inputs: { src: { node: 'b', output: 'out' } } },
+          { id: 'b', stage: scale, params: { factor: 1 }, inputs: { src: { node: 'a', output: 'out' } } },
+        ],
+        groups: {},
+      }),
     /dependency cycle: (a -> b -> a|b -> a -> b)/,
   );
   assert.throws(
-    () => checkGraph({ nodes: [{ id: 'g', stage: gen, params: { n: 1 } }, { id: 's', stage: scale, params: { factor: 1 }, inputs: { src: { node: 'g', output: 'nope' } } }], groups: {} }),
+    () =>
+      checkGraph({
+        nodes: [
+          { id: 'g', stage: gen, params: { n: 1 } },
+          { id: 's', stage: scale, params: { factor: 1 }, inputs: { src: { node: 'g', output: 'nope' } } },
+        ],
+        groups: {},
+      }),
     /stage 'gen' has no such output/,
   );
   assert.throws(() => checkGraph({ nodes: [{ id: 'g', stage: gen, params: { n: 1 } }], groups: { all: ['x'] } }), /target 'all' lists unknown node 'x'/);

@@ -46,7 +46,15 @@ async function runNode(e: LocalExecutor, stage: 'leak' | 'probe', params: unknow
   // The fixture's stages live in its project module; the code as a driver planning now would see it.
   const codeDigest = sourceClosure(projectModule, codeRoot(projectModule)).digest;
   const task: NodeTask = {
-    projectModule, stage, nodeId: `${stage}@${n}`, nodeKey: `key${n}`, codeDigest, params, inputs: {}, outputs: { out }, scratchDir: join(dir, `scratch-${n}`),
+    projectModule,
+    stage,
+    nodeId: `${stage}@${n}`,
+    nodeKey: `key${n}`,
+    codeDigest,
+    params,
+    inputs: {},
+    outputs: { out },
+    scratchDir: join(dir, `scratch-${n}`),
   };
   const messages: WorkerMessage[] = [];
   const outcome = await e.execute(task, (m) => messages.push(m), logFile).outcome;
@@ -105,7 +113,10 @@ for (const what of ['tensor', 'variable', 'global', 'env', 'cwd'] as const) {
     const l = await runNode(shared, 'leak', { what });
     ok(l);
     assert.equal(l.pid, last.pid, 'the leak ran in a reused worker');
-    assert.ok(l.messages.some((m) => m.type === 'log' && /worker retired after this node/.test(m.message)), `the leak was reported: ${JSON.stringify(l.messages)}`);
+    assert.ok(
+      l.messages.some((m) => m.type === 'log' && /worker retired after this node/.test(m.message)),
+      `the leak was reported: ${JSON.stringify(l.messages)}`,
+    );
     const p = await runNode(shared, 'probe', { seed: 5 });
     ok(p);
     assert.notEqual(p.pid, l.pid, 'the leaking worker was replaced');
@@ -143,5 +154,8 @@ test('a worker whose code changed on disk refuses the node; a fresh worker runs 
   ok(b);
   assert.match(b.out, /"helper":"edited"/, 'the node ran on the code now on disk');
   assert.notEqual(b.pid, a.pid);
-  assert.ok(b.messages.some((m) => m.type === 'log' && /restarting the worker: .*helper\.ts changed/.test(m.message)), JSON.stringify(b.messages));
+  assert.ok(
+    b.messages.some((m) => m.type === 'log' && /restarting the worker: .*helper\.ts changed/.test(m.message)),
+    JSON.stringify(b.messages),
+  );
 });

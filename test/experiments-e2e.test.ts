@@ -20,7 +20,9 @@ const MINI = MINI_PROFILE;
 
 function cli(dir: string, args: readonly string[]) {
   const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {
-    encoding: 'utf8', env: { ...process.env, RF_THREADS: '1' }, maxBuffer: 64 << 20,
+    encoding: 'utf8',
+    env: { ...process.env, RF_THREADS: '1' },
+    maxBuffer: 64 << 20,
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -59,25 +61,44 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
       const nums = tableNumbers(md);
       assert.ok(nums.length >= 12, `${t}: too few numbers`);
       for (const n of nums) assert.ok(n >= 0 && n <= 100, `${t}: ${n} outside [0, 100]`);
-      const csv = readFileSync(join(dir, 'reports', `${t}.csv`), 'utf8').trim().split('\n');
+      const csv = readFileSync(join(dir, 'reports', `${t}.csv`), 'utf8')
+        .trim()
+        .split('\n');
       assert.match(csv[0]!, /^table,profile,synthetic,row,column,ours,paper/);
       const header = csv[0]!.split(',');
       const ours = header.indexOf('ours');
       const paper = header.indexOf('paper');
       const rows = csv.slice(1).map((l) => l.split(','));
-      assert.ok(rows.some((r) => r[ours] !== ''), `${t}: no value of ours`);
-      if (t === 'table1') assert.ok(rows.some((r) => r[paper] === '94.84'), 'table1: the paper column lacks ResNet-50 on D (94.84)');
+      assert.ok(
+        rows.some((r) => r[ours] !== ''),
+        `${t}: no value of ours`,
+      );
+      if (t === 'table1')
+        assert.ok(
+          rows.some((r) => r[paper] === '94.84'),
+          'table1: the paper column lacks ResNet-50 on D (94.84)',
+        );
       for (const r of rows) {
         for (const v of [r[ours], r[paper]]) if (v) assert.ok(Number(v) >= 0 && Number(v) <= 100, `${t}: ${v} outside [0, 100]`);
       }
     }
     // Table 1 holds every family with a value of ours; PTN's column has ours but no paper value.
-    const t1 = readFileSync(join(dir, 'reports', 'table1.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+    const t1 = readFileSync(join(dir, 'reports', 'table1.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','));
     const col = (name: string) => t1[0]!.indexOf(name);
     for (const family of ['ResNet-50', 'G-ResNet', 'STN', 'PTN']) {
       const mine = t1.slice(1).filter((r) => r[col('column')]!.startsWith(family));
-      assert.ok(mine.some((r) => r[col('ours')] !== ''), `table1 has no value of ours for ${family}`);
-      if (family === 'PTN') assert.ok(mine.every((r) => r[col('paper')] === ''), 'table1: PTN has a paper value');
+      assert.ok(
+        mine.some((r) => r[col('ours')] !== ''),
+        `table1 has no value of ours for ${family}`,
+      );
+      if (family === 'PTN')
+        assert.ok(
+          mine.every((r) => r[col('paper')] === ''),
+          'table1: PTN has a paper value',
+        );
     }
   });
 
@@ -89,7 +110,9 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
       assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
       const md = readFileSync(join(dir, 'reports', `${f}.md`), 'utf8');
       assert.match(md, /paper/i);
-      const csv = readFileSync(join(dir, 'reports', `${f}.csv`), 'utf8').trim().split('\n');
+      const csv = readFileSync(join(dir, 'reports', `${f}.csv`), 'utf8')
+        .trim()
+        .split('\n');
       const header = csv[0]!.split(',');
       const y = header.indexOf('y');
       assert.ok(csv.length > 2, `${f}: no points`);
@@ -108,7 +131,9 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     assert.match(md, /Profile: `mini`/);
     for (const q of ['**Q1**', '**Q2**', '**Q3**', '**D_NR**']) assert.ok(md.includes(q), `ground-truth.md lacks the answer to ${q}`);
     assert.match(md, /not measurable in the paper/);
-    const csv = readFileSync(join(dir, 'reports', 'ground-truth.csv'), 'utf8').trim().split('\n');
+    const csv = readFileSync(join(dir, 'reports', 'ground-truth.csv'), 'utf8')
+      .trim()
+      .split('\n');
     assert.match(csv[0]!, /^report,profile,synthetic,experiment,subject,measure,ours,paper,nodes$/);
     const experiments = new Set(csv.slice(1).map((l) => l.split(',')[3]));
     for (const e of ['dataset', 'q1', 'q2', 'q3', 'fA', 'dnr']) assert.ok(experiments.has(e), `ground-truth.csv has no ${e} rows`);
@@ -117,7 +142,8 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
       assert.ok(Number.isFinite(ours), l);
     }
     const svg = readFileSync(join(dir, 'reports', 'ground-truth.svg'), 'utf8');
-    for (const axis of ['training iterations', 'natural accuracy (%)', 'mix ratio α', 'share of test images (%)']) assert.ok(svg.includes(axis), `figure lacks axis ${axis}`);
+    for (const axis of ['training iterations', 'natural accuracy (%)', 'mix ratio α', 'share of test images (%)'])
+      assert.ok(svg.includes(axis), `figure lacks axis ${axis}`);
     assert.deepEqual([...readFileSync(join(dir, 'reports', 'ground-truth.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
     for (const q of ['dr-quality', 'dnr-det-quality', 'dnr-rand-quality']) {
       const text = readFileSync(join(dir, 'reports', `${q}.md`), 'utf8');
@@ -145,6 +171,9 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     const trains = toRun.filter((id) => id.startsWith('train@'));
     assert.deepEqual(trains.sort(), ['train@q2-ResNet-18-alpha0.5', 'train@q2-ResNet-50-alpha0.5', 'train@q2-VGG-16-alpha0.5']);
     assert.ok(toRun.includes('figure@fig3'));
-    assert.ok(toRun.every((id) => id.includes('alpha0.5') || id === 'figure@fig3'), toRun.join('\n'));
+    assert.ok(
+      toRun.every((id) => id.includes('alpha0.5') || id === 'figure@fig3'),
+      toRun.join('\n'),
+    );
   });
 });

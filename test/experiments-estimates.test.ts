@@ -33,7 +33,10 @@ function profile(width: number): string {
 
 function cli(dir: string, args: string[]): string {
   return execFileSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {
-    cwd: dir, encoding: 'utf8', env: { ...process.env, RF_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, RF_THREADS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -56,7 +59,9 @@ test('after one run, a dry run with a changed width is calibrated and within 2x 
     assert.equal(rows.length, 2);
     const measured = rows[1]!.duration_s;
     const ratio = estimate / measured;
-    process.stdout.write(`# width 0.125 -> 0.25: estimate ${estimate.toFixed(1)} s, measured ${measured.toFixed(1)} s (ratio ${ratio.toFixed(2)}; first run ${rows[0]!.duration_s.toFixed(1)} s)\n`);
+    process.stdout.write(
+      `# width 0.125 -> 0.25: estimate ${estimate.toFixed(1)} s, measured ${measured.toFixed(1)} s (ratio ${ratio.toFixed(2)}; first run ${rows[0]!.duration_s.toFixed(1)} s)\n`,
+    );
     assert.ok(ratio > 0.5 && ratio < 2, `estimate ${estimate} s vs measured ${measured} s`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -24,7 +24,10 @@ test('parallel workers split the cores between them unless a thread count is set
     process.env.OMP_NUM_THREADS = '3';
     assert.deepEqual(project.workerEnv!(2), {});
   } finally {
-    for (const [k, v] of [['RF_THREADS', saved.rf], ['OMP_NUM_THREADS', saved.omp]] as const) {
+    for (const [k, v] of [
+      ['RF_THREADS', saved.rf],
+      ['OMP_NUM_THREADS', saved.omp],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }

@@ -49,7 +49,7 @@ test('errors raised while building the graph are user errors (exit 2, no stack t
   assert.match(q2.stderr, /^error: params\.yaml q2\.attacks: no attacks for model/);
 });
 
-test('--set into an inherited mapping does not write into the parsed file\'s other profiles', () => {
+test("--set into an inherited mapping does not write into the parsed file's other profiles", () => {
   const file = readParamsFile(join(ROOT, 'params.yaml'));
   // demo and cpu inherit robust.adversarial from paper without a key of their own in it.
   const iterations = (name: string) => resolveProfile(file, name, project.profileSchema).params.robust.adversarial.iterations;
@@ -63,7 +63,11 @@ test('a report header states what actually ran: the evaluation size and the --se
   const file = readParamsFile(join(ROOT, 'params.yaml'));
   const overrides = [parseOverride('evaluation.count=400')];
   const { params } = resolveProfile(file, 'demo', project.profileSchema, overrides);
-  const graph = project.build(params, 'demo', overrides.map((o) => o.text));
+  const graph = project.build(
+    params,
+    'demo',
+    overrides.map((o) => o.text),
+  );
   const node = graph.nodes.find((n) => n.id === 'table@table1')!;
   const profile = (node.params as { profile: ProfileInfo }).profile;
   assert.match(profile.asRun ?? '', /^400 test images per evaluation \(a seeded subset of [\d,]+\); --set evaluation\.count=400$/);

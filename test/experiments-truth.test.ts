@@ -27,7 +27,7 @@ test('demo: a probe on every Q1 snapshot, Q2 and Table 1 model, f_A and the D_NR
   assert.ok(groups['dnr']!.includes('dataset-quality@dnr-det'));
   // The D_NR model trains as many updates as a D run: epochs scaled by |D| / |D_NR|.
   const dnr = byId.get('train@dnr-det')!.params as { epochs: number };
-  assert.equal(dnr.epochs, 3 * 4000 / 1000);
+  assert.equal(dnr.epochs, (3 * 4000) / 1000);
 });
 
 test('cpu (CIFAR-10): no probes, a report that says why', () => {

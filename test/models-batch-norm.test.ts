@@ -10,7 +10,11 @@ import { assertClose, randomArray } from './backend-compare.ts';
 
 await tf.setBackend('cpu');
 
-const N = 2, H = 3, W = 2, C = 3, G = 8;
+const N = 2,
+  H = 3,
+  W = 2,
+  C = 3,
+  G = 8;
 
 function layer(): { bn: BatchNorm; weight: Float32Array; bias: Float32Array; mean: Float32Array; variance: Float32Array } {
   const store = new ParamStore();
@@ -68,14 +72,23 @@ test('group-shared batch norm, train mode: batch statistics over N, H, W and the
   const before = bn.runningMean.v.dataSync<'float32'>().slice();
   updates.apply();
   const after = bn.runningMean.v.dataSync<'float32'>();
-  assertClose(after, before.map((m, c) => 0.9 * m + 0.1 * s.mean[c]!), 1e-5, 'running mean');
+  assertClose(
+    after,
+    before.map((m, c) => 0.9 * m + 0.1 * s.mean[c]!),
+    1e-5,
+    'running mean',
+  );
 });
 
 test('group-shared batch norm, train mode: input gradient matches finite differences', () => {
   const { bn } = layer();
   const probe = randomArray(6, [xv.length]);
   const loss = (x: tf.Tensor) => tf.sum(tf.mul(tf.square(bn.apply(x as tf.Tensor4D, { mode: 'train' })), tf.tensor(probe, x.shape)));
-  const grad = tf.tidy(() => tf.grad(loss)(tf.tensor4d(xv, [N, H, W, C * G])).dataSync());
+  const grad = tf.tidy(() =>
+    tf
+      .grad(loss)(tf.tensor4d(xv, [N, H, W, C * G]))
+      .dataSync(),
+  );
   const h = 1e-2;
   const f = (v: Float32Array) => tf.tidy(() => loss(tf.tensor4d(v, [N, H, W, C * G])).dataSync()[0]!);
   for (const i of [0, 7, 8, 29, 100, xv.length - 1]) {

@@ -40,7 +40,10 @@ test('the same bytes are served from the cache; other bytes at the same path nev
   const second = cache.load(path);
   assert.notEqual(second, first);
   assert.deepEqual(values(second), vb, 'other bytes: the model those bytes hold');
-  assert.ok(first.namedVariables.every((v) => v.variable.isDisposed), 'the evicted model was disposed');
+  assert.ok(
+    first.namedVariables.every((v) => v.variable.isDisposed),
+    'the evicted model was disposed',
+  );
   // Same bytes at another path: the same entry (the key is the content).
   saveModel(b, join(dir, 'copy.model'));
   assert.equal(cache.load(join(dir, 'copy.model')), second);

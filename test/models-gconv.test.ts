@@ -34,7 +34,10 @@ test('p4m: elements are rotate-then-mirror, the table is the group law, inverses
     assert.equal(P4M_TABLE[a]![P4M_INVERSE[a]!], 0);
   }
   // 4 rotations, 4 mirrors (det -1), and the mirror conjugates a rotation to its inverse.
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((s) => element(s)[0] * element(s)[3] - element(s)[1] * element(s)[2]), [1, 1, 1, 1, -1, -1, -1, -1]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6, 7].map((s) => element(s)[0] * element(s)[3] - element(s)[1] * element(s)[2]),
+    [1, 1, 1, 1, -1, -1, -1, -1],
+  );
   assert.equal(find(mm(mm(flip, ccw), flip)), 3);
 });
 
@@ -44,8 +47,17 @@ function randomTensor(shape: number[], seed: number): tf.Tensor {
 }
 
 /** out(x, o, g) = sum_{p, c, h} in(x + p, c, h) psi_oc(g^-1 p, g^-1 h), zero padding, by loops. */
-function directGConv(input: Float32Array, h: number, w: number, cin: number, inGroup: number, weight: Float32Array,
-  k: number, cout: number, stride: number): { data: Float64Array; oh: number; ow: number } {
+function directGConv(
+  input: Float32Array,
+  h: number,
+  w: number,
+  cin: number,
+  inGroup: number,
+  weight: Float32Array,
+  k: number,
+  cout: number,
+  stride: number,
+): { data: Float64Array; oh: number; ow: number } {
   const pad = (k - 1) / 2;
   const c0 = (k - 1) / 2;
   const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
@@ -54,32 +66,43 @@ function directGConv(input: Float32Array, h: number, w: number, cin: number, inG
   const inv = (g: number) => find(element(g).map((v, i) => [element(g)[0], element(g)[2], element(g)[1], element(g)[3]][i]!) as M2); // transpose = inverse (orthogonal)
   for (let g = 0; g < 8; g++) {
     const gi = element(inv(g));
-    for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let o = 0; o < cout; o++) {
-      let acc = 0;
-      for (let dy = -c0; dy <= c0; dy++) for (let dx = -c0; dx <= c0; dx++) {
-        const yi = i * stride - pad + dy + c0;
-        const xj = j * stride - pad + dx + c0;
-        if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
-        const qx = gi[0] * dx + gi[1] * dy;
-        const qy = gi[2] * dx + gi[3] * dy;
-        for (let c = 0; c < cin; c++) for (let hh = 0; hh < inGroup; hh++) {
-          const src = inGroup === 1 ? 0 : find(mm(gi, element(hh)));
-          const widx = inGroup === 1
-            ? (((qy + c0) * k + (qx + c0)) * cin + c) * cout + o
-            : ((((qy + c0) * k + (qx + c0)) * 8 + src) * cin + c) * cout + o;
-          acc += input[(yi * w + xj) * cin * inGroup + c * inGroup + hh]! * weight[widx]!;
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++)
+        for (let o = 0; o < cout; o++) {
+          let acc = 0;
+          for (let dy = -c0; dy <= c0; dy++)
+            for (let dx = -c0; dx <= c0; dx++) {
+              const yi = i * stride - pad + dy + c0;
+              const xj = j * stride - pad + dx + c0;
+              if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
+              const qx = gi[0] * dx + gi[1] * dy;
+              const qy = gi[2] * dx + gi[3] * dy;
+              for (let c = 0; c < cin; c++)
+                for (let hh = 0; hh < inGroup; hh++) {
+                  const src = inGroup === 1 ? 0 : find(mm(gi, element(hh)));
+                  const widx =
+                    inGroup === 1 ? (((qy + c0) * k + (qx + c0)) * cin + c) * cout + o : ((((qy + c0) * k + (qx + c0)) * 8 + src) * cin + c) * cout + o;
+                  acc += input[(yi * w + xj) * cin * inGroup + c * inGroup + hh]! * weight[widx]!;
+                }
+            }
+          out[((i * ow + j) * cout + o) * 8 + g] = acc;
         }
-      }
-      out[((i * ow + j) * cout + o) * 8 + g] = acc;
-    }
   }
   return { data: out, oh, ow };
 }
 
-for (const [lift, k, stride] of [[true, 3, 1], [false, 3, 1], [false, 1, 1], [false, 3, 2]] as const) {
+for (const [lift, k, stride] of [
+  [true, 3, 1],
+  [false, 3, 1],
+  [false, 1, 1],
+  [false, 3, 2],
+] as const) {
   test(`P4MConv (${lift ? 'lifting' : 'p4m->p4m'}, ${k}x${k}, stride ${stride}) equals the direct G-correlation`, () => {
     const store = new ParamStore();
-    const cin = 2, cout = 3, h = 6, w = 5;
+    const cin = 2,
+      cout = 3,
+      h = 6,
+      w = 5;
     const layer = new P4MConv(store, 'g', cin, cout, k, lift, stride, (k - 1) / 2);
     store.materialise({ seed: 11 });
     const inGroup = lift ? 1 : 8;
@@ -121,8 +144,9 @@ for (const lift of [true, false]) {
 // --- transforms of p4m feature maps, built on the independent rigid warp of ml/transform ---
 function mirrorColumns(a: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
   const out = new Float32Array(a.length);
-  for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++)
-    for (let ch = 0; ch < c; ch++) out[((b * h + i) * w + j) * c + ch] = a[((b * h + i) * w + (w - 1 - j)) * c + ch]!;
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++) for (let ch = 0; ch < c; ch++) out[((b * h + i) * w + j) * c + ch] = a[((b * h + i) * w + (w - 1 - j)) * c + ch]!;
   return out;
 }
 
@@ -141,16 +165,21 @@ function onGroupFeatures(t: tf.Tensor4D, u: number): tf.Tensor4D {
   const a = moved.dataSync();
   const out = new Float32Array(a.length);
   const uinv = find([element(u)[0], element(u)[2], element(u)[1], element(u)[3]]);
-  for (let p = 0; p < n * h * w; p++) for (let o = 0; o < c / 8; o++) for (let g = 0; g < 8; g++)
-    out[p * c + o * 8 + g] = a[p * c + o * 8 + find(mm(element(uinv), element(g)))]!;
+  for (let p = 0; p < n * h * w; p++)
+    for (let o = 0; o < c / 8; o++) for (let g = 0; g < 8; g++) out[p * c + o * 8 + g] = a[p * c + o * 8 + find(mm(element(uinv), element(g)))]!;
   moved.dispose();
   return tf.tensor4d(out, [n, h, w, c]);
 }
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): { abs: number; scale: number } {
-  const x = a.dataSync(), y = b.dataSync();
-  let abs = 0, scale = 0;
-  for (let i = 0; i < x.length; i++) { abs = Math.max(abs, Math.abs(x[i]! - y[i]!)); scale = Math.max(scale, Math.abs(y[i]!)); }
+  const x = a.dataSync(),
+    y = b.dataSync();
+  let abs = 0,
+    scale = 0;
+  for (let i = 0; i < x.length; i++) {
+    abs = Math.max(abs, Math.abs(x[i]! - y[i]!));
+    scale = Math.max(scale, Math.abs(y[i]!));
+  }
   return { abs, scale };
 }
 
@@ -179,7 +208,10 @@ test('stride 2 keeps equivariance on odd-sized maps and breaks it on even-sized 
   const store = new ParamStore();
   const group = new P4MConv(store, 'group', 2, 2, 3, false, 2, 1);
   store.materialise({ seed: 4 });
-  for (const [size, exact] of [[9, true], [8, false]] as const) {
+  for (const [size, exact] of [
+    [9, true],
+    [8, false],
+  ] as const) {
     tf.tidy(() => {
       const f = randomTensor([1, size, size, 16], 12) as tf.Tensor4D;
       const d = maxAbsDiff(group.apply(onGroupFeatures(f, 1)), onGroupFeatures(group.apply(f), 1));
@@ -215,11 +247,11 @@ test('a stride-1 G-ResNet stack with group pooling has invariant logits (train a
 // The full-size gap (32x32, wider) is measured by bench/models-gresnet-invariance.ts.
 test('G-ResNet with group pooling: exactly invariant on odd sizes, not on even ones (stride 2)', (t) => {
   const report: string[] = [];
-  for (const [size, exact] of [[17, true], [16, false]] as const) {
-    const model = createModel(
-      { arch: 'gresnet18', width: 1 / 16, blocks: [1, 1, 1, 1], numClasses: 10, inputSize: size, groupPool: true },
-      5,
-    );
+  for (const [size, exact] of [
+    [17, true],
+    [16, false],
+  ] as const) {
+    const model = createModel({ arch: 'gresnet18', width: 1 / 16, blocks: [1, 1, 1, 1], numClasses: 10, inputSize: size, groupPool: true }, 5);
     const x = tf.tidy(() => tf.randomUniform([2, size, size, 3], 0, 1, 'float32', 8) as tf.Tensor4D);
     let worst = 0;
     for (const u of [1, 2, 4]) {

@@ -108,15 +108,26 @@ test('STN starts as the identity: at initialisation it equals its ResNet backbon
 });
 
 test('reluPassThrough: same features, identity gradient through the last ReLU', () => {
-  const g = tf.grad((v: tf.Tensor) => relu(v, true).mul(tf.tensor1d([1, 2, 3])).sum())(tf.tensor1d([-1, 0.5, -2]));
+  const g = tf.grad((v: tf.Tensor) =>
+    relu(v, true)
+      .mul(tf.tensor1d([1, 2, 3]))
+      .sum(),
+  )(tf.tensor1d([-1, 0.5, -2]));
   assert.deepEqual(Array.from(g.dataSync()), [1, 2, 3]);
   const model = createModel(tiny[0]!, 6);
   const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
   tf.tidy(() => {
     assert.deepEqual(Array.from(model.features(x, { reluPassThrough: true }).dataSync()), Array.from(model.features(x).dataSync()));
-    const grad = (pass: boolean) => tf.grad((v: tf.Tensor) => model.features(v as tf.Tensor4D, { reluPassThrough: pass }).sum())(x).dataSync();
-    const a = grad(false), b = grad(true);
-    assert.ok(a.some((v, i) => Math.abs(v - b[i]!) > 1e-6), 'gradients differ where the last ReLU is inactive');
+    const grad = (pass: boolean) =>
+      tf
+        .grad((v: tf.Tensor) => model.features(v as tf.Tensor4D, { reluPassThrough: pass }).sum())(x)
+        .dataSync();
+    const a = grad(false),
+      b = grad(true);
+    assert.ok(
+      a.some((v, i) => Math.abs(v - b[i]!) > 1e-6),
+      'gradients differ where the last ReLU is inactive',
+    );
   });
   tf.dispose(x);
   model.dispose();

@@ -20,7 +20,12 @@ const bn = (c: number) => 2 * c;
 const linear = (i: number, o: number) => i * o + o;
 
 /** Hand count of a (G-)ResNet with basic blocks: `gconv` counts a group conv (k, in, out, lifting?). */
-function basicResNet(widths: number[], blocks: number[], c: (k: number, i: number, o: number, lift: boolean) => number, head: (last: number) => number): number {
+function basicResNet(
+  widths: number[],
+  blocks: number[],
+  c: (k: number, i: number, o: number, lift: boolean) => number,
+  head: (last: number) => number,
+): number {
   let total = c(3, 3, widths[0]!, true) + bn(widths[0]!);
   let inC = widths[0]!;
   blocks.forEach((n, s) => {
@@ -37,7 +42,10 @@ function basicResNet(widths: number[], blocks: number[], c: (k: number, i: numbe
 
 test('G-ResNet-18/34 (widths 23/45/91/181) match a hand count and stay close to ResNet-18/34', () => {
   const gconv = (k: number, i: number, o: number, lift: boolean) => (lift ? conv(k, i, o) : conv(k, i * 8, o));
-  for (const [arch, blocks, plain] of [['gresnet18', [2, 2, 2, 2], 11_173_962], ['gresnet34', [3, 4, 6, 3], 21_282_122]] as const) {
+  for (const [arch, blocks, plain] of [
+    ['gresnet18', [2, 2, 2, 2], 11_173_962],
+    ['gresnet34', [3, 4, 6, 3], 21_282_122],
+  ] as const) {
     const flat = basicResNet([23, 45, 91, 181], [...blocks], gconv, (last) => linear(last * 8, 10));
     const pooled = basicResNet([23, 45, 91, 181], [...blocks], gconv, (last) => linear(last, 10));
     assert.equal(countParameters({ arch, ...cifar }), flat);
@@ -48,7 +56,13 @@ test('G-ResNet-18/34 (widths 23/45/91/181) match a hand count and stay close to 
 });
 
 test('STN and PTN add their localisation / origin networks to the ResNet backbone', () => {
-  const plain = (w: number[]) => basicResNet(w, [2, 2, 2, 2], (k, i, o) => conv(k, i, o), (last) => linear(last, 10));
+  const plain = (w: number[]) =>
+    basicResNet(
+      w,
+      [2, 2, 2, 2],
+      (k, i, o) => conv(k, i, o),
+      (last) => linear(last, 10),
+    );
   const r18 = plain([64, 128, 256, 512]);
   assert.equal(r18, 11_173_962);
   // Tutorial localisation on 32x32: conv7 (3->8) -> pool -> conv5 (8->10) -> pool -> 10*4*4 -> 32 -> 6.
@@ -61,7 +75,12 @@ test('STN and PTN add their localisation / origin networks to the ResNet backbon
 
 test('width multiplies channel counts and blocks override the depth', () => {
   const w = (b: number) => Math.max(1, Math.round(b / 8));
-  const expected = basicResNet([w(64), w(128), w(256), w(512)], [1, 1, 1, 1], (k, i, o) => conv(k, i, o), (last) => linear(last, 10));
+  const expected = basicResNet(
+    [w(64), w(128), w(256), w(512)],
+    [1, 1, 1, 1],
+    (k, i, o) => conv(k, i, o),
+    (last) => linear(last, 10),
+  );
   assert.equal(countParameters({ arch: 'resnet18', width: 1 / 8, blocks: [1, 1, 1, 1], ...cifar }), expected);
 });
 
@@ -86,10 +105,21 @@ test('bad configs are rejected with messages naming the problem', () => {
     [{ arch: 'resnet18', numClasses: 10, inputSize: 32, groupPool: true }, /groupPool/],
     [{ arch: 'vgg16', numClasses: 10, inputSize: 16 }, /vgg16 needs inputSize divisible by 32/],
   ];
-  for (const [cfg, re] of bad) assert.throws(() => parseModelConfig(cfg, 'params.yaml:model'), (e: Error) => re.test(e.message) && e.message.startsWith('params.yaml:model'));
-  assert.throws(() => parameterSpecs({ arch: 'stn-resnet18', numClasses: 10, inputSize: 16 } as ModelConfigInput), /localisation kernels \[7,5\] leave no pixels of a 16x16 input/);
+  for (const [cfg, re] of bad)
+    assert.throws(
+      () => parseModelConfig(cfg, 'params.yaml:model'),
+      (e: Error) => re.test(e.message) && e.message.startsWith('params.yaml:model'),
+    );
+  assert.throws(
+    () => parameterSpecs({ arch: 'stn-resnet18', numClasses: 10, inputSize: 16 } as ModelConfigInput),
+    /localisation kernels \[7,5\] leave no pixels of a 16x16 input/,
+  );
   // Defaults are filled in.
   assert.deepEqual(parseModelConfig({ arch: 'stn-resnet18', numClasses: 10, inputSize: 32 }), {
-    arch: 'stn-resnet18', width: 1, numClasses: 10, inputSize: 32, loc: { channels: [8, 10], kernels: [7, 5], hidden: 32 },
+    arch: 'stn-resnet18',
+    width: 1,
+    numClasses: 10,
+    inputSize: 32,
+    loc: { channels: [8, 10], kernels: [7, 5], hidden: 32 },
   });
 });

@@ -36,12 +36,18 @@ for (const config of tiny) {
     tf.dispose(model.logits(x, 'train', { bnUpdates: updates }));
     updates.apply();
     const stats = model.namedVariables.filter((v) => v.name.endsWith('running_var'));
-    assert.ok(stats.some((v) => v.variable.dataSync().some((a) => a !== 1)), 'running statistics moved');
+    assert.ok(
+      stats.some((v) => v.variable.dataSync().some((a) => a !== 1)),
+      'running statistics moved',
+    );
     const path = join(dir, `${config.arch}.rfmodel`);
     saveModel(model, path);
     const loaded = loadModel(path);
     assert.deepEqual(loaded.config, model.config);
-    assert.deepEqual(loaded.namedVariables.map((v) => v.name), model.namedVariables.map((v) => v.name));
+    assert.deepEqual(
+      loaded.namedVariables.map((v) => v.name),
+      model.namedVariables.map((v) => v.name),
+    );
     model.namedVariables.forEach((v, i) => assert.deepEqual(bits(loaded.namedVariables[i]!.variable), bits(v.variable), v.name));
     tf.tidy(() => {
       assert.deepEqual(bits(loaded.logits(x, 'eval')), bits(model.logits(x, 'eval')));
@@ -56,7 +62,10 @@ for (const config of tiny) {
 }
 
 test('no temporary files are left beside a saved model', () => {
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('damaged or mismatched model files fail with messages naming the problem', () => {

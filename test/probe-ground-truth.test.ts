@@ -89,7 +89,14 @@ test('D_R quality scores an ideal D_R built with swapNonRobust exactly', () => {
     const x = base.set.gather([b]);
     images.set(swapNonRobust(bank, x, base.set.labels[b]!, base.set.labels[sources[i]!]!), i * S);
   }
-  const dr = new ArrayImageSet(images, Uint8Array.from(bases, (b) => base.set.labels[b]!), 32, 32, 3, K);
+  const dr = new ArrayImageSet(
+    images,
+    Uint8Array.from(bases, (b) => base.set.labels[b]!),
+    32,
+    32,
+    3,
+    K,
+  );
   const r = drQuality(bank, dr, base.set, base.robustClass, { baseIndices: bases, sourceIndices: sources });
   const same = Array.from(bases).filter((b, i) => base.set.labels[b] === base.set.labels[sources[i]!]).length / n;
   assert.equal(r.quality.count, n);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Rng } from '../ml/random.ts';
 
 test('same seed gives the same stream; restored state continues it exactly', () => {
-  const a = new Rng(42), b = new Rng(42);
+  const a = new Rng(42),
+    b = new Rng(42);
   for (let i = 0; i < 100; i++) assert.equal(a.nextU32(), b.nextU32());
   const saved = a.state();
   const next = [a.float(), a.normal(), a.int(7)];
@@ -14,10 +15,17 @@ test('same seed gives the same stream; restored state continues it exactly', () 
 test('uniform floats have mean 1/2 and variance 1/12; normals mean 0 and variance 1', () => {
   const r = new Rng(7);
   const n = 200_000;
-  let s = 0, s2 = 0, g = 0, g2 = 0;
+  let s = 0,
+    s2 = 0,
+    g = 0,
+    g2 = 0;
   for (let i = 0; i < n; i++) {
-    const u = r.float(); s += u; s2 += u * u;
-    const z = r.normal(); g += z; g2 += z * z;
+    const u = r.float();
+    s += u;
+    s2 += u * u;
+    const z = r.normal();
+    g += z;
+    g2 += z * z;
   }
   assert.ok(Math.abs(s / n - 0.5) < 0.005);
   assert.ok(Math.abs(s2 / n - (s / n) ** 2 - 1 / 12) < 0.003);
@@ -31,7 +39,10 @@ test('int(n) is unbiased across buckets and permutation is a permutation', () =>
   for (let i = 0; i < 100_000; i++) counts[r.int(10)]!++;
   for (const c of counts) assert.ok(Math.abs(c - 10_000) < 500, `bucket count ${c}`);
   const p = Array.from(r.permutation(1000)).sort((x, y) => x - y);
-  assert.deepEqual(p, Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    p,
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 });
 
 test('derived streams differ by label and are reproducible', () => {

@@ -24,9 +24,7 @@ function runsFromAppendix(family: string, table: Readonly<Record<string, PaperAt
       lr: 0.1,
       ...SETTINGS[col],
       trainNode: `train-${family}-${backbone}-${col}`,
-      accuracy: Object.fromEntries(
-        SPATIAL_ROWS.map((row) => [row, { value: rows[row][col] / 100, node: `eval-${family}-${backbone}-${col}-${row}` }]),
-      ),
+      accuracy: Object.fromEntries(SPATIAL_ROWS.map((row) => [row, { value: rows[row][col] / 100, node: `eval-${family}-${backbone}-${col}-${row}` }])),
     })),
   );
 }
@@ -52,7 +50,10 @@ test('best-of: per-cell maximum over Tables 3-4 reproduces every G-ResNet and ST
   // G-ResNet D* grid775,10° is 75.7 for both backbones: a recorded tie, the first backbone wins.
   const tie = best.find((b) => b.group === 'G-ResNet/D*' && b.attack === 'grid775_10')!;
   assert.equal(tie.run.backbone, 'ResNet-18');
-  assert.deepEqual(tie.tiedWith.map((r) => r.backbone), ['ResNet-34']);
+  assert.deepEqual(
+    tie.tiedWith.map((r) => r.backbone),
+    ['ResNet-34'],
+  );
 });
 
 test('best-of: per cell, not per run; learning rates compete; missing attacks are skipped', () => {
@@ -80,7 +81,10 @@ test('best-of: per cell, not per run; learning rates compete; missing attacks ar
 test('best-of: bad runs are named errors', () => {
   const base: Q3Run = { family: 'STN', backbone: 'ResNet-18', lr: 0.1, dataset: 'D', augmentation: 'std', accuracy: { none: { value: 0.5, node: 'a' } } };
   assert.throws(() => selectBestPerCell([base, { ...base }]), /runs 0 and 1 are the same setting \(STN, ResNet-18, 0.1, D, std\)/);
-  assert.throws(() => selectBestPerCell([{ ...base, accuracy: { rot30: { value: 84.1, node: 'a' } } }]), /accuracy\['rot30'\] must be a fraction in \[0, 1\], got 84.1/);
+  assert.throws(
+    () => selectBestPerCell([{ ...base, accuracy: { rot30: { value: 84.1, node: 'a' } } }]),
+    /accuracy\['rot30'\] must be a fraction in \[0, 1\], got 84.1/,
+  );
   assert.throws(() => selectBestPerCell([{ ...base, augmentation: 'std**' as 'std' }]), /unknown augmentation 'std\*\*'/);
   assert.throws(() => buildTable1([{ ...base, family: 'ViT' }], PROFILE), /table1: run 0 has family 'ViT'/);
 });
@@ -116,7 +120,10 @@ test('q3 tables: Table 2 shows every PTN run by learning rate, with extra rows f
     accuracy: { none: { value, node: `e-${backbone}-${lr}-${col}` } },
   });
   const t2 = buildTable2([ptn('ResNet-18', 0.01, 'D', 0.7), ptn('ResNet-34', 0.05, 'D_R*', 0.4)], PROFILE);
-  assert.deepEqual(t2.rows.map((r) => r.key), ['lr=0.05', 'lr=0.01', 'lr=0.005']);
+  assert.deepEqual(
+    t2.rows.map((r) => r.key),
+    ['lr=0.05', 'lr=0.01', 'lr=0.005'],
+  );
   const get = (row: string, column: string) => t2.cells.find((c) => c.row === row && c.column === column)!;
   assert.deepEqual([get('lr=0.01', 'ResNet-18/D').ours, get('lr=0.01', 'ResNet-18/D').paper], [70, 77.73]);
   assert.deepEqual([get('lr=0.05', 'ResNet-34/D_R*').ours, get('lr=0.05', 'ResNet-34/D_R*').paper], [40, null]);

@@ -27,7 +27,12 @@ function svgSize(svg: string): { width: number; height: number } {
 /** Texts of the SVG's <text> elements (each <tspan> line separately), unescaped. */
 function svgTexts(svg: string): string[] {
   return [...svg.matchAll(/<(text|tspan)[^>]*>([^<]*)(?=<)/g)].map((m) =>
-    m[2]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&'),
+    m[2]!
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&'),
   );
 }
 
@@ -65,7 +70,7 @@ async function checkFigure(fig: FigureData, texts: readonly string[]) {
     assert.ok(colours > 20, `${fig.id}: only ${colours} colours`);
     const md = readFileSync(out.markdownPath, 'utf8');
     assert.ok(md.includes(`![${fig.title}](${fig.id}.png)`));
-    assert.ok(md.includes("| statement | paper | ours |"));
+    assert.ok(md.includes('| statement | paper | ours |'));
     const csv = readFileSync(out.csvPath, 'utf8').trim().split('\n');
     assert.equal(csv[0], FIGURE_CSV_HEADER.join(','));
     assert.equal(csv.length, 1 + fig.points.length);
@@ -84,9 +89,17 @@ test('figure 1: axis titles, series, synthetic title and paper bands; PNG decode
   assert.match(md, /`eval-q1-625` `train-q1`/);
 });
 
-test('figure 2: L∞ series and the paper\'s 60-80 % natural-accuracy band; no banner for real data', needsFont, async () => {
+test("figure 2: L∞ series and the paper's 60-80 % natural-accuracy band; no banner for real data", needsFont, async () => {
   const fig = figure2(fakeSnapshots(), PAPER);
-  const { svg, md } = await checkFigure(fig, [AXIS.asr, AXIS.steps, AXIS.natural, 'L∞ ε=1/255', 'L∞ ε=8/255', 'natural accuracy 60–80 %, where the paper', 'profile paper']);
+  const { svg, md } = await checkFigure(fig, [
+    AXIS.asr,
+    AXIS.steps,
+    AXIS.natural,
+    'L∞ ε=1/255',
+    'L∞ ε=8/255',
+    'natural accuracy 60–80 %, where the paper',
+    'profile paper',
+  ]);
   assert.ok(!svgTexts(svg).join(' ').includes('SYNTHETIC'));
   assert.doesNotMatch(md, /SYNTHETIC/);
 });
@@ -158,7 +171,10 @@ test('font metrics: advance widths match the ink resvg draws (within side bearin
 test('figure inputs: named errors', () => {
   const snap = (step: number, asr: Record<string, number | null>): SnapshotResult => ({ step, naturalAccuracy: 0.5, asr, nodes: ['n'] });
   assert.throws(() => figure1([snap(1, { rot30: 0.7 })], DEMO), /fig1: no snapshot has an ASR for grid135, grid775 \(snapshots have: rot30\)/);
-  assert.throws(() => figure1([snap(1, { rot30: 70, grid135: 0.1, grid775: 0.1 })], DEMO), /fig1, step 1, asr\['rot30'\]: expected a fraction in \[0, 1\], got 70/);
+  assert.throws(
+    () => figure1([snap(1, { rot30: 70, grid135: 0.1, grid775: 0.1 })], DEMO),
+    /fig1, step 1, asr\['rot30'\]: expected a fraction in \[0, 1\], got 70/,
+  );
   assert.throws(() => figure2([snap(5, {}), snap(5, {})], DEMO), /fig2: two snapshots at step 5/);
   const mix = (model: string, alpha: number): MixResult => ({ model, alpha, accuracy: { none: 0.9 }, nodes: ['n'] });
   assert.throws(() => figure3([mix('VGG-16', 0)], DEMO), /fig3: no ResNet-50 results/);

@@ -10,7 +10,8 @@ import { dnrAnswer, groundTruthCsv, q1Answer, q2Answer, writeGroundTruthReport, 
 
 function reliance(robustOnly: number, nonRobustOnly: number, followsRobust = 0.5, natural = 0.8): FeatureReliance {
   return {
-    count: 100, naturalAccuracy: natural,
+    count: 100,
+    naturalAccuracy: natural,
     conflict: { count: 90, followsRobust, followsNonRobust: 1 - followsRobust, neither: 0 },
     robustOnly: { count: 100, accuracy: robustOnly },
     nonRobustOnly: { count: 10, accuracy: nonRobustOnly, followsRobust: 0 },
@@ -33,7 +34,11 @@ test('Q1: the answer follows which probe rises above chance first', () => {
 });
 
 test('Q2 and D_NR: trends and generalisation are read off the numbers', () => {
-  const mix = (alpha: number, fr: number): ProbedModel => ({ subject: { kind: 'q2', model: 'ResNet-18', alpha }, nodes: ['p'], reliance: reliance(0.5, 0.5, fr) });
+  const mix = (alpha: number, fr: number): ProbedModel => ({
+    subject: { kind: 'q2', model: 'ResNet-18', alpha },
+    nodes: ['p'],
+    reliance: reliance(0.5, 0.5, fr),
+  });
   assert.match(q2Answer([mix(0, 0.1), mix(1, 0.6), mix(0.5, 0.3)])[0]!, /rises with α \(10\.0 % at α = 0, 30\.0 % at α = 0\.5, 60\.0 % at α = 1\)/);
   assert.match(q2Answer([mix(0, 0.5), mix(1, 0.1)])[0]!, /falls/);
   assert.match(q2Answer([mix(0, 0.5), mix(1, 0.52)])[0]!, /stays flat/);
@@ -46,9 +51,14 @@ test('the report files: Markdown with the answers, CSV with the paper column whe
   const dir = mkdtempSync(join(tmpdir(), 'rf-gt-'));
   try {
     const probes: ProbedModel[] = [
-      snap(0, reliance(0.1, 0.1)), snap(20, reliance(0.5, 0.3)),
+      snap(0, reliance(0.1, 0.1)),
+      snap(20, reliance(0.5, 0.3)),
       { subject: { kind: 'q2', model: 'ResNet-50', alpha: 0 }, nodes: ['probe@a0'], reliance: reliance(0.5, 0.5) },
-      { subject: { kind: 'q3', family: 'ResNet-50', backbone: 'ResNet-50', lr: 0.05, dataset: 'D', augmentation: 'std' }, nodes: ['probe@q3'], reliance: reliance(0.5, 0.5) },
+      {
+        subject: { kind: 'q3', family: 'ResNet-50', backbone: 'ResNet-50', lr: 0.05, dataset: 'D', augmentation: 'std' },
+        nodes: ['probe@q3'],
+        reliance: reliance(0.5, 0.5),
+      },
     ];
     await writeGroundTruthReport({ profile, probes, qualities: [] }, dir);
     const md = readFileSync(join(dir, 'ground-truth.md'), 'utf8');
@@ -61,10 +71,19 @@ test('the report files: Markdown with the answers, CSV with the paper column whe
     assert.equal(csv.length - 1, probes.length * 6);
     const q3natural = csv.find((r) => r[3] === 'q3' && r[5] === 'natural')!;
     assert.equal(q3natural[7], '94.84');
-    assert.ok(csv.slice(1).filter((r) => r[5] !== 'natural').every((r) => r[7] === ''), 'no paper value for a reliance measure');
+    assert.ok(
+      csv
+        .slice(1)
+        .filter((r) => r[5] !== 'natural')
+        .every((r) => r[7] === ''),
+      'no paper value for a reliance measure',
+    );
     assert.match(readFileSync(join(dir, 'ground-truth.svg'), 'utf8'), /training iterations/);
     const unavailable = mkdtempSync(join(tmpdir(), 'rf-gt-'));
-    await writeGroundTruthReport({ profile: { name: 'cpu', synthetic: false }, probes: [], qualities: [], unavailable: 'Not measurable on CIFAR-10: reasons' }, unavailable);
+    await writeGroundTruthReport(
+      { profile: { name: 'cpu', synthetic: false }, probes: [], qualities: [], unavailable: 'Not measurable on CIFAR-10: reasons' },
+      unavailable,
+    );
     assert.match(readFileSync(join(unavailable, 'ground-truth.md'), 'utf8'), /Not measurable on CIFAR-10/);
     rmSync(unavailable, { recursive: true, force: true });
   } finally {

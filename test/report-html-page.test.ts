@@ -14,11 +14,34 @@ const key = (c: string) => c.repeat(64);
 
 function node(k: string, id: string, stage: string, inputs: Array<[string, string, string]> = [], params: unknown = {}): ProvenanceNode {
   return {
-    key: k, nodeId: id, stage, stageVersion: 1, codeDigest: key('c'), params, registeredAt: '2026-01-01T00:00:00Z',
+    key: k,
+    nodeId: id,
+    stage,
+    stageVersion: 1,
+    codeDigest: key('c'),
+    params,
+    registeredAt: '2026-01-01T00:00:00Z',
     inputs: inputs.map(([input, fromKey, fromNodeId]) => ({ input, fromKey, fromNodeId, fromOutput: 'out', digest: key('d') })),
     outputs: [{ name: 'out', kind: 'file', digest: key('e'), size: 10 }],
-    execution: { id: 1, runId: 1, status: 'succeeded', startedAt: '2026-01-01T00:00:00Z', durationS: 2.5, host: 'box', environment: { backend: { name: 'wasm', threads: 2 } }, metrics: { acc: 0.5 } },
-    series: stage === 'train' ? { epoch: [{ step: 0, values: { loss: 2, accuracy: 0.2 } }, { step: 1, values: { loss: 1, accuracy: 0.6 } }] } : {},
+    execution: {
+      id: 1,
+      runId: 1,
+      status: 'succeeded',
+      startedAt: '2026-01-01T00:00:00Z',
+      durationS: 2.5,
+      host: 'box',
+      environment: { backend: { name: 'wasm', threads: 2 } },
+      metrics: { acc: 0.5 },
+    },
+    series:
+      stage === 'train'
+        ? {
+            epoch: [
+              { step: 0, values: { loss: 2, accuracy: 0.2 } },
+              { step: 1, values: { loss: 1, accuracy: 0.6 } },
+            ],
+          }
+        : {},
   };
 }
 
@@ -30,27 +53,81 @@ const TABLE_CSV = [
   't,p,true,rot,A/y,7.125,,,ev@2',
 ].join('\n');
 const POINTS_CSV = 'figure,profile,synthetic,panel,series,x,y,nodes\nf,p,true,steps,rot,2,50,ev@1\nf,p,true,steps,rot,4,25,ev@2\n';
-const SVG = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><a xlink:href="#point-0"><path d="M0,0"/></a><a xlink:href="#point-1"><path d="M1,1"/></a><text>training iterations</text></svg>';
-const MD = '# Figure F\n\n> **synthetic**\n\n![Figure F](f.png)\n\nFrom `ev@1` and `unknown@x`. <script>alert(1)</script>\n\n## More\n\n| a | b |\n|---|---|\n| 1 | 2 |\n';
+const SVG =
+  '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><a xlink:href="#point-0"><path d="M0,0"/></a><a xlink:href="#point-1"><path d="M1,1"/></a><text>training iterations</text></svg>';
+const MD =
+  '# Figure F\n\n> **synthetic**\n\n![Figure F](f.png)\n\nFrom `ev@1` and `unknown@x`. <script>alert(1)</script>\n\n## More\n\n| a | b |\n|---|---|\n| 1 | 2 |\n';
 
 function model(): PageModel {
   const nodes = new Map<string, ProvenanceNode>([
     [key('1'), node(key('1'), 'data', 'synthetic-dataset')],
     [key('2'), node(key('2'), 'tr@1', 'train', [['data', key('1'), 'data']])],
-    [key('3'), node(key('3'), 'ev@1', 'evaluate', [['model', key('2'), 'tr@1'], ['data', key('1'), 'data']])],
+    [
+      key('3'),
+      node(key('3'), 'ev@1', 'evaluate', [
+        ['model', key('2'), 'tr@1'],
+        ['data', key('1'), 'data'],
+      ]),
+    ],
     [key('4'), node(key('4'), 'ev@2', 'evaluate', [['model', key('2'), 'tr@1']])],
-    [key('5'), node(key('5'), 'table@t', 'table', [['evals', key('3'), 'ev@1'], ['evals[1]', key('4'), 'ev@2']])],
-    [key('6'), node(key('6'), 'figure@f', 'figure', [['evals', key('3'), 'ev@1'], ['evals[1]', key('4'), 'ev@2']])],
+    [
+      key('5'),
+      node(key('5'), 'table@t', 'table', [
+        ['evals', key('3'), 'ev@1'],
+        ['evals[1]', key('4'), 'ev@2'],
+      ]),
+    ],
+    [
+      key('6'),
+      node(key('6'), 'figure@f', 'figure', [
+        ['evals', key('3'), 'ev@1'],
+        ['evals[1]', key('4'), 'ev@2'],
+      ]),
+    ],
   ]);
   const files = (list: Array<[string, string]>): ReportFile[] => list.map(([name, content]) => ({ name, content }));
   return {
-    title: 'test', profile: { name: 'p', params: { a: 1 }, overrides: ['a=1'] }, generatedAt: 'now',
+    title: 'test',
+    profile: { name: 'p', params: { a: 1 }, overrides: ['a=1'] },
+    generatedAt: 'now',
     reports: [
-      { id: 'table@t', key: key('5'), stage: 'table', group: 't', files: files([['t.csv', TABLE_CSV], ['t.md', '# Table T\n\nintro\n\n## Runs\n\n| x |\n|---|\n| `ev@2` |\n']]) },
-      { id: 'figure@f', key: key('6'), stage: 'figure', group: 'f', files: files([['f.csv', POINTS_CSV], ['f.md', MD], ['f.svg', SVG], ['f.txt', 'terminal text']]) },
+      {
+        id: 'table@t',
+        key: key('5'),
+        stage: 'table',
+        group: 't',
+        files: files([
+          ['t.csv', TABLE_CSV],
+          ['t.md', '# Table T\n\nintro\n\n## Runs\n\n| x |\n|---|\n| `ev@2` |\n'],
+        ]),
+      },
+      {
+        id: 'figure@f',
+        key: key('6'),
+        stage: 'figure',
+        group: 'f',
+        files: files([
+          ['f.csv', POINTS_CSV],
+          ['f.md', MD],
+          ['f.svg', SVG],
+          ['f.txt', 'terminal text'],
+        ]),
+      },
     ],
-    missing: ['table@other'], nodes,
-    runs: [{ id: 1, startedAt: 's', endedAt: 'e', command: 'repro all', profile: 'p', status: 'succeeded', host: 'box', executions: [{ nodeId: 'ev@1', key: key('3'), status: 'succeeded', durationS: 2.5, host: 'box', backend: 'wasm', error: undefined }] }],
+    missing: ['table@other'],
+    nodes,
+    runs: [
+      {
+        id: 1,
+        startedAt: 's',
+        endedAt: 'e',
+        command: 'repro all',
+        profile: 'p',
+        status: 'succeeded',
+        host: 'box',
+        executions: [{ nodeId: 'ev@1', key: key('3'), status: 'succeeded', durationS: 2.5, host: 'box', backend: 'wasm', error: undefined }],
+      },
+    ],
   };
 }
 
@@ -61,7 +138,10 @@ describe('HTML report page', () => {
   it('parses quoted CSV fields, CRLF, and refuses ragged lines', () => {
     const csv = parseCsv('a,b,c\r\n"x, y","say ""hi""","two\nlines"\r\n1,,3\n');
     assert.deepEqual(csv.header, ['a', 'b', 'c']);
-    assert.deepEqual(csv.rows, [['x, y', 'say "hi"', 'two\nlines'], ['1', '', '3']]);
+    assert.deepEqual(csv.rows, [
+      ['x, y', 'say "hi"', 'two\nlines'],
+      ['1', '', '3'],
+    ]);
     assert.throws(() => parseCsv('a,b\n1,2,3\n'), /line 2: 3 fields/);
     assert.equal(csvShape(parseCsv(TABLE_CSV)), 'cells');
     assert.equal(csvShape(parseCsv(POINTS_CSV)), 'points');
@@ -78,7 +158,11 @@ describe('HTML report page', () => {
       assert.ok(c, `${l['row']} ${l['column']}`);
       const ours = l['ours'] ? Number(l['ours']).toFixed(2) : '—';
       assert.match(c[3]!, new RegExp(`<span class="ours">${ours}</span>`));
-      if (l['ours'] && l['paper']) assert.match(c[3]!, new RegExp(`Δ ${Number(l['ours']) - Number(l['paper']) >= 0 ? '\\+' : '\u2212'}${Math.abs(Number(l['ours']) - Number(l['paper'])).toFixed(2)}`));
+      if (l['ours'] && l['paper'])
+        assert.match(
+          c[3]!,
+          new RegExp(`Δ ${Number(l['ours']) - Number(l['paper']) >= 0 ? '\\+' : '\u2212'}${Math.abs(Number(l['ours']) - Number(l['paper'])).toFixed(2)}`),
+        );
     }
     // The cell of ev@1 opens ev@1's provenance; the columns A/x, A/y form one block under "A".
     const first = cells.find((m) => m[1] === 'none' && m[2] === 'A/x')!;
@@ -112,7 +196,9 @@ describe('HTML report page', () => {
 describe('compare', () => {
   const files = (csv: string): ReportFile[] => [{ name: 't.csv', content: csv }];
   const side = (label: string, csv: string, params: unknown, evalParams: unknown): CompareSide => ({
-    label, profileParams: params, reports: new Map([['table@t', files(csv)]]),
+    label,
+    profileParams: params,
+    reports: new Map([['table@t', files(csv)]]),
     nodes: new Map([[key('9'), node(key('9'), 'ev@1', 'evaluate', [], evalParams)]]),
   });
   const head = 'table,profile,synthetic,row,column,ours,paper,source,nodes';
@@ -121,7 +207,13 @@ describe('compare', () => {
     const a = side('A', `${head}\nt,p,true,r,c1,10,90,,ev@1\nt,p,true,r,c2,,80,,\nt,p,true,r,c3,5,,,ev@1\n`, { q: { n: 1 }, same: 2 }, { seed: 0 });
     const b = side('B', `${head}\nt,p,true,r,c1,12.5,90,,ev@1\nt,p,true,r,c2,,80,,\nt,p,true,s,c1,7,,,ev@1\n`, { q: { n: 2 }, same: 2 }, { seed: 1 });
     const c = compareSides(a, b);
-    assert.deepEqual(c.params.map((p) => [p.scope, p.path, p.a, p.b, p.nodes]), [['profile', 'q.n', '1', '2', 0], ['evaluate', 'seed', '0', '1', 1]]);
+    assert.deepEqual(
+      c.params.map((p) => [p.scope, p.path, p.a, p.b, p.nodes]),
+      [
+        ['profile', 'q.n', '1', '2', 0],
+        ['evaluate', 'seed', '0', '1', 1],
+      ],
+    );
     const rows = csvObjects(parseCsv(comparisonCsv(c)));
     const at = (cell: string) => rows.find((r) => r['cell'] === cell);
     assert.deepEqual([at('r / c1')!['a'], at('r / c1')!['b'], at('r / c1')!['diff'], at('r / c1')!['status']], ['10', '12.5', '2.5', 'both']);

@@ -44,7 +44,9 @@ if (!chromium) console.log(`# ${NO_CHROMIUM}`);
 
 function cli(dir: string, args: readonly string[]) {
   const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {
-    encoding: 'utf8', env: { ...process.env, RF_THREADS: '1' }, maxBuffer: 64 << 20,
+    encoding: 'utf8',
+    env: { ...process.env, RF_THREADS: '1' },
+    maxBuffer: 64 << 20,
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -68,7 +70,8 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     const keep = (to: string) => {
       mkdirSync(to, { recursive: true });
       // A failed run leaves no reports/: the first test shows its output.
-      if (existsSync(join(dir, 'reports'))) for (const f of readdirSync(join(dir, 'reports'))) if (/\.(csv|html)$/.test(f)) copyFileSync(join(dir, 'reports', f), join(to, f));
+      if (existsSync(join(dir, 'reports')))
+        for (const f of readdirSync(join(dir, 'reports'))) if (/\.(csv|html)$/.test(f)) copyFileSync(join(dir, 'reports', f), join(to, f));
       return to;
     };
     runA = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html', '--jobs', '2']);
@@ -117,8 +120,10 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
         const csv = csvOf(join(a, name));
         const cells = await page.$$eval(`table.grid[data-csv="${name}"] td.cell`, (tds) =>
           tds.map((td) => ({
-            row: td.getAttribute('data-row'), column: td.getAttribute('data-column'),
-            ours: td.querySelector('.ours')?.textContent, paper: td.querySelector('.paper')?.textContent,
+            row: td.getAttribute('data-row'),
+            column: td.getAttribute('data-column'),
+            ours: td.querySelector('.ours')?.textContent,
+            paper: td.querySelector('.paper')?.textContent,
           })),
         );
         assert.equal(cells.length, csv.length, `cells in the page vs lines of ${name}`);
@@ -138,7 +143,10 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
 
       // Every figure renders: non-empty SVG with titled axes.
       const figures = await page.$$eval('figure.figure svg', (svgs) =>
-        svgs.map((svg) => ({ marks: svg.querySelectorAll('path').length, axes: [...svg.querySelectorAll('.role-axis-title text')].map((t) => t.textContent ?? '') })),
+        svgs.map((svg) => ({
+          marks: svg.querySelectorAll('path').length,
+          axes: [...svg.querySelectorAll('.role-axis-title text')].map((t) => t.textContent ?? ''),
+        })),
       );
       assert.ok(figures.length >= 1);
       for (const f of figures) {
@@ -147,14 +155,21 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
       }
 
       // Figure 1: inline SVG with its axis titles and points; its data table matches fig1.csv.
-      const fig = await page.$eval('#r-figure_fig1 figure svg', (svg) => ({ text: svg.textContent ?? '', marks: svg.querySelectorAll('path').length, links: svg.querySelectorAll('a').length }));
+      const fig = await page.$eval('#r-figure_fig1 figure svg', (svg) => ({
+        text: svg.textContent ?? '',
+        marks: svg.querySelectorAll('path').length,
+        links: svg.querySelectorAll('a').length,
+      }));
       assert.match(fig.text, /training iterations/);
       assert.match(fig.text, /attack success rate/);
       assert.ok(fig.marks > 5, 'figure has no marks');
       const points = csvOf(join(a, 'fig1.csv'));
       assert.ok(fig.links >= points.length, 'every plotted point is a link');
       const ys = await page.$$eval('table.data[data-csv="fig1.csv"] tbody tr', (trs) => trs.map((tr) => tr.children[6]!.textContent));
-      assert.deepEqual(ys, points.map((p) => p['y']));
+      assert.deepEqual(
+        ys,
+        points.map((p) => p['y']),
+      );
 
       // Every in-page link resolves.
       const broken = await page.$$eval('a', (as) =>

@@ -14,9 +14,7 @@ import { PAPER_FIG3, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE4, TAB
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = `${root}test/fixtures/report/paper-tables.txt`;
 const SEED_NAME = 'seed/000_b83d9a6342f75ab6.txt';
-const seedPath = [process.env.RF_PAPER_TEXT, `${root}../shared/${SEED_NAME}`, `/work/shared/${SEED_NAME}`].find(
-  (p): p is string => !!p && existsSync(p),
-);
+const seedPath = [process.env.RF_PAPER_TEXT, `${root}../shared/${SEED_NAME}`, `/work/shared/${SEED_NAME}`].find((p): p is string => !!p && existsSync(p));
 
 const ROW_LABEL: Readonly<Record<string, string>> = {
   None: 'none',
@@ -59,7 +57,10 @@ function checkTranscription(tables: Map<number, Map<string, number[]>>) {
     // Table 1: ResNet-50, G-ResNet, STN × D, D_R, D*, D_R*; PTN printed as dashes.
     const expected = TABLE1_FAMILIES.filter((f) => f !== 'PTN').flatMap((f) => TRAINING_COLUMNS.map((c) => PAPER_TABLE1[f][row][c]));
     assert.deepEqual(printed(tables, 1, row), expected, `Table 1 row ${row}`);
-    for (const [n, table] of [[3, PAPER_TABLE3], [4, PAPER_TABLE4]] as const) {
+    for (const [n, table] of [
+      [3, PAPER_TABLE3],
+      [4, PAPER_TABLE4],
+    ] as const) {
       const values = (['ResNet-18', 'ResNet-34'] as const).flatMap((b) => TRAINING_COLUMNS.map((c) => table[b][row][c]));
       assert.deepEqual(printed(tables, n, row), values, `Table ${n} row ${row}`);
     }
@@ -96,6 +97,9 @@ test('paper: the parser catches a typo (a changed digit fails the comparison)', 
 test('paper: Figure 3 anchors are Table 1 ResNet-50 natural accuracies on D and D_R', () => {
   assert.deepEqual(
     PAPER_FIG3.anchors.map((a) => [a.alpha, a.naturalAccuracy]),
-    [[0, 94.84], [1, 84.75]],
+    [
+      [0, 94.84],
+      [1, 84.75],
+    ],
   );
 });

@@ -118,14 +118,20 @@ test('table text: aligned blocks with the banner', () => {
   assert.match(text, /^Crafted table — profile demo\n!! SYNTHETIC DATA/);
   const blockA = text.split('\n\n')[1]!.split('\n');
   assert.deepEqual(blockA[0]!.split(/\s{2,}/), ['A', 'D', 'D_R']);
-  assert.ok(blockA.every((l) => [...l].length === [...blockA[0]!].length), 'columns aligned');
+  assert.ok(
+    blockA.every((l) => [...l].length === [...blockA[0]!].length),
+    'columns aligned',
+  );
   assert.ok(blockA[1]!.includes('84.10 (94.84)') && blockA[1]!.includes('0.00 (84.75)'));
 });
 
 test('table validation: named errors for bad values, unknown keys and values without nodes', () => {
   const t = crafted(false);
   const withCell = (cell: ResultTable['cells'][number]) => ({ ...t, cells: [...t.cells.slice(1), cell] });
-  assert.throws(() => validateTable(withCell({ ...t.cells[0]!, ours: 184.1 })), /table 'tableX', row 'none', column 'A\/D', ours: expected a percentage in \[0, 100\], got 184.1/);
+  assert.throws(
+    () => validateTable(withCell({ ...t.cells[0]!, ours: 184.1 })),
+    /table 'tableX', row 'none', column 'A\/D', ours: expected a percentage in \[0, 100\], got 184.1/,
+  );
   assert.throws(() => validateTable(withCell({ ...t.cells[0]!, paper: -1 })), /paper: expected a percentage/);
   assert.throws(() => validateTable(withCell({ ...t.cells[0]!, column: 'C/D' })), /column 'C\/D': unknown column/);
   assert.throws(() => validateTable(withCell({ ...t.cells[0]!, nodes: [] })), /a value without the node it came from/);

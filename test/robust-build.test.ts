@@ -10,29 +10,37 @@ import { ArrayImageSet, LinearClassifier, TinyMlp, sliceSet, templateData, train
 
 before(useCpu);
 
-const H = 4, W = 4, C = 3, S = H * W * C;
+const H = 4,
+  W = 4,
+  C = 3,
+  S = H * W * C;
 
 function randomSet(seed: number, n: number, classes = 3): ArrayImageSet {
   const rng = new Rng(seed);
   return new ArrayImageSet(
     rng.fillUniform(new Float32Array(n * S), 0.1, 0.9),
     Uint8Array.from({ length: n }, () => rng.int(classes)),
-    H, W, C, classes,
+    H,
+    W,
+    C,
+    classes,
   );
 }
 
-test('D_R inversion with identity features walks straight from x\' to x in steps of the step size', async () => {
+test("D_R inversion with identity features walks straight from x' to x in steps of the step size", async () => {
   // g(x) = x (LinearClassifier.features flattens): the normalised gradient of ||z - x|| is the unit
   // vector toward x, so after k steps z = x' + k s (x - x')/||x - x'|| until within one step of x.
   const set = randomSet(1, 5);
   const model = new LinearClassifier(3, new Float32Array(S * 3), new Float32Array(3));
-  const steps = 3, s = 0.1;
+  const steps = 3,
+    s = 0.1;
   const r = await buildRobustDataset(model, set, { steps, stepSize: s, seed: 2, batchSize: 2 });
   assert.deepEqual([...r.labels], [...set.labels]);
   for (let i = 0; i < set.count; i++) {
     const src = r.sourceIndices[i]!;
     assert.notEqual(src, i, 'the start image is another image');
-    const x = set.images.subarray(i * S, (i + 1) * S), xs = set.images.subarray(src * S, (src + 1) * S);
+    const x = set.images.subarray(i * S, (i + 1) * S),
+      xs = set.images.subarray(src * S, (src + 1) * S);
     const d0 = Math.hypot(...x.map((v, j) => v - xs[j]!));
     const xn = Math.hypot(...x);
     assert.ok(d0 > steps * s + 0.1, 'the walk does not arrive within the test');
@@ -59,7 +67,8 @@ test('D_R inversion with a shrinking step: steps fall linearly to finalStepSize,
   const r = await buildRobustDataset(model, set, { steps: 3, stepSize: 0.3, finalStepSize: 0.1, seed: 2, batchSize: 4 });
   for (let i = 0; i < set.count; i++) {
     const src = r.sourceIndices[i]!;
-    const x = set.images.subarray(i * S, (i + 1) * S), xs = set.images.subarray(src * S, (src + 1) * S);
+    const x = set.images.subarray(i * S, (i + 1) * S),
+      xs = set.images.subarray(src * S, (src + 1) * S);
     const d0 = Math.hypot(...x.map((v, j) => v - xs[j]!));
     assert.ok(d0 > 0.7, 'the walk does not arrive within the test');
     const travelled = Math.hypot(...xs.map((v, j) => r.images[i * S + j]! - v));
@@ -98,12 +107,25 @@ test('D_R: start images are seeded, exclude the example itself, and do not depen
 class Spy implements Classifier {
   readonly seen: (FeatureOptions | undefined)[] = [];
   constructor(private readonly inner: Classifier) {}
-  get config() { return this.inner.config; }
-  get numClasses() { return this.inner.numClasses; }
-  get trainableVariables() { return this.inner.trainableVariables; }
-  logits(x: tf.Tensor4D, mode: 'train' | 'eval') { return this.inner.logits(x, mode); }
-  features(x: tf.Tensor4D, options?: FeatureOptions) { this.seen.push(options); return this.inner.features(x, options); }
-  dispose() { this.inner.dispose(); }
+  get config() {
+    return this.inner.config;
+  }
+  get numClasses() {
+    return this.inner.numClasses;
+  }
+  get trainableVariables() {
+    return this.inner.trainableVariables;
+  }
+  logits(x: tf.Tensor4D, mode: 'train' | 'eval') {
+    return this.inner.logits(x, mode);
+  }
+  features(x: tf.Tensor4D, options?: FeatureOptions) {
+    this.seen.push(options);
+    return this.inner.features(x, options);
+  }
+  dispose() {
+    this.inner.dispose();
+  }
 }
 
 test('D_R inversion of a trained model: uses the pass-through ReLU, lowers the distance, stays in [0, 1], no leaks', async () => {
@@ -123,12 +145,14 @@ test('D_R inversion of a trained model: uses the pass-through ReLU, lowers the d
       for (const p of v) assert.ok(p >= 0 && p <= 1);
     },
   });
-  const d0 = Array.from(r.initialDistance.dataSync()), d1 = Array.from(r.distance.dataSync());
+  const d0 = Array.from(r.initialDistance.dataSync()),
+    d1 = Array.from(r.distance.dataSync());
   tf.dispose([r.z, r.initialDistance, r.distance]);
   assert.equal(tf.memory().numTensors, before);
   assert.equal(new Set(counts.slice(1)).size, 1, `live tensors per step: ${counts.join(',')}`);
   assert.ok(model.seen.length > 0 && model.seen.every((o) => o?.reluPassThrough === true));
-  const m0 = d0.reduce((a, b) => a + b) / 8, m1 = d1.reduce((a, b) => a + b) / 8;
+  const m0 = d0.reduce((a, b) => a + b) / 8,
+    m1 = d1.reduce((a, b) => a + b) / 8;
   assert.ok(m1 < 0.3 * m0, `representation distance should fall: ${m0} -> ${m1}`);
   tf.dispose([x, start]);
   model.dispose();
@@ -141,7 +165,10 @@ test('D_NR: targets (y+1) mod K or seeded uniform; targeted PGD within eps mostl
   assert.deepEqual(rand, nonRobustTargets(y, 10, 'rand', 3));
   const hist = new Array(10).fill(0);
   rand.forEach((t) => hist[t]++);
-  assert.ok(hist.every((h) => h > 60 && h < 140), `uniform-ish targets ${hist}`);
+  assert.ok(
+    hist.every((h) => h > 60 && h < 140),
+    `uniform-ish targets ${hist}`,
+  );
   assert.throws(() => nonRobustTargets(y, 10, 'odd' as 'det', 0), /D_NR variant 'odd'/);
 
   const all = templateData(21, 160, { size: 4, channels: 3, classes: 3, amp: 0.2, noise: 0.05 });
@@ -161,7 +188,10 @@ test('D_NR: targets (y+1) mod K or seeded uniform; targeted PGD within eps mostl
     }
     // Independent check of "target reached": classify the stored images afresh.
     const pred = tf.tidy(() => tf.argMax(model.logits(tf.tensor4d(r.images, [r.count, H, W, C]), 'eval'), 1).dataSync());
-    assert.deepEqual([...r.targetReached], [...pred].map((p, i) => (p === r.labels[i] ? 1 : 0)));
+    assert.deepEqual(
+      [...r.targetReached],
+      [...pred].map((p, i) => (p === r.labels[i] ? 1 : 0)),
+    );
     assert.ok(r.metrics.targetSuccessRate > 0.8, `${variant}: targets reached ${r.metrics.targetSuccessRate}`);
   }
   const none = await buildNonRobustDataset(model, base, { variant: 'det', eps: 0, step: 0.1, iterations: 3, seed: 0 });

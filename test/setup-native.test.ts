@@ -35,7 +35,10 @@ test('where the native backend is already present, the set-up step installs noth
   try {
     const before = { hash: createHash('sha256').update(readFileSync(ADDON)).digest('hex'), mtime: statSync(ADDON).mtimeMs };
     const r = await execa(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'native', 'setup.ts')], {
-      cwd: ROOT, reject: false, all: true, env: { PATH: `${fake.dir}:${process.env.PATH}` },
+      cwd: ROOT,
+      reject: false,
+      all: true,
+      env: { PATH: `${fake.dir}:${process.env.PATH}` },
     });
     assert.equal(r.exitCode, 0, r.all);
     assert.match(r.all ?? '', /nothing to install/);
@@ -81,15 +84,24 @@ test('missing oneDNN as root: apt-get update, then install exactly the missing p
   assert.equal(r.ok, true, m.lines.join('\n'));
   assert.deepEqual(r.missing, ['libdnnl-dev']);
   const apt = m.calls.filter((c) => c[0] === 'apt-get' && c[1] !== '--version');
-  assert.deepEqual(apt, [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', '--no-upgrade', 'libdnnl-dev']]);
+  assert.deepEqual(apt, [
+    ['apt-get', 'update'],
+    ['apt-get', 'install', '-y', '--no-install-recommends', '--no-upgrade', 'libdnnl-dev'],
+  ]);
   assert.deepEqual(mutating(m.calls), []);
-  assert.ok(m.calls.some((c) => c[0] === process.execPath && c[1]!.endsWith('build.mjs') && c[2] === '--strict'), 'then builds native/');
+  assert.ok(
+    m.calls.some((c) => c[0] === process.execPath && c[1]!.endsWith('build.mjs') && c[2] === '--strict'),
+    'then builds native/',
+  );
 });
 
 test('missing oneDNN, not root: sudo -n when it needs no password, else the exact command to run', async () => {
   const s = machine({ root: false, sudo: true });
   assert.equal((await setup(s.opts)).ok, true);
-  assert.ok(s.calls.some((c) => c.join(' ') === 'sudo -n apt-get install -y --no-install-recommends --no-upgrade libdnnl-dev'), JSON.stringify(s.calls));
+  assert.ok(
+    s.calls.some((c) => c.join(' ') === 'sudo -n apt-get install -y --no-install-recommends --no-upgrade libdnnl-dev'),
+    JSON.stringify(s.calls),
+  );
   const n = machine({ root: false, sudo: false });
   const r = await setup(n.opts);
   assert.equal(r.ok, false);

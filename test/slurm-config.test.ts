@@ -17,7 +17,13 @@ import { BlobStore, parseStagingName } from '../engine/store.ts';
 
 const stage = (name: string, estimate?: number) =>
   defineStage({
-    name, version: 1, module: import.meta.url, description: name, params: z.object({}).strict(), inputs: {}, outputs: { out: { kind: 'file' } },
+    name,
+    version: 1,
+    module: import.meta.url,
+    description: name,
+    params: z.object({}).strict(),
+    inputs: {},
+    outputs: { out: { kind: 'file' } },
     ...(estimate !== undefined ? { estimateSeconds: () => estimate } : {}),
     async run() {},
   });
@@ -35,14 +41,34 @@ test('Slurm times parse and format as Slurm writes them', () => {
 
 test('resources: per-stage entries over defaults; time from the estimate; GPUs as --gres or --gpus', () => {
   const settings = slurmSettingsSchema.parse({
-    partition: 'cpu', account: 'lab', qos: 'normal', mem: '8G', extra: ['--exclusive'],
+    partition: 'cpu',
+    account: 'lab',
+    qos: 'normal',
+    mem: '8G',
+    extra: ['--exclusive'],
     stages: { train: { gpus: 1, partition: 'gpu', cpus: 8, mem: 32000, extra: ['--constraint=a100'] } },
   });
   assert.deepEqual(sbatchResourceArgs(settings, stage('train', 4 * 3600), {}), [
-    '--cpus-per-task=8', '--mem=32000M', '--time=12:00:00', '--gres=gpu:1', '--partition=gpu', '--account=lab', '--qos=normal', '--exclusive', '--constraint=a100',
+    '--cpus-per-task=8',
+    '--mem=32000M',
+    '--time=12:00:00',
+    '--gres=gpu:1',
+    '--partition=gpu',
+    '--account=lab',
+    '--qos=normal',
+    '--exclusive',
+    '--constraint=a100',
   ]);
   // No estimate: the minimum time; no GPU flag without GPUs.
-  assert.deepEqual(sbatchResourceArgs(settings, stage('table'), {}), ['--cpus-per-task=1', '--mem=8G', '--time=00:10:00', '--partition=cpu', '--account=lab', '--qos=normal', '--exclusive']);
+  assert.deepEqual(sbatchResourceArgs(settings, stage('table'), {}), [
+    '--cpus-per-task=1',
+    '--mem=8G',
+    '--time=00:10:00',
+    '--partition=cpu',
+    '--account=lab',
+    '--qos=normal',
+    '--exclusive',
+  ]);
   const gpus = slurmSettingsSchema.parse({ gpuFlag: 'gpus', gpus: 2, time: '1-00:00:00' });
   assert.deepEqual(sbatchResourceArgs(gpus, stage('train', 10), {}), ['--cpus-per-task=1', '--mem=2G', '--time=1-00:00:00', '--gpus=2']);
 });
@@ -73,7 +99,7 @@ test('sbatch and squeue output parsing', () => {
   assert.equal(parseHandle('garbage', '/a'), undefined);
 });
 
-test('staging folders are host-aware: another host\'s live job folder survives, this host\'s dead ones go', async () => {
+test("staging folders are host-aware: another host's live job folder survives, this host's dead ones go", async () => {
   const root = mkdtempSync(join(tmpdir(), 'rf-staging-'));
   try {
     const store = new BlobStore(root);
@@ -126,7 +152,9 @@ test('a lineage database from before execution handles opens and gains the colum
     db.db.prepare("UPDATE executions SET status = 'running', error = NULL WHERE id = ?").run(id);
     db.endExecution(id, { status: 'interrupted', durationS: 1, error: 'interrupted' });
     assert.equal(db.orphanedExecution('k'), undefined);
-    db.db.prepare("UPDATE executions SET status = 'interrupted', error = ? WHERE id = ?").run('driver died; its job may still run (the next repro reattaches)', id);
+    db.db
+      .prepare("UPDATE executions SET status = 'interrupted', error = ? WHERE id = ?")
+      .run('driver died; its job may still run (the next repro reattaches)', id);
     db.adoptExecution(id, runId + 1);
     assert.equal(db.execution(id)!.run_id, runId + 1);
     assert.equal(db.execution(id)!.status, 'running');

@@ -53,7 +53,7 @@ const jobFolder = (w: ToyWorkspace, handle: string) => join(w.dir, 'artifacts', 
 
 // About 4 minutes on an idle 2-core machine; the limit only guards against a hang.
 describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
-  test('repro all through Slurm gives the local executor\'s digests; a second repro submits nothing', async () => {
+  test("repro all through Slurm gives the local executor's digests; a second repro submits nothing", async () => {
     const local = new ToyWorkspace(baseParams([1, 2, 3]), 'tsx');
     spaces.push(local);
     const l = await local.run(['repro', 'all']);
@@ -86,8 +86,9 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     const w = slurmSpace(`    naps: [{ name: a, seconds: 6 }, { name: b, seconds: 8 }]\n`);
     const driver = await w.spawn(['repro', 'all', 'naps', '--jobs', '8']);
     // Killed once both naps are queued or running (their job ids are recorded).
-    await waitFor('nap jobs to be submitted', () =>
-      w.query<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE node_id LIKE 'nap@%' AND handle IS NOT NULL")[0]!.n === 2 || undefined,
+    await waitFor(
+      'nap jobs to be submitted',
+      () => w.query<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE node_id LIKE 'nap@%' AND handle IS NOT NULL")[0]!.n === 2 || undefined,
     );
     driver.kill('SIGKILL');
     await new Promise((r) => driver.on('close', r));
@@ -101,8 +102,16 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     const jobs = w.jobsByNode();
     assert.equal(jobs.size, 13, [...jobs.keys()].join(' '));
     for (const [node, list] of jobs) assert.equal(list.length, 1, `${node} was submitted ${list.length} times`);
-    const naps = w.query<{ node_id: string; status: string; run_id: number }>("SELECT node_id, status, run_id FROM executions WHERE node_id LIKE 'nap@%' ORDER BY node_id");
-    assert.deepEqual(naps.map((n) => [n.node_id, n.status, n.run_id]), [['nap@a', 'succeeded', 2], ['nap@b', 'succeeded', 2]]);
+    const naps = w.query<{ node_id: string; status: string; run_id: number }>(
+      "SELECT node_id, status, run_id FROM executions WHERE node_id LIKE 'nap@%' ORDER BY node_id",
+    );
+    assert.deepEqual(
+      naps.map((n) => [n.node_id, n.status, n.run_id]),
+      [
+        ['nap@a', 'succeeded', 2],
+        ['nap@b', 'succeeded', 2],
+      ],
+    );
     // Nothing orphaned: every registered node points at a succeeded execution; every trace line is one execution.
     const orphans = w.query('SELECT n.node_id FROM nodes n JOIN executions e ON e.id = n.execution_id WHERE e.status != ?', 'succeeded');
     assert.deepEqual(orphans, []);
@@ -110,9 +119,13 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     assert.equal(Object.keys(w.registered()).length, 13);
   });
 
-  test('jobs cancelled behind the driver\'s back, over their memory or over their time limit fail by name; --keep-going finishes the rest', async () => {
+  test("jobs cancelled behind the driver's back, over their memory or over their time limit fail by name; --keep-going finishes the rest", async () => {
     // Slurm enforces a time limit of at least a minute, checked every 30 s or so: this test takes about 90 s.
-    const w = slurmSpace(`    naps: [{ name: victim, seconds: 150 }, { name: late, seconds: 150 }]\n    hog: { mb: 900 }\n`, "{ mem: 400M, minTime: '5', stages: { hog: { mem: 250M }, nap: { time: '1' } } }", [1]);
+    const w = slurmSpace(
+      `    naps: [{ name: victim, seconds: 150 }, { name: late, seconds: 150 }]\n    hog: { mb: 900 }\n`,
+      "{ mem: 400M, minTime: '5', stages: { hog: { mem: 250M }, nap: { time: '1' } } }",
+      [1],
+    );
     const driver = await w.spawn(['repro', 'all', 'naps', 'hog', '--keep-going', '--jobs', '8']);
     let out = '';
     driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -137,11 +150,14 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     assert.equal(reg['nap@late'], undefined);
     for (const id of ['sum@scaled', 'sum@parity']) assert.ok(reg[id], `${id} should complete under --keep-going`);
     const failed = w.query<{ node_id: string; error: string }>("SELECT node_id, error FROM executions WHERE status = 'failed' ORDER BY node_id");
-    assert.deepEqual(failed.map((f) => f.node_id), ['hog', 'nap@late', 'nap@victim']);
+    assert.deepEqual(
+      failed.map((f) => f.node_id),
+      ['hog', 'nap@late', 'nap@victim'],
+    );
     assert.match(failed[0]!.error, /exceeded its memory limit/);
   });
 
-  test('a job Slurm refuses (an unknown partition) fails its node with sbatch\'s own words', async () => {
+  test("a job Slurm refuses (an unknown partition) fails its node with sbatch's own words", async () => {
     const w = slurmSpace('', "{ mem: 400M, minTime: '5', partition: nosuchpartition }");
     const r = await w.run(['repro', 'gen@n1']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -159,23 +175,34 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     assert.equal(w.executions(), 1);
   });
 
-  test('Ctrl-C cancels the run\'s jobs and records them interrupted, not reattachable', async () => {
+  test("Ctrl-C cancels the run's jobs and records them interrupted, not reattachable", async () => {
     const w = slurmSpace(`    naps: [{ name: x, seconds: 90 }, { name: y, seconds: 90 }]\n`);
     const driver = await w.spawn(['repro', 'naps', '--jobs', '4']);
-    await waitFor('both jobs to be submitted', () =>
-      w.query<{ n: number }>('SELECT COUNT(*) AS n FROM executions WHERE handle IS NOT NULL')[0]!.n === 2 || undefined,
+    await waitFor(
+      'both jobs to be submitted',
+      () => w.query<{ n: number }>('SELECT COUNT(*) AS n FROM executions WHERE handle IS NOT NULL')[0]!.n === 2 || undefined,
     );
     driver.kill('SIGINT');
     const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));
     assert.equal(code, 130);
-    const states = await waitFor('the jobs to end', () => {
-      const jobs = [...w.jobsByNode().values()].flat();
-      return jobs.length === 2 && jobs.every((j) => j.state === 'CANCELLED') ? jobs : undefined;
-    }, 30_000);
+    const states = await waitFor(
+      'the jobs to end',
+      () => {
+        const jobs = [...w.jobsByNode().values()].flat();
+        return jobs.length === 2 && jobs.every((j) => j.state === 'CANCELLED') ? jobs : undefined;
+      },
+      30_000,
+    );
     assert.equal(states.length, 2);
     const rows = w.query<{ status: string; error: string }>('SELECT status, error FROM executions');
-    assert.deepEqual(rows.map((r) => r.status), ['interrupted', 'interrupted']);
-    assert.ok(rows.every((r) => /cancelled \(interrupted\)/.test(r.error)), JSON.stringify(rows));
+    assert.deepEqual(
+      rows.map((r) => r.status),
+      ['interrupted', 'interrupted'],
+    );
+    assert.ok(
+      rows.every((r) => /cancelled \(interrupted\)/.test(r.error)),
+      JSON.stringify(rows),
+    );
   });
 
   test('an output corrupted after the job wrote it is refused at registration, then recomputed', async () => {

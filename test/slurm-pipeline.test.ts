@@ -40,7 +40,9 @@ function workspace(): string {
 
 function repro(dir: string, extra: readonly string[]) {
   const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, 'repro', 'dr', '--profile', 'mini', ...extra], {
-    encoding: 'utf8', env: { ...process.env, RF_THREADS: '1' }, maxBuffer: 64 << 20,
+    encoding: 'utf8',
+    env: { ...process.env, RF_THREADS: '1' },
+    maxBuffer: 64 << 20,
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -49,11 +51,17 @@ function repro(dir: string, extra: readonly string[]) {
 function artifacts(dir: string): Record<string, string> {
   const db = new Database(join(dir, 'artifacts', 'lineage.sqlite'), { readonly: true });
   try {
-    const rows = db.prepare('SELECT n.node_id, o.name, o.digest FROM nodes n JOIN outputs o ON o.node_key = n.key').all() as Array<{ node_id: string; name: string; digest: string }>;
+    const rows = db.prepare('SELECT n.node_id, o.name, o.digest FROM nodes n JOIN outputs o ON o.node_key = n.key').all() as Array<{
+      node_id: string;
+      name: string;
+      digest: string;
+    }>;
     return Object.fromEntries(
       rows.map((r) => {
         if (r.name !== 'history') return [`${r.node_id}:${r.name}`, r.digest];
-        const h = JSON.parse(readFileSync(join(dir, 'artifacts', 'blobs', r.digest.slice(0, 2), r.digest.slice(2)), 'utf8')) as { epochs: Array<Record<string, unknown>> };
+        const h = JSON.parse(readFileSync(join(dir, 'artifacts', 'blobs', r.digest.slice(0, 2), r.digest.slice(2)), 'utf8')) as {
+          epochs: Array<Record<string, unknown>>;
+        };
         for (const e of h.epochs) delete e['imagesPerSecond'];
         return [`${r.node_id}:${r.name}`, JSON.stringify(h)];
       }),
@@ -64,7 +72,7 @@ function artifacts(dir: string): Record<string, string> {
 }
 
 describe('the pipeline on Slurm', { skip, timeout: 600_000 }, () => {
-  test('repro dr of a miniature profile: the Slurm executor reproduces the local executor\'s artifacts', () => {
+  test("repro dr of a miniature profile: the Slurm executor reproduces the local executor's artifacts", () => {
     const local = workspace();
     const l = repro(local, []);
     assert.equal(l.code, 0, l.out.slice(-3000));

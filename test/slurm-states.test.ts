@@ -52,12 +52,25 @@ function setup(cluster: ScriptedCluster) {
   const artifacts = mkdtempSync(join(tmpdir(), 'rf-states-'));
   dirs.push(artifacts);
   const ex = new SlurmExecutor({
-    artifactsDir: artifacts, store: new BlobStore(artifacts), jobName: 't', resources: () => ['--mem=1G'],
-    pollMs: { min: 20, max: 80 }, resultGraceMs: 100, commands: cluster,
+    artifactsDir: artifacts,
+    store: new BlobStore(artifacts),
+    jobName: 't',
+    resources: () => ['--mem=1G'],
+    pollMs: { min: 20, max: 80 },
+    resultGraceMs: 100,
+    commands: cluster,
   });
   executors.push(ex);
   const task = (id: string): NodeTask => ({
-    projectModule: 'file:///nowhere.ts', stage: 's', nodeId: id, nodeKey: `${id.padEnd(16, '0')}`, codeDigest: 'c', params: {}, inputs: {}, outputs: {}, scratchDir: join(artifacts, 'scratch'),
+    projectModule: 'file:///nowhere.ts',
+    stage: 's',
+    nodeId: id,
+    nodeKey: `${id.padEnd(16, '0')}`,
+    codeDigest: 'c',
+    params: {},
+    inputs: {},
+    outputs: {},
+    scratchDir: join(artifacts, 'scratch'),
   });
   const run = (id: string) => {
     const log = join(artifacts, `${id}.log`);
@@ -89,7 +102,12 @@ test('NODE_FAIL, a job that vanished, and COMPLETED without a result each fail t
   assert.match(ec!, new RegExp(`^Slurm job ${id(hc)} ended COMPLETED`));
   assert.match(ec!, /ended COMPLETED without writing a result; log: \S+c\.log/);
   // Submitted with the run's name, the node id as comment, output to the node's log.
-  assert.deepEqual(cluster.submitted.find((args) => args.includes('--comment=a'))!.slice(0, 4), ['--job-name=t', '--comment=a', `--output=${a.log}`, '--open-mode=append']);
+  assert.deepEqual(cluster.submitted.find((args) => args.includes('--comment=a'))!.slice(0, 4), [
+    '--job-name=t',
+    '--comment=a',
+    `--output=${a.log}`,
+    '--open-mode=append',
+  ]);
   ex.close();
 });
 
@@ -105,7 +123,13 @@ test('one squeue per poll for all jobs, backing off while nothing changes; a res
   const dir = parseHandle(handles[0]!, artifacts)!.dir;
   const digest = 'ab'.repeat(32);
   await writeJsonAtomic(join(dir, 'result.json'), {
-    format: 1, status: 'succeeded', outputs: { out: { digest, kind: 'file', size: 3 } }, host: 'node7', pid: 1, startedAt: new Date().toISOString(), durationS: 2,
+    format: 1,
+    status: 'succeeded',
+    outputs: { out: { digest, kind: 'file', size: 3 } },
+    host: 'node7',
+    pid: 1,
+    startedAt: new Date().toISOString(),
+    durationS: 2,
   });
   const done = await jobs[0]!.e.outcome;
   assert.ok(done.ok && done.stored?.['out']?.digest === digest && done.environment?.['host'] === 'node7');
@@ -113,7 +137,10 @@ test('one squeue per poll for all jobs, backing off while nothing changes; a res
   jobs[1]!.e.kill();
   jobs[2]!.e.kill();
   await Promise.all([jobs[1]!.e.outcome, jobs[2]!.e.outcome]);
-  assert.deepEqual(cluster.cancelled.map((ids) => [...ids].sort()), [[handles[1], handles[2]].map((h) => parseHandle(h!, '/')!.jobId).sort()]);
+  assert.deepEqual(
+    cluster.cancelled.map((ids) => [...ids].sort()),
+    [[handles[1], handles[2]].map((h) => parseHandle(h!, '/')!.jobId).sort()],
+  );
   ex.close();
 });
 
@@ -129,7 +156,13 @@ test('a controller that stops answering is waited out, not taken for failed jobs
   assert.equal(settled, false, 'a squeue outage failed the node');
   cluster.down = false;
   await writeJsonAtomic(join(parseHandle(h!, artifacts)!.dir, 'result.json'), {
-    format: 1, status: 'failed', error: 'Error: boom', host: 'n', pid: 1, startedAt: new Date().toISOString(), durationS: 1,
+    format: 1,
+    status: 'failed',
+    error: 'Error: boom',
+    host: 'n',
+    pid: 1,
+    startedAt: new Date().toISOString(),
+    durationS: 1,
   });
   assert.match(failure(await j.e.outcome)!, /^Error: boom\n\(Slurm job \d+ on n; log: /);
   ex.close();

@@ -16,7 +16,14 @@ export interface TinySet {
  * class (red, green, blue, yellow, ...), placed at a random position. Deterministic in `seed`.
  */
 export function colourBlobs(count: number, size: number, numClasses: number, seed: number): TinySet {
-  const palette = [[1, 0.1, 0.1], [0.1, 1, 0.1], [0.1, 0.1, 1], [1, 1, 0.1], [1, 0.1, 1], [0.1, 1, 1]];
+  const palette = [
+    [1, 0.1, 0.1],
+    [0.1, 1, 0.1],
+    [0.1, 0.1, 1],
+    [1, 1, 0.1],
+    [1, 0.1, 1],
+    [0.1, 1, 1],
+  ];
   if (numClasses > palette.length) throw new Error('colourBlobs: too many classes');
   const r = new Rng(seed);
   const x = new Float32Array(count * size * size * 3);
@@ -25,15 +32,17 @@ export function colourBlobs(count: number, size: number, numClasses: number, see
   for (let n = 0; n < count; n++) {
     const c = r.int(numClasses);
     y[n] = c;
-    const top = r.int(size - blob + 1), left = r.int(size - blob + 1);
-    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) {
-      const inside = i >= top && i < top + blob && j >= left && j < left + blob;
-      const grey = r.uniform(0.2, 0.6);
-      for (let ch = 0; ch < 3; ch++) {
-        const v = inside ? palette[c]![ch]! * r.uniform(0.7, 1) : grey + r.uniform(-0.05, 0.05);
-        x[((n * size + i) * size + j) * 3 + ch] = Math.min(1, Math.max(0, v));
+    const top = r.int(size - blob + 1),
+      left = r.int(size - blob + 1);
+    for (let i = 0; i < size; i++)
+      for (let j = 0; j < size; j++) {
+        const inside = i >= top && i < top + blob && j >= left && j < left + blob;
+        const grey = r.uniform(0.2, 0.6);
+        for (let ch = 0; ch < 3; ch++) {
+          const v = inside ? palette[c]![ch]! * r.uniform(0.7, 1) : grey + r.uniform(-0.05, 0.05);
+          x[((n * size + i) * size + j) * 3 + ch] = Math.min(1, Math.max(0, v));
+        }
       }
-    }
   }
   return { x, y, count, size, numClasses };
 }

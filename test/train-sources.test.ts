@@ -23,7 +23,11 @@ function imageSet(count: number, size: number, seed: number): ImageSet {
   const s = colourBlobs(count, size, 3, seed);
   const px = size * size * 3;
   return {
-    count, height: size, width: size, channels: 3, numClasses: 3,
+    count,
+    height: size,
+    width: size,
+    channels: 3,
+    numClasses: 3,
     labels: Uint8Array.from(s.y),
     gather(indices, out) {
       const o = out ?? new Float32Array(indices.length * px);
@@ -50,14 +54,29 @@ function options(model: Model, extra: Partial<TrainOptions> = {}): TrainOptions 
 test('training on datasetSource with std augmentation resumes to the same model artifact', async () => {
   const a = createModel(config, 5);
   const r = await train(options(a));
-  assert.deepEqual(r.epochs.map((e) => [e.step, e.examples]), [[4, 30], [8, 30], [10, 16]]);
+  assert.deepEqual(
+    r.epochs.map((e) => [e.step, e.examples]),
+    [
+      [4, 30],
+      [8, 30],
+      [10, 16],
+    ],
+  );
   const path = join(dir, 'std.ckpt');
   const b1 = createModel(config, 5);
   const controller = new AbortController();
-  await assert.rejects(train(options(b1, {
-    checkpoint: { path, everySteps: 3 }, signal: controller.signal,
-    onProgress: (e) => { if (e.done === 7) controller.abort(new Error('killed')); },
-  })), /killed/);
+  await assert.rejects(
+    train(
+      options(b1, {
+        checkpoint: { path, everySteps: 3 },
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.done === 7) controller.abort(new Error('killed'));
+        },
+      }),
+    ),
+    /killed/,
+  );
   b1.dispose();
   const b2 = createModel(config, 5);
   const res = await train(options(b2, { checkpoint: { path, everySteps: 3 } }));

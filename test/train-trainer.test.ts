@@ -45,7 +45,9 @@ test('a small ResNet learns the synthetic colour task well above chance in a sho
     schedule: { kind: 'constant', lr: 0.02 },
     sgd: { momentum: 0.9, weightDecay: 5e-4 },
     totalSteps: 30,
-    onEpoch: (m) => { epochs.push(m); },
+    onEpoch: (m) => {
+      epochs.push(m);
+    },
   });
   const after = accuracy(model, testSet.x, testSet.y, 8);
   assert.equal(epochs.length, 3);
@@ -74,15 +76,31 @@ test('killed mid-run, training resumes from its checkpoint to bit-identical weig
   const a = createModel(tinyConfig, 9);
   const snapsA = new Map<number, string>();
   const epochsA: EpochMetrics[] = [];
-  const resA = await train(options(a, {
-    snapshotSteps: [0, 3, 8, 13],
-    onSnapshot: (s, m) => { snapsA.set(s, weightsHash(m)); },
-    onEpoch: (m) => { epochsA.push(m); },
-  }));
+  const resA = await train(
+    options(a, {
+      snapshotSteps: [0, 3, 8, 13],
+      onSnapshot: (s, m) => {
+        snapsA.set(s, weightsHash(m));
+      },
+      onEpoch: (m) => {
+        epochsA.push(m);
+      },
+    }),
+  );
   assert.equal(resA.resumedFrom, null);
   assert.deepEqual([...snapsA.keys()], [0, 3, 8, 13]);
-  assert.deepEqual(epochsA.map((e) => [e.epoch, e.step, e.examples, e.partial]), [[0, 5, 40, false], [1, 10, 40, false], [2, 13, 24, true]]);
-  assert.deepEqual(epochsA.map((e) => e.lr), [0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1]);
+  assert.deepEqual(
+    epochsA.map((e) => [e.epoch, e.step, e.examples, e.partial]),
+    [
+      [0, 5, 40, false],
+      [1, 10, 40, false],
+      [2, 13, 24, true],
+    ],
+  );
+  assert.deepEqual(
+    epochsA.map((e) => e.lr),
+    [0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1],
+  );
 
   // Same seed, killed after update 9 (checkpoints every 4 updates: the last one is at 8, mid-epoch).
   const path = join(dir, 'resume.ckpt');
@@ -90,13 +108,19 @@ test('killed mid-run, training resumes from its checkpoint to bit-identical weig
   const controller = new AbortController();
   const snapsB = new Map<number, string>();
   await assert.rejects(
-    train(options(b1, {
-      checkpoint: { path, everySteps: 4 },
-      snapshotSteps: [0, 3, 8, 13],
-      onSnapshot: (s, m) => { snapsB.set(s, weightsHash(m)); },
-      signal: controller.signal,
-      onProgress: (e) => { if (e.done === 9) controller.abort(new Error('killed')); },
-    })),
+    train(
+      options(b1, {
+        checkpoint: { path, everySteps: 4 },
+        snapshotSteps: [0, 3, 8, 13],
+        onSnapshot: (s, m) => {
+          snapsB.set(s, weightsHash(m));
+        },
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.done === 9) controller.abort(new Error('killed'));
+        },
+      }),
+    ),
     /killed/,
   );
   b1.dispose();
@@ -104,12 +128,18 @@ test('killed mid-run, training resumes from its checkpoint to bit-identical weig
   // A fresh process would rebuild the model from its config and seed, then resume.
   const b2 = createModel(tinyConfig, 9);
   const epochsB: EpochMetrics[] = [];
-  const resB = await train(options(b2, {
-    checkpoint: { path, everySteps: 4 },
-    snapshotSteps: [0, 3, 8, 13],
-    onSnapshot: (s, m) => { snapsB.set(s, weightsHash(m)); },
-    onEpoch: (m) => { epochsB.push(m); },
-  }));
+  const resB = await train(
+    options(b2, {
+      checkpoint: { path, everySteps: 4 },
+      snapshotSteps: [0, 3, 8, 13],
+      onSnapshot: (s, m) => {
+        snapsB.set(s, weightsHash(m));
+      },
+      onEpoch: (m) => {
+        epochsB.push(m);
+      },
+    }),
+  );
   assert.equal(resB.resumedFrom, 8);
   assert.equal(weightsHash(b2), weightsHash(a), 'final weights (and running statistics) are bit-identical');
   assert.deepEqual(snapsB, snapsA);
@@ -122,30 +152,50 @@ test('killed mid-run, training resumes from its checkpoint to bit-identical weig
 
 test('with a gradient-based perturbation of each batch, a resumed run still ends bit-identical', async () => {
   // One normalised L2 gradient step of size 0.5 on the eval-mode loss (a 1-step PGD stand-in).
-  const perturb = (model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Tensor4D => tf.tidy(() => {
-    const g = tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 3), model.logits(v as tf.Tensor4D, 'eval')))(x);
-    const norm = g.square().sum([1, 2, 3], true).sqrt().add(1e-10);
-    return x.add(g.div(norm).mul(0.5)).clipByValue(0, 1) as tf.Tensor4D;
-  });
+  const perturb = (model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Tensor4D =>
+    tf.tidy(() => {
+      const g = tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 3), model.logits(v as tf.Tensor4D, 'eval')))(x);
+      const norm = g.square().sum([1, 2, 3], true).sqrt().add(1e-10);
+      return x.add(g.div(norm).mul(0.5)).clipByValue(0, 1) as tf.Tensor4D;
+    });
   const a = createModel(tinyConfig, 21);
   await train(options(a, { totalSteps: 7, perturb }));
   const path = join(dir, 'adv.ckpt');
   const b1 = createModel(tinyConfig, 21);
   const controller = new AbortController();
-  await assert.rejects(train(options(b1, {
-    totalSteps: 7, perturb, checkpoint: { path, everySteps: 3 }, signal: controller.signal,
-    onProgress: (e) => { if (e.done === 5) controller.abort(new Error('killed')); },
-  })), /killed/);
+  await assert.rejects(
+    train(
+      options(b1, {
+        totalSteps: 7,
+        perturb,
+        checkpoint: { path, everySteps: 3 },
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.done === 5) controller.abort(new Error('killed'));
+        },
+      }),
+    ),
+    /killed/,
+  );
   b1.dispose();
   const b2 = createModel(tinyConfig, 21);
   const counts: number[] = [];
-  const res = await train(options(b2, {
-    totalSteps: 7, perturb, checkpoint: { path, everySteps: 1 },
-    onProgress: () => { counts.push(tf.memory().numTensors); },
-  }));
+  const res = await train(
+    options(b2, {
+      totalSteps: 7,
+      perturb,
+      checkpoint: { path, everySteps: 1 },
+      onProgress: () => {
+        counts.push(tf.memory().numTensors);
+      },
+    }),
+  );
   assert.equal(res.resumedFrom, 3);
   assert.equal(weightsHash(b2), weightsHash(a));
-  assert.ok(counts.every((c) => c === counts[0]), `tensor counts per step: ${counts}`);
+  assert.ok(
+    counts.every((c) => c === counts[0]),
+    `tensor counts per step: ${counts}`,
+  );
   a.dispose();
   b2.dispose();
 });
@@ -181,23 +231,34 @@ test('perturb replaces each batch (identity perturbation changes nothing); no te
   const calls: number[] = [];
   const counts: number[] = [];
   const events: ProgressEvent[] = [];
-  await train(options(hooked, {
-    totalSteps: 5,
-    checkpoint: { path: join(dir, 'leak.ckpt'), everySteps: 2 },
-    snapshotSteps: [2],
-    onSnapshot: () => {},
-    perturb: (model, x, _y, step) => {
-      assert.equal(model, hooked);
-      calls.push(step);
-      return x.clone();
-    },
-    onProgress: (e) => { events.push(e); counts.push(tf.memory().numTensors); },
-  }));
+  await train(
+    options(hooked, {
+      totalSteps: 5,
+      checkpoint: { path: join(dir, 'leak.ckpt'), everySteps: 2 },
+      snapshotSteps: [2],
+      onSnapshot: () => {},
+      perturb: (model, x, _y, step) => {
+        assert.equal(model, hooked);
+        calls.push(step);
+        return x.clone();
+      },
+      onProgress: (e) => {
+        events.push(e);
+        counts.push(tf.memory().numTensors);
+      },
+    }),
+  );
   assert.equal(tf.memory().numTensors, before, 'train() leaves no tensors behind');
   assert.deepEqual(calls, [0, 1, 2, 3, 4]);
   assert.equal(weightsHash(hooked), weightsHash(plain));
-  assert.ok(counts.every((c) => c === counts[0]), `tensor counts per step: ${counts}`);
-  assert.deepEqual(events.map((e) => e.done), [1, 2, 3, 4, 5]);
+  assert.ok(
+    counts.every((c) => c === counts[0]),
+    `tensor counts per step: ${counts}`,
+  );
+  assert.deepEqual(
+    events.map((e) => e.done),
+    [1, 2, 3, 4, 5],
+  );
   for (const key of ['loss', 'acc', 'img/s', 'eta_s', 'lr', 'epoch']) assert.ok(key in events[0]!.info!, key);
   plain.dispose();
   hooked.dispose();

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { planWarp, applyWarp, warpBatch, IDENTITY } from '../ml/transform/rigid.ts';
 import { Rng } from '../ml/random.ts';
 
-const H = 8, W = 8, C = 3;
+const H = 8,
+  W = 8,
+  C = 3;
 const shape = { n: 1, height: H, width: W, channels: C };
 function randomImage(seed: number): Float32Array {
   return new Rng(seed).fillUniform(new Float32Array(H * W * C), 0, 1);
@@ -18,16 +20,13 @@ test('identity reproduces the input exactly', () => {
 test('90 degrees counter-clockwise is the exact rot90 permutation', () => {
   const img = randomImage(2);
   const out = warpBatch(img, shape, { angleDeg: 90, tx: 0, ty: 0 });
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++)
-      for (let c = 0; c < C; c++) assert.equal(at(out, y, x, c), at(img, x, W - 1 - y, c)); // numpy rot90
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) assert.equal(at(out, y, x, c), at(img, x, W - 1 - y, c)); // numpy rot90
 });
 
 test('180 degrees flips both axes; -90 is the inverse of 90', () => {
   const img = randomImage(3);
   const out = warpBatch(img, shape, { angleDeg: 180, tx: 0, ty: 0 });
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) assert.equal(at(out, y, x, 1), at(img, H - 1 - y, W - 1 - x, 1));
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) assert.equal(at(out, y, x, 1), at(img, H - 1 - y, W - 1 - x, 1));
   const back = warpBatch(warpBatch(img, shape, { angleDeg: 90, tx: 0, ty: 0 }), shape, { angleDeg: -90, tx: 0, ty: 0 });
   assert.deepEqual(back, img);
 });
@@ -37,7 +36,8 @@ test('integer translation moves content right/down by the drawn pixels, filling 
   const out = warpBatch(img, shape, { angleDeg: 0, tx: 2, ty: -1 });
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
-      const sy = y + 1, sx = x - 2;
+      const sy = y + 1,
+        sx = x - 2;
       const expected = sy >= 0 && sy < H && sx >= 0 && sx < W ? at(img, sy, sx, 0) : 0;
       assert.equal(at(out, y, x, 0), expected);
     }
@@ -71,7 +71,8 @@ test('a small rotation keeps the centre pixel and mass of a constant image insid
 });
 
 test('per-image motions apply to their own image', () => {
-  const a = randomImage(7), b = randomImage(8);
+  const a = randomImage(7),
+    b = randomImage(8);
   const batch = new Float32Array([...a, ...b]);
   const out = warpBatch(batch, { ...shape, n: 2 }, [IDENTITY, { angleDeg: 90, tx: 0, ty: 0 }]);
   assert.deepEqual(out.subarray(0, a.length), a);

@@ -13,32 +13,52 @@ import { nodeId } from '../../engine/sweep.ts';
 const text = async (p: string) => (await readFile(p, 'utf8')).trim();
 
 const dataset = defineStage({
-  name: 'dataset', version: 1, module: import.meta.url, description: 'a named dataset',
-  params: z.object({ name: z.string() }).strict(), inputs: {}, outputs: { data: { kind: 'file' } },
+  name: 'dataset',
+  version: 1,
+  module: import.meta.url,
+  description: 'a named dataset',
+  params: z.object({ name: z.string() }).strict(),
+  inputs: {},
+  outputs: { data: { kind: 'file' } },
   async run(ctx) {
     await writeFile(ctx.outputs.data, `dataset ${ctx.params.name}\n`);
   },
 });
 
 const train = defineStage({
-  name: 'train', version: 1, module: import.meta.url, description: 'a model trained on a dataset',
-  params: z.object({ model: z.string() }).strict(), inputs: { data: { kind: 'file' } }, outputs: { model: { kind: 'file' } },
+  name: 'train',
+  version: 1,
+  module: import.meta.url,
+  description: 'a model trained on a dataset',
+  params: z.object({ model: z.string() }).strict(),
+  inputs: { data: { kind: 'file' } },
+  outputs: { model: { kind: 'file' } },
   async run(ctx) {
     await writeFile(ctx.outputs.model, `${ctx.params.model} on ${await text(ctx.inputs.data)}\n`);
   },
 });
 
 const attack = defineStage({
-  name: 'attack', version: 1, module: import.meta.url, description: 'an attack on a model',
-  params: z.object({ attack: z.string() }).strict(), inputs: { model: { kind: 'file' } }, outputs: { metrics: { kind: 'file' } },
+  name: 'attack',
+  version: 1,
+  module: import.meta.url,
+  description: 'an attack on a model',
+  params: z.object({ attack: z.string() }).strict(),
+  inputs: { model: { kind: 'file' } },
+  outputs: { metrics: { kind: 'file' } },
   async run(ctx) {
     await writeFile(ctx.outputs.metrics, `${ctx.params.attack} vs ${await text(ctx.inputs.model)}\n`);
   },
 });
 
 const aggregate = defineStage({
-  name: 'aggregate', version: 1, module: import.meta.url, description: 'one table of everything',
-  params: z.object({}).strict(), inputs: { results: { kind: 'file', many: true } }, outputs: { table: { kind: 'dir' } },
+  name: 'aggregate',
+  version: 1,
+  module: import.meta.url,
+  description: 'one table of everything',
+  params: z.object({}).strict(),
+  inputs: { results: { kind: 'file', many: true } },
+  outputs: { table: { kind: 'dir' } },
   async run(ctx) {
     const rows = await Promise.all(ctx.inputs.results.map(text));
     await writeFile(join(ctx.outputs.table, 'table.txt'), rows.join('\n') + '\n');

@@ -91,9 +91,7 @@ export function describeAttack(a: AttackConfig): string {
       return a.grid;
     case 'pgd': {
       const eps = a.norm === 'linf' ? `${+(a.eps * 255).toFixed(4)}/255` : `${a.eps}`;
-      const extra = [a.randomStart ? 'random start' : '', a.target !== 'none' ? `target ${a.target}` : '']
-        .filter(Boolean)
-        .join(', ');
+      const extra = [a.randomStart ? 'random start' : '', a.target !== 'none' ? `target ${a.target}` : ''].filter(Boolean).join(', ');
       return `${a.norm === 'l2' ? 'L2' : 'Linf'}-PGD eps=${eps} (${a.iterations}x${+a.step.toPrecision(4)})${extra ? ` [${extra}]` : ''}`;
     }
     default: {

@@ -52,12 +52,7 @@ function batchTensor(set: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
  * Evaluates `model` on the examples `indices` of `set` untouched and under `attack`: natural and
  * robust accuracy, ASR, per-class figures (SPEC.md, Attacks), and the mean perturbation for PGD.
  */
-export async function evaluateAttack(
-  model: Classifier,
-  set: ImageSet,
-  attack: AttackConfig,
-  options: EvaluationOptions = {},
-): Promise<EvaluationResult> {
+export async function evaluateAttack(model: Classifier, set: ImageSet, attack: AttackConfig, options: EvaluationOptions = {}): Promise<EvaluationResult> {
   if (model.numClasses !== set.numClasses) {
     throw new Error(`evaluateAttack: model has ${model.numClasses} classes, dataset ${set.numClasses}`);
   }
@@ -139,9 +134,7 @@ async function pgdEvaluation(ctx: Context, attack: PgdAttackConfig): Promise<Par
   for (let s = 0; s < ctx.indices.length; s += ctx.batchSize) {
     const idx = ctx.indices.subarray(s, s + ctx.batchSize);
     const y = ctx.labels.subarray(s, s + idx.length);
-    const attackLabels = Int32Array.from(y, (label) =>
-      attack.target === 'next' ? (label + 1) % k : attack.target === 'random' ? targetRng.int(k) : label,
-    );
+    const attackLabels = Int32Array.from(y, (label) => (attack.target === 'next' ? (label + 1) % k : attack.target === 'random' ? targetRng.int(k) : label));
     const x = batchTensor(ctx.set, idx);
     const labelTensor = tf.tensor1d(attackLabels, 'int32');
     const result = pgdBatch(ctx.model, x, labelTensor, {

@@ -52,8 +52,6 @@ export function gridSpec(name: GridName): GridSpec {
 export function gridMotions(name: GridName): RigidMotion[] {
   const { translations, rotations } = gridSpec(name);
   const out: RigidMotion[] = [];
-  for (const angleDeg of rotations)
-    for (const ty of translations) for (const tx of translations) out.push({ angleDeg, tx, ty });
+  for (const angleDeg of rotations) for (const ty of translations) for (const tx of translations) out.push({ angleDeg, tx, ty });
   return out;
 }
-

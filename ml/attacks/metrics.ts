@@ -48,9 +48,7 @@ export function summariseAttack(
 ): AttackSummary {
   const n = labels.length;
   if (naturalCorrect.length !== n || robustCorrect.length !== n) {
-    throw new Error(
-      `summariseAttack: ${n} labels, ${naturalCorrect.length} natural and ${robustCorrect.length} robust outcomes`,
-    );
+    throw new Error(`summariseAttack: ${n} labels, ${naturalCorrect.length} natural and ${robustCorrect.length} robust outcomes`);
   }
   const count = new Array<number>(numClasses).fill(0);
   const nat = new Array<number>(numClasses).fill(0);

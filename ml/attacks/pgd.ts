@@ -72,10 +72,7 @@ export function pgdBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tensor1D
     if (bestX === null || bestLoss === null) return [tf.clone(xi), tf.clone(losses)];
     const better = targeted ? tf.less(losses, bestLoss) : tf.greater(losses, bestLoss);
     const mask4 = tf.reshape(better, [-1, 1, 1, 1]);
-    return [
-      tf.where(tf.broadcastTo(mask4, xi.shape), xi, bestX) as tf.Tensor4D,
-      tf.where(better, losses, bestLoss) as tf.Tensor1D,
-    ];
+    return [tf.where(tf.broadcastTo(mask4, xi.shape), xi, bestX) as tf.Tensor4D, tf.where(better, losses, bestLoss) as tf.Tensor1D];
   };
 
   try {

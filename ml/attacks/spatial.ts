@@ -50,14 +50,7 @@ export function attackOrder(motions: readonly RigidMotion[]): number[] {
  * Writes image `from` of `images` warped by `plan` into slot `to` of `out` (both NHWC), through the
  * shared rigid transform (the augmentations' code path).
  */
-export function warpInto(
-  plan: WarpPlan,
-  images: Float32Array,
-  from: number,
-  out: Float32Array,
-  to: number,
-  channels: number,
-): void {
+export function warpInto(plan: WarpPlan, images: Float32Array, from: number, out: Float32Array, to: number, channels: number): void {
   const stride = plan.height * plan.width * channels;
   applyWarp(plan, images.subarray(from * stride, (from + 1) * stride), out.subarray(to * stride, (to + 1) * stride), channels);
 }

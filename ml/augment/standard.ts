@@ -101,7 +101,8 @@ function shiftAndFlip(src: Float32Array, out: Float32Array, d: ImageDims, tx: nu
 export function applyAugment(src: Float32Array, d: ImageDims, draw: AugmentDraw, out?: Float32Array): Float32Array {
   const size = d.height * d.width * d.channels;
   if (src.length !== size) throw new Error(`applyAugment: ${src.length} values for a ${d.height}x${d.width}x${d.channels} image`);
-  if (!Number.isInteger(draw.tx) || !Number.isInteger(draw.ty)) throw new Error(`applyAugment: crop translation must be whole pixels, got (${draw.tx}, ${draw.ty})`);
+  if (!Number.isInteger(draw.tx) || !Number.isInteger(draw.ty))
+    throw new Error(`applyAugment: crop translation must be whole pixels, got (${draw.tx}, ${draw.ty})`);
   const img = new Float32Array(size);
   shiftAndFlip(src, img, d, draw.tx, draw.ty, draw.flip);
   for (const op of draw.jitterOrder) {

@@ -23,7 +23,9 @@ export interface BatchNormTrainResult<T extends Tensor> {
 export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offset: tf.Tensor1D, varianceEpsilon: number): BatchNormTrainResult<T> {
   const channels = x.shape[x.rank - 1];
   if (scale.shape[0] !== channels || offset.shape[0] !== channels) {
-    throw new Error(`batchNormTrain: scale ${JSON.stringify(scale.shape)} and offset ${JSON.stringify(offset.shape)} must have the ${channels} channels of x ${JSON.stringify(x.shape)}`);
+    throw new Error(
+      `batchNormTrain: scale ${JSON.stringify(scale.shape)} and offset ${JSON.stringify(offset.shape)} must have the ${channels} channels of x ${JSON.stringify(x.shape)}`,
+    );
   }
   if (x.dtype === 'float32' && tf.getKernel(BN_TRAIN_KERNEL, tf.getBackend()) !== undefined) {
     const attrs: NamedAttrMap = { varianceEpsilon };

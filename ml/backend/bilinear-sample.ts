@@ -41,13 +41,7 @@ function geometry(kernel: string, image: TensorInfo, xs: TensorInfo, ys: TensorI
  * Calls `visit(pixelRow, weight, dWeight/dx, dWeight/dy)` for each corner of sample point
  * (x, y) of image b that lies inside the image; pixelRow indexes the image viewed as [N*H*W, C].
  */
-function forEachCorner(
-  g: Geometry,
-  b: number,
-  x: number,
-  y: number,
-  visit: (row: number, weight: number, dwdx: number, dwdy: number) => void,
-): void {
+function forEachCorner(g: Geometry, b: number, x: number, y: number, visit: (row: number, weight: number, dwdx: number, dwdy: number) => void): void {
   const x0 = Math.floor(x);
   const y0 = Math.floor(y);
   const fx = x - x0;
@@ -155,5 +149,11 @@ let registered = false;
 export function registerBilinearSample(): void {
   if (registered) return;
   registered = true;
-  registerLoopKernels([[BILINEAR_SAMPLE_KERNEL, sampleKernel], [BILINEAR_SAMPLE_GRAD_KERNEL, sampleGradKernel]], sampleGrad);
+  registerLoopKernels(
+    [
+      [BILINEAR_SAMPLE_KERNEL, sampleKernel],
+      [BILINEAR_SAMPLE_GRAD_KERNEL, sampleGradKernel],
+    ],
+    sampleGrad,
+  );
 }

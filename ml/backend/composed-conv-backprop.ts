@@ -1,13 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type {
-  Conv2DBackpropFilterAttrs,
-  Conv2DBackpropInputAttrs,
-  KernelBackend,
-  KernelConfig,
-  KernelFunc,
-  NamedAttrMap,
-  TensorInfo,
-} from '@tensorflow/tfjs';
+import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { KernelComposer } from './kernel-composer.ts';
 
 /**

@@ -98,7 +98,7 @@ async function initNative(choice: BackendChoice, threads: number): Promise<Backe
   const addon = loadNativeAddon();
   if (addon === undefined) return undefined;
   registerNativeBackend(addon);
-  if (!(await tf.setBackend('native'))) throw new Error("the native backend is built but failed to start");
+  if (!(await tf.setBackend('native'))) throw new Error('the native backend is built but failed to start');
   addon.setNumThreads(threads);
   return {
     name: 'native',
@@ -113,7 +113,7 @@ async function initNative(choice: BackendChoice, threads: number): Promise<Backe
 async function initWasm(choice: BackendChoice): Promise<BackendInfo> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernels();
-  if (!(await tf.setBackend('wasm'))) throw new Error("the wasm backend failed to start");
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to start');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return {
     name: 'wasm',
@@ -137,7 +137,7 @@ async function initWasmOrCpu(choice: BackendChoice): Promise<BackendInfo> {
 }
 
 async function initCpu(choice: BackendChoice): Promise<BackendInfo> {
-  if (!(await tf.setBackend('cpu'))) throw new Error("the cpu backend failed to start");
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to start');
   return { name: 'cpu', choice, version: `tfjs-core ${tf.version_core}`, threads: 1, gpu: false, projectKernels: PROJECT_KERNELS_VERSION.cpu };
 }
 

@@ -37,7 +37,7 @@ function forEachRun(attrs: ExpandAttrs, index: Int32Array, visit: (src: number, 
       const srcRow = index[g * rows + q]!;
       const p = Math.floor(q / inGroup);
       const h = q % inGroup;
-      for (let c = 0; c < cin; c++) visit((srcRow * cin + c) * cout, (((p * cin + c) * inGroup + h) * cout) * G + g);
+      for (let c = 0; c < cin; c++) visit((srcRow * cin + c) * cout, ((p * cin + c) * inGroup + h) * cout * G + g);
     }
   }
 }
@@ -114,5 +114,11 @@ let registered = false;
 export function registerP4MExpand(): void {
   if (registered) return;
   registered = true;
-  registerLoopKernels([[P4M_EXPAND_KERNEL, expandKernel], [P4M_EXPAND_GRAD_KERNEL, expandGradKernel]], expandGrad);
+  registerLoopKernels(
+    [
+      [P4M_EXPAND_KERNEL, expandKernel],
+      [P4M_EXPAND_GRAD_KERNEL, expandGradKernel],
+    ],
+    expandGrad,
+  );
 }

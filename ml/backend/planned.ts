@@ -43,6 +43,6 @@ export function slowBackendWarning(choice: BackendChoice, planned: BackendName =
     `  why: ${why}`,
     choice === 'auto'
       ? '  fix: `npm run setup` (installs g++ and libdnnl-dev with apt-get, as root or through sudo, and builds native/), then rerun'
-      : "  fix: drop the backend override, or pass --backend native",
+      : '  fix: drop the backend override, or pass --backend native',
   ].join('\n');
 }

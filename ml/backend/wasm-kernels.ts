@@ -35,10 +35,7 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
 
 /** Kernels the wasm backend lacks for training, or has only as slow reference loops. */
 export function wasmKernelConfigs(): KernelConfig[] {
-  return [
-    ...composedConvBackpropConfigs('wasm'),
-    { kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum },
-  ];
+  return [...composedConvBackpropConfigs('wasm'), { kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum }];
 }
 
 /** Idempotent: replaces any earlier registration of the same kernels. */

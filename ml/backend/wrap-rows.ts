@@ -94,5 +94,11 @@ let registered = false;
 export function registerWrapRows(): void {
   if (registered) return;
   registered = true;
-  registerLoopKernels([[WRAP_ROWS_KERNEL, wrapKernel], [WRAP_ROWS_GRAD_KERNEL, wrapGradKernel]], wrapGrad);
+  registerLoopKernels(
+    [
+      [WRAP_ROWS_KERNEL, wrapKernel],
+      [WRAP_ROWS_GRAD_KERNEL, wrapGradKernel],
+    ],
+    wrapGrad,
+  );
 }

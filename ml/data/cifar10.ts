@@ -28,9 +28,7 @@ export const CIFAR10 = {
 export const CIFAR10_ENV = 'RF_CIFAR10';
 
 export type Cifar10Source =
-  | { readonly kind: 'url'; readonly url: string }
-  | { readonly kind: 'tarball'; readonly path: string }
-  | { readonly kind: 'folder'; readonly path: string };
+  { readonly kind: 'url'; readonly url: string } | { readonly kind: 'tarball'; readonly path: string } | { readonly kind: 'folder'; readonly path: string };
 
 /**
  * Where CIFAR-10 comes from: `spec` (the `data.cifar10` parameter), else $RF_CIFAR10, else the
@@ -170,7 +168,12 @@ export async function fetchCifar10(opts: FetchCifar10Options): Promise<FetchCifa
   } else {
     let tarball: string;
     if (source.kind === 'url') {
-      const r = await download({ url: source.url, dest: join(opts.downloadDir, baseOf(new URL(source.url).pathname) || 'cifar-10.tar.gz'), expected, onProgress: opts.onProgress });
+      const r = await download({
+        url: source.url,
+        dest: join(opts.downloadDir, baseOf(new URL(source.url).pathname) || 'cifar-10.tar.gz'),
+        expected,
+        onProgress: opts.onProgress,
+      });
       tarball = r.path;
       provenance.md5 = r.md5;
     } else {
@@ -192,8 +195,7 @@ export async function fetchCifar10(opts: FetchCifar10Options): Promise<FetchCifa
   if (missing.length > 0 && (!partial || !batches.has(CIFAR10.testFile) || trainFiles.length === 0)) {
     const names = missing.map((m) => `${CIFAR10.folder}/${m}`).join(', ');
     throw new Error(
-      `CIFAR-10 source ${where} is missing ${names}` +
-        (partial ? ' (a partial copy still needs the test batch and one train batch)' : `; ${PARTIAL_HINT}`),
+      `CIFAR-10 source ${where} is missing ${names}` + (partial ? ' (a partial copy still needs the test batch and one train batch)' : `; ${PARTIAL_HINT}`),
     );
   }
   const fileMd5: Record<string, string> = {};
@@ -215,7 +217,9 @@ export async function fetchCifar10(opts: FetchCifar10Options): Promise<FetchCifa
   const testPart = parse(CIFAR10.testFile);
   if (partial) {
     provenance.partial = {
-      trainFiles, trainImages: trainParts.reduce((s, p) => s + p.count, 0), testImages: testPart.count,
+      trainFiles,
+      trainImages: trainParts.reduce((s, p) => s + p.count, 0),
+      testImages: testPart.count,
       note: `partial copy: ${trainParts.reduce((s, p) => s + p.count, 0)} of 50000 train and ${testPart.count} of 10000 test images`,
     };
   }

@@ -244,12 +244,7 @@ function syncDir(dir: string): void {
 }
 
 /** Writes a whole dataset at once (atomic). */
-export function writeDataset(
-  path: string,
-  init: Omit<DatasetInit, 'count'>,
-  pixels: PixelArray,
-  labels: ArrayLike<number>,
-): DatasetHeader {
+export function writeDataset(path: string, init: Omit<DatasetInit, 'count'>, pixels: PixelArray, labels: ArrayLike<number>): DatasetHeader {
   const writer = new DatasetWriter(path, { ...init, count: labels.length });
   try {
     writer.append(pixels, labels);
@@ -403,8 +398,7 @@ function parseHeader(path: string, buf: Buffer, fileSize: number): DatasetHeader
   }
   if (fileSize !== header.fileBytes) {
     throw new Error(
-      `dataset ${path}: ${fileSize < header.fileBytes ? 'truncated' : 'has trailing bytes'}: ` +
-        `${fileSize} bytes, the header declares ${header.fileBytes}`,
+      `dataset ${path}: ${fileSize < header.fileBytes ? 'truncated' : 'has trailing bytes'}: ` + `${fileSize} bytes, the header declares ${header.fileBytes}`,
     );
   }
   return header;

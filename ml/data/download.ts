@@ -240,9 +240,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadResult> {
       if (!(err instanceof Interrupted)) throw err;
       offset = existsSync(part) ? statSync(part).size : 0;
       if (tries >= retries) {
-        throw new Error(
-          `download ${opts.url} interrupted (${err.message}); ${offset} bytes kept in ${part}, rerun to resume`,
-        );
+        throw new Error(`download ${opts.url} interrupted (${err.message}); ${offset} bytes kept in ${part}, rerun to resume`);
       }
       await sleep((opts.retryDelayMs ?? 1000) * (tries + 1));
     }

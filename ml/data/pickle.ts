@@ -5,19 +5,7 @@
  * hook turns a known callable into a value of its own (as the torch reader does for tensors).
  */
 
-export type PyValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | PyValue[]
-  | PyTuple
-  | PyDict
-  | PyGlobal
-  | PyCall
-  | PyOpaque;
+export type PyValue = null | boolean | number | bigint | string | Uint8Array | PyValue[] | PyTuple | PyDict | PyGlobal | PyCall | PyOpaque;
 
 export class PyTuple {
   constructor(readonly items: PyValue[]) {}
@@ -85,7 +73,11 @@ export function describePy(v: PyValue | undefined): string {
   if (v instanceof Uint8Array) return `bytes of length ${v.length}`;
   if (Array.isArray(v)) return `list of ${v.length}${v.length ? ` (first: ${describePy(v[0])})` : ''}`;
   if (v instanceof PyTuple) return `tuple of ${v.items.length}`;
-  if (v instanceof PyDict) return `dict with keys ${v.entries.map(([k]) => (typeof k === 'string' ? k : describePy(k))).slice(0, 5).join(', ')}`;
+  if (v instanceof PyDict)
+    return `dict with keys ${v.entries
+      .map(([k]) => (typeof k === 'string' ? k : describePy(k)))
+      .slice(0, 5)
+      .join(', ')}`;
   if (v instanceof PyGlobal) return v.qualified;
   if (v instanceof PyCall) return `${v.callable instanceof PyGlobal ? v.callable.qualified : describePy(v.callable)}(...)`;
   return 'opaque value';
@@ -94,7 +86,23 @@ export function describePy(v: PyValue | undefined): string {
 const MARK = Symbol('mark');
 type StackItem = PyValue | typeof MARK;
 
-const OPNAMES: Record<number, string> = { 0x95: 'FRAME', 0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x69: 'INST', 0x6f: 'OBJ' };
+const OPNAMES: Record<number, string> = {
+  0x95: 'FRAME',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x69: 'INST',
+  0x6f: 'OBJ',
+};
 
 function signedLittleEndian(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
@@ -192,30 +200,69 @@ export function unpickle(buf: Uint8Array, start = 0, hooks: UnpickleHooks = {}):
     const at = pos;
     const op = u8();
     switch (op) {
-      case 0x80: u8(); break; // PROTO
-      case 0x95: bytes(8); break; // FRAME: frames only group bytes
-      case 0x2e: return { value: pop(), end: pos }; // STOP
-      case 0x28: stack.push(MARK); break; // MARK
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: stack.push(signedLittleEndian(bytes(u8()))); break; // LONG1
-      case 0x8b: stack.push(signedLittleEndian(bytes(u32()))); break; // LONG4
-      case 0x49: { // INT (protocol 0; "01"/"00" are booleans)
+      case 0x80:
+        u8();
+        break; // PROTO
+      case 0x95:
+        bytes(8);
+        break; // FRAME: frames only group bytes
+      case 0x2e:
+        return { value: pop(), end: pos }; // STOP
+      case 0x28:
+        stack.push(MARK);
+        break; // MARK
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        stack.push(top());
+        break; // DUP
+      case 0x4e:
+        stack.push(null);
+        break; // NONE
+      case 0x88:
+        stack.push(true);
+        break; // NEWTRUE
+      case 0x89:
+        stack.push(false);
+        break; // NEWFALSE
+      case 0x4a:
+        stack.push(i32());
+        break; // BININT
+      case 0x4b:
+        stack.push(u8());
+        break; // BININT1
+      case 0x4d:
+        stack.push(u16());
+        break; // BININT2
+      case 0x8a:
+        stack.push(signedLittleEndian(bytes(u8())));
+        break; // LONG1
+      case 0x8b:
+        stack.push(signedLittleEndian(bytes(u32())));
+        break; // LONG4
+      case 0x49: {
+        // INT (protocol 0; "01"/"00" are booleans)
         const s = line();
         stack.push(s === '01' ? true : s === '00' ? false : textInt(s, at));
         break;
       }
-      case 0x4c: stack.push(textInt(line(), at)); break; // LONG
-      case 0x47: need(8); pos += 8; stack.push(view.getFloat64(pos - 8, false)); break; // BINFLOAT (big-endian)
-      case 0x46: stack.push(Number(line())); break; // FLOAT
-      case 0x58: { // BINUNICODE
+      case 0x4c:
+        stack.push(textInt(line(), at));
+        break; // LONG
+      case 0x47:
+        need(8);
+        pos += 8;
+        stack.push(view.getFloat64(pos - 8, false));
+        break; // BINFLOAT (big-endian)
+      case 0x46:
+        stack.push(Number(line()));
+        break; // FLOAT
+      case 0x58: {
+        // BINUNICODE
         const n = u32();
         try {
           stack.push(utf8.decode(bytes(n)));
@@ -225,15 +272,32 @@ export function unpickle(buf: Uint8Array, start = 0, hooks: UnpickleHooks = {}):
         }
         break;
       }
-      case 0x8c: stack.push(utf8.decode(bytes(u8()))); break; // SHORT_BINUNICODE
-      case 0x54: stack.push(latin1.decode(bytes(u32()))); break; // BINSTRING (Python 2 str)
-      case 0x55: stack.push(latin1.decode(bytes(u8()))); break; // SHORT_BINSTRING
-      case 0x42: stack.push(bytes(u32()).slice()); break; // BINBYTES
-      case 0x43: stack.push(bytes(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x53: stack.push(line().replace(/^'(.*)'$|^"(.*)"$/, '$1$2')); break; // STRING (protocol 0)
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x61: { // APPEND
+      case 0x8c:
+        stack.push(utf8.decode(bytes(u8())));
+        break; // SHORT_BINUNICODE
+      case 0x54:
+        stack.push(latin1.decode(bytes(u32())));
+        break; // BINSTRING (Python 2 str)
+      case 0x55:
+        stack.push(latin1.decode(bytes(u8())));
+        break; // SHORT_BINSTRING
+      case 0x42:
+        stack.push(bytes(u32()).slice());
+        break; // BINBYTES
+      case 0x43:
+        stack.push(bytes(u8()).slice());
+        break; // SHORT_BINBYTES
+      case 0x53:
+        stack.push(line().replace(/^'(.*)'$|^"(.*)"$/, '$1$2'));
+        break; // STRING (protocol 0)
+      case 0x5d:
+        stack.push([]);
+        break; // EMPTY_LIST
+      case 0x6c:
+        stack.push(popMark());
+        break; // LIST
+      case 0x61: {
+        // APPEND
         const v = pop();
         const t = top();
         const list = t instanceof PyCall ? t.listItems : t;
@@ -241,7 +305,8 @@ export function unpickle(buf: Uint8Array, start = 0, hooks: UnpickleHooks = {}):
         list.push(v);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         const t = top();
         const list = t instanceof PyCall ? t.listItems : t;
@@ -249,26 +314,76 @@ export function unpickle(buf: Uint8Array, start = 0, hooks: UnpickleHooks = {}):
         list.push(...items);
         break;
       }
-      case 0x29: stack.push(new PyTuple([])); break; // EMPTY_TUPLE
-      case 0x74: stack.push(new PyTuple(popMark())); break; // TUPLE
-      case 0x85: stack.push(new PyTuple([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); stack.push(new PyTuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push(new PyTuple([a, b, c])); break; } // TUPLE3
-      case 0x7d: stack.push(new PyDict()); break; // EMPTY_DICT
-      case 0x64: { const d = new PyDict(); setItems(d, popMark()); stack.push(d); break; } // DICT
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x63: { const module = line(); const name = line(); stack.push(new PyGlobal(module, name)); break; } // GLOBAL
-      case 0x93: { // STACK_GLOBAL
+      case 0x29:
+        stack.push(new PyTuple([]));
+        break; // EMPTY_TUPLE
+      case 0x74:
+        stack.push(new PyTuple(popMark()));
+        break; // TUPLE
+      case 0x85:
+        stack.push(new PyTuple([pop()]));
+        break; // TUPLE1
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        stack.push(new PyTuple([a, b]));
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        stack.push(new PyTuple([a, b, c]));
+        break;
+      } // TUPLE3
+      case 0x7d:
+        stack.push(new PyDict());
+        break; // EMPTY_DICT
+      case 0x64: {
+        const d = new PyDict();
+        setItems(d, popMark());
+        stack.push(d);
+        break;
+      } // DICT
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItems(top(), [k, v]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      } // SETITEMS
+      case 0x63: {
+        const module = line();
+        const name = line();
+        stack.push(new PyGlobal(module, name));
+        break;
+      } // GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw new PickleError(`pickle STACK_GLOBAL needs two strings at byte ${at}`);
         stack.push(new PyGlobal(module, name));
         break;
       }
-      case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, args)); break; } // REDUCE
-      case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, args)); break; } // NEWOBJ
-      case 0x62: { // BUILD
+      case 0x52: {
+        const args = pop();
+        const fn = pop();
+        stack.push(call(fn, args));
+        break;
+      } // REDUCE
+      case 0x81: {
+        const args = pop();
+        const cls = pop();
+        stack.push(call(cls, args));
+        break;
+      } // NEWOBJ
+      case 0x62: {
+        // BUILD
         const state = pop();
         const obj = top();
         if (obj instanceof PyCall) obj.state = state;
@@ -276,15 +391,33 @@ export function unpickle(buf: Uint8Array, start = 0, hooks: UnpickleHooks = {}):
         // Hook-made values (tensors) ignore their state, as torch's rebuild functions do.
         break;
       }
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x70: memo.set(Number(line()), top()); break; // PUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x68: stack.push(memoGet(u8())); break; // BINGET
-      case 0x6a: stack.push(memoGet(u32())); break; // LONG_BINGET
-      case 0x67: stack.push(memoGet(Number(line()))); break; // GET
-      case 0x51: stack.push(persistent(pop())); break; // BINPERSID
-      case 0x50: stack.push(persistent(line())); break; // PERSID
+      case 0x71:
+        memo.set(u8(), top());
+        break; // BINPUT
+      case 0x72:
+        memo.set(u32(), top());
+        break; // LONG_BINPUT
+      case 0x70:
+        memo.set(Number(line()), top());
+        break; // PUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x68:
+        stack.push(memoGet(u8()));
+        break; // BINGET
+      case 0x6a:
+        stack.push(memoGet(u32()));
+        break; // LONG_BINGET
+      case 0x67:
+        stack.push(memoGet(Number(line())));
+        break; // GET
+      case 0x51:
+        stack.push(persistent(pop()));
+        break; // BINPERSID
+      case 0x50:
+        stack.push(persistent(line()));
+        break; // PERSID
       default: {
         const name = OPNAMES[op] ?? `0x${op.toString(16).padStart(2, '0')}`;
         throw new PickleError(`unsupported pickle opcode ${name} (0x${op.toString(16)}) at byte ${at}`);

@@ -28,9 +28,7 @@ export type RobustVariant = (typeof ROBUST_VARIANTS)[number];
 export const ROBUST_DATASETS_ENV = 'RF_ROBUST_DATASETS';
 
 export type RobustSource =
-  | { readonly kind: 'url'; readonly url: string }
-  | { readonly kind: 'tarball'; readonly path: string }
-  | { readonly kind: 'folder'; readonly path: string };
+  { readonly kind: 'url'; readonly url: string } | { readonly kind: 'tarball'; readonly path: string } | { readonly kind: 'folder'; readonly path: string };
 
 /** `spec` (the `data.robust` parameter), else $RF_ROBUST_DATASETS, else the authors' URL. */
 export function resolveRobustSource(spec?: string, env: NodeJS.ProcessEnv = process.env): RobustSource {
@@ -177,8 +175,10 @@ export async function fetchRobustDatasets(opts: FetchRobustOptions): Promise<Rec
     } else {
       tarball = source.path;
       const { md5, bytes } = await hashFile(tarball, opts.onProgress);
-      if (opts.expected?.size !== undefined && bytes !== opts.expected.size) throw new Error(`D_R/D_NR tarball ${tarball}: ${bytes} bytes, expected ${opts.expected.size}`);
-      if (opts.expected?.md5 !== undefined && md5 !== opts.expected.md5.toLowerCase()) throw new Error(`D_R/D_NR tarball ${tarball}: MD5 ${md5}, expected ${opts.expected.md5}`);
+      if (opts.expected?.size !== undefined && bytes !== opts.expected.size)
+        throw new Error(`D_R/D_NR tarball ${tarball}: ${bytes} bytes, expected ${opts.expected.size}`);
+      if (opts.expected?.md5 !== undefined && md5 !== opts.expected.md5.toLowerCase())
+        throw new Error(`D_R/D_NR tarball ${tarball}: MD5 ${md5}, expected ${opts.expected.md5}`);
       provenance.md5 = md5;
     }
     provenance.bytes = statSync(tarball).size;

@@ -50,10 +50,13 @@ export function subsetView(set: ImageSet, indices: ArrayLike<number>): ImageSet 
     numClasses: set.numClasses,
     labels,
     gather(which: ArrayLike<number>, out?: Float32Array): Float32Array {
-      return set.gather(Array.from(which as ArrayLike<number>, (j) => {
-        if (!Number.isInteger(j) || j < 0 || j >= idx.length) throw new Error(`gather: index ${j} outside 0..${idx.length - 1}`);
-        return idx[j]!;
-      }), out);
+      return set.gather(
+        Array.from(which as ArrayLike<number>, (j) => {
+          if (!Number.isInteger(j) || j < 0 || j >= idx.length) throw new Error(`gather: index ${j} outside 0..${idx.length - 1}`);
+          return idx[j]!;
+        }),
+        out,
+      );
     },
   };
 }

@@ -148,13 +148,25 @@ function mirrorOrbits(lo: number, hi: number): Array<Array<[number, number]>> {
     for (let u = 0; u <= hi; u++) {
       if (Math.max(u, v) < lo) continue;
       // (u, v) and (-u, v) are one orbit; (u, v) ~ (-u, -v) as real gratings.
-      orbits.push(u === 0 || v === 0 ? [[u, v]] : [[u, v], [-u, v]]);
+      orbits.push(
+        u === 0 || v === 0
+          ? [[u, v]]
+          : [
+              [u, v],
+              [-u, v],
+            ],
+      );
     }
   }
   return orbits;
 }
 
-export function renderRobust(bank: SyntheticBank, cls: number, motion: { dx: number; dy: number; angleDeg: number; scale: number }, out?: Float32Array): Float32Array {
+export function renderRobust(
+  bank: SyntheticBank,
+  cls: number,
+  motion: { dx: number; dy: number; angleDeg: number; scale: number },
+  out?: Float32Array,
+): Float32Array {
   const { size: S, channels: C, robustStrength } = bank.params;
   const img = out ?? new Float32Array(S * S * C); // adds onto `out`
   const c0 = (S - 1) / 2;
@@ -265,7 +277,14 @@ export function syntheticLabels(params: SyntheticParams, split: SyntheticSplit):
 }
 
 /** Renders image `index` of `split` with label `label` into `out`; returns the robust class shown. */
-export function renderSyntheticImage(bank: SyntheticBank, split: SyntheticSplit, index: number, label: number, out: Float32Array, scratch?: Float32Array): number {
+export function renderSyntheticImage(
+  bank: SyntheticBank,
+  split: SyntheticSplit,
+  index: number,
+  label: number,
+  out: Float32Array,
+  scratch?: Float32Array,
+): number {
   const p = bank.params;
   const { size: S, channels: C, numClasses: K } = p;
   const rng = Rng.derive(p.seed, `synthetic/${split}/${index}`);

@@ -97,7 +97,7 @@ export function readTorchLegacy(path: string): TorchLegacyFile {
     };
     const head = readRange(fd, 0, Math.min(fileBytes, 4));
     if (head.length >= 2 && head[0] === 0x50 && head[1] === 0x4b) {
-      fail('is a zip archive (torch.save\'s newer format); this reader handles only the legacy format that PyTorch 1.1 wrote');
+      fail("is a zip archive (torch.save's newer format); this reader handles only the legacy format that PyTorch 1.1 wrote");
     }
     if (head.length === 0 || head[0] !== 0x80) fail('does not start with a pickle (not a legacy torch.save file)');
 
@@ -112,7 +112,15 @@ export function readTorchLegacy(path: string): TorchLegacyFile {
       const type = STORAGE_TYPES[cls.name]!;
       let storage = storages.get(key);
       if (!storage) {
-        storage = { key, typeName: cls.qualified, dtype: type.dtype, elementBytes: type.bytes, location, numel: asInt(numel, `storage ${key} size`), dataOffset: -1 };
+        storage = {
+          key,
+          typeName: cls.qualified,
+          dtype: type.dtype,
+          elementBytes: type.bytes,
+          location,
+          numel: asInt(numel, `storage ${key} size`),
+          dataOffset: -1,
+        };
         storages.set(key, storage);
       }
       let viewOffset = 0;
@@ -209,14 +217,23 @@ function viewAs(dtype: TorchDtype, buf: Buffer): TensorValues {
   const b = buf.buffer;
   const o = buf.byteOffset;
   switch (dtype) {
-    case 'float32': return new Float32Array(b, o, buf.length / 4);
-    case 'float64': return new Float64Array(b, o, buf.length / 8);
-    case 'int64': return new BigInt64Array(b, o, buf.length / 8);
-    case 'int32': return new Int32Array(b, o, buf.length / 4);
-    case 'int16': return new Int16Array(b, o, buf.length / 2);
-    case 'int8': return new Int8Array(b, o, buf.length);
-    case 'uint8': case 'bool': return new Uint8Array(b, o, buf.length);
-    case 'float16': throw new Error('float16 tensors are not supported');
+    case 'float32':
+      return new Float32Array(b, o, buf.length / 4);
+    case 'float64':
+      return new Float64Array(b, o, buf.length / 8);
+    case 'int64':
+      return new BigInt64Array(b, o, buf.length / 8);
+    case 'int32':
+      return new Int32Array(b, o, buf.length / 4);
+    case 'int16':
+      return new Int16Array(b, o, buf.length / 2);
+    case 'int8':
+      return new Int8Array(b, o, buf.length);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(b, o, buf.length);
+    case 'float16':
+      throw new Error('float16 tensors are not supported');
   }
 }
 

@@ -120,4 +120,3 @@ export function decodeArchive(bytes: Uint8Array, where: string): Archive {
   if (off !== bytes.length) throw new Error(`${where}: ${bytes.length - off} unexpected bytes after the last tensor`);
   return { kind: header.kind, meta: header.meta, tensors };
 }
-

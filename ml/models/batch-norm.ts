@@ -98,7 +98,14 @@ export class BatchNorm {
     return tf.tidy(() => {
       if (g === 1) {
         if (ctx.mode === 'eval') {
-          return tf.batchNorm(x, this.runningMean.v as tf.Tensor1D, this.runningVar.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, this.weight.v as tf.Tensor1D, this.eps);
+          return tf.batchNorm(
+            x,
+            this.runningMean.v as tf.Tensor1D,
+            this.runningVar.v as tf.Tensor1D,
+            this.bias.v as tf.Tensor1D,
+            this.weight.v as tf.Tensor1D,
+            this.eps,
+          );
         }
         // One op on the native backend (two fused kernels instead of ~20 elementwise passes).
         const r = batchNormTrain(x, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, this.eps);
@@ -114,11 +121,21 @@ export class BatchNorm {
       const rows = n * h * w;
       const count = rows * g;
       const spread = tf.ones([1, g]);
-      const perGroup = (v: tf.Tensor1D) => v.reshape([C, 1]).mul(spread).reshape([C * g]) as tf.Tensor1D;
+      const perGroup = (v: tf.Tensor1D) =>
+        v
+          .reshape([C, 1])
+          .mul(spread)
+          .reshape([C * g]) as tf.Tensor1D;
       if (ctx.mode === 'eval') {
         // The running statistics are constants: one fused normalisation pass over x.
-        return tf.batchNorm(x, perGroup(this.runningMean.v as tf.Tensor1D), perGroup(this.runningVar.v as tf.Tensor1D),
-          perGroup(this.bias.v as tf.Tensor1D), perGroup(this.weight.v as tf.Tensor1D), this.eps);
+        return tf.batchNorm(
+          x,
+          perGroup(this.runningMean.v as tf.Tensor1D),
+          perGroup(this.runningVar.v as tf.Tensor1D),
+          perGroup(this.bias.v as tf.Tensor1D),
+          perGroup(this.weight.v as tf.Tensor1D),
+          this.eps,
+        );
       }
       const x2 = x.reshape([rows, c]);
       const mean = x2.sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;

@@ -47,8 +47,14 @@ const stnSchema = z.strictObject({
   /** Localisation network (PyTorch STN tutorial): two valid convs, each then 2x2 max-pool and ReLU. */
   loc: z
     .strictObject({
-      channels: z.tuple([z.number().int().min(1), z.number().int().min(1)]).readonly().default([8, 10]),
-      kernels: z.tuple([z.number().int().min(1), z.number().int().min(1)]).readonly().default([7, 5]),
+      channels: z
+        .tuple([z.number().int().min(1), z.number().int().min(1)])
+        .readonly()
+        .default([8, 10]),
+      kernels: z
+        .tuple([z.number().int().min(1), z.number().int().min(1)])
+        .readonly()
+        .default([7, 5]),
       hidden: z.number().int().min(1).default(32),
     })
     .default({ channels: [8, 10], kernels: [7, 5], hidden: 32 }),
@@ -64,13 +70,7 @@ const ptnSchema = z.strictObject({
   radiusFactor: z.number().positive().max(2).default(0.7071),
 });
 
-export const modelConfigSchema = z.discriminatedUnion('arch', [
-  resnetSchema,
-  vggSchema,
-  gresnetSchema,
-  stnSchema,
-  ptnSchema,
-]);
+export const modelConfigSchema = z.discriminatedUnion('arch', [resnetSchema, vggSchema, gresnetSchema, stnSchema, ptnSchema]);
 
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 /** What callers write: defaults may be left out. */

@@ -24,7 +24,12 @@ export interface ForwardCost {
   readonly activations: number;
 }
 
-export type CostInput = Pick<ModelConfigInput, 'arch'> & { readonly width?: number; readonly blocks?: readonly number[]; readonly inputSize: number; readonly numClasses?: number };
+export type CostInput = Pick<ModelConfigInput, 'arch'> & {
+  readonly width?: number;
+  readonly blocks?: readonly number[];
+  readonly inputSize: number;
+  readonly numClasses?: number;
+};
 
 function family(arch: string): string {
   return /^(stn-|ptn-|g)/.exec(arch)?.[1] ?? '';

@@ -36,7 +36,12 @@ export class GResNetBody implements Body {
     width: number,
     private readonly groupPool: boolean,
   ) {
-    this.trunk = new ResNetTrunk(p4mTrunkOps(store), layout, GRESNET_WIDTHS.map((b) => scaled(b, width)), 3);
+    this.trunk = new ResNetTrunk(
+      p4mTrunkOps(store),
+      layout,
+      GRESNET_WIDTHS.map((b) => scaled(b, width)),
+      3,
+    );
     this.featureDim = this.trunk.outChannels * (groupPool ? 1 : P4M_ORDER);
   }
 

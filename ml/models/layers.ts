@@ -22,17 +22,18 @@ export interface ConvLayer {
  * Convolution (cross-correlation) with PyTorch's explicit symmetric padding `pad` on both axes, so a
  * stride-2 3x3 conv samples input positions 0, 2, 4, ... exactly as PyTorch does.
  */
-export function convolve(
-  x: tf.Tensor4D,
-  kernel: tf.Tensor4D,
-  stride: number,
-  pad: number,
-  padMode: PadMode,
-): tf.Tensor4D {
+export function convolve(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: number, pad: number, padMode: PadMode): tf.Tensor4D {
   if (padMode === 'zeros' || pad === 0) return tf.conv2d(x, kernel, stride, pad);
   if (pad > x.shape[1]) throw new Error(`circular padding ${pad} exceeds ${x.shape[1]} rows`);
   // Rows wrapped, then the convolution's own zero padding of the columns only.
-  return tf.tidy(() => tf.conv2d(wrapRows(x, pad), kernel, stride, [[0, 0], [0, 0], [pad, pad], [0, 0]]));
+  return tf.tidy(() =>
+    tf.conv2d(wrapRows(x, pad), kernel, stride, [
+      [0, 0],
+      [0, 0],
+      [pad, pad],
+      [0, 0],
+    ]),
+  );
 }
 
 export class Conv2d implements ConvLayer {
@@ -103,8 +104,12 @@ export const CIFAR_STD = [0.2023, 0.1994, 0.201] as const;
 /** Clamps to [0, 1] and normalises per channel: every model's first step. */
 export function normalizeInput(x: tf.Tensor4D): tf.Tensor4D {
   if (x.shape[3] !== 3) throw new Error(`model input must have 3 channels, got shape [${x.shape}]`);
-  return tf.tidy(() =>
-    x.clipByValue(0, 1).sub(tf.tensor1d([...CIFAR_MEAN])).div(tf.tensor1d([...CIFAR_STD])) as tf.Tensor4D,
+  return tf.tidy(
+    () =>
+      x
+        .clipByValue(0, 1)
+        .sub(tf.tensor1d([...CIFAR_MEAN]))
+        .div(tf.tensor1d([...CIFAR_STD])) as tf.Tensor4D,
   );
 }
 

@@ -54,9 +54,14 @@ export class ModelCache {
     const model = decodeModel(bytes, path);
     const after = tf.memory();
     this.entry = {
-      digest, model,
+      digest,
+      model,
       dataIds: model.namedVariables.map((v) => v.variable.dataId),
-      held: { tensors: after.numTensors - before.numTensors, dataBuffers: after.numDataBuffers - before.numDataBuffers, variables: variableCount() - variablesBefore },
+      held: {
+        tensors: after.numTensors - before.numTensors,
+        dataBuffers: after.numDataBuffers - before.numDataBuffers,
+        variables: variableCount() - variablesBefore,
+      },
     };
     return model;
   }

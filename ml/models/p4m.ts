@@ -124,7 +124,11 @@ function expansionOp(index: Int32Array, size: number): (w: tf.Tensor) => tf.Tens
     const rest = w.shape.slice(1);
     return {
       value: tf.gather(w, tf.tensor1d(index, 'int32')),
-      gradFunc: (dy: tf.Tensor) => tf.gather(dy, tf.tensor1d(inverse, 'int32')).reshape([copies, size, ...rest]).sum(0),
+      gradFunc: (dy: tf.Tensor) =>
+        tf
+          .gather(dy, tf.tensor1d(inverse, 'int32'))
+          .reshape([copies, size, ...rest])
+          .sum(0),
     };
   }) as (w: tf.Tensor) => tf.Tensor;
 }

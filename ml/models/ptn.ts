@@ -24,9 +24,7 @@ export class OriginPredictor {
   private readonly heat: Conv2d;
 
   constructor(store: ParamStore, channels: number) {
-    this.convs = [0, 3, 6].map(
-      (i, k) => new Conv2d(store, `origin.${i}`, k === 0 ? 3 : channels, channels, 3, { stride: k === 0 ? 2 : 1, pad: 1 }),
-    );
+    this.convs = [0, 3, 6].map((i, k) => new Conv2d(store, `origin.${i}`, k === 0 ? 3 : channels, channels, 3, { stride: k === 0 ? 2 : 1, pad: 1 }));
     this.bns = [1, 4, 7].map((i) => new BatchNorm(store, `origin.${i}`, channels));
     this.heat = new Conv2d(store, 'origin.9', channels, 1, 1, { bias: true });
   }

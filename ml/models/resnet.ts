@@ -158,7 +158,12 @@ export class ResNetBody implements Body {
   private readonly trunk: ResNetTrunk;
 
   constructor(store: ParamStore, layout: ResNetLayout, width: number) {
-    this.trunk = new ResNetTrunk(plainTrunkOps(store), layout, RESNET_WIDTHS.map((b) => scaled(b, width)), 3);
+    this.trunk = new ResNetTrunk(
+      plainTrunkOps(store),
+      layout,
+      RESNET_WIDTHS.map((b) => scaled(b, width)),
+      3,
+    );
     this.featureDim = this.trunk.outChannels;
   }
 

@@ -49,12 +49,15 @@ function corners(shape: readonly number[], xs: tf.Tensor, ys: tf.Tensor): Corner
   ] as const) {
     const xi = dx ? x0.add(1) : x0;
     const yi = dy ? y0.add(1) : y0;
-    const inside = tf
-      .logicalAnd(tf.logicalAnd(xi.greaterEqual(0), xi.lessEqual(w - 1)), tf.logicalAnd(yi.greaterEqual(0), yi.lessEqual(h - 1)))
-      .toFloat();
+    const inside = tf.logicalAnd(tf.logicalAnd(xi.greaterEqual(0), xi.lessEqual(w - 1)), tf.logicalAnd(yi.greaterEqual(0), yi.lessEqual(h - 1))).toFloat();
     const wx = dx ? fx : tf.sub(1, fx);
     const wy = dy ? fy : tf.sub(1, fy);
-    const index = yi.clipByValue(0, h - 1).mul(w).add(xi.clipByValue(0, w - 1)).toInt().add(base) as tf.Tensor1D;
+    const index = yi
+      .clipByValue(0, h - 1)
+      .mul(w)
+      .add(xi.clipByValue(0, w - 1))
+      .toInt()
+      .add(base) as tf.Tensor1D;
     out.push({
       index,
       weight: wx.mul(wy).mul(inside) as tf.Tensor1D,
@@ -79,11 +82,7 @@ const sampleOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const src = img.reshape([n * h * w, c]);
       const ks = corners(img.shape, sx, sy);
       // scatterND sums duplicate indices in linear time (unsortedSegmentSum is quadratic on cpu).
-      const dImage = tf.scatterND(
-        tf.concat(ks.map((k) => k.index)).expandDims(1),
-        tf.concat(ks.map((k) => g.mul(k.weight.expandDims(1)))),
-        [n * h * w, c],
-      );
+      const dImage = tf.scatterND(tf.concat(ks.map((k) => k.index)).expandDims(1), tf.concat(ks.map((k) => g.mul(k.weight.expandDims(1)))), [n * h * w, c]);
       // Per corner: sum over channels of dy * pixel value, times the weight's derivative.
       const dot = ks.map((k) => tf.gather(src, k.index).mul(g).sum(1));
       const dx = tf.addN(ks.map((k, i) => dot[i]!.mul(k.dwdx)));
@@ -140,8 +139,14 @@ export function affineGrid(theta: tf.Tensor3D, height: number, width: number): S
     const xn = entry(0).mul(X).add(entry(1).mul(Y)).add(entry(2));
     const yn = entry(3).mul(X).add(entry(4).mul(Y)).add(entry(5));
     return {
-      xs: xn.add(1).mul(width / 2).sub(0.5) as tf.Tensor3D,
-      ys: yn.add(1).mul(height / 2).sub(0.5) as tf.Tensor3D,
+      xs: xn
+        .add(1)
+        .mul(width / 2)
+        .sub(0.5) as tf.Tensor3D,
+      ys: yn
+        .add(1)
+        .mul(height / 2)
+        .sub(0.5) as tf.Tensor3D,
     };
   });
 }

@@ -34,9 +34,7 @@ export class Localization {
     const s1 = afterConvPool(inputSize, loc.kernels[0]);
     const s2 = s1 >= loc.kernels[1] ? afterConvPool(s1, loc.kernels[1]) : 0;
     if (s2 < 1) {
-      throw new Error(
-        `stn: localisation kernels [${loc.kernels}] leave no pixels of a ${inputSize}x${inputSize} input (set loc.kernels smaller)`,
-      );
+      throw new Error(`stn: localisation kernels [${loc.kernels}] leave no pixels of a ${inputSize}x${inputSize} input (set loc.kernels smaller)`);
     }
     this.conv0 = new Conv2d(store, 'localization.0', 3, loc.channels[0], loc.kernels[0], { bias: true });
     this.conv1 = new Conv2d(store, 'localization.3', loc.channels[0], loc.channels[1], loc.kernels[1], { bias: true });
@@ -60,7 +58,12 @@ export class StnBody implements Body {
 
   constructor(store: ParamStore, config: StnConfig, layout: ResNetLayout) {
     this.localization = new Localization(store, config.inputSize, config.loc);
-    this.trunk = new ResNetTrunk(plainTrunkOps(store), layout, RESNET_WIDTHS.map((b) => scaled(b, config.width)), 3);
+    this.trunk = new ResNetTrunk(
+      plainTrunkOps(store),
+      layout,
+      RESNET_WIDTHS.map((b) => scaled(b, config.width)),
+      3,
+    );
     this.featureDim = this.trunk.outChannels;
   }
 

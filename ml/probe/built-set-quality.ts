@@ -26,7 +26,8 @@ export function readFeatures(bank: SyntheticBank, set: ImageSet, indices?: Array
   const idx = indices ?? Array.from({ length: set.count }, (_, i) => i);
   const K = bank.params.numClasses;
   const stride = imageSize(set);
-  if (stride !== bank.nonRobust[0]!.length) throw new Error(`readFeatures: images of ${stride} values do not match the synthetic bank's ${bank.nonRobust[0]!.length}`);
+  if (stride !== bank.nonRobust[0]!.length)
+    throw new Error(`readFeatures: images of ${stride} values do not match the synthetic bank's ${bank.nonRobust[0]!.length}`);
   const n = idx.length;
   const robust = new Uint8Array(n);
   const nonRobust = new Uint8Array(n);
@@ -76,7 +77,13 @@ export function builtSetQuality(
     throw new Error(`builtSetQuality: ${n} readouts but ${labels.length} labels, ${source.robustClass.length}/${source.nonRobustClass.length} source classes`);
   }
   const K = readout.nonRobustScore.length / Math.max(1, n);
-  let rl = 0, nl = 0, rs = 0, ns = 0, ls = 0, sl = 0, ss = 0;
+  let rl = 0,
+    nl = 0,
+    rs = 0,
+    ns = 0,
+    ls = 0,
+    sl = 0,
+    ss = 0;
   for (let i = 0; i < n; i++) {
     const y = labels[i]!;
     const sr = source.robustClass[i]!;
@@ -91,8 +98,14 @@ export function builtSetQuality(
   }
   const f = (k: number) => (n === 0 ? 0 : k / n);
   return {
-    count: n, robustIsLabel: f(rl), nonRobustIsLabel: f(nl), robustIsSource: f(rs), nonRobustIsSource: f(ns), labelIsSource: f(ls),
-    meanNonRobustScoreLabel: f(sl), meanNonRobustScoreSource: f(ss),
+    count: n,
+    robustIsLabel: f(rl),
+    nonRobustIsLabel: f(nl),
+    robustIsSource: f(rs),
+    nonRobustIsSource: f(ns),
+    labelIsSource: f(ls),
+    meanNonRobustScoreLabel: f(sl),
+    meanNonRobustScoreSource: f(ss),
   };
 }
 
@@ -117,13 +130,18 @@ export interface BuiltSetReport {
 
 function baseReadout(bank: SyntheticBank, base: ImageSet, baseRobustClass: Uint8Array, rows: ArrayLike<number>) {
   const r = readFeatures(bank, base, rows);
-  return readoutAccuracy(r, Array.from(rows, (i) => base.labels[i]!), Array.from(rows, (i) => baseRobustClass[i]!));
+  return readoutAccuracy(
+    r,
+    Array.from(rows, (i) => base.labels[i]!),
+    Array.from(rows, (i) => baseRobustClass[i]!),
+  );
 }
 
 function checkAligned(built: ImageSet, base: ImageSet, rows: ArrayLike<number>, who: string): void {
   if (rows.length !== built.count) throw new Error(`${who}: ${rows.length} recorded source images for ${built.count} built images`);
   for (let i = 0; i < rows.length; i++) {
-    if (!(Number.isInteger(rows[i]) && rows[i]! >= 0 && rows[i]! < base.count)) throw new Error(`${who}: source index ${rows[i]} outside the base set of ${base.count}`);
+    if (!(Number.isInteger(rows[i]) && rows[i]! >= 0 && rows[i]! < base.count))
+      throw new Error(`${who}: source index ${rows[i]} outside the base set of ${base.count}`);
   }
 }
 
@@ -132,29 +150,42 @@ function checkAligned(built: ImageSet, base: ImageSet, rows: ArrayLike<number>, 
  * image sourceIndices[i]; `source` is that start image x′.
  */
 export function drQuality(
-  bank: SyntheticBank, dr: ImageSet, base: ImageSet, baseRobustClass: Uint8Array,
+  bank: SyntheticBank,
+  dr: ImageSet,
+  base: ImageSet,
+  baseRobustClass: Uint8Array,
   recorded: { readonly baseIndices: ArrayLike<number>; readonly sourceIndices: ArrayLike<number> },
 ): BuiltSetReport {
   checkAligned(dr, base, recorded.baseIndices, 'D_R quality');
   checkAligned(dr, base, recorded.sourceIndices, 'D_R quality');
   for (let i = 0; i < dr.count; i++) {
-    if (dr.labels[i] !== base.labels[recorded.baseIndices[i]!]) throw new Error(`D_R quality: image ${i} is labelled ${dr.labels[i]}, its base example ${recorded.baseIndices[i]} ${base.labels[recorded.baseIndices[i]!]}: the recorded indices do not belong to this set`);
+    if (dr.labels[i] !== base.labels[recorded.baseIndices[i]!])
+      throw new Error(
+        `D_R quality: image ${i} is labelled ${dr.labels[i]}, its base example ${recorded.baseIndices[i]} ${base.labels[recorded.baseIndices[i]!]}: the recorded indices do not belong to this set`,
+      );
   }
   const src = Array.from(recorded.sourceIndices);
   const quality = builtSetQuality(readFeatures(bank, dr), dr.labels, {
-    robustClass: src.map((j) => baseRobustClass[j]!), nonRobustClass: src.map((j) => base.labels[j]!),
+    robustClass: src.map((j) => baseRobustClass[j]!),
+    nonRobustClass: src.map((j) => base.labels[j]!),
   });
   return { construction: 'D_R', quality, readout: baseReadout(bank, base, baseRobustClass, recorded.baseIndices) };
 }
 
 /** D_NR: image i is base example baseIndices[i] pushed toward its stored label; `source` is that example. */
 export function dnrQuality(
-  bank: SyntheticBank, dnr: ImageSet, base: ImageSet, baseRobustClass: Uint8Array, baseIndices: ArrayLike<number>, construction: string,
+  bank: SyntheticBank,
+  dnr: ImageSet,
+  base: ImageSet,
+  baseRobustClass: Uint8Array,
+  baseIndices: ArrayLike<number>,
+  construction: string,
 ): BuiltSetReport {
   checkAligned(dnr, base, baseIndices, `${construction} quality`);
   const rows = Array.from(baseIndices);
   const quality = builtSetQuality(readFeatures(bank, dnr), dnr.labels, {
-    robustClass: rows.map((j) => baseRobustClass[j]!), nonRobustClass: rows.map((j) => base.labels[j]!),
+    robustClass: rows.map((j) => baseRobustClass[j]!),
+    nonRobustClass: rows.map((j) => base.labels[j]!),
   });
   return { construction, quality, readout: baseReadout(bank, base, baseRobustClass, rows) };
 }

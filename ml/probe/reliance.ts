@@ -63,7 +63,9 @@ export async function featureReliance(
   const { bank, robustClass } = truth;
   const K = bank.params.numClasses;
   if (set.numClasses !== K || robustClass.length !== set.count) {
-    throw new Error(`featureReliance: the set (${set.count} images, ${set.numClasses} classes) does not match its ground truth (${robustClass.length} robust classes, ${K} classes)`);
+    throw new Error(
+      `featureReliance: the set (${set.count} images, ${set.numClasses} classes) does not match its ground truth (${robustClass.length} robust classes, ${K} classes)`,
+    );
   }
   if (model.numClasses !== K) throw new Error(`featureReliance: the model has ${model.numClasses} classes, the set ${K}`);
   const indices = Int32Array.from(options.indices ?? Array.from({ length: set.count }, (_, i) => i));

@@ -50,11 +50,7 @@ export function nonRobustTargets(labels: Uint8Array, numClasses: number, variant
  * Builds D_NR (Ilyas et al.'s D_det / D_rand; SPEC.md, Building D_R and D_NR): every base example x
  * is attacked with targeted L2-PGD on a standard model toward its target t and stored as (x_adv, t).
  */
-export async function buildNonRobustDataset(
-  model: Classifier,
-  set: ImageSet,
-  options: BuildNonRobustOptions,
-): Promise<NonRobustDataset> {
+export async function buildNonRobustDataset(model: Classifier, set: ImageSet, options: BuildNonRobustOptions): Promise<NonRobustDataset> {
   const who = 'buildNonRobustDataset';
   const batchSize = options.batchSize ?? 128;
   checkBatchSize(batchSize, who);

@@ -37,12 +37,7 @@ function rowNorm(t: tf.Tensor2D, tiny = 0): tf.Tensor1D {
  * after each step and no norm bound. g is `model.features` with the final ReLU passing gradients
  * through. The caller owns `x` and `start` and must dispose the result.
  */
-export function invertRepresentation(
-  model: Classifier,
-  x: tf.Tensor4D,
-  start: tf.Tensor4D,
-  options: InversionOptions,
-): InversionResult {
+export function invertRepresentation(model: Classifier, x: tf.Tensor4D, start: tf.Tensor4D, options: InversionOptions): InversionResult {
   const { steps, stepSize } = options;
   const finalStepSize = options.finalStepSize ?? stepSize;
   if (!(Number.isFinite(finalStepSize) && finalStepSize > 0)) throw new Error(`representation inversion: bad finalStepSize ${finalStepSize}`);

@@ -56,12 +56,7 @@ function sameJson(a: unknown, b: unknown): boolean {
  * Restores `model` and `optimizer` from the checkpoint at `path` and returns its state, or null when
  * there is no checkpoint. Throws when the checkpoint belongs to a different run or does not fit.
  */
-export function restoreCheckpoint(
-  path: string,
-  fingerprint: Readonly<Record<string, unknown>>,
-  model: Model,
-  optimizer: Sgd,
-): CheckpointState | null {
+export function restoreCheckpoint(path: string, fingerprint: Readonly<Record<string, unknown>>, model: Model, optimizer: Sgd): CheckpointState | null {
   if (!existsSync(path)) return null;
   const archive = decodeArchive(readFileSync(path), path);
   if (archive.kind !== CHECKPOINT_KIND) throw new Error(`${path}: holds a ${archive.kind}, not a training checkpoint`);
@@ -72,10 +67,7 @@ export function restoreCheckpoint(
     throw new Error(`${path}: checkpoint belongs to a different run (differs in ${differing.join(', ')}); delete it to start over`);
   }
   const byName = new Map(archive.tensors.map((t) => [t.name, t]));
-  const targets = [
-    ...model.namedVariables.map((v) => ['model/' + v.name, v] as const),
-    ...optimizer.buffers.map((v) => ['optimizer/' + v.name, v] as const),
-  ];
+  const targets = [...model.namedVariables.map((v) => ['model/' + v.name, v] as const), ...optimizer.buffers.map((v) => ['optimizer/' + v.name, v] as const)];
   if (targets.length !== archive.tensors.length) {
     throw new Error(`${path}: checkpoint holds ${archive.tensors.length} tensors, the model and optimiser have ${targets.length}`);
   }

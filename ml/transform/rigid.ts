@@ -73,14 +73,7 @@ export function planWarp(height: number, width: number, m: RigidMotion): WarpPla
  * Applies `plan` to images [first, first+count) of `input` (NHWC, `channels` per pixel), writing the
  * results at the same positions of `output`.
  */
-export function applyWarp(
-  plan: WarpPlan,
-  input: Float32Array,
-  output: Float32Array,
-  channels: number,
-  first = 0,
-  count = 1,
-): void {
+export function applyWarp(plan: WarpPlan, input: Float32Array, output: Float32Array, channels: number, first = 0, count = 1): void {
   const pixels = plan.height * plan.width;
   const stride = pixels * channels;
   for (let img = first; img < first + count; img++) {

@@ -51,7 +51,8 @@ export function lineChart(series: readonly ChartSeries[], o: ChartOptions): stri
     const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join('');
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     for (const p of s.points) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="2.5" fill="${color}"/>`);
-    if (series.length > 1) parts.push(`<text x="${width - m.right - 4}" y="${m.top + 12 + i * 12}" text-anchor="end" fill="${color}" class="chart-tick">${esc(s.name)}</text>`);
+    if (series.length > 1)
+      parts.push(`<text x="${width - m.right - 4}" y="${m.top + 12 + i * 12}" text-anchor="end" fill="${color}" class="chart-tick">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');

@@ -39,13 +39,24 @@ export function provenanceOf(db: LineageDb, key: string): ProvenanceNode | undef
   const series: Record<string, SeriesPoint[]> = {};
   if (exec) for (const s of db.series(exec.id)) (series[s.name] ??= []).push({ step: s.step, values: JSON.parse(s.vals) as Record<string, unknown> });
   return {
-    key, nodeId: row.node_id, stage: row.stage, stageVersion: row.stage_version, codeDigest: row.code_digest,
-    params: JSON.parse(row.params) as unknown, registeredAt: row.registered_at,
+    key,
+    nodeId: row.node_id,
+    stage: row.stage,
+    stageVersion: row.stage_version,
+    codeDigest: row.code_digest,
+    params: JSON.parse(row.params) as unknown,
+    registeredAt: row.registered_at,
     inputs: db.edges(key).map((e) => ({ input: e.input, fromKey: e.from_key, fromNodeId: e.from_node_id, fromOutput: e.from_output, digest: e.digest })),
     outputs: db.outputs(key).map((o) => ({ name: o.name, kind: o.kind, digest: o.digest, size: o.size })),
     execution: exec && {
-      id: exec.id, runId: exec.run_id, status: exec.status, startedAt: exec.started_at, durationS: exec.duration_s, host: exec.host,
-      environment: json(exec.environment), metrics: json(exec.metrics),
+      id: exec.id,
+      runId: exec.run_id,
+      status: exec.status,
+      startedAt: exec.started_at,
+      durationS: exec.duration_s,
+      host: exec.host,
+      environment: json(exec.environment),
+      metrics: json(exec.metrics),
     },
     series,
   };
@@ -74,10 +85,21 @@ export function recentRuns(db: LineageDb, profile: string, limit = 8): RunView[]
     const execs = db.executionsOfRun(r.id);
     if (execs.length === 0) continue;
     runs.push({
-      id: r.id, startedAt: r.started_at, endedAt: r.ended_at, command: r.command, profile: r.profile, status: r.status, host: r.host,
+      id: r.id,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      command: r.command,
+      profile: r.profile,
+      status: r.status,
+      host: r.host,
       executions: execs.map((e) => ({
-        nodeId: e.node_id, key: e.node_key, status: e.status, durationS: e.duration_s, host: e.host,
-        backend: backendOf(json(e.environment)), error: e.error?.split('\n')[0],
+        nodeId: e.node_id,
+        key: e.node_key,
+        status: e.status,
+        durationS: e.duration_s,
+        host: e.host,
+        backend: backendOf(json(e.environment)),
+        error: e.error?.split('\n')[0],
       })),
     });
     if (runs.length >= limit) break;
@@ -119,7 +141,12 @@ export function orderedReportNodes(graph: CheckedGraph, within: ReadonlySet<stri
 export async function collectPage(o: CollectOptions): Promise<PageModel> {
   const within = o.targets ? new Set(closure(o.graph, o.targets)) : undefined;
   const wanted = orderedReportNodes(o.graph, within);
-  const state = await upToDate(o.project, o.ws, o.graph, wanted.map((w) => w.id));
+  const state = await upToDate(
+    o.project,
+    o.ws,
+    o.graph,
+    wanted.map((w) => w.id),
+  );
   const reports: ReportNodeView[] = [];
   for (const w of wanted) {
     const ref = state.outputs.get(w.id)?.['report'];
@@ -134,7 +161,10 @@ export async function collectPage(o: CollectOptions): Promise<PageModel> {
     generatedAt: new Date().toISOString(),
     reports,
     missing: state.missing,
-    nodes: upstreamNodes(o.ws.db, reports.map((r) => r.key)),
+    nodes: upstreamNodes(
+      o.ws.db,
+      reports.map((r) => r.key),
+    ),
     runs: recentRuns(o.ws.db, o.profile),
   };
 }

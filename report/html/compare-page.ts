@@ -20,7 +20,10 @@ export function renderComparePage(c: Comparison): string {
   const files = [...byFile(c.cells)];
   const params = c.params.length
     ? `<div class="scroll" tabindex="0" role="region" aria-label="parameters that differ"><table class="data params"><thead><tr><th scope="col">where</th><th scope="col">parameter</th><th scope="col">A</th><th scope="col">B</th><th scope="col">nodes</th></tr></thead><tbody>${c.params
-        .map((p) => `<tr><td>${esc(p.scope === 'profile' ? 'profile' : `${p.scope} nodes`)}</td><td><code>${esc(p.path)}</code></td><td><code>${esc(p.a)}</code></td><td><code>${esc(p.b)}</code></td><td class="num">${p.nodes || ''}</td></tr>`)
+        .map(
+          (p) =>
+            `<tr><td>${esc(p.scope === 'profile' ? 'profile' : `${p.scope} nodes`)}</td><td><code>${esc(p.path)}</code></td><td><code>${esc(p.a)}</code></td><td><code>${esc(p.b)}</code></td><td class="num">${p.nodes || ''}</td></tr>`,
+        )
         .join('')}</tbody></table></div>`
     : '<p>None: both sides have the same parameters.</p>';
   const only = [
@@ -36,8 +39,10 @@ export function renderComparePage(c: Comparison): string {
       const d = cellDiff(x);
       return `<tr data-status="${cellStatus(x)}"><th scope="row">${esc(x.cell)}</th><td>${esc(x.field)}</td><td class="num">${value(x.a)}</td><td class="num">${value(x.b)}</td><td class="num"${shade(d)}>${d === null ? '' : esc(fmtDelta(d))}</td></tr>`;
     });
-    return `<section class="block" id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${esc(file)}</h2><p class="meta">${cells.length} cells · ${changed} differ · ${oneSide} on one side only</p>` +
-      `<div class="scroll" tabindex="0" role="region" aria-label="${esc(file)}"><table class="data compare" data-file="${esc(file)}"><thead><tr><th scope="col">cell</th><th scope="col">field</th><th scope="col">A</th><th scope="col">B</th><th scope="col">B − A</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`;
+    return (
+      `<section class="block" id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${esc(file)}</h2><p class="meta">${cells.length} cells · ${changed} differ · ${oneSide} on one side only</p>` +
+      `<div class="scroll" tabindex="0" role="region" aria-label="${esc(file)}"><table class="data compare" data-file="${esc(file)}"><thead><tr><th scope="col">cell</th><th scope="col">field</th><th scope="col">A</th><th scope="col">B</th><th scope="col">B − A</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`
+    );
   });
   const body = [
     `<section class="block" id="sides"><p><strong>A</strong> = ${esc(c.a)}<br><strong>B</strong> = ${esc(c.b)}</p></section>`,

@@ -30,7 +30,11 @@ const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /** The figure a file name refers to, inline: SVG preferred, else PNG as a data URL. */
 export function figureHtml(
-  files: readonly ReportFile[], name: string, alt: string, used: Set<string>, pointHref?: MarkdownContext['pointHref'],
+  files: readonly ReportFile[],
+  name: string,
+  alt: string,
+  used: Set<string>,
+  pointHref?: MarkdownContext['pointHref'],
 ): string | undefined {
   const base = stem(name);
   const svg = files.find((f) => f.name === `${base}.svg` && typeof f.content === 'string');
@@ -78,7 +82,8 @@ function marked(ctx: MarkdownContext): Marked {
         return `<h${level}>${this.parser.parseInline(tokens)}</h${level}>\n`;
       },
       table(this: { parser: { parseInline(t: Token[]): string } }, t: Tokens.Table): string {
-        const cell = (c: Tokens.TableCell, tag: 'th' | 'td') => `<${tag}${c.align ? ` class="a-${c.align}"` : ''}>${this.parser.parseInline(c.tokens)}</${tag}>`;
+        const cell = (c: Tokens.TableCell, tag: 'th' | 'td') =>
+          `<${tag}${c.align ? ` class="a-${c.align}"` : ''}>${this.parser.parseInline(c.tokens)}</${tag}>`;
         return `<div class="scroll"><table class="md"><thead><tr>${t.header.map((c) => cell(c, 'th')).join('')}</tr></thead><tbody>${t.rows
           .map((r) => `<tr>${r.map((c) => cell(c, 'td')).join('')}</tr>`)
           .join('')}</tbody></table></div>\n`;

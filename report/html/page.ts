@@ -44,14 +44,20 @@ export function pageShell(s: Shell): string {
 function runsSection(m: PageModel): string {
   if (m.runs.length === 0) return '<p class="muted">No run of this profile has executed a node yet.</p>';
   const table = (r: RunView) => {
-    const rows = r.executions.map((e) => `<tr><td>${m.nodes.has(e.key) ? nodeRef(m.nodes, e.key, e.nodeId) : `<code>${esc(e.nodeId)}</code>`}</td>` +
-      `<td class="status-${esc(e.status)}">${esc(e.status)}${e.error ? ` <span class="muted">${esc(e.error.slice(0, 160))}</span>` : ''}</td>` +
-      `<td class="num">${esc(fmtSeconds(e.durationS))}</td><td>${esc(e.backend ?? '—')}</td><td>${esc(e.host ?? '—')}</td></tr>`);
+    const rows = r.executions.map(
+      (e) =>
+        `<tr><td>${m.nodes.has(e.key) ? nodeRef(m.nodes, e.key, e.nodeId) : `<code>${esc(e.nodeId)}</code>`}</td>` +
+        `<td class="status-${esc(e.status)}">${esc(e.status)}${e.error ? ` <span class="muted">${esc(e.error.slice(0, 160))}</span>` : ''}</td>` +
+        `<td class="num">${esc(fmtSeconds(e.durationS))}</td><td>${esc(e.backend ?? '—')}</td><td>${esc(e.host ?? '—')}</td></tr>`,
+    );
     const total = r.executions.reduce((s, e) => s + (e.durationS ?? 0), 0);
-    return `<div class="scroll" tabindex="0" role="region" aria-label="executions of run ${r.id}"><table class="data runs"><caption>run ${r.id}: ${r.executions.length} node executions, ${esc(fmtSeconds(total))} of node time</caption>` +
-      `<thead><tr><th scope="col">node</th><th scope="col">status</th><th scope="col">took</th><th scope="col">backend</th><th scope="col">host</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+    return (
+      `<div class="scroll" tabindex="0" role="region" aria-label="executions of run ${r.id}"><table class="data runs"><caption>run ${r.id}: ${r.executions.length} node executions, ${esc(fmtSeconds(total))} of node time</caption>` +
+      `<thead><tr><th scope="col">node</th><th scope="col">status</th><th scope="col">took</th><th scope="col">backend</th><th scope="col">host</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
+    );
   };
-  const head = (r: RunView) => `run ${r.id} · <code>${esc(r.command)}</code> · ${esc(r.status)} · ${esc(r.startedAt)}${r.endedAt ? ` → ${esc(r.endedAt)}` : ''} · host ${esc(r.host ?? '—')}`;
+  const head = (r: RunView) =>
+    `run ${r.id} · <code>${esc(r.command)}</code> · ${esc(r.status)} · ${esc(r.startedAt)}${r.endedAt ? ` → ${esc(r.endedAt)}` : ''} · host ${esc(r.host ?? '—')}`;
   const [latest, ...older] = m.runs;
   return [
     `<h3>Latest: ${head(latest!)}</h3>`,
@@ -69,7 +75,9 @@ export function renderReportPage(m: PageModel): string {
   const missing = m.missing.length
     ? `<div class="notice" role="note"><strong>Not computed yet</strong> under the current code and parameters (run <code>repro</code>): ${m.missing.map((id) => `<code>${esc(id)}</code>`).join(', ')}.</div>`
     : '';
-  const overrides = m.profile.overrides.length ? `<p>Overrides for this run: ${m.profile.overrides.map((o) => `<code>--set ${esc(o)}</code>`).join(' ')}</p>` : '';
+  const overrides = m.profile.overrides.length
+    ? `<p>Overrides for this run: ${m.profile.overrides.map((o) => `<code>--set ${esc(o)}</code>`).join(' ')}</p>`
+    : '';
   const body = [
     missing,
     m.reports.length === 0 ? '<p class="notice">No report node is up to date yet: run <code>npx tsx pipeline.ts repro all</code>.</p>' : '',

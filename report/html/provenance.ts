@@ -34,10 +34,17 @@ function curves(series: readonly SeriesPoint[]): string {
     acc.length ? lineChart([{ name: 'accuracy', points: acc }], { title: 'training accuracy', xLabel: 'epoch', yLabel: 'accuracy (%)' }) : '',
   ].join('');
   const keys = [...new Set(series.flatMap((p) => Object.keys(p.values)))];
-  const rows = series.map((p) => `<tr><td class="num">${p.step + 1}</td>${keys.map((k) => {
-    const v = p.values[k];
-    return `<td class="num">${typeof v === 'number' ? esc(Number.isInteger(v) ? String(v) : v.toPrecision(4)) : esc(String(v ?? ''))}</td>`;
-  }).join('')}</tr>`).join('');
+  const rows = series
+    .map(
+      (p) =>
+        `<tr><td class="num">${p.step + 1}</td>${keys
+          .map((k) => {
+            const v = p.values[k];
+            return `<td class="num">${typeof v === 'number' ? esc(Number.isInteger(v) ? String(v) : v.toPrecision(4)) : esc(String(v ?? ''))}</td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('');
   return `<div class="charts">${charts}</div><div class="scroll"><table class="data"><thead><tr><th scope="col">epoch</th>${keys.map((k) => `<th scope="col">${esc(k)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
@@ -72,8 +79,13 @@ export function provenanceArticle(n: ProvenanceNode, nodes: Nodes, usedBy: Reado
     facts.push(['host', esc(e.host ?? '—')]);
     facts.push(['backend', esc(backendOf(e.environment) ?? 'not recorded (a stage without tensors)')]);
   }
-  const inputs = n.inputs.map((i) => `<li><span class="muted">${esc(i.input)} ←</span> ${nodeRef(nodes, i.fromKey, i.fromNodeId)}<span class="muted">:${esc(i.fromOutput)}</span> <code class="digest">${esc(short(i.digest))}</code></li>`);
-  const outputs = n.outputs.map((o) => `<li><code>${esc(o.name)}</code> ${esc(o.kind)} <code class="digest">${esc(short(o.digest))}</code> ${esc(fmtBytes(o.size))}</li>`);
+  const inputs = n.inputs.map(
+    (i) =>
+      `<li><span class="muted">${esc(i.input)} ←</span> ${nodeRef(nodes, i.fromKey, i.fromNodeId)}<span class="muted">:${esc(i.fromOutput)}</span> <code class="digest">${esc(short(i.digest))}</code></li>`,
+  );
+  const outputs = n.outputs.map(
+    (o) => `<li><code>${esc(o.name)}</code> ${esc(o.kind)} <code class="digest">${esc(short(o.digest))}</code> ${esc(fmtBytes(o.size))}</li>`,
+  );
   const users = usedBy.get(n.key) ?? [];
   const body = [
     `<article class="node" id="${id}" tabindex="-1" aria-labelledby="${id}-h">`,

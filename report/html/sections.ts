@@ -29,10 +29,12 @@ export function nodeLinker(report: ReportNodeView, nodes: ReadonlyMap<string, Pr
 function nodeLinks(field: string | undefined, href: (id: string) => string | undefined): string {
   const ids = (field ?? '').split(/\s+/).filter(Boolean);
   if (ids.length === 0) return '—';
-  return ids.map((id) => {
-    const h = href(id);
-    return h ? `<a class="node-link" href="${esc(h)}"><code>${esc(id)}</code></a>` : `<code>${esc(id)}</code>`;
-  }).join(' ');
+  return ids
+    .map((id) => {
+      const h = href(id);
+      return h ? `<a class="node-link" href="${esc(h)}"><code>${esc(id)}</code></a>` : `<code>${esc(id)}</code>`;
+    })
+    .join(' ');
 }
 
 /**
@@ -101,11 +103,16 @@ export function resultGrid(csv: Csv, caption: string, href: (id: string) => stri
 export function dataTable(csv: Csv, caption: string, href: (id: string) => string | undefined): string {
   const nodesAt = csv.header.indexOf('nodes');
   const head = `<tr>${csv.header.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr>`;
-  const body = csv.rows.map((r) => `<tr>${r.map((v, i) => {
-    if (i === nodesAt) return `<td class="nodes">${nodeLinks(v, href)}</td>`;
-    const num = csvNumber(v) !== null;
-    return `<td${num ? ' class="num"' : ''}>${esc(v)}</td>`;
-  }).join('')}</tr>`);
+  const body = csv.rows.map(
+    (r) =>
+      `<tr>${r
+        .map((v, i) => {
+          if (i === nodesAt) return `<td class="nodes">${nodeLinks(v, href)}</td>`;
+          const num = csvNumber(v) !== null;
+          return `<td${num ? ' class="num"' : ''}>${esc(v)}</td>`;
+        })
+        .join('')}</tr>`,
+  );
   return `<div class="scroll" tabindex="0" role="region" aria-label="${esc(caption)}"><table class="data" data-csv="${esc(caption)}"><caption>${esc(caption)}</caption><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div>`;
 }
 
@@ -172,7 +179,10 @@ export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, Prov
     title ??= md.title;
     parts.push(`<div class="prose">${md.intro}</div>`);
     // With a result grid the Markdown's own tables repeat it: they stay, folded, below it.
-    if (grids.length > 0) tail.push(`<details class="more"><summary>The Markdown report (${esc(f.name)}), with the runs behind each cell</summary><div class="prose">${md.body}</div></details>`);
+    if (grids.length > 0)
+      tail.push(
+        `<details class="more"><summary>The Markdown report (${esc(f.name)}), with the runs behind each cell</summary><div class="prose">${md.body}</div></details>`,
+      );
     else parts.push(`<div class="prose">${md.body}</div>`);
   }
   if (grids.length > 0) parts.push(LEGEND);

@@ -60,7 +60,11 @@ export class ToyWorkspace {
   readonly traceFile: string;
 
   /** `cli`: another copy of the toy CLI (see copyToyProject), always run through tsx. */
-  constructor(paramsYaml: string, readonly entry: Entry = 'compiled', readonly cli: string = CLI) {
+  constructor(
+    paramsYaml: string,
+    readonly entry: Entry = 'compiled',
+    readonly cli: string = CLI,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'rf-toy-'));
     this.traceFile = join(this.dir, 'trace.log');
     this.writeParams(paramsYaml);
@@ -92,7 +96,9 @@ export class ToyWorkspace {
   /** Lines the toy stages wrote as they ran (an independent witness of executions). */
   trace(): string[] {
     try {
-      return readFileSync(this.traceFile, 'utf8').split('\n').filter((l) => l.length > 0);
+      return readFileSync(this.traceFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0);
     } catch {
       return [];
     }

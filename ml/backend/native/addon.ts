@@ -12,22 +12,55 @@ export interface NativeAddon {
   conv2d(pass: number, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
   conv2dImpl(pass: number, geometry: number[]): string;
   sgemm(
-    transA: number, transB: number, m: number, n: number, k: number,
-    a: Float32Array, b: Float32Array, c: Float32Array, batch: number, strideA: number, strideB: number,
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    strideA: number,
+    strideB: number,
   ): void;
   binary(
-    op: number, a: Float32Array, aRowStride: number, aColStride: number,
-    b: Float32Array, bRowStride: number, bColStride: number, out: Float32Array, rows: number, cols: number,
+    op: number,
+    a: Float32Array,
+    aRowStride: number,
+    aColStride: number,
+    b: Float32Array,
+    bRowStride: number,
+    bColStride: number,
+    out: Float32Array,
+    rows: number,
+    cols: number,
   ): void;
   unary(op: number, x: Float32Array, out: Float32Array): void;
   reduce(op: number, x: Float32Array, rows: number, cols: number, alongRows: number, out: Float32Array): void;
   bnTrain(
-    x: Float32Array, rows: number, channels: number, scale: Float32Array, offset: Float32Array, eps: number,
-    y: Float32Array, mean: Float32Array, variance: Float32Array,
+    x: Float32Array,
+    rows: number,
+    channels: number,
+    scale: Float32Array,
+    offset: Float32Array,
+    eps: number,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
   ): void;
   bnTrainGrad(
-    dy: Float32Array, x: Float32Array, rows: number, channels: number, scale: Float32Array, mean: Float32Array,
-    variance: Float32Array, eps: number, dx: Float32Array, dscale: Float32Array, doffset: Float32Array,
+    dy: Float32Array,
+    x: Float32Array,
+    rows: number,
+    channels: number,
+    scale: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    eps: number,
+    dx: Float32Array,
+    dscale: Float32Array,
+    doffset: Float32Array,
   ): void;
   /** geometry: n h w c oh ow fh fw sh sw pt pl */
   pool(isMax: number, geometry: number[], x: Float32Array, out: Float32Array): void;
@@ -42,7 +75,11 @@ export interface NativeAddon {
  */
 export function nativeSourceFiles(): string[] {
   const dir = fileURLToPath(new URL('../../../native/src/', import.meta.url));
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.(cc|h)$/.test(f)).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /\.(cc|h)$/.test(f))
+        .sort()
+    : [];
   return [...files.map((f) => `native/src/${f}`), 'native/build.mjs'];
 }
 
@@ -81,8 +118,5 @@ export function loadNativeAddon(): NativeAddon | undefined {
 }
 
 export function nativeBuildHint(): string {
-  return (
-    `${loadError ?? 'not loaded'}. Build it with \`npm run build:native\` ` +
-    '(needs g++ and oneDNN: `apt-get install -y libdnnl-dev` on Debian/Ubuntu)'
-  );
+  return `${loadError ?? 'not loaded'}. Build it with \`npm run build:native\` ` + '(needs g++ and oneDNN: `apt-get install -y libdnnl-dev` on Debian/Ubuntu)';
 }

@@ -21,9 +21,7 @@ const POOL_MIN_LENGTH = 1 << 14;
  * process's peak does not grow); a cap below that working set made a ResNet-50 batch-128 step
  * 3.4x slower (fresh 100 MB buffers cost page faults and zeroing on every allocation).
  */
-const POOL_MAX_BYTES = process.env.RF_NATIVE_POOL_MB !== undefined
-  ? Number(process.env.RF_NATIVE_POOL_MB) * 2 ** 20
-  : totalmem() / 2;
+const POOL_MAX_BYTES = process.env.RF_NATIVE_POOL_MB !== undefined ? Number(process.env.RF_NATIVE_POOL_MB) * 2 ** 20 : totalmem() / 2;
 
 type BackendValues = ReturnType<MathBackendCPU['readSync']>;
 
@@ -153,7 +151,8 @@ export function registerNativeBackend(addon: NativeAddon): void {
   tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), 0);
   const ours = new Map<string, KernelConfig>(nativeKernelConfigs(NATIVE_BACKEND_NAME).map((k) => [k.kernelName, k]));
   for (const cpu of tf.getKernelsForBackend('cpu')) {
-    if (!ours.has(cpu.kernelName) && tf.getKernel(cpu.kernelName, NATIVE_BACKEND_NAME) === undefined) tf.registerKernel({ ...cpu, backendName: NATIVE_BACKEND_NAME, kernelFunc: guardSharing(cpu.kernelFunc) });
+    if (!ours.has(cpu.kernelName) && tf.getKernel(cpu.kernelName, NATIVE_BACKEND_NAME) === undefined)
+      tf.registerKernel({ ...cpu, backendName: NATIVE_BACKEND_NAME, kernelFunc: guardSharing(cpu.kernelFunc) });
   }
   for (const k of ours.values()) tf.registerKernel(k);
 }

@@ -24,9 +24,23 @@ const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d,
 
 function geometry(c: Conv2DInfo): number[] {
   return [
-    c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels,
-    c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
-    c.padInfo.top, c.padInfo.left, c.padInfo.bottom, c.padInfo.right,
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.outChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+    c.padInfo.bottom,
+    c.padInfo.right,
   ];
 }
 
@@ -41,7 +55,9 @@ function withFallback(kernelName: string, native: (args: Parameters<KernelFunc>[
   return (args) => {
     const out = native(args, args.backend as NativeBackend);
     if (out !== undefined) return out;
-    const key = `${kernelName} ${Object.values(args.inputs).map((t) => `${t?.dtype}[${t?.shape.join(',')}]`).join(' ')}`;
+    const key = `${kernelName} ${Object.values(args.inputs)
+      .map((t) => `${t?.dtype}[${t?.shape.join(',')}]`)
+      .join(' ')}`;
     nativeFallbacks.set(key, (nativeFallbacks.get(key) ?? 0) + 1);
     return cpu(args);
   };
@@ -53,8 +69,16 @@ function conv2D(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo |
   const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
   const a = args.attrs as unknown as Conv2DAttrs;
   if (a.dataFormat === 'NCHW' || !allFloat(x, filter)) return undefined;
-  const c = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-    a.strides, a.dilations, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const c = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const out = b.output(c.outShape);
   b.addon.conv2d(CONV_PASS.forward, geometry(c), b.f32(x), b.f32(filter), out.values);
   return out.info;
@@ -64,8 +88,16 @@ function conv2DBackpropInput(args: Parameters<KernelFunc>[0], b: NativeBackend):
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const a = args.attrs as unknown as Conv2DBackpropInputAttrs;
   if (a.dataFormat === 'NCHW' || !allFloat(dy, filter)) return undefined;
-  const c = tf.backend_util.computeConv2DInfo([...a.inputShape] as [number, number, number, number], filter.shape as [number, number, number, number],
-    a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const c = tf.backend_util.computeConv2DInfo(
+    [...a.inputShape] as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const out = b.output(c.inShape);
   b.addon.conv2d(CONV_PASS.backwardData, geometry(c), b.f32(dy), b.f32(filter), out.values);
   return out.info;
@@ -75,8 +107,16 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0], b: NativeBackend)
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const a = args.attrs as unknown as Conv2DBackpropFilterAttrs;
   if (a.dataFormat === 'NCHW' || !allFloat(x, dy)) return undefined;
-  const c = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], [...a.filterShape] as [number, number, number, number],
-    a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const c = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    [...a.filterShape] as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const out = b.output(c.filterShape);
   b.addon.conv2d(CONV_PASS.backwardWeights, geometry(c), b.f32(x), b.f32(dy), out.values);
   return out.info;
@@ -295,7 +335,17 @@ const bnTrain: KernelFunc = ({ inputs, backend, attrs }) => {
   const y = b.output([...x.shape]);
   const mean = b.output([c]);
   const variance = b.output([c]);
-  b.addon.bnTrain(b.f32(x), rows, c, b.f32(scale), b.f32(offset), (attrs as { varianceEpsilon: number }).varianceEpsilon, y.values, mean.values, variance.values);
+  b.addon.bnTrain(
+    b.f32(x),
+    rows,
+    c,
+    b.f32(scale),
+    b.f32(offset),
+    (attrs as { varianceEpsilon: number }).varianceEpsilon,
+    y.values,
+    mean.values,
+    variance.values,
+  );
   return [y.info, mean.info, variance.info];
 };
 
@@ -306,8 +356,19 @@ const bnTrainGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const dx = b.output([...x.shape]);
   const dscale = b.output([c]);
   const doffset = b.output([c]);
-  b.addon.bnTrainGrad(b.f32(dy), b.f32(x), rows, c, b.f32(scale), b.f32(mean), b.f32(variance),
-    (attrs as { varianceEpsilon: number }).varianceEpsilon, dx.values, dscale.values, doffset.values);
+  b.addon.bnTrainGrad(
+    b.f32(dy),
+    b.f32(x),
+    rows,
+    c,
+    b.f32(scale),
+    b.f32(mean),
+    b.f32(variance),
+    (attrs as { varianceEpsilon: number }).varianceEpsilon,
+    dx.values,
+    dscale.values,
+    doffset.values,
+  );
   return [dx.info, dscale.info, doffset.info];
 };
 
@@ -351,11 +412,17 @@ interface PoolAttrs {
  */
 function poolGeometry(x: TensorInfo, attrs: PoolAttrs, isMax: boolean): number[] | undefined {
   if (x.shape.length !== 4 || x.dtype !== 'float32') return undefined;
-  const p = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const p = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const { top, left, bottom, right } = p.padInfo;
   if (!isMax && top + left + bottom + right > 0) return undefined;
-  return [p.batchSize, p.inHeight, p.inWidth, p.inChannels, p.outHeight, p.outWidth, p.filterHeight, p.filterWidth,
-    p.strideHeight, p.strideWidth, top, left];
+  return [p.batchSize, p.inHeight, p.inWidth, p.inChannels, p.outHeight, p.outWidth, p.filterHeight, p.filterWidth, p.strideHeight, p.strideWidth, top, left];
 }
 
 function pool(isMax: boolean): (args: Parameters<KernelFunc>[0], b: NativeBackend) => TensorInfo | undefined {
