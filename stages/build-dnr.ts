@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineStage } from '../engine/stage.ts';
+import { inputGradientSeconds } from './estimate-hints.ts';
 
 /**
  * D_NR (Ilyas et al.'s D_det / D_rand; SPEC.md, Building D_NR): each image pushed by targeted L2-PGD
@@ -28,12 +29,7 @@ export const buildDnr = defineStage({
   inputs: { model: { kind: 'file', description: 'standard model' }, data: { kind: 'file', description: 'base set D' } },
   outputs: { dataset: { kind: 'file' } },
   // Each PGD iteration is a forward and an input-gradient pass through the model (hints from the graph).
-  estimateSeconds: (p, hints) =>
-    (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) *
-    p.iterations *
-    2 *
-    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) *
-    (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
+  estimateSeconds: (p, hints) => inputGradientSeconds(p.count, p.iterations, hints),
   similarity: (p, hints) => [`${String(hints.model ?? '?')} bs${p.batchSize ?? '-'}`],
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineStage } from '../engine/stage.ts';
+import { inputGradientSeconds } from './estimate-hints.ts';
 
 /**
  * D_R (Ilyas et al.; SPEC.md, Building D_R): each example's image is re-synthesised from a random
@@ -29,12 +30,7 @@ export const buildDr = defineStage({
   inputs: { model: { kind: 'file', description: 'robust model f_A' }, data: { kind: 'file', description: 'base set D' } },
   outputs: { dataset: { kind: 'file' }, distances: { kind: 'file', description: 'per-image representation distances (JSON)' } },
   // Each inversion step is a forward and an input-gradient pass through the model (hints from the graph).
-  estimateSeconds: (p, hints) =>
-    (p.count ?? (typeof hints.trainCount === 'number' ? hints.trainCount : 50_000)) *
-    p.steps *
-    2 *
-    (typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 1500) *
-    (typeof hints.slowdown === 'number' ? hints.slowdown : 1),
+  estimateSeconds: (p, hints) => inputGradientSeconds(p.count, p.steps, hints),
   similarity: (p, hints) => [`${String(hints.model ?? '?')} bs${p.batchSize ?? '-'}`],
   async run(ctx) {
     const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');

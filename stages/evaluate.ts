@@ -3,6 +3,7 @@ import { defineStage } from '../engine/stage.ts';
 import { ATTACK_PRESETS, AttackConfigSchema } from '../ml/attacks/config.ts';
 import { gridSpec, type GridName } from '../ml/attacks/grids.ts';
 import { NODE_OVERHEAD_SECONDS } from '../ml/models/cost.ts';
+import { hintNumber } from './estimate-hints.ts';
 
 function gridSize(name: GridName): number {
   const g = gridSpec(name);
@@ -41,12 +42,12 @@ export const evaluate = defineStage({
   outputs: { result: { kind: 'file', description: 'figures as JSON' } },
   estimateSeconds: (p, hints) => {
     // Hints from the graph: the test set's size and the model's forward cost (ml/models/cost.ts).
-    const n = p.count ?? (typeof hints.testCount === 'number' ? hints.testCount : 10_000);
-    const perImage = typeof hints.forwardSeconds === 'number' ? hints.forwardSeconds : 1 / 2000;
+    const n = p.count ?? hintNumber(hints, 'testCount', 10_000);
+    const perImage = hintNumber(hints, 'forwardSeconds', 1 / 2000);
     const a = typeof p.attack === 'string' ? ATTACK_PRESETS[p.attack] : p.attack;
     // A PGD iteration is a forward and an input-gradient pass; a grid tries every motion.
     const passes = a.kind === 'pgd' ? 2 * a.iterations + 1 : a.kind === 'grid' ? 1 + gridSize(a.grid) : 1;
-    return NODE_OVERHEAD_SECONDS + n * passes * perImage * (typeof hints.slowdown === 'number' ? hints.slowdown : 1);
+    return NODE_OVERHEAD_SECONDS + n * passes * perImage * hintNumber(hints, 'slowdown', 1);
   },
   similarity: (p, hints) => {
     const attack = typeof p.attack === 'string' ? p.attack : JSON.stringify(p.attack);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineStage } from '../engine/stage.ts';
 import { modelConfigSchema } from '../ml/models/config.ts';
 import { NODE_OVERHEAD_SECONDS, forwardSeconds } from '../ml/models/cost.ts';
+import { hintNumber } from './estimate-hints.ts';
 
 /**
  * Trains one model (SPEC.md, Training): SGD with momentum and weight decay on D, or on D_mix(alpha)
@@ -74,10 +75,10 @@ export const train = defineStage({
   },
   estimateSeconds: (p, hints) => {
     // A step costs about three forward passes, each PGD iteration of adversarial training two.
-    const images = typeof hints.trainCount === 'number' ? hints.trainCount : 50_000;
+    const images = hintNumber(hints, 'trainCount', 50_000);
     const steps = Math.max(1, Math.round(p.epochs * Math.ceil(images / p.batchSize)));
     const pgd = p.adversarial ? 2 * p.adversarial.iterations : 0;
-    const slowdown = typeof hints.slowdown === 'number' ? hints.slowdown : 1;
+    const slowdown = hintNumber(hints, 'slowdown', 1);
     return NODE_OVERHEAD_SECONDS + steps * p.batchSize * forwardSeconds(p.model) * (3 + pgd) * slowdown;
   },
   similarity: (p) => {
