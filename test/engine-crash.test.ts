@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
+import { waitFor as pollUntil } from './helpers/wait-for.ts';
 
 /** Kills, crashes and concurrent runs: nothing half-done is ever registered, and work resumes. */
 
@@ -14,20 +15,7 @@ function workspace(yaml: string): ToyWorkspace {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = probe();
-    } catch {
-      v = undefined;
-    }
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> => pollUntil(what, probe, timeoutMs, 50);
 
 const slowParams = baseParams([1], 2, { steps: 40, ms: 100 });
 

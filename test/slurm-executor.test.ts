@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SlurmToyWorkspace, slurmParams, slurmSkipReason } from './helpers/slurm.ts';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
+import { waitFor as pollUntil } from './helpers/wait-for.ts';
 
 /**
  * The Slurm executor through the real CLI and a real Slurm (single node in CI, .ci/slurm-up.sh):
@@ -20,7 +21,6 @@ after(() => {
   for (const d of drivers) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
   spaces.forEach((w) => w.dispose());
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function slurmSpace(extra = '', slurm?: string, values?: number[]): SlurmToyWorkspace {
   const w = new SlurmToyWorkspace(slurmParams(extra, slurm, values));
@@ -34,20 +34,7 @@ function slurmSpace(extra = '', slurm?: string, values?: number[]): SlurmToyWork
   return w;
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = probe();
-    } catch {
-      v = undefined;
-    }
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 90_000): Promise<T> => pollUntil(what, probe, timeoutMs, 200);
 
 const jobFolder = (w: ToyWorkspace, handle: string) => join(w.dir, 'artifacts', handle.split(':').slice(1).join(':'));
 
