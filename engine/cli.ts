@@ -90,6 +90,7 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
         resolved.params,
         name,
         overrides.map((o) => o.text),
+        { root: ws.root },
       ),
       'params.yaml',
     );
@@ -334,7 +335,7 @@ async function runRepro(
   o: RunOpts,
   listener: (e: import('./events.ts').ReproEvent) => void,
   quiet = false,
-  estimator = new Estimator(ws.db, project.estimateContext?.() ?? ''),
+  estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages),
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
@@ -422,7 +423,7 @@ async function reproduce(
   const banner = project.runBanner?.();
   if (banner) process.stdout.write(`${banner}\n`);
   const needed = closure(graph, ids);
-  const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '');
+  const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages);
   const estimates = planEstimates(
     estimator,
     needed.map((id) => graph.nodes.get(id)!),
