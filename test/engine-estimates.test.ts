@@ -213,3 +213,16 @@ test('a refitted formula does not skew calibrations measured under the old one: 
     assert.equal(new Estimator(db, '', [refit]).estimate(measured, measured.params)!.seconds, 80, 'the measured node plans as measured');
   });
 });
+
+test('waiting on a node of the same run (two ids, one key) says so instead of blaming another run', () => {
+  const lines: string[] = [];
+  const r = new Reporter({ tty: false, verbose: false, dryRun: false, write: (l) => lines.push(l) });
+  const holder = { pid: 1, host: 'h', runId: 7, nodeId: 'train@q2-ResNet-50-alpha0', since: '2026-12-01T10:00:00Z' };
+  r.handle({ type: 'waiting', node: 'train@q3-ResNet-50-D-std', holder, sameRun: true });
+  r.handle({ type: 'waiting', node: 'x', holder });
+  assert.equal(
+    lines[0],
+    '  waiting   train@q3-ResNet-50-D-std: the same computation (same key) as train@q2-ResNet-50-alpha0, which this run is doing once for both',
+  );
+  assert.match(lines[1]!, /x: locked by run 7 \(pid 1 on h/);
+});
