@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SlurmToyWorkspace, slurmParams, slurmSkipReason } from './helpers/slurm.ts';
-import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
+import { ToyWorkspace, baseParams, copyToyProject } from './helpers/toy-workspace.ts';
 import { waitFor as pollUntil } from './helpers/wait-for.ts';
 
 /**
@@ -22,8 +22,8 @@ after(() => {
   spaces.forEach((w) => w.dispose());
 });
 
-function slurmSpace(extra = '', slurm?: string, values?: number[]): SlurmToyWorkspace {
-  const w = new SlurmToyWorkspace(slurmParams(extra, slurm, values));
+function slurmSpace(extra = '', slurm?: string, values?: number[], cli?: string): SlurmToyWorkspace {
+  const w = new SlurmToyWorkspace(slurmParams(extra, slurm, values), cli);
   const spawn = w.spawn.bind(w);
   w.spawn = async (args) => {
     const child = await spawn(args);
@@ -214,5 +214,30 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     const again = await w.run(['repro', 'naps']);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.equal(readFileSync(w.blobPath(w.registered()['nap@c']!['out']!), 'utf8'), good);
+  });
+
+  test('a stage source edited while its job waits in the queue: the job refuses to run, nothing is registered under the stale key', async () => {
+    // A private copy of the project, and a job held in the queue (--hold) until the edit is made.
+    const src = copyToyProject('slurm-toy');
+    const w = slurmSpace(`    naps: [{ name: held, seconds: 0 }]\n`, "{ mem: 400M, minTime: '5', extra: ['--hold'] }", [1], join(src, 'cli.ts'));
+    const driver = await w.spawn(['repro', 'naps']);
+    let out = '';
+    driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    driver.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>('SELECT handle FROM executions')[0]?.handle ?? undefined);
+    const job = handle.split(':')[0]!;
+    try {
+      assert.equal(w.jobsByNode().get('nap@held')?.[0]?.state, 'PENDING');
+      appendFileSync(join(src, 'project.ts'), '\n// edited while the job waited in the queue\n');
+      assert.equal(spawnSync('scontrol', ['release', job]).status, 0);
+      const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));
+      assert.equal(code, 1, out);
+      assert.match(out, /FAILED +nap@held[\s\S]*refusing to run nap@held: its key was computed for other code of stage 'nap' than this worker loaded/);
+      assert.match(out, new RegExp(`Slurm job ${job} on `));
+      assert.deepEqual(w.query("SELECT node_id FROM nodes WHERE node_id = 'nap@held'"), []);
+      assert.equal(w.query<{ status: string }>("SELECT status FROM executions WHERE node_id = 'nap@held'")[0]?.status, 'failed');
+    } finally {
+      spawnSync('scancel', [job]);
+    }
   });
 });
