@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import { digestOf } from './canonical-json.ts';
 import type { Executor } from './executor.ts';
 import { slurmAvailable } from './slurm-commands.ts';
-import { DEFAULT_SLURM, checkStageNames, sbatchResourceArgs } from './slurm-config.ts';
+import { DEFAULT_SLURM, checkStageNames, parseSlurmTime, sbatchResourceArgs } from './slurm-config.ts';
 import type { ExecutorKind, ExecutorSettings, SlurmSettings } from './slurm-config.ts';
 import { SlurmExecutor } from './slurm-executor.ts';
 import type { Workspace } from './workspace.ts';
@@ -400,6 +400,7 @@ function makeExecutor(
     store: ws.store,
     jobName: `${project.name}-${digestOf(resolve(ws.artifactsDir)).slice(0, 6)}-r${runId}`,
     retries: settings.retries,
+    ...(settings.maxPending !== undefined ? { maxPendingS: parseSlurmTime(settings.maxPending) } : {}),
     ...(settings.node ? { nodeBinary: settings.node } : {}),
     resources: (task) => {
       const node = graph.nodes.get(task.nodeId)!;
