@@ -287,8 +287,13 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
           r.resumable > 0
             ? `; kept ${r.resumable} scratch folders of unfinished or running nodes${o.scratch ? ' (running)' : ' (gc --scratch removes those not running)'}`
             : '';
+        const jobs = r.jobFolders > 0 ? `, ${r.jobFolders} Slurm job folders of interrupted runs` : '';
+        const keptJobs =
+          r.jobFoldersKept > 0
+            ? `; kept ${r.jobFoldersKept} Slurm job folders of live runs or queued jobs${r.queueError ? ` (squeue failed: ${r.queueError})` : ''}`
+            : '';
         out(
-          `${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${r.applied ? '' : '; run gc --apply to delete'}`,
+          `${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views${jobs} and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${keptJobs}${r.applied ? '' : '; run gc --apply to delete'}`,
         );
       } finally {
         ws.close();

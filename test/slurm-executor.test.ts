@@ -240,4 +240,33 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
       spawnSync('scancel', [job]);
     }
   });
+
+  test("gc removes an interrupted run's job folders once its job has left the queue, never those of a live driver or a queued job", async () => {
+    const w = slurmSpace(`    naps: [{ name: g, seconds: 0 }]\n`, "{ mem: 400M, minTime: '5', extra: ['--hold'] }", [1]);
+    const driver = await w.spawn(['repro', 'naps']);
+    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>('SELECT handle FROM executions')[0]?.handle ?? undefined);
+    const job = handle.split(':')[0]!;
+    const folder = jobFolder(w, handle);
+    try {
+      const gc = async () => {
+        const r = await w.run(['gc', '--apply']);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        return r.stdout;
+      };
+      // The driver is alive (it holds the node's lock): its folder stays.
+      assert.match(await gc(), /kept 1 Slurm job folders of live runs or queued jobs/);
+      assert.ok(existsSync(join(folder, 'task.json')));
+      driver.kill('SIGKILL');
+      await new Promise((r) => driver.on('close', r));
+      // The driver is gone but its job is still queued: a later repro would reattach to it.
+      assert.match(await gc(), /kept 1 Slurm job folders/);
+      assert.ok(existsSync(join(folder, 'task.json')));
+      assert.equal(spawnSync('scancel', [job]).status, 0);
+      await waitFor('the job to leave the queue', () => w.jobsByNode().get('nap@g')?.[0]?.state === 'CANCELLED' || undefined, 30_000);
+      assert.match(await gc(), /removed 0 blobs, 0 folder views, 1 Slurm job folders of interrupted runs and/);
+      assert.equal(existsSync(folder), false);
+    } finally {
+      spawnSync('scancel', [job]);
+    }
+  });
 });
