@@ -269,4 +269,25 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
       spawnSync('scancel', [job]);
     }
   });
+
+  test("a job whose dependency can never be satisfied is reported, and slurm.maxPending fails its node naming Slurm's reason", async () => {
+    // A job that has failed: a job depending on its success pends with DependencyNeverSatisfied for ever.
+    const failed = spawnSync('sbatch', ['--parsable', '--wait', '--mem=50M', '--output=/dev/null', '--wrap', 'false'], { encoding: 'utf8' });
+    const dep = failed.stdout.trim().split(';')[0]!;
+    assert.match(dep, /^\d+$/, failed.stderr);
+    const w = slurmSpace('', `{ mem: 400M, minTime: '5', maxPending: '00:00:02', extra: ['--dependency=afterok:${dep}'] }`, [1]);
+    const r = await w.run(['repro', 'gen@n1']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /\[gen@n1\] Slurm job \d+ is pending for a reason Slurm cannot satisfy as the cluster stands: DependencyNeverSatisfied; its node fails after 2 s/,
+    );
+    assert.match(
+      r.stdout,
+      /FAILED +gen@n1[\s\S]*Slurm job (\d+) pending for \d+ s with reason DependencyNeverSatisfied, which Slurm cannot satisfy \(slurm.maxPending 2 s\); cancelled/,
+    );
+    const job = w.jobsByNode().get('gen@n1')?.[0];
+    assert.equal(job?.state, 'CANCELLED', JSON.stringify(job));
+    assert.equal(w.registered()['gen@n1'], undefined);
+  });
 });
