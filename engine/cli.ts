@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import { digestOf } from './canonical-json.ts';
 import type { Executor } from './executor.ts';
 import { slurmAvailable } from './slurm-commands.ts';
-import { DEFAULT_SLURM, checkStageNames, sbatchResourceArgs } from './slurm-config.ts';
+import { DEFAULT_SLURM, checkStageNames, parseSlurmTime, sbatchResourceArgs } from './slurm-config.ts';
 import type { ExecutorKind, ExecutorSettings, SlurmSettings } from './slurm-config.ts';
 import { SlurmExecutor } from './slurm-executor.ts';
 import type { Workspace } from './workspace.ts';
@@ -288,8 +288,13 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
           r.resumable > 0
             ? `; kept ${r.resumable} scratch folders of unfinished or running nodes${o.scratch ? ' (running)' : ' (gc --scratch removes those not running)'}`
             : '';
+        const jobs = r.jobFolders > 0 ? `, ${r.jobFolders} Slurm job folders of interrupted runs` : '';
+        const keptJobs =
+          r.jobFoldersKept > 0
+            ? `; kept ${r.jobFoldersKept} Slurm job folders of live runs or queued jobs${r.queueError ? ` (squeue failed: ${r.queueError})` : ''}`
+            : '';
         out(
-          `${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${r.applied ? '' : '; run gc --apply to delete'}`,
+          `${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views${jobs} and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${keptJobs}${r.applied ? '' : '; run gc --apply to delete'}`,
         );
       } finally {
         ws.close();
@@ -401,6 +406,7 @@ function makeExecutor(
     store: ws.store,
     jobName: `${project.name}-${digestOf(resolve(ws.artifactsDir)).slice(0, 6)}-r${runId}`,
     retries: settings.retries,
+    ...(settings.maxPending !== undefined ? { maxPendingS: parseSlurmTime(settings.maxPending) } : {}),
     ...(settings.node ? { nodeBinary: settings.node } : {}),
     resources: (task) => {
       const node = graph.nodes.get(task.nodeId)!;
