@@ -1,10 +1,11 @@
 /**
  * Steps per second of one of the demo's models on the project's backend (initBackend, so the
  * project kernels are registered): a training step (SGD with momentum and weight decay) or an
- * eval-mode forward pass. Run it on two checkouts back to back for a before/after ratio, and
+ * eval-mode forward pass, or `adv`: f_A's adversarial step (L2 PGD, eps 0.5, 3 steps of 0.25, then
+ * the training step on the adversarial batch). Run it on two checkouts back to back for a before/after ratio, and
  * `--digest` prints a hash of the weights after the steps (the same on both when the change
  * leaves the arithmetic alone).
- *   npx tsx bench/model-step.ts [--arch gresnet18] [--width 0.125] [--batch 64] [--steps 20] [--what train|eval] [--digest]
+ *   npx tsx bench/model-step.ts [--arch gresnet18] [--width 0.125] [--batch 64] [--steps 20] [--what train|eval|adv] [--digest]
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
@@ -14,6 +15,7 @@ import type { ModelConfigInput } from '../ml/models/config.ts';
 import { Rng } from '../ml/random.ts';
 import { Sgd } from '../ml/train/sgd.ts';
 import { trainStep } from '../ml/train/step.ts';
+import { pgdBatch } from '../ml/attacks/pgd.ts';
 
 const arg = (n: string, d: string) => {
   const i = process.argv.indexOf(`--${n}`);
@@ -40,7 +42,13 @@ const y = tf.tensor1d(
   Int32Array.from({ length: n }, () => rng.int(10)),
   'int32',
 );
-const step = () => (what === 'train' ? trainStep(model, opt, x, y, 0.01) : tf.tidy(() => model.logits(x, 'eval').dataSync()));
+const adversarial = () => {
+  const r = pgdBatch(model, x, y, { norm: 'l2', eps: 0.5, step: 0.25, iterations: 3 });
+  r.loss.dispose();
+  trainStep(model, opt, r.adversarial, y, 0.01);
+  r.adversarial.dispose();
+};
+const step = () => (what === 'train' ? trainStep(model, opt, x, y, 0.01) : what === 'adv' ? adversarial() : tf.tidy(() => model.logits(x, 'eval').dataSync()));
 step(); // warm-up: primitives built, pools filled
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
