@@ -90,6 +90,7 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
         resolved.params,
         name,
         overrides.map((o) => o.text),
+        { root: ws.root },
       ),
       'params.yaml',
     );
@@ -334,7 +335,7 @@ async function runRepro(
   o: RunOpts,
   listener: (e: import('./events.ts').ReproEvent) => void,
   quiet = false,
-  estimator = new Estimator(ws.db, project.estimateContext?.() ?? ''),
+  estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages),
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
@@ -422,7 +423,7 @@ async function reproduce(
   const banner = project.runBanner?.();
   if (banner) process.stdout.write(`${banner}\n`);
   const needed = closure(graph, ids);
-  const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '');
+  const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages);
   const estimates = planEstimates(
     estimator,
     needed.map((id) => graph.nodes.get(id)!),
@@ -472,8 +473,26 @@ async function reproduce(
   }
 }
 
+/**
+ * A reader that went away (`repro … | head`) ends the command the way Ctrl-C does: a run in
+ * progress is interrupted cleanly (nothing half-registered), anything else exits quietly, instead
+ * of an unhandled EPIPE with a stack trace.
+ */
+function endOnClosedPipe(stream: NodeJS.WriteStream): void {
+  let closed = false;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (closed) return;
+    closed = true;
+    if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT');
+    else process.exit(process.exitCode ?? 0);
+  });
+}
+
 /** Runs the CLI: user errors print one clear message and exit 2; anything else shows its stack. */
 export async function main(program: Command, argv: readonly string[] = process.argv): Promise<void> {
+  endOnClosedPipe(process.stdout);
+  endOnClosedPipe(process.stderr);
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

@@ -378,10 +378,21 @@ export class Repro {
     // (10,000-node graphs) would otherwise run out of file descriptors (EMFILE).
     const slot = await this.lockTaking.acquire();
     try {
-      return await this.ctx.locks.acquire(key, id, (holder) => this.ctx.listener({ type: 'waiting', node: id, holder }), {
-        signal: this.stop.signal,
-        timeoutMs,
-      });
+      return await this.ctx.locks.acquire(
+        key,
+        id,
+        (holder) =>
+          this.ctx.listener({
+            type: 'waiting',
+            node: id,
+            holder,
+            ...(holder && holder.runId === this.ctx.runId && holder.host === this.ctx.host && holder.pid === process.pid ? { sameRun: true } : {}),
+          }),
+        {
+          signal: this.stop.signal,
+          timeoutMs,
+        },
+      );
     } catch (e) {
       if (e instanceof LockTimeoutError) {
         this.counts.failed++;
