@@ -1,4 +1,5 @@
 import { digestOf } from './canonical-json.ts';
+import { pathLengths } from './critical-path.ts';
 import type { LineageDb } from './db.ts';
 import type { NodeSpec } from './project.ts';
 import type { AnyStage, EstimateHints } from './stage.ts';
@@ -146,14 +147,8 @@ export function planEstimates(estimator: Estimator, nodes: Iterable<{ readonly s
 export function scheduleSeconds(work: ReadonlyMap<string, { readonly seconds: number; readonly deps: readonly string[] }>, jobs: number): number {
   const after = new Map<string, string[]>();
   for (const [id, w] of work) for (const d of w.deps) if (work.has(d)) after.set(d, [...(after.get(d) ?? []), id]);
-  const level = new Map<string, number>();
-  const levelOf = (id: string): number => {
-    const have = level.get(id);
-    if (have !== undefined) return have;
-    const v = work.get(id)!.seconds + Math.max(0, ...(after.get(id) ?? []).map(levelOf));
-    level.set(id, v);
-    return v;
-  };
+  const level = pathLengths(work);
+  const levelOf = (id: string): number => level.get(id)!;
   const waiting = new Map([...work].map(([id, w]) => [id, w.deps.filter((d) => work.has(d)).length]));
   let ready = [...waiting].filter(([, n]) => n === 0).map(([id]) => id);
   const running: { id: string; end: number }[] = [];
