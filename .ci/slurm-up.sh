@@ -56,6 +56,9 @@ host=$(hostname -s)
 nodeline=$(slurmd -C 2>/dev/null | head -1)
 [ -n "$nodeline" ] || { say "slurmd -C printed nothing"; exit 1; }
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+# MinJobAge=3600 below: besides our driver (which reads finished jobs from squeue when there is no
+# accounting), Snakemake 7's --slurm in bench:slurm falls back to `scontrol show job` and gives up
+# ("Unable to query job status for 10 times") once a finished job has been forgotten.
 cat > /etc/slurm/slurm.conf.new <<CONF
 # Written by .ci/slurm-up.sh: a single-node cluster for tests (controller and node on $host).
 ClusterName=robustfeat-ci

@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import { digestOf } from './canonical-json.ts';
 import type { Executor } from './executor.ts';
 import { slurmAvailable } from './slurm-commands.ts';
-import { DEFAULT_SLURM, checkStageNames, sbatchResourceArgs } from './slurm-config.ts';
+import { DEFAULT_SLURM, checkStageNames, parseSlurmTime, sbatchResourceArgs } from './slurm-config.ts';
 import type { ExecutorKind, ExecutorSettings, SlurmSettings } from './slurm-config.ts';
 import { SlurmExecutor } from './slurm-executor.ts';
 import type { Workspace } from './workspace.ts';
@@ -90,6 +90,7 @@ export async function loadProject(project: Project, opts: GlobalOpts): Promise<L
         resolved.params,
         name,
         overrides.map((o) => o.text),
+        { root: ws.root },
       ),
       'params.yaml',
     );
@@ -287,8 +288,13 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
           r.resumable > 0
             ? `; kept ${r.resumable} scratch folders of unfinished or running nodes${o.scratch ? ' (running)' : ' (gc --scratch removes those not running)'}`
             : '';
+        const jobs = r.jobFolders > 0 ? `, ${r.jobFolders} Slurm job folders of interrupted runs` : '';
+        const keptJobs =
+          r.jobFoldersKept > 0
+            ? `; kept ${r.jobFoldersKept} Slurm job folders of live runs or queued jobs${r.queueError ? ` (squeue failed: ${r.queueError})` : ''}`
+            : '';
         out(
-          `${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${r.applied ? '' : '; run gc --apply to delete'}`,
+          `${r.applied ? 'removed' : 'would remove'} ${r.unreferenced} blobs, ${r.views} folder views${jobs} and ${r.scratch} scratch folders (${fmtBytes(r.bytes)})${kept}${keptJobs}${r.applied ? '' : '; run gc --apply to delete'}`,
         );
       } finally {
         ws.close();
@@ -334,7 +340,7 @@ async function runRepro(
   o: RunOpts,
   listener: (e: import('./events.ts').ReproEvent) => void,
   quiet = false,
-  estimator = new Estimator(ws.db, project.estimateContext?.() ?? ''),
+  estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages),
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
   const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
@@ -400,6 +406,7 @@ function makeExecutor(
     store: ws.store,
     jobName: `${project.name}-${digestOf(resolve(ws.artifactsDir)).slice(0, 6)}-r${runId}`,
     retries: settings.retries,
+    ...(settings.maxPending !== undefined ? { maxPendingS: parseSlurmTime(settings.maxPending) } : {}),
     ...(settings.node ? { nodeBinary: settings.node } : {}),
     resources: (task) => {
       const node = graph.nodes.get(task.nodeId)!;
@@ -422,7 +429,7 @@ async function reproduce(
   const banner = project.runBanner?.();
   if (banner) process.stdout.write(`${banner}\n`);
   const needed = closure(graph, ids);
-  const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '');
+  const estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages);
   const estimates = planEstimates(
     estimator,
     needed.map((id) => graph.nodes.get(id)!),
@@ -472,8 +479,26 @@ async function reproduce(
   }
 }
 
+/**
+ * A reader that went away (`repro … | head`) ends the command the way Ctrl-C does: a run in
+ * progress is interrupted cleanly (nothing half-registered), anything else exits quietly, instead
+ * of an unhandled EPIPE with a stack trace.
+ */
+function endOnClosedPipe(stream: NodeJS.WriteStream): void {
+  let closed = false;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (closed) return;
+    closed = true;
+    if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT');
+    else process.exit(process.exitCode ?? 0);
+  });
+}
+
 /** Runs the CLI: user errors print one clear message and exit 2; anything else shows its stack. */
 export async function main(program: Command, argv: readonly string[] = process.argv): Promise<void> {
+  endOnClosedPipe(process.stdout);
+  endOnClosedPipe(process.stderr);
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

@@ -1,4 +1,5 @@
 import { digestOf } from './canonical-json.ts';
+import { pathLengths } from './critical-path.ts';
 import type { LineageDb } from './db.ts';
 import type { NodeSpec } from './project.ts';
 import type { AnyStage, EstimateHints } from './stage.ts';
@@ -17,6 +18,8 @@ export interface EstimateRecord {
   readonly work: number;
   readonly similar: readonly string[];
   readonly context: string;
+  /** The graph's hints for the node: with the execution's params they re-evaluate today's formula. */
+  readonly hints?: EstimateHints;
 }
 
 export interface Estimate {
@@ -45,17 +48,27 @@ function similarityKeys(stage: AnyStage, params: unknown, hints: EstimateHints):
 export class Estimator {
   private ratios: Map<string, number[]> | undefined;
 
+  private readonly stages: ReadonlyMap<string, AnyStage>;
+
   constructor(
     private readonly db: LineageDb,
     /** The context this run's nodes will run in; only measurements made in it calibrate. */
     private readonly context: string,
-  ) {}
+    /**
+     * The project's stages: a measurement is divided by the formula as it is now, evaluated at the
+     * measured node's params, so refitting a formula does not skew every calibration made before.
+     */
+    stages: readonly AnyStage[] = [],
+  ) {
+    this.stages = new Map(stages.map((s) => [s.name, s]));
+  }
 
   /** What to record with an execution of this node, so later plans can learn from it. */
   record(spec: NodeSpec, params: unknown): EstimateRecord | undefined {
     const work = spec.stage.estimateSeconds?.(params as never, spec.estimateHints ?? {});
     if (work === undefined || !(work > 0) || !Number.isFinite(work)) return undefined;
-    return { work, similar: similarityKeys(spec.stage, params, spec.estimateHints ?? {}), context: this.context };
+    const hints = spec.estimateHints ?? {};
+    return { work, similar: similarityKeys(spec.stage, params, hints), context: this.context, hints };
   }
 
   estimate(spec: NodeSpec, params: unknown): Estimate | undefined {
@@ -79,7 +92,7 @@ export class Estimator {
     for (const row of this.db.succeededExecutions()) {
       const rec = parseRecord(row.environment);
       if (rec === undefined || rec.context !== this.context || row.duration_s === null) continue;
-      const ratio = row.duration_s / rec.work;
+      const ratio = row.duration_s / this.formulaNow(row.stage, row.params, rec);
       if (!(ratio > 0) || !Number.isFinite(ratio)) continue;
       for (const key of rec.similar) {
         const list = out.get(key) ?? [];
@@ -90,6 +103,18 @@ export class Estimator {
     this.ratios = out;
     return out;
   }
+
+  /** Today's formula for a past execution; what it recorded where that cannot be computed (older records, changed params). */
+  private formulaNow(stageName: string, paramsJson: string, rec: EstimateRecord): number {
+    const estimate = this.stages.get(stageName)?.estimateSeconds;
+    if (estimate === undefined || rec.hints === undefined) return rec.work;
+    try {
+      const work = estimate(JSON.parse(paramsJson) as never, rec.hints);
+      return work > 0 && Number.isFinite(work) ? work : rec.work;
+    } catch {
+      return rec.work;
+    }
+  }
 }
 
 function parseRecord(environment: string | null): EstimateRecord | undefined {
@@ -97,7 +122,8 @@ function parseRecord(environment: string | null): EstimateRecord | undefined {
   try {
     const e = (JSON.parse(environment) as { estimate?: Partial<EstimateRecord> }).estimate;
     if (e === undefined || typeof e.work !== 'number' || typeof e.context !== 'string' || !Array.isArray(e.similar)) return undefined;
-    return { work: e.work, context: e.context, similar: e.similar.filter((k): k is string => typeof k === 'string') };
+    const hints = e.hints !== null && typeof e.hints === 'object' && !Array.isArray(e.hints) ? e.hints : undefined;
+    return { work: e.work, context: e.context, similar: e.similar.filter((k): k is string => typeof k === 'string'), ...(hints ? { hints } : {}) };
   } catch {
     return undefined;
   }
@@ -121,14 +147,8 @@ export function planEstimates(estimator: Estimator, nodes: Iterable<{ readonly s
 export function scheduleSeconds(work: ReadonlyMap<string, { readonly seconds: number; readonly deps: readonly string[] }>, jobs: number): number {
   const after = new Map<string, string[]>();
   for (const [id, w] of work) for (const d of w.deps) if (work.has(d)) after.set(d, [...(after.get(d) ?? []), id]);
-  const level = new Map<string, number>();
-  const levelOf = (id: string): number => {
-    const have = level.get(id);
-    if (have !== undefined) return have;
-    const v = work.get(id)!.seconds + Math.max(0, ...(after.get(id) ?? []).map(levelOf));
-    level.set(id, v);
-    return v;
-  };
+  const level = pathLengths(work);
+  const levelOf = (id: string): number => level.get(id)!;
   const waiting = new Map([...work].map(([id, w]) => [id, w.deps.filter((d) => work.has(d)).length]));
   let ready = [...waiting].filter(([, n]) => n === 0).map(([id]) => id);
   const running: { id: string; end: number }[] = [];

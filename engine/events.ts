@@ -22,7 +22,8 @@ export type ReproEvent =
       /** Present when measured executions of similar nodes calibrated the estimate. */
       readonly calibration?: { readonly samples: number; readonly basis: string };
     }
-  | { readonly type: 'waiting'; readonly node: string; readonly holder: LockHolder | undefined }
+  /** `sameRun`: the holder is this very run, computing another node with the same key. */
+  | { readonly type: 'waiting'; readonly node: string; readonly holder: LockHolder | undefined; readonly sameRun?: boolean }
   | { readonly type: 'start'; readonly node: string; readonly key: string; readonly reasons: readonly string[] }
   | { readonly type: 'progress'; readonly node: string; readonly event: ProgressEvent }
   | { readonly type: 'log'; readonly node: string; readonly message: string }

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { staleJobFolders } from './slurm-gc.ts';
+import type { QueueEntry } from './slurm-commands.ts';
 import type { Workspace } from './workspace.ts';
 
 /** `gc` and `verify`: keeping the blob store honest and small. */
@@ -13,12 +15,19 @@ export interface GcReport {
   readonly scratch: number;
   /** Scratch folders kept: checkpoints of unfinished nodes, which a later repro resumes from. */
   readonly resumable: number;
+  /** Slurm job folders of interrupted runs (driver gone, job no longer queued), and those kept. */
+  readonly jobFolders: number;
+  readonly jobFoldersKept: number;
+  /** squeue did not answer: job folders that name a job were all kept. */
+  readonly queueError?: string;
   readonly applied: boolean;
 }
 
 export interface GcOptions {
   /** 'done': only scratch of registered nodes; 'all': also unfinished nodes' checkpoints (not those running now). */
   readonly scratch?: 'done' | 'all';
+  /** Slurm's queue (default: the real squeue), asked only where job folders exist. */
+  readonly queue?: () => Promise<Map<string, QueueEntry>>;
 }
 
 /** Half-built view folders younger than this may belong to a running materialisation. */
@@ -76,7 +85,26 @@ export async function collectGarbage(ws: Workspace, apply: boolean, options: GcO
     bytes += await folderBytes(join(scratchDir, key));
     if (apply) await rm(join(scratchDir, key), { recursive: true, force: true });
   }
-  return { unreferenced, bytes, views, scratch, resumable, applied: apply };
+  const jobs = await staleJobFolders(ws.artifactsDir, { host: ws.host, ...(options.queue ? { queue: options.queue } : {}) });
+  for (const { dir, jobId } of jobs.stale) {
+    bytes += await folderBytes(dir);
+    if (apply) {
+      await rm(dir, { recursive: true, force: true });
+      // The job's own staging folder, if it died before moving its outputs into the store.
+      if (jobId) await ws.store.removeStaging(`j${jobId}-`);
+    }
+  }
+  return {
+    unreferenced,
+    bytes,
+    views,
+    scratch,
+    resumable,
+    jobFolders: jobs.stale.length,
+    jobFoldersKept: jobs.kept,
+    ...(jobs.queueError !== undefined ? { queueError: jobs.queueError } : {}),
+    applied: apply,
+  };
 }
 
 async function folderBytes(dir: string): Promise<number> {

@@ -40,6 +40,12 @@ export interface Graph {
  * how a validated profile expands into nodes. The robustfeat experiments are one project; the
  * engine's tests declare toy ones.
  */
+/** Where the graph is being built for: relative inputs a profile names resolve against `root`. */
+export interface BuildContext {
+  /** The project folder (`--root`, where params.yaml lives), absolute. */
+  readonly root: string;
+}
+
 export interface Project<Profile = unknown> {
   readonly name: string;
   /** `import.meta.url` of the module exporting this project as `project` (worker processes import it). */
@@ -48,7 +54,7 @@ export interface Project<Profile = unknown> {
   readonly profileSchema: z.ZodType<Profile>;
   readonly defaultProfile: string;
   /** `overrides`: the `--set key=value` texts applied to this profile, so reports can state what actually ran. */
-  build(profile: Profile, profileName: string, overrides?: readonly string[]): Graph;
+  build(profile: Profile, profileName: string, overrides?: readonly string[], context?: BuildContext): Graph;
   /**
    * Optional: loads what most nodes need (e.g. a tensor library), called when a worker process boots,
    * before its task arrives, so a spare worker is warm by the time it is used. Failures are ignored

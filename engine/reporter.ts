@@ -80,7 +80,8 @@ export class Reporter {
       }
       case 'waiting': {
         const h = e.holder;
-        this.line(`  waiting   ${e.node}: locked by ${h ? `run ${h.runId} (pid ${h.pid} on ${h.host}, since ${h.since})` : 'another run'}`);
+        if (e.sameRun && h) this.line(`  waiting   ${e.node}: the same computation (same key) as ${h.nodeId}, which this run is doing once for both`);
+        else this.line(`  waiting   ${e.node}: locked by ${h ? `run ${h.runId} (pid ${h.pid} on ${h.host}, since ${h.since})` : 'another run'}`);
         return;
       }
       case 'start':

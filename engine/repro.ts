@@ -5,10 +5,11 @@ import type { LineageDb } from './db.ts';
 import type { ReproListener } from './events.ts';
 import type { EstimateRecord, Estimator } from './estimates.ts';
 import type { Execution, Executor } from './executor.ts';
+import { pathLengths, PrioritySemaphore } from './critical-path.ts';
 import type { CheckedGraph, CheckedNode } from './graph.ts';
 import type { Integrity } from './integrity.ts';
 import { LockTimeoutError, type NodeLocks } from './lock.ts';
-import type { NodeRef, NodeSpec, Project } from './project.ts';
+import { refsOf, type NodeRef, type NodeSpec, type Project } from './project.ts';
 import type { SourceDigests } from './source-digest.ts';
 import type { ArtifactRef, BlobStore } from './store.ts';
 import type { ExecOutcome, NodeTask, WorkerMessage } from './worker-protocol.ts';
@@ -93,23 +94,6 @@ class NodeFailed extends Error {
   }
 }
 
-class Semaphore {
-  private queue: Array<() => void> = [];
-  constructor(private free: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((r) => this.queue.push(r));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.queue.shift();
-      if (next) next();
-      else this.free++;
-    };
-  }
-}
-
 /** One upstream ref of a node: `data`, or `evals[3]` for the fourth entry of a list input. */
 interface InputSlot {
   readonly name: string;
@@ -161,9 +145,13 @@ export class Repro {
   private readonly memo = new Map<string, Promise<Resolved>>();
   private readonly forcedDone = new Set<string>();
   private readonly running = new Set<{ kill(): void }>();
-  private readonly semaphore: Semaphore;
+  /** The `jobs` worker slots, handed to the waiting node with the longest estimated path after it. */
+  private readonly semaphore: PrioritySemaphore;
+  /** The nodes this run needs (the requested ones and their ancestors). */
+  private needed: readonly string[] = [];
+  private priorities: Map<string, number> | undefined;
   /** Lock acquisitions in progress at once (each holds file descriptors while it takes the lock). */
-  private readonly lockTaking = new Semaphore(64);
+  private readonly lockTaking = new PrioritySemaphore(64);
   private stopReason: string | undefined;
   /** Aborted by interrupt(): ends waits for other runs' locks. */
   private readonly stop = new AbortController();
@@ -173,11 +161,13 @@ export class Repro {
     private readonly ctx: ReproContext,
     private readonly options: ReproOptions,
   ) {
-    this.semaphore = new Semaphore(Math.max(1, options.jobs));
+    this.semaphore = new PrioritySemaphore(Math.max(1, options.jobs));
   }
 
   /** Resolves every listed node (and, through them, their ancestors). */
   async run(ids: readonly string[]): Promise<ReproSummary> {
+    this.needed = [...ids];
+    this.priorities = undefined;
     const settled = await Promise.allSettled(ids.map((id) => this.resolve(id)));
     const outputs = new Map<string, Readonly<Record<string, ArtifactRef>>>();
     settled.forEach((r, i) => {
@@ -191,6 +181,35 @@ export class Repro {
     this.stopReason = 'interrupted';
     this.stop.abort();
     for (const r of this.running) r.kill();
+  }
+
+  /**
+   * Estimated seconds of the longest chain from this node to the end of the run (engine/critical-path.ts),
+   * computed once, when the first node is about to run (a run that only hits the cache never needs it).
+   */
+  private priority(id: string): number {
+    if (this.priorities === undefined) {
+      const { graph } = this.ctx;
+      const work = new Map<string, { seconds: number; deps: string[] }>();
+      const queue = [...this.needed];
+      for (let id2 = queue.pop(); id2 !== undefined; id2 = queue.pop()) {
+        if (work.has(id2)) continue;
+        const node = graph.nodes.get(id2);
+        if (node === undefined) continue;
+        const deps = Object.values(node.spec.inputs ?? {}).flatMap((given) => refsOf(given).map((r) => r.node));
+        work.set(id2, { seconds: this.estimateOf(node), deps });
+        queue.push(...deps);
+      }
+      this.priorities = pathLengths(work);
+    }
+    return this.priorities.get(id) ?? 0;
+  }
+
+  private estimateOf(node: CheckedNode): number {
+    const s = this.ctx.estimator
+      ? this.ctx.estimator.estimate(node.spec, node.params)?.seconds
+      : node.spec.stage.estimateSeconds?.(node.params as never, node.spec.estimateHints ?? {});
+    return s !== undefined && Number.isFinite(s) && s > 0 ? s : 0;
   }
 
   private resolve(id: string): Promise<Resolved> {
@@ -271,6 +290,45 @@ export class Repro {
       throw new NodeFailed(id, this.stopReason);
     }
 
+    // A worker slot first (served longest estimated path first), then the lock. Only nodes that
+    // must run get here, so cache hits never queue. The slot is handed on one macrotask after this
+    // node settles: by then the nodes that were waiting on it alone have computed their keys and
+    // queued too, so a node on the critical path competes with the waiting ones for the slot its
+    // input freed instead of arriving just after a short node took it.
+    const releaseSlot = await this.semaphore.acquire(this.priority(id));
+    let slotHeld = true;
+    const freeSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      setImmediate(releaseSlot);
+    };
+    try {
+      if (this.stopReason !== undefined) {
+        this.counts.skipped++;
+        listener({ type: 'skipped', node: id, reason: this.stopReason });
+        throw new NodeFailed(id, this.stopReason);
+      }
+      return await this.runLocked(node, key, code, slots, artifacts, upstream, inputDigests, forced, attempt, freeSlot);
+    } finally {
+      freeSlot();
+    }
+  }
+
+  /** Under the node's lock: a last cache look, the inputs rehashed, then the execution. */
+  private async runLocked(
+    node: CheckedNode,
+    key: string,
+    code: string,
+    slots: readonly InputSlot[],
+    artifacts: readonly ArtifactRef[],
+    upstream: readonly Resolved[],
+    inputDigests: Record<string, string | string[]>,
+    forced: boolean,
+    attempt: number,
+    freeSlot: () => void,
+  ): Promise<Resolved> {
+    const id = node.spec.id;
+    const { listener } = this.ctx;
     const release = await this.acquireLock(key, id);
     try {
       if (!forced) {
@@ -291,6 +349,8 @@ export class Repro {
           });
           this.memo.delete(slot.ref.node);
           await release();
+          // The producer must get a slot to run again.
+          freeSlot();
           return this.resolveNode(id, attempt + 1);
         }
       }
@@ -318,10 +378,21 @@ export class Repro {
     // (10,000-node graphs) would otherwise run out of file descriptors (EMFILE).
     const slot = await this.lockTaking.acquire();
     try {
-      return await this.ctx.locks.acquire(key, id, (holder) => this.ctx.listener({ type: 'waiting', node: id, holder }), {
-        signal: this.stop.signal,
-        timeoutMs,
-      });
+      return await this.ctx.locks.acquire(
+        key,
+        id,
+        (holder) =>
+          this.ctx.listener({
+            type: 'waiting',
+            node: id,
+            holder,
+            ...(holder && holder.runId === this.ctx.runId && holder.host === this.ctx.host && holder.pid === process.pid ? { sameRun: true } : {}),
+          }),
+        {
+          signal: this.stop.signal,
+          timeoutMs,
+        },
+      );
     } catch (e) {
       if (e instanceof LockTimeoutError) {
         this.counts.failed++;
@@ -415,30 +486,20 @@ export class Repro {
     upstreamKeys: readonly string[],
     reasons: readonly string[],
   ): Promise<Record<string, ArtifactRef>> {
-    const releaseSlot = await this.semaphore.acquire();
+    const attempt = await this.launch(node, key, code, slots, inputs, reasons);
+    this.running.add(attempt.execution);
+    let outcome: ExecOutcome;
     try {
-      if (this.stopReason !== undefined) {
-        this.counts.skipped++;
-        this.ctx.listener({ type: 'skipped', node: node.spec.id, reason: this.stopReason });
-        throw new NodeFailed(node.spec.id, this.stopReason);
-      }
-      const attempt = await this.launch(node, key, code, slots, inputs, reasons);
-      this.running.add(attempt.execution);
-      let outcome: ExecOutcome;
-      try {
-        outcome = await attempt.execution.outcome;
-      } finally {
-        this.running.delete(attempt.execution);
-      }
-      try {
-        if (!outcome.ok) return await this.recordFailure(node, attempt, outcome);
-        return await this.registerSuccess(node, key, code, slots, inputs, upstreamKeys, attempt, outcome);
-      } finally {
-        // Interrupted executions keep their files: a later driver may reattach to them.
-        if (this.stopReason !== 'interrupted') await attempt.execution.dispose?.().catch(() => {});
-      }
+      outcome = await attempt.execution.outcome;
     } finally {
-      releaseSlot();
+      this.running.delete(attempt.execution);
+    }
+    try {
+      if (!outcome.ok) return await this.recordFailure(node, attempt, outcome);
+      return await this.registerSuccess(node, key, code, slots, inputs, upstreamKeys, attempt, outcome);
+    } finally {
+      // Interrupted executions keep their files: a later driver may reattach to them.
+      if (this.stopReason !== 'interrupted') await attempt.execution.dispose?.().catch(() => {});
     }
   }
 

@@ -95,6 +95,39 @@ export async function sacctState(id: string): Promise<string | undefined> {
   return state ? state.replace(/\+$/, '') : undefined;
 }
 
+/**
+ * Pending reasons (squeue's %r) that no amount of waiting clears as the cluster stands: the job
+ * asks for what its partition, QOS or account can never give it, or only for nodes that are down
+ * or drained (Slurm then says `ReqNodeNotAvail, UnavailableNodes:...`). Not here: reasons that
+ * clear as other jobs end, such as Resources, Priority or AssocMaxJobsLimit (the account's cap on
+ * running jobs, which a run with more --jobs than the cap meets on every node).
+ */
+const HOPELESS = new Set([
+  'BadConstraints',
+  'PartitionConfig',
+  'PartitionNodeLimit',
+  'PartitionTimeLimit',
+  'PartitionDown',
+  'PartitionInactive',
+  'InvalidAccount',
+  'InvalidQOS',
+  'AccountNotAllowed',
+  'QOSNotAllowed',
+  'DependencyNeverSatisfied',
+  'JobHeldAdmin',
+]);
+/** Per-job limits (AssocMaxCpuPerJobLimit, QOSMaxWallDurationPerJobLimit, ...): the job alone exceeds them. */
+const PER_JOB_LIMIT = /^(Assoc|QOS)Max\w*PerJob(Limit)?$/;
+
+/** The reason, if it means the job cannot start as the cluster stands; undefined for reasons that clear by waiting. */
+export function unsatisfiable(reason: string): string | undefined {
+  const r = reason.trim();
+  const code = r.split(/[,\s]/)[0] ?? '';
+  if (HOPELESS.has(code) || PER_JOB_LIMIT.test(code)) return r;
+  if (code === 'ReqNodeNotAvail' && /UnavailableNodes:\S/.test(r)) return r;
+  return undefined;
+}
+
 /** States in which a job may still produce a result. */
 export const ACTIVE_STATES = new Set([
   'PENDING',

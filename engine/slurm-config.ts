@@ -43,6 +43,12 @@ export const slurmSettingsSchema = z
     maxTime: timeString.optional(),
     /** Per stage name: resources that override the defaults above. */
     stages: z.record(z.string(), stageResourcesSchema).default({}),
+    /**
+     * How long a job may stay PENDING for a reason Slurm cannot satisfy as the cluster stands
+     * (BadConstraints, PartitionConfig, a down or drained requested node, ...) before its node
+     * fails with that reason; unset: such jobs are reported in the progress and left waiting.
+     */
+    maxPending: timeString.optional(),
     /** Resubmissions of a node whose job ended by a Slurm state (TIMEOUT, NODE_FAIL, ...); 0 = none. */
     retries: z.number().int().min(0).default(0),
     /** The node binary on the compute nodes (default: the driver's own, which must be on the shared file system). */

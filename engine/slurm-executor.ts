@@ -4,7 +4,7 @@ import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Execution, Executor, TaskDetails } from './executor.ts';
-import { ACTIVE_STATES, hasAccounting, sacctState, sbatch, scancel, squeue, type QueueEntry } from './slurm-commands.ts';
+import { ACTIVE_STATES, hasAccounting, sacctState, sbatch, scancel, squeue, unsatisfiable, type QueueEntry } from './slurm-commands.ts';
 import type { BlobStore } from './store.ts';
 import { jobFiles, readResult, writeJsonAtomic, type TaskManifest, type TaskResult } from './task-manifest.ts';
 import type { ExecOutcome, NodeTask, WorkerMessage } from './worker-protocol.ts';
@@ -35,6 +35,8 @@ export interface SlurmExecutorOptions {
   readonly retries?: number;
   /** The node binary on compute nodes (default: this process's, on the shared file system). */
   readonly nodeBinary?: string;
+  /** Fail a node whose job stays PENDING this long for a reason Slurm cannot satisfy (slurm.maxPending); default: wait. */
+  readonly maxPendingS?: number;
   /** Poll interval: starts at min after any change, grows by half up to max. */
   readonly pollMs?: { readonly min: number; readonly max: number };
   /** How long a COMPLETED or vanished job's result may take to appear (shared file systems cache). */
@@ -70,6 +72,9 @@ interface Watch {
   eventsOffset: number;
   pendingLine: string;
   endedWithoutResultAt: number | undefined;
+  /** The unsatisfiable pending reason last reported, and since when the job has had one. */
+  stuckReason: string | undefined;
+  stuckSince: number | undefined;
   killed: boolean;
   done: boolean;
 }
@@ -235,6 +240,8 @@ export class SlurmExecutor implements Executor {
       eventsOffset: 0,
       pendingLine: '',
       endedWithoutResultAt: undefined,
+      stuckReason: undefined,
+      stuckSince: undefined,
       killed: false,
       done: false,
     };
@@ -290,6 +297,10 @@ export class SlurmExecutor implements Executor {
         // The result is written last and atomically: once there, the job is done even if Slurm
         // still says RUNNING or COMPLETING (this saves a poll per node).
         const active = entry !== undefined && ACTIVE_STATES.has(entry.state);
+        if (entry?.state === 'PENDING' && (await this.stuck(w, entry))) {
+          changed = true;
+          continue;
+        }
         if (active && !existsSync(jobFiles(w.dir).result)) continue;
         if (await this.settle(w, entry)) changed = true;
       }
@@ -301,6 +312,37 @@ export class SlurmExecutor implements Executor {
         this.timer = setTimeout(() => void this.poll(), this.interval);
       }
     }
+  }
+
+  /**
+   * A pending job whose reason Slurm cannot satisfy is reported once per reason; after
+   * `maxPendingS` of such reasons it is cancelled and its node fails naming the reason. True if the watch ended.
+   */
+  private async stuck(w: Watch, entry: QueueEntry): Promise<boolean> {
+    const reason = unsatisfiable(entry.reason);
+    if (reason === undefined) {
+      w.stuckReason = undefined;
+      w.stuckSince = undefined;
+      return false;
+    }
+    w.stuckSince ??= Date.now();
+    const max = this.o.maxPendingS;
+    if (w.stuckReason !== reason) {
+      w.stuckReason = reason;
+      const then = max === undefined ? 'it waits (slurm.maxPending would fail it)' : `its node fails after ${max} s of this`;
+      w.onMessage({ type: 'log', message: `Slurm job ${w.jobId} is pending for a reason Slurm cannot satisfy as the cluster stands: ${reason}; ${then}` });
+    }
+    if (max === undefined || Date.now() - w.stuckSince < max * 1000) return false;
+    const waited = Math.round((Date.now() - w.stuckSince) / 1000);
+    let cancelled = 'cancelled';
+    await this.cmd.scancel([w.jobId!]).catch((e: unknown) => (cancelled = `scancel failed: ${(e as Error).message}`));
+    this.finish(w, {
+      ok: false,
+      error: `Slurm job ${w.jobId} pending for ${waited} s with reason ${reason}, which Slurm cannot satisfy (slurm.maxPending ${max} s); ${cancelled}. Fix the job's resources or the cluster, then run repro again.`,
+      exitCode: null,
+      signal: null,
+    });
+    return true;
   }
 
   /** A job no longer active: its result decides; without one, its Slurm state. True if the watch ended. */

@@ -63,7 +63,8 @@ export function trainParams(
   };
 }
 
-export function addData(b: GraphBuilder, p: Profile): DataNodes {
+/** `root`: the project folder, where `robust.source: auto` looks for a local datasets.tar. */
+export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
   let trainRef: NodeRef;
   let testRef: NodeRef;
   let trainCount: number;
@@ -115,7 +116,7 @@ export function addData(b: GraphBuilder, p: Profile): DataNodes {
   const choice =
     r.source === 'auto'
       ? p.data.source === 'cifar10'
-        ? chooseRobustSource(r.fetch, process.cwd())
+        ? chooseRobustSource(r.fetch, root)
         : { source: 'build' as const, why: 'D_R built locally (the published D_R is CIFAR-10 and this profile trains on synthetic data)' }
       : {
           source: r.source,

@@ -55,12 +55,12 @@ export const project: Project<Profile> = {
   ],
   profileSchema,
   defaultProfile: 'demo',
-  build(p, name, overrides = []) {
+  build(p, name, overrides = [], context) {
     // --backend (set before this runs) wins over the profile; node processes inherit the variable.
     process.env[BACKEND_ENV] ??= p.backend;
     const asRun = describeRun(p, overrides);
     const b = new GraphBuilder();
-    const data = addData(b, p);
+    const data = addData(b, p, context?.root ?? process.cwd());
     const notes = [...data.notes, ...modelNotes(p, data)];
     const info: ProfileInfo = {
       name,

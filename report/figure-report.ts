@@ -80,7 +80,9 @@ export function figureText(fig: FigureData, files: WrittenFigure, markdownPath: 
   const out = [`${fig.title} — profile ${fig.profile.name}`];
   const banner = syntheticBanner(fig.profile);
   if (banner) out.push(`!! ${banner}`);
-  out.push(`figure: ${files.pngPath ?? files.svgPath}`, `report: ${markdownPath}`);
+  // Named where `repro` publishes them (reports/), not where the node wrote them: the text is part
+  // of the node's output, so a staging path would change its digest on every run and mislead readers.
+  out.push(`figure: reports/${basename(files.pngPath ?? files.svgPath)}`, `report: reports/${basename(markdownPath)}`);
   for (const w of files.warnings) out.push(`warning: ${w}`);
   for (const c of fig.claims) out.push(`  ${c.claim}: paper ${c.paper}; ours ${c.ours}`);
   return out.join('\n') + '\n';

@@ -70,8 +70,6 @@ export const PAPER_TABLE2: Readonly<Record<Q3Backbone, Readonly<Record<'0.01' | 
     '0.005': cols(74.1, 61.9, 70.45, 58.8),
   },
 };
-/** The learning rates each appendix table's caption names. */
-export const PAPER_TABLE2_LRS = [0.01, 0.005] as const;
 
 /**
  * Table 3: STN-ResNet accuracy (%), best over learning rate per backbone. Ambiguity: the caption
@@ -97,7 +95,6 @@ export const PAPER_TABLE3: Readonly<Record<Q3Backbone, PaperAttackTable>> = {
     grid775: cols(19.94, 10.09, 67.47, 48.64),
   },
 };
-export const PAPER_TABLE3_CAPTION_LRS = [0.01, 0.005] as const;
 
 /** Table 4: G-ResNet accuracy (%), learning rates 0.1 and 0.01 searched (best logged). */
 export const PAPER_TABLE4: Readonly<Record<Q3Backbone, PaperAttackTable>> = {
@@ -118,7 +115,6 @@ export const PAPER_TABLE4: Readonly<Record<Q3Backbone, PaperAttackTable>> = {
     grid775: cols(17.82, 9.89, 53.19, 29.78),
   },
 };
-export const PAPER_TABLE4_LRS = [0.1, 0.01] as const;
 
 /** A range of attack success rates the paper reports for one attack across training (%). */
 export interface AsrBand {

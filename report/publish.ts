@@ -7,14 +7,13 @@ import { join } from 'node:path';
 import type { ReproOutcome } from '../engine/cli.ts';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
 
-const REPORT_STAGES = new Set(['table', 'figure', 'ground-truth', 'dataset-quality']);
-
 export async function publishReports(r: ReproOutcome): Promise<void> {
   const dir = join(r.ws.root, 'reports');
   for (const [id, outputs] of r.summary.outputs) {
     const node = r.graph.nodes.get(id);
     const report = outputs['report'];
-    if (!node || !REPORT_STAGES.has(node.spec.stage.name) || !report) continue;
+    // Any stage that declares a `report` folder is a report (tables, figures, ground truth, quality).
+    if (!node || node.spec.stage.outputs['report']?.kind !== 'dir' || !report) continue;
     const from = await r.ws.store.materialize(report);
     const texts: string[] = [];
     for (const f of readdirSync(from).sort()) {

@@ -71,7 +71,7 @@ export const train = defineStage({
   outputs: {
     model: { kind: 'file', description: 'final weights with their architecture' },
     snapshots: { kind: 'dir', description: 'weights at each listed step, step-NNNNNNN.model' },
-    history: { kind: 'file', description: 'per-epoch loss, accuracy, learning rate, images/s (JSON)' },
+    history: { kind: 'file', description: 'per-epoch loss, accuracy, learning rate (JSON; images/s is in the run series)' },
   },
   estimateSeconds: (p, hints) => {
     // A step costs about three forward passes, each PGD iteration of adversarial training two.
@@ -162,7 +162,9 @@ export const train = defineStage({
       }
     }
     // Epochs finished before a resume are in the scratch log too; keep the last record per epoch.
-    const epochs = historyByEpoch(historyPath);
+    // Throughput stays in the run's series (SQLite): in the artifact it would make the same
+    // training give different bytes on every run, so nothing downstream could stop at "unchanged".
+    const epochs = historyByEpoch(historyPath).map(({ imagesPerSecond: _timing, ...rest }) => rest);
     writeFileAtomic(ctx.outputs.history, `${JSON.stringify({ totalSteps, stepsPerEpoch: perEpoch, epochs }, null, 1)}\n`);
     const last = epochs.at(-1) as { loss?: number; accuracy?: number } | undefined;
     return { metrics: { steps: totalSteps, stepsPerEpoch: perEpoch, trainLoss: last?.loss ?? null, trainAccuracy: last?.accuracy ?? null } };

@@ -75,10 +75,10 @@ test('a subset is class-balanced, seeded and deterministic, and refuses more ima
   await assert.rejects(runSubset(input, join(root, 'c.rfds'), 10_000, 0), /data\.trainCount: 10000 images asked of a set of 615/);
 });
 
-function graphOf(profile: string, sets: string[]) {
+function graphOf(profile: string, sets: string[], projectRoot?: string) {
   const file = readParamsFile(new URL('../params.yaml', import.meta.url).pathname);
   const p = resolveProfile(file, profile, profileSchema, sets.map(parseOverride));
-  return checkGraph(project.build(p.params, profile));
+  return checkGraph(project.build(p.params, profile, [], projectRoot ? { root: projectRoot } : undefined));
 }
 
 test('data.trainCount/testCount add subset nodes that train and evaluation read; count and seed are in their keys', () => {
@@ -173,4 +173,46 @@ test('robust.source auto: the published D_R when a copy is reachable (local firs
     if (prev === undefined) delete process.env.RF_ROBUST_DATASETS;
     else process.env.RF_ROBUST_DATASETS = prev;
   }
+});
+
+test('robust.source auto looks for datasets.tar in the project folder (--root), not the folder the command was started in', () => {
+  const projectRoot = mkdtempSync(join(root, 'proj-'));
+  writeFileSync(join(projectRoot, 'datasets.tar'), 'x');
+  const prev = { offline: process.env.RF_OFFLINE, robust: process.env.RF_ROBUST_DATASETS };
+  process.env.RF_OFFLINE = '1';
+  delete process.env.RF_ROBUST_DATASETS;
+  try {
+    assert.notEqual(process.cwd(), projectRoot);
+    const g = graphOf('cpu', [], projectRoot);
+    assert.deepEqual(g.nodes.get('fetch-robust-datasets')?.params, { source: join(projectRoot, 'datasets.tar') });
+    assert.ok(!g.nodes.has('build-dr'));
+  } finally {
+    for (const [k, v] of [
+      ['RF_OFFLINE', prev.offline],
+      ['RF_ROBUST_DATASETS', prev.robust],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
+test('a URL that did not answer is not probed again for a quarter of an hour; one that answered is always asked', async () => {
+  const { cachedUrlReachable, UNREACHABLE_TTL_MS } = await import('../experiments/robust-source.ts');
+  const file = join(mkdtempSync(join(root, 'probe-')), 'unreachable.json');
+  let t = 1_000_000;
+  const asked: string[] = [];
+  const probe = (answers: boolean) => (u: string) => (asked.push(u), answers);
+  const ask = (u: string, answers: boolean) => cachedUrlReachable(u, { file, now: () => t, probe: probe(answers) });
+  assert.equal(ask('https://a.example/d.tar', false), false);
+  t += UNREACHABLE_TTL_MS - 1;
+  assert.equal(ask('https://a.example/d.tar', true), false, 'remembered as unreachable');
+  assert.deepEqual(asked, ['https://a.example/d.tar']);
+  t += 1;
+  assert.equal(ask('https://a.example/d.tar', true), true, 'asked again after the TTL');
+  assert.equal(ask('https://a.example/d.tar', true), true);
+  assert.equal(asked.length, 3, 'an answer is never cached');
+  writeFileSync(file, '{not json');
+  assert.equal(ask('https://b.example/d.tar', false), false, 'a corrupt cache file is ignored');
+  assert.equal(asked.length, 4);
 });

@@ -188,3 +188,41 @@ test('durations round before they split into units (no "1h60m", no "3m60s")', as
   assert.equal(fmtDuration(65), '1m05s');
   assert.equal(fmtDuration(5400), '1h30m');
 });
+
+test('a refitted formula does not skew calibrations measured under the old one: measurements are divided by the formula as it is now', () => {
+  withDb((db) => {
+    let factor = 1;
+    const refit = defineStage({
+      name: 'work',
+      version: 1,
+      module: import.meta.url,
+      description: 'a formula whose constant is refitted between two plans',
+      params: z.object({ size: z.number(), kind: z.string() }).strict(),
+      inputs: {},
+      outputs: {},
+      estimateSeconds: (p) => 10 * p.size * factor,
+      similarity: (p) => [p.kind],
+      async run() {},
+    });
+    const measured = { id: 'm', stage: refit, params: { size: 2, kind: 'conv' }, estimateHints: {} } satisfies NodeSpec;
+    const planned = { id: 'p', stage: refit, params: { size: 4, kind: 'conv' }, estimateHints: {} } satisfies NodeSpec;
+    ran(db, new Estimator(db, '', [refit]), measured, 80); // formula said 20 s, it took 80 s: ratio 4
+    assert.equal(new Estimator(db, '', [refit]).estimate(planned, planned.params)!.seconds, 160);
+    factor = 4; // the formula refitted to what was measured
+    assert.equal(new Estimator(db, '', [refit]).estimate(planned, planned.params)!.seconds, 160, 'same plan after the refit');
+    assert.equal(new Estimator(db, '', [refit]).estimate(measured, measured.params)!.seconds, 80, 'the measured node plans as measured');
+  });
+});
+
+test('waiting on a node of the same run (two ids, one key) says so instead of blaming another run', () => {
+  const lines: string[] = [];
+  const r = new Reporter({ tty: false, verbose: false, dryRun: false, write: (l) => lines.push(l) });
+  const holder = { pid: 1, host: 'h', runId: 7, nodeId: 'train@q2-ResNet-50-alpha0', since: '2026-12-01T10:00:00Z' };
+  r.handle({ type: 'waiting', node: 'train@q3-ResNet-50-D-std', holder, sameRun: true });
+  r.handle({ type: 'waiting', node: 'x', holder });
+  assert.equal(
+    lines[0],
+    '  waiting   train@q3-ResNet-50-D-std: the same computation (same key) as train@q2-ResNet-50-alpha0, which this run is doing once for both',
+  );
+  assert.match(lines[1]!, /x: locked by run 7 \(pid 1 on h/);
+});

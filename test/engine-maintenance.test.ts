@@ -2,6 +2,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { collectGarbage } from '../engine/maintenance.ts';
+import type { QueueEntry } from '../engine/slurm-commands.ts';
 import { openWorkspace } from '../engine/workspace.ts';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 
@@ -71,4 +75,59 @@ test('gc removes leftover scratch folders and half-built views, keeps checkpoint
   assert.match((await w.run(['gc', '--apply', '--scratch'])).stdout, /removed 0 blobs, 0 folder views and 1 scratch folders/);
   assert.ok(!existsSync(join(art, 'scratch', unfinished)));
   assert.ok(existsSync(join(art, 'scratch', running)), 'the scratch folder of a locked (running) node was deleted');
+});
+
+test("gc's Slurm job folders: kept while a driver on any host holds the node's lock or the job is queued, or when squeue fails; removed otherwise", async () => {
+  const w = new ToyWorkspace(baseParams([1]));
+  spaces.push(w);
+  const art = join(w.dir, 'artifacts');
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+  const lock = (key: string, host: string, pid: number, ageMs = 0) => {
+    const path = join(art, 'locks', `${key}.lock`);
+    mkdirSync(join(art, 'locks'), { recursive: true });
+    writeFileSync(path, JSON.stringify({ pid, host, runId: 1, nodeId: 'n', since: '' }));
+    const t = new Date(Date.now() - ageMs);
+    utimesSync(path, t, t);
+  };
+  const folder = (key: string, jobId: string) => {
+    const dir = join(art, 'slurm', 'jobs', `${key.slice(0, 16)}-0000abcd`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'task.json'), '{}');
+    writeFileSync(join(dir, 'job-id'), `${jobId}\n`);
+    return dir;
+  };
+  const k = (c: string) => c.repeat(64);
+  lock(k('a'), 'login2', 1); // another host's driver, heartbeat fresh
+  const a = folder(k('a'), '11');
+  lock(k('b'), 'login2', 1, 120_000); // another host's driver whose heartbeat stopped two minutes ago
+  const b = folder(k('b'), '12');
+  lock(k('c'), hostname(), deadPid); // this host's driver, killed
+  const c = folder(k('c'), '13');
+  const d = folder(k('d'), '14'); // no driver, job still running
+  const queue = new Map<string, QueueEntry>([
+    ['11', { id: '11', state: 'RUNNING', reason: 'None' }],
+    ['12', { id: '12', state: 'COMPLETED', reason: 'None' }],
+    ['14', { id: '14', state: 'RUNNING', reason: 'None' }],
+  ]);
+  const ws = await openWorkspace(w.dir);
+  try {
+    const dry = await collectGarbage(ws, false, { queue: async () => queue });
+    assert.deepEqual([dry.jobFolders, dry.jobFoldersKept], [2, 2]);
+    assert.ok(existsSync(b) && existsSync(c), 'a dry run deleted a job folder');
+    const r = await collectGarbage(ws, true, { queue: async () => queue });
+    assert.deepEqual([r.jobFolders, r.jobFoldersKept], [2, 2]);
+    assert.deepEqual([a, b, c, d].map(existsSync), [true, false, false, true]);
+    // The controller does not answer: gone and queued cannot be told apart, so nothing that names a job goes.
+    queue.delete('14');
+    const down = await collectGarbage(ws, true, {
+      queue: async () => {
+        throw new Error('squeue exit 1: Unable to contact slurm controller');
+      },
+    });
+    assert.deepEqual([down.jobFolders, down.jobFoldersKept], [0, 2]);
+    assert.match(down.queueError ?? '', /Unable to contact/);
+    assert.ok(existsSync(d));
+  } finally {
+    ws.close();
+  }
 });

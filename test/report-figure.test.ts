@@ -68,6 +68,8 @@ async function checkFigure(fig: FigureData, texts: readonly string[]) {
     assert.ok(variance > 100, `${fig.id}: PNG looks blank (grey variance ${variance.toFixed(1)})`);
     assert.ok(inked > 0.01 && inked < 0.5, `${fig.id}: ${(inked * 100).toFixed(1)} % of pixels inked`);
     assert.ok(colours > 20, `${fig.id}: only ${colours} colours`);
+    assert.ok(!out.text.includes(dir), `${fig.id}: the summary names the folder it was written in:\n${out.text}`);
+    assert.match(out.text, new RegExp(`figure: reports/${fig.id}\\.png\nreport: reports/${fig.id}\\.md`));
     const md = readFileSync(out.markdownPath, 'utf8');
     assert.ok(md.includes(`![${fig.title}](${fig.id}.png)`));
     assert.ok(md.includes('| statement | paper | ours |'));

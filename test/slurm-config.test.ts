@@ -78,6 +78,7 @@ test('a bad slurm: mapping is a clear error naming the params.yaml key', () => {
   const bad = (yaml: string) => () => resolveProfile(parseParams(`profiles:\n  p:\n    slurm: ${yaml}\n`), 'p', schema);
   assert.throws(bad('{ mem: lots }'), /profiles\.p\.slurm\.mem: .*memory size/);
   assert.throws(bad("{ time: '2 hours' }"), /profiles\.p\.slurm\.time: .*Slurm time/);
+  assert.throws(bad("{ maxPending: 'an hour' }"), /profiles\.p\.slurm\.maxPending: .*Slurm time/);
   assert.throws(bad('{ extra: [oops.sh] }'), /profiles\.p\.slurm\.extra\.0: .*sbatch option/);
   assert.throws(bad('{ stages: { train: { gpu: 1 } } }'), /profiles\.p\.slurm\.stages\.train\.gpu: unknown key/);
   assert.throws(bad('{ partiton: gpu }'), /profiles\.p\.slurm\.partiton: unknown key/);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SlurmToyWorkspace, slurmParams, slurmSkipReason } from './helpers/slurm.ts';
-import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
+import { ToyWorkspace, baseParams, copyToyProject } from './helpers/toy-workspace.ts';
 import { waitFor as pollUntil } from './helpers/wait-for.ts';
 
 /**
@@ -22,8 +22,8 @@ after(() => {
   spaces.forEach((w) => w.dispose());
 });
 
-function slurmSpace(extra = '', slurm?: string, values?: number[]): SlurmToyWorkspace {
-  const w = new SlurmToyWorkspace(slurmParams(extra, slurm, values));
+function slurmSpace(extra = '', slurm?: string, values?: number[], cli?: string): SlurmToyWorkspace {
+  const w = new SlurmToyWorkspace(slurmParams(extra, slurm, values), cli);
   const spawn = w.spawn.bind(w);
   w.spawn = async (args) => {
     const child = await spawn(args);
@@ -214,5 +214,80 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     const again = await w.run(['repro', 'naps']);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.equal(readFileSync(w.blobPath(w.registered()['nap@c']!['out']!), 'utf8'), good);
+  });
+
+  test('a stage source edited while its job waits in the queue: the job refuses to run, nothing is registered under the stale key', async () => {
+    // A private copy of the project, and a job held in the queue (--hold) until the edit is made.
+    const src = copyToyProject('slurm-toy');
+    const w = slurmSpace(`    naps: [{ name: held, seconds: 0 }]\n`, "{ mem: 400M, minTime: '5', extra: ['--hold'] }", [1], join(src, 'cli.ts'));
+    const driver = await w.spawn(['repro', 'naps']);
+    let out = '';
+    driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    driver.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>('SELECT handle FROM executions')[0]?.handle ?? undefined);
+    const job = handle.split(':')[0]!;
+    try {
+      assert.equal(w.jobsByNode().get('nap@held')?.[0]?.state, 'PENDING');
+      appendFileSync(join(src, 'project.ts'), '\n// edited while the job waited in the queue\n');
+      assert.equal(spawnSync('scontrol', ['release', job]).status, 0);
+      const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));
+      assert.equal(code, 1, out);
+      assert.match(out, /FAILED +nap@held[\s\S]*refusing to run nap@held: its key was computed for other code of stage 'nap' than this worker loaded/);
+      assert.match(out, new RegExp(`Slurm job ${job} on `));
+      assert.deepEqual(w.query("SELECT node_id FROM nodes WHERE node_id = 'nap@held'"), []);
+      assert.equal(w.query<{ status: string }>("SELECT status FROM executions WHERE node_id = 'nap@held'")[0]?.status, 'failed');
+    } finally {
+      spawnSync('scancel', [job]);
+    }
+  });
+
+  test("gc removes an interrupted run's job folders once its job has left the queue, never those of a live driver or a queued job", async () => {
+    const w = slurmSpace(`    naps: [{ name: g, seconds: 0 }]\n`, "{ mem: 400M, minTime: '5', extra: ['--hold'] }", [1]);
+    const driver = await w.spawn(['repro', 'naps']);
+    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>('SELECT handle FROM executions')[0]?.handle ?? undefined);
+    const job = handle.split(':')[0]!;
+    const folder = jobFolder(w, handle);
+    try {
+      const gc = async () => {
+        const r = await w.run(['gc', '--apply']);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        return r.stdout;
+      };
+      // The driver is alive (it holds the node's lock): its folder stays.
+      assert.match(await gc(), /kept 1 Slurm job folders of live runs or queued jobs/);
+      assert.ok(existsSync(join(folder, 'task.json')));
+      driver.kill('SIGKILL');
+      await new Promise((r) => driver.on('close', r));
+      // The driver is gone but its job is still queued: a later repro would reattach to it.
+      assert.match(await gc(), /kept 1 Slurm job folders/);
+      assert.ok(existsSync(join(folder, 'task.json')));
+      assert.equal(spawnSync('scancel', [job]).status, 0);
+      await waitFor('the job to leave the queue', () => w.jobsByNode().get('nap@g')?.[0]?.state === 'CANCELLED' || undefined, 30_000);
+      assert.match(await gc(), /removed 0 blobs, 0 folder views, 1 Slurm job folders of interrupted runs and/);
+      assert.equal(existsSync(folder), false);
+    } finally {
+      spawnSync('scancel', [job]);
+    }
+  });
+
+  test("a job whose dependency can never be satisfied is reported, and slurm.maxPending fails its node naming Slurm's reason", async () => {
+    // A job that has failed: a job depending on its success pends with DependencyNeverSatisfied for ever.
+    const failed = spawnSync('sbatch', ['--parsable', '--wait', '--mem=50M', '--output=/dev/null', '--wrap', 'false'], { encoding: 'utf8' });
+    const dep = failed.stdout.trim().split(';')[0]!;
+    assert.match(dep, /^\d+$/, failed.stderr);
+    const w = slurmSpace('', `{ mem: 400M, minTime: '5', maxPending: '00:00:02', extra: ['--dependency=afterok:${dep}'] }`, [1]);
+    const r = await w.run(['repro', 'gen@n1']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /\[gen@n1\] Slurm job \d+ is pending for a reason Slurm cannot satisfy as the cluster stands: DependencyNeverSatisfied; its node fails after 2 s/,
+    );
+    assert.match(
+      r.stdout,
+      /FAILED +gen@n1[\s\S]*Slurm job (\d+) pending for \d+ s with reason DependencyNeverSatisfied, which Slurm cannot satisfy \(slurm.maxPending 2 s\); cancelled/,
+    );
+    const job = w.jobsByNode().get('gen@n1')?.[0];
+    assert.equal(job?.state, 'CANCELLED', JSON.stringify(job));
+    assert.equal(w.registered()['gen@n1'], undefined);
   });
 });

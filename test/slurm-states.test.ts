@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { QueueEntry } from '../engine/slurm-commands.ts';
+import { unsatisfiable, type QueueEntry } from '../engine/slurm-commands.ts';
 import { SlurmExecutor, parseHandle, type SlurmCommands } from '../engine/slurm-executor.ts';
 import { BlobStore } from '../engine/store.ts';
 import { writeJsonAtomic } from '../engine/task-manifest.ts';
-import type { ExecOutcome, NodeTask } from '../engine/worker-protocol.ts';
+import type { ExecOutcome, NodeTask, WorkerMessage } from '../engine/worker-protocol.ts';
 
 /**
  * Job endings a one-node test cluster cannot produce on demand (a node failure, a job the
@@ -22,6 +22,7 @@ class ScriptedCluster implements SlurmCommands {
   readonly submitted: string[][] = [];
   readonly cancelled: string[][] = [];
   states = new Map<string, string>();
+  reasons = new Map<string, string>();
   squeueCalls = 0;
   down = false;
   private next = 100;
@@ -34,7 +35,7 @@ class ScriptedCluster implements SlurmCommands {
   async squeue(): Promise<Map<string, QueueEntry>> {
     this.squeueCalls++;
     if (this.down) throw new Error('squeue exit 1: slurm_load_jobs error: Unable to contact slurm controller');
-    return new Map([...this.states].map(([id, state]) => [id, { id, state, reason: 'None' }]));
+    return new Map([...this.states].map(([id, state]) => [id, { id, state, reason: this.reasons.get(id) ?? 'None' }]));
   }
   async scancel(ids: readonly string[]): Promise<void> {
     this.cancelled.push([...ids]);
@@ -48,7 +49,7 @@ class ScriptedCluster implements SlurmCommands {
 const executors: SlurmExecutor[] = [];
 after(() => executors.forEach((e) => e.close()));
 
-function setup(cluster: ScriptedCluster) {
+function setup(cluster: ScriptedCluster, options: { maxPendingS?: number } = {}) {
   const artifacts = mkdtempSync(join(tmpdir(), 'rf-states-'));
   dirs.push(artifacts);
   const ex = new SlurmExecutor({
@@ -59,6 +60,7 @@ function setup(cluster: ScriptedCluster) {
     pollMs: { min: 20, max: 80 },
     resultGraceMs: 100,
     commands: cluster,
+    ...options,
   });
   executors.push(ex);
   const task = (id: string): NodeTask => ({
@@ -74,8 +76,9 @@ function setup(cluster: ScriptedCluster) {
   });
   const run = (id: string) => {
     const log = join(artifacts, `${id}.log`);
-    const e = ex.execute(task(id), () => {}, log, { inputRefs: {}, outputKinds: { out: 'file' }, env: {} });
-    return { e, log };
+    const messages: WorkerMessage[] = [];
+    const e = ex.execute(task(id), (m) => messages.push(m), log, { inputRefs: {}, outputKinds: { out: 'file' }, env: {} });
+    return { e, log, messages };
   };
   return { ex, run, artifacts };
 }
@@ -165,5 +168,91 @@ test('a controller that stops answering is waited out, not taken for failed jobs
     durationS: 1,
   });
   assert.match(failure(await j.e.outcome)!, /^Error: boom\n\(Slurm job \d+ on n; log: /);
+  ex.close();
+});
+
+const logs = (messages: readonly WorkerMessage[]) => messages.flatMap((m) => (m.type === 'log' ? [m.message] : []));
+
+test('squeue reasons that never clear by waiting are told from those that do', () => {
+  for (const r of [
+    'BadConstraints',
+    'PartitionConfig',
+    'PartitionTimeLimit',
+    'QOSMaxWallDurationPerJobLimit',
+    'AssocMaxCpuPerJobLimit',
+    'ReqNodeNotAvail, UnavailableNodes:node[3-4]',
+  ]) {
+    assert.equal(unsatisfiable(r), r, r);
+  }
+  // Other jobs ending clears these; a reservation's ReqNodeNotAvail names no unavailable node.
+  for (const r of [
+    'None',
+    'Resources',
+    'Priority',
+    'Dependency',
+    'JobHeldUser',
+    'AssocMaxJobsLimit',
+    'QOSMaxJobsPerUserLimit',
+    'ReqNodeNotAvail, UnavailableNodes:',
+    'BeginTime',
+  ]) {
+    assert.equal(unsatisfiable(r), undefined, r);
+  }
+});
+
+test('a job pending for a reason Slurm cannot satisfy is reported; slurm.maxPending fails its node naming the reason and cancels it', async () => {
+  const cluster = new ScriptedCluster();
+  const { ex, run } = setup(cluster, { maxPendingS: 0.3 });
+  const stuck = run('stuck');
+  const waiting = run('waiting');
+  const [hs, hw] = await Promise.all([stuck.e.handle, waiting.e.handle]);
+  const id = (h: string | undefined) => parseHandle(h!, '/')!.jobId;
+  cluster.reasons.set(id(hs), 'ReqNodeNotAvail, UnavailableNodes:gpu7');
+  cluster.reasons.set(id(hw), 'Priority');
+  const error = failure(await stuck.e.outcome)!;
+  assert.match(
+    error,
+    new RegExp(
+      `^Slurm job ${id(hs)} pending for \\d+ s with reason ReqNodeNotAvail, UnavailableNodes:gpu7, which Slurm cannot satisfy \\(slurm.maxPending 0.3 s\\); cancelled`,
+    ),
+  );
+  assert.deepEqual(cluster.cancelled, [[id(hs)]]);
+  // Reported in the progress once, not on every poll.
+  assert.deepEqual(logs(stuck.messages), [
+    `Slurm job ${id(hs)} is pending for a reason Slurm cannot satisfy as the cluster stands: ReqNodeNotAvail, UnavailableNodes:gpu7; its node fails after 0.3 s of this`,
+  ]);
+  // A job waiting its turn is left alone however long it waits.
+  await new Promise((r) => setTimeout(r, 400));
+  assert.deepEqual(logs(waiting.messages), []);
+  waiting.e.kill();
+  await waiting.e.outcome;
+  ex.close();
+});
+
+test('without slurm.maxPending such a job is reported and left waiting until its reason clears', async () => {
+  const cluster = new ScriptedCluster();
+  const { ex, run, artifacts } = setup(cluster);
+  const j = run('bad');
+  const h = await j.e.handle;
+  const jobId = parseHandle(h!, '/')!.jobId;
+  cluster.reasons.set(jobId, 'BadConstraints');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(logs(j.messages), [
+    `Slurm job ${jobId} is pending for a reason Slurm cannot satisfy as the cluster stands: BadConstraints; it waits (slurm.maxPending would fail it)`,
+  ]);
+  // The administrator fixes the node's features: the job runs and finishes.
+  cluster.reasons.delete(jobId);
+  cluster.states.set(jobId, 'RUNNING');
+  await writeJsonAtomic(join(parseHandle(h!, artifacts)!.dir, 'result.json'), {
+    format: 1,
+    status: 'succeeded',
+    outputs: { out: { digest: 'cd'.repeat(32), kind: 'file', size: 1 } },
+    host: 'n',
+    pid: 1,
+    startedAt: new Date().toISOString(),
+    durationS: 1,
+  });
+  assert.ok((await j.e.outcome).ok);
+  assert.deepEqual(cluster.cancelled, []);
   ex.close();
 });

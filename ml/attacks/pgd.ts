@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Classifier } from '../models/classifier.ts';
 import type { Rng } from '../random.ts';
+import { selectRows } from '../backend/select-rows.ts';
 import { perExampleCrossEntropy } from './loss.ts';
 import { l2NormalisedStep, l2Project, linfProject, linfStep, randomStart } from './steps.ts';
 
@@ -71,8 +72,7 @@ export function pgdBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tensor1D
   const record = (losses: tf.Tensor1D, xi: tf.Tensor4D): [tf.Tensor4D, tf.Tensor1D] => {
     if (bestX === null || bestLoss === null) return [tf.clone(xi), tf.clone(losses)];
     const better = targeted ? tf.less(losses, bestLoss) : tf.greater(losses, bestLoss);
-    const mask4 = tf.reshape(better, [-1, 1, 1, 1]);
-    return [tf.where(tf.broadcastTo(mask4, xi.shape), xi, bestX) as tf.Tensor4D, tf.where(better, losses, bestLoss) as tf.Tensor1D];
+    return [selectRows(better as tf.Tensor1D, xi, bestX), tf.where(better, losses, bestLoss) as tf.Tensor1D];
   };
 
   try {

@@ -11,6 +11,9 @@ import { registerReluGrad } from './relu-grad.ts';
 import { registerBilinearSample } from './bilinear-sample.ts';
 import { registerWrapRows } from './wrap-rows.ts';
 import { registerP4MExpand } from './p4m-expand.ts';
+import { registerRepeatRows } from './repeat-rows.ts';
+import { registerClipGrad } from './clip-grad.ts';
+import { registerSelectRows } from './select-rows.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
@@ -155,6 +158,9 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerBilinearSample();
   registerWrapRows();
   registerP4MExpand();
+  registerRepeatRows();
+  registerClipGrad();
+  registerSelectRows();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

@@ -55,13 +55,14 @@ export function allocF32(backend: KernelBackend, shape: number[], zeroed: boolea
 
 /**
  * Registers `kernels` on every loop backend where none is registered yet (the native backend
- * copies the cpu kernels when it registers, possibly before this runs), and the op's gradient.
+ * copies the cpu kernels when it registers, possibly before this runs), and the op's gradient
+ * (absent for kernels that are never differentiated).
  */
-export function registerLoopKernels(kernels: ReadonlyArray<readonly [string, KernelFunc]>, gradient: GradConfig): void {
+export function registerLoopKernels(kernels: ReadonlyArray<readonly [string, KernelFunc]>, gradient: GradConfig | undefined): void {
   for (const backendName of LOOP_BACKENDS) {
     for (const [kernelName, kernelFunc] of kernels) {
       if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc });
     }
   }
-  tf.registerGradient(gradient);
+  if (gradient !== undefined) tf.registerGradient(gradient);
 }

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain } from '../backend/batch-norm.ts';
+import { columnSum } from '../backend/repeat-rows.ts';
 import type { Mode } from './classifier.ts';
 import type { Param, ParamStore } from './params.ts';
 
@@ -137,10 +138,12 @@ export class BatchNorm {
           this.eps,
         );
       }
-      const x2 = x.reshape([rows, c]);
-      const mean = x2.sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
-      const centred = x2.sub(perGroup(mean));
-      const variance = centred.square().sum(0).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+      // Column sums whose gradient copies dy over the rows rather than multiplying it by a
+      // [rows, c] tensor of ones (tfjs' Sum gradient): the same values, a fraction of the work.
+      const x2 = x.reshape([rows, c]) as tf.Tensor2D;
+      const mean = columnSum(x2).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+      const centred = x2.sub(perGroup(mean)) as tf.Tensor2D;
+      const variance = columnSum(centred.square()).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
       ctx.bnUpdates?.record(this, mean, variance, count);
       const scale = tf.rsqrt(variance.add(this.eps)).mul(this.weight.v) as tf.Tensor1D;
       const y = centred.mul(perGroup(scale)).add(perGroup(this.bias.v as tf.Tensor1D));

@@ -23,8 +23,9 @@ const CLI = fileURLToPath(new URL('../fixtures/slurm-toy/cli.ts', import.meta.ur
 
 /** A throwaway folder for the toy pipeline with cluster keys (test/fixtures/slurm-toy), run through its CLI. */
 export class SlurmToyWorkspace extends ToyWorkspace {
-  constructor(paramsYaml: string) {
-    super(paramsYaml, 'tsx', CLI);
+  /** `cli`: a copy of the project's CLI (copyToyProject('slurm-toy')), for tests that edit its code. */
+  constructor(paramsYaml: string, cli: string = CLI) {
+    super(paramsYaml, 'tsx', cli);
   }
 
   /** Every job the controller knows for this workspace (by its job-name tag), grouped by node id (`--comment`). */

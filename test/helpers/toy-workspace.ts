@@ -38,14 +38,16 @@ let copies = 0;
 /**
  * A private copy of the toy project's sources, for tests that edit code: inside the checkout (so
  * its imports of the engine and of packages resolve) at the same depth as test/fixtures/toy.
- * Returns the folder; its `cli.ts` is the entry. Removed when the test process exits.
+ * Returns the folder; its `cli.ts` is the entry. `slurm-toy` copies that project next to the toy
+ * one it builds on. Removed when the test process exits.
  */
-export function copyToyProject(): string {
+export function copyToyProject(which: 'toy' | 'slurm-toy' = 'toy'): string {
   const top = join(ROOT, 'dist', `toy-src-${process.pid}-${copies++}`);
-  const dir = join(top, 'toy');
-  cpSync(fileURLToPath(new URL('../fixtures/toy', import.meta.url)), dir, { recursive: true });
+  for (const name of new Set(['toy', which])) {
+    cpSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), join(top, name), { recursive: true });
+  }
   process.on('exit', () => rmSync(top, { recursive: true, force: true }));
-  return dir;
+  return join(top, which);
 }
 
 export interface CliResult {

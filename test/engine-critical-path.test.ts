@@ -1,0 +1,75 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { pathLengths, PrioritySemaphore } from '../engine/critical-path.ts';
+import { ToyWorkspace } from './helpers/toy-workspace.ts';
+
+/** Longest-path-first scheduling: the path lengths, the priority semaphore, and repro's order. */
+
+test('pathLengths: own seconds plus the longest chain after; deps outside the map are done; deep chains do not overflow', () => {
+  const work = new Map([
+    ['a', { seconds: 1, deps: ['outside'] }],
+    ['b', { seconds: 10, deps: ['a'] }],
+    ['c', { seconds: 2, deps: ['a'] }],
+    ['d', { seconds: 5, deps: ['b', 'c', 'b'] }],
+    ['e', { seconds: 1, deps: [] }],
+  ]);
+  assert.deepEqual(Object.fromEntries(pathLengths(work)), { a: 16, b: 15, c: 7, d: 5, e: 1 });
+  const chain = new Map(Array.from({ length: 200_000 }, (_, i) => [`n${i}`, { seconds: 1, deps: i === 0 ? [] : [`n${i - 1}`] }]));
+  assert.equal(pathLengths(chain).get('n0'), 200_000);
+});
+
+test('PrioritySemaphore serves the highest priority first, first come first served among equals', async () => {
+  const sem = new PrioritySemaphore(1);
+  const release = await sem.acquire(0);
+  const order: string[] = [];
+  const waiters = (
+    [
+      ['low', 1],
+      ['high-1', 5],
+      ['mid', 3],
+      ['high-2', 5],
+    ] as const
+  ).map(([name, p]) =>
+    sem.acquire(p).then((r) => {
+      order.push(name);
+      r();
+    }),
+  );
+  await new Promise((r) => setImmediate(r));
+  release();
+  await Promise.all(waiters);
+  assert.deepEqual(order, ['high-1', 'high-2', 'mid', 'low']);
+  // A double release frees one slot only.
+  const r1 = await sem.acquire();
+  r1();
+  r1();
+  const r2 = await sem.acquire();
+  let third = false;
+  void sem.acquire().then(() => (third = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(third, false, 'one slot, held: the next acquire waits');
+  r2();
+});
+
+const spaces: ToyWorkspace[] = [];
+after(() => spaces.forEach((w) => w.dispose()));
+
+test('with one worker, the node with the longest estimated chain after it runs first, not the first ready', async () => {
+  const w = new ToyWorkspace(
+    'default_profile: base\nprofiles:\n  base:\n    shorts: 4\n',
+    'tsx',
+    fileURLToPath(new URL('./fixtures/sched/cli.ts', import.meta.url)),
+  );
+  spaces.push(w);
+  const r = await w.run(['repro', 'all', '--jobs', '1', '--executor', 'inline']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const order = w.query<{ node_id: string }>('SELECT node_id FROM executions ORDER BY id').map((e) => e.node_id);
+  // First come, first served ran short0..short3 (listed, so queued, first), then the chain. Now
+  // the chain goes as soon as the slot frees (the first node to arrive took the free slot), and
+  // each link, arriving while the shorts wait, goes before them.
+  const at = order.indexOf('root');
+  assert.ok(at <= 1, `root ran ${at + 1}th: ${order.join(' ')}`);
+  assert.deepEqual(order.slice(at, at + 3), ['root', 'head', 'tail'], order.join(' '));
+  assert.equal(order.length, 7);
+});
