@@ -144,6 +144,48 @@ function drExplanation(input: GroundTruthInput): string | undefined {
   );
 }
 
+/**
+ * Why robust reliance falls with α although D_R is good, where it does: the α = 0 models had no
+ * non-robust reliance for D_R to replace (their conflict images follow p_t at about chance), and
+ * the images of D_R whose robust pattern is another class's are label noise on the feature they use.
+ */
+export function q2Why(input: GroundTruthInput, numClasses = 10): string | undefined {
+  const mix = of(input.probes, 'q2');
+  const dr = input.qualities.find((q) => q.report.construction === 'D_R')?.report.quality;
+  if (!dr || dr.robustIsLabel < 0.8 || dr.nonRobustIsLabel > 0.2) return undefined;
+  const models = [...new Set(mix.map((p) => p.subject.model))].sort();
+  const falling = models.filter((m) => {
+    const runs = mix.filter((p) => p.subject.model === m).sort((a, b) => a.subject.alpha - b.subject.alpha);
+    return runs.length > 1 && runs.at(-1)!.reliance.conflict.followsRobust < runs[0]!.reliance.conflict.followsRobust - 0.05;
+  });
+  if (falling.length === 0) return undefined;
+  const atZero = mix.filter((p) => p.subject.alpha === 0 && falling.includes(p.subject.model));
+  if (atZero.length === 0) return undefined;
+  const maxNonRobust = Math.max(...atZero.map((p) => p.reliance.conflict.followsNonRobust));
+  const noise = 1 - dr.robustIsLabel;
+  const none = maxNonRobust < CHANCE_FACTOR / numClasses;
+  return (
+    `Why it falls for ${falling.join(', ')} although D_R is good: ` +
+    (none
+      ? `at α = 0 these models follow the non-robust feature on at most ${pct(maxNonRobust)} % of conflict images (below ${CHANCE_FACTOR}× chance), so there is no non-robust reliance for D_R to replace; `
+      : `at α = 0 these models follow the non-robust feature on up to ${pct(maxNonRobust)} % of conflict images; `) +
+    `what D_R adds is ${pct(noise)} % of images whose robust pattern is another class's than their label, label noise on the very feature the models use, so reliance on it and the accuracy it gives fall as α grows.`
+  );
+}
+
+/** Whether the built D_NR carries what it should: the target's non-robust pattern over the source's robust one. */
+export function dnrWhy(input: GroundTruthInput): string | undefined {
+  const dnr = input.qualities.find((q) => q.report.construction !== 'D_R');
+  if (!dnr) return undefined;
+  const q = dnr.report.quality;
+  if (q.nonRobustIsLabel >= 0.5) return undefined;
+  return (
+    `The reason is in ${dnr.node}: ${dnr.report.construction} shows its target label's non-robust pattern in only ${pct(q.nonRobustIsLabel)} % of its images and keeps the source's in ${pct(q.nonRobustIsSource)} % ` +
+    `(its robust pattern is still the source's in ${pct(q.robustIsSource)} %). The targeted attack that builds it did not plant p_t, so what a model learns from it is the source's robust pattern under the target's label` +
+    (q.robustIsSource >= 0.5 ? ', which on natural images predicts the wrong class.' : '.')
+  );
+}
+
 export function q3Answer(probes: readonly ProbedModel[]): string | undefined {
   const runs = of(probes, 'q3');
   if (runs.length === 0) return undefined;
@@ -309,11 +351,13 @@ export function groundTruthMarkdown(input: GroundTruthInput, files?: WrittenFigu
   out.push(`- **Q1** (does training use the robust feature first and the non-robust one later?): ${q1Answer(input.probes)}`);
   const q2 = q2Answer(input.probes);
   if (q2.length)
-    out.push(`- **Q2** (does mixing in D_R move models to the robust feature?): ${q2.join(' ')}${drExplanation(input) ? ` ${drExplanation(input)}` : ''}`);
+    out.push(
+      `- **Q2** (does mixing in D_R move models to the robust feature?): ${[...q2, drExplanation(input), q2Why(input)].filter((x) => x !== undefined).join(' ')}`,
+    );
   const q3 = q3Answer(input.probes);
   if (q3) out.push(`- **Q3** (Table 1's models): ${q3}`);
   const dnr = dnrAnswer(input.probes);
-  if (dnr) out.push(`- **D_NR** (beyond the paper): ${dnr}`);
+  if (dnr) out.push(`- **D_NR** (beyond the paper): ${[dnr, dnrWhy(input)].filter((x) => x !== undefined).join(' ')}`);
   out.push('');
   if (input.qualities.length) {
     out.push('## Built datasets: which patterns they carry', '');
@@ -385,10 +429,12 @@ export function groundTruthText(input: GroundTruthInput): string {
   if (input.unavailable) return [...out, `  ${input.unavailable}`].join('\n') + '\n';
   out.push(`  Q1: ${q1Answer(input.probes)}`);
   for (const l of q2Answer(input.probes)) out.push(`  Q2: ${l}`);
+  const why = q2Why(input);
+  if (why) out.push(`  Q2: ${why}`);
   const q3 = q3Answer(input.probes);
   if (q3) out.push(`  Q3: ${q3}`);
   const dnr = dnrAnswer(input.probes);
-  if (dnr) out.push(`  D_NR: ${dnr}`);
+  if (dnr) out.push(`  D_NR: ${[dnr, dnrWhy(input)].filter((x) => x !== undefined).join(' ')}`);
   return out.join('\n') + '\n';
 }
 

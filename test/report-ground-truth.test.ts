@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureReliance } from '../ml/probe/reliance.ts';
-import { dnrAnswer, groundTruthCsv, q1Answer, q2Answer, writeGroundTruthReport, type ProbedModel } from '../report/ground-truth.ts';
+import { dnrAnswer, dnrWhy, groundTruthCsv, q1Answer, q2Answer, q2Why, writeGroundTruthReport, type ProbedModel } from '../report/ground-truth.ts';
+import type { BuiltSetQuality } from '../ml/probe/built-set-quality.ts';
 
 function reliance(robustOnly: number, nonRobustOnly: number, followsRobust = 0.5, natural = 0.8): FeatureReliance {
   return {
@@ -45,6 +46,44 @@ test('Q2 and D_NR: trends and generalisation are read off the numbers', () => {
   const dnr = (acc: number): ProbedModel => ({ subject: { kind: 'dnr', variant: 'det' }, nodes: ['p'], reliance: reliance(0.1, 0.9, 0.1, acc) });
   assert.match(dnrAnswer([dnr(0.9)])!, /90\.0 % .* 87\.7 %.*alone generalise here/);
   assert.match(dnrAnswer([dnr(0.1)])!, /do not generalise/);
+});
+
+test('Q2 and D_NR: the report says why from the numbers: no non-robust reliance to replace, label noise in D_R, a D_NR without p_t', () => {
+  const mix = (model: string, alpha: number, followsRobust: number, followsNonRobust: number): ProbedModel => ({
+    subject: { kind: 'q2', model, alpha },
+    nodes: ['p'],
+    reliance: { ...reliance(0.5, 0.1, followsRobust), conflict: { count: 90, followsRobust, followsNonRobust, neither: 1 - followsRobust - followsNonRobust } },
+  });
+  const quality = (q: Partial<BuiltSetQuality>): BuiltSetQuality => ({
+    count: 100,
+    robustIsLabel: 0.9,
+    nonRobustIsLabel: 0.1,
+    robustIsSource: 0.1,
+    nonRobustIsSource: 0.9,
+    labelIsSource: 0.1,
+    meanNonRobustScoreLabel: 0.1,
+    meanNonRobustScoreSource: 0.9,
+    ...q,
+  });
+  const readout = { robustAccuracy: 1, nonRobustAccuracy: 1 } as never;
+  const input = (probes: ProbedModel[], dr: Partial<BuiltSetQuality>, dnr?: Partial<BuiltSetQuality>) => ({
+    profile,
+    probes,
+    qualities: [
+      { node: 'dataset-quality@dr', report: { construction: 'D_R', quality: quality({ robustIsLabel: 0.833, ...dr }), readout } },
+      ...(dnr ? [{ node: 'dataset-quality@dnr-det', report: { construction: 'D_det', quality: quality(dnr), readout } }] : []),
+    ],
+  });
+  const falling = [mix('ResNet-18', 0, 0.88, 0.013), mix('ResNet-18', 1, 0.66, 0.04), mix('VGG-16', 0, 0.5, 0.03), mix('VGG-16', 1, 0.64, 0.04)];
+  const why = q2Why(input(falling, {}))!;
+  assert.match(why, /^Why it falls for ResNet-18 although D_R is good: at α = 0 these models follow the non-robust feature on at most 1\.3 % /);
+  assert.match(why, /16\.7 % of images whose robust pattern is another class's/);
+  assert.equal(q2Why(input(falling, { robustIsLabel: 0.6 })), undefined, 'a poor D_R is explained by drExplanation instead');
+  assert.equal(q2Why(input([mix('VGG-16', 0, 0.5, 0.03), mix('VGG-16', 1, 0.64, 0.04)], {})), undefined, 'nothing falls: nothing to explain');
+  assert.match(q2Why(input([mix('R', 0, 0.6, 0.3), mix('R', 1, 0.4, 0.3)], {}))!, /follow the non-robust feature on up to 30\.0 %/);
+  const dnrWhyText = dnrWhy(input([], {}, { nonRobustIsLabel: 0, nonRobustIsSource: 1, robustIsSource: 0.929 }))!;
+  assert.match(dnrWhyText, /D_det shows its target label's non-robust pattern in only 0\.0 % .* keeps the source's in 100\.0 % .* 92\.9 %.*wrong class\.$/);
+  assert.equal(dnrWhy(input([], {}, { nonRobustIsLabel: 0.9 })), undefined, 'a D_NR that carries p_t needs no explanation');
 });
 
 test('the report files: Markdown with the answers, CSV with the paper column where it has a number, figure', async () => {
