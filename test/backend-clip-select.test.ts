@@ -5,17 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { CLIP_GRAD_KERNEL, registerClipGrad } from '../ml/backend/clip-grad.ts';
 import { registerSelectRows, selectRows, SELECT_ROWS_KERNEL } from '../ml/backend/select-rows.ts';
-import { randomArray, testLoopKernelOnBackends } from './backend-compare.ts';
-
-function sameBits(actual: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  const i = a.findIndex((v, k) => v !== e[k]);
-  assert.equal(i, -1, `${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
-}
-
-const copy = (t: tf.Tensor): Float32Array => Float32Array.from(t.dataSync());
+import { copyData, randomArray, sameBits, testLoopKernelOnBackends } from './backend-compare.ts';
 
 testLoopKernelOnBackends('clipByValue gradient equals tfjs where(lo <= x <= hi, dy, 0) bit for bit', registerClipGrad, async (backend) => {
   assert.ok(await tf.setBackend(backend));
@@ -41,7 +31,7 @@ testLoopKernelOnBackends('clipByValue gradient equals tfjs where(lo <= x <= hi, 
       const dy = tf.tensor(dyv, shape);
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.clipByValue(t, lo, hi), dy)))(x);
       const reference = tf.where(tf.logicalAnd(tf.greaterEqual(x, lo), tf.lessEqual(x, hi)), dy, tf.zerosLike(dy));
-      return [copy(g), copy(reference)];
+      return [copyData(g), copyData(reference)];
     });
     sameBits(got, want, `${backend} clip [${lo}, ${hi}] gradient`);
     assert.ok(got.some((v) => v === 0) && got.some((v) => v !== 0), 'some values clipped, some not');
@@ -64,7 +54,7 @@ testLoopKernelOnBackends('selectRows equals where(broadcast mask) bit for bit', 
       const b = tf.tensor(randomArray(8, shape), shape);
       const mask = tf.greater(tf.tensor1d(randomArray(9, [n])), 0) as tf.Tensor1D;
       const reference = tf.where(tf.broadcastTo(tf.reshape(mask, [n, ...shape.slice(1).map(() => 1)]), shape), a, b);
-      return [copy(selectRows(mask, a, b)), copy(reference)];
+      return [copyData(selectRows(mask, a, b)), copyData(reference)];
     });
     sameBits(got, want, `${backend} selectRows [${shape}]`);
   }

@@ -11,6 +11,17 @@ export function randomArray(seed: number, shape: readonly number[], lo = -1, hi 
 }
 
 /** Runs `fn` on `backend` and returns copies of its outputs; frees every tensor it made. */
+/** Equal bit for bit (NaN payloads and -0 included), naming the first element that differs. */
+export function sameBits(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  const i = a.findIndex((v, k) => v !== e[k]);
+  assert.equal(i, -1, `${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+}
+
+export const copyData = (t: tf.Tensor): Float32Array => Float32Array.from(t.dataSync());
+
 export async function runOn(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to start`);
   const before = tf.memory().numTensors;

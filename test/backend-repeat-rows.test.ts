@@ -7,17 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { columnSum, registerRepeatRows, repeatRows, REPEAT_ROWS_KERNEL } from '../ml/backend/repeat-rows.ts';
 import { BatchNorm, BatchNormUpdates } from '../ml/models/batch-norm.ts';
 import { ParamStore } from '../ml/models/params.ts';
-import { randomArray, testLoopKernelOnBackends } from './backend-compare.ts';
-
-function sameBits(actual: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  const i = a.findIndex((v, k) => v !== e[k]);
-  assert.equal(i, -1, `${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
-}
-
-const copy = (t: tf.Tensor): Float32Array => Float32Array.from(t.dataSync());
+import { copyData, randomArray, sameBits, testLoopKernelOnBackends } from './backend-compare.ts';
 
 /** The group batch norm's train-mode statistics and output as written before (tfjs' Sum gradient). */
 function previousGroupBn(bn: BatchNorm, x: tf.Tensor4D): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
@@ -55,7 +45,7 @@ async function compareOn(backend: string): Promise<void> {
     const v = tf.tensor1d(randomArray(rows + c, [c]));
     const [got, want] = tf.tidy(() => [repeatRows(v, rows), tf.tile(v.reshape([1, c]), [rows, 1])]);
     assert.deepEqual(got.shape, [rows, c]);
-    sameBits(copy(got), copy(want), `repeatRows ${rows}x${c}`);
+    sameBits(copyData(got), copyData(want), `repeatRows ${rows}x${c}`);
     tf.dispose([v, got, want]);
   }
 
@@ -89,12 +79,12 @@ async function compareOn(backend: string): Promise<void> {
         const vars = [bn.weight.v, bn.bias.v] as tf.Variable[];
         const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(f(x, updates), dy)) as tf.Scalar, vars);
         const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D, scratch), dy)))(x);
-        return [value, dx, grads[vars[0]!.name]!, grads[vars[1]!.name]!].map(copy);
+        return [value, dx, grads[vars[0]!.name]!, grads[vars[1]!.name]!].map(copyData);
       });
       // The recorded batch statistics are part of what must not change.
       const stats = [...(updates as unknown as { pending: { mean: tf.Tensor; variance: tf.Tensor }[] }).pending].flatMap((u) => [
-        copy(u.mean),
-        copy(u.variance),
+        copyData(u.mean),
+        copyData(u.variance),
       ]);
       updates.discard();
       scratch.discard();
