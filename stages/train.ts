@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineStage } from '../engine/stage.ts';
 import { modelConfigSchema } from '../ml/models/config.ts';
-import { NODE_OVERHEAD_SECONDS, forwardSeconds } from '../ml/models/cost.ts';
+import { NODE_OVERHEAD_SECONDS, forwardSeconds, trainingFactor } from '../ml/models/cost.ts';
 import { hintNumber } from './estimate-hints.ts';
 
 /**
@@ -79,7 +79,7 @@ export const train = defineStage({
     const steps = Math.max(1, Math.round(p.epochs * Math.ceil(images / p.batchSize)));
     const pgd = p.adversarial ? 2 * p.adversarial.iterations : 0;
     const slowdown = hintNumber(hints, 'slowdown', 1);
-    return NODE_OVERHEAD_SECONDS + steps * p.batchSize * forwardSeconds(p.model) * (3 + pgd) * slowdown;
+    return NODE_OVERHEAD_SECONDS + steps * p.batchSize * forwardSeconds(p.model) * trainingFactor(p.model.arch) * (3 + pgd) * slowdown;
   },
   similarity: (p) => {
     const m = p.model as { arch: string; width?: number; blocks?: readonly number[] };

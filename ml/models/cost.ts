@@ -18,8 +18,11 @@ export const COST_VGG16_LAYOUT = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M'
 // Refit on an idle 2-core machine (bench/cpu-plan.ts, two nodes at once on one kernel thread each):
 // measured / formula was 1.2-1.3 for ResNet-18, VGG-16 and STN trainings, 1.6 for PTN and 1.7
 // for ResNet-50 (bottlenecks: more, smaller convolutions), and 4.3 for G-ResNet with the old
-// factor of 3 (its p4m filters are expanded and its feature maps are 8 orientations wide).
-const FAMILY_FACTOR: Readonly<Record<string, number>> = { '': 1, g: 10, 'stn-': 1.15, 'ptn-': 1.6 };
+// factor of 3 (its p4m filters are expanded and its feature maps are 8 orientations wide). A
+// G-ResNet's backward pass costs more again than its forward (the filter expansion's gradient):
+// on the demo its evaluations ran at 0.2x a forward factor of 10, its trainings at 0.8x.
+const FAMILY_FACTOR: Readonly<Record<string, number>> = { '': 1, g: 4, 'stn-': 1.15, 'ptn-': 1.6 };
+const TRAINING_FACTOR: Readonly<Record<string, number>> = { g: 2.5 };
 const BOTTLENECK_FACTOR = 1.3;
 
 export interface ForwardCost {
@@ -101,6 +104,11 @@ export function forwardSeconds(cfg: CostInput): number {
   const c = forwardCost(cfg);
   const bottleneck = cfg.arch === 'resnet50' ? BOTTLENECK_FACTOR : 1;
   return (FAMILY_FACTOR[family(cfg.arch)] ?? 1) * bottleneck * (c.macs / 3.8e10 + (4 * c.activations) / 2.3e9);
+}
+
+/** How much more a training step costs than `forwardSeconds` x its passes suggests, per family. */
+export function trainingFactor(arch: string): number {
+  return TRAINING_FACTOR[family(arch)] ?? 1;
 }
 
 /** Seconds a node spends before and after its loop (tfjs and backend start, model load, writes). */
