@@ -1,16 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadedCode } from './code-check.ts';
 import { closure, checkGraph, resolveTargets } from './graph.ts';
 import type { CheckedGraph } from './graph.ts';
 import { dagText, findArtifact, findNode, fmtBytes, lineageTree, runDetail, runLog, showArtifact, showNode } from './inspect.ts';
 import type { ArtifactDescriber } from './inspect.ts';
-import { NodeLocks } from './lock.ts';
 import { InlineExecutor } from './inline-executor.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { collectGarbage, verifyAll } from './maintenance.ts';
 import { parseOverride, readParamsFile, resolveProfile } from './params.ts';
 import type { Project } from './project.ts';
 import { Repro, ensureDirs } from './repro.ts';
+import { reproContext } from './repro-context.ts';
 import type { ReproSummary } from './repro.ts';
 import { Reporter, fmtDuration } from './reporter.ts';
 import { Estimator, planEstimates, scheduleSeconds } from './estimates.ts';
@@ -351,25 +350,7 @@ async function runRepro(
   const runId = quiet ? 0 : ws.db.startRun(command, profile, names, ws.host);
   const workerEnv = project.workerEnv?.(o.executor === 'slurm' ? 1 : o.jobs);
   const executor = makeExecutor(project, ws, graph, o, runId, workerEnv);
-  const repro = new Repro(
-    {
-      project,
-      graph,
-      artifactsDir: ws.artifactsDir,
-      db: ws.db,
-      store: ws.store,
-      integrity: ws.integrity,
-      executor,
-      locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId }),
-      digests: loadedCode(project),
-      runId,
-      host: ws.host,
-      listener,
-      estimator,
-      ...(workerEnv ? { workerEnv } : {}),
-    },
-    o,
-  );
+  const repro = new Repro(reproContext(project, ws, graph, { executor, runId, listener, estimator, ...(workerEnv ? { workerEnv } : {}) }), o);
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;

@@ -1,9 +1,8 @@
-import { loadedCode } from './code-check.ts';
 import type { CheckedGraph } from './graph.ts';
 import { InlineExecutor } from './inline-executor.ts';
-import { NodeLocks } from './lock.ts';
 import type { Project } from './project.ts';
 import { Repro } from './repro.ts';
+import { reproContext } from './repro-context.ts';
 import type { ArtifactRef } from './store.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -25,24 +24,14 @@ export interface UpToDate {
 export async function upToDate(project: Project, ws: Workspace, graph: CheckedGraph, ids: readonly string[]): Promise<UpToDate> {
   const keys = new Map<string, string>();
   const repro = new Repro(
-    {
-      project,
-      graph,
-      artifactsDir: ws.artifactsDir,
-      db: ws.db,
-      store: ws.store,
-      integrity: ws.integrity,
-      // Neither is used by a dry run; both are required by the scheduler's context.
+    reproContext(project, ws, graph, {
+      // Not used by a dry run; the scheduler's context requires one.
       executor: new InlineExecutor(project),
-      locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId: 0 }),
-      // The same digests `repro` keys nodes with (the project's extra code included).
-      digests: loadedCode(project),
       runId: 0,
-      host: ws.host,
       listener: (e) => {
         if (e.type === 'cached') keys.set(e.node, e.key);
       },
-    },
+    }),
     { dryRun: true, force: [], jobs: 1, keepGoing: true },
   );
   const summary = await repro.run(ids);
