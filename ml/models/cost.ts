@@ -111,8 +111,12 @@ export function trainingFactor(arch: string): number {
   return TRAINING_FACTOR[family(arch)] ?? 1;
 }
 
-/** Seconds a node spends before and after its loop (tfjs and backend start, model load, writes). */
-export const NODE_OVERHEAD_SECONDS = 2;
+/**
+ * Seconds a node spends before and after its loop (model load, writes). Persistent workers boot
+ * tfjs and the backend once, so this is what a node pays after the first: 0.2-0.4 s measured
+ * (natural evaluations on the demo; bench/workers.ts), not the 1.7 s of a fresh process.
+ */
+export const NODE_OVERHEAD_SECONDS = 0.4;
 
 /** "ResNet-34 layout [1, 1, 1, 1] basic blocks (10 layers), width 0.125 (channels 8-64)". */
 export function describeModel(cfg: CostInput): string {
