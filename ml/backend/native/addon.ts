@@ -66,6 +66,10 @@ export interface NativeAddon {
   pool(isMax: number, geometry: number[], x: Float32Array, out: Float32Array): void;
   poolGrad(isMax: number, geometry: number[], dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   channelAffine(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, out: Float32Array): void;
+  /** native/src/resample.cc: xs, ys hold n * per points; out n * per * c values. */
+  bilinearSample(image: Float32Array, n: number, h: number, w: number, c: number, xs: Float32Array, ys: Float32Array, out: Float32Array): void;
+  clip(x: Float32Array, lo: number, hi: number, out: Float32Array): void;
+  wrapRows(x: Float32Array, n: number, h: number, rowLength: number, pad: number, out: Float32Array): void;
 }
 
 /**
