@@ -14,6 +14,7 @@ import { registerP4MExpand } from './p4m-expand.ts';
 import { registerRepeatRows } from './repeat-rows.ts';
 import { registerClipGrad } from './clip-grad.ts';
 import { registerSelectRows } from './select-rows.ts';
+import { registerBatchNormEvalRelu } from './batch-norm-eval.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
@@ -161,6 +162,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerRepeatRows();
   registerClipGrad();
   registerSelectRows();
+  registerBatchNormEvalRelu();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

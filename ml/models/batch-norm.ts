@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain } from '../backend/batch-norm.ts';
+import { batchNormRelu } from '../backend/batch-norm-eval.ts';
 import { columnSum } from '../backend/repeat-rows.ts';
 import type { Mode } from './classifier.ts';
 import type { Param, ParamStore } from './params.ts';
@@ -88,6 +89,42 @@ export class BatchNorm {
     this.bias = store.add(`${name}.bias`, [channels], { kind: 'zeros' });
     this.runningMean = store.add(`${name}.running_mean`, [channels], { kind: 'zeros' }, false);
     this.runningVar = store.add(`${name}.running_var`, [channels], { kind: 'ones' }, false);
+  }
+
+  /**
+   * relu(apply(x) [+ skip]). In 'eval' mode one fused op (ml/backend/batch-norm-eval.ts: one pass on
+   * native, the same values and gradients); in 'train' mode exactly apply, add, relu.
+   */
+  applyRelu(x: tf.Tensor4D, ctx: ForwardContext, skip?: tf.Tensor4D): tf.Tensor4D {
+    if (ctx.mode !== 'eval') {
+      const y = this.apply(x, ctx);
+      return tf.relu(skip === undefined ? y : y.add(skip)) as tf.Tensor4D;
+    }
+    this.checkChannels(x);
+    return tf.tidy(() => {
+      const [mean, variance, offset, scale] = [this.runningMean, this.runningVar, this.bias, this.weight].map((p) => this.perChannel(p.v as tf.Tensor1D));
+      return batchNormRelu(x, mean!, variance!, offset!, scale!, this.eps, skip);
+    });
+  }
+
+  private checkChannels(x: tf.Tensor4D): void {
+    const c = x.shape[3];
+    if (c !== this.channels * this.groupSize) {
+      throw new Error(`${this.name}: expected ${this.channels * this.groupSize} channels (${this.channels} x ${this.groupSize}), got ${c}`);
+    }
+  }
+
+  /**
+   * A per-C vector spread over its g channels ((C, g) layout) by a broadcast multiply, not by tile
+   * (whose gradient is g slices and adds per use); the vector itself when g = 1.
+   */
+  private perChannel(v: tf.Tensor1D): tf.Tensor1D {
+    const g = this.groupSize;
+    if (g === 1) return v;
+    return v
+      .reshape([this.channels, 1])
+      .mul(tf.ones([1, g]))
+      .reshape([this.channels * g]) as tf.Tensor1D;
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {

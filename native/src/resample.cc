@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "napi_util.h"
 
@@ -27,39 +28,56 @@ void expect(bool ok, const char* what) {
   if (!ok) throw NapiError(what);
 }
 
-// out[q, :] = sum over the inside corners of (x, y) = (xs[q], ys[q]) of weight * image[corner, :],
-// q = b * per + p; corners and weights as forEachCorner in bilinear-sample.ts.
-void sample(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, const float* xs, const float* ys, int64_t per,
-            float* out) {
-  const double hMax = static_cast<double>(h - 1), wMax = static_cast<double>(w - 1);
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-#pragma omp parallel for if (n * per * c >= kParallelMin) schedule(static)
-  for (int64_t q = 0; q < n * per; q++) {
-    const int64_t b = q / per;
-    float* o = out + q * c;
-    for (int64_t ch = 0; ch < c; ch++) o[ch] = 0.f;
-    const double x = xs[q], y = ys[q];
-    const double x0 = std::floor(x), y0 = std::floor(y);
-    const double fx = x - x0, fy = y - y0;
-    for (int dy = 0; dy < 2; dy++) {
-      const double yi = y0 + dy;
-      if (yi < 0 || yi > hMax) continue;  // false for NaN: JavaScript visits the corner
-      const double wy = dy ? fy : 1 - fy;
-      for (int dx = 0; dx < 2; dx++) {
-        const double xi = x0 + dx;
-        if (xi < 0 || xi > wMax) continue;
-        const double wx = dx ? fx : 1 - fx;
-        const double weight = wx * wy;
-        if (std::isnan(xi) || std::isnan(yi)) {
-          // JavaScript reads image[NaN] (undefined): every channel becomes NaN.
-          for (int64_t ch = 0; ch < c; ch++) o[ch] = nan;
-          continue;
-        }
-        const float* s = src + ((b * h + static_cast<int64_t>(yi)) * w + static_cast<int64_t>(xi)) * c;
-        for (int64_t ch = 0; ch < c; ch++) o[ch] = static_cast<float>(static_cast<double>(o[ch]) + weight * static_cast<double>(s[ch]));
+// One sample point: o[:] = sum over the inside corners of (x, y) of weight * image[corner, :],
+// corners and weights as forEachCorner in bilinear-sample.ts. The running sums live in acc,
+// rounded to float32 after each corner as the TypeScript kernel's Float32Array stores round them.
+// C > 0 fixes the channel count at compile time (the models sample RGB images); 0 reads c.
+template <int C>
+inline void samplePoint(const float* image, int64_t h, int64_t w, int64_t c, double x, double y, float* o, float* acc) {
+  const int64_t cc = C > 0 ? C : c;
+  for (int64_t ch = 0; ch < cc; ch++) acc[ch] = 0.f;
+  const double x0 = std::floor(x), y0 = std::floor(y);
+  const double fx = x - x0, fy = y - y0;
+  bool nan = false;
+  for (int dy = 0; dy < 2; dy++) {
+    const double yi = y0 + dy;
+    if (yi < 0 || yi > static_cast<double>(h - 1)) continue;  // false for NaN: JavaScript visits the corner
+    const double wy = dy ? fy : 1 - fy;
+    for (int dx = 0; dx < 2; dx++) {
+      const double xi = x0 + dx;
+      if (xi < 0 || xi > static_cast<double>(w - 1)) continue;
+      if (std::isnan(xi) || std::isnan(yi)) {
+        nan = true;  // JavaScript reads image[NaN] (undefined): every channel becomes NaN
+        continue;
       }
+      const double weight = (dx ? fx : 1 - fx) * wy;
+      const float* s = image + (static_cast<int64_t>(yi) * w + static_cast<int64_t>(xi)) * cc;
+      for (int64_t ch = 0; ch < cc; ch++) acc[ch] = static_cast<float>(static_cast<double>(acc[ch]) + weight * static_cast<double>(s[ch]));
     }
   }
+  const float q = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t ch = 0; ch < cc; ch++) o[ch] = nan ? q : acc[ch];
+}
+
+template <int C>
+void sampleImages(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, const float* xs, const float* ys, int64_t per,
+                  float* out) {
+#pragma omp parallel for if (n * per * c >= kParallelMin) schedule(static)
+  for (int64_t b = 0; b < n; b++) {
+    std::vector<float> acc(static_cast<size_t>(C > 0 ? C : c));
+    const float* image = src + b * h * w * c;
+    for (int64_t p = 0; p < per; p++) {
+      const int64_t q = b * per + p;
+      samplePoint<C>(image, h, w, c, xs[q], ys[q], out + q * c, acc.data());
+    }
+  }
+}
+
+void sample(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, const float* xs, const float* ys, int64_t per,
+            float* out) {
+  if (c == 3) return sampleImages<3>(src, n, h, w, c, xs, ys, per, out);
+  if (c == 1) return sampleImages<1>(src, n, h, w, c, xs, ys, per, out);
+  sampleImages<0>(src, n, h, w, c, xs, ys, per, out);
 }
 
 // bilinearSample(image, n, h, w, c, xs, ys, out): xs and ys hold n * per points, out n * per * c.

@@ -18,6 +18,7 @@ import { cpuKernel, guardSharing, type NativeBackend } from './backend.ts';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../batch-norm.ts';
 import { RELU_GRAD_KERNEL } from '../relu-grad.ts';
 import { resampleKernelConfigs } from './resample-kernels.ts';
+import { BN_EVAL_RELU_KERNEL } from '../batch-norm-eval.ts';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -369,9 +370,21 @@ const bnTrainGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   return [dx.info, dscale.info, doffset.info];
 };
 
-/** Inference batch norm (tf.batchNorm) with per-channel or scalar statistics: y = k1[c] x + k3[c]. */
-function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
-  const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
+/** Inference batch norm as y = k1[c] x + k3[c] over x viewed as [rows, c]. */
+export interface InferenceAffine {
+  readonly rows: number;
+  readonly c: number;
+  readonly k1: Float32Array;
+  readonly k3: Float32Array;
+}
+
+/**
+ * tf.batchNorm's inputs (per-channel or scalar statistics) as k1 = scale / sqrt(var + eps) and
+ * k3 = offset - mean k1, or undefined where they are not float32 per-channel vectors. Shared by
+ * FusedBatchNorm and the fused eval BN + ReLU (bnEvalRelu below), so both compute the same bits.
+ */
+export function inferenceAffine(b: NativeBackend, inputs: Record<string, TensorInfo | undefined>, eps: number): InferenceAffine | undefined {
+  const { x, mean, variance, offset, scale } = inputs;
   if (x === undefined || mean === undefined || variance === undefined || !allFloat(x, mean, variance, offset, scale)) return undefined;
   const [rows, c] = rowsByChannels(x);
   const perChannel = (t: TensorInfo | undefined) => t === undefined || size(t.shape) === 1 || (t.shape.length === 1 && t.shape[0] === c);
@@ -382,7 +395,6 @@ function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): Tens
     return v.length === 1 ? () => v[0]! : (i: number) => v[i]!;
   };
   const [m, v, o, s] = [at(mean, 0), at(variance, 1), at(offset, 0), at(scale, 1)];
-  const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
   const k1 = new Float32Array(c);
   const k3 = new Float32Array(c);
   for (let i = 0; i < c; i++) {
@@ -390,10 +402,37 @@ function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): Tens
     k1[i] = g;
     k3[i] = o(i) - m(i) * g;
   }
+  return { rows, c, k1, k3 };
+}
+
+/** Inference batch norm (tf.batchNorm) with per-channel or scalar statistics: y = k1[c] x + k3[c]. */
+function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const inputs = args.inputs as Record<string, TensorInfo | undefined>;
+  const affine = inferenceAffine(b, inputs, (args.attrs as { varianceEpsilon: number }).varianceEpsilon);
+  if (affine === undefined) return undefined;
+  const x = inputs.x!;
   const out = b.output([...x.shape]);
-  b.addon.channelAffine(b.f32(x), rows, c, k1, k3, out.values);
+  b.addon.channelAffine(b.f32(x), affine.rows, affine.c, affine.k1, affine.k3, out.values);
   return out.info;
 }
+
+/**
+ * Eval-mode batch norm, residual add and ReLU in one pass (../batch-norm-eval.ts): the same k1, k3
+ * as FusedBatchNorm, then native/src/bn_eval.cc's loop, which does the three kernels' float
+ * operations in their order.
+ */
+const bnEvalRelu: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as NativeBackend;
+  const ins = inputs as Record<string, TensorInfo | undefined>;
+  const affine = inferenceAffine(b, ins, (attrs as { varianceEpsilon: number }).varianceEpsilon);
+  const { x, skip } = ins;
+  if (affine === undefined || (skip !== undefined && (skip.dtype !== 'float32' || skip.shape.join() !== x!.shape.join()))) {
+    throw new Error(`${BN_EVAL_RELU_KERNEL}: needs float32 x, per-channel statistics and a skip of x's shape`);
+  }
+  const out = b.output([...x!.shape]);
+  b.addon.bnEvalRelu(b.f32(x!), affine.rows, affine.c, affine.k1, affine.k3, skip === undefined ? new Float32Array(0) : b.f32(skip), out.values);
+  return out.info;
+};
 
 interface PoolAttrs {
   filterSize: [number, number] | number;
@@ -469,5 +508,6 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     { kernelName: BN_TRAIN_GRAD_KERNEL, backendName, kernelFunc: bnTrainGrad },
     { kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: reluGrad },
     ...resampleKernelConfigs(backendName),
+    { kernelName: BN_EVAL_RELU_KERNEL, backendName, kernelFunc: bnEvalRelu },
   ];
 }
