@@ -36,7 +36,7 @@ function withFusion<T>(on: boolean, fn: () => T): T {
 
 test('fused BN + ReLU equals tf.batchNorm, add, relu bit for bit, values and gradients (NaN, -0)', { skip }, async () => {
   await initBackend('native', { log: () => {} });
-  const shape = [3, 9, 8, 24] as const;
+  const shape: [number, number, number, number] = [3, 9, 8, 24];
   const c = shape[3];
   const x = randomArray(1, shape, -3, 3);
   const skipValues = randomArray(2, shape, -2, 2);
