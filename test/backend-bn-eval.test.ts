@@ -92,8 +92,8 @@ test('fused BN + ReLU equals tf.batchNorm, add, relu bit for bit, values and gra
 function randomise(model: Model, seed: number): void {
   const rng = new Rng(seed);
   for (const { name, variable } of model.namedVariables) {
-    const lo = name.endsWith('running_var') ? 0.2 : -1;
-    const hi = name.endsWith('running_var') ? 2 : 1;
+    // Positive variances; mostly positive biases keep deep stacks (VGG-16) from dying out.
+    const [lo, hi] = name.endsWith('running_var') ? [0.2, 2] : name.endsWith('.bias') ? [-0.2, 1] : [-1, 1];
     const values = rng.fillUniform(new Float32Array(variable.size), lo, hi);
     if (name.endsWith('.weight') && variable.rank > 1) values.forEach((v, i) => (values[i] = v * 0.5));
     variable.assign(tf.tensor(values, variable.shape));
@@ -104,6 +104,7 @@ const families: ModelConfigInput[] = [
   // Two blocks in stage 1: an identity shortcut; stages 2-4: convolution shortcuts.
   { arch: 'resnet18', width: 1 / 16, numClasses: 5, inputSize: 8, blocks: [2, 1, 1, 1] },
   { arch: 'resnet50', width: 1 / 16, numClasses: 5, inputSize: 8, blocks: [2, 1, 1, 1] },
+  { arch: 'vgg16', width: 1 / 32, numClasses: 5, inputSize: 32 },
   { arch: 'gresnet18', width: 1 / 8, numClasses: 5, inputSize: 8, blocks: [2, 1, 1, 1] },
   { arch: 'stn-resnet18', width: 1 / 16, numClasses: 5, inputSize: 12, blocks: [1, 1, 1, 1], loc: { channels: [2, 3], kernels: [3, 3], hidden: 4 } },
   { arch: 'ptn-resnet18', width: 1 / 16, numClasses: 5, inputSize: 8, blocks: [1, 1, 1, 1], originChannels: 3 },
