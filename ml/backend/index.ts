@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
 import { registerBatchNormGrad } from './batch-norm-grad.ts';
 import { registerBatchNormTrainGrad } from './batch-norm.ts';
+import { registerGroupBatchNormGrads } from './group-batch-norm.ts';
 import { registerReluGrad } from './relu-grad.ts';
 import { registerBilinearSample } from './bilinear-sample.ts';
 import { registerWrapRows } from './wrap-rows.ts';
@@ -154,6 +155,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`initBackend: threads must be a positive integer; got ${threads}`);
   registerBatchNormGrad();
   registerBatchNormTrainGrad();
+  registerGroupBatchNormGrads();
   registerReluGrad();
   registerBilinearSample();
   registerWrapRows();

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain } from '../backend/batch-norm.ts';
 import { columnSum } from '../backend/repeat-rows.ts';
+import { affineRows, centreAndSquareSum, type GroupBnRoute } from '../backend/group-batch-norm.ts';
 import type { Mode } from './classifier.ts';
 import type { Param, ParamStore } from './params.ts';
 
@@ -138,16 +139,43 @@ export class BatchNorm {
           this.eps,
         );
       }
-      // Column sums whose gradient copies dy over the rows rather than multiplying it by a
-      // [rows, c] tensor of ones (tfjs' Sum gradient): the same values, a fraction of the work.
-      const x2 = x.reshape([rows, c]) as tf.Tensor2D;
-      const mean = columnSum(x2).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
-      const centred = x2.sub(perGroup(mean)) as tf.Tensor2D;
-      const variance = columnSum(centred.square()).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
-      ctx.bnUpdates?.record(this, mean, variance, count);
-      const scale = tf.rsqrt(variance.add(this.eps)).mul(this.weight.v) as tf.Tensor1D;
-      const y = centred.mul(perGroup(scale)).add(perGroup(this.bias.v as tf.Tensor1D));
+      const r = groupBatchNormTrain(x.reshape([rows, c]) as tf.Tensor2D, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, g, this.eps);
+      ctx.bnUpdates?.record(this, r.mean, r.variance, count);
+      const y = r.y;
       return y.reshape([n, h, w, c]) as tf.Tensor4D;
     });
   }
+}
+
+/**
+ * Training-mode batch norm of x [rows, C * g] with statistics per C shared over the g channels of
+ * each field: mean and biased variance [C], and y. The full-size steps (centring, squares, the
+ * affine map) are fused on native (`route` 'auto'; ml/backend/group-batch-norm.ts), with the same
+ * bits as the composed ops ('composed', every backend).
+ */
+export function groupBatchNormTrain(
+  x2: tf.Tensor2D,
+  weight: tf.Tensor1D,
+  bias: tf.Tensor1D,
+  g: number,
+  eps: number,
+  route: GroupBnRoute = 'auto',
+): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const [rows, c] = x2.shape;
+  const C = c / g;
+  const count = rows * g;
+  const spread = tf.ones([1, g]);
+  const perGroup = (v: tf.Tensor1D) =>
+    v
+      .reshape([C, 1])
+      .mul(spread)
+      .reshape([C * g]) as tf.Tensor1D;
+  // Column sums whose gradient copies dy over the rows rather than multiplying it by a
+  // [rows, c] tensor of ones (tfjs' Sum gradient): the same values, a fraction of the work.
+  const mean = columnSum(x2).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+  const { centred, sqSum } = centreAndSquareSum(x2, perGroup(mean), route);
+  const variance = sqSum.reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+  const scale = tf.rsqrt(variance.add(eps)).mul(weight) as tf.Tensor1D;
+  const y = affineRows(centred, perGroup(scale), perGroup(bias), route);
+  return { y, mean, variance };
 }

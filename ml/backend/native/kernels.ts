@@ -17,6 +17,7 @@ import type {
 import { cpuKernel, guardSharing, type NativeBackend } from './backend.ts';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../batch-norm.ts';
 import { RELU_GRAD_KERNEL } from '../relu-grad.ts';
+import { groupBnKernelConfigs } from './group-bn-kernels.ts';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -471,5 +472,6 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     { kernelName: BN_TRAIN_KERNEL, backendName, kernelFunc: bnTrain },
     { kernelName: BN_TRAIN_GRAD_KERNEL, backendName, kernelFunc: bnTrainGrad },
     { kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: reluGrad },
+    ...groupBnKernelConfigs(backendName),
   ];
 }
