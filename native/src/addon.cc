@@ -136,6 +136,7 @@ napi_value registerElementwise(napi_env env, napi_value exports);
 napi_value registerBatchNorm(napi_env env, napi_value exports);
 napi_value registerPool(napi_env env, napi_value exports);
 napi_value registerGroupBatchNorm(napi_env env, napi_value exports);
+napi_value registerSgd(napi_env env, napi_value exports);
 
 }  // namespace rf
 
@@ -153,6 +154,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   rf::registerElementwise(env, exports);
   rf::registerBatchNorm(env, exports);
   rf::registerGroupBatchNorm(env, exports);
+  rf::registerSgd(env, exports);
   return rf::registerPool(env, exports);
 }
 

@@ -80,6 +80,8 @@ export interface NativeAddon {
     dB: Float32Array,
   ): void;
   gbnCentreGrad(dCentred: Float32Array, centred: Float32Array, dSq: Float32Array, rows: number, cols: number, dx: Float32Array, dxSum: Float32Array): void;
+  /** native/src/sgd.cc: one SGD step of one variable (ml/backend/sgd-update.ts). */
+  sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, lr: number, momentum: number, weightDecay: number, wOut: Float32Array, vOut: Float32Array): void;
 }
 
 /**

@@ -18,6 +18,7 @@ import { cpuKernel, guardSharing, type NativeBackend } from './backend.ts';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../batch-norm.ts';
 import { RELU_GRAD_KERNEL } from '../relu-grad.ts';
 import { groupBnKernelConfigs } from './group-bn-kernels.ts';
+import { sgdKernelConfig } from './sgd-kernel.ts';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -473,5 +474,6 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     { kernelName: BN_TRAIN_GRAD_KERNEL, backendName, kernelFunc: bnTrainGrad },
     { kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: reluGrad },
     ...groupBnKernelConfigs(backendName),
+    sgdKernelConfig(backendName),
   ];
 }
