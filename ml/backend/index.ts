@@ -8,6 +8,7 @@ import type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
 import { registerBatchNormGrad } from './batch-norm-grad.ts';
 import { registerBatchNormTrainGrad } from './batch-norm.ts';
 import { registerGroupBatchNormGrads } from './group-batch-norm.ts';
+import { registerBatchNormTrainReluGrad } from './batch-norm-relu.ts';
 import { registerReluGrad } from './relu-grad.ts';
 import { registerBilinearSample } from './bilinear-sample.ts';
 import { registerWrapRows } from './wrap-rows.ts';
@@ -156,6 +157,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerBatchNormGrad();
   registerBatchNormTrainGrad();
   registerGroupBatchNormGrads();
+  registerBatchNormTrainReluGrad();
   registerReluGrad();
   registerBilinearSample();
   registerWrapRows();

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain } from '../backend/batch-norm.ts';
+import { batchNormTrainRelu } from '../backend/batch-norm-relu.ts';
 import { columnSum } from '../backend/repeat-rows.ts';
 import { affineRows, centreAndSquareSum, type GroupBnRoute } from '../backend/group-batch-norm.ts';
 import type { Mode } from './classifier.ts';
@@ -89,6 +90,21 @@ export class BatchNorm {
     this.bias = store.add(`${name}.bias`, [channels], { kind: 'zeros' });
     this.runningMean = store.add(`${name}.running_mean`, [channels], { kind: 'zeros' }, false);
     this.runningVar = store.add(`${name}.running_var`, [channels], { kind: 'ones' }, false);
+  }
+
+  /**
+   * relu(apply(x, ctx)). Plain training-mode batch norm runs it as one op (batchNormTrainRelu: on
+   * native a full-size pass fewer each way, the same bits); the other cases compose the two.
+   */
+  applyRelu(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    if (this.groupSize !== 1 || ctx.mode === 'eval') return tf.tidy(() => tf.relu(this.apply(x, ctx)));
+    if (x.shape[3] !== this.channels) throw new Error(`${this.name}: expected ${this.channels} channels, got ${x.shape[3]}`);
+    return tf.tidy(() => {
+      const [n, h, w] = x.shape;
+      const r = batchNormTrainRelu(x, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, this.eps);
+      ctx.bnUpdates?.record(this, r.mean, r.variance, n * h * w);
+      return r.y;
+    });
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {

@@ -58,7 +58,7 @@ class BasicBlock implements Block {
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext, passThrough: boolean): tf.Tensor4D {
-    const h = relu(this.bn1.apply(this.conv1.apply(x), ctx));
+    const h = this.bn1.applyRelu(this.conv1.apply(x), ctx);
     const out = this.bn2.apply(this.conv2.apply(h), ctx);
     const skip = this.shortcut ? this.shortcut.apply(x, ctx) : x;
     return relu(out.add(skip) as tf.Tensor4D, passThrough);
@@ -87,8 +87,8 @@ class Bottleneck implements Block {
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext, passThrough: boolean): tf.Tensor4D {
-    const h1 = relu(this.bn1.apply(this.conv1.apply(x), ctx));
-    const h2 = relu(this.bn2.apply(this.conv2.apply(h1), ctx));
+    const h1 = this.bn1.applyRelu(this.conv1.apply(x), ctx);
+    const h2 = this.bn2.applyRelu(this.conv2.apply(h1), ctx);
     const out = this.bn3.apply(this.conv3.apply(h2), ctx);
     const skip = this.shortcut ? this.shortcut.apply(x, ctx) : x;
     return relu(out.add(skip) as tf.Tensor4D, passThrough);
@@ -136,7 +136,7 @@ export class ResNetTrunk {
 
   /** The last stage's feature map; `passThrough` gives the final ReLU an identity gradient. */
   apply(x: tf.Tensor4D, ctx: ForwardContext, passThrough = false): tf.Tensor4D {
-    let h = relu(this.stemBn.apply(this.stem.apply(x), ctx));
+    let h = this.stemBn.applyRelu(this.stem.apply(x), ctx);
     this.blocks.forEach((block, i) => {
       h = block.apply(h, ctx, passThrough && i === this.blocks.length - 1);
     });

@@ -137,6 +137,7 @@ napi_value registerBatchNorm(napi_env env, napi_value exports);
 napi_value registerPool(napi_env env, napi_value exports);
 napi_value registerGroupBatchNorm(napi_env env, napi_value exports);
 napi_value registerSgd(napi_env env, napi_value exports);
+napi_value registerBnRelu(napi_env env, napi_value exports);
 
 }  // namespace rf
 
@@ -155,6 +156,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   rf::registerBatchNorm(env, exports);
   rf::registerGroupBatchNorm(env, exports);
   rf::registerSgd(env, exports);
+  rf::registerBnRelu(env, exports);
   return rf::registerPool(env, exports);
 }
 

@@ -82,6 +82,32 @@ export interface NativeAddon {
   gbnCentreGrad(dCentred: Float32Array, centred: Float32Array, dSq: Float32Array, rows: number, cols: number, dx: Float32Array, dxSum: Float32Array): void;
   /** native/src/sgd.cc: one SGD step of one variable (ml/backend/sgd-update.ts). */
   sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, lr: number, momentum: number, weightDecay: number, wOut: Float32Array, vOut: Float32Array): void;
+  /** native/src/bn_relu.cc: bnTrain then ReLU, and the gradient of both (ml/backend/batch-norm-relu.ts). */
+  bnTrainRelu(
+    x: Float32Array,
+    rows: number,
+    channels: number,
+    scale: Float32Array,
+    offset: Float32Array,
+    eps: number,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  bnTrainReluGrad(
+    dy: Float32Array,
+    y: Float32Array,
+    x: Float32Array,
+    rows: number,
+    channels: number,
+    scale: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    eps: number,
+    dx: Float32Array,
+    dscale: Float32Array,
+    doffset: Float32Array,
+  ): void;
 }
 
 /**

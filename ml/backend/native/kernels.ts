@@ -19,6 +19,7 @@ import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../batch-norm.ts';
 import { RELU_GRAD_KERNEL } from '../relu-grad.ts';
 import { groupBnKernelConfigs } from './group-bn-kernels.ts';
 import { sgdKernelConfig } from './sgd-kernel.ts';
+import { bnReluKernelConfigs } from './bn-relu-kernels.ts';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -475,5 +476,6 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     { kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: reluGrad },
     ...groupBnKernelConfigs(backendName),
     sgdKernelConfig(backendName),
+    ...bnReluKernelConfigs(backendName),
   ];
 }
