@@ -3,12 +3,14 @@
 // statistics, and the gradients of x, scale and offset; on serial and threaded shapes (2 threads),
 // channel counts off the vector width. Plus the cpu backend's tf.moments + tf.batchNorm + relu
 // (independent code) within float tolerance, and a check that the fused kernels really ran.
+// And addRelu (the residual join) against tf.relu(tf.add(a, b)).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
 import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { BN_TRAIN_RELU_GRAD_KERNEL, BN_TRAIN_RELU_KERNEL, batchNormTrainRelu } from '../ml/backend/batch-norm-relu.ts';
+import { ADD_RELU_KERNEL, addRelu } from '../ml/backend/add-relu.ts';
 import { BatchNorm, BatchNormUpdates } from '../ml/models/batch-norm.ts';
 import { ParamStore } from '../ml/models/params.ts';
 import { assertClose, randomArray, sameBits } from './backend-compare.ts';
@@ -82,4 +84,40 @@ test('batchNormTrainRelu: BatchNorm.applyRelu runs the fused kernels in training
   updates.discard();
   store.dispose();
   x.dispose();
+});
+
+test('addRelu: the fused native kernel equals tf.relu(tf.add) bit for bit, values and both gradients', { skip }, async () => {
+  await initBackend('native', { threads: 2, log: () => {} });
+  const before = tf.memory().numTensors;
+  for (const shape of [
+    [3, 2, 2, 5],
+    [64, 16, 16, 24],
+  ] as const) {
+    const go = (route: 'auto' | 'composed') =>
+      tf.tidy(() => {
+        const a = tf.tensor4d(randomArray(1, shape), [...shape]);
+        const b = tf.tensor4d(randomArray(2, shape), [...shape]);
+        const r = tf.tensor4d(randomArray(3, shape), [...shape]);
+        const grads = tf.grads((aa: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(addRelu(aa, bb, route), r)))([a, b]);
+        return [addRelu(a, b, route), ...grads].map((t) => Float32Array.from(t.dataSync()));
+      });
+    const fused = go('auto');
+    const composed = go('composed');
+    ['y', 'da', 'db'].forEach((what, k) => sameBits(fused[k]!, composed[k]!, `[${shape}] addRelu ${what}`));
+    assert.ok(fused[1]!.some((v) => v === 0) && fused[1]!.some((v) => v !== 0), 'the mask must cut some gradients and pass others');
+  }
+  const profile = await tf.profile(() => {
+    const [a, b] = [tf.ones([2, 3]), tf.ones([2, 3])];
+    tf.dispose([addRelu(a, b), a, b]);
+  });
+  assert.ok(
+    profile.kernels.some((k) => k.name === ADD_RELU_KERNEL),
+    'RfAddRelu did not run',
+  );
+  // A broadcasting add is left to tfjs' ops (same values).
+  const [a, v] = [tf.tensor2d([-1, 2, 3, -4], [2, 2]), tf.tensor1d([1.5, -2.5])];
+  const joined = addRelu(a, v as unknown as tf.Tensor2D);
+  assert.deepEqual(Array.from(joined.dataSync()), [0.5, 0, 4.5, 0]);
+  tf.dispose([a, v, joined]);
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
 });

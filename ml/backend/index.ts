@@ -9,6 +9,7 @@ import { registerBatchNormGrad } from './batch-norm-grad.ts';
 import { registerBatchNormTrainGrad } from './batch-norm.ts';
 import { registerGroupBatchNormGrads } from './group-batch-norm.ts';
 import { registerBatchNormTrainReluGrad } from './batch-norm-relu.ts';
+import { registerAddReluGrad } from './add-relu.ts';
 import { registerReluGrad } from './relu-grad.ts';
 import { registerBilinearSample } from './bilinear-sample.ts';
 import { registerWrapRows } from './wrap-rows.ts';
@@ -158,6 +159,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerBatchNormTrainGrad();
   registerGroupBatchNormGrads();
   registerBatchNormTrainReluGrad();
+  registerAddReluGrad();
   registerReluGrad();
   registerBilinearSample();
   registerWrapRows();

@@ -9,6 +9,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { BatchNorm, type ForwardContext } from './batch-norm.ts';
 import type { ConvLayer } from './layers.ts';
 import { Conv2d, globalAvgPool, normalizeInput, relu } from './layers.ts';
+import { addRelu } from '../backend/add-relu.ts';
 import { scaled, type ResNetLayout } from './config.ts';
 import type { Body } from './network.ts';
 import type { ParamStore } from './params.ts';
@@ -61,7 +62,7 @@ class BasicBlock implements Block {
     const h = this.bn1.applyRelu(this.conv1.apply(x), ctx);
     const out = this.bn2.apply(this.conv2.apply(h), ctx);
     const skip = this.shortcut ? this.shortcut.apply(x, ctx) : x;
-    return relu(out.add(skip) as tf.Tensor4D, passThrough);
+    return passThrough ? relu(out.add(skip) as tf.Tensor4D, true) : addRelu(out, skip);
   }
 }
 
@@ -91,7 +92,7 @@ class Bottleneck implements Block {
     const h2 = this.bn2.applyRelu(this.conv2.apply(h1), ctx);
     const out = this.bn3.apply(this.conv3.apply(h2), ctx);
     const skip = this.shortcut ? this.shortcut.apply(x, ctx) : x;
-    return relu(out.add(skip) as tf.Tensor4D, passThrough);
+    return passThrough ? relu(out.add(skip) as tf.Tensor4D, true) : addRelu(out, skip);
   }
 }
 

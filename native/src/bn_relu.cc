@@ -1,12 +1,13 @@
-// Training-mode batch norm followed by ReLU, fused: the forward writes relu(bn(x)) in the pass
-// that wrote bn(x), and the gradient applies ReLU's mask (y > 0, the same test as x > 0 on ReLU's
+// ReLU fused into the op before it. Training-mode batch norm followed by ReLU: the forward
+// writes relu(bn(x)) in the pass that wrote bn(x), and the gradient applies ReLU's mask (y > 0, the same test as x > 0 on ReLU's
 // input) while it reads dy, instead of a ReLU pass and a ReLU-gradient pass over the full tensor.
 //
 // The arithmetic must be bit-identical to batchnorm.cc's bnTrain and bnTrainGrad followed by /
 // preceded by the separate ReLU kernels (elementwise.cc): channelSums and channelAffine below are
 // batchnorm.cc's, copied expression for expression (same file-level flags, so the compiler
 // contracts the same products into the same FMAs), with the mask applied to the value read.
-// test/backend-bn-relu.test.ts compares both routes bit for bit.
+// test/backend-bn-relu.test.ts compares both routes bit for bit. And the residual join
+// relu(a + b) in one pass (its gradient is the ReLU kernel's, on the output).
 #include <omp.h>
 
 #include <algorithm>
@@ -155,12 +156,34 @@ napi_value BnTrainReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// addRelu(a, b, out): out = relu(a + b), the residual join (Add, then the ReLU kernel).
+napi_value AddRelu(napi_env env, napi_callback_info info) {
+  try {
+    Args args(env, info, 3);
+    F32View a = args.f32(0), b = args.f32(1), out = args.f32(2);
+    expect(a.length == b.length && out.length == a.length, "addRelu: a, b and out must have one size");
+    const int64_t n = static_cast<int64_t>(a.length);
+    const float* ad = a.data;
+    const float* bd = b.data;
+    float* o = out.data;
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+      const float s = ad[i] + bd[i];
+      o[i] = reluOf(s);
+    }
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RF_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 napi_value registerBnRelu(napi_env env, napi_value exports) {
   const napi_property_descriptor fns[] = {
       {"bnTrainRelu", nullptr, BnTrainRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnTrainReluGrad", nullptr, BnTrainReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addRelu", nullptr, AddRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
   return exports;

@@ -108,6 +108,8 @@ export interface NativeAddon {
     dscale: Float32Array,
     doffset: Float32Array,
   ): void;
+  /** out = relu(a + b) (ml/backend/add-relu.ts). */
+  addRelu(a: Float32Array, b: Float32Array, out: Float32Array): void;
 }
 
 /**

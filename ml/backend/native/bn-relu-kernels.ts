@@ -1,7 +1,8 @@
-/** The native kernels of batchNormTrainRelu (ml/backend/batch-norm-relu.ts; native/src/bn_relu.cc). */
+/** The native kernels of batchNormTrainRelu and addRelu (ml/backend/batch-norm-relu.ts, add-relu.ts; native/src/bn_relu.cc). */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { NativeBackend } from './backend.ts';
 import { BN_TRAIN_RELU_GRAD_KERNEL, BN_TRAIN_RELU_KERNEL } from '../batch-norm-relu.ts';
+import { ADD_RELU_KERNEL } from '../add-relu.ts';
 
 /** [rows, channels] view of a channels-last tensor. */
 function rowsByChannels(x: TensorInfo): [number, number] {
@@ -33,9 +34,21 @@ const bnTrainReluGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   return [dx.info, dscale.info, doffset.info];
 };
 
+const addRelu: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as NativeBackend;
+  const { a, b: other } = inputs as { a: TensorInfo; b: TensorInfo };
+  if (!a.shape.every((d, i) => d === other.shape[i]) || a.shape.length !== other.shape.length) {
+    throw new Error(`${ADD_RELU_KERNEL}: shapes [${a.shape}] and [${other.shape}] differ`);
+  }
+  const out = b.output([...a.shape]);
+  b.addon.addRelu(b.f32(a), b.f32(other), out.values);
+  return out.info;
+};
+
 export function bnReluKernelConfigs(backendName: string): KernelConfig[] {
   return [
     { kernelName: BN_TRAIN_RELU_KERNEL, backendName, kernelFunc: bnTrainRelu },
     { kernelName: BN_TRAIN_RELU_GRAD_KERNEL, backendName, kernelFunc: bnTrainReluGrad },
+    { kernelName: ADD_RELU_KERNEL, backendName, kernelFunc: addRelu },
   ];
 }
