@@ -38,30 +38,33 @@ const CASES: ReadonlyArray<readonly [number, number, number]> = [
 ];
 
 /** The whole layer's forward values and gradients on one route. */
-function layer(route: GroupBnRoute, rows: number, C: number, g: number, seed: number): Float32Array[] {
+function layer(route: GroupBnRoute, rows: number, C: number, g: number, seed: number, relu: boolean): Float32Array[] {
   const c = C * g;
   return tf.tidy(() => {
     const x = tf.tensor2d(awkward(seed, [rows, c], 4), [rows, c]);
     const w = tf.tensor1d(randomArray(seed + 1, [C], 0.5, 1.5));
     const b = tf.tensor1d(randomArray(seed + 2, [C]));
     const dy = tf.tensor2d(awkward(seed + 3, [rows, c]), [rows, c]);
-    const r = groupBatchNormTrain(x, w, b, g, 1e-5, route);
+    const r = groupBatchNormTrain(x, w, b, g, 1e-5, route, relu);
     const grads = tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
-      tf.sum(tf.mul(groupBatchNormTrain(xx as tf.Tensor2D, ww as tf.Tensor1D, bb as tf.Tensor1D, g, 1e-5, route).y, dy)),
+      tf.sum(tf.mul(groupBatchNormTrain(xx as tf.Tensor2D, ww as tf.Tensor1D, bb as tf.Tensor1D, g, 1e-5, route, relu).y, dy)),
     )([x, w, b]);
     return [r.y, r.mean, r.variance, ...grads].map(copyData);
   });
 }
 
-test('group batch norm: fused native kernels equal the composed ops bit for bit', { skip }, async () => {
+test('group batch norm: fused native kernels equal the composed ops bit for bit, with and without the ReLU after it', { skip }, async () => {
   await initBackend('native', { threads: 2, log: () => {} });
   const before = tf.memory().numTensors;
   const labels = ['y', 'mean', 'variance', 'dx', 'dweight', 'dbias'];
-  for (const [rows, C, g] of CASES) {
-    const fused = layer('auto', rows, C, g, rows + C);
-    const composed = layer('composed', rows, C, g, rows + C);
-    labels.forEach((what, i) => sameBits(fused[i]!, composed[i]!, `${rows}x${C}x${g} ${what}`));
-    assert.ok(fused[3]!.some((v) => v !== 0) && fused[4]!.some((v) => v !== 0), 'zero gradients');
+  for (const relu of [false, true]) {
+    for (const [rows, C, g] of CASES) {
+      const fused = layer('auto', rows, C, g, rows + C, relu);
+      const composed = layer('composed', rows, C, g, rows + C, relu);
+      labels.forEach((what, i) => sameBits(fused[i]!, composed[i]!, `${rows}x${C}x${g}${relu ? ' relu' : ''} ${what}`));
+      assert.ok(fused[3]!.some((v) => v !== 0) && fused[4]!.some((v) => v !== 0), 'zero gradients');
+      if (relu) assert.ok(fused[0]!.some((v) => v === 0) && fused[0]!.some((v) => v > 0), 'the ReLU must cut some values and pass others');
+    }
   }
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
 });
@@ -83,6 +86,7 @@ test('group batch norm: each fused op and its gradient equal the composed ops bi
         const r2 = tf.tensor1d(awkward(6, [c], 100));
         const { centred, sqSum } = centreAndSquareSum(x, m, route);
         const y = affineRows(x, s, b, route);
+        const yRelu = affineRows(x, s, b, route, true);
         const gCentre = tf.grads((xx: tf.Tensor, mm: tf.Tensor) => {
           const o = centreAndSquareSum(xx as tf.Tensor2D, mm as tf.Tensor1D, route);
           return tf.add(tf.sum(tf.mul(o.centred, r1)), tf.sum(tf.mul(o.sqSum, r2)));
@@ -90,11 +94,15 @@ test('group batch norm: each fused op and its gradient equal the composed ops bi
         const gAffine = tf.grads((xx: tf.Tensor, ss: tf.Tensor, bb: tf.Tensor) =>
           tf.sum(tf.mul(affineRows(xx as tf.Tensor2D, ss as tf.Tensor1D, bb as tf.Tensor1D, route), r1)),
         )([x, s, b]);
-        return [centred, sqSum, y, ...gCentre, ...gAffine].map(copyData);
+        const gAffineRelu = tf.grads((xx: tf.Tensor, ss: tf.Tensor, bb: tf.Tensor) =>
+          tf.sum(tf.mul(affineRows(xx as tf.Tensor2D, ss as tf.Tensor1D, bb as tf.Tensor1D, route, true), r1)),
+        )([x, s, b]);
+        return [centred, sqSum, y, ...gCentre, ...gAffine, yRelu, ...gAffineRelu].map(copyData);
       });
     const fused = run('auto');
     const composed = run('composed');
-    ['centred', 'sqSum', 'affine', 'd centre/dx', 'd centre/dm', 'd affine/dx', 'd affine/ds', 'd affine/db'].forEach((what, i) =>
+    const names = ['centred', 'sqSum', 'affine', 'd centre/dx', 'd centre/dm', 'd affine/dx', 'd affine/ds', 'd affine/db'];
+    [...names, 'relu(affine)', 'd relu(affine)/dx', 'd relu(affine)/ds', 'd relu(affine)/db'].forEach((what, i) =>
       sameBits(fused[i]!, composed[i]!, `${rows}x${c} ${what}`),
     );
   }

@@ -3,7 +3,7 @@
  * by the 8 channels of a p4m field) as two ops with hand-written gradients, for the native backend:
  *
  *   centreAndSquareSum(x, m) = [x - m, columnSum((x - m)^2)]   (was Sub, Square, Sum)
- *   affineRows(centred, s, b) = centred * s + b                 (was Multiply, Add)
+ *   affineRows(centred, s, b) = centred * s + b                 (was Multiply, Add; and Relu)
  *
  * Each kernel and each gradient kernel performs exactly the float operations, in the same order, of
  * the tfjs ops they replace and of the gradients tfjs' autodiff takes through those ops (listed at
@@ -13,7 +13,7 @@
  * Other backends run the composed ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GradConfig, Tensor } from '@tensorflow/tfjs';
+import type { GradConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
 import { columnSum } from './repeat-rows.ts';
 
 export const GBN_CENTRE_KERNEL = 'RfGroupBnCentre';
@@ -46,11 +46,15 @@ export function centreAndSquareSum(x: tf.Tensor2D, m: tf.Tensor1D, route: GroupB
   return { centred, sqSum: columnSum(centred.square()) };
 }
 
-/** centred [rows, c] times s [c] plus b [c], per column. */
-export function affineRows(centred: tf.Tensor2D, s: tf.Tensor1D, b: tf.Tensor1D, route: GroupBnRoute = 'auto'): tf.Tensor2D {
+/** centred [rows, c] times s [c] plus b [c], per column; then ReLU when `relu`. */
+export function affineRows(centred: tf.Tensor2D, s: tf.Tensor1D, b: tf.Tensor1D, route: GroupBnRoute = 'auto', relu = false): tf.Tensor2D {
   checkRows('affineRows', centred, s, b);
-  if (fused(route, centred, s, b)) return tf.engine().runKernel(GBN_AFFINE_KERNEL, { centred, s, b }) as tf.Tensor2D;
-  return centred.mul(s).add(b) as tf.Tensor2D;
+  if (fused(route, centred, s, b)) {
+    const attrs: NamedAttrMap = { relu };
+    return tf.engine().runKernel(GBN_AFFINE_KERNEL, { centred, s, b }, attrs) as tf.Tensor2D;
+  }
+  const y = centred.mul(s).add(b) as tf.Tensor2D;
+  return relu ? tf.relu(y) : y;
 }
 
 /**
@@ -70,14 +74,19 @@ const centreGrad: GradConfig = {
   },
 };
 
-/** Add's gradient: dy for the sum, dB = column sums of dy; Multiply's: dCentred = dy * s, dS = column sums of dy * centred. */
+/**
+ * Add's gradient: dy for the sum, dB = column sums of dy; Multiply's: dCentred = dy * s, dS = column
+ * sums of dy * centred. Under relu, dy is first ReLU's gradient (dy where the output is > 0).
+ */
 const affineGrad: GradConfig = {
   kernelName: GBN_AFFINE_KERNEL,
   inputsToSave: ['centred', 's'],
-  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+  outputsToSave: [true],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const g = Array.isArray(dy) ? dy[0]! : dy;
-    const [centred, s] = saved as [Tensor, Tensor];
-    const [dCentred, dS, dB] = tf.engine().runKernel(GBN_AFFINE_GRAD_KERNEL, { dy: g, centred, s }) as Tensor[];
+    const [centred, s, y] = saved as [Tensor, Tensor, Tensor];
+    const inputs: NamedTensorMap = attrs.relu === true ? { dy: g, centred, s, mask: y! } : { dy: g, centred, s };
+    const [dCentred, dS, dB] = tf.engine().runKernel(GBN_AFFINE_GRAD_KERNEL, inputs) as Tensor[];
     return { centred: () => dCentred!, s: () => dS!, b: () => dB! };
   },
 };

@@ -97,7 +97,8 @@ export class BatchNorm {
    * native a full-size pass fewer each way, the same bits); the other cases compose the two.
    */
   applyRelu(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
-    if (this.groupSize !== 1 || ctx.mode === 'eval') return tf.tidy(() => tf.relu(this.apply(x, ctx)));
+    if (ctx.mode === 'eval') return tf.tidy(() => tf.relu(this.apply(x, ctx)));
+    if (this.groupSize !== 1) return this.groupTrain(x, ctx, true);
     if (x.shape[3] !== this.channels) throw new Error(`${this.name}: expected ${this.channels} channels, got ${x.shape[3]}`);
     return tf.tidy(() => {
       const [n, h, w] = x.shape;
@@ -136,8 +137,6 @@ export class BatchNorm {
       // spread over its g channels by a broadcast multiply, not by tile (whose gradient is g
       // slices and adds per use).
       const C = this.channels;
-      const rows = n * h * w;
-      const count = rows * g;
       const spread = tf.ones([1, g]);
       const perGroup = (v: tf.Tensor1D) =>
         v
@@ -155,10 +154,22 @@ export class BatchNorm {
           this.eps,
         );
       }
-      const r = groupBatchNormTrain(x.reshape([rows, c]) as tf.Tensor2D, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, g, this.eps);
-      ctx.bnUpdates?.record(this, r.mean, r.variance, count);
-      const y = r.y;
-      return y.reshape([n, h, w, c]) as tf.Tensor4D;
+      return this.groupTrain(x, ctx, false);
+    });
+  }
+
+  /** Train-mode group batch norm (then ReLU when `relu`). */
+  private groupTrain(x: tf.Tensor4D, ctx: ForwardContext, relu: boolean): tf.Tensor4D {
+    const [n, h, w, c] = x.shape;
+    const g = this.groupSize;
+    if (c !== this.channels * g) {
+      throw new Error(`${this.name}: expected ${this.channels * g} channels (${this.channels} x ${g}), got ${c}`);
+    }
+    return tf.tidy(() => {
+      const x2 = x.reshape([n * h * w, c]) as tf.Tensor2D;
+      const r = groupBatchNormTrain(x2, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, g, this.eps, 'auto', relu);
+      ctx.bnUpdates?.record(this, r.mean, r.variance, n * h * w * g);
+      return r.y.reshape([n, h, w, c]) as tf.Tensor4D;
     });
   }
 }
@@ -167,7 +178,7 @@ export class BatchNorm {
  * Training-mode batch norm of x [rows, C * g] with statistics per C shared over the g channels of
  * each field: mean and biased variance [C], and y. The full-size steps (centring, squares, the
  * affine map) are fused on native (`route` 'auto'; ml/backend/group-batch-norm.ts), with the same
- * bits as the composed ops ('composed', every backend).
+ * bits as the composed ops ('composed', every backend). `relu`: y = relu(y), fused there too.
  */
 export function groupBatchNormTrain(
   x2: tf.Tensor2D,
@@ -176,6 +187,7 @@ export function groupBatchNormTrain(
   g: number,
   eps: number,
   route: GroupBnRoute = 'auto',
+  relu = false,
 ): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   const [rows, c] = x2.shape;
   const C = c / g;
@@ -192,6 +204,6 @@ export function groupBatchNormTrain(
   const { centred, sqSum } = centreAndSquareSum(x2, perGroup(mean), route);
   const variance = sqSum.reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
   const scale = tf.rsqrt(variance.add(eps)).mul(weight) as tf.Tensor1D;
-  const y = affineRows(centred, perGroup(scale), perGroup(bias), route);
+  const y = affineRows(centred, perGroup(scale), perGroup(bias), route, relu);
   return { y, mean, variance };
 }

@@ -72,12 +72,14 @@ napi_value GbnCentre(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// gbnAffine(centred, s, b, rows, cols, y): y = centred * s[c] + b[c] (Multiply, then Add).
+// gbnAffine(centred, s, b, rows, cols, relu, y): y = centred * s[c] + b[c] (Multiply, then Add),
+// then max(y, 0) as the ReLU kernel computes it when relu != 0.
 napi_value GbnAffine(napi_env env, napi_callback_info info) {
   try {
-    Args a(env, info, 6);
-    F32View ce = a.f32(0), s = a.f32(1), b = a.f32(2), y = a.f32(5);
+    Args a(env, info, 7);
+    F32View ce = a.f32(0), s = a.f32(1), b = a.f32(2), y = a.f32(6);
     const int64_t rows = a.i64(3), cols = a.i64(4);
+    const bool relu = a.i64(5) != 0;
     expect(ce.length == static_cast<size_t>(rows * cols) && y.length == ce.length, "gbnAffine: centred/y sizes do not match rows x cols");
     expect(s.length == static_cast<size_t>(cols) && b.length == s.length, "gbnAffine: s and b must have cols entries");
 #pragma omp parallel for if (rows * cols >= kParallelMin) schedule(static)
@@ -86,7 +88,8 @@ napi_value GbnAffine(napi_env env, napi_callback_info info) {
       float* o = y.data + r * cols;
       for (int64_t c = 0; c < cols; c++) {
         const float t = cr[c] * s.data[c];
-        o[c] = t + b.data[c];
+        const float v = t + b.data[c];
+        o[c] = relu ? (v > 0.f ? v : (v != v ? v : 0.f)) : v;
       }
     }
   } catch (const std::exception& e) {
@@ -95,31 +98,36 @@ napi_value GbnAffine(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// gbnAffineGrad(dy, centred, s, rows, cols, dCentred, dS, dB): the gradient of gbnAffine as tfjs'
-// Add and Multiply gradients compute it: dCentred = dy * s[c], dS[c] = sum_r dy * centred,
-// dB[c] = sum_r dy.
+// gbnAffineGrad(dy, centred, s, mask, rows, cols, dCentred, dS, dB): the gradient of gbnAffine as
+// tfjs' Add and Multiply gradients compute it: dCentred = dy * s[c], dS[c] = sum_r dy * centred,
+// dB[c] = sum_r dy; with a mask (gbnAffine's output under relu; empty without), dy reads as 0
+// where mask <= 0, as the ReLU gradient kernel writes it.
 napi_value GbnAffineGrad(napi_env env, napi_callback_info info) {
   try {
-    Args a(env, info, 8);
-    F32View dy = a.f32(0), ce = a.f32(1), s = a.f32(2), dce = a.f32(5), ds = a.f32(6), db = a.f32(7);
-    const int64_t rows = a.i64(3), cols = a.i64(4);
+    Args a(env, info, 9);
+    F32View dy = a.f32(0), ce = a.f32(1), s = a.f32(2), mask = a.f32(3), dce = a.f32(6), ds = a.f32(7), db = a.f32(8);
+    const int64_t rows = a.i64(4), cols = a.i64(5);
     expect(dy.length == static_cast<size_t>(rows * cols) && ce.length == dy.length && dce.length == dy.length,
            "gbnAffineGrad: dy/centred/dCentred sizes do not match rows x cols");
+    expect(mask.length == 0 || mask.length == dy.length, "gbnAffineGrad: the mask must be empty or match dy");
     expect(s.length == static_cast<size_t>(cols) && ds.length == s.length && db.length == s.length,
            "gbnAffineGrad: s, dS and dB must have cols entries");
+    const bool masked = mask.length != 0;
     byColumns(rows, cols, [&](int64_t c0, int64_t c1) {
       const int64_t w = c1 - c0;
       std::vector<double> accS(w, 0.0), accB(w, 0.0);
       const float* sv = s.data + c0;
       for (int64_t r = 0; r < rows; r++) {
         const float* g = dy.data + r * cols + c0;
+        const float* mr = masked ? mask.data + r * cols + c0 : nullptr;
         const float* cr = ce.data + r * cols + c0;
         float* o = dce.data + r * cols + c0;
         for (int64_t j = 0; j < w; j++) {
-          o[j] = g[j] * sv[j];
-          const float p = g[j] * cr[j];
+          const float gv = masked ? (mr[j] > 0.f ? g[j] : 0.f) : g[j];
+          o[j] = gv * sv[j];
+          const float p = gv * cr[j];
           accS[j] += p;
-          accB[j] += g[j];
+          accB[j] += gv;
         }
       }
       for (int64_t j = 0; j < w; j++) {

@@ -68,11 +68,12 @@ export interface NativeAddon {
   channelAffine(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, out: Float32Array): void;
   /** native/src/group_bn.cc: the group batch norm's fused passes (ml/backend/group-batch-norm.ts). */
   gbnCentre(x: Float32Array, m: Float32Array, rows: number, cols: number, centred: Float32Array, sqSum: Float32Array): void;
-  gbnAffine(centred: Float32Array, s: Float32Array, b: Float32Array, rows: number, cols: number, y: Float32Array): void;
+  gbnAffine(centred: Float32Array, s: Float32Array, b: Float32Array, rows: number, cols: number, relu: number, y: Float32Array): void;
   gbnAffineGrad(
     dy: Float32Array,
     centred: Float32Array,
     s: Float32Array,
+    mask: Float32Array,
     rows: number,
     cols: number,
     dCentred: Float32Array,

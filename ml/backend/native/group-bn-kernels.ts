@@ -36,24 +36,28 @@ const centreGrad: KernelFunc = ({ inputs, backend }) => {
   return [dx.info, dxSum.info];
 };
 
-const affine: KernelFunc = ({ inputs, backend }) => {
+const affine: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as NativeBackend;
   const { centred, s, b: shift } = inputs as Record<'centred' | 's' | 'b', TensorInfo>;
   const [rows, cols] = rowsCols(GBN_AFFINE_KERNEL, centred, s, shift);
   const y = b.output([rows, cols]);
-  b.addon.gbnAffine(b.f32(centred), b.f32(s), b.f32(shift), rows, cols, y.values);
+  const relu = (attrs as { relu?: boolean }).relu === true ? 1 : 0;
+  b.addon.gbnAffine(b.f32(centred), b.f32(s), b.f32(shift), rows, cols, relu, y.values);
   return y.info;
 };
 
+const NO_MASK = new Float32Array(0);
+
 const affineGrad: KernelFunc = ({ inputs, backend }) => {
   const b = backend as NativeBackend;
-  const { dy, centred, s } = inputs as Record<'dy' | 'centred' | 's', TensorInfo>;
+  const { dy, centred, s, mask } = inputs as Record<'dy' | 'centred' | 's', TensorInfo> & { mask?: TensorInfo };
   const [rows, cols] = rowsCols(GBN_AFFINE_GRAD_KERNEL, centred, s);
   rowsCols(GBN_AFFINE_GRAD_KERNEL, dy, s);
   const dCentred = b.output([rows, cols]);
   const dS = b.output([cols]);
   const dB = b.output([cols]);
-  b.addon.gbnAffineGrad(b.f32(dy), b.f32(centred), b.f32(s), rows, cols, dCentred.values, dS.values, dB.values);
+  const m = mask === undefined ? NO_MASK : b.f32(mask);
+  b.addon.gbnAffineGrad(b.f32(dy), b.f32(centred), b.f32(s), m, rows, cols, dCentred.values, dS.values, dB.values);
   return [dCentred.info, dS.info, dB.info];
 };
 
