@@ -9,6 +9,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { BatchNorm, type ForwardContext } from './batch-norm.ts';
 import type { ConvLayer } from './layers.ts';
 import { Conv2d, globalAvgPool, normalizeInput, relu } from './layers.ts';
+import { addRelu } from '../backend/add-relu.ts';
 import { scaled, type ResNetLayout } from './config.ts';
 import type { Body } from './network.ts';
 import type { ParamStore } from './params.ts';
@@ -74,7 +75,8 @@ class BasicBlock implements Block {
     const y = this.conv2.apply(h);
     if (fuseTail(ctx, passThrough)) return this.bn2.applyRelu(y, ctx, skipOf(this.shortcut, x, ctx));
     const out = this.bn2.apply(y, ctx);
-    return relu(out.add(skipOf(this.shortcut, x, ctx)) as tf.Tensor4D, passThrough);
+    const skip = skipOf(this.shortcut, x, ctx);
+    return passThrough ? relu(out.add(skip) as tf.Tensor4D, true) : addRelu(out, skip);
   }
 }
 
@@ -105,7 +107,8 @@ class Bottleneck implements Block {
     const y = this.conv3.apply(h2);
     if (fuseTail(ctx, passThrough)) return this.bn3.applyRelu(y, ctx, skipOf(this.shortcut, x, ctx));
     const out = this.bn3.apply(y, ctx);
-    return relu(out.add(skipOf(this.shortcut, x, ctx)) as tf.Tensor4D, passThrough);
+    const skip = skipOf(this.shortcut, x, ctx);
+    return passThrough ? relu(out.add(skip) as tf.Tensor4D, true) : addRelu(out, skip);
   }
 }
 

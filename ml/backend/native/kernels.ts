@@ -17,6 +17,9 @@ import type {
 import { cpuKernel, guardSharing, type NativeBackend } from './backend.ts';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../batch-norm.ts';
 import { RELU_GRAD_KERNEL } from '../relu-grad.ts';
+import { groupBnKernelConfigs } from './group-bn-kernels.ts';
+import { sgdKernelConfig } from './sgd-kernel.ts';
+import { bnReluKernelConfigs } from './bn-relu-kernels.ts';
 import { resampleKernelConfigs } from './resample-kernels.ts';
 import { BN_EVAL_RELU_KERNEL } from '../batch-norm-eval.ts';
 
@@ -507,6 +510,9 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     { kernelName: BN_TRAIN_KERNEL, backendName, kernelFunc: bnTrain },
     { kernelName: BN_TRAIN_GRAD_KERNEL, backendName, kernelFunc: bnTrainGrad },
     { kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: reluGrad },
+    ...groupBnKernelConfigs(backendName),
+    sgdKernelConfig(backendName),
+    ...bnReluKernelConfigs(backendName),
     ...resampleKernelConfigs(backendName),
     { kernelName: BN_EVAL_RELU_KERNEL, backendName, kernelFunc: bnEvalRelu },
   ];
