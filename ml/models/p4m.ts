@@ -23,6 +23,15 @@ import { hasP4MExpandKernel, runP4MExpand } from '../backend/p4m-expand.ts';
 
 export const P4M_ORDER = 8;
 
+let expansionCache = true;
+
+/** Turns the reuse of expanded filters between batches off (benchmarks' reference); returns the previous setting. */
+export function setP4MExpansionCache(on: boolean): boolean {
+  const was = expansionCache;
+  expansionCache = on;
+  return was;
+}
+
 /** 2x2 integer matrix [a, b, c, d] acting on column vectors (x, y): (a x + b y, c x + d y). */
 type Mat2 = readonly [number, number, number, number];
 
@@ -181,7 +190,7 @@ export class P4MConv implements ConvLayer {
     if (hasP4MExpandKernel()) {
       // The weights do not change between the batches of an evaluation: outside a gradient tape
       // (where no weight gradient can be asked for) a repeated expansion is served from the cache.
-      const untaped = tf.engine().state.gradientDepth === 0;
+      const untaped = expansionCache && tf.engine().state.gradientDepth === 0;
       const w = this.weight.v;
       const backend = tf.getBackend();
       const shape: [number, number, number, number] = [k, k, cin * inGroup, cout * P4M_ORDER];
