@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'acorn';
 import type { BundleManifest, LaunchSpec } from './launcher.ts';
@@ -17,9 +18,9 @@ import { cachePath } from './launcher.ts';
  * with V8's code cache (engine/launcher.ts): an ES module cannot be given cached data on node 20.
  * What an ES bundle did is kept: every `import.meta.url` is replaced by the URL of the TypeScript
  * file it appears in (stage modules, the worker path and the project module keep pointing at the
- * sources) and `import.meta.resolve` by the launcher's (dist/); packages imported statically are
- * loaded as ES modules by the launcher before the bundle runs (as hoisted imports were: tfjs and
- * the wasm backend it imports later must be one instance) and handed in by name; every `import()`
+ * sources) and `import.meta.resolve` by the launcher's (dist/); CommonJS packages imported
+ * statically are require()d where first needed (see isCommonJs), ES ones are loaded by the
+ * launcher before the bundle runs (as hoisted imports were) and handed in by name; every `import()`
  * left in the bundle (computed specifiers, execa, the wasm backend) calls the launcher's import(),
  * so it resolves from dist/ as before (node 20 loses a vm.Script's import() hook when the script
  * comes from the code cache). An entry must not use top-level await (CommonJS has none): the build
@@ -37,6 +38,32 @@ const packageOf = (spec: string): string =>
     .join('/');
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * Whether a package resolves to the same CommonJS file for import and for require (better-sqlite3,
+ * tfjs, pngjs): then the bundle may require() it where it is first needed, which is what node's
+ * import of it does too, one instance either way. Otherwise (ESM-only or dual packages) it is
+ * loaded as an ES module before the bundle runs.
+ */
+function isCommonJs(spec: string): boolean {
+  let viaImport: string;
+  let viaRequire: string;
+  try {
+    viaImport = fileURLToPath(import.meta.resolve(spec));
+    viaRequire = createRequire(import.meta.url).resolve(spec);
+  } catch {
+    return false;
+  }
+  if (viaImport !== viaRequire) return false;
+  const ext = extname(viaImport);
+  if (ext === '.cjs' || ext === '.node') return true;
+  if (ext !== '.js') return false;
+  for (let d = dirname(viaImport); ; d = dirname(d)) {
+    const manifest = join(d, 'package.json');
+    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: string }).type !== 'module';
+    if (dirname(d) === d) return true;
+  }
+}
 
 /**
  * An ES module standing for a statically imported external: its exports are the namespace the
@@ -107,7 +134,7 @@ export async function buildEntry(entry: string, outDir: string, name: string, ro
             build.onResolve({ filter: /^[^./]/ }, (args) => {
               if (args.path.startsWith('node:') || args.importer.includes('/node_modules/') || args.namespace === 'rf-external') return undefined;
               if (BUNDLED.has(packageOf(args.path))) return undefined;
-              if (args.kind === 'dynamic-import') return { path: args.path, external: true };
+              if (args.kind === 'dynamic-import' || isCommonJs(args.path)) return { path: args.path, external: true };
               if (!externals.includes(args.path)) externals.push(args.path);
               return { path: args.path, namespace: 'rf-external' };
             });
