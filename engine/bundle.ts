@@ -29,7 +29,7 @@ import { cachePath } from './launcher.ts';
  */
 
 /** Packages compiled into the bundle (with whatever they import); all others stay external. */
-const BUNDLED = new Set(['commander', 'zod', 'yaml', 'cli-progress']);
+const BUNDLED = new Set(['commander', 'zod', 'yaml']);
 
 const packageOf = (spec: string): string =>
   spec

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { LineageDb } from './db.ts';
+import type { BlobStatRow, LineageDb } from './db.ts';
 import type { ArtifactRef, BlobState, BlobStore } from './store.ts';
 
 /**
@@ -37,10 +37,11 @@ export class Integrity {
     }
   }
 
-  private async checkBlob(digest: string, full: boolean, readOnly: boolean): Promise<BlobState> {
+  /** `recorded`: the blob's row in blob_stats when the caller already read it (null: there is none). */
+  private async checkBlob(digest: string, full: boolean, readOnly: boolean, recorded?: BlobStatRow | null): Promise<BlobState> {
     const fp = this.fingerprint(digest);
     if (fp === undefined) return 'missing';
-    const known = this.db.blobStat(digest);
+    const known = recorded === undefined ? this.db.blobStat(digest) : (recorded ?? undefined);
     if (!full && known !== undefined && known.size === fp.size && known.ino === fp.ino && known.ctime_ns === fp.ctime_ns) return 'ok';
     const state = await this.store.verifyBlob(digest);
     if (state === 'ok' && !readOnly) this.db.setBlobStat({ digest, ...fp });
@@ -49,12 +50,18 @@ export class Integrity {
 
   /**
    * `full`: rehash every blob; otherwise rehash only blobs whose stat changed. Bad blobs are
-   * deleted unless `readOnly` (a dry run must change nothing).
+   * deleted unless `readOnly` (a dry run must change nothing). `recorded`: the stat recorded for
+   * `ref.digest`, if the caller read it already (LineageDb.registeredOutputs).
    */
-  async check(ref: Pick<ArtifactRef, 'digest' | 'kind'>, full: boolean, readOnly = false): Promise<{ state: BlobState; bad: string[] }> {
+  async check(
+    ref: Pick<ArtifactRef, 'digest' | 'kind'>,
+    full: boolean,
+    readOnly = false,
+    recorded?: BlobStatRow | null,
+  ): Promise<{ state: BlobState; bad: string[] }> {
     const bad: string[] = [];
     let missing = false;
-    const manifestState = await this.checkBlob(ref.digest, full, readOnly);
+    const manifestState = await this.checkBlob(ref.digest, full, readOnly, recorded);
     if (manifestState !== 'ok') return readOnly ? { state: manifestState, bad: [ref.digest] } : this.condemn([ref.digest], manifestState);
     const members = ref.kind === 'dir' ? (await this.store.readTree(ref.digest)).map((e) => e.digest) : [];
     for (const d of members) {
