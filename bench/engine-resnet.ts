@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../ml/random.ts';
 import { batchNormTrain } from '../ml/backend/batch-norm.ts';
+import { batchNormTrainRelu } from '../ml/backend/batch-norm-relu.ts';
+import { addRelu } from '../ml/backend/add-relu.ts';
 
 export type Depth = 18 | 50;
 
@@ -102,27 +104,29 @@ export class BenchResNet {
     return { w, stride, bn };
   }
 
-  private applyConvBn(x: tf.Tensor4D, c: ConvBn, mode: Mode): tf.Tensor4D {
+  /** conv, batch norm, and ReLU when `relu` (fused into the batch norm in training, as the models do). */
+  private applyConvBn(x: tf.Tensor4D, c: ConvBn, mode: Mode, relu = false): tf.Tensor4D {
     const y = tf.conv2d(x, c.w as tf.Tensor4D, c.stride, 'same');
-    if (mode === 'eval') return tf.batchNorm(y, c.bn.runMean, c.bn.runVar, c.bn.beta, c.bn.gamma, EPS) as tf.Tensor4D;
+    const act = (t: tf.Tensor4D) => (relu ? tf.relu(t) : t);
+    if (mode === 'eval') return act(tf.batchNorm(y, c.bn.runMean, c.bn.runVar, c.bn.beta, c.bn.gamma, EPS) as tf.Tensor4D);
     if (this.plainBatchNorm) {
       const { mean, variance } = tf.moments(y, [0, 1, 2]);
-      return tf.batchNorm(y, mean, variance, c.bn.beta, c.bn.gamma, EPS) as tf.Tensor4D;
+      return act(tf.batchNorm(y, mean, variance, c.bn.beta, c.bn.gamma, EPS) as tf.Tensor4D);
     }
-    return batchNormTrain(y, c.bn.gamma as tf.Tensor1D, c.bn.beta as tf.Tensor1D, EPS).y;
+    const bn = relu ? batchNormTrainRelu : batchNormTrain;
+    return bn(y, c.bn.gamma as tf.Tensor1D, c.bn.beta as tf.Tensor1D, EPS).y;
   }
 
   logits(x: tf.Tensor4D, mode: Mode): tf.Tensor2D {
     const normed = tf.div(tf.sub(tf.clipByValue(x, 0, 1), MEAN), STD) as tf.Tensor4D;
-    let h = tf.relu(this.applyConvBn(normed, this.stem, mode));
+    let h = this.applyConvBn(normed, this.stem, mode, true);
     for (const b of this.blocks) {
       let out = h;
       b.convs.forEach((c, i) => {
-        out = this.applyConvBn(out, c, mode);
-        if (i < b.convs.length - 1) out = tf.relu(out);
+        out = this.applyConvBn(out, c, mode, i < b.convs.length - 1);
       });
       const short = b.shortcut === undefined ? h : this.applyConvBn(h, b.shortcut, mode);
-      h = tf.relu(tf.add(out, short)) as tf.Tensor4D;
+      h = this.plainBatchNorm ? (tf.relu(tf.add(out, short)) as tf.Tensor4D) : addRelu(out, short);
     }
     const pooled = tf.avgPool(h, 4, 4, 'valid');
     const flat = tf.reshape(pooled, [pooled.shape[0], -1]) as tf.Tensor2D;

@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
 import { registerBatchNormGrad } from './batch-norm-grad.ts';
 import { registerBatchNormTrainGrad } from './batch-norm.ts';
+import { registerGroupBatchNormGrads } from './group-batch-norm.ts';
+import { registerBatchNormTrainReluGrad } from './batch-norm-relu.ts';
+import { registerAddReluGrad } from './add-relu.ts';
 import { registerReluGrad } from './relu-grad.ts';
 import { registerBilinearSample } from './bilinear-sample.ts';
 import { registerWrapRows } from './wrap-rows.ts';
@@ -14,6 +17,7 @@ import { registerP4MExpand } from './p4m-expand.ts';
 import { registerRepeatRows } from './repeat-rows.ts';
 import { registerClipGrad } from './clip-grad.ts';
 import { registerSelectRows } from './select-rows.ts';
+import { registerBatchNormEvalRelu } from './batch-norm-eval.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
@@ -154,6 +158,9 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`initBackend: threads must be a positive integer; got ${threads}`);
   registerBatchNormGrad();
   registerBatchNormTrainGrad();
+  registerGroupBatchNormGrads();
+  registerBatchNormTrainReluGrad();
+  registerAddReluGrad();
   registerReluGrad();
   registerBilinearSample();
   registerWrapRows();
@@ -161,6 +168,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerRepeatRows();
   registerClipGrad();
   registerSelectRows();
+  registerBatchNormEvalRelu();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

@@ -14,7 +14,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain } from '../backend/batch-norm.ts';
+import { batchNormTrainRelu } from '../backend/batch-norm-relu.ts';
+import { batchNormRelu } from '../backend/batch-norm-eval.ts';
+import { addRelu } from '../backend/add-relu.ts';
 import { columnSum } from '../backend/repeat-rows.ts';
+import { affineRows, centreAndSquareSum, type GroupBnRoute } from '../backend/group-batch-norm.ts';
 import type { Mode } from './classifier.ts';
 import type { Param, ParamStore } from './params.ts';
 
@@ -90,6 +94,51 @@ export class BatchNorm {
     this.runningVar = store.add(`${name}.running_var`, [channels], { kind: 'ones' }, false);
   }
 
+  /**
+   * relu(apply(x, ctx) [+ skip]), each route the same bits as the composed ops. 'eval' mode: one
+   * fused op (batchNormRelu, ml/backend/batch-norm-eval.ts). Training without `skip`: plain batch
+   * norm as batchNormTrainRelu (on native a full-size pass fewer each way), group batch norm through
+   * its fused passes; with `skip`: apply, then relu(y + skip) as one op (addRelu).
+   */
+  applyRelu(x: tf.Tensor4D, ctx: ForwardContext, skip?: tf.Tensor4D): tf.Tensor4D {
+    if (ctx.mode === 'eval') {
+      this.checkChannels(x);
+      return tf.tidy(() => {
+        const [mean, variance, offset, scale] = [this.runningMean, this.runningVar, this.bias, this.weight].map((p) => this.perChannel(p.v as tf.Tensor1D));
+        return batchNormRelu(x, mean!, variance!, offset!, scale!, this.eps, skip);
+      });
+    }
+    if (skip !== undefined) return addRelu(this.apply(x, ctx), skip);
+    if (this.groupSize !== 1) return this.groupTrain(x, ctx, true);
+    this.checkChannels(x);
+    return tf.tidy(() => {
+      const [n, h, w] = x.shape;
+      const r = batchNormTrainRelu(x, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, this.eps);
+      ctx.bnUpdates?.record(this, r.mean, r.variance, n * h * w);
+      return r.y;
+    });
+  }
+
+  private checkChannels(x: tf.Tensor4D): void {
+    const c = x.shape[3];
+    if (c !== this.channels * this.groupSize) {
+      throw new Error(`${this.name}: expected ${this.channels * this.groupSize} channels (${this.channels} x ${this.groupSize}), got ${c}`);
+    }
+  }
+
+  /**
+   * A per-C vector spread over its g channels ((C, g) layout) by a broadcast multiply, not by tile
+   * (whose gradient is g slices and adds per use); the vector itself when g = 1.
+   */
+  private perChannel(v: tf.Tensor1D): tf.Tensor1D {
+    const g = this.groupSize;
+    if (g === 1) return v;
+    return v
+      .reshape([this.channels, 1])
+      .mul(tf.ones([1, g]))
+      .reshape([this.channels * g]) as tf.Tensor1D;
+  }
+
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     const [n, h, w, c] = x.shape;
     const g = this.groupSize;
@@ -119,8 +168,6 @@ export class BatchNorm {
       // spread over its g channels by a broadcast multiply, not by tile (whose gradient is g
       // slices and adds per use).
       const C = this.channels;
-      const rows = n * h * w;
-      const count = rows * g;
       const spread = tf.ones([1, g]);
       const perGroup = (v: tf.Tensor1D) =>
         v
@@ -138,16 +185,56 @@ export class BatchNorm {
           this.eps,
         );
       }
-      // Column sums whose gradient copies dy over the rows rather than multiplying it by a
-      // [rows, c] tensor of ones (tfjs' Sum gradient): the same values, a fraction of the work.
-      const x2 = x.reshape([rows, c]) as tf.Tensor2D;
-      const mean = columnSum(x2).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
-      const centred = x2.sub(perGroup(mean)) as tf.Tensor2D;
-      const variance = columnSum(centred.square()).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
-      ctx.bnUpdates?.record(this, mean, variance, count);
-      const scale = tf.rsqrt(variance.add(this.eps)).mul(this.weight.v) as tf.Tensor1D;
-      const y = centred.mul(perGroup(scale)).add(perGroup(this.bias.v as tf.Tensor1D));
-      return y.reshape([n, h, w, c]) as tf.Tensor4D;
+      return this.groupTrain(x, ctx, false);
     });
   }
+
+  /** Train-mode group batch norm (then ReLU when `relu`). */
+  private groupTrain(x: tf.Tensor4D, ctx: ForwardContext, relu: boolean): tf.Tensor4D {
+    const [n, h, w, c] = x.shape;
+    const g = this.groupSize;
+    if (c !== this.channels * g) {
+      throw new Error(`${this.name}: expected ${this.channels * g} channels (${this.channels} x ${g}), got ${c}`);
+    }
+    return tf.tidy(() => {
+      const x2 = x.reshape([n * h * w, c]) as tf.Tensor2D;
+      const r = groupBatchNormTrain(x2, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, g, this.eps, 'auto', relu);
+      ctx.bnUpdates?.record(this, r.mean, r.variance, n * h * w * g);
+      return r.y.reshape([n, h, w, c]) as tf.Tensor4D;
+    });
+  }
+}
+
+/**
+ * Training-mode batch norm of x [rows, C * g] with statistics per C shared over the g channels of
+ * each field: mean and biased variance [C], and y. The full-size steps (centring, squares, the
+ * affine map) are fused on native (`route` 'auto'; ml/backend/group-batch-norm.ts), with the same
+ * bits as the composed ops ('composed', every backend). `relu`: y = relu(y), fused there too.
+ */
+export function groupBatchNormTrain(
+  x2: tf.Tensor2D,
+  weight: tf.Tensor1D,
+  bias: tf.Tensor1D,
+  g: number,
+  eps: number,
+  route: GroupBnRoute = 'auto',
+  relu = false,
+): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const [rows, c] = x2.shape;
+  const C = c / g;
+  const count = rows * g;
+  const spread = tf.ones([1, g]);
+  const perGroup = (v: tf.Tensor1D) =>
+    v
+      .reshape([C, 1])
+      .mul(spread)
+      .reshape([C * g]) as tf.Tensor1D;
+  // Column sums whose gradient copies dy over the rows rather than multiplying it by a
+  // [rows, c] tensor of ones (tfjs' Sum gradient): the same values, a fraction of the work.
+  const mean = columnSum(x2).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+  const { centred, sqSum } = centreAndSquareSum(x2, perGroup(mean), route);
+  const variance = sqSum.reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+  const scale = tf.rsqrt(variance.add(eps)).mul(weight) as tf.Tensor1D;
+  const y = affineRows(centred, perGroup(scale), perGroup(bias), route, relu);
+  return { y, mean, variance };
 }

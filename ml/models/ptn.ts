@@ -33,7 +33,7 @@ export class OriginPredictor {
   origin(xn: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D {
     let h = xn;
     this.convs.forEach((conv, i) => {
-      h = tf.relu(this.bns[i]!.apply(conv.apply(h), ctx));
+      h = this.bns[i]!.applyRelu(conv.apply(h), ctx);
     });
     const map = this.heat.apply(h); // [N, h', w', 1]
     const [n, hh, ww] = map.shape;

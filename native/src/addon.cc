@@ -135,6 +135,11 @@ RF_FN(Sgemm) {
 napi_value registerElementwise(napi_env env, napi_value exports);
 napi_value registerBatchNorm(napi_env env, napi_value exports);
 napi_value registerPool(napi_env env, napi_value exports);
+napi_value registerGroupBatchNorm(napi_env env, napi_value exports);
+napi_value registerSgd(napi_env env, napi_value exports);
+napi_value registerBnRelu(napi_env env, napi_value exports);
+napi_value registerResample(napi_env env, napi_value exports);
+napi_value registerBnEval(napi_env env, napi_value exports);
 
 }  // namespace rf
 
@@ -151,6 +156,11 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
   rf::registerElementwise(env, exports);
   rf::registerBatchNorm(env, exports);
+  rf::registerGroupBatchNorm(env, exports);
+  rf::registerSgd(env, exports);
+  rf::registerBnRelu(env, exports);
+  rf::registerResample(env, exports);
+  rf::registerBnEval(env, exports);
   return rf::registerPool(env, exports);
 }
 
