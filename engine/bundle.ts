@@ -138,6 +138,18 @@ export async function buildEntry(entry: string, outDir: string, name: string, ro
               if (!externals.includes(args.path)) externals.push(args.path);
               return { path: args.path, namespace: 'rf-external' };
             });
+            // zod re-exports all its 40 locales (a quarter of the bundle, parsed and cached at every
+            // start); the engine uses none but English, its default, so z.locales holds only `en`.
+            build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+              args.importer.includes('/node_modules/zod/')
+                ? { path: resolve(dirname(args.importer), '../locales/en.js'), namespace: 'rf-zod-locales' }
+                : undefined,
+            );
+            build.onLoad({ filter: /.*/, namespace: 'rf-zod-locales' }, (args) => ({
+              contents: `export { default as en } from ${JSON.stringify(args.path)};\n`,
+              loader: 'js',
+              resolveDir: dirname(args.path),
+            }));
             build.onLoad({ filter: /.*/, namespace: 'rf-external' }, async (args) => ({ contents: await externalModule(args.path), loader: 'js' }));
             build.onLoad({ filter: /\.ts$/ }, (args) => {
               const text = readFileSync(args.path, 'utf8');
