@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "napi_util.h"
+#include "relu_mask.h"
 
 namespace rf {
 namespace {
@@ -89,7 +90,7 @@ napi_value GbnAffine(napi_env env, napi_callback_info info) {
       for (int64_t c = 0; c < cols; c++) {
         const float t = cr[c] * s.data[c];
         const float v = t + b.data[c];
-        o[c] = relu ? (v > 0.f ? v : (v != v ? v : 0.f)) : v;
+        o[c] = relu ? reluOf(v) : v;
       }
     }
   } catch (const std::exception& e) {
@@ -123,7 +124,7 @@ napi_value GbnAffineGrad(napi_env env, napi_callback_info info) {
         const float* cr = ce.data + r * cols + c0;
         float* o = dce.data + r * cols + c0;
         for (int64_t j = 0; j < w; j++) {
-          const float gv = masked ? (mr[j] > 0.f ? g[j] : 0.f) : g[j];
+          const float gv = masked ? keepIf(g[j], mr[j]) : g[j];
           o[j] = gv * sv[j];
           const float p = gv * cr[j];
           accS[j] += p;
