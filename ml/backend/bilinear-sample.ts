@@ -20,7 +20,7 @@ import { allocF32, readF32, registerLoopKernels } from './loop-io.ts';
 export const BILINEAR_SAMPLE_KERNEL = 'RfBilinearSample';
 export const BILINEAR_SAMPLE_GRAD_KERNEL = 'RfBilinearSampleGrad';
 
-interface Geometry {
+export interface SampleGeometry {
   readonly n: number;
   readonly h: number;
   readonly w: number;
@@ -29,7 +29,8 @@ interface Geometry {
   readonly per: number;
 }
 
-function geometry(kernel: string, image: TensorInfo, xs: TensorInfo, ys: TensorInfo): Geometry {
+/** The sampler's shapes, checked (shared with the native kernel). */
+export function sampleGeometry(kernel: string, image: TensorInfo, xs: TensorInfo, ys: TensorInfo): SampleGeometry {
   const [n, h, w, c] = image.shape as [number, number, number, number];
   if (image.shape.length !== 4 || xs.shape.length !== 3 || xs.shape.join() !== ys.shape.join() || xs.shape[0] !== n) {
     throw new Error(`${kernel}: image [${image.shape}], xs [${xs.shape}], ys [${ys.shape}] do not agree`);
@@ -41,7 +42,7 @@ function geometry(kernel: string, image: TensorInfo, xs: TensorInfo, ys: TensorI
  * Calls `visit(pixelRow, weight, dWeight/dx, dWeight/dy)` for each corner of sample point
  * (x, y) of image b that lies inside the image; pixelRow indexes the image viewed as [N*H*W, C].
  */
-function forEachCorner(g: Geometry, b: number, x: number, y: number, visit: (row: number, weight: number, dwdx: number, dwdy: number) => void): void {
+function forEachCorner(g: SampleGeometry, b: number, x: number, y: number, visit: (row: number, weight: number, dwdx: number, dwdy: number) => void): void {
   const x0 = Math.floor(x);
   const y0 = Math.floor(y);
   const fx = x - x0;
@@ -64,7 +65,7 @@ const sampleKernel: KernelFunc = (args) => {
   const backend = args.backend as KernelBackend;
   const { image, xs, ys } = inputs as { image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
   const k = BILINEAR_SAMPLE_KERNEL;
-  const g = geometry(k, image, xs, ys);
+  const g = sampleGeometry(k, image, xs, ys);
   const src = readF32(backend, image, k, 'image');
   const px = readF32(backend, xs, k, 'xs');
   const py = readF32(backend, ys, k, 'ys');
@@ -88,7 +89,7 @@ const sampleGradKernel: KernelFunc = (args) => {
   const backend = args.backend as KernelBackend;
   const { dy, image, xs, ys } = inputs as { dy: TensorInfo; image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
   const k = BILINEAR_SAMPLE_GRAD_KERNEL;
-  const g = geometry(k, image, xs, ys);
+  const g = sampleGeometry(k, image, xs, ys);
   if (dy.shape.join() !== [...xs.shape, g.c].join()) throw new Error(`${k}: dy [${dy.shape}] is not [${[...xs.shape, g.c]}]`);
   const src = readF32(backend, image, k, 'image');
   const grad = readF32(backend, dy, k, 'dy');

@@ -17,6 +17,7 @@ import { registerP4MExpand } from './p4m-expand.ts';
 import { registerRepeatRows } from './repeat-rows.ts';
 import { registerClipGrad } from './clip-grad.ts';
 import { registerSelectRows } from './select-rows.ts';
+import { registerBatchNormEvalRelu } from './batch-norm-eval.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
@@ -167,6 +168,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerRepeatRows();
   registerClipGrad();
   registerSelectRows();
+  registerBatchNormEvalRelu();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

@@ -15,6 +15,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain } from '../backend/batch-norm.ts';
 import { batchNormTrainRelu } from '../backend/batch-norm-relu.ts';
+import { batchNormRelu } from '../backend/batch-norm-eval.ts';
+import { addRelu } from '../backend/add-relu.ts';
 import { affineRows, centreGroups, spreadOverGroups, type GroupBnRoute } from '../backend/group-batch-norm.ts';
 import type { Mode } from './classifier.ts';
 import type { Param, ParamStore } from './params.ts';
@@ -92,19 +94,48 @@ export class BatchNorm {
   }
 
   /**
-   * relu(apply(x, ctx)). Plain training-mode batch norm runs it as one op (batchNormTrainRelu: on
-   * native a full-size pass fewer each way, the same bits); the other cases compose the two.
+   * relu(apply(x, ctx) [+ skip]), each route the same bits as the composed ops. 'eval' mode: one
+   * fused op (batchNormRelu, ml/backend/batch-norm-eval.ts). Training without `skip`: plain batch
+   * norm as batchNormTrainRelu (on native a full-size pass fewer each way), group batch norm through
+   * its fused passes; with `skip`: apply, then relu(y + skip) as one op (addRelu).
    */
-  applyRelu(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
-    if (ctx.mode === 'eval') return tf.tidy(() => tf.relu(this.apply(x, ctx)));
+  applyRelu(x: tf.Tensor4D, ctx: ForwardContext, skip?: tf.Tensor4D): tf.Tensor4D {
+    if (ctx.mode === 'eval') {
+      this.checkChannels(x);
+      return tf.tidy(() => {
+        const [mean, variance, offset, scale] = [this.runningMean, this.runningVar, this.bias, this.weight].map((p) => this.perChannel(p.v as tf.Tensor1D));
+        return batchNormRelu(x, mean!, variance!, offset!, scale!, this.eps, skip);
+      });
+    }
+    if (skip !== undefined) return addRelu(this.apply(x, ctx), skip);
     if (this.groupSize !== 1) return this.groupTrain(x, ctx, true);
-    if (x.shape[3] !== this.channels) throw new Error(`${this.name}: expected ${this.channels} channels, got ${x.shape[3]}`);
+    this.checkChannels(x);
     return tf.tidy(() => {
       const [n, h, w] = x.shape;
       const r = batchNormTrainRelu(x, this.weight.v as tf.Tensor1D, this.bias.v as tf.Tensor1D, this.eps);
       ctx.bnUpdates?.record(this, r.mean, r.variance, n * h * w);
       return r.y;
     });
+  }
+
+  private checkChannels(x: tf.Tensor4D): void {
+    const c = x.shape[3];
+    if (c !== this.channels * this.groupSize) {
+      throw new Error(`${this.name}: expected ${this.channels * this.groupSize} channels (${this.channels} x ${this.groupSize}), got ${c}`);
+    }
+  }
+
+  /**
+   * A per-C vector spread over its g channels ((C, g) layout) by a broadcast multiply, not by tile
+   * (whose gradient is g slices and adds per use); the vector itself when g = 1.
+   */
+  private perChannel(v: tf.Tensor1D): tf.Tensor1D {
+    const g = this.groupSize;
+    if (g === 1) return v;
+    return v
+      .reshape([this.channels, 1])
+      .mul(tf.ones([1, g]))
+      .reshape([this.channels * g]) as tf.Tensor1D;
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {

@@ -144,6 +144,12 @@ export class P4MConv implements ConvLayer {
   private readonly index: Int32Array;
   /** The index as a tensor for the loop kernel, made and disposed with the model's variables. */
   private readonly indexTensor: Constant<tf.Tensor1D>;
+  /**
+   * The last expansion outside any gradient tape, keyed by the identity of the weight's tensor
+   * (tfjs gives a variable a new data id on every assign, so a changed weight never matches) and
+   * the backend. Plain values, not a tensor: nothing stays in the tensor engine between batches.
+   */
+  private expanded: { readonly dataId: object; readonly backend: string; readonly values: Float32Array } | undefined;
 
   constructor(
     store: ParamStore,
@@ -173,8 +179,18 @@ export class P4MConv implements ConvLayer {
     const cout = this.outChannels;
     const inGroup = this.lift ? 1 : P4M_ORDER;
     if (hasP4MExpandKernel()) {
+      // The weights do not change between the batches of an evaluation: outside a gradient tape
+      // (where no weight gradient can be asked for) a repeated expansion is served from the cache.
+      const untaped = tf.engine().state.gradientDepth === 0;
+      const w = this.weight.v;
+      const backend = tf.getBackend();
+      const shape: [number, number, number, number] = [k, k, cin * inGroup, cout * P4M_ORDER];
+      const hit = this.expanded;
+      if (untaped && hit !== undefined && hit.dataId === w.dataId && hit.backend === backend) return tf.tensor4d(hit.values.slice(), shape);
       const index = this.indexTensor.t;
-      return tf.tidy(() => runP4MExpand(this.weight.v.reshape([k * k * inGroup, cin, cout]), index, k, inGroup));
+      const out = tf.tidy(() => runP4MExpand(w.reshape([k * k * inGroup, cin, cout]), index, k, inGroup));
+      if (untaped) this.expanded = { dataId: w.dataId, backend, values: Float32Array.from(out.dataSync()) };
+      return out;
     }
     return this.composedExpandedKernel();
   }

@@ -42,6 +42,18 @@ function shortcut(ops: TrunkOps, name: string, inC: number, outC: number, stride
   return new Shortcut(ops.conv(`${name}.shortcut.0`, inC, outC, 1, stride, false), ops.bn(`${name}.shortcut.1`, outC));
 }
 
+function skipOf(shortcut: Shortcut | null, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+  return shortcut ? shortcut.apply(x, ctx) : x;
+}
+
+/**
+ * Whether a block ends in one fused batch norm + add + ReLU (BatchNorm.applyRelu): in 'eval' mode
+ * with a plain ReLU. The shortcut then runs before the last batch norm instead of after it: the
+ * same values, and the block input's two gradient contributions still meet in the same order.
+ * Training keeps the original op order.
+ */
+const fuseTail = (ctx: ForwardContext, passThrough: boolean): boolean => ctx.mode === 'eval' && !passThrough;
+
 class BasicBlock implements Block {
   static readonly expansion = 1;
   private readonly conv1: ConvLayer;
@@ -60,8 +72,10 @@ class BasicBlock implements Block {
 
   apply(x: tf.Tensor4D, ctx: ForwardContext, passThrough: boolean): tf.Tensor4D {
     const h = this.bn1.applyRelu(this.conv1.apply(x), ctx);
-    const out = this.bn2.apply(this.conv2.apply(h), ctx);
-    const skip = this.shortcut ? this.shortcut.apply(x, ctx) : x;
+    const y = this.conv2.apply(h);
+    if (fuseTail(ctx, passThrough)) return this.bn2.applyRelu(y, ctx, skipOf(this.shortcut, x, ctx));
+    const out = this.bn2.apply(y, ctx);
+    const skip = skipOf(this.shortcut, x, ctx);
     return passThrough ? relu(out.add(skip) as tf.Tensor4D, true) : addRelu(out, skip);
   }
 }
@@ -90,8 +104,10 @@ class Bottleneck implements Block {
   apply(x: tf.Tensor4D, ctx: ForwardContext, passThrough: boolean): tf.Tensor4D {
     const h1 = this.bn1.applyRelu(this.conv1.apply(x), ctx);
     const h2 = this.bn2.applyRelu(this.conv2.apply(h1), ctx);
-    const out = this.bn3.apply(this.conv3.apply(h2), ctx);
-    const skip = this.shortcut ? this.shortcut.apply(x, ctx) : x;
+    const y = this.conv3.apply(h2);
+    if (fuseTail(ctx, passThrough)) return this.bn3.applyRelu(y, ctx, skipOf(this.shortcut, x, ctx));
+    const out = this.bn3.apply(y, ctx);
+    const skip = skipOf(this.shortcut, x, ctx);
     return passThrough ? relu(out.add(skip) as tf.Tensor4D, true) : addRelu(out, skip);
   }
 }

@@ -138,6 +138,8 @@ napi_value registerPool(napi_env env, napi_value exports);
 napi_value registerGroupBatchNorm(napi_env env, napi_value exports);
 napi_value registerSgd(napi_env env, napi_value exports);
 napi_value registerBnRelu(napi_env env, napi_value exports);
+napi_value registerResample(napi_env env, napi_value exports);
+napi_value registerBnEval(napi_env env, napi_value exports);
 
 }  // namespace rf
 
@@ -157,6 +159,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   rf::registerGroupBatchNorm(env, exports);
   rf::registerSgd(env, exports);
   rf::registerBnRelu(env, exports);
+  rf::registerResample(env, exports);
+  rf::registerBnEval(env, exports);
   return rf::registerPool(env, exports);
 }
 

@@ -154,5 +154,9 @@ export function registerNativeBackend(addon: NativeAddon): void {
     if (!ours.has(cpu.kernelName) && tf.getKernel(cpu.kernelName, NATIVE_BACKEND_NAME) === undefined)
       tf.registerKernel({ ...cpu, backendName: NATIVE_BACKEND_NAME, kernelFunc: guardSharing(cpu.kernelFunc) });
   }
-  for (const k of ours.values()) tf.registerKernel(k);
+  for (const k of ours.values()) {
+    // The project's loop kernels may have claimed native first (ml/backend/loop-io.ts): ours win.
+    if (tf.getKernel(k.kernelName, NATIVE_BACKEND_NAME) !== undefined) tf.unregisterKernel(k.kernelName, NATIVE_BACKEND_NAME);
+    tf.registerKernel(k);
+  }
 }

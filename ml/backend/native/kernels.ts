@@ -20,6 +20,8 @@ import { RELU_GRAD_KERNEL } from '../relu-grad.ts';
 import { groupBnKernelConfigs } from './group-bn-kernels.ts';
 import { sgdKernelConfig } from './sgd-kernel.ts';
 import { bnReluKernelConfigs } from './bn-relu-kernels.ts';
+import { resampleKernelConfigs } from './resample-kernels.ts';
+import { BN_EVAL_RELU_KERNEL } from '../batch-norm-eval.ts';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -196,22 +198,18 @@ function unary(kernelName: UnaryKernel): (args: Parameters<KernelFunc>[0], b: Na
 }
 
 /**
- * Clipping and softmax as loops on the tensors' arrays: the cpu kernels allocate and dispatch per
- * element (clipping a batch of 256 CIFAR images took 13 ms, 70 times a relu of the same size).
- * Both run on every STN/PTN forward pass (the input clip; the PTN's heat-map softmax).
+ * Clipping (native) and softmax (a loop on the tensors' arrays): the cpu kernels allocate and dispatch
+ * per element (clipping a batch of 256 CIFAR images took 13 ms, 70 times a relu of the same size).
+ * Both run on every STN/PTN forward pass (the input clip; the PTN's heat-map softmax); every model
+ * clips its input. The clip was a TypeScript loop until it showed as 11-18 % of STN/PTN evaluations.
  */
 function clipByValue(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
   const { x } = args.inputs as { x: TensorInfo };
   if (!allFloat(x)) return undefined;
   const { clipValueMin: lo, clipValueMax: hi } = args.attrs as unknown as ClipByValueAttrs;
-  const src = b.f32(x);
   const o = b.output([...x.shape]);
-  const v = o.values;
-  // NaN passes through, as in the cpu kernel.
-  for (let i = 0; i < src.length; i++) {
-    const t = src[i]!;
-    v[i] = t > hi ? hi : t < lo ? lo : t;
-  }
+  // t > hi ? hi : t < lo ? lo : t; NaN passes through, as in the cpu kernel (native/src/resample.cc).
+  b.addon.clip(b.f32(x), lo, hi, o.values);
   return o.info;
 }
 
@@ -375,9 +373,21 @@ const bnTrainGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   return [dx.info, dscale.info, doffset.info];
 };
 
-/** Inference batch norm (tf.batchNorm) with per-channel or scalar statistics: y = k1[c] x + k3[c]. */
-function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
-  const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
+/** Inference batch norm as y = k1[c] x + k3[c] over x viewed as [rows, c]. */
+export interface InferenceAffine {
+  readonly rows: number;
+  readonly c: number;
+  readonly k1: Float32Array;
+  readonly k3: Float32Array;
+}
+
+/**
+ * tf.batchNorm's inputs (per-channel or scalar statistics) as k1 = scale / sqrt(var + eps) and
+ * k3 = offset - mean k1, or undefined where they are not float32 per-channel vectors. Shared by
+ * FusedBatchNorm and the fused eval BN + ReLU (bnEvalRelu below), so both compute the same bits.
+ */
+export function inferenceAffine(b: NativeBackend, inputs: Record<string, TensorInfo | undefined>, eps: number): InferenceAffine | undefined {
+  const { x, mean, variance, offset, scale } = inputs;
   if (x === undefined || mean === undefined || variance === undefined || !allFloat(x, mean, variance, offset, scale)) return undefined;
   const [rows, c] = rowsByChannels(x);
   const perChannel = (t: TensorInfo | undefined) => t === undefined || size(t.shape) === 1 || (t.shape.length === 1 && t.shape[0] === c);
@@ -388,7 +398,6 @@ function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): Tens
     return v.length === 1 ? () => v[0]! : (i: number) => v[i]!;
   };
   const [m, v, o, s] = [at(mean, 0), at(variance, 1), at(offset, 0), at(scale, 1)];
-  const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
   const k1 = new Float32Array(c);
   const k3 = new Float32Array(c);
   for (let i = 0; i < c; i++) {
@@ -396,10 +405,37 @@ function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): Tens
     k1[i] = g;
     k3[i] = o(i) - m(i) * g;
   }
+  return { rows, c, k1, k3 };
+}
+
+/** Inference batch norm (tf.batchNorm) with per-channel or scalar statistics: y = k1[c] x + k3[c]. */
+function fusedBatchNorm(args: Parameters<KernelFunc>[0], b: NativeBackend): TensorInfo | undefined {
+  const inputs = args.inputs as Record<string, TensorInfo | undefined>;
+  const affine = inferenceAffine(b, inputs, (args.attrs as { varianceEpsilon: number }).varianceEpsilon);
+  if (affine === undefined) return undefined;
+  const x = inputs.x!;
   const out = b.output([...x.shape]);
-  b.addon.channelAffine(b.f32(x), rows, c, k1, k3, out.values);
+  b.addon.channelAffine(b.f32(x), affine.rows, affine.c, affine.k1, affine.k3, out.values);
   return out.info;
 }
+
+/**
+ * Eval-mode batch norm, residual add and ReLU in one pass (../batch-norm-eval.ts): the same k1, k3
+ * as FusedBatchNorm, then native/src/bn_eval.cc's loop, which does the three kernels' float
+ * operations in their order.
+ */
+const bnEvalRelu: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as NativeBackend;
+  const ins = inputs as Record<string, TensorInfo | undefined>;
+  const affine = inferenceAffine(b, ins, (attrs as { varianceEpsilon: number }).varianceEpsilon);
+  const { x, skip } = ins;
+  if (affine === undefined || (skip !== undefined && (skip.dtype !== 'float32' || skip.shape.join() !== x!.shape.join()))) {
+    throw new Error(`${BN_EVAL_RELU_KERNEL}: needs float32 x, per-channel statistics and a skip of x's shape`);
+  }
+  const out = b.output([...x!.shape]);
+  b.addon.bnEvalRelu(b.f32(x!), affine.rows, affine.c, affine.k1, affine.k3, skip === undefined ? new Float32Array(0) : b.f32(skip), out.values);
+  return out.info;
+};
 
 interface PoolAttrs {
   filterSize: [number, number] | number;
@@ -477,5 +513,7 @@ export function nativeKernelConfigs(backendName: string): KernelConfig[] {
     ...groupBnKernelConfigs(backendName),
     sgdKernelConfig(backendName),
     ...bnReluKernelConfigs(backendName),
+    ...resampleKernelConfigs(backendName),
+    { kernelName: BN_EVAL_RELU_KERNEL, backendName, kernelFunc: bnEvalRelu },
   ];
 }

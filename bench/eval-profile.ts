@@ -1,0 +1,82 @@
+/**
+ * Where an evaluation's forward passes ('eval' mode, the grid attacks' batches) spend their time,
+ * per kernel (tf.profile), on a real model file, and a digest of the logits to compare two builds
+ * bit for bit:
+ * npx tsx bench/eval-profile.ts <model file> <test set file> [--batch 100] [--batches 8] [--profile]
+ *
+ * The batches are test images under grid775's motions (warped as the grid attack warps them), so
+ * they hold the black fill and out-of-range corners the attack's inputs hold. The printed `logits`
+ * digest is the SHA-256 of every batch's logits (float32 bytes, in order).
+ */
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { initBackendFromEnv } from '../ml/backend/from-env.ts';
+import { openDataset } from '../ml/data/dataset-file.ts';
+import { modelCache } from '../ml/models/model-cache.ts';
+import { gridMotions } from '../ml/attacks/grids.ts';
+import { attackOrder, warpInto } from '../ml/attacks/spatial.ts';
+import { planWarp } from '../ml/transform/rigid.ts';
+import { nativeFallbacks } from '../ml/backend/native/kernels.ts';
+
+const args = process.argv.slice(2);
+const arg = (n: string, d: string) => {
+  const i = args.indexOf(`--${n}`);
+  return i >= 0 ? args[i + 1]! : d;
+};
+const [modelFile, dataFile] = args;
+if (!modelFile || !dataFile) throw new Error('usage: eval-profile.ts <model> <test set> [--batch 100] [--batches 8] [--profile]');
+const batch = Number(arg('batch', '100'));
+const batches = Number(arg('batches', '8'));
+await initBackendFromEnv();
+const set = openDataset(dataFile);
+const model = modelCache.load(modelFile);
+const { height, width, channels } = set;
+const stride = height * width * channels;
+const images = set.gather(Array.from({ length: batch }, (_, i) => i % set.count));
+const motions = gridMotions('grid775');
+const order = attackOrder(motions);
+const inputs: Float32Array[] = [];
+for (let b = 0; b < batches; b++) {
+  const plan = planWarp(height, width, motions[order[(b * 37) % order.length]!]!);
+  const buf = new Float32Array(batch * stride);
+  for (let i = 0; i < batch; i++) warpInto(plan, images, i, buf, i, channels);
+  inputs.push(buf);
+}
+const forward = (buf: Float32Array): Float32Array =>
+  tf.tidy(() => model.logits(tf.tensor4d(buf, [batch, height, width, channels]), 'eval')).dataSync() as Float32Array;
+
+const hash = createHash('sha256');
+for (const buf of inputs) {
+  const l = forward(buf);
+  hash.update(new Uint8Array(l.buffer, l.byteOffset, l.byteLength));
+}
+const t0 = performance.now();
+for (const buf of inputs) forward(buf);
+const ms = (performance.now() - t0) / inputs.length;
+console.log(
+  JSON.stringify({ model: model.config.arch, logits: hash.digest('hex'), msPerBatch: Number(ms.toFixed(1)), batchesPerS: Number((1000 / ms).toFixed(2)) }),
+);
+
+if (args.includes('--profile')) {
+  const info = await tf.profile(() => {
+    forward(inputs[0]!);
+  });
+  const byKernel = new Map<string, { ms: number; n: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const kms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += kms;
+    e.n += 1;
+    byKernel.set(k.name, e);
+    total += kms;
+  }
+  console.log(`kernels sum ${total.toFixed(1)} ms over ${info.kernels.length} calls (unprofiled batch ${ms.toFixed(1)} ms)`);
+  for (const [name, e] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
+    console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)} %  ${String(e.n).padStart(4)} calls`);
+  }
+  if (nativeFallbacks.size > 0) {
+    console.log('native kernels handed to cpu:');
+    for (const [k, n] of [...nativeFallbacks.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${n} x ${k}`);
+  }
+}

@@ -1,0 +1,158 @@
+// The STN/PTN input path on native: bilinear sampling (forward), clipping and the PTN's circular
+// row padding. Each computes exactly what its TypeScript kernel (ml/backend/bilinear-sample.ts,
+// wrap-rows.ts, native/kernels.ts' clip) computes, bit for bit: the sampler in double precision
+// with JavaScript's operation order (weights, products and sums rounded as V8 rounds them, the
+// running sum stored to float32 after each corner), NaN coordinates and all. That needs the
+// compiler to keep a * b + c as two roundings, so contraction into FMA is off in this file (the
+// build's other files allow it).
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "napi_util.h"
+
+namespace rf {
+namespace {
+
+constexpr int64_t kParallelMin = 1 << 15;  // values below which thread start-up costs more than it saves
+
+void expect(bool ok, const char* what) {
+  if (!ok) throw NapiError(what);
+}
+
+// One sample point: o[:] = sum over the inside corners of (x, y) of weight * image[corner, :],
+// corners and weights as forEachCorner in bilinear-sample.ts. The running sums live in acc,
+// rounded to float32 after each corner as the TypeScript kernel's Float32Array stores round them.
+// C > 0 fixes the channel count at compile time (the models sample RGB images); 0 reads c.
+template <int C>
+inline void samplePoint(const float* image, int64_t h, int64_t w, int64_t c, double x, double y, float* o, float* acc) {
+  const int64_t cc = C > 0 ? C : c;
+  for (int64_t ch = 0; ch < cc; ch++) acc[ch] = 0.f;
+  const double x0 = std::floor(x), y0 = std::floor(y);
+  const double fx = x - x0, fy = y - y0;
+  bool nan = false;
+  for (int dy = 0; dy < 2; dy++) {
+    const double yi = y0 + dy;
+    if (yi < 0 || yi > static_cast<double>(h - 1)) continue;  // false for NaN: JavaScript visits the corner
+    const double wy = dy ? fy : 1 - fy;
+    for (int dx = 0; dx < 2; dx++) {
+      const double xi = x0 + dx;
+      if (xi < 0 || xi > static_cast<double>(w - 1)) continue;
+      if (std::isnan(xi) || std::isnan(yi)) {
+        nan = true;  // JavaScript reads image[NaN] (undefined): every channel becomes NaN
+        continue;
+      }
+      const double weight = (dx ? fx : 1 - fx) * wy;
+      const float* s = image + (static_cast<int64_t>(yi) * w + static_cast<int64_t>(xi)) * cc;
+      for (int64_t ch = 0; ch < cc; ch++) acc[ch] = static_cast<float>(static_cast<double>(acc[ch]) + weight * static_cast<double>(s[ch]));
+    }
+  }
+  const float q = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t ch = 0; ch < cc; ch++) o[ch] = nan ? q : acc[ch];
+}
+
+template <int C>
+void sampleImages(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, const float* xs, const float* ys, int64_t per,
+                  float* out) {
+#pragma omp parallel for if (n * per * c >= kParallelMin) schedule(static)
+  for (int64_t b = 0; b < n; b++) {
+    std::vector<float> acc(static_cast<size_t>(C > 0 ? C : c));
+    const float* image = src + b * h * w * c;
+    for (int64_t p = 0; p < per; p++) {
+      const int64_t q = b * per + p;
+      samplePoint<C>(image, h, w, c, xs[q], ys[q], out + q * c, acc.data());
+    }
+  }
+}
+
+void sample(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, const float* xs, const float* ys, int64_t per,
+            float* out) {
+  if (c == 3) return sampleImages<3>(src, n, h, w, c, xs, ys, per, out);
+  if (c == 1) return sampleImages<1>(src, n, h, w, c, xs, ys, per, out);
+  sampleImages<0>(src, n, h, w, c, xs, ys, per, out);
+}
+
+// bilinearSample(image, n, h, w, c, xs, ys, out): xs and ys hold n * per points, out n * per * c.
+napi_value BilinearSampleFn(napi_env env, napi_callback_info info) {
+  try {
+    Args a(env, info, 8);
+    F32View image = a.f32(0), xs = a.f32(5), ys = a.f32(6), out = a.f32(7);
+    const int64_t n = a.i64(1), h = a.i64(2), w = a.i64(3), c = a.i64(4);
+    expect(n > 0 && h > 0 && w > 0 && c > 0 && image.length == static_cast<size_t>(n * h * w * c), "bilinearSample: image size is not n*h*w*c");
+    expect(xs.length == ys.length && xs.length % n == 0, "bilinearSample: xs and ys must hold the same whole number of points per image");
+    expect(out.length == xs.length * c, "bilinearSample: out must hold c values per point");
+    sample(image.data, n, h, w, c, xs.data, ys.data, static_cast<int64_t>(xs.length) / n, out.data);
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RF_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
+// clip(x, lo, hi, out): t > hi ? hi : t < lo ? lo : t, compared in double as JavaScript does (NaN
+// and -0 pass through); the bounds are rounded to float32 only when stored.
+napi_value ClipFn(napi_env env, napi_callback_info info) {
+  try {
+    Args a(env, info, 4);
+    F32View x = a.f32(0), out = a.f32(3);
+    const double lo = a.f64(1), hi = a.f64(2);
+    expect(x.length == out.length, "clip: input and output sizes differ");
+    const float loF = static_cast<float>(lo), hiF = static_cast<float>(hi);
+    const float* xd = x.data;
+    float* o = out.data;
+    const int64_t len = static_cast<int64_t>(x.length);
+#pragma omp parallel for if (len >= kParallelMin) schedule(static)
+    for (int64_t i = 0; i < len; i++) {
+      const double t = xd[i];
+      o[i] = t > hi ? hiF : t < lo ? loF : xd[i];
+    }
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RF_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
+// wrapRows(x, n, h, rowLength, pad, out): per image its last pad rows, all h rows, its first pad rows.
+napi_value WrapRowsFn(napi_env env, napi_callback_info info) {
+  try {
+    Args a(env, info, 6);
+    F32View x = a.f32(0), out = a.f32(5);
+    const int64_t n = a.i64(1), h = a.i64(2), row = a.i64(3), pad = a.i64(4);
+    expect(n >= 0 && h > 0 && row >= 0 && pad >= 1 && pad <= h, "wrapRows: need 1 <= pad <= h");
+    expect(x.length == static_cast<size_t>(n * h * row) && out.length == static_cast<size_t>(n * (h + 2 * pad) * row),
+           "wrapRows: buffer sizes do not match n, h, row length and pad");
+    const size_t bytes = sizeof(float);
+#pragma omp parallel for if (n * h * row >= kParallelMin) schedule(static)
+    for (int64_t b = 0; b < n; b++) {
+      const float* image = x.data + b * h * row;
+      float* o = out.data + b * (h + 2 * pad) * row;
+      std::memcpy(o, image + (h - pad) * row, pad * row * bytes);
+      std::memcpy(o + pad * row, image, h * row * bytes);
+      std::memcpy(o + (pad + h) * row, image, pad * row * bytes);
+    }
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RF_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+napi_value registerResample(napi_env env, napi_value exports) {
+  const napi_property_descriptor fns[] = {
+      {"bilinearSample", nullptr, BilinearSampleFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"clip", nullptr, ClipFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"wrapRows", nullptr, WrapRowsFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
+  return exports;
+}
+
+}  // namespace rf

@@ -1,0 +1,137 @@
+// The native resampling kernels (native/src/resample.cc: bilinear sampling, clipping, circular row
+// padding) against the kernels they replace, bit for bit: the sampler and the row padding against
+// their TypeScript loop kernels (what the cpu backend runs; themselves checked against the composed
+// tfjs ops and finite differences in backend-bilinear-sample, backend-wrap-rows and
+// models-sampler), the clip against tfjs' cpu kernel. Inputs include NaN, +-Infinity, -0, huge
+// coordinates, exact pixel centres and the border, and sizes above the threads' split.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { BILINEAR_SAMPLE_KERNEL, runBilinearSample } from '../ml/backend/bilinear-sample.ts';
+import { WRAP_ROWS_KERNEL, wrapRows } from '../ml/backend/wrap-rows.ts';
+import { initBackend } from '../ml/backend/index.ts';
+import { loadNativeAddon } from '../ml/backend/native/addon.ts';
+import { Rng } from '../ml/random.ts';
+import { randomArray, runOn, sameBits } from './backend-compare.ts';
+
+const skip = loadNativeAddon() === undefined ? 'native backend absent' : false;
+
+/** Coordinates in [-2, size + 1]: a quarter snapped to integers, a few special values. */
+function coordinates(seed: number, count: number, size: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = rng.fillUniform(new Float32Array(count), -2, size + 1);
+  for (let i = 0; i < out.length; i += 4) out[i] = Math.round(out[i]!);
+  const special = [NaN, Infinity, -Infinity, -0, 0, size - 1, size - 1 + 1e-6, -1, -1 + 1e-6, 1e30, -1e30, 0.5];
+  special.forEach((v, k) => (out[(k * 7919 + seed) % count] = v));
+  return out;
+}
+
+/** Samples of `image` at (xs, ys) on `backend`, [n, ho, wo, c]. */
+async function sampleOn(
+  backend: string,
+  image: Float32Array,
+  shape: [number, number, number, number],
+  xs: Float32Array,
+  ys: Float32Array,
+  out: [number, number],
+) {
+  const [n, , , c] = shape;
+  const [got] = await runOn(backend, () => {
+    assert.ok(tf.getKernel(BILINEAR_SAMPLE_KERNEL, backend) !== undefined);
+    return [runBilinearSample(tf.tensor4d(image, shape), tf.tensor3d(xs, [n, ...out]), tf.tensor3d(ys, [n, ...out]))];
+  });
+  assert.equal(got!.length, n * out[0] * out[1] * c);
+  return got!;
+}
+
+test('native bilinear sampling equals the TypeScript kernel bit for bit (NaN, Infinity, -0, border, outside)', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  // Small (one thread's work) and large (split over threads, 3 channels as the models sample).
+  for (const [shape, out] of [
+    [
+      [3, 6, 7, 5],
+      [5, 4],
+    ],
+    [
+      [40, 32, 32, 3],
+      [32, 32],
+    ],
+  ] as Array<[[number, number, number, number], [number, number]]>) {
+    const [n, h, w] = shape;
+    const image = randomArray(1, shape);
+    image[3] = NaN;
+    image[10] = -0;
+    image[17] = Infinity;
+    const points = n * out[0] * out[1];
+    const xs = coordinates(2, points, w);
+    const ys = coordinates(3, points, h);
+    // A NaN y whose x lies outside gives 0 in TypeScript (both corners skipped), inside NaN.
+    xs[5] = -5;
+    ys[5] = NaN;
+    xs[6] = 2.5;
+    ys[6] = NaN;
+    const native = await sampleOn('native', image, shape, xs, ys, out);
+    const typescript = await sampleOn('cpu', image, shape, xs, ys, out);
+    sameBits(native, typescript, `samples of [${shape}]`);
+    // Not vacuous: real values, zeros (outside), NaN (NaN coordinates or pixels).
+    assert.ok(native.some((v) => v !== 0 && Number.isFinite(v)));
+    assert.ok(native.some((v) => v === 0));
+    assert.ok(native.some((v) => Number.isNaN(v)));
+  }
+});
+
+test('native bilinear sampling keeps the TypeScript gradient (d/dimage, d/dxs, d/dys unchanged)', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const shape: [number, number, number, number] = [2, 5, 6, 3];
+  const image = randomArray(4, shape);
+  const xs = coordinates(5, 2 * 4 * 4, 6);
+  const ys = coordinates(6, 2 * 4 * 4, 5);
+  const weights = randomArray(7, [2, 4, 4, 3]);
+  const grads = (backend: string) =>
+    runOn(backend, () => {
+      const args = [tf.tensor4d(image, shape), tf.tensor3d(xs, [2, 4, 4]), tf.tensor3d(ys, [2, 4, 4])];
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.mul(tf.tensor4d(weights, [2, 4, 4, 3]), runBilinearSample(a as tf.Tensor4D, b as tf.Tensor3D, c as tf.Tensor3D)));
+      return tf.grads(f)(args);
+    });
+  const native = await grads('native');
+  const typescript = await grads('cpu');
+  native.forEach((g, i) => sameBits(g, typescript[i]!, `gradient ${i}`));
+});
+
+test('native circular row padding equals the TypeScript kernel bit for bit', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  for (const [shape, pad] of [
+    [[2, 5, 3, 4], 1],
+    [[3, 4, 2, 3], 4],
+    [[20, 32, 32, 8], 1],
+  ] as Array<[[number, number, number, number], number]>) {
+    const x = randomArray(8, shape);
+    x[0] = NaN;
+    x[1] = -0;
+    const on = (backend: string) =>
+      runOn(backend, () => {
+        assert.ok(tf.getKernel(WRAP_ROWS_KERNEL, backend) !== undefined);
+        return [wrapRows(tf.tensor4d(x, shape), pad)];
+      });
+    const [native] = await on('native');
+    const [typescript] = await on('cpu');
+    sameBits(native!, typescript!, `wrapRows [${shape}] pad ${pad}`);
+  }
+});
+
+test('native clipByValue equals the cpu kernel bit for bit (NaN and -0 pass, bounds rounded to float32)', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const x = randomArray(9, [70000], -3, 3);
+  [NaN, -0, 0, Infinity, -Infinity, 1, 0.1, Math.fround(0.1), 1e-45, -1e-45].forEach((v, k) => (x[k * 13] = v));
+  for (const [lo, hi] of [
+    [0, 1],
+    [-0.1, 0.1],
+    [-Infinity, 0.3],
+  ] as Array<[number, number]>) {
+    const on = (backend: string) => runOn(backend, () => [tf.clipByValue(tf.tensor1d(x), lo, hi), tf.clipByValue(tf.tensor1d(x.subarray(0, 100)), lo, hi)]);
+    const native = await on('native');
+    const cpu = await on('cpu');
+    native.forEach((v, i) => sameBits(v, cpu[i]!, `clip [${lo}, ${hi}] output ${i}`));
+  }
+});
