@@ -67,7 +67,7 @@ export interface NativeAddon {
   poolGrad(isMax: number, geometry: number[], dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   channelAffine(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, out: Float32Array): void;
   /** native/src/group_bn.cc: the group batch norm's fused passes (ml/backend/group-batch-norm.ts). */
-  gbnCentre(x: Float32Array, m: Float32Array, rows: number, cols: number, centred: Float32Array, sqSum: Float32Array): void;
+  gbnCentre(x: Float32Array, rows: number, cols: number, groups: number, centred: Float32Array, sqSum: Float32Array, mean: Float32Array): void;
   gbnAffine(centred: Float32Array, s: Float32Array, b: Float32Array, rows: number, cols: number, relu: number, y: Float32Array): void;
   gbnAffineGrad(
     dy: Float32Array,
@@ -80,7 +80,7 @@ export interface NativeAddon {
     dS: Float32Array,
     dB: Float32Array,
   ): void;
-  gbnCentreGrad(dCentred: Float32Array, centred: Float32Array, dSq: Float32Array, rows: number, cols: number, dx: Float32Array, dxSum: Float32Array): void;
+  gbnCentreGrad(dCentred: Float32Array, centred: Float32Array, dSq: Float32Array, rows: number, cols: number, groups: number, dx: Float32Array): void;
   /** native/src/sgd.cc: one SGD step of one variable (ml/backend/sgd-update.ts). */
   sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, lr: number, momentum: number, weightDecay: number, wOut: Float32Array, vOut: Float32Array): void;
   /** native/src/bn_relu.cc: bnTrain then ReLU, and the gradient of both (ml/backend/batch-norm-relu.ts). */
