@@ -123,8 +123,9 @@ export function cpuKernel(kernelName: string): KernelFunc {
 }
 
 /**
- * Wraps a cpu kernel so that an output holding the same array as an input (some cpu kernels
- * reuse input storage under a new data id) takes that array out of recycling.
+ * Wraps a cpu kernel so that an output holding the same array as an input, or a view into it (some
+ * cpu kernels reuse input storage under a new data id; Slice returns subarrays), takes that array
+ * out of recycling.
  */
 export function guardSharing(kernel: KernelFunc): KernelFunc {
   return (args) => {
@@ -133,9 +134,12 @@ export function guardSharing(kernel: KernelFunc): KernelFunc {
     const inputs = Object.values(args.inputs).filter((t): t is TensorInfo => t !== undefined);
     for (const o of Array.isArray(out) ? out : [out]) {
       const values = b.data.get(o.dataId)?.values;
-      if (!b.isOwned(values)) continue;
+      if (!ArrayBuffer.isView(values)) continue;
       for (const t of inputs) {
-        if (t.dataId !== o.dataId && b.data.get(t.dataId)?.values === values) b.disown(values);
+        const held = b.data.get(t.dataId)?.values;
+        // The same array (Reshape) or a view into it (a contiguous Slice returns a subarray): the
+        // input's array must outlive its tensor, so it is never recycled.
+        if (t.dataId !== o.dataId && b.isOwned(held) && (held as Float32Array).buffer === values.buffer) b.disown(held);
       }
     }
     return out;
