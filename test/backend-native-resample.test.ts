@@ -135,3 +135,25 @@ test('native clipByValue equals the cpu kernel bit for bit (NaN and -0 pass, bou
     native.forEach((v, i) => sameBits(v, cpu[i]!, `clip [${lo}, ${hi}] output ${i}`));
   }
 });
+
+test('native strided slices equal the cpu kernel bit for bit (random ranks, begins and sizes, -1 sizes)', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  const rng = new Rng(31);
+  let strided = 0;
+  for (let k = 0; k < 60; k++) {
+    const rank = 2 + rng.int(3);
+    const shape = Array.from({ length: rank }, () => 1 + rng.int(6));
+    const begin = shape.map((d) => rng.int(d));
+    const size = shape.map((d, i) => (rng.int(5) === 0 ? -1 : 1 + rng.int(d - begin[i]!)));
+    const x = randomArray(40 + k, shape);
+    x[0] = NaN;
+    x[x.length - 1] = -0;
+    const on = (backend: string) => runOn(backend, () => [tf.slice(tf.tensor(x, shape), begin, size)]);
+    const [native] = await on('native');
+    const [cpu] = await on('cpu');
+    sameBits(native!, cpu!, `slice of [${shape}] at [${begin}] size [${size}]`);
+    const full = size.map((s, i) => (s === -1 ? shape[i]! - begin[i]! : s));
+    if (!tf.slice_util.isSliceContinous(shape, begin, full)) strided++;
+  }
+  assert.ok(strided > 20, `only ${strided} strided cases`);
+});
