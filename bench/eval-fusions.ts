@@ -4,7 +4,7 @@
  * before them, in one process: alternating rounds over the same grid-warped batches (new, then
  * old), so the load of a shared machine hits both alike. "Old" is what ran before: the TypeScript
  * sampler and row padding (the cpu backend's loop kernels), the previous TypeScript clip loop (kept
- * below as the reference), the composed BN/add/ReLU and normalisation, and a fresh p4m expansion
+ * below as the reference), tfjs' cpu Slice, the composed BN/add/ReLU and normalisation, and a fresh p4m expansion
  * per batch. Prints batches/s and CPU ms per batch of each, their ratio, and whether every batch's
  * logits were the same bits both ways (they must be).
  *   npx tsx bench/eval-fusions.ts <model file> <test set file> [--batch 100] [--batches 6] [--rounds 3]
@@ -16,7 +16,7 @@ import { BILINEAR_SAMPLE_KERNEL } from '../ml/backend/bilinear-sample.ts';
 import { WRAP_ROWS_KERNEL } from '../ml/backend/wrap-rows.ts';
 import { setBatchNormEvalFusion } from '../ml/backend/batch-norm-eval.ts';
 import { setClipNormalizeFusion } from '../ml/backend/clip-normalize.ts';
-import type { NativeBackend } from '../ml/backend/native/backend.ts';
+import { cpuKernel, guardSharing, type NativeBackend } from '../ml/backend/native/backend.ts';
 import { openDataset } from '../ml/data/dataset-file.ts';
 import { modelCache } from '../ml/models/model-cache.ts';
 import { setP4MExpansionCache } from '../ml/models/p4m.ts';
@@ -60,11 +60,12 @@ const kernel = (name: string, backend: string): KernelConfig => {
   return k;
 };
 const routes = {
-  new: [kernel(BILINEAR_SAMPLE_KERNEL, 'native'), kernel(WRAP_ROWS_KERNEL, 'native'), kernel('ClipByValue', 'native')],
+  new: [kernel(BILINEAR_SAMPLE_KERNEL, 'native'), kernel(WRAP_ROWS_KERNEL, 'native'), kernel('ClipByValue', 'native'), kernel('Slice', 'native')],
   old: [
     { ...kernel(BILINEAR_SAMPLE_KERNEL, 'cpu'), backendName: 'native' },
     { ...kernel(WRAP_ROWS_KERNEL, 'cpu'), backendName: 'native' },
     { kernelName: 'ClipByValue', backendName: 'native', kernelFunc: previousClip },
+    { kernelName: 'Slice', backendName: 'native', kernelFunc: guardSharing(cpuKernel('Slice')) },
   ],
 };
 const use = (route: 'new' | 'old') => {
