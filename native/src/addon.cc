@@ -9,6 +9,7 @@
 #include "dnnl_context.h"
 #include "elementwise.h"
 #include "napi_util.h"
+#include "signal_guard.h"
 
 namespace rf {
 
@@ -96,6 +97,7 @@ RF_FN(Conv2d) {
     if (x.length != want[pass][0] || y.length != want[pass][1] || out.length != want[pass][2]) {
       throw NapiError("conv2d: buffer sizes do not match the geometry");
     }
+    SignalsBlocked quiet;  // native/src/signal_guard.h: oneDNN must not be interrupted
     conv2d(static_cast<ConvPass>(pass), s, x.data, y.data, out.data);
     return undef(env);
   });
@@ -121,6 +123,7 @@ RF_FN(Sgemm) {
         B.length < static_cast<size_t>((batch - 1) * sB + k * n)) {
       throw NapiError("sgemm: buffer sizes do not match m, n, k and batch");
     }
+    SignalsBlocked quiet;  // native/src/signal_guard.h: a signal mid-sgemm corrupts the heap
     for (int64_t b = 0; b < batch; b++) {
       dnnl_status_t st = dnnl_sgemm(ta, tb, m, n, k, 1.0f, A.data + b * sA, ta == 'N' ? k : m, B.data + b * sB,
                                     tb == 'N' ? n : k, 0.0f, C.data + b * m * n, n);
