@@ -41,4 +41,5 @@ program
     process.stdout.write(`${await previewDataset(root, target, { ...o, ...(db !== undefined ? { db } : {}) })}\n`);
   });
 
-await main(program);
+// Not awaited: the compiled CLI is CommonJS (engine/bundle.ts); main reports its own errors.
+void main(program);

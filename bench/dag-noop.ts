@@ -9,7 +9,10 @@
  * populated by writing the same files in dependency order (running 10,000 Snakemake jobs would
  * take hours here), after which Snakemake itself reports "Nothing to be done". Then each tool's
  * no-op is timed `repeats` times, alternating, and the median wall time is reported with the
- * ratio to Snakemake's. `--tsx` adds the CLI run from the sources through tsx.
+ * ratio to Snakemake's. `--tsx` adds the CLI run from the sources through tsx. In the same run it
+ * also times `node -e 0` (the floor any node CLI pays on this machine) and, on the 571-node graph,
+ * the compiled CLI without its V8 code cache (`RF_CODE_CACHE=0`), and says whether the goals of
+ * issue 17 are met: a 571-node no-op in at most 0.2 s, a 10,000-node one in at most 2 s.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,9 +44,9 @@ for (const s of sizes) if (SHAPES[s] === undefined) throw new Error(`--sizes: un
 const names = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function run(cmd: string, args: readonly string[], cwd: string): { seconds: number; stdout: string } {
+function run(cmd: string, args: readonly string[], cwd: string, env?: NodeJS.ProcessEnv): { seconds: number; stdout: string } {
   const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 << 20, ...(env ? { env } : {}) });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return { seconds, stdout: r.stdout + r.stderr };
@@ -74,10 +77,17 @@ if (snakemakeVersion === undefined) console.log('snakemake not found: install it
 await buildEntry(join(root, 'bench/dag/cli.ts'), join(root, 'dist'), 'dag-bench', root);
 const compiled = join(root, 'dist/dag-bench.mjs');
 
+/** Goals of issue 17 for the compiled CLI, in seconds, by graph size. */
+const GOALS: Record<number, number> = { 571: 0.2, 10021: 2 };
+
+const floor = median(Array.from({ length: Math.max(repeats, 5) }, () => run(process.execPath, ['-e', '0'], root).seconds));
+
 interface Row {
   readonly nodes: number;
   readonly populate: number;
   readonly ours: number;
+  /** The compiled CLI with RF_CODE_CACHE=0 (measured on the 571-node graph only). */
+  readonly noCache?: number;
   readonly tsx?: number;
   readonly snakemake?: number;
 }
@@ -102,13 +112,16 @@ for (const size of sizes) {
       const check = run('snakemake', ['--cores', '1', '-n'], smk);
       if (!/Nothing to be done/.test(check.stdout)) throw new Error(`snakemake would run jobs on its populated tree:\n${check.stdout.slice(-2000)}`);
     }
-    const times: { ours: number[]; tsx: number[]; snakemake: number[] } = { ours: [], tsx: [], snakemake: [] };
+    const times: { ours: number[]; noCache: number[]; tsx: number[]; snakemake: number[] } = { ours: [], noCache: [], tsx: [], snakemake: [] };
     const noop = new RegExp(`${nodes} cached, 0 ran`);
+    // The populating run wrote the code cache; this one finds it (as every later start will).
+    run(process.execPath, cli(), root);
     for (let i = 0; i < repeats; i++) {
       if (snakemakeVersion !== undefined) times.snakemake.push(run('snakemake', ['--cores', '1'], smk).seconds);
       const c = run(process.execPath, cli(), root);
       if (!noop.test(c.stdout)) throw new Error(`expected a no-op, got:\n${c.stdout.slice(-2000)}`);
       times.ours.push(c.seconds);
+      if (size === '571') times.noCache.push(run(process.execPath, cli(), root, { ...process.env, RF_CODE_CACHE: '0' }).seconds);
       if (withTsx) {
         const t = run(process.execPath, ['--import', 'tsx', join(root, 'bench/dag/cli.ts'), '--root', ours, 'repro', 'all'], root);
         if (!noop.test(t.stdout)) throw new Error(`expected a no-op, got:\n${t.stdout.slice(-2000)}`);
@@ -119,6 +132,7 @@ for (const size of sizes) {
       nodes,
       populate: populate.seconds,
       ours: median(times.ours),
+      ...(times.noCache.length > 0 ? { noCache: median(times.noCache) } : {}),
       ...(withTsx ? { tsx: median(times.tsx) } : {}),
       ...(snakemakeVersion !== undefined ? { snakemake: median(times.snakemake) } : {}),
     };
@@ -144,4 +158,19 @@ if (rows.length >= 2) {
   console.log(
     `growth: ${(((last.ours - first.ours) / (last.nodes - first.nodes)) * 1000).toFixed(3)} ms per extra node (ours)${first.snakemake !== undefined ? `, ${(((last.snakemake! - first.snakemake!) / (last.nodes - first.nodes)) * 1000).toFixed(3)} ms (snakemake)` : ''}`,
   );
+}
+console.log(
+  `floor: \`node -e 0\` takes ${floor.toFixed(3)} s here${process.env.NODE_EXTRA_CA_CERTS ? ' (NODE_EXTRA_CA_CERTS is set: node parses those certificates at every start, before any script runs; unset it to see the difference)' : ''}`,
+);
+for (const r of rows) {
+  if (r.noCache !== undefined) {
+    console.log(
+      `code cache: ${r.nodes} nodes ${r.ours.toFixed(3)} s with it, ${r.noCache.toFixed(3)} s without (RF_CODE_CACHE=0): ${(r.ours / r.noCache).toFixed(2)}x`,
+    );
+  }
+}
+for (const r of rows) {
+  const goal = GOALS[r.nodes];
+  if (goal !== undefined)
+    console.log(`goal (issue 17): ${r.nodes}-node no-op at most ${goal} s: ${r.ours <= goal ? 'met' : 'NOT met'} (${r.ours.toFixed(3)} s)`);
 }

@@ -1,22 +1,35 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse } from 'acorn';
+import type { BundleManifest, LaunchSpec } from './launcher.ts';
+import { cachePath } from './launcher.ts';
 
 /**
- * A compiled copy of a CLI entry (one ESM file) so the driver starts without the TypeScript
- * loader: `status`, `show` and no-op `repro` answer in a fraction of the time. The small pure-JS
- * packages every start loads (BUNDLED) are compiled in too, which saves resolving and loading
- * their hundreds of files (a quarter of a no-op's wall time); every other package (native addons,
- * tfjs, the figure renderers a stage imports lazily) stays external. Worker processes still run the TypeScript sources, and node keys still hash the sources,
+ * A compiled copy of a CLI entry so the driver starts without the TypeScript loader: `status`,
+ * `show` and no-op `repro` answer in a fraction of the time. The small pure-JS packages every start
+ * loads (BUNDLED) are compiled in too, which saves resolving and loading their hundreds of files;
+ * every other package (native addons, tfjs, the figure renderers a stage imports lazily) stays
+ * external. Worker processes still run the TypeScript sources, and node keys still hash the sources,
  * so results are identical whichever entry a user runs.
  *
- * Every `import.meta.url` is replaced by the URL of the TypeScript file it appears in, so that
- * stage modules, the worker path and the project module keep pointing at the sources. The bundle
- * records the size and mtime of every source it holds and refuses to run once any changed.
+ * The bundle is CommonJS (a function body) so that the launcher can run it through `vm.Script`
+ * with V8's code cache (engine/launcher.ts): an ES module cannot be given cached data on node 20.
+ * What an ES bundle did is kept: every `import.meta.url` is replaced by the URL of the TypeScript
+ * file it appears in (stage modules, the worker path and the project module keep pointing at the
+ * sources) and `import.meta.resolve` by the launcher's (dist/); CommonJS packages imported
+ * statically are require()d where first needed (see isCommonJs), ES ones are loaded by the
+ * launcher before the bundle runs (as hoisted imports were) and handed in by name; every `import()`
+ * left in the bundle (computed specifiers, execa, the wasm backend) calls the launcher's import(),
+ * so it resolves from dist/ as before (node 20 loses a vm.Script's import() hook when the script
+ * comes from the code cache). An entry must not use top-level await (CommonJS has none): the build
+ * fails if it does, as it does for any other `import.meta` left in.
+ * The launcher records the size and mtime of every source it holds and refuses to run once any changed.
  */
 
 /** Packages compiled into the bundle (with whatever they import); all others stay external. */
-const BUNDLED = new Set(['commander', 'zod', 'yaml', 'cli-progress']);
+const BUNDLED = new Set(['commander', 'zod', 'yaml']);
 
 const packageOf = (spec: string): string =>
   spec
@@ -24,73 +37,173 @@ const packageOf = (spec: string): string =>
     .slice(0, spec.startsWith('@') ? 2 : 1)
     .join('/');
 
-export interface BundleManifest {
-  readonly sources: ReadonlyArray<readonly [path: string, size: number, mtimeMs: number]>;
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * Whether a package resolves to the same CommonJS file for import and for require (better-sqlite3,
+ * tfjs, pngjs): then the bundle may require() it where it is first needed, which is what node's
+ * import of it does too, one instance either way. Otherwise (ESM-only or dual packages) it is
+ * loaded as an ES module before the bundle runs.
+ */
+function isCommonJs(spec: string): boolean {
+  let viaImport: string;
+  let viaRequire: string;
+  try {
+    viaImport = fileURLToPath(import.meta.resolve(spec));
+    viaRequire = createRequire(import.meta.url).resolve(spec);
+  } catch {
+    return false;
+  }
+  if (viaImport !== viaRequire) return false;
+  const ext = extname(viaImport);
+  if (ext === '.cjs' || ext === '.node') return true;
+  if (ext !== '.js') return false;
+  for (let d = dirname(viaImport); ; d = dirname(d)) {
+    const manifest = join(d, 'package.json');
+    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: string }).type !== 'module';
+    if (dirname(d) === d) return true;
+  }
 }
 
 /**
- * Writes `<outDir>/<name>.bundle.mjs` (the compiled entry) and `<outDir>/<name>.mjs`, a launcher
- * that checks the recorded sources and runs the bundle, or, if any source changed since the build,
- * the TypeScript entry through tsx (slower, never stale) after saying how to rebuild.
+ * An ES module standing for a statically imported external: its exports are the namespace the
+ * launcher loaded, under the names the package has now (read here, by importing it once).
+ */
+async function externalModule(spec: string): Promise<string> {
+  const ns = (await import(spec)) as Record<string, unknown>;
+  const lines = [`const ns = __rfExternals[${JSON.stringify(spec)}];`, 'export default ns.default;'];
+  Object.keys(ns)
+    .filter((n) => n !== 'default')
+    .forEach((n, i) => lines.push(`const e${i} = ns[${JSON.stringify(n)}];`, `export { e${i} as ${IDENTIFIER.test(n) ? n : JSON.stringify(n)} };`));
+  return lines.join('\n');
+}
+
+/**
+ * Every `import(…)` expression of the bundle (found by parsing it, never in a string or comment)
+ * becomes `__rfImport(…)`.
+ */
+export function routeDynamicImports(code: string): string {
+  const starts: number[] = [];
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const n of node) walk(n);
+      return;
+    }
+    const n = node as { type?: unknown; start?: number };
+    if (n.type === 'ImportExpression') starts.push(n.start!);
+    for (const [k, v] of Object.entries(node)) if (k !== 'loc' && v !== null && typeof v === 'object') walk(v);
+  };
+  walk(parse(code, { ecmaVersion: 'latest', sourceType: 'script' }));
+  let out = '';
+  let at = 0;
+  for (const start of starts.sort((a, b) => a - b)) {
+    if (code.slice(start, start + 6) !== 'import') throw new Error(`bundle: no import() at offset ${start}`);
+    out += `${code.slice(at, start)}__rfImport`;
+    at = start + 6;
+  }
+  return out + code.slice(at);
+}
+
+/**
+ * Writes `<outDir>/<name>.bundle.cjs` (the compiled entry) and `<outDir>/<name>.mjs`, its launcher
+ * (engine/launcher.ts compiled with what it needs to know), and drops any code cache of an
+ * earlier build (it would be refused anyway: the cache names the bundle's digest).
  */
 export async function buildEntry(entry: string, outDir: string, name: string, root: string): Promise<void> {
   const esbuild = await import('esbuild');
-  const result = await esbuild.build({
-    entryPoints: [entry],
+  const externals: string[] = [];
+  const result = await esbuild
+    .build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      write: false,
+      // ES modules are strict; so is their CommonJS translation (and the packages bundled with them, as before).
+      banner: { js: "'use strict';" },
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'source-urls',
+          setup(build) {
+            // A bare import from project code is external unless its package is in BUNDLED; what a
+            // bundled package imports is bundled with it.
+            build.onResolve({ filter: /^[^./]/ }, (args) => {
+              if (args.path.startsWith('node:') || args.importer.includes('/node_modules/') || args.namespace === 'rf-external') return undefined;
+              if (BUNDLED.has(packageOf(args.path))) return undefined;
+              if (args.kind === 'dynamic-import' || isCommonJs(args.path)) return { path: args.path, external: true };
+              if (!externals.includes(args.path)) externals.push(args.path);
+              return { path: args.path, namespace: 'rf-external' };
+            });
+            // zod re-exports all its 40 locales (a quarter of the bundle, parsed and cached at every
+            // start); the engine uses none but English, its default, so z.locales holds only `en`.
+            build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+              args.importer.includes('/node_modules/zod/')
+                ? { path: resolve(dirname(args.importer), '../locales/en.js'), namespace: 'rf-zod-locales' }
+                : undefined,
+            );
+            build.onLoad({ filter: /.*/, namespace: 'rf-zod-locales' }, (args) => ({
+              contents: `export { default as en } from ${JSON.stringify(args.path)};\n`,
+              loader: 'js',
+              resolveDir: dirname(args.path),
+            }));
+            build.onLoad({ filter: /.*/, namespace: 'rf-external' }, async (args) => ({ contents: await externalModule(args.path), loader: 'js' }));
+            build.onLoad({ filter: /\.ts$/ }, (args) => {
+              const text = readFileSync(args.path, 'utf8');
+              const url = JSON.stringify(pathToFileURL(args.path).href);
+              return { contents: text.replaceAll('import.meta.url', url).replaceAll('import.meta.resolve', '__rfImportMetaResolve'), loader: 'ts' };
+            });
+          },
+        },
+      ],
+    })
+    .catch((e: Error) => {
+      if (/Top-level await/.test(e.message)) {
+        throw new Error(`${e.message}\nThe compiled CLI is CommonJS, so that V8 can cache its code: call main() without await (it reports its own errors).`);
+      }
+      throw e;
+    });
+  const metaLeft = result.warnings.filter((w) => w.id === 'empty-import-meta');
+  if (metaLeft.length > 0) {
+    const w = metaLeft[0]!;
+    throw new Error(`${w.location?.file ?? entry}:${w.location?.line ?? 0}: import.meta would be empty in the compiled CLI (${w.text})`);
+  }
+  const bundleFile = resolve(outDir, `${name}.bundle.cjs`);
+  const sources = (inputs: Record<string, unknown>) =>
+    Object.keys(inputs)
+      .filter((p) => !p.includes(':'))
+      .map((p) => {
+        const st = statSync(resolve(root, p));
+        return [relative(root, resolve(root, p)), st.size, st.mtimeMs] as const;
+      });
+  const launcherSource = fileURLToPath(new URL('./launcher.ts', import.meta.url));
+  const manifest: BundleManifest = { sources: [...sources(result.metafile.inputs), ...sources({ [relative(root, launcherSource)]: true })] };
+  const spec: LaunchSpec = { root, entry: relative(root, entry), bundle: bundleFile, manifest, externals };
+  const launcher = await esbuild.build({
+    stdin: {
+      // import() and import.meta.resolve written here resolve from the launcher's folder (dist/).
+      contents: `import { launch } from ${JSON.stringify(launcherSource)};\nawait launch(${JSON.stringify(spec)}, (s) => import(s), import.meta.resolve);\n`,
+      resolveDir: root,
+      loader: 'ts',
+    },
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     write: false,
-    // CommonJS packages compiled into an ES module still call require() for Node's builtins.
-    banner: { js: "import { createRequire as __rfCreateRequire } from 'node:module';\nconst require = __rfCreateRequire(import.meta.url);" },
-    metafile: true,
     logLevel: 'silent',
-    plugins: [
-      {
-        name: 'source-urls',
-        setup(build) {
-          // A bare import from project code is external unless its package is in BUNDLED; what a
-          // bundled package imports is bundled with it.
-          build.onResolve({ filter: /^[^./]/ }, (args) => {
-            if (args.path.startsWith('node:') || args.importer.includes('/node_modules/')) return undefined;
-            return BUNDLED.has(packageOf(args.path)) ? undefined : { path: args.path, external: true };
-          });
-          build.onLoad({ filter: /\.ts$/ }, (args) => {
-            const text = readFileSync(args.path, 'utf8');
-            const url = JSON.stringify(pathToFileURL(args.path).href);
-            return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
-          });
-        },
-      },
-    ],
+    banner: { js: `// Generated by engine/bundle.ts: runs ${name}.bundle.cjs while its sources are unchanged.` },
   });
-  const manifest: BundleManifest = {
-    sources: Object.keys(result.metafile.inputs).map((p) => {
-      const st = statSync(resolve(root, p));
-      return [relative(root, resolve(root, p)), st.size, st.mtimeMs] as const;
-    }),
-  };
-  const launcher = `// Generated by engine/bundle.ts: runs ${name}.bundle.mjs while its sources are unchanged.
-import { statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
-const root = ${JSON.stringify(root)};
-const manifest = ${JSON.stringify(manifest)};
-const stale = manifest.sources.find(([p, size, mtime]) => {
-  try { const st = statSync(resolve(root, p)); return st.size !== size || st.mtimeMs !== mtime; } catch { return true; }
-});
-if (stale === undefined) {
-  await import('./${name}.bundle.mjs');
-} else {
-  process.stderr.write('note: ' + stale[0] + ' changed since the compiled CLI was built; running from source (npm run build makes it fast again)\\n');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', ${JSON.stringify(relative(root, entry))}, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
-`;
   mkdirSync(outDir, { recursive: true });
-  atomicWrite(resolve(outDir, `${name}.bundle.mjs`), result.outputFiles[0]!.text);
-  atomicWrite(resolve(outDir, `${name}.mjs`), launcher);
+  atomicWrite(bundleFile, routeDynamicImports(result.outputFiles[0]!.text));
+  rmSync(cachePath(bundleFile), { force: true });
+  atomicWrite(resolve(outDir, `${name}.mjs`), launcher.outputFiles[0]!.text);
+  // The ES bundle earlier builds wrote; nothing runs it any more.
+  const old = resolve(outDir, `${name}.bundle.mjs`);
+  if (existsSync(old)) rmSync(old);
 }
 
 function atomicWrite(path: string, text: string): void {

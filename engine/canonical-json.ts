@@ -7,10 +7,23 @@ import { createHash } from 'node:crypto';
  * are errors rather than silent `null`s, since they would make two different params hash alike.
  */
 export function canonicalJson(value: unknown): string {
-  return serialise(value, '$');
+  try {
+    return serialise(value);
+  } catch (e) {
+    if (e instanceof Unrepresentable) throw new Error(`canonicalJson: ${locate(value, '$') ?? 'a value JSON cannot represent'}`);
+    throw e;
+  }
 }
 
-function serialise(v: unknown, path: string): string {
+class Unrepresentable extends Error {}
+
+const byKey = (a: [string, unknown], b: [string, unknown]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/**
+ * Builds no paths: it runs for every node key of every run (thousands in a no-op), and a value it
+ * cannot represent is located afterwards by `locate`, which walks the same value again.
+ */
+function serialise(v: unknown): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'boolean':
@@ -18,17 +31,53 @@ function serialise(v: unknown, path: string): string {
     case 'string':
       return JSON.stringify(v);
     case 'number':
-      if (!Number.isFinite(v)) throw new Error(`canonicalJson: ${path} is ${v}, which JSON cannot represent`);
+      if (!Number.isFinite(v)) throw new Unrepresentable();
       return JSON.stringify(v);
     case 'object': {
-      if (Array.isArray(v)) return `[${v.map((x, i) => serialise(x, `${path}[${i}]`)).join(',')}]`;
-      const entries = Object.entries(v as Record<string, unknown>)
-        .filter(([, x]) => x !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${serialise(x, `${path}.${k}`)}`).join(',')}}`;
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) out += (i > 0 ? ',' : '') + serialise(v[i]);
+        return `${out}]`;
+      }
+      const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+      if (entries.length > 1) entries.sort(byKey);
+      let out = '{';
+      for (let i = 0; i < entries.length; i++) out += `${i > 0 ? ',' : ''}${JSON.stringify(entries[i]![0])}:${serialise(entries[i]![1])}`;
+      return `${out}}`;
     }
     default:
-      throw new Error(`canonicalJson: ${path} has type ${typeof v}, which JSON cannot represent`);
+      throw new Unrepresentable();
+  }
+}
+
+/** Where in `v` the first value JSON cannot represent is, and what it is (same walk order as serialise). */
+function locate(v: unknown, path: string): string | undefined {
+  if (v === null) return undefined;
+  switch (typeof v) {
+    case 'boolean':
+    case 'string':
+      return undefined;
+    case 'number':
+      return Number.isFinite(v) ? undefined : `${path} is ${v}, which JSON cannot represent`;
+    case 'object': {
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const bad = locate(v[i], `${path}[${i}]`);
+          if (bad !== undefined) return bad;
+        }
+        return undefined;
+      }
+      const entries = Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== undefined)
+        .sort(byKey);
+      for (const [k, x] of entries) {
+        const bad = locate(x, `${path}.${k}`);
+        if (bad !== undefined) return bad;
+      }
+      return undefined;
+    }
+    default:
+      return `${path} has type ${typeof v}, which JSON cannot represent`;
   }
 }
 

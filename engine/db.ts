@@ -347,6 +347,27 @@ export class LineageDb {
     return this.stmt('SELECT * FROM nodes WHERE node_id = ? OR key LIKE ? ORDER BY registered_at DESC').all(prefix, `${prefix}%`) as NodeRow[];
   }
 
+  /**
+   * A cache lookup in one query (a no-op run makes one per node): the node's outputs with the
+   * recorded stat of each output's blob (null when none is recorded); undefined if the key is not
+   * registered.
+   */
+  registeredOutputs(key: string): Array<{ output: OutputRow; stat: BlobStatRow | null }> | undefined {
+    const rows = this.stmt(
+      `SELECT n.key AS node_key, o.name AS name, o.digest AS digest, o.kind AS kind, o.size AS size,
+              b.size AS stat_size, b.ino AS stat_ino, b.ctime_ns AS stat_ctime_ns
+       FROM nodes n LEFT JOIN outputs o ON o.node_key = n.key LEFT JOIN blob_stats b ON b.digest = o.digest
+       WHERE n.key = ? ORDER BY o.name`,
+    ).all(key) as Array<OutputRow & { name: string | null; stat_size: number | null; stat_ino: string | null; stat_ctime_ns: string | null }>;
+    if (rows.length === 0) return undefined;
+    return rows
+      .filter((r) => r.name !== null)
+      .map((r) => ({
+        output: { node_key: r.node_key, name: r.name, digest: r.digest, kind: r.kind, size: r.size },
+        stat: r.stat_size === null ? null : { digest: r.digest, size: r.stat_size, ino: r.stat_ino!, ctime_ns: r.stat_ctime_ns! },
+      }));
+  }
+
   outputs(key: string): OutputRow[] {
     return this.stmt('SELECT * FROM outputs WHERE node_key = ? ORDER BY name').all(key) as OutputRow[];
   }

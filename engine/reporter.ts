@@ -1,7 +1,15 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { ProgressEvent } from '../contracts/progress.ts';
 import type { ReproEvent } from './events.ts';
 import { RunProgress, type RunProgressState } from './run-progress.ts';
+
+/**
+ * cli-progress (and the readline and stream modules it loads) only when a terminal shows bars:
+ * a no-op or a piped run never needs it, and every start paid for loading it.
+ */
+let bars: typeof cliProgress | undefined;
+const progressBars = (): typeof cliProgress => (bars ??= createRequire(import.meta.url)('cli-progress') as typeof cliProgress);
 
 /**
  * Renders repro events: live bars (rate and ETA) for running nodes on a terminal, plain lines in a
@@ -146,7 +154,7 @@ export class Reporter {
   }
 
   private bars(): cliProgress.MultiBar {
-    this.multibar ??= new cliProgress.MultiBar(
+    this.multibar ??= new (progressBars().MultiBar)(
       {
         format: '  {node} |{bar}| {percentage}% {value}/{total} {unit}  {rate}/s  ETA {etaText}  {info}',
         hideCursor: true,
@@ -154,7 +162,7 @@ export class Reporter {
         stopOnComplete: false,
         barsize: 24,
       },
-      cliProgress.Presets.shades_classic,
+      progressBars().Presets.shades_classic,
     );
     return this.multibar;
   }

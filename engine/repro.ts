@@ -434,12 +434,12 @@ export class Repro {
 
   /** A hit needs the registration and every output blob intact (stat, or rehash if touched). */
   private async lookup(key: string, id: string): Promise<{ outputs?: Record<string, ArtifactRef>; reasons?: string[] }> {
-    const row = this.ctx.db.node(key);
-    if (row === undefined) return {};
+    const registered = this.ctx.db.registeredOutputs(key);
+    if (registered === undefined) return {};
     const outputs: Record<string, ArtifactRef> = {};
-    for (const o of this.ctx.db.outputs(key)) {
+    for (const { output: o, stat } of registered) {
       const ref: ArtifactRef = { digest: o.digest, kind: o.kind, size: o.size };
-      const check = await this.ctx.integrity.check(ref, false, this.options.dryRun);
+      const check = await this.ctx.integrity.check(ref, false, this.options.dryRun, stat);
       if (check.state !== 'ok') {
         if (!this.options.dryRun) this.ctx.db.unregister(key);
         const message = `output '${o.name}' (blob ${check.bad[0]!.slice(0, 12)}) is ${check.state}`;

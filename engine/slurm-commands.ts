@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { execa } from 'execa';
 
 /**
  * Slurm's own command-line tools, called with argument arrays (never a shell string), and the
@@ -13,6 +12,9 @@ export class SlurmCommandError extends Error {
 }
 
 async function run(cmd: string, args: readonly string[], input?: string): Promise<string> {
+  // Loaded on first use: execa and its dependencies cost ~0.1 s of every start, and only the
+  // Slurm paths call a command.
+  const { execa } = await import('execa');
   const r = await execa(cmd, args, { reject: false, timeout: TIMEOUT_MS, input, stripFinalNewline: true });
   if (r.failed) {
     const why = r.timedOut ? `timed out after ${TIMEOUT_MS / 1000} s` : r.exitCode !== undefined ? `exit ${r.exitCode}` : r.shortMessage;

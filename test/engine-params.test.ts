@@ -77,6 +77,39 @@ test('canonical JSON is key-order independent and rejects values JSON cannot hol
   assert.equal(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] }), '{"a":[1,{"c":3,"d":2}],"b":1}');
   assert.equal(canonicalJson({ a: 1, b: undefined }), canonicalJson({ a: 1 }));
   assert.throws(() => canonicalJson({ lr: Number.NaN }), /\$\.lr is NaN/);
+  assert.throws(() => canonicalJson({ grid: [{ a: 1 }, { b: [2, Number.POSITIVE_INFINITY] }] }), /\$\.grid\[1\]\.b\[1\] is Infinity/);
+  assert.throws(() => canonicalJson({ z: 1, a: { f: () => 1 } }), /\$\.a\.f has type function/);
+});
+
+test('canonical JSON equals JSON.stringify of the value with its keys sorted (random nested values)', () => {
+  // Independent reference: rebuild every object with its keys inserted in sorted order and let
+  // JSON.stringify write it (keys are non-numeric, so JSON.stringify keeps insertion order).
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+              .sort()
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const key = () => ['alpha', 'b', 'Beta', 'lr', 'x_1', 'é', 'a b', '"q"'][Math.floor(rand() * 8)]!;
+  const value = (depth: number): unknown => {
+    const r = rand();
+    if (depth > 3 || r < 0.3) return [0, -1.5, 1e-7, 3, 'text', 'üñî"\\', true, false, null][Math.floor(rand() * 9)];
+    if (r < 0.6) return Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1));
+    const o: Record<string, unknown> = {};
+    for (let i = Math.floor(rand() * 5); i > 0; i--) o[key()] = rand() < 0.1 ? undefined : value(depth + 1);
+    return o;
+  };
+  for (let i = 0; i < 300; i++) {
+    const v = value(0);
+    assert.equal(canonicalJson(v), JSON.stringify(sorted(v)));
+  }
 });
 
 test('sweeps expand to readable, value-based ids', () => {

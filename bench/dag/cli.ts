@@ -1,4 +1,5 @@
 import { buildCli, main } from '../../engine/cli.ts';
 import { project } from './project.ts';
 
-await main(buildCli(project));
+// Not awaited: the compiled CLI is CommonJS (engine/bundle.ts); main reports its own errors.
+void main(buildCli(project));

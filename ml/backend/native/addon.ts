@@ -114,6 +114,7 @@ export interface NativeAddon {
   /** native/src/resample.cc: xs, ys hold n * per points; out n * per * c values. */
   bilinearSample(image: Float32Array, n: number, h: number, w: number, c: number, xs: Float32Array, ys: Float32Array, out: Float32Array): void;
   clip(x: Float32Array, lo: number, hi: number, out: Float32Array): void;
+  clipNormalize(x: Float32Array, lo: number, hi: number, mean: Float32Array, std: Float32Array, out: Float32Array): void;
   wrapRows(x: Float32Array, n: number, h: number, rowLength: number, pad: number, out: Float32Array): void;
   /** native/src/bn_eval.cc: out = relu(k1[c] x + k3[c] (+ skip)); an empty skip means none. */
   bnEvalRelu(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, skip: Float32Array, out: Float32Array): void;

@@ -1,0 +1,161 @@
+import { isAscii } from 'node:buffer';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import vm from 'node:vm';
+
+/**
+ * What a compiled CLI's launcher (`dist/<name>.mjs`, written by engine/bundle.ts) does at every
+ * start: refuse a bundle whose sources changed, then run the CommonJS bundle through `vm.Script`
+ * with V8's code cache, so that a start neither parses the 1.3 MB bundle nor compiles again the
+ * functions the last run compiled. Only node builtins are imported here: this module is compiled
+ * into every launcher.
+ *
+ * The cache (`<bundle>.cache`) starts with the SHA-256 of the bundle it was made from and of its
+ * own payload. V8 checks only the source's length, its own version and flags, and (in release
+ * builds) no checksum: a cache made from another bundle of the same length, or a flipped byte,
+ * would run stale or broken code. So a cache is used only when both digests match, and V8's own
+ * verdict (`cachedDataRejected`) is checked too; anything else runs the bundle from its text and
+ * writes a fresh cache at exit (atomically; a read-only install just goes without).
+ */
+
+export interface BundleManifest {
+  readonly sources: ReadonlyArray<readonly [path: string, size: number, mtimeMs: number]>;
+}
+
+export interface LaunchSpec {
+  /** The project root the manifest's paths are relative to. */
+  readonly root: string;
+  /** The TypeScript entry (relative to root), run through tsx when the bundle is stale. */
+  readonly entry: string;
+  /** Absolute path of the CommonJS bundle. */
+  readonly bundle: string;
+  readonly manifest: BundleManifest;
+  /** Packages the bundle imports statically, loaded (as ES modules, in this order) before it runs. */
+  readonly externals: readonly string[];
+}
+
+/** How the code cache was used by one start. */
+export type CacheState = 'hit' | 'absent' | 'other-bundle' | 'corrupt' | 'rejected' | 'disabled';
+
+const MAGIC = 'rfcc1\n';
+const HEADER = MAGIC.length + 64 + 1 + 64 + 1;
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+export const cachePath = (bundle: string): string => `${bundle}.cache`;
+
+/** The first source file that differs from the manifest (or is gone), if any. */
+export function staleSource(root: string, manifest: BundleManifest): string | undefined {
+  for (const [p, size, mtime] of manifest.sources) {
+    try {
+      const st = statSync(resolve(root, p));
+      if (st.size !== size || st.mtimeMs !== mtime) return p;
+    } catch {
+      return p;
+    }
+  }
+  return undefined;
+}
+
+/** The cached data in a cache file, if it was made from exactly this bundle text and is intact. */
+export function readCache(file: string, bundleDigest: string): { data?: Buffer; state: CacheState } {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch {
+    return { state: 'absent' };
+  }
+  if (raw.length <= HEADER || raw.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return { state: 'corrupt' };
+  const head = raw.subarray(MAGIC.length, HEADER).toString('latin1');
+  const [forBundle, payloadDigest] = [head.slice(0, 64), head.slice(65, 129)];
+  if (forBundle !== bundleDigest) return { state: 'other-bundle' };
+  const data = raw.subarray(HEADER);
+  if (sha256(data) !== payloadDigest) return { state: 'corrupt' };
+  return { data, state: 'hit' };
+}
+
+export function writeCache(file: string, bundleDigest: string, data: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC}${bundleDigest}\n${sha256(data)}\n`, 'latin1'), data]));
+    renameSync(tmp, file);
+  } catch {
+    // A read-only install runs without a cache; it must not fail the command.
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* nothing was written */
+    }
+  }
+}
+
+/** The globals a bundle's wrapper receives besides CommonJS's own. */
+export interface BundleGlobals {
+  /** The launcher's import(): the bundle's own import() calls are routed to it (engine/bundle.ts). */
+  readonly importModule: (specifier: string) => Promise<unknown>;
+  /** Namespaces of the static externals, keyed by specifier. */
+  readonly externals: Readonly<Record<string, unknown>>;
+  /** `import.meta.resolve` of the launcher (the sources' own calls resolve from dist/, as an ES bundle's did). */
+  readonly importMetaResolve: (specifier: string) => string;
+}
+
+/**
+ * Compiles and runs a bundle written by engine/bundle.ts (a CommonJS function body) with the code
+ * cache next to it. `RF_CODE_CACHE=0` runs without it (for measuring); the state is printed to
+ * stderr when `RF_CODE_CACHE_DEBUG` is set.
+ */
+export function runBundle(bundle: string, globals: BundleGlobals): CacheState {
+  const bytes = readFileSync(bundle);
+  const digest = sha256(bytes);
+  // esbuild writes ASCII (charset 'ascii'), which decodes fastest as one-byte text.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  const file = cachePath(bundle);
+  const useCache = process.env.RF_CODE_CACHE !== '0';
+  const cached = useCache ? readCache(file, digest) : { state: 'disabled' as const };
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __rfExternals, __rfImport, __rfImportMetaResolve) {${source}\n})`, {
+    filename: bundle,
+    ...(cached.data ? { cachedData: cached.data } : {}),
+  });
+  const state: CacheState = cached.data && script.cachedDataRejected === true ? 'rejected' : cached.state;
+  if (process.env.RF_CODE_CACHE_DEBUG) process.stderr.write(`code cache: ${state}\n`);
+  // Made at exit, so that it holds every function this run compiled, not just the top level.
+  if (useCache && state !== 'hit') process.once('exit', () => writeCache(file, digest, script.createCachedData()));
+  const fn = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = { exports: {} };
+  fn.call(
+    module.exports,
+    module.exports,
+    createRequire(bundle),
+    module,
+    bundle,
+    dirname(bundle),
+    globals.externals,
+    globals.importModule,
+    globals.importMetaResolve,
+  );
+  return state;
+}
+
+/**
+ * The launcher's whole job: the bundle while its sources are unchanged (and this node can load it),
+ * else the TypeScript entry through tsx (slower, never stale) after saying how to rebuild.
+ */
+export async function launch(
+  spec: LaunchSpec,
+  importModule: (specifier: string) => Promise<unknown>,
+  importMetaResolve: (specifier: string) => string,
+): Promise<void> {
+  const stale = staleSource(spec.root, spec.manifest);
+  if (stale === undefined) {
+    const externals: Record<string, unknown> = {};
+    // In order, before the bundle runs: what an ES bundle's hoisted imports did.
+    for (const s of spec.externals) externals[s] = await importModule(s);
+    runBundle(spec.bundle, { externals, importModule, importMetaResolve });
+    return;
+  }
+  process.stderr.write(`note: ${stale} changed since the compiled CLI was built; running from source (npm run build makes it fast again)\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', spec.entry, ...process.argv.slice(2)], { cwd: spec.root, stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { after, test } from 'node:test';
+import { buildEntry } from '../engine/bundle.ts';
+import { cachePath, writeCache } from '../engine/launcher.ts';
+
+/**
+ * The compiled CLI (engine/bundle.ts) runs a CommonJS bundle through engine/launcher.ts with V8's
+ * code cache. A cache must never run code other than the bundle's: not after a rebuild (even one
+ * of the same length, which V8 alone would accept), not when corrupt, not when V8 refuses it.
+ */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// Inside the checkout, so the entry's imports of packages resolve from its node_modules.
+const dir = join(ROOT, 'dist', `bundle-test-${process.pid}`);
+mkdirSync(dir, { recursive: true });
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const entry = join(dir, 'entry.ts');
+const bundle = join(dir, 'out', 'probe.bundle.cjs');
+const launcher = join(dir, 'out', 'probe.mjs');
+
+/** An entry that exercises what the bundle must keep from ES modules: import.meta, a static external, import(). */
+const source = (version: string) => `import { PNG } from 'pngjs';
+import { sep } from 'node:path';
+const spec = ['node', 'os'].join(':');
+const os = null;
+void (async () => {
+  const dynamic = await import(spec);
+  const path = await import('node:path');
+  process.stdout.write(JSON.stringify({ version: '${version}', png: typeof PNG, url: import.meta.url, dyn: typeof dynamic.cpus, sep: path.sep === sep, os }) + '\\n');
+})();
+`;
+
+interface Out {
+  version: string;
+  png: string;
+  url: string;
+  dyn: string;
+  sep: boolean;
+  os: null;
+}
+
+function run(env: Record<string, string> = {}): { out: Out; state: string } {
+  const r = spawnSync(process.execPath, [launcher], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, RF_CODE_CACHE_DEBUG: '1', ...env } });
+  assert.equal(r.status, 0, r.stderr);
+  const state = /code cache: (\S+)/.exec(r.stderr)?.[1] ?? `none (stderr: ${r.stderr})`;
+  return { out: JSON.parse(r.stdout.trim()) as Out, state };
+}
+
+async function build(version: string): Promise<void> {
+  writeFileSync(entry, source(version));
+  await buildEntry(entry, join(dir, 'out'), 'probe', ROOT);
+}
+
+test('the compiled entry keeps ES semantics: import.meta.url of the source, static externals, import()', async () => {
+  await build('v1');
+  const first = run();
+  assert.deepEqual(first.out, { version: 'v1', png: 'function', url: `file://${entry}`, dyn: 'function', sep: true, os: null });
+  assert.equal(first.state, 'absent');
+  assert.ok(existsSync(cachePath(bundle)), 'the first run writes the code cache');
+  const second = run();
+  assert.equal(second.state, 'hit');
+  assert.deepEqual(second.out, first.out);
+});
+
+test('a cache from another build of the same length is not used: the new code runs', async () => {
+  await build('v1');
+  run();
+  const old = `${cachePath(bundle)}.old`;
+  copyFileSync(cachePath(bundle), old);
+  const before = readFileSync(bundle, 'utf8');
+  await build('v2');
+  assert.equal(readFileSync(bundle, 'utf8').length, before.length, 'the two bundles differ only in content, not in length');
+  assert.ok(!existsSync(cachePath(bundle)), 'a rebuild drops the old cache');
+  // As if the old cache had survived (a copied dist/, a build that crashed between its writes).
+  copyFileSync(old, cachePath(bundle));
+  const r = run();
+  assert.equal(r.state, 'other-bundle');
+  assert.equal(r.out.version, 'v2');
+  assert.equal(run().state, 'hit', 'the refused cache was replaced by one of this bundle');
+  assert.equal(run().out.version, 'v2');
+});
+
+test('V8 alone would run the stale code: the digest check is what prevents it', () => {
+  // The reason for the header: same length, other content, and V8 accepts the cached data.
+  const a = '(function () { return "v1"; })';
+  const b = '(function () { return "v2"; })';
+  const data = new vm.Script(a, { filename: '/x.js' });
+  (data.runInThisContext() as () => string)();
+  const cached = data.createCachedData();
+  const s = new vm.Script(b, { filename: '/x.js', cachedData: cached });
+  if (s.cachedDataRejected) {
+    // Some V8 versions also check the content: then only our own check matters, and it is tested above.
+    return;
+  }
+  assert.equal((s.runInThisContext() as () => string)(), 'v1', 'V8 ran the cached (stale) code');
+});
+
+test('a corrupt cache is ignored and rewritten; one V8 rejects is too; RF_CODE_CACHE=0 runs without', async () => {
+  await build('v3');
+  run();
+  const file = cachePath(bundle);
+  const raw = readFileSync(file);
+  raw.writeUInt8(raw.readUInt8(raw.length - 100) ^ 0xff, raw.length - 100);
+  writeFileSync(file, raw);
+  let r = run();
+  assert.equal(r.state, 'corrupt');
+  assert.equal(r.out.version, 'v3');
+  assert.equal(run().state, 'hit');
+
+  writeFileSync(file, 'rfcc1\ntruncated');
+  assert.equal(run().state, 'corrupt');
+
+  // A well-formed header for this bundle around data V8 made for another script: V8 refuses it.
+  const digest = (await import('node:crypto')).createHash('sha256').update(readFileSync(bundle, 'utf8')).digest('hex');
+  const other = new vm.Script('(function () { return 42; })', { filename: bundle });
+  writeCache(file, digest, other.createCachedData());
+  r = run();
+  assert.equal(r.state, 'rejected');
+  assert.equal(r.out.version, 'v3');
+  assert.equal(run().state, 'hit');
+
+  rmSync(file);
+  assert.equal(run({ RF_CODE_CACHE: '0' }).state, 'disabled');
+  assert.ok(!existsSync(file), 'RF_CODE_CACHE=0 writes no cache');
+});
+
+test('an entry with top-level await is refused at build time, saying why', async () => {
+  writeFileSync(entry, 'await Promise.resolve();\n');
+  await assert.rejects(buildEntry(entry, join(dir, 'out'), 'tla', ROOT), /call main\(\) without await/);
+});
+
+test('a source edited after the build runs the entry from source instead', async () => {
+  await build('v4');
+  writeFileSync(entry, source('v5'));
+  const future = new Date(Date.now() + 5000);
+  utimesSync(entry, future, future);
+  const r = spawnSync(process.execPath, [launcher], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /entry\.ts changed since the compiled CLI was built/);
+  assert.equal((JSON.parse(r.stdout.trim()) as { version: string }).version, 'v5');
+});
