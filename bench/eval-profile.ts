@@ -2,7 +2,7 @@
  * Where an evaluation's forward passes ('eval' mode, the grid attacks' batches) spend their time,
  * per kernel (tf.profile), on a real model file, and a digest of the logits to compare two builds
  * bit for bit:
- * npx tsx bench/eval-profile.ts <model file> <test set file> [--batch 100] [--batches 8] [--profile]
+ * npx tsx bench/eval-profile.ts <model file> <test set file> [--batch 100] [--batches 8] [--profile] [--grads]
  *
  * The batches are test images under grid775's motions (warped as the grid attack warps them), so
  * they hold the black fill and out-of-range corners the attack's inputs hold. The printed `logits`
@@ -50,11 +50,49 @@ for (const buf of inputs) {
   const l = forward(buf);
   hash.update(new Uint8Array(l.buffer, l.byteOffset, l.byteLength));
 }
+// --grads: also the digest of eval-mode input gradients (what PGD and D_R construction take) of
+// the cross-entropy against the true labels, on the first two batches.
+let gradDigest: string | undefined;
+if (args.includes('--grads')) {
+  const g = createHash('sha256');
+  const labels = tf.tidy(() =>
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => set.labels[i % set.count]!),
+        'int32',
+      ),
+      set.numClasses,
+    ),
+  );
+  for (const buf of inputs.slice(0, 2)) {
+    const d = tf.tidy(() =>
+      tf.grad((t: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, model.logits(t as tf.Tensor4D, 'eval')))(
+        tf.tensor4d(buf, [batch, height, width, channels]),
+      ),
+    );
+    const v = d.dataSync() as Float32Array;
+    g.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    d.dispose();
+  }
+  labels.dispose();
+  gradDigest = g.digest('hex');
+}
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 for (const buf of inputs) forward(buf);
 const ms = (performance.now() - t0) / inputs.length;
+// CPU time beside wall time: on a shared machine a one-thread run's wall time moves with the load.
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000 / inputs.length;
 console.log(
-  JSON.stringify({ model: model.config.arch, logits: hash.digest('hex'), msPerBatch: Number(ms.toFixed(1)), batchesPerS: Number((1000 / ms).toFixed(2)) }),
+  JSON.stringify({
+    model: model.config.arch,
+    logits: hash.digest('hex'),
+    ...(gradDigest === undefined ? {} : { inputGradients: gradDigest }),
+    msPerBatch: Number(ms.toFixed(1)),
+    cpuMsPerBatch: Number(cpuMs.toFixed(1)),
+    batchesPerS: Number((1000 / ms).toFixed(2)),
+  }),
 );
 
 if (args.includes('--profile')) {

@@ -3,9 +3,11 @@
  * the residual join, the SGD step: ml/backend/) against the same steps without them, in one process:
  * two copies of the model from one seed, stepped in alternating rounds (fused, then composed), so
  * the load of a shared machine hits both alike. Without the fused kernels each op takes its
- * composed route, which is the code before them. Prints steps/s of each, their ratio, and whether
- * the two copies' weights are bit-identical at the end (they must be).
- *   npx tsx bench/train-fusions.ts [--arch gresnet18] [--width 0.125] [--batch 64] [--steps 5] [--rounds 4] [--what train|adv]
+ * composed route, which is the code before them. Prints steps/s of each and their ratio, the same
+ * for the process's CPU time per step (with RF_THREADS=1 the steadier figure on a shared machine),
+ * and whether the two copies' weights are bit-identical at the end (they must be). --control runs
+ * both copies without the fusions (the ratios then show the method's own bias and noise).
+ *   npx tsx bench/train-fusions.ts [--arch gresnet18] [--width 0.125] [--batch 64] [--steps 5] [--rounds 4] [--what train|adv] [--control]
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
@@ -75,10 +77,12 @@ interface Run {
   readonly model: Model;
   readonly opt: Sgd;
   seconds: number;
+  /** Process CPU time (user + system) while this copy stepped: on a shared machine it moves far less than wall time. */
+  cpu: number;
 }
 const make = (): Run => {
   const model = createModel(config, 1);
-  return { model, opt: new Sgd(model.namedVariables, { momentum: 0.9, weightDecay: 5e-4 }), seconds: 0 };
+  return { model, opt: new Sgd(model.namedVariables, { momentum: 0.9, weightDecay: 5e-4 }), seconds: 0, cpu: 0 };
 };
 const step = (r: Run) => {
   if (what === 'adv') {
@@ -91,19 +95,23 @@ const step = (r: Run) => {
   }
 };
 const runs = { fused: make(), composed: make() };
+// --control: both copies without the fusions (what the alternation itself costs or biases).
+const control = process.argv.includes('--control');
 const timed = (r: Run, on: boolean, count: number) => {
   fusions(on);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < count; i++) step(r);
+  const c = process.cpuUsage(c0);
   r.seconds += (performance.now() - t0) / 1000;
+  r.cpu += (c.user + c.system) / 1e6;
 };
 // Warm-up step each (pools filled, primitives built), not timed.
-timed(runs.fused, true, 1);
+timed(runs.fused, !control, 1);
 timed(runs.composed, false, 1);
-runs.fused.seconds = 0;
-runs.composed.seconds = 0;
+for (const r of Object.values(runs)) r.seconds = r.cpu = 0;
 for (let i = 0; i < rounds; i++) {
-  timed(runs.fused, true, steps);
+  timed(runs.fused, !control, steps);
   timed(runs.composed, false, steps);
 }
 fusions(true);
@@ -114,10 +122,12 @@ const digest = (m: Model) => {
 };
 const total = steps * rounds;
 const [fast, slow] = [total / runs.fused.seconds, total / runs.composed.seconds];
+const [cpuF, cpuC] = [(1000 * runs.fused.cpu) / total, (1000 * runs.composed.cpu) / total];
 const [dF, dC] = [digest(runs.fused.model), digest(runs.composed.model)];
 console.log(
   `${arch} w${config.width} ${what} batch ${n} on ${info.name} (${info.threads} thread(s)), ${rounds} x ${steps} steps each, alternating: ` +
     `fused ${fast.toFixed(3)} steps/s, composed ${slow.toFixed(3)} steps/s, ratio ${(fast / slow).toFixed(3)}; ` +
+    `CPU ms/step fused ${cpuF.toFixed(1)}, composed ${cpuC.toFixed(1)}, ratio ${(cpuC / cpuF).toFixed(3)}; ` +
     `weights ${dF === dC ? `bit-identical (${dF})` : `DIFFER (${dF} vs ${dC})`}`,
 );
 for (const r of Object.values(runs)) {

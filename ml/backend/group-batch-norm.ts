@@ -2,7 +2,9 @@
  * The full-size steps of the G-ResNet's group batch norm (ml/models/batch-norm.ts, statistics shared
  * by the 8 channels of a p4m field) as two ops with hand-written gradients, for the native backend:
  *
- *   centreAndSquareSum(x, m) = [x - m, columnSum((x - m)^2)]   (was Sub, Square, Sum)
+ *   centreGroups(x, g) = [x - m, columnSum((x - m)^2), m],  m the field means   (was Sum, the
+ *     field-mean ops, Sub, Square, Sum; and in the gradient the RepeatRows and Add that joined x's
+ *     two gradient contributions)
  *   affineRows(centred, s, b) = centred * s + b                 (was Multiply, Add; and Relu)
  *
  * Each kernel and each gradient kernel performs exactly the float operations, in the same order, of
@@ -35,15 +37,39 @@ function checkRows(op: string, x: Tensor, ...vectors: Tensor[]): void {
   }
 }
 
-/** x [rows, c] minus m [c] per column, and the column sums of its square. */
-export function centreAndSquareSum(x: tf.Tensor2D, m: tf.Tensor1D, route: GroupBnRoute = 'auto'): { centred: tf.Tensor2D; sqSum: tf.Tensor1D } {
-  checkRows('centreAndSquareSum', x, m);
-  if (fused(route, x, m)) {
-    const [centred, sqSum] = tf.engine().runKernel(GBN_CENTRE_KERNEL, { x, m }) as Tensor[];
-    return { centred: centred as tf.Tensor2D, sqSum: sqSum as tf.Tensor1D };
+/** v [C] spread over the g columns of each field: [C * g] (a broadcast multiply by ones, exact). */
+export function spreadOverGroups(v: tf.Tensor1D, g: number): tf.Tensor1D {
+  const C = v.shape[0];
+  return v
+    .reshape([C, 1])
+    .mul(tf.ones([1, g]))
+    .reshape([C * g]) as tf.Tensor1D;
+}
+
+/**
+ * For x [rows, C * g] with fields of g columns: the field means [C] (over rows and the field's
+ * columns), x minus its field's mean, and the column sums of that squared [C * g]. The mean is for
+ * the running statistics only: no gradient flows back through it as an output (it flows through
+ * `centred`, as in the composed ops).
+ */
+export function centreGroups(x: tf.Tensor2D, g: number, route: GroupBnRoute = 'auto'): { centred: tf.Tensor2D; sqSum: tf.Tensor1D; mean: tf.Tensor1D } {
+  const [rows, c] = x.shape;
+  if (x.rank !== 2 || !(Number.isInteger(g) && g > 0 && c % g === 0)) {
+    throw new Error(`centreGroups: expected x [rows, C * ${g}], got [${x.shape.join(',')}]`);
   }
-  const centred = x.sub(m) as tf.Tensor2D;
-  return { centred, sqSum: columnSum(centred.square()) };
+  if (fused(route, x)) {
+    const attrs: NamedAttrMap = { groups: g };
+    const [centred, sqSum, mean] = tf.engine().runKernel(GBN_CENTRE_KERNEL, { x }, attrs) as Tensor[];
+    return { centred: centred as tf.Tensor2D, sqSum: sqSum as tf.Tensor1D, mean: mean as tf.Tensor1D };
+  }
+  // Column sums whose gradient copies dy over the rows rather than multiplying it by a
+  // [rows, c] tensor of ones (tfjs' Sum gradient): the same values, a fraction of the work.
+  const mean = columnSum(x)
+    .reshape([c / g, g])
+    .sum(1)
+    .div(rows * g) as tf.Tensor1D;
+  const centred = x.sub(spreadOverGroups(mean, g)) as tf.Tensor2D;
+  return { centred, sqSum: columnSum(centred.square()), mean };
 }
 
 /** centred [rows, c] times s [c] plus b [c], per column; then ReLU when `relu`. */
@@ -58,19 +84,19 @@ export function affineRows(centred: tf.Tensor2D, s: tf.Tensor1D, b: tf.Tensor1D,
 }
 
 /**
- * The composed route's gradient, as tfjs takes it: Square's is dCentred2 = dSq * (centred * 2)
- * (dSq copied over the rows by columnSum's gradient), the two contributions to centred add
- * (dCentred + dCentred2), and Sub's gradients are that sum for x and -(its column sums) for m.
+ * The composed route's gradient, replayed by the kernel (native/src/group_bn.cc says each step):
+ * through Square and Sub, then back through the field means and the column sums to x, the two
+ * contributions to x added once, as tfjs' autodiff of the composed ops adds them.
  */
 const centreGrad: GradConfig = {
   kernelName: GBN_CENTRE_KERNEL,
   inputsToSave: [],
-  outputsToSave: [true, false],
-  gradFunc: (dys: Tensor | Tensor[], saved: Tensor[]) => {
+  outputsToSave: [true, false, false],
+  gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [dCentred, dSq] = dys as Tensor[];
     const [centred] = saved as [Tensor];
-    const [dx, dxSum] = tf.engine().runKernel(GBN_CENTRE_GRAD_KERNEL, { dCentred: dCentred!, centred, dSq: dSq! }) as Tensor[];
-    return { x: () => dx!, m: () => tf.neg(dxSum!) };
+    const dx = tf.engine().runKernel(GBN_CENTRE_GRAD_KERNEL, { dCentred: dCentred!, centred, dSq: dSq! }, attrs) as Tensor;
+    return { x: () => dx };
   },
 };
 

@@ -18,6 +18,7 @@ import { registerRepeatRows } from './repeat-rows.ts';
 import { registerClipGrad } from './clip-grad.ts';
 import { registerSelectRows } from './select-rows.ts';
 import { registerBatchNormEvalRelu } from './batch-norm-eval.ts';
+import { registerClipNormalize } from './clip-normalize.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
@@ -169,6 +170,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerClipGrad();
   registerSelectRows();
   registerBatchNormEvalRelu();
+  registerClipNormalize();
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':

@@ -17,8 +17,7 @@ import { batchNormTrain } from '../backend/batch-norm.ts';
 import { batchNormTrainRelu } from '../backend/batch-norm-relu.ts';
 import { batchNormRelu } from '../backend/batch-norm-eval.ts';
 import { addRelu } from '../backend/add-relu.ts';
-import { columnSum } from '../backend/repeat-rows.ts';
-import { affineRows, centreAndSquareSum, type GroupBnRoute } from '../backend/group-batch-norm.ts';
+import { affineRows, centreGroups, spreadOverGroups, type GroupBnRoute } from '../backend/group-batch-norm.ts';
 import type { Mode } from './classifier.ts';
 import type { Param, ParamStore } from './params.ts';
 
@@ -222,19 +221,12 @@ export function groupBatchNormTrain(
 ): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   const [rows, c] = x2.shape;
   const C = c / g;
-  const count = rows * g;
-  const spread = tf.ones([1, g]);
-  const perGroup = (v: tf.Tensor1D) =>
-    v
-      .reshape([C, 1])
-      .mul(spread)
-      .reshape([C * g]) as tf.Tensor1D;
-  // Column sums whose gradient copies dy over the rows rather than multiplying it by a
-  // [rows, c] tensor of ones (tfjs' Sum gradient): the same values, a fraction of the work.
-  const mean = columnSum(x2).reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
-  const { centred, sqSum } = centreAndSquareSum(x2, perGroup(mean), route);
-  const variance = sqSum.reshape([C, g]).sum(1).div(count) as tf.Tensor1D;
+  const { centred, sqSum, mean } = centreGroups(x2, g, route);
+  const variance = sqSum
+    .reshape([C, g])
+    .sum(1)
+    .div(rows * g) as tf.Tensor1D;
   const scale = tf.rsqrt(variance.add(eps)).mul(weight) as tf.Tensor1D;
-  const y = affineRows(centred, perGroup(scale), perGroup(bias), route, relu);
+  const y = affineRows(centred, spreadOverGroups(scale, g), spreadOverGroups(bias, g), route, relu);
   return { y, mean, variance };
 }

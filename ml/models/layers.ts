@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Param, ParamStore } from './params.ts';
 import { wrapRows } from '../backend/wrap-rows.ts';
+import { clipNormalize } from '../backend/clip-normalize.ts';
 
 /** Padding of the two spatial axes: zeros, or rows (the PTN angle axis) wrapped around and columns zero. */
 export type PadMode = 'zeros' | 'circular-rows';
@@ -101,16 +102,10 @@ export function relu<T extends tf.Tensor>(x: T, passThrough = false): T {
 export const CIFAR_MEAN = [0.4914, 0.4822, 0.4465] as const;
 export const CIFAR_STD = [0.2023, 0.1994, 0.201] as const;
 
-/** Clamps to [0, 1] and normalises per channel: every model's first step. */
+/** Clamps to [0, 1] and normalises per channel: every model's first step (one pass on native). */
 export function normalizeInput(x: tf.Tensor4D): tf.Tensor4D {
   if (x.shape[3] !== 3) throw new Error(`model input must have 3 channels, got shape [${x.shape}]`);
-  return tf.tidy(
-    () =>
-      x
-        .clipByValue(0, 1)
-        .sub(tf.tensor1d([...CIFAR_MEAN]))
-        .div(tf.tensor1d([...CIFAR_STD])) as tf.Tensor4D,
-  );
+  return tf.tidy(() => clipNormalize(x, 0, 1, tf.tensor1d([...CIFAR_MEAN]), tf.tensor1d([...CIFAR_STD])));
 }
 
 /** Mean over the spatial axes: [N, H, W, C] -> [N, C]. */

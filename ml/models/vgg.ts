@@ -41,7 +41,9 @@ export class VggBody implements Body {
     let h = normalizeInput(x);
     const last = this.stages.map((s) => s !== 'M').lastIndexOf(true);
     this.stages.forEach((s, i) => {
-      h = s === 'M' ? tf.maxPool(h, 2, 2, 'valid') : relu(s.bn.apply(s.conv.apply(h), ctx), reluPassThrough && i === last);
+      if (s === 'M') h = tf.maxPool(h, 2, 2, 'valid');
+      else if (reluPassThrough && i === last) h = relu(s.bn.apply(s.conv.apply(h), ctx), true);
+      else h = s.bn.applyRelu(s.conv.apply(h), ctx); // one fused pass in 'eval' mode
     });
     // After five pools a 32x32 input is 1x1, where this is the flatten of the reference model.
     return globalAvgPool(h);

@@ -17,13 +17,12 @@
 #include <vector>
 
 #include "napi_util.h"
+#include "relu_mask.h"
 
 namespace rf {
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
-
-inline float reluOf(float v) { return v > 0.f ? v : (v != v ? v : 0.f); }
 
 // batchnorm.cc's channelSums; with `mask`, a[r,c] reads as 0 where mask[r,c] <= 0 (ReLU's gradient).
 void channelSums(const float* a, const float* b, const float* mask, int64_t rows, int64_t C, std::vector<double>& s0,
@@ -45,7 +44,7 @@ void channelSums(const float* a, const float* b, const float* mask, int64_t rows
       } else {
         const float* mr = mask + r * C;
         for (int64_t c = 0; c < C; c++) {
-          const float av = mr[c] > 0.f ? ar[c] : 0.f;
+          const float av = keepIf(ar[c], mr[c]);
           p0[c] += av;
           p1[c] += static_cast<double>(av) * br[c];
         }
@@ -146,7 +145,7 @@ napi_value BnTrainReluGrad(napi_env env, napi_callback_info info) {
       const float* br = xd + r * C;
       float* o = out + r * C;
       for (int64_t c = 0; c < C; c++) {
-        const float av = mr[c] > 0.f ? ar[c] : 0.f;
+        const float av = keepIf(ar[c], mr[c]);
         o[c] = q1[c] * av + q2[c] * br[c] + q3[c];
       }
     }

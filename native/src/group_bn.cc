@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "napi_util.h"
+#include "relu_mask.h"
 
 namespace rf {
 namespace {
@@ -41,19 +42,46 @@ void byColumns(int64_t rows, int64_t cols, F&& body) {
   }
 }
 
-// gbnCentre(x, m, rows, cols, centred, sqSum): centred = x - m[c] (Sub), sqSum[c] = sum_r centred^2
-// (Square, then Sum over rows).
+// The group mean [fields] from column sums [cols = fields * groups]: per field the Sum of its
+// columns (a trailing-axis Sum: double, in order, rounded once), then RealDiv by count as a float32
+// scalar, as tfjs computes columnSum(x).reshape([C, g]).sum(1).div(count).
+void fieldMeans(const float* colSums, int64_t fields, int64_t groups, float count, float* out) {
+  for (int64_t f = 0; f < fields; f++) {
+    double acc = 0.0;
+    for (int64_t s = 0; s < groups; s++) acc += colSums[f * groups + s];
+    const float sum = static_cast<float>(acc);
+    out[f] = sum / count;
+  }
+}
+
+// gbnCentre(x, rows, cols, groups, centred, sqSum, mean): mean [cols / groups] as above from
+// x's column sums (Sum over rows), centred = x - mean spread over each field's columns (Sub),
+// sqSum[c] = sum_r centred^2 (Square, then Sum over rows).
 napi_value GbnCentre(napi_env env, napi_callback_info info) {
   try {
-    Args a(env, info, 6);
-    F32View x = a.f32(0), m = a.f32(1), ce = a.f32(4), s2 = a.f32(5);
-    const int64_t rows = a.i64(2), cols = a.i64(3);
+    Args a(env, info, 7);
+    F32View x = a.f32(0), ce = a.f32(4), s2 = a.f32(5), mean = a.f32(6);
+    const int64_t rows = a.i64(1), cols = a.i64(2), groups = a.i64(3);
+    expect(groups > 0 && cols % groups == 0, "gbnCentre: cols must be a multiple of groups");
+    const int64_t fields = cols / groups;
     expect(x.length == static_cast<size_t>(rows * cols) && ce.length == x.length, "gbnCentre: x/centred sizes do not match rows x cols");
-    expect(m.length == static_cast<size_t>(cols) && s2.length == m.length, "gbnCentre: m and sqSum must have cols entries");
+    expect(s2.length == static_cast<size_t>(cols) && mean.length == static_cast<size_t>(fields),
+           "gbnCentre: sqSum must have cols entries and mean cols / groups");
+    std::vector<float> s1(cols), m(cols);
+    byColumns(rows, cols, [&](int64_t c0, int64_t c1) {
+      std::vector<double> acc(c1 - c0, 0.0);
+      for (int64_t r = 0; r < rows; r++) {
+        const float* xr = x.data + r * cols + c0;
+        for (int64_t j = 0; j < c1 - c0; j++) acc[j] += xr[j];
+      }
+      for (int64_t j = 0; j < c1 - c0; j++) s1[c0 + j] = static_cast<float>(acc[j]);
+    });
+    fieldMeans(s1.data(), fields, groups, static_cast<float>(rows * groups), mean.data);
+    for (int64_t c = 0; c < cols; c++) m[c] = mean.data[c / groups];
     byColumns(rows, cols, [&](int64_t c0, int64_t c1) {
       const int64_t w = c1 - c0;
       std::vector<double> acc(w, 0.0);
-      const float* mv = m.data + c0;
+      const float* mv = m.data() + c0;
       for (int64_t r = 0; r < rows; r++) {
         const float* xr = x.data + r * cols + c0;
         float* o = ce.data + r * cols + c0;
@@ -89,7 +117,7 @@ napi_value GbnAffine(napi_env env, napi_callback_info info) {
       for (int64_t c = 0; c < cols; c++) {
         const float t = cr[c] * s.data[c];
         const float v = t + b.data[c];
-        o[c] = relu ? (v > 0.f ? v : (v != v ? v : 0.f)) : v;
+        o[c] = relu ? reluOf(v) : v;
       }
     }
   } catch (const std::exception& e) {
@@ -123,7 +151,7 @@ napi_value GbnAffineGrad(napi_env env, napi_callback_info info) {
         const float* cr = ce.data + r * cols + c0;
         float* o = dce.data + r * cols + c0;
         for (int64_t j = 0; j < w; j++) {
-          const float gv = masked ? (mr[j] > 0.f ? g[j] : 0.f) : g[j];
+          const float gv = masked ? keepIf(g[j], mr[j]) : g[j];
           o[j] = gv * sv[j];
           const float p = gv * cr[j];
           accS[j] += p;
@@ -141,18 +169,23 @@ napi_value GbnAffineGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// gbnCentreGrad(dCentred, centred, dSq, rows, cols, dx, dxSum): the gradient of gbnCentre as tfjs
-// computes it through Square, Sum and Sub: dx = dCentred + dSq[c] * (centred * 2) (the two
-// contributions to centred's gradient, accumulated by one Add), dxSum[c] = sum_r dx (Sub's gradient
-// of m before its Neg).
+// gbnCentreGrad(dCentred, centred, dSq, rows, cols, groups, dx): the gradient of gbnCentre as
+// tfjs' autodiff takes it through the composed ops. Through Square and Sub: t = dCentred + dSq[c] *
+// (centred * 2) (centred's two gradient contributions, added once). Through the mean:
+// dMeanSpread = -(column sums of t) (Sub's gradient of the subtrahend), per field the Sum of its
+// columns (the spread's Multiply gradient), RealDiv by count, copied back over the field's columns
+// and the rows (the Sum gradients), and added to t: x's two contributions.
 napi_value GbnCentreGrad(napi_env env, napi_callback_info info) {
   try {
     Args a(env, info, 7);
-    F32View dce = a.f32(0), ce = a.f32(1), dsq = a.f32(2), dx = a.f32(5), dxs = a.f32(6);
-    const int64_t rows = a.i64(3), cols = a.i64(4);
+    F32View dce = a.f32(0), ce = a.f32(1), dsq = a.f32(2), dx = a.f32(6);
+    const int64_t rows = a.i64(3), cols = a.i64(4), groups = a.i64(5);
+    expect(groups > 0 && cols % groups == 0, "gbnCentreGrad: cols must be a multiple of groups");
+    const int64_t fields = cols / groups;
     expect(dce.length == static_cast<size_t>(rows * cols) && ce.length == dce.length && dx.length == dce.length,
            "gbnCentreGrad: dCentred/centred/dx sizes do not match rows x cols");
-    expect(dsq.length == static_cast<size_t>(cols) && dxs.length == dsq.length, "gbnCentreGrad: dSq and dxSum must have cols entries");
+    expect(dsq.length == static_cast<size_t>(cols), "gbnCentreGrad: dSq must have cols entries");
+    std::vector<float> negSums(cols);
     byColumns(rows, cols, [&](int64_t c0, int64_t c1) {
       const int64_t w = c1 - c0;
       std::vector<double> acc(w, 0.0);
@@ -169,8 +202,18 @@ napi_value GbnCentreGrad(napi_env env, napi_callback_info info) {
           acc[j] += d;
         }
       }
-      for (int64_t j = 0; j < w; j++) dxs.data[c0 + j] = static_cast<float>(acc[j]);
+      for (int64_t j = 0; j < w; j++) negSums[c0 + j] = -static_cast<float>(acc[j]);
     });
+    std::vector<float> dMean(fields), dS1(cols);
+    fieldMeans(negSums.data(), fields, groups, static_cast<float>(rows * groups), dMean.data());
+    for (int64_t c = 0; c < cols; c++) dS1[c] = dMean[c / groups];
+    const float* add = dS1.data();
+    float* o = dx.data;
+#pragma omp parallel for if (rows * cols >= kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+      float* orow = o + r * cols;
+      for (int64_t c = 0; c < cols; c++) orow[c] = orow[c] + add[c];
+    }
   } catch (const std::exception& e) {
     napi_throw_error(env, "RF_NATIVE", e.what());
   }

@@ -1,5 +1,5 @@
-// The STN/PTN input path on native: bilinear sampling (forward), clipping and the PTN's circular
-// row padding. Each computes exactly what its TypeScript kernel (ml/backend/bilinear-sample.ts,
+// The models' input path on native: bilinear sampling (forward), clipping, clipping with the
+// per-channel normalisation every model starts with, and the PTN's circular row padding. Each computes exactly what its TypeScript kernel (ml/backend/bilinear-sample.ts,
 // wrap-rows.ts, native/kernels.ts' clip) computes, bit for bit: the sampler in double precision
 // with JavaScript's operation order (weights, products and sums rounded as V8 rounds them, the
 // running sum stored to float32 after each corner), NaN coordinates and all. That needs the
@@ -35,9 +35,22 @@ void expect(bool ok, const char* what) {
 template <int C>
 inline void samplePoint(const float* image, int64_t h, int64_t w, int64_t c, double x, double y, float* o, float* acc) {
   const int64_t cc = C > 0 ? C : c;
-  for (int64_t ch = 0; ch < cc; ch++) acc[ch] = 0.f;
   const double x0 = std::floor(x), y0 = std::floor(y);
   const double fx = x - x0, fy = y - y0;
+  if (x0 >= 0 && x0 + 1 <= static_cast<double>(w - 1) && y0 >= 0 && y0 + 1 <= static_cast<double>(h - 1)) {
+    // All four corners inside (so no NaN): the same sums in the same order, without the checks.
+    const double w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+    const float* s0 = image + (static_cast<int64_t>(y0) * w + static_cast<int64_t>(x0)) * cc;
+    const float* s1 = s0 + w * cc;
+    for (int64_t ch = 0; ch < cc; ch++) {
+      float a = static_cast<float>(0.0 + w00 * static_cast<double>(s0[ch]));
+      a = static_cast<float>(static_cast<double>(a) + w01 * static_cast<double>(s0[cc + ch]));
+      a = static_cast<float>(static_cast<double>(a) + w10 * static_cast<double>(s1[ch]));
+      o[ch] = static_cast<float>(static_cast<double>(a) + w11 * static_cast<double>(s1[cc + ch]));
+    }
+    return;
+  }
+  for (int64_t ch = 0; ch < cc; ch++) acc[ch] = 0.f;
   bool nan = false;
   for (int dy = 0; dy < 2; dy++) {
     const double yi = y0 + dy;
@@ -119,6 +132,35 @@ napi_value ClipFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// clipNormalize(x, lo, hi, mean, std, out): (clip(x) - mean[c]) / std[c] over the last axis (C =
+// mean's length), each step rounded to float32 as the ClipByValue, Sub and RealDiv kernels round.
+napi_value ClipNormalizeFn(napi_env env, napi_callback_info info) {
+  try {
+    Args a(env, info, 6);
+    F32View x = a.f32(0), mean = a.f32(3), stdev = a.f32(4), out = a.f32(5);
+    const double lo = a.f64(1), hi = a.f64(2);
+    const int64_t C = static_cast<int64_t>(mean.length);
+    expect(C > 0 && stdev.length == mean.length, "clipNormalize: mean and std must have the same (non-zero) length");
+    expect(x.length == out.length && x.length % C == 0, "clipNormalize: x and out must hold whole rows of C values");
+    const float loF = static_cast<float>(lo), hiF = static_cast<float>(hi);
+    const int64_t rows = static_cast<int64_t>(x.length) / C;
+#pragma omp parallel for if (rows * C >= kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+      const float* xr = x.data + r * C;
+      float* o = out.data + r * C;
+      for (int64_t c = 0; c < C; c++) {
+        const double t = xr[c];
+        const float clipped = t > hi ? hiF : t < lo ? loF : xr[c];
+        const float centred = clipped - mean.data[c];
+        o[c] = centred / stdev.data[c];
+      }
+    }
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RF_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
 // wrapRows(x, n, h, rowLength, pad, out): per image its last pad rows, all h rows, its first pad rows.
 napi_value WrapRowsFn(napi_env env, napi_callback_info info) {
   try {
@@ -149,6 +191,7 @@ napi_value registerResample(napi_env env, napi_value exports) {
   const napi_property_descriptor fns[] = {
       {"bilinearSample", nullptr, BilinearSampleFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clip", nullptr, ClipFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"clipNormalize", nullptr, ClipNormalizeFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"wrapRows", nullptr, WrapRowsFn, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);

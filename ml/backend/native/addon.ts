@@ -67,7 +67,7 @@ export interface NativeAddon {
   poolGrad(isMax: number, geometry: number[], dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   channelAffine(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, out: Float32Array): void;
   /** native/src/group_bn.cc: the group batch norm's fused passes (ml/backend/group-batch-norm.ts). */
-  gbnCentre(x: Float32Array, m: Float32Array, rows: number, cols: number, centred: Float32Array, sqSum: Float32Array): void;
+  gbnCentre(x: Float32Array, rows: number, cols: number, groups: number, centred: Float32Array, sqSum: Float32Array, mean: Float32Array): void;
   gbnAffine(centred: Float32Array, s: Float32Array, b: Float32Array, rows: number, cols: number, relu: number, y: Float32Array): void;
   gbnAffineGrad(
     dy: Float32Array,
@@ -80,7 +80,7 @@ export interface NativeAddon {
     dS: Float32Array,
     dB: Float32Array,
   ): void;
-  gbnCentreGrad(dCentred: Float32Array, centred: Float32Array, dSq: Float32Array, rows: number, cols: number, dx: Float32Array, dxSum: Float32Array): void;
+  gbnCentreGrad(dCentred: Float32Array, centred: Float32Array, dSq: Float32Array, rows: number, cols: number, groups: number, dx: Float32Array): void;
   /** native/src/sgd.cc: one SGD step of one variable (ml/backend/sgd-update.ts). */
   sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, lr: number, momentum: number, weightDecay: number, wOut: Float32Array, vOut: Float32Array): void;
   /** native/src/bn_relu.cc: bnTrain then ReLU, and the gradient of both (ml/backend/batch-norm-relu.ts). */
@@ -114,6 +114,7 @@ export interface NativeAddon {
   /** native/src/resample.cc: xs, ys hold n * per points; out n * per * c values. */
   bilinearSample(image: Float32Array, n: number, h: number, w: number, c: number, xs: Float32Array, ys: Float32Array, out: Float32Array): void;
   clip(x: Float32Array, lo: number, hi: number, out: Float32Array): void;
+  clipNormalize(x: Float32Array, lo: number, hi: number, mean: Float32Array, std: Float32Array, out: Float32Array): void;
   wrapRows(x: Float32Array, n: number, h: number, rowLength: number, pad: number, out: Float32Array): void;
   /** native/src/bn_eval.cc: out = relu(k1[c] x + k3[c] (+ skip)); an empty skip means none. */
   bnEvalRelu(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, skip: Float32Array, out: Float32Array): void;

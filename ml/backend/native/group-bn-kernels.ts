@@ -15,25 +15,33 @@ function rowsCols(kernel: string, x: TensorInfo, ...vectors: TensorInfo[]): [num
   return [rows, cols];
 }
 
-const centre: KernelFunc = ({ inputs, backend }) => {
+function groupsOf(kernel: string, attrs: unknown, cols: number): number {
+  const g = (attrs as { groups?: number }).groups;
+  if (!(typeof g === 'number' && Number.isInteger(g) && g > 0 && cols % g === 0)) throw new Error(`${kernel}: bad groups ${String(g)} for ${cols} columns`);
+  return g;
+}
+
+const centre: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as NativeBackend;
-  const { x, m } = inputs as { x: TensorInfo; m: TensorInfo };
-  const [rows, cols] = rowsCols(GBN_CENTRE_KERNEL, x, m);
+  const { x } = inputs as { x: TensorInfo };
+  const [rows, cols] = rowsCols(GBN_CENTRE_KERNEL, x);
+  const groups = groupsOf(GBN_CENTRE_KERNEL, attrs, cols);
   const centred = b.output([rows, cols]);
   const sqSum = b.output([cols]);
-  b.addon.gbnCentre(b.f32(x), b.f32(m), rows, cols, centred.values, sqSum.values);
-  return [centred.info, sqSum.info];
+  const mean = b.output([cols / groups]);
+  b.addon.gbnCentre(b.f32(x), rows, cols, groups, centred.values, sqSum.values, mean.values);
+  return [centred.info, sqSum.info, mean.info];
 };
 
-const centreGrad: KernelFunc = ({ inputs, backend }) => {
+const centreGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as NativeBackend;
   const { dCentred, centred, dSq } = inputs as Record<'dCentred' | 'centred' | 'dSq', TensorInfo>;
   const [rows, cols] = rowsCols(GBN_CENTRE_GRAD_KERNEL, centred, dSq);
   rowsCols(GBN_CENTRE_GRAD_KERNEL, dCentred, dSq);
+  const groups = groupsOf(GBN_CENTRE_GRAD_KERNEL, attrs, cols);
   const dx = b.output([rows, cols]);
-  const dxSum = b.output([cols]);
-  b.addon.gbnCentreGrad(b.f32(dCentred), b.f32(centred), b.f32(dSq), rows, cols, dx.values, dxSum.values);
-  return [dx.info, dxSum.info];
+  b.addon.gbnCentreGrad(b.f32(dCentred), b.f32(centred), b.f32(dSq), rows, cols, groups, dx.values);
+  return dx.info;
 };
 
 const affine: KernelFunc = ({ inputs, backend, attrs }) => {
