@@ -20,7 +20,9 @@ import { END_OF_NODE, type DriverMessage, type ExecOutcome, type NodeTask, type 
  */
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+// Resolved when the first worker starts, not at every CLI start (a no-op needs no worker).
+let tsx: string | undefined;
+const tsxLoader = (): string => (tsx ??= import.meta.resolve('tsx'));
 
 export interface LocalExecutorOptions {
   /** File URL of the project module; workers import it while they wait for a task. */
@@ -79,7 +81,7 @@ class WorkerProcess {
 
   constructor(options: LocalExecutorOptions, persistent: boolean) {
     this.child = fork(WORKER, [options.projectModule, ...(persistent ? ['--persistent'] : [])], {
-      execArgv: ['--import', TSX, ...(options.nodeArgs ?? [])],
+      execArgv: ['--import', tsxLoader(), ...(options.nodeArgs ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...options.env },
     });
