@@ -88,6 +88,8 @@ interface Row {
   readonly ours: number;
   /** The compiled CLI with RF_CODE_CACHE=0 (measured on the 571-node graph only). */
   readonly noCache?: number;
+  /** The compiled CLI with NODE_EXTRA_CA_CERTS unset, when the environment sets it (571 nodes only). */
+  readonly noCerts?: number;
   readonly tsx?: number;
   readonly snakemake?: number;
 }
@@ -112,7 +114,13 @@ for (const size of sizes) {
       const check = run('snakemake', ['--cores', '1', '-n'], smk);
       if (!/Nothing to be done/.test(check.stdout)) throw new Error(`snakemake would run jobs on its populated tree:\n${check.stdout.slice(-2000)}`);
     }
-    const times: { ours: number[]; noCache: number[]; tsx: number[]; snakemake: number[] } = { ours: [], noCache: [], tsx: [], snakemake: [] };
+    const times: { ours: number[]; noCache: number[]; noCerts: number[]; tsx: number[]; snakemake: number[] } = {
+      ours: [],
+      noCache: [],
+      noCerts: [],
+      tsx: [],
+      snakemake: [],
+    };
     const noop = new RegExp(`${nodes} cached, 0 ran`);
     // The populating run wrote the code cache; this one finds it (as every later start will).
     run(process.execPath, cli(), root);
@@ -121,7 +129,10 @@ for (const size of sizes) {
       const c = run(process.execPath, cli(), root);
       if (!noop.test(c.stdout)) throw new Error(`expected a no-op, got:\n${c.stdout.slice(-2000)}`);
       times.ours.push(c.seconds);
-      if (size === '571') times.noCache.push(run(process.execPath, cli(), root, { ...process.env, RF_CODE_CACHE: '0' }).seconds);
+      if (size === '571') {
+        times.noCache.push(run(process.execPath, cli(), root, { ...process.env, RF_CODE_CACHE: '0' }).seconds);
+        if (process.env.NODE_EXTRA_CA_CERTS) times.noCerts.push(run(process.execPath, cli(), root, { ...process.env, NODE_EXTRA_CA_CERTS: '' }).seconds);
+      }
       if (withTsx) {
         const t = run(process.execPath, ['--import', 'tsx', join(root, 'bench/dag/cli.ts'), '--root', ours, 'repro', 'all'], root);
         if (!noop.test(t.stdout)) throw new Error(`expected a no-op, got:\n${t.stdout.slice(-2000)}`);
@@ -133,6 +144,7 @@ for (const size of sizes) {
       populate: populate.seconds,
       ours: median(times.ours),
       ...(times.noCache.length > 0 ? { noCache: median(times.noCache) } : {}),
+      ...(times.noCerts.length > 0 ? { noCerts: median(times.noCerts) } : {}),
       ...(withTsx ? { tsx: median(times.tsx) } : {}),
       ...(snakemakeVersion !== undefined ? { snakemake: median(times.snakemake) } : {}),
     };
@@ -166,6 +178,13 @@ for (const r of rows) {
   if (r.noCache !== undefined) {
     console.log(
       `code cache: ${r.nodes} nodes ${r.ours.toFixed(3)} s with it, ${r.noCache.toFixed(3)} s without (RF_CODE_CACHE=0): ${(r.ours / r.noCache).toFixed(2)}x`,
+    );
+  }
+}
+for (const r of rows) {
+  if (r.noCerts !== undefined) {
+    console.log(
+      `without NODE_EXTRA_CA_CERTS: ${r.nodes} nodes ${r.noCerts.toFixed(3)} s (the environment's certificates cost every node start, not the pipeline)`,
     );
   }
 }

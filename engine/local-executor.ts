@@ -20,7 +20,9 @@ import { END_OF_NODE, type DriverMessage, type ExecOutcome, type NodeTask, type 
  */
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+// Resolved when the first worker starts, not at every CLI start (a no-op needs no worker).
+let tsx: string | undefined;
+const tsxLoader = (): string => (tsx ??= import.meta.resolve('tsx'));
 
 export interface LocalExecutorOptions {
   /** File URL of the project module; workers import it while they wait for a task. */
@@ -64,6 +66,24 @@ class NodeStream {
   }
 }
 
+/** Resolves when the process's stdio pipes have closed, or after `ms` at most. */
+function pipesClosed(child: ChildProcess, ms: number): Promise<void> {
+  const open = [child.stdout, child.stderr].filter((p) => p !== null && !p.closed && !p.destroyed);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    let left = open.length;
+    for (const p of open)
+      p!.once('close', () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+  });
+}
+
 class WorkerProcess {
   readonly child: ChildProcess;
   /** Last lines of the current node's output, quoted when the worker dies. */
@@ -79,7 +99,7 @@ class WorkerProcess {
 
   constructor(options: LocalExecutorOptions, persistent: boolean) {
     this.child = fork(WORKER, [options.projectModule, ...(persistent ? ['--persistent'] : [])], {
-      execArgv: ['--import', TSX, ...(options.nodeArgs ?? [])],
+      execArgv: ['--import', tsxLoader(), ...(options.nodeArgs ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...options.env },
     });
@@ -135,10 +155,18 @@ class WorkerProcess {
     });
   }
 
-  /** Closes the current node's log. */
-  release(): void {
-    this.sink?.end();
+  /**
+   * Closes the current node's log; resolves once what was written is on disk, so that whoever reads
+   * the log after the node's outcome (a user, `inspect`, a driver about to exit) sees all of it.
+   */
+  release(): Promise<void> {
+    const sink = this.sink;
     this.sink = undefined;
+    if (sink === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      sink.once('error', () => resolve());
+      sink.end(() => resolve());
+    });
   }
 
   private output(text: string, current: boolean): void {
@@ -226,7 +254,13 @@ export class LocalExecutor implements Executor {
       let final: WorkerMessage | undefined;
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         child.off('message', onWorkerMessage);
-        w.release();
+        // 'exit' can come before the last of the process's output has been read: wait for its
+        // pipes to close (briefly: a grandchild holding them open must not hang the run).
+        void pipesClosed(child, 2000)
+          .then(() => w.release())
+          .then(() => settle(code, signal));
+      };
+      const settle = (code: number | null, signal: NodeJS.Signals | null) => {
         if (final?.type === 'stale') return resolve({ kind: 'stale', reason: final.reason });
         if (final?.type === 'done' && code === 0) return resolve({ kind: 'outcome', outcome: { ok: true, metrics: final.metrics } });
         if (final === undefined && w.startError !== undefined)
@@ -246,9 +280,10 @@ export class LocalExecutor implements Executor {
             if (!w.alive) return; // it died meanwhile: onExit decides
             child.off('exit', onExit);
             child.off('message', onWorkerMessage);
-            w.release();
-            this.putBack(w);
-            resolve({ kind: 'outcome', outcome: { ok: true, metrics: m.metrics } });
+            void w.release().then(() => {
+              this.putBack(w);
+              resolve({ kind: 'outcome', outcome: { ok: true, metrics: m.metrics } });
+            });
           });
         }
       };

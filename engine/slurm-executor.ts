@@ -22,7 +22,9 @@ import type { ExecOutcome, NodeTask, WorkerMessage } from './worker-protocol.ts'
  */
 
 const WORKER = fileURLToPath(new URL('./slurm-worker.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+// Resolved when the first worker starts, not at every CLI start (a no-op needs no worker).
+let tsx: string | undefined;
+const tsxLoader = (): string => (tsx ??= import.meta.resolve('tsx'));
 
 export interface SlurmExecutorOptions {
   readonly artifactsDir: string;
@@ -179,7 +181,7 @@ export class SlurmExecutor implements Executor {
     ];
     w.submit = async () => {
       const script = await this.jobScript();
-      return this.throttled(() => this.cmd.sbatch(args, script, [this.o.nodeBinary ?? process.execPath, '--import', TSX, WORKER, dir]));
+      return this.throttled(() => this.cmd.sbatch(args, script, [this.o.nodeBinary ?? process.execPath, '--import', tsxLoader(), WORKER, dir]));
     };
     void (async () => {
       try {

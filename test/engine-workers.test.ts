@@ -125,6 +125,24 @@ for (const what of ['tensor', 'variable', 'global', 'env', 'cwd'] as const) {
   });
 }
 
+// Output written just before a node ends (or its process exits) reaches its log before the
+// outcome is reported: a driver that exits, or a user who reads the log, sees all of it.
+const CHATTER = 20000;
+const lastChatter = new RegExp(`chatter ${CHATTER - 1} `);
+test('a node log holds everything the node wrote, as soon as its outcome is known', async () => {
+  const p = await runNode(shared, 'probe', { seed: 5, chatter: CHATTER });
+  ok(p);
+  assert.equal(p.log.match(/^chatter /gm)?.length, CHATTER, `the log has ${p.log.length} bytes`);
+  assert.match(p.log, lastChatter);
+  // A process.exit() drops what Node had not yet handed to the pipe (beyond its 64 KiB); what
+  // is in the pipe when the worker exits must still reach the log.
+  const x = await runNode(shared, 'leak', { what: 'exit', chatter: 400 });
+  assert.equal(x.outcome.ok, false);
+  assert.equal(x.log.match(/^chatter /gm)?.length, 400, `the exited node's log has ${x.log.length} bytes`);
+  last = await runNode(shared, 'probe', { seed: 5 });
+  ok(last);
+});
+
 for (const what of ['exit', 'throw'] as const) {
   test(`a node that fails by ${what} takes only its worker down`, async () => {
     const l = await runNode(shared, 'leak', { what });

@@ -20,8 +20,16 @@ constexpr int64_t kParallelMin = 1 << 15;
 void channelSums(const float* a, const float* b, int64_t rows, int64_t C, std::vector<double>& s0, std::vector<double>& s1) {
   s0.assign(C, 0.0);
   s1.assign(C, 0.0);
+  // Each thread's partial sums are kept and added in thread order after the loop: a combination in
+  // arrival order (omp critical) made the sums depend on scheduling at three threads or more.
+  std::vector<std::vector<double>> parts0, parts1;
 #pragma omp parallel if (rows * C >= kParallelMin)
   {
+#pragma omp single
+    {
+      parts0.resize(omp_get_num_threads());
+      parts1.resize(omp_get_num_threads());
+    }
     std::vector<double> p0(C, 0.0), p1(C, 0.0);
 #pragma omp for schedule(static) nowait
     for (int64_t r = 0; r < rows; r++) {
@@ -32,10 +40,13 @@ void channelSums(const float* a, const float* b, int64_t rows, int64_t C, std::v
         p1[c] += static_cast<double>(ar[c]) * br[c];
       }
     }
-#pragma omp critical
+    parts0[omp_get_thread_num()] = std::move(p0);
+    parts1[omp_get_thread_num()] = std::move(p1);
+  }
+  for (size_t t = 0; t < parts0.size(); t++) {
     for (int64_t c = 0; c < C; c++) {
-      s0[c] += p0[c];
-      s1[c] += p1[c];
+      s0[c] += parts0[t][c];
+      s1[c] += parts1[t][c];
     }
   }
 }
