@@ -48,3 +48,29 @@ test('sgemm under a sampling profiler (SIGPROF mid-call) does not corrupt the he
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// OpenMP's worker threads run parts of every oneDNN call, so they must never take a signal: a
+// process-directed one (SIGCHLD, SIGINT) could otherwise land on a worker mid-sgemm. Read from
+// /proc: after setNumThreads(3) and one parallel kernel, every new thread blocks SIGCHLD.
+const WORKERS = `
+const fs = require('fs');
+const addon = require(${JSON.stringify(NATIVE_ADDON_PATH)});
+const tasks = () => fs.readdirSync('/proc/self/task');
+const blocksChld = (t) => {
+  const m = /SigBlk:\\s*([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/task/' + t + '/status', 'utf8'));
+  return m !== null && ((BigInt('0x' + m[1]) >> 16n) & 1n) === 1n; // bit SIGCHLD - 1
+};
+const before = new Set(tasks());
+addon.setNumThreads(3);
+addon.unary(0, new Float32Array(1 << 16), new Float32Array(1 << 16));
+const fresh = tasks().filter((t) => !before.has(t));
+console.log(JSON.stringify({ fresh: fresh.length, blocking: fresh.filter(blocksChld).length }));
+`;
+
+test('OpenMP worker threads block asynchronous signals', { skip: skip || (process.platform !== 'linux' && 'needs /proc') }, () => {
+  const r = spawnSync(process.execPath, ['-e', WORKERS], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { fresh, blocking } = JSON.parse(r.stdout) as { fresh: number; blocking: number };
+  assert.ok(fresh >= 2, `expected OpenMP to start 2 worker threads, saw ${fresh} new threads`);
+  assert.equal(blocking, fresh, `${fresh - blocking} of ${fresh} new threads can take SIGCHLD`);
+});

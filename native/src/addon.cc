@@ -72,6 +72,14 @@ RF_FN(SetNumThreads) {
     int64_t n = a.i64(0);
     if (n < 1) throw NapiError("threads must be >= 1");
     omp_set_num_threads(static_cast<int>(n));
+    // OpenMP's worker threads run parts of every oneDNN call, so a process-directed signal
+    // (SIGCHLD, SIGINT) delivered to one of them mid-sgemm would corrupt the heap as on the main
+    // thread (signal_guard.h). They never need signals: block them there for good, so the kernel
+    // delivers those to another thread. The pool only grows here, so every worker passes this.
+#pragma omp parallel num_threads(static_cast<int>(n))
+    {
+      if (omp_get_thread_num() != 0) blockAsyncSignals(nullptr);
+    }
     return undef(env);
   });
 }

@@ -12,15 +12,18 @@
 
 namespace rf {
 
+// Blocks every asynchronous signal on the calling thread; the previous mask goes to `old`.
+inline bool blockAsyncSignals(sigset_t* old) {
+  sigset_t all;
+  sigfillset(&all);
+  // Synchronous faults must still reach their handlers (V8 and the wasm trap handler use them).
+  for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigdelset(&all, s);
+  return pthread_sigmask(SIG_BLOCK, &all, old) == 0;
+}
+
 class SignalsBlocked {
  public:
-  SignalsBlocked() {
-    sigset_t all;
-    sigfillset(&all);
-    // Synchronous faults must still reach their handlers (V8 and the wasm trap handler use them).
-    for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigdelset(&all, s);
-    active_ = pthread_sigmask(SIG_BLOCK, &all, &old_) == 0;
-  }
+  SignalsBlocked() { active_ = blockAsyncSignals(&old_); }
   ~SignalsBlocked() {
     if (active_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
