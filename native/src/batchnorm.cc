@@ -9,47 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "channel_sums.h"
 #include "napi_util.h"
 
 namespace rf {
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
-
-// s0[c] = sum_r a[r,c];  s1[c] = sum_r a[r,c] * b[r,c]  (b == nullptr: b = a)
-void channelSums(const float* a, const float* b, int64_t rows, int64_t C, std::vector<double>& s0, std::vector<double>& s1) {
-  s0.assign(C, 0.0);
-  s1.assign(C, 0.0);
-  // Each thread's partial sums are kept and added in thread order after the loop: a combination in
-  // arrival order (omp critical) made the sums depend on scheduling at three threads or more.
-  std::vector<std::vector<double>> parts0, parts1;
-#pragma omp parallel if (rows * C >= kParallelMin)
-  {
-#pragma omp single
-    {
-      parts0.resize(omp_get_num_threads());
-      parts1.resize(omp_get_num_threads());
-    }
-    std::vector<double> p0(C, 0.0), p1(C, 0.0);
-#pragma omp for schedule(static) nowait
-    for (int64_t r = 0; r < rows; r++) {
-      const float* ar = a + r * C;
-      const float* br = (b == nullptr ? a : b) + r * C;
-      for (int64_t c = 0; c < C; c++) {
-        p0[c] += ar[c];
-        p1[c] += static_cast<double>(ar[c]) * br[c];
-      }
-    }
-    parts0[omp_get_thread_num()] = std::move(p0);
-    parts1[omp_get_thread_num()] = std::move(p1);
-  }
-  for (size_t t = 0; t < parts0.size(); t++) {
-    for (int64_t c = 0; c < C; c++) {
-      s0[c] += parts0[t][c];
-      s1[c] += parts1[t][c];
-    }
-  }
-}
 
 // out[r,c] = k1[c] * a[r,c] + k2[c] * b[r,c] + k3[c]   (b may be null when k2 is unused)
 void channelAffine(const float* a, const float* b, const float* k1, const float* k2, const float* k3, float* out,
@@ -83,7 +49,7 @@ napi_value BnTrain(napi_env env, napi_callback_info info) {
     expect(scale.length == static_cast<size_t>(C) && offset.length == scale.length && mean.length == scale.length &&
                var.length == scale.length, "bnTrain: channel vectors must have C entries");
     std::vector<double> s0, s1;
-    channelSums(x.data, nullptr, rows, C, s0, s1);
+    channelSums(x.data, nullptr, nullptr, rows, C, s0, s1);
     std::vector<float> k1(C), k3(C);
     for (int64_t c = 0; c < C; c++) {
       const double m = s0[c] / rows;
@@ -115,7 +81,7 @@ napi_value BnTrainGrad(napi_env env, napi_callback_info info) {
     expect(scale.length == static_cast<size_t>(C) && mean.length == scale.length && var.length == scale.length &&
                dscale.length == scale.length && doffset.length == scale.length, "bnTrainGrad: channel vectors must have C entries");
     std::vector<double> sumDy, sumDyX;
-    channelSums(dy.data, x.data, rows, C, sumDy, sumDyX);
+    channelSums(dy.data, x.data, nullptr, rows, C, sumDy, sumDyX);
     std::vector<float> k1(C), k2(C), k3(C);
     for (int64_t c = 0; c < C; c++) {
       const double m = mean.data[c];

@@ -3,8 +3,8 @@
 // input) while it reads dy, instead of a ReLU pass and a ReLU-gradient pass over the full tensor.
 //
 // The arithmetic must be bit-identical to batchnorm.cc's bnTrain and bnTrainGrad followed by /
-// preceded by the separate ReLU kernels (elementwise.cc): channelSums and channelAffine below are
-// batchnorm.cc's, copied expression for expression (same file-level flags, so the compiler
+// preceded by the separate ReLU kernels (elementwise.cc): channelSums is shared (channel_sums.h) and channelAffine
+// below is batchnorm.cc's, copied expression for expression (same file-level flags, so the compiler
 // contracts the same products into the same FMAs), with the mask applied to the value read.
 // test/backend-bn-relu.test.ts compares both routes bit for bit. And the residual join
 // relu(a + b) in one pass (its gradient is the ReLU kernel's, on the output).
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "napi_util.h"
+#include "channel_sums.h"
 #include "relu_mask.h"
 
 namespace rf {
@@ -24,50 +25,6 @@ namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
 
-// batchnorm.cc's channelSums; with `mask`, a[r,c] reads as 0 where mask[r,c] <= 0 (ReLU's gradient).
-void channelSums(const float* a, const float* b, const float* mask, int64_t rows, int64_t C, std::vector<double>& s0,
-                 std::vector<double>& s1) {
-  s0.assign(C, 0.0);
-  s1.assign(C, 0.0);
-  // Each thread's partial sums are kept and added in thread order after the loop: a combination in
-  // arrival order (omp critical) made the sums depend on scheduling at three threads or more.
-  std::vector<std::vector<double>> parts0, parts1;
-#pragma omp parallel if (rows * C >= kParallelMin)
-  {
-#pragma omp single
-    {
-      parts0.resize(omp_get_num_threads());
-      parts1.resize(omp_get_num_threads());
-    }
-    std::vector<double> p0(C, 0.0), p1(C, 0.0);
-#pragma omp for schedule(static) nowait
-    for (int64_t r = 0; r < rows; r++) {
-      const float* ar = a + r * C;
-      const float* br = (b == nullptr ? a : b) + r * C;
-      if (mask == nullptr) {
-        for (int64_t c = 0; c < C; c++) {
-          p0[c] += ar[c];
-          p1[c] += static_cast<double>(ar[c]) * br[c];
-        }
-      } else {
-        const float* mr = mask + r * C;
-        for (int64_t c = 0; c < C; c++) {
-          const float av = keepIf(ar[c], mr[c]);
-          p0[c] += av;
-          p1[c] += static_cast<double>(av) * br[c];
-        }
-      }
-    }
-    parts0[omp_get_thread_num()] = std::move(p0);
-    parts1[omp_get_thread_num()] = std::move(p1);
-  }
-  for (size_t t = 0; t < parts0.size(); t++) {
-    for (int64_t c = 0; c < C; c++) {
-      s0[c] += parts0[t][c];
-      s1[c] += parts1[t][c];
-    }
-  }
-}
 
 void expect(bool ok, const char* what) {
   if (!ok) throw NapiError(what);
