@@ -134,11 +134,12 @@ test('a node log holds everything the node wrote, as soon as its outcome is know
   ok(p);
   assert.equal(p.log.match(/^chatter /gm)?.length, CHATTER, `the log has ${p.log.length} bytes`);
   assert.match(p.log, lastChatter);
-  // A process.exit() drops what Node had not yet handed to the pipe (beyond its 64 KiB); what
-  // is in the pipe when the worker exits must still reach the log.
-  const x = await runNode(shared, 'leak', { what: 'exit', chatter: 400 });
+  // What a worker wrote before it exited must reach the log too (the driver waits for its pipes to
+  // close). Kept small: a process.exit() itself drops output Node had not yet handed to the pipe,
+  // which under load was seen to happen to a few tens of KiB.
+  const x = await runNode(shared, 'leak', { what: 'exit', chatter: 20 });
   assert.equal(x.outcome.ok, false);
-  assert.equal(x.log.match(/^chatter /gm)?.length, 400, `the exited node's log has ${x.log.length} bytes`);
+  assert.equal(x.log.match(/^chatter /gm)?.length, 20, `the exited node's log has ${x.log.length} bytes`);
   last = await runNode(shared, 'probe', { seed: 5 });
   ok(last);
 });
