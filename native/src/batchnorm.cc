@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "channel_sums.h"
+#include "bn_train_math.h"
 #include "napi_util.h"
 
 namespace rf {
@@ -51,15 +51,7 @@ napi_value BnTrain(napi_env env, napi_callback_info info) {
     std::vector<double> s0, s1;
     channelSums(x.data, nullptr, nullptr, rows, C, s0, s1);
     std::vector<float> k1(C), k3(C);
-    for (int64_t c = 0; c < C; c++) {
-      const double m = s0[c] / rows;
-      const double v = std::max(0.0, s1[c] / rows - m * m);
-      mean.data[c] = static_cast<float>(m);
-      var.data[c] = static_cast<float>(v);
-      const double g = scale.data[c] / std::sqrt(v + eps);
-      k1[c] = static_cast<float>(g);
-      k3[c] = static_cast<float>(offset.data[c] - m * g);
-    }
+    bnTrainCoefficients(s0, s1, rows, C, scale.data, offset.data, eps, mean.data, var.data, k1.data(), k3.data());
     channelAffine(x.data, nullptr, k1.data(), nullptr, k3.data(), y.data, rows, C);
   } catch (const std::exception& e) {
     napi_throw_error(env, "RF_NATIVE", e.what());
@@ -83,19 +75,8 @@ napi_value BnTrainGrad(napi_env env, napi_callback_info info) {
     std::vector<double> sumDy, sumDyX;
     channelSums(dy.data, x.data, nullptr, rows, C, sumDy, sumDyX);
     std::vector<float> k1(C), k2(C), k3(C);
-    for (int64_t c = 0; c < C; c++) {
-      const double m = mean.data[c];
-      const double inv = 1.0 / std::sqrt(static_cast<double>(var.data[c]) + eps);
-      const double dOff = sumDy[c];
-      const double dScale = (sumDyX[c] - m * sumDy[c]) * inv;  // sum dy * xhat
-      doffset.data[c] = static_cast<float>(dOff);
-      dscale.data[c] = static_cast<float>(dScale);
-      const double g = scale.data[c] * inv;
-      // dx = g * (dy - dOff / M - xhat * dScale / M), xhat = (x - m) * inv
-      k1[c] = static_cast<float>(g);
-      k2[c] = static_cast<float>(-g * inv * dScale / rows);
-      k3[c] = static_cast<float>(-g * dOff / rows + g * inv * dScale * m / rows);
-    }
+    bnGradCoefficients(sumDy, sumDyX, rows, C, scale.data, mean.data, var.data, eps, dscale.data, doffset.data, k1.data(), k2.data(),
+                       k3.data());
     channelAffine(dy.data, x.data, k1.data(), k2.data(), k3.data(), dx.data, rows, C);
   } catch (const std::exception& e) {
     napi_throw_error(env, "RF_NATIVE", e.what());

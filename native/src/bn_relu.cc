@@ -3,7 +3,7 @@
 // input) while it reads dy, instead of a ReLU pass and a ReLU-gradient pass over the full tensor.
 //
 // The arithmetic must be bit-identical to batchnorm.cc's bnTrain and bnTrainGrad followed by /
-// preceded by the separate ReLU kernels (elementwise.cc): channelSums is shared (channel_sums.h) and channelAffine
+// preceded by the separate ReLU kernels (elementwise.cc): channelSums and the coefficients are shared (bn_train_math.h) and channelAffine
 // below is batchnorm.cc's, copied expression for expression (same file-level flags, so the compiler
 // contracts the same products into the same FMAs), with the mask applied to the value read.
 // test/backend-bn-relu.test.ts compares both routes bit for bit. And the residual join
@@ -17,14 +17,13 @@
 #include <vector>
 
 #include "napi_util.h"
-#include "channel_sums.h"
+#include "bn_train_math.h"
 #include "relu_mask.h"
 
 namespace rf {
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
-
 
 void expect(bool ok, const char* what) {
   if (!ok) throw NapiError(what);
@@ -43,15 +42,7 @@ napi_value BnTrainRelu(napi_env env, napi_callback_info info) {
     std::vector<double> s0, s1;
     channelSums(x.data, nullptr, nullptr, rows, C, s0, s1);
     std::vector<float> k1(C), k3(C);
-    for (int64_t c = 0; c < C; c++) {
-      const double m = s0[c] / rows;
-      const double v = std::max(0.0, s1[c] / rows - m * m);
-      mean.data[c] = static_cast<float>(m);
-      var.data[c] = static_cast<float>(v);
-      const double g = scale.data[c] / std::sqrt(v + eps);
-      k1[c] = static_cast<float>(g);
-      k3[c] = static_cast<float>(offset.data[c] - m * g);
-    }
+    bnTrainCoefficients(s0, s1, rows, C, scale.data, offset.data, eps, mean.data, var.data, k1.data(), k3.data());
     const float* xd = x.data;
     const float* q1 = k1.data();
     const float* q3 = k3.data();
@@ -87,18 +78,8 @@ napi_value BnTrainReluGrad(napi_env env, napi_callback_info info) {
     std::vector<double> sumDy, sumDyX;
     channelSums(dy.data, x.data, y.data, rows, C, sumDy, sumDyX);
     std::vector<float> k1(C), k2(C), k3(C);
-    for (int64_t c = 0; c < C; c++) {
-      const double m = mean.data[c];
-      const double inv = 1.0 / std::sqrt(static_cast<double>(var.data[c]) + eps);
-      const double dOff = sumDy[c];
-      const double dScale = (sumDyX[c] - m * sumDy[c]) * inv;
-      doffset.data[c] = static_cast<float>(dOff);
-      dscale.data[c] = static_cast<float>(dScale);
-      const double g = scale.data[c] * inv;
-      k1[c] = static_cast<float>(g);
-      k2[c] = static_cast<float>(-g * inv * dScale / rows);
-      k3[c] = static_cast<float>(-g * dOff / rows + g * inv * dScale * m / rows);
-    }
+    bnGradCoefficients(sumDy, sumDyX, rows, C, scale.data, mean.data, var.data, eps, dscale.data, doffset.data, k1.data(), k2.data(),
+                       k3.data());
     const float* dyd = dy.data;
     const float* yd = y.data;
     const float* xd = x.data;
