@@ -11,37 +11,21 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../ml/backend/from-env.ts';
 import { createModel } from '../ml/models/registry.ts';
-import type { ModelConfigInput } from '../ml/models/config.ts';
-import { Rng } from '../ml/random.ts';
+import { benchArg, demoModelConfig, randomBatch } from './demo-model-bench.ts';
 import { Sgd } from '../ml/train/sgd.ts';
 import { trainStep } from '../ml/train/step.ts';
 import { pgdBatch } from '../ml/attacks/pgd.ts';
 
-const arg = (n: string, d: string) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i >= 0 ? process.argv[i + 1]! : d;
-};
+const arg = benchArg;
 const info = await initBackendFromEnv();
-const arch = arg('arch', 'gresnet18');
-const config = {
-  arch,
-  width: Number(arg('width', '0.125')),
-  blocks: [1, 1, 1, 1],
-  numClasses: 10,
-  inputSize: 32,
-  ...(arch.startsWith('gresnet') ? { groupPool: true } : {}),
-};
-const model = createModel(config as ModelConfigInput, 1);
+const config = demoModelConfig();
+const arch = config.arch;
+const model = createModel(config, 1);
 const opt = new Sgd(model.namedVariables, { momentum: 0.9, weightDecay: 5e-4 });
 const n = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '20'));
 const what = arg('what', 'train');
-const rng = new Rng(3);
-const x = tf.tensor4d(rng.fillUniform(new Float32Array(n * 32 * 32 * 3), 0, 1), [n, 32, 32, 3]);
-const y = tf.tensor1d(
-  Int32Array.from({ length: n }, () => rng.int(10)),
-  'int32',
-);
+const { x, y } = randomBatch(n);
 const adversarial = () => {
   const r = pgdBatch(model, x, y, { norm: 'l2', eps: 0.5, step: 0.25, iterations: 3 });
   r.loss.dispose();

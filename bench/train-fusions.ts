@@ -18,17 +18,13 @@ import { BN_TRAIN_RELU_GRAD_KERNEL, BN_TRAIN_RELU_KERNEL } from '../ml/backend/b
 import { ADD_RELU_KERNEL } from '../ml/backend/add-relu.ts';
 import { SGD_UPDATE_KERNEL } from '../ml/backend/sgd-update.ts';
 import { createModel } from '../ml/models/registry.ts';
-import type { ModelConfigInput } from '../ml/models/config.ts';
 import type { Model } from '../ml/models/model.ts';
-import { Rng } from '../ml/random.ts';
+import { benchArg, demoModelConfig, randomBatch } from './demo-model-bench.ts';
 import { Sgd } from '../ml/train/sgd.ts';
 import { trainStep } from '../ml/train/step.ts';
 import { pgdBatch } from '../ml/attacks/pgd.ts';
 
-const arg = (n: string, d: string) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i >= 0 ? process.argv[i + 1]! : d;
-};
+const arg = benchArg;
 const info = await initBackendFromEnv();
 const FUSED = [
   GBN_CENTRE_KERNEL,
@@ -53,25 +49,13 @@ const fusions = (on: boolean) => {
   }
 };
 
-const arch = arg('arch', 'gresnet18');
-const config = {
-  arch,
-  width: Number(arg('width', '0.125')),
-  blocks: [1, 1, 1, 1],
-  numClasses: 10,
-  inputSize: 32,
-  ...(arch.startsWith('gresnet') ? { groupPool: true } : {}),
-} as ModelConfigInput;
+const config = demoModelConfig();
+const arch = config.arch;
 const n = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '5'));
 const rounds = Number(arg('rounds', '4'));
 const what = arg('what', 'train');
-const rng = new Rng(3);
-const x = tf.tensor4d(rng.fillUniform(new Float32Array(n * 32 * 32 * 3), 0, 1), [n, 32, 32, 3]);
-const y = tf.tensor1d(
-  Int32Array.from({ length: n }, () => rng.int(10)),
-  'int32',
-);
+const { x, y } = randomBatch(n);
 
 interface Run {
   readonly model: Model;
