@@ -12,17 +12,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClipByValueAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../ml/backend/from-env.ts';
+import { gridBatches } from './grid-batches.ts';
 import { BILINEAR_SAMPLE_KERNEL } from '../ml/backend/bilinear-sample.ts';
 import { WRAP_ROWS_KERNEL } from '../ml/backend/wrap-rows.ts';
 import { setBatchNormEvalFusion } from '../ml/backend/batch-norm-eval.ts';
 import { setClipNormalizeFusion } from '../ml/backend/clip-normalize.ts';
 import { cpuKernel, guardSharing, type NativeBackend } from '../ml/backend/native/backend.ts';
-import { openDataset } from '../ml/data/dataset-file.ts';
-import { modelCache } from '../ml/models/model-cache.ts';
 import { setP4MExpansionCache } from '../ml/models/p4m.ts';
-import { gridMotions } from '../ml/attacks/grids.ts';
-import { attackOrder, warpInto } from '../ml/attacks/spatial.ts';
-import { planWarp } from '../ml/transform/rigid.ts';
 
 const args = process.argv.slice(2);
 const arg = (n: string, d: string) => {
@@ -79,22 +75,7 @@ const use = (route: 'new' | 'old') => {
   setP4MExpansionCache(on);
 };
 
-const set = openDataset(dataFile);
-const model = modelCache.load(modelFile);
-const { height, width, channels } = set;
-const stride = height * width * channels;
-const images = set.gather(Array.from({ length: batch }, (_, i) => i % set.count));
-const motions = gridMotions('grid775');
-const order = attackOrder(motions);
-const inputs: Float32Array[] = [];
-for (let b = 0; b < batches; b++) {
-  const plan = planWarp(height, width, motions[order[(b * 37) % order.length]!]!);
-  const buf = new Float32Array(batch * stride);
-  for (let i = 0; i < batch; i++) warpInto(plan, images, i, buf, i, channels);
-  inputs.push(buf);
-}
-const forward = (buf: Float32Array): Float32Array =>
-  tf.tidy(() => model.logits(tf.tensor4d(buf, [batch, height, width, channels]), 'eval')).dataSync() as Float32Array;
+const { model, inputs, forward } = gridBatches(modelFile, dataFile, batch, batches);
 
 const time = { new: { wall: 0, cpu: 0 }, old: { wall: 0, cpu: 0 } };
 const logits = { new: [] as Float32Array[], old: [] as Float32Array[] };

@@ -11,11 +11,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../ml/backend/from-env.ts';
-import { openDataset } from '../ml/data/dataset-file.ts';
-import { modelCache } from '../ml/models/model-cache.ts';
-import { gridMotions } from '../ml/attacks/grids.ts';
-import { attackOrder, warpInto } from '../ml/attacks/spatial.ts';
-import { planWarp } from '../ml/transform/rigid.ts';
+import { gridBatches } from './grid-batches.ts';
 import { nativeFallbacks } from '../ml/backend/native/kernels.ts';
 
 const args = process.argv.slice(2);
@@ -28,22 +24,8 @@ if (!modelFile || !dataFile) throw new Error('usage: eval-profile.ts <model> <te
 const batch = Number(arg('batch', '100'));
 const batches = Number(arg('batches', '8'));
 await initBackendFromEnv();
-const set = openDataset(dataFile);
-const model = modelCache.load(modelFile);
+const { set, model, inputs, forward } = gridBatches(modelFile, dataFile, batch, batches);
 const { height, width, channels } = set;
-const stride = height * width * channels;
-const images = set.gather(Array.from({ length: batch }, (_, i) => i % set.count));
-const motions = gridMotions('grid775');
-const order = attackOrder(motions);
-const inputs: Float32Array[] = [];
-for (let b = 0; b < batches; b++) {
-  const plan = planWarp(height, width, motions[order[(b * 37) % order.length]!]!);
-  const buf = new Float32Array(batch * stride);
-  for (let i = 0; i < batch; i++) warpInto(plan, images, i, buf, i, channels);
-  inputs.push(buf);
-}
-const forward = (buf: Float32Array): Float32Array =>
-  tf.tidy(() => model.logits(tf.tensor4d(buf, [batch, height, width, channels]), 'eval')).dataSync() as Float32Array;
 
 const hash = createHash('sha256');
 for (const buf of inputs) {
