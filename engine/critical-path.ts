@@ -50,31 +50,83 @@ export function pathLengths(work: ReadonlyMap<string, WorkItem>): Map<string, nu
   return level;
 }
 
+/** What a node asks a slot with: its priority and, for locality, its cost and what it reads. */
+export interface SlotRequest {
+  readonly priority: number;
+  /** Its own estimated seconds. */
+  readonly seconds?: number;
+  /** Digests of the artifacts it reads. */
+  readonly reads?: readonly string[];
+}
+
+/**
+ * Releases a slot. `touched`: the digests the releasing node read and wrote, so the slot goes to a
+ * waiter that reads some of them if that costs the run nothing (see PrioritySemaphore).
+ */
+export type SlotRelease = (touched?: readonly string[]) => void;
+
+interface Waiter {
+  readonly priority: number;
+  readonly seconds: number;
+  readonly reads: readonly string[];
+  readonly seq: number;
+  readonly wake: () => void;
+}
+
 /**
  * A counting semaphore whose waiters are served highest priority first, in arrival order among
  * equals (so without priorities it is the plain first-come semaphore).
+ *
+ * Locality: a slot freed by a node goes instead to the waiter that reads the most of what that
+ * node read or wrote (the model it trained or evaluated), highest priority among those, when the
+ * detour cannot lengthen the run: the waiters hold more work per slot than the most urgent one's
+ * chain plus the detour, so that chain does not decide when the run ends. The worker that just
+ * ran the node then finds what it keeps from one node to the next (a loaded model, the labels of
+ * an earlier attack) still useful.
  */
 export class PrioritySemaphore {
-  private readonly waiters: Array<{ priority: number; seq: number; wake: () => void }> = [];
+  private readonly waiters: Waiter[] = [];
   private seq = 0;
+  private readonly slots: number;
 
-  constructor(private free: number) {}
+  constructor(private free: number) {
+    this.slots = free;
+  }
 
-  async acquire(priority = 0): Promise<() => void> {
+  async acquire(request: number | SlotRequest = 0): Promise<SlotRelease> {
+    const r = typeof request === 'number' ? { priority: request } : request;
     if (this.free > 0) this.free--;
-    else await new Promise<void>((wake) => this.waiters.push({ priority, seq: this.seq++, wake }));
+    else await new Promise<void>((wake) => this.waiters.push({ priority: r.priority, seconds: r.seconds ?? 0, reads: r.reads ?? [], seq: this.seq++, wake }));
     let released = false;
-    return () => {
+    return (touched) => {
       if (released) return;
       released = true;
-      let best = -1;
-      for (let i = 0; i < this.waiters.length; i++) {
-        const w = this.waiters[i]!;
-        const b = best < 0 ? undefined : this.waiters[best]!;
-        if (b === undefined || w.priority > b.priority || (w.priority === b.priority && w.seq < b.seq)) best = i;
-      }
-      if (best < 0) this.free++;
-      else this.waiters.splice(best, 1)[0]!.wake();
+      const next = this.choose(touched);
+      if (next < 0) this.free++;
+      else this.waiters.splice(next, 1)[0]!.wake();
     };
+  }
+
+  private choose(touched: readonly string[] | undefined): number {
+    const before = (a: Waiter, b: Waiter | undefined) => b === undefined || a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+    let best = -1;
+    for (let i = 0; i < this.waiters.length; i++) if (before(this.waiters[i]!, this.waiters[best])) best = i;
+    if (best < 0 || touched === undefined || touched.length === 0) return best;
+    const near = new Set(touched);
+    let local = -1;
+    let localShared = 0;
+    let queued = 0;
+    for (let i = 0; i < this.waiters.length; i++) {
+      const w = this.waiters[i]!;
+      queued += w.seconds;
+      let shared = 0;
+      for (const d of w.reads) if (near.has(d)) shared++;
+      if (shared > localShared || (shared > 0 && shared === localShared && before(w, this.waiters[local]))) {
+        local = i;
+        localShared = shared;
+      }
+    }
+    if (local < 0 || local === best) return best;
+    return this.waiters[best]!.priority + this.waiters[local]!.seconds <= queued / this.slots ? local : best;
   }
 }

@@ -295,12 +295,15 @@ export class Repro {
     // node settles: by then the nodes that were waiting on it alone have computed their keys and
     // queued too, so a node on the critical path competes with the waiting ones for the slot its
     // input freed instead of arriving just after a short node took it.
-    const releaseSlot = await this.semaphore.acquire(this.priority(id));
+    const reads = artifacts.map((a) => a.digest);
+    const releaseSlot = await this.semaphore.acquire({ priority: this.priority(id), seconds: this.estimateOf(node), reads });
     let slotHeld = true;
+    let wrote: readonly string[] = [];
     const freeSlot = () => {
       if (!slotHeld) return;
       slotHeld = false;
-      setImmediate(releaseSlot);
+      const touched = [...reads, ...wrote];
+      setImmediate(() => releaseSlot(touched));
     };
     try {
       if (this.stopReason !== undefined) {
@@ -308,7 +311,9 @@ export class Repro {
         listener({ type: 'skipped', node: id, reason: this.stopReason });
         throw new NodeFailed(id, this.stopReason);
       }
-      return await this.runLocked(node, key, code, slots, artifacts, upstream, inputDigests, forced, attempt, freeSlot);
+      const resolved = await this.runLocked(node, key, code, slots, artifacts, upstream, inputDigests, forced, attempt, freeSlot);
+      wrote = Object.values(resolved.outputs ?? {}).map((a) => a.digest);
+      return resolved;
     } finally {
       freeSlot();
     }

@@ -63,6 +63,8 @@ export const evaluate = defineStage({
     // The last model loaded stays in the worker for the next node that reads the same bytes.
     const { modelCache } = await import('../ml/models/model-cache.ts');
     const { evaluateAttack } = await import('../ml/attacks/evaluate.ts');
+    // And the labels its grid attacks computed, for the next grid attack on the same model.
+    const { predictionMemo } = await import('../ml/attacks/prediction-memo.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
     const { attackPreset, describeAttack } = await import('../ml/attacks/config.ts');
     const { writeFileAtomic } = await import('../ml/atomic-write.ts');
@@ -76,7 +78,17 @@ export const evaluate = defineStage({
       throw new Error(`evaluate: count ${p.count} exceeds the test set's ${set.count} images`);
     }
     const indices = selectSubset(set.count, p.count, p.subsetSeed);
-    const r = await evaluateAttack(model, set, attack, { indices, batchSize: p.batchSize, seed: p.seed, onProgress: ctx.progress });
+    const digest = modelCache.digestOf(model);
+    const r = await evaluateAttack(model, set, attack, {
+      indices,
+      batchSize: p.batchSize,
+      seed: p.seed,
+      onProgress: ctx.progress,
+      ...(digest !== undefined ? { memo: { memo: predictionMemo, scope: digest } } : {}),
+    });
+    if (r.gridComputed !== undefined && r.gridEvaluations !== undefined && r.gridComputed < r.gridEvaluations) {
+      ctx.log(`${r.gridEvaluations - r.gridComputed} of ${r.gridEvaluations} grid pairs were known from an earlier attack on this model`);
+    }
     const figures = {
       attack: describeAttack(attack),
       config: attack,

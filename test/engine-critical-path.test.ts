@@ -52,6 +52,42 @@ test('PrioritySemaphore serves the highest priority first, first come first serv
   r2();
 });
 
+test('PrioritySemaphore locality: a freed slot goes to a waiter reading what the releaser touched, unless that would delay the most urgent chain', async () => {
+  const served = async (queue: ReadonlyArray<readonly [string, number, number, readonly string[]]>, touched: readonly string[], slots = 2) => {
+    const sem = new PrioritySemaphore(slots);
+    const held = await Promise.all(Array.from({ length: slots }, () => sem.acquire(0)));
+    const order: string[] = [];
+    const waiting = queue.map(([name, priority, seconds, reads]) =>
+      sem.acquire({ priority, seconds, reads }).then((release) => {
+        order.push(name);
+        release();
+      }),
+    );
+    await new Promise((r) => setImmediate(r));
+    held[0]!(touched);
+    held.slice(1).forEach((r) => r());
+    await Promise.all(waiting);
+    return order[0];
+  };
+  // Evaluations of models A and B reading the test set T; the releaser evaluated model A.
+  const evals = [
+    ['B-grid775', 30, 30, ['B', 'T']],
+    ['A-grid135', 5, 5, ['A', 'T']],
+    ['A-rot30', 1, 1, ['A', 'T']],
+    ['B-grid135', 5, 5, ['B', 'T']],
+    ['C-grid775', 30, 30, ['C', 'T']],
+    ['D-grid775', 30, 30, ['D', 'T']],
+  ] as const;
+  // 101 s queued on 2 slots: B's 30 s chain plus a 5 s detour ends well within it.
+  assert.equal(await served(evals, ['A', 'T', 'result-A']), 'A-grid135', 'the most shared digests (A and T), then the highest priority');
+  assert.equal(await served(evals, []), 'B-grid775', 'nothing touched: priority order');
+  assert.equal(await served(evals, ['X']), 'B-grid775', 'no waiter reads what was touched');
+  // Two waiters only: delaying B's 30 s by 5 s would lengthen the run (35 s > 35/2 s of queued work).
+  assert.equal(await served(evals.slice(0, 2), ['A', 'T']), 'B-grid775', 'the urgent chain wins when the queue is short');
+  // One slot: 101 s queued, the detour fits.
+  assert.equal(await served(evals, ['A'], 1), 'A-grid135');
+});
+
 const spaces: ToyWorkspace[] = [];
 after(() => spaces.forEach((w) => w.dispose()));
 

@@ -5,9 +5,11 @@ import type { Classifier } from '../models/classifier.ts';
 import type { ProgressSink } from '../../contracts/progress.ts';
 import { Rng } from '../random.ts';
 import type { AttackConfig, GridAttackConfig, PgdAttackConfig } from './config.ts';
+import { IDENTITY } from '../transform/rigid.ts';
 import { gridMotions } from './grids.ts';
 import { summariseAttack, type AttackSummary } from './metrics.ts';
 import { pgdBatch } from './pgd.ts';
+import { memoSafeBackend, type PredictionMemo } from './prediction-memo.ts';
 import { gridAttack } from './spatial.ts';
 import { exampleL2Norm, exampleLInfNorm } from './steps.ts';
 import { selectSubset } from './subset.ts';
@@ -22,6 +24,11 @@ export interface EvaluationOptions {
   /** Grid attacks: grid points per early-stopping round (see GridAttackOptions). */
   readonly pointsPerRound?: number;
   readonly onProgress?: ProgressSink;
+  /**
+   * Grid attacks: labels this process computed before for the same model (`scope`: its identity),
+   * used and extended where the backend's labels do not depend on the batch (prediction-memo.ts).
+   */
+  readonly memo?: { readonly memo: PredictionMemo; readonly scope: string };
 }
 
 export interface EvaluationResult extends AttackSummary {
@@ -35,6 +42,8 @@ export interface EvaluationResult extends AttackSummary {
   readonly meanPerturbationLInf?: number;
   /** Grid attacks: (image, grid point) pairs the model evaluated. */
   readonly gridEvaluations?: number;
+  /** Grid attacks: of those, the pairs not found in the memo, which the model was run on. */
+  readonly gridComputed?: number;
 }
 
 async function predictions(model: Classifier, x: tf.Tensor4D): Promise<Int32Array> {
@@ -110,15 +119,38 @@ function progress(ctx: Context, done: number, info?: Record<string, number>): vo
   ctx.options.onProgress?.({ done, total: ctx.indices.length, unit: 'images', ...(info ? { info } : {}) });
 }
 
-async function naturalOnly(ctx: Context): Promise<void> {
-  for (let s = 0; s < ctx.indices.length; s += ctx.batchSize) {
-    const idx = ctx.indices.subarray(s, s + ctx.batchSize);
+/** The memo, where this backend's labels do not depend on the batch they were computed in. */
+function usableMemo(ctx: Context): EvaluationOptions['memo'] {
+  const memo = ctx.options.memo !== undefined && memoSafeBackend() ? ctx.options.memo : undefined;
+  memo?.memo.enter(memo.scope);
+  return memo;
+}
+
+/** The model's labels for untouched images; a batch whose labels are all in the memo is not run. */
+async function naturalLabels(ctx: Context, idx: Int32Array): Promise<ArrayLike<number>> {
+  const memo = usableMemo(ctx);
+  if (memo === undefined) {
     const x = batchTensor(ctx.set, idx);
     const pred = await predictions(ctx.model, x);
     x.dispose();
-    pred.forEach((p, k) => {
-      ctx.natural[s + k] = ctx.robust[s + k] = p === ctx.labels[s + k] ? 1 : 0;
-    });
+    return pred;
+  }
+  const pixels = ctx.set.gather(idx);
+  const known = memo.memo.view(pixels, idx.length, imageSize(ctx.set), [IDENTITY]);
+  const labels = Int32Array.from(idx, (_, k) => known.get(k, 0));
+  if (labels.every((l) => l >= 0)) return labels;
+  const x = tf.tensor4d(pixels, [idx.length, ctx.set.height, ctx.set.width, ctx.set.channels]);
+  const pred = await predictions(ctx.model, x);
+  x.dispose();
+  pred.forEach((l, k) => known.set(k, 0, l));
+  return pred;
+}
+
+async function naturalOnly(ctx: Context): Promise<void> {
+  for (let s = 0; s < ctx.indices.length; s += ctx.batchSize) {
+    const idx = ctx.indices.subarray(s, s + ctx.batchSize);
+    const pred = await naturalLabels(ctx, idx);
+    for (let k = 0; k < idx.length; k++) ctx.natural[s + k] = ctx.robust[s + k] = pred[k] === ctx.labels[s + k] ? 1 : 0;
     progress(ctx, s + idx.length);
   }
 }
@@ -176,7 +208,9 @@ async function gridEvaluation(ctx: Context, attack: GridAttackConfig): Promise<P
   const block = Math.max(4 * ctx.batchSize, 512);
   const stride = imageSize(ctx.set);
   let evaluations = 0;
+  let computed = 0;
   let robustSoFar = 0;
+  const memo = usableMemo(ctx);
   for (let s = 0; s < candidates.length; s += block) {
     const local = candidates.slice(s, s + block);
     const images = ctx.set.gather(
@@ -189,9 +223,14 @@ async function gridEvaluation(ctx: Context, attack: GridAttackConfig): Promise<P
       ctx.set,
       local.map((j) => ctx.labels[j]!),
       motions,
-      { batchSize: ctx.batchSize, ...(ctx.options.pointsPerRound ? { pointsPerRound: ctx.options.pointsPerRound } : {}) },
+      {
+        batchSize: ctx.batchSize,
+        ...(ctx.options.pointsPerRound ? { pointsPerRound: ctx.options.pointsPerRound } : {}),
+        ...(memo ? { known: memo.memo.view(images, local.length, stride, motions) } : {}),
+      },
     );
     evaluations += result.evaluations;
+    computed += result.computed;
     local.forEach((j, k) => {
       ctx.robust[j] = result.robust[k]!;
       robustSoFar += result.robust[k]!;
@@ -200,5 +239,5 @@ async function gridEvaluation(ctx: Context, attack: GridAttackConfig): Promise<P
       robust: robustSoFar,
     });
   }
-  return { gridEvaluations: evaluations };
+  return { gridEvaluations: evaluations, gridComputed: computed };
 }

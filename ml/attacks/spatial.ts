@@ -22,7 +22,22 @@ export interface GridAttackOptions {
    * only the work differs (for diagnostics and worst-case throughput measurements).
    */
   readonly exhaustive?: boolean;
+  /**
+   * Labels already known for some (image, point) pairs, and where to put the ones computed here:
+   * a known pair is not warped or forwarded again. The attack runs exactly as without it (the same
+   * rounds, batches and early stopping, so the same result and `evaluations`); only the forward
+   * passes of known pairs are left out, which is exact only where the model's label for an image
+   * does not depend on the other images in its batch (see prediction-memo.ts).
+   */
+  readonly known?: KnownLabels;
   readonly onProgress?: ProgressSink;
+}
+
+/** Labels of (image, grid point) pairs, by index into the attack's images and motions. */
+export interface KnownLabels {
+  /** The label the model gives image `image` under motion `point`, or -1 when not known. */
+  get(image: number, point: number): number;
+  set(image: number, point: number, label: number): void;
 }
 
 export interface GridAttackResult {
@@ -30,8 +45,10 @@ export interface GridAttackResult {
   readonly robust: Uint8Array;
   /** Index (into the given motions) of a grid point found to fool the model, -1 where robust. */
   readonly foolingPoint: Int32Array;
-  /** (image, grid point) pairs actually evaluated: at most count x points thanks to early stopping. */
+  /** (image, grid point) pairs evaluated: at most count x points thanks to early stopping. */
   readonly evaluations: number;
+  /** Of those, the pairs the model was run on (the others were `known`). */
+  readonly computed: number;
 }
 
 /**
@@ -99,21 +116,37 @@ export async function gridAttack(
   const foolingPoint = new Int32Array(count).fill(-1);
   let active: number[] = Array.from({ length: count }, (_, i) => i);
   let evaluations = 0;
+  let computed = 0;
+  const known = options.known;
   const buffer = new Float32Array(batchSize * stride);
+  // A batch holds `filled` pairs; the `toRun` of them whose label is not known are warped into
+  // the front of `buffer` (at `slot[k]`), the others carry their label in `label[k]`.
   const itemImage = new Int32Array(batchSize);
   const itemPoint = new Int32Array(batchSize);
+  const label = new Int32Array(batchSize);
+  const slot = new Int32Array(batchSize);
+  let toRun = 0;
 
   const runBatch = async (filled: number): Promise<void> => {
-    const logits = tf.tidy(() => {
-      const x = tf.tensor4d(buffer.subarray(0, filled * stride), [filled, height, width, channels]);
-      return tf.argMax(model.logits(x, 'eval'), 1);
-    });
-    const predicted = await logits.data();
-    logits.dispose();
+    if (toRun > 0) {
+      const logits = tf.tidy(() => {
+        const x = tf.tensor4d(buffer.subarray(0, toRun * stride), [toRun, height, width, channels]);
+        return tf.argMax(model.logits(x, 'eval'), 1);
+      });
+      const predicted = await logits.data();
+      logits.dispose();
+      for (let k = 0; k < filled; k++) {
+        if (slot[k]! < 0) continue;
+        label[k] = predicted[slot[k]!]!;
+        known?.set(itemImage[k]!, itemPoint[k]!, label[k]!);
+      }
+      computed += toRun;
+      toRun = 0;
+    }
     evaluations += filled;
     for (let k = 0; k < filled; k++) {
       const i = itemImage[k]!;
-      if (predicted[k] !== labels[i] && robust[i]) {
+      if (label[k] !== labels[i] && robust[i]) {
         robust[i] = 0;
         foolingPoint[i] = itemPoint[k]!;
       }
@@ -124,10 +157,16 @@ export async function gridAttack(
     const points = order.slice(start, start + perRound);
     let filled = 0;
     for (const p of points) {
-      const plan = planFor(p);
       for (const i of active) {
         if (!robust[i] && !exhaustive) continue; // fooled earlier in this round, in an already-run batch
-        warpInto(plan, images, i, buffer, filled, channels);
+        const got = known ? known.get(i, p) : -1;
+        if (got >= 0) {
+          label[filled] = got;
+          slot[filled] = -1;
+        } else {
+          warpInto(planFor(p), images, i, buffer, toRun, channels);
+          slot[filled] = toRun++;
+        }
         itemImage[filled] = i;
         itemPoint[filled] = p;
         if (++filled === batchSize) {
@@ -145,5 +184,5 @@ export async function gridAttack(
       info: { robust: exhaustive ? robust.reduce((a, b) => a + b, 0) : active.length, evaluations },
     });
   }
-  return { robust, foolingPoint, evaluations };
+  return { robust, foolingPoint, evaluations, computed };
 }

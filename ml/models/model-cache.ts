@@ -70,6 +70,12 @@ export class ModelCache {
     return e.model.namedVariables.every((v, i) => !v.variable.isDisposed && v.variable.dataId === e.dataIds[i]);
   }
 
+  /** The SHA-256 of the file `model` was loaded from, while it is the cached model. */
+  digestOf(model: Model): string | undefined {
+    const e = this.entry;
+    return e !== undefined && e.model === model && this.intact(e) ? e.digest : undefined;
+  }
+
   /** What the cache holds now. */
   held(): Held {
     return this.entry?.held ?? NOTHING;

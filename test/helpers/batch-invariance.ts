@@ -1,0 +1,35 @@
+// For backend-native-batch-invariance.test.ts: a random model per demo architecture forwards 20
+// images as one batch and in chunks of 1, 3, 7 and 9; prints per architecture how many logits differ.
+import * as tf from '@tensorflow/tfjs';
+import { initBackendFromEnv } from '../../ml/backend/from-env.ts';
+import { createModel } from '../../ml/models/registry.ts';
+import type { ModelConfigInput } from '../../ml/models/config.ts';
+import { Rng } from '../../ml/random.ts';
+
+await initBackendFromEnv(() => {});
+const demo = { numClasses: 10, inputSize: 32, blocks: [1, 1, 1, 1] };
+const configs = [
+  { arch: 'resnet18', width: 0.125, ...demo },
+  { arch: 'resnet50', width: 0.0625, ...demo },
+  { arch: 'vgg16', width: 0.125, numClasses: 10, inputSize: 32 },
+  { arch: 'gresnet18', width: 0.125, groupPool: true, ...demo },
+  { arch: 'stn-resnet18', width: 0.125, ...demo },
+  { arch: 'ptn-resnet18', width: 0.125, ...demo },
+] as ModelConfigInput[];
+const n = 20;
+const stride = 32 * 32 * 3;
+const images = new Rng(5).fillUniform(new Float32Array(n * stride), 0, 1);
+const forward = (model: ReturnType<typeof createModel>, from: number, count: number): Float32Array =>
+  tf.tidy(() => model.logits(tf.tensor4d(images.subarray(from * stride, (from + count) * stride), [count, 32, 32, 3]), 'eval')).dataSync() as Float32Array;
+for (const config of configs) {
+  const model = createModel(config, 1);
+  const whole = forward(model, 0, n);
+  let differ = 0;
+  for (const chunk of [1, 3, 7, 9])
+    for (let s = 0; s < n; s += chunk) {
+      const part = forward(model, s, Math.min(chunk, n - s));
+      part.forEach((v, k) => (differ += Object.is(v, whole[s * 10 + k]) ? 0 : 1));
+    }
+  console.log(`${config.arch}: ${differ} of ${4 * n * 10} logits differ`);
+  model.dispose();
+}
