@@ -77,15 +77,19 @@ interface Waiter {
  * A counting semaphore whose waiters are served highest priority first, in arrival order among
  * equals (so without priorities it is the plain first-come semaphore).
  *
- * Locality: a slot freed by a node goes instead to the waiter that reads the most of what that
- * node read or wrote (the model it trained or evaluated), highest priority among those, when the
- * detour cannot lengthen the run: the waiters hold more work per slot than the most urgent one's
- * chain plus the detour, so that chain does not decide when the run ends. The worker that just
- * ran the node then finds what it keeps from one node to the next (a loaded model, the labels of
- * an earlier attack) still useful.
+ * Locality: a worker keeps things from one node to the next (a loaded model, the labels of an
+ * earlier attack on it), so a slot freed by a node goes instead to the waiter that reads most of
+ * what that node read or wrote, and least of what the nodes holding the other slots read (two
+ * evaluations of one model on two workers would each load it and share nothing). An artifact
+ * counts the less the more nodes read it: a test set every evaluation reads says nothing about
+ * which worker should run which. Locality overrides priority only when the detour cannot lengthen
+ * the run: the most urgent chain, delayed by the detour, still ends no later than the queued work
+ * per slot, or than the detour's own chain would if it waited for the most urgent node instead.
  */
 export class PrioritySemaphore {
   private readonly waiters: Waiter[] = [];
+  /** What the nodes holding slots read (requests that waited or found a free slot alike). */
+  private readonly holding = new Map<object, readonly string[]>();
   private seq = 0;
   private readonly slots: number;
 
@@ -95,38 +99,54 @@ export class PrioritySemaphore {
 
   async acquire(request: number | SlotRequest = 0): Promise<SlotRelease> {
     const r = typeof request === 'number' ? { priority: request } : request;
+    const reads = r.reads ?? [];
     if (this.free > 0) this.free--;
-    else await new Promise<void>((wake) => this.waiters.push({ priority: r.priority, seconds: r.seconds ?? 0, reads: r.reads ?? [], seq: this.seq++, wake }));
+    else await new Promise<void>((wake) => this.waiters.push({ priority: r.priority, seconds: r.seconds ?? 0, reads, seq: this.seq++, wake }));
+    const token = {};
+    this.holding.set(token, reads);
     let released = false;
     return (touched) => {
       if (released) return;
       released = true;
-      const next = this.choose(touched);
+      this.holding.delete(token);
+      const next = this.choose(touched ?? []);
       if (next < 0) this.free++;
       else this.waiters.splice(next, 1)[0]!.wake();
     };
   }
 
-  private choose(touched: readonly string[] | undefined): number {
+  private choose(touched: readonly string[]): number {
     const before = (a: Waiter, b: Waiter | undefined) => b === undefined || a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
     let best = -1;
     for (let i = 0; i < this.waiters.length; i++) if (before(this.waiters[i]!, this.waiters[best])) best = i;
-    if (best < 0 || touched === undefined || touched.length === 0) return best;
+    if (best < 0 || (touched.length === 0 && this.holding.size === 0)) return best;
+    // How many nodes, waiting or running, read each artifact.
+    const readers = new Map<string, number>();
+    const count = (reads: readonly string[]) => reads.forEach((d) => readers.set(d, (readers.get(d) ?? 0) + 1));
+    this.waiters.forEach((w) => count(w.reads));
+    this.holding.forEach((reads) => count(reads));
     const near = new Set(touched);
-    let local = -1;
-    let localShared = 0;
+    const busy = new Set([...this.holding.values()].flat());
+    const score = (w: Waiter) => {
+      let s = 0;
+      for (const d of new Set(w.reads)) s += ((near.has(d) ? 1 : 0) - (busy.has(d) ? 1 : 0)) / readers.get(d)!;
+      return s;
+    };
+    let pick = best;
+    let pickScore = score(this.waiters[best]!);
     let queued = 0;
     for (let i = 0; i < this.waiters.length; i++) {
       const w = this.waiters[i]!;
       queued += w.seconds;
-      let shared = 0;
-      for (const d of w.reads) if (near.has(d)) shared++;
-      if (shared > localShared || (shared > 0 && shared === localShared && before(w, this.waiters[local]))) {
-        local = i;
-        localShared = shared;
+      const sc = score(w);
+      if (sc > pickScore + 1e-9 || (Math.abs(sc - pickScore) <= 1e-9 && before(w, this.waiters[pick]))) {
+        pick = i;
+        pickScore = sc;
       }
     }
-    if (local < 0 || local === best) return best;
-    return this.waiters[best]!.priority + this.waiters[local]!.seconds <= queued / this.slots ? local : best;
+    if (pick === best) return best;
+    // Pick first: the best's chain ends pick.seconds later. Best first: the pick's chain ends best.seconds later.
+    const [b, p] = [this.waiters[best]!, this.waiters[pick]!];
+    return p.seconds + b.priority <= Math.max(queued / this.slots, b.seconds + p.priority) ? pick : best;
   }
 }

@@ -53,9 +53,14 @@ test('PrioritySemaphore serves the highest priority first, first come first serv
 });
 
 test('PrioritySemaphore locality: a freed slot goes to a waiter reading what the releaser touched, unless that would delay the most urgent chain', async () => {
-  const served = async (queue: ReadonlyArray<readonly [string, number, number, readonly string[]]>, touched: readonly string[], slots = 2) => {
+  const served = async (
+    queue: ReadonlyArray<readonly [string, number, number, readonly string[]]>,
+    touched: readonly string[],
+    slots = 2,
+    running: readonly string[] = [],
+  ) => {
     const sem = new PrioritySemaphore(slots);
-    const held = await Promise.all(Array.from({ length: slots }, () => sem.acquire(0)));
+    const held = await Promise.all(Array.from({ length: slots }, (_, i) => sem.acquire({ priority: 0, reads: i === 0 ? [] : running })));
     const order: string[] = [];
     const waiting = queue.map(([name, priority, seconds, reads]) =>
       sem.acquire({ priority, seconds, reads }).then((release) => {
@@ -82,10 +87,15 @@ test('PrioritySemaphore locality: a freed slot goes to a waiter reading what the
   assert.equal(await served(evals, ['A', 'T', 'result-A']), 'A-grid135', 'the most shared digests (A and T), then the highest priority');
   assert.equal(await served(evals, []), 'B-grid775', 'nothing touched: priority order');
   assert.equal(await served(evals, ['X']), 'B-grid775', 'no waiter reads what was touched');
-  // Two waiters only: delaying B's 30 s by 5 s would lengthen the run (35 s > 35/2 s of queued work).
-  assert.equal(await served(evals.slice(0, 2), ['A', 'T']), 'B-grid775', 'the urgent chain wins when the queue is short');
+  // Two waiters, B with a 30 s node after it: A first ends B's chain at 65 s, B first A's at 35 s.
+  const short = [['B-grid775', 60, 30, ['B', 'T']], evals[1]] as const;
+  assert.equal(await served(short, ['A', 'T']), 'B-grid775', 'the urgent chain wins when the queue is short');
+  assert.equal(await served([['B-grid775', 30, 30, ['B', 'T']], evals[1]], ['A', 'T']), 'A-grid135', 'B has nothing after it: either order ends at 35 s');
   // One slot: 101 s queued, the detour fits.
   assert.equal(await served(evals, ['A'], 1), 'A-grid135');
+  // The other slot runs an evaluation of B: B's next one waits for that worker, C's goes here.
+  assert.equal(await served(evals, ['X'], 2, ['B', 'T']), 'C-grid775', 'not beside a node reading the same model');
+  assert.equal(await served(evals, ['X'], 2, ['T']), 'B-grid775', 'an artifact every waiter reads decides nothing');
 });
 
 const spaces: ToyWorkspace[] = [];
