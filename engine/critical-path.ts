@@ -65,6 +65,9 @@ export interface SlotRequest {
  */
 export type SlotRelease = (touched?: readonly string[]) => void;
 
+/** A node whose chain after it is at most this share of its path is a leaf (an aggregate may follow). */
+const LEAF_TAIL = 0.05;
+
 interface Waiter {
   readonly priority: number;
   readonly seconds: number;
@@ -82,9 +85,10 @@ interface Waiter {
  * what that node read or wrote, and least of what the nodes holding the other slots read (two
  * evaluations of one model on two workers would each load it and share nothing). An artifact
  * counts the less the more nodes read it: a test set every evaluation reads says nothing about
- * which worker should run which. Locality overrides priority only when the detour cannot lengthen
- * the run: the most urgent chain, delayed by the detour, still ends no later than the queued work
- * per slot, or than the detour's own chain would if it waited for the most urgent node instead.
+ * which worker should run which. Locality overrides priority only among leaves (nodes nothing
+ * substantial waits for), and only when the detour cannot lengthen the run: the most urgent leaf,
+ * delayed by the detour, still ends no later than the queued work per slot, or than the detour
+ * would if it waited for that leaf instead.
  */
 export class PrioritySemaphore {
   private readonly waiters: Waiter[] = [];
@@ -145,8 +149,11 @@ export class PrioritySemaphore {
       }
     }
     if (pick === best) return best;
-    // Pick first: the best's chain ends pick.seconds later. Best first: the pick's chain ends best.seconds later.
     const [b, p] = [this.waiters[best]!, this.waiters[pick]!];
+    // Never ahead of a node that other work waits for: detours add up, and a chain delayed by each
+    // of them (f_A -> D_R -> its trainings) ends the run late however much work was queued.
+    if (b.priority - b.seconds > LEAF_TAIL * b.priority) return best;
+    // Pick first: the best's chain ends pick.seconds later. Best first: the pick's chain ends best.seconds later.
     return p.seconds + b.priority <= Math.max(queued / this.slots, b.seconds + p.priority) ? pick : best;
   }
 }

@@ -87,9 +87,10 @@ test('PrioritySemaphore locality: a freed slot goes to a waiter reading what the
   assert.equal(await served(evals, ['A', 'T', 'result-A']), 'A-grid135', 'the most shared digests (A and T), then the highest priority');
   assert.equal(await served(evals, []), 'B-grid775', 'nothing touched: priority order');
   assert.equal(await served(evals, ['X']), 'B-grid775', 'no waiter reads what was touched');
-  // Two waiters, B with a 30 s node after it: A first ends B's chain at 65 s, B first A's at 35 s.
-  const short = [['B-grid775', 60, 30, ['B', 'T']], evals[1]] as const;
-  assert.equal(await served(short, ['A', 'T']), 'B-grid775', 'the urgent chain wins when the queue is short');
+  // A training with evaluations after it is never overtaken, however much work is queued.
+  const train = ['train-E', 60, 30, ['D']] as const;
+  assert.equal(await served([train, ...evals], ['A', 'T']), 'train-E', 'a node other work waits for');
+  assert.equal(await served([...evals, ['table', 1, 1, ['result-A']]], ['A', 'T']), 'A-grid135', 'an aggregate after a leaf keeps it a leaf');
   assert.equal(await served([['B-grid775', 30, 30, ['B', 'T']], evals[1]], ['A', 'T']), 'A-grid135', 'B has nothing after it: either order ends at 35 s');
   // One slot: 101 s queued, the detour fits.
   assert.equal(await served(evals, ['A'], 1), 'A-grid135');
