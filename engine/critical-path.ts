@@ -65,8 +65,12 @@ export interface SlotRequest {
  */
 export type SlotRelease = (touched?: readonly string[]) => void;
 
-/** A node whose chain after it is at most this share of its path is a leaf (an aggregate may follow). */
-const LEAF_TAIL = 0.05;
+/**
+ * A node whose chain after it is estimated at most this share of its own seconds is a leaf: an
+ * evaluation followed only by its table (2 s after 5 to 30 s), unlike a training whose evaluations
+ * follow it (30 s after 45 s).
+ */
+const LEAF_TAIL = 0.5;
 
 interface Waiter {
   readonly priority: number;
@@ -152,7 +156,7 @@ export class PrioritySemaphore {
     const [b, p] = [this.waiters[best]!, this.waiters[pick]!];
     // Never ahead of a node that other work waits for: detours add up, and a chain delayed by each
     // of them (f_A -> D_R -> its trainings) ends the run late however much work was queued.
-    if (b.priority - b.seconds > LEAF_TAIL * b.priority) return best;
+    if (b.priority - b.seconds > LEAF_TAIL * b.seconds) return best;
     // Pick first: the best's chain ends pick.seconds later. Best first: the pick's chain ends best.seconds later.
     return p.seconds + b.priority <= Math.max(queued / this.slots, b.seconds + p.priority) ? pick : best;
   }

@@ -88,9 +88,10 @@ test('PrioritySemaphore locality: a freed slot goes to a waiter reading what the
   assert.equal(await served(evals, []), 'B-grid775', 'nothing touched: priority order');
   assert.equal(await served(evals, ['X']), 'B-grid775', 'no waiter reads what was touched');
   // A training with evaluations after it is never overtaken, however much work is queued.
-  const train = ['train-E', 60, 30, ['D']] as const;
+  const train = ['train-E', 60, 35, ['D']] as const;
   assert.equal(await served([train, ...evals], ['A', 'T']), 'train-E', 'a node other work waits for');
-  assert.equal(await served([...evals, ['table', 1, 1, ['result-A']]], ['A', 'T']), 'A-grid135', 'an aggregate after a leaf keeps it a leaf');
+  const withTable = evals.map(([name, priority, seconds, reads]) => [name, priority + 2, seconds, reads] as const);
+  assert.equal(await served(withTable, ['A', 'T']), 'A-grid135', 'a 2 s table after every evaluation keeps them leaves');
   assert.equal(await served([['B-grid775', 30, 30, ['B', 'T']], evals[1]], ['A', 'T']), 'A-grid135', 'B has nothing after it: either order ends at 35 s');
   // One slot: 101 s queued, the detour fits.
   assert.equal(await served(evals, ['A'], 1), 'A-grid135');
