@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { MINI_PROFILE } from './helpers/mini-profile.ts';
 
@@ -162,6 +163,32 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     assert.equal(again.code, 0, again.out);
     assert.match(again.out, / 0 ran/);
     assert.ok(existsSync(join(dir, 'reports', 'table1.md')));
+  });
+
+  it("evaluations that reused an earlier attack's labels give the same bytes in fresh processes (--isolate)", () => {
+    // The persistent workers of the run kept each model's grid labels (ml/attacks/prediction-memo.ts).
+    const reused = [...new Set([...run.out.matchAll(/\[(evaluate@[^\]]+)\] \d+ of \d+ grid pairs were known from an earlier attack/g)].map((m) => m[1]!))];
+    assert.ok(reused.length > 0, 'no evaluation reused labels, so this check would prove nothing');
+    const picked = reused.slice(0, 3);
+    const db = new Database(join(dir, 'artifacts', 'lineage.sqlite'), { readonly: true });
+    const digests = () =>
+      picked.map(
+        (id) =>
+          (
+            db
+              .prepare(
+                "SELECT o.digest AS digest FROM nodes n JOIN outputs o ON o.node_key = n.key WHERE n.node_id = ? AND o.name = 'result' ORDER BY n.registered_at DESC LIMIT 1",
+              )
+              .get(id) as { digest: string }
+          ).digest,
+      );
+    const before = digests();
+    const fresh = cli(dir, ['repro', ...picked, '--profile', 'mini', '--isolate', '--force', 'evaluate', '--jobs', '1']);
+    assert.equal(fresh.code, 0, fresh.out.slice(-3000));
+    assert.match(fresh.out, new RegExp(`${picked.length} ran`));
+    assert.doesNotMatch(fresh.out, /grid pairs were known/, 'a fresh process knows nothing');
+    assert.deepEqual(digests(), before);
+    db.close();
   });
 
   it('adding one alpha trains and evaluates only that branch and redraws Figure 3', () => {
