@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice } from '../ml/backend/index.ts';
 import { BenchResNet, inputGradient, trainStep, type Depth } from './engine-resnet.ts';
 import { Rng } from '../ml/random.ts';
-import { nativeFallbacks } from '../ml/backend/native/kernels.ts';
+import { kernelTimes, printKernelTimes, printNativeFallbacks } from './kernel-times.ts';
 
 const arg = (n: string, d: string) => {
   const i = process.argv.indexOf(`--${n}`);
@@ -32,21 +32,7 @@ const t0 = performance.now();
 step();
 const plain = performance.now() - t0;
 const info = await tf.profile(step);
-const byKernel = new Map<string, { ms: number; n: number }>();
-let total = 0;
-for (const k of info.kernels) {
-  const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-  const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
-  e.ms += ms;
-  e.n += 1;
-  byKernel.set(k.name, e);
-  total += ms;
-}
-console.log(`${what} step: ${plain.toFixed(0)} ms unprofiled; kernels sum ${total.toFixed(0)} ms over ${info.kernels.length} calls`);
-for (const [name, e] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-  console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)} %  ${String(e.n).padStart(4)} calls`);
-}
-if (nativeFallbacks.size > 0) {
-  console.log('native kernels handed to cpu:');
-  for (const [k, n] of [...nativeFallbacks.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${n} x ${k}`);
-}
+const times = kernelTimes(info.kernels);
+console.log(`${what} step: ${plain.toFixed(0)} ms unprofiled; kernels sum ${times.total.toFixed(0)} ms over ${times.calls} calls`);
+printKernelTimes(times, 25);
+printNativeFallbacks();

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../ml/backend/from-env.ts';
 import { gridBatches } from './grid-batches.ts';
-import { nativeFallbacks } from '../ml/backend/native/kernels.ts';
+import { kernelTimes, printKernelTimes, printNativeFallbacks } from './kernel-times.ts';
 
 const args = process.argv.slice(2);
 const arg = (n: string, d: string) => {
@@ -81,22 +81,8 @@ if (args.includes('--profile')) {
   const info = await tf.profile(() => {
     forward(inputs[0]!);
   });
-  const byKernel = new Map<string, { ms: number; n: number }>();
-  let total = 0;
-  for (const k of info.kernels) {
-    const kms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
-    e.ms += kms;
-    e.n += 1;
-    byKernel.set(k.name, e);
-    total += kms;
-  }
-  console.log(`kernels sum ${total.toFixed(1)} ms over ${info.kernels.length} calls (unprofiled batch ${ms.toFixed(1)} ms)`);
-  for (const [name, e] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-    console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)} %  ${String(e.n).padStart(4)} calls`);
-  }
-  if (nativeFallbacks.size > 0) {
-    console.log('native kernels handed to cpu:');
-    for (const [k, n] of [...nativeFallbacks.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${n} x ${k}`);
-  }
+  const times = kernelTimes(info.kernels);
+  console.log(`kernels sum ${times.total.toFixed(1)} ms over ${times.calls} calls (unprofiled batch ${ms.toFixed(1)} ms)`);
+  printKernelTimes(times, 25);
+  printNativeFallbacks();
 }

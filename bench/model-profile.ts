@@ -9,6 +9,7 @@ import { createModel } from '../ml/models/registry.ts';
 import { benchArg, demoModelConfig, randomBatch } from './demo-model-bench.ts';
 import { Sgd } from '../ml/train/sgd.ts';
 import { trainStep } from '../ml/train/step.ts';
+import { byName, byNameAndShapes, kernelTimes, printKernelTimes } from './kernel-times.ts';
 
 const arg = benchArg;
 await initBackendFromEnv();
@@ -28,34 +29,12 @@ const t0 = performance.now();
 step();
 const plain = performance.now() - t0;
 const info = await tf.profile(step);
-const byName = new Map<string, { ms: number; n: number }>();
-const byShape = new Map<string, { ms: number; n: number }>();
-let total = 0;
-for (const k of info.kernels) {
-  const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-  total += ms;
-  for (const [map, key] of [
-    [byName, k.name],
-    [byShape, `${k.name} ${k.inputShapes.map((s) => `[${(s ?? []).join(',')}]`).join(' ')}`],
-  ] as const) {
-    const e = map.get(key) ?? { ms: 0, n: 0 };
-    e.ms += ms;
-    e.n += 1;
-    map.set(key, e);
-  }
-}
-console.log(
-  `${arch} w${config.width} b${n} train step: ${plain.toFixed(0)} ms unprofiled; kernels sum ${total.toFixed(0)} ms over ${info.kernels.length} calls`,
-);
-const print = (m: Map<string, { ms: number; n: number }>, k: number) => {
-  for (const [name, e] of [...m.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, k)) {
-    console.log(`  ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)} % ${String(e.n).padStart(5)} calls  ${name}`);
-  }
-};
+const names = kernelTimes(info.kernels, byName);
+console.log(`${arch} w${config.width} b${n} train step: ${plain.toFixed(0)} ms unprofiled; kernels sum ${names.total.toFixed(0)} ms over ${names.calls} calls`);
 console.log('by kernel:');
-print(byName, top);
+printKernelTimes(names, top);
 console.log('by kernel and input shapes:');
-print(byShape, top);
+printKernelTimes(kernelTimes(info.kernels, byNameAndShapes), top);
 tf.dispose([x, y]);
 opt.dispose();
 model.dispose();
