@@ -1,16 +1,12 @@
 /**
- * What the demo-model benches (model-step, model-profile, train-fusions) share: `--name value`
- * arguments, the demo's model config for an architecture and width (blocks [1, 1, 1, 1], 32x32
- * inputs, 10 classes, G-ResNets with group pooling), and a seeded random batch.
+ * What the demo-model benches (model-step, model-profile, train-fusions) share: the demo's model
+ * config for an architecture and width (blocks [1, 1, 1, 1], 32x32 inputs, 10 classes, G-ResNets
+ * with group pooling), and a seeded random batch.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfigInput } from '../ml/models/config.ts';
 import { Rng } from '../ml/random.ts';
-
-export function benchArg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
+import { benchArg } from './bench-arg.ts';
 
 /** The demo model named by --arch (default gresnet18) and --width (default 0.125). */
 export function demoModelConfig(): ModelConfigInput {

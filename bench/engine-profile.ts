@@ -6,12 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice } from '../ml/backend/index.ts';
 import { BenchResNet, inputGradient, trainStep, type Depth } from './engine-resnet.ts';
 import { Rng } from '../ml/random.ts';
+import { benchArg } from './bench-arg.ts';
 import { kernelTimes, printKernelTimes, printNativeFallbacks } from './kernel-times.ts';
 
-const arg = (n: string, d: string) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i >= 0 ? process.argv[i + 1]! : d;
-};
+const arg = benchArg;
 await initBackend(parseBackendChoice(arg('backend', 'auto'), '--backend'));
 const depth = Number(arg('depth', '18')) as Depth;
 const width = Number(arg('width', '16'));

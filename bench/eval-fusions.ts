@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClipByValueAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../ml/backend/from-env.ts';
+import { benchArg } from './bench-arg.ts';
 import { gridBatches } from './grid-batches.ts';
 import { BILINEAR_SAMPLE_KERNEL } from '../ml/backend/bilinear-sample.ts';
 import { WRAP_ROWS_KERNEL } from '../ml/backend/wrap-rows.ts';
@@ -21,10 +22,7 @@ import { cpuKernel, guardSharing, type NativeBackend } from '../ml/backend/nativ
 import { setP4MExpansionCache } from '../ml/models/p4m.ts';
 
 const args = process.argv.slice(2);
-const arg = (n: string, d: string) => {
-  const i = args.indexOf(`--${n}`);
-  return i >= 0 ? args[i + 1]! : d;
-};
+const arg = benchArg;
 const [modelFile, dataFile] = args;
 if (!modelFile || !dataFile) throw new Error('usage: eval-fusions.ts <model> <test set> [--batch 100] [--batches 6] [--rounds 3]');
 const batch = Number(arg('batch', '100'));

@@ -11,14 +11,12 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../ml/backend/from-env.ts';
+import { benchArg } from './bench-arg.ts';
 import { gridBatches } from './grid-batches.ts';
 import { kernelTimes, printKernelTimes, printNativeFallbacks } from './kernel-times.ts';
 
 const args = process.argv.slice(2);
-const arg = (n: string, d: string) => {
-  const i = args.indexOf(`--${n}`);
-  return i >= 0 ? args[i + 1]! : d;
-};
+const arg = benchArg;
 const [modelFile, dataFile] = args;
 if (!modelFile || !dataFile) throw new Error('usage: eval-profile.ts <model> <test set> [--batch 100] [--batches 8] [--profile]');
 const batch = Number(arg('batch', '100'));

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../ml/backend/from-env.ts';
 import { createModel } from '../ml/models/registry.ts';
-import { benchArg, demoModelConfig, randomBatch } from './demo-model-bench.ts';
+import { benchArg } from './bench-arg.ts';
+import { demoModelConfig, randomBatch } from './demo-model-bench.ts';
 import { Sgd } from '../ml/train/sgd.ts';
 import { trainStep } from '../ml/train/step.ts';
 import { byName, byNameAndShapes, kernelTimes, printKernelTimes } from './kernel-times.ts';
