@@ -109,8 +109,14 @@ napi_value BilinearSampleFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// clip(x, lo, hi, out): t > hi ? hi : t < lo ? lo : t, compared in double as JavaScript does (NaN
-// and -0 pass through); the bounds are rounded to float32 only when stored.
+// t > hi ? hi : t < lo ? lo : t, compared in double as JavaScript does (NaN and -0 pass through);
+// the bounds are rounded to float32 (loF, hiF) only when stored.
+inline float clipAsJs(float v, double lo, double hi, float loF, float hiF) {
+  const double t = v;
+  return t > hi ? hiF : t < lo ? loF : v;
+}
+
+// clip(x, lo, hi, out): clipAsJs per value.
 napi_value ClipFn(napi_env env, napi_callback_info info) {
   try {
     Args a(env, info, 4);
@@ -122,10 +128,7 @@ napi_value ClipFn(napi_env env, napi_callback_info info) {
     float* o = out.data;
     const int64_t len = static_cast<int64_t>(x.length);
 #pragma omp parallel for if (len >= kParallelMin) schedule(static)
-    for (int64_t i = 0; i < len; i++) {
-      const double t = xd[i];
-      o[i] = t > hi ? hiF : t < lo ? loF : xd[i];
-    }
+    for (int64_t i = 0; i < len; i++) o[i] = clipAsJs(xd[i], lo, hi, loF, hiF);
   } catch (const std::exception& e) {
     napi_throw_error(env, "RF_NATIVE", e.what());
   }
@@ -149,9 +152,7 @@ napi_value ClipNormalizeFn(napi_env env, napi_callback_info info) {
       const float* xr = x.data + r * C;
       float* o = out.data + r * C;
       for (int64_t c = 0; c < C; c++) {
-        const double t = xr[c];
-        const float clipped = t > hi ? hiF : t < lo ? loF : xr[c];
-        const float centred = clipped - mean.data[c];
+        const float centred = clipAsJs(xr[c], lo, hi, loF, hiF) - mean.data[c];
         o[c] = centred / stdev.data[c];
       }
     }
