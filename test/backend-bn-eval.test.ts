@@ -78,30 +78,18 @@ test('fused BN + ReLU equals tf.batchNorm, add, relu bit for bit, values and gra
   for (const withSkip of [false, true]) {
     const route = (op: typeof batchNormRelu) => () => {
       const args = [tf.tensor4d(x, shape), tf.tensor1d(mean), tf.tensor1d(variance), tf.tensor1d(offset), tf.tensor1d(scale), tf.tensor4d(skipValues, shape)];
-      const f = (...t: tf.Tensor[]) =>
-        tf.sum(
-          tf.mul(
-            tf.tensor4d(weights, shape),
-            op(
-              t[0] as tf.Tensor4D,
-              t[1] as tf.Tensor1D,
-              t[2] as tf.Tensor1D,
-              t[3] as tf.Tensor1D,
-              t[4] as tf.Tensor1D,
-              1e-5,
-              withSkip ? (t[5] as tf.Tensor4D) : undefined,
-            ),
-          ),
+      const apply = (t: readonly tf.Tensor[]) =>
+        op(
+          t[0] as tf.Tensor4D,
+          t[1] as tf.Tensor1D,
+          t[2] as tf.Tensor1D,
+          t[3] as tf.Tensor1D,
+          t[4] as tf.Tensor1D,
+          1e-5,
+          withSkip ? (t[5] as tf.Tensor4D) : undefined,
         );
-      const y = op(
-        args[0] as tf.Tensor4D,
-        args[1] as tf.Tensor1D,
-        args[2] as tf.Tensor1D,
-        args[3] as tf.Tensor1D,
-        args[4] as tf.Tensor1D,
-        1e-5,
-        withSkip ? (args[5] as tf.Tensor4D) : undefined,
-      );
+      const f = (...t: tf.Tensor[]) => tf.sum(tf.mul(tf.tensor4d(weights, shape), apply(t)));
+      const y = apply(args);
       return [y, ...tf.grads(f)(withSkip ? args : args.slice(0, 5))];
     };
     const fused = await runOn('native', route(batchNormRelu));
