@@ -149,7 +149,8 @@ export class Repro {
   private readonly semaphore: PrioritySemaphore;
   /** The nodes this run needs (the requested ones and their ancestors). */
   private needed: readonly string[] = [];
-  private priorities: Map<string, number> | undefined;
+  /** Per node: its path length and its own estimated seconds. */
+  private priorities: Map<string, { priority: number; seconds: number }> | undefined;
   /** Lock acquisitions in progress at once (each holds file descriptors while it takes the lock). */
   private readonly lockTaking = new PrioritySemaphore(64);
   private stopReason: string | undefined;
@@ -187,7 +188,7 @@ export class Repro {
    * Estimated seconds of the longest chain from this node to the end of the run (engine/critical-path.ts),
    * computed once, when the first node is about to run (a run that only hits the cache never needs it).
    */
-  private priority(id: string): number {
+  private priority(id: string): { priority: number; seconds: number } {
     if (this.priorities === undefined) {
       const { graph } = this.ctx;
       const work = new Map<string, { seconds: number; deps: string[] }>();
@@ -200,9 +201,10 @@ export class Repro {
         work.set(id2, { seconds: this.estimateOf(node), deps });
         queue.push(...deps);
       }
-      this.priorities = pathLengths(work);
+      const lengths = pathLengths(work);
+      this.priorities = new Map([...work].map(([k, w]) => [k, { priority: lengths.get(k) ?? 0, seconds: w.seconds }]));
     }
-    return this.priorities.get(id) ?? 0;
+    return this.priorities.get(id) ?? { priority: 0, seconds: 0 };
   }
 
   private estimateOf(node: CheckedNode): number {
@@ -296,7 +298,7 @@ export class Repro {
     // queued too, so a node on the critical path competes with the waiting ones for the slot its
     // input freed instead of arriving just after a short node took it.
     const reads = artifacts.map((a) => a.digest);
-    const releaseSlot = await this.semaphore.acquire({ priority: this.priority(id), seconds: this.estimateOf(node), reads });
+    const releaseSlot = await this.semaphore.acquire({ ...this.priority(id), reads });
     let slotHeld = true;
     let wrote: readonly string[] = [];
     const freeSlot = () => {

@@ -34,9 +34,6 @@ export class PredictionMemo {
   /** Per image digest: the label under each motion column, UNKNOWN where not computed. */
   private readonly rows = new Map<string, Int16Array>();
   private readonly columns = new Map<string, number>();
-  /** Pairs served from the memo and pairs stored in it, since the process started. */
-  hits = 0;
-  stored = 0;
 
   /** Keeps what the memo holds only if it was filled under this scope. */
   enter(scope: string): void {
@@ -82,15 +79,10 @@ export class PredictionMemo {
       rows.push(row);
     }
     return {
-      get: (image, point) => {
-        const v = rows[image]![cols[point]!]!;
-        if (v !== UNKNOWN) this.hits++;
-        return v;
-      },
+      get: (image, point) => rows[image]![cols[point]!]!,
       set: (image, point, label) => {
         if (!(Number.isInteger(label) && label >= 0 && label < 0x8000)) throw new Error(`PredictionMemo: label ${label} does not fit`);
         rows[image]![cols[point]!] = label;
-        this.stored++;
       },
     };
   }
