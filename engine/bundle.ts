@@ -78,6 +78,20 @@ async function externalModule(spec: string): Promise<string> {
   return lines.join('\n');
 }
 
+/** A CommonJS module whose every property is the builtin's, the builtin required on first access. */
+export function lazyBuiltin(name: string): string {
+  return [
+    'let real;',
+    `const load = () => (real ??= require(${JSON.stringify(name)}));`,
+    'module.exports = new Proxy({}, {',
+    '  get: (_, key) => load()[key],',
+    '  has: (_, key) => key in load(),',
+    '  ownKeys: () => Reflect.ownKeys(load()),',
+    '  getOwnPropertyDescriptor: (_, key) => ({ ...Reflect.getOwnPropertyDescriptor(load(), key), configurable: true }),',
+    '});',
+  ].join('\n');
+}
+
 /**
  * Every `import(…)` expression of the bundle (found by parsing it, never in a string or comment)
  * becomes `__rfImport(…)`.
@@ -150,6 +164,13 @@ export async function buildEntry(entry: string, outDir: string, name: string, ro
               loader: 'js',
               resolveDir: dirname(args.path),
             }));
+            // commander requires child_process at load, for executable subcommands the CLIs do not
+            // have; with net, dgram and the streams it pulls in, that is milliseconds of every start.
+            // It gets a stand-in that loads the real module on first use.
+            build.onResolve({ filter: /^node:child_process$/ }, (args) =>
+              args.importer.includes('/node_modules/commander/') ? { path: 'node:child_process', namespace: 'rf-lazy-builtin' } : undefined,
+            );
+            build.onLoad({ filter: /.*/, namespace: 'rf-lazy-builtin' }, (args) => ({ contents: lazyBuiltin(args.path), loader: 'js' }));
             build.onLoad({ filter: /.*/, namespace: 'rf-external' }, async (args) => ({ contents: await externalModule(args.path), loader: 'js' }));
             build.onLoad({ filter: /\.ts$/ }, (args) => {
               const text = readFileSync(args.path, 'utf8');

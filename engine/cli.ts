@@ -20,7 +20,7 @@ import { resolve } from 'node:path';
 import { digestOf } from './canonical-json.ts';
 import type { Executor } from './executor.ts';
 import { slurmAvailable } from './slurm-commands.ts';
-import { DEFAULT_SLURM, checkStageNames, parseSlurmTime, sbatchResourceArgs } from './slurm-config.ts';
+import { defaultSlurm, checkStageNames, parseSlurmTime, sbatchResourceArgs } from './slurm-config.ts';
 import type { ExecutorKind, ExecutorSettings, SlurmSettings } from './slurm-config.ts';
 import { SlurmExecutor } from './slurm-executor.ts';
 import type { Workspace } from './workspace.ts';
@@ -164,7 +164,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
             keepGoing: o.keepGoing ?? false,
             verbose: o.verbose ?? false,
             executor: o.executor ?? executor.executor ?? 'local',
-            slurm: executor.slurm ?? DEFAULT_SLURM,
+            ...(executor.slurm ? { slurm: executor.slurm } : {}),
             isolate: o.isolate ?? false,
             lockTimeoutS: o.lockTimeout,
           });
@@ -380,7 +380,7 @@ function makeExecutor(
 ): Executor {
   if (o.executor === 'inline') return new InlineExecutor(project);
   if (o.executor !== 'slurm') return new LocalExecutor({ projectModule: project.module, ...(env ? { env } : {}), isolate: o.isolate ?? false });
-  const settings = o.slurm ?? DEFAULT_SLURM;
+  const settings = o.slurm ?? defaultSlurm();
   return new SlurmExecutor({
     // The job name says which checkout and run a job belongs to (several may share a cluster account).
     artifactsDir: ws.artifactsDir,
@@ -434,7 +434,7 @@ async function reproduce(
           if (o.executor === 'slurm') {
             const node = graph.nodes.get(e.node)!;
             sbatchLines.push(
-              `  ${e.node}: sbatch ${sbatchResourceArgs(o.slurm ?? DEFAULT_SLURM, node.spec.stage, node.params, node.spec.estimateHints).join(' ')}`,
+              `  ${e.node}: sbatch ${sbatchResourceArgs(o.slurm ?? defaultSlurm(), node.spec.stage, node.params, node.spec.estimateHints).join(' ')}`,
             );
           }
         }

@@ -1,5 +1,4 @@
 import { isAscii } from 'node:buffer';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -156,6 +155,8 @@ export async function launch(
     return;
   }
   process.stderr.write(`note: ${stale} changed since the compiled CLI was built; running from source (npm run build makes it fast again)\n`);
+  // Imported here, not at the top: child_process costs the fast path a few milliseconds.
+  const { spawnSync } = await import('node:child_process');
   const r = spawnSync(process.execPath, ['--import', 'tsx', spec.entry, ...process.argv.slice(2)], { cwd: spec.root, stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -1,4 +1,5 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -84,6 +85,12 @@ function pipesClosed(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
+/**
+ * node:child_process, loaded on the first worker start: with net, dgram and the stream machinery it
+ * pulls in, it is several milliseconds of a no-op `repro` that starts no worker.
+ */
+const childProcess = (): typeof import('node:child_process') => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+
 class WorkerProcess {
   readonly child: ChildProcess;
   /** Last lines of the current node's output, quoted when the worker dies. */
@@ -98,7 +105,7 @@ class WorkerProcess {
   startError: string | undefined;
 
   constructor(options: LocalExecutorOptions, persistent: boolean) {
-    this.child = fork(WORKER, [options.projectModule, ...(persistent ? ['--persistent'] : [])], {
+    this.child = childProcess().fork(WORKER, [options.projectModule, ...(persistent ? ['--persistent'] : [])], {
       execArgv: ['--import', tsxLoader(), ...(options.nodeArgs ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...options.env },

@@ -65,7 +65,13 @@ export interface ExecutorSettings {
   readonly slurm?: SlurmSettings;
 }
 
-export const DEFAULT_SLURM: SlurmSettings = slurmSettingsSchema.parse({});
+let defaults: SlurmSettings | undefined;
+
+/**
+ * The settings of a profile without a `slurm:` mapping. Parsed on first use, not at import: a
+ * schema's first parse compiles it, which a run that submits nothing to Slurm need not pay.
+ */
+export const defaultSlurm = (): SlurmSettings => (defaults ??= slurmSettingsSchema.parse({}));
 
 /** Seconds in a Slurm time string. */
 export function parseSlurmTime(t: string): number {

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../ml/backend/choice.ts';
-import { DEFAULT_SLURM, slurmSettingsSchema } from '../engine/slurm-config.ts';
+import { defaultSlurm, slurmSettingsSchema } from '../engine/slurm-config.ts';
 import { ATTACK_PRESETS } from '../ml/attacks/config.ts';
 import { adversarialSchema, lrScheduleSchema } from '../stages/train.ts';
 import { syntheticParams } from '../stages/synthetic-dataset.ts';
@@ -160,7 +160,7 @@ export const profileSchema = z
     /** Where nodes run unless --executor says otherwise: this machine, or one Slurm job per node. */
     executor: z.enum(['local', 'slurm']).default('local'),
     /** Partition, account, qos, time limits and per-stage resources for `--executor slurm` (README). */
-    slurm: slurmSettingsSchema.default(DEFAULT_SLURM),
+    slurm: slurmSettingsSchema.default(defaultSlurm),
     data: dataSchema,
     robust: robustSchema,
     evaluation: evaluationSchema,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { after, test } from 'node:test';
-import { buildEntry } from '../engine/bundle.ts';
+import { buildEntry, lazyBuiltin } from '../engine/bundle.ts';
 import { cachePath, writeCache } from '../engine/launcher.ts';
 
 /**
@@ -144,4 +144,41 @@ test('a source edited after the build runs the entry from source instead', async
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /entry\.ts changed since the compiled CLI was built/);
   assert.equal((JSON.parse(r.stdout.trim()) as { version: string }).version, 'v5');
+});
+
+test("commander's child_process is loaded only when used: a start that forks nothing does not pay for it", async () => {
+  writeFileSync(
+    entry,
+    `import { Command } from 'commander';
+const loaded = () => process.moduleLoadList.includes('NativeModule child_process');
+const program = new Command('probe').option('--verbose');
+program.parse(process.argv);
+const before = loaded();
+void (async () => {
+  const cp = await import('node:child_process');
+  process.stdout.write(JSON.stringify({ verbose: program.opts().verbose === true, before, after: loaded(), spawnSync: typeof cp.spawnSync }) + '\\n');
+})();
+`,
+  );
+  await buildEntry(entry, join(dir, 'out'), 'probe', ROOT);
+  const r = spawnSync(process.execPath, [launcher, '--verbose'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  // `after` shows that the check sees the module once something does load it.
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { verbose: true, before: false, after: true, spawnSync: 'function' });
+});
+
+test('a lazy builtin stands for the real module: same properties, loaded on first access', () => {
+  const loads: string[] = [];
+  const module = { exports: {} as Record<string, unknown> };
+  const fakeRequire = (name: string) => {
+    loads.push(name);
+    return { spawn: 'the real spawn', fork: 'the real fork' };
+  };
+  new vm.Script(`(function (module, require) {${lazyBuiltin('node:child_process')}\n})`).runInThisContext()(module, fakeRequire);
+  assert.deepEqual(loads, [], 'nothing is required before a property is read');
+  const cp = module.exports;
+  assert.equal(cp.spawn, 'the real spawn');
+  assert.equal('fork' in cp, true);
+  assert.deepEqual(Object.keys(cp).sort(), ['fork', 'spawn']);
+  assert.deepEqual(loads, ['node:child_process'], 'required once');
 });
