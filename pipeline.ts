@@ -7,8 +7,7 @@
 import { Option } from 'commander';
 import { buildCli, main, positiveInt } from './engine/cli.ts';
 import { project } from './experiments/project.ts';
-import { BACKEND_ENV } from './ml/backend/from-env.ts';
-import { BACKEND_CHOICES } from './ml/backend/choice.ts';
+import { BACKEND_CHOICES, BACKEND_ENV } from './ml/backend/choice.ts';
 import { describeArtifact, previewDataset } from './report/artifact-views.ts';
 import { publishReports } from './report/publish.ts';
 import { addReportCommand, pageAfterRepro } from './report/html/commands.ts';

@@ -29,8 +29,7 @@ import { addQ1 } from './q1.ts';
 import { addQ2 } from './q2.ts';
 import { addQ3 } from './q3.ts';
 import { addTruth } from './truth.ts';
-import { BACKEND_ENV } from '../ml/backend/from-env.ts';
-import { parseBackendChoice } from '../ml/backend/choice.ts';
+import { BACKEND_ENV, parseBackendChoice } from '../ml/backend/choice.ts';
 import { MEASURED_SLOWDOWN, plannedBackend, slowBackendWarning } from '../ml/backend/planned.ts';
 import { NATIVE_ADDON_MODULE, nativeSourceFiles } from '../ml/backend/native/addon.ts';
 

@@ -5,8 +5,7 @@
  * Without a font file the SVG is laid out with vega's estimate and no PNG is written.
  */
 import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
 import { loadFontMetrics, type FontMetrics } from './font-metrics.ts';
 import { FONT_HINT, findFont, type FontChoice } from './fonts.ts';
@@ -33,8 +32,8 @@ function metricsFor(file: string): FontMetrics {
  * canvas, as vl-convert uses). Texts are measured untruncated: measuring must not call back into
  * vega's truncation, which itself measures.
  */
-function useFontMetrics(font: FontChoice): void {
-  const hook = textMetricsHook();
+function useFontMetrics(vega: Vega, font: FontChoice): void {
+  const hook = textMetricsHook(vega);
   const regular = metricsFor(font.regular);
   const bold = font.bold ? metricsFor(font.bold) : undefined;
   hook.width = (item, text) => {
@@ -55,7 +54,19 @@ export interface RenderOptions {
 
 const fontOf = (options: RenderOptions) => (options.font === undefined ? findFont() : (options.font ?? undefined));
 
-function textMetricsHook(): TextMetricsHook & { estimateWidth: TextMetricsHook['width'] } {
+type Vega = typeof import('vega');
+
+/**
+ * vega and vega-lite, imported on the first figure: they take a few hundred milliseconds to load,
+ * which every command of the CLI would otherwise pay (the compiled CLI loads ES packages imported
+ * statically before it starts).
+ */
+const renderers = async (): Promise<{ vega: Vega; compile: (typeof import('vega-lite'))['compile'] }> => {
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  return { vega, compile: vegaLite.compile };
+};
+
+function textMetricsHook(vega: Vega): TextMetricsHook & { estimateWidth: TextMetricsHook['width'] } {
   const hook = (vega as unknown as { textMetrics?: TextMetricsHook & { estimateWidth: TextMetricsHook['width'] } }).textMetrics;
   if (!hook || typeof hook.width !== 'function' || typeof hook.estimateWidth !== 'function') {
     throw new Error('vega no longer exports textMetrics: report/render.ts needs updating');
@@ -64,15 +75,16 @@ function textMetricsHook(): TextMetricsHook & { estimateWidth: TextMetricsHook['
 }
 
 /** Back to vega's own estimate (0.8 em per character) when no font file is known. */
-function useEstimatedWidths(): void {
-  const hook = textMetricsHook();
+function useEstimatedWidths(vega: Vega): void {
+  const hook = textMetricsHook(vega);
   hook.width = hook.estimateWidth;
 }
 
 export async function vegaLiteToSvg(spec: TopLevelSpec, options: RenderOptions = {}): Promise<string> {
+  const { vega, compile } = await renderers();
   const font = fontOf(options);
-  if (font) useFontMetrics(font);
-  else useEstimatedWidths();
+  if (font) useFontMetrics(vega, font);
+  else useEstimatedWidths(vega);
   const compiled = compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Warn });
   // Clip-path ids come from a process-wide counter; restart it so the bytes depend on the spec only.

@@ -4,11 +4,14 @@
  * resolving, the page standing alone, and compare's cells and differences computed by hand.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { compareSides, comparisonCsv, type CompareSide } from '../report/compare.ts';
 import { csvObjects, csvShape, parseCsv } from '../report/html/csv.ts';
 import { nodeAnchor, type PageModel, type ProvenanceNode, type ReportFile } from '../report/html/model.ts';
+import { loadMarkdownRenderer } from '../report/html/markdown.ts';
 import { renderReportPage } from '../report/html/page.ts';
+
+before(loadMarkdownRenderer);
 
 const key = (c: string) => c.repeat(64);
 

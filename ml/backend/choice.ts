@@ -1,3 +1,9 @@
+/**
+ * The environment variable that carries the driver's backend choice to every node process. Here,
+ * not in from-env.ts, so that the driver can name it without loading tfjs.
+ */
+export const BACKEND_ENV = 'RF_BACKEND';
+
 /** Which tfjs backend runs the numbers; `auto` takes the fastest one that is available. */
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];

@@ -4,9 +4,10 @@
  * is not part of node keys: a result computed on another backend is reused unless the user forces
  * a rerun.
  */
+import { BACKEND_ENV } from './choice.ts';
 import { initBackend, parseBackendChoice, type BackendInfo } from './index.ts';
 
-export const BACKEND_ENV = 'RF_BACKEND';
+export { BACKEND_ENV };
 
 export async function initBackendFromEnv(log?: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<BackendInfo> {
   const choice = parseBackendChoice(env[BACKEND_ENV] ?? 'auto', BACKEND_ENV);

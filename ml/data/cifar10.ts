@@ -6,7 +6,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import * as tar from 'tar';
 import type { ProgressSink } from '../../contracts/progress.ts';
 import { DatasetWriter, type DatasetHeader } from './dataset-file.ts';
 import { download, verifyFile, type Expected } from './download.ts';
@@ -90,6 +89,8 @@ async function readBatchesFromTarball(path: string, onProgress?: ProgressSink): 
   const found = new Map<string, Buffer>();
   const total = statSync(path).size;
   try {
+    // Imported here: every start of the CLI would otherwise load it (robust-source.ts reads this module's constants).
+    const tar = await import('tar');
     await tar.t({
       file: path,
       strict: true,

@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import * as tar from 'tar';
 import type { ProgressSink } from '../../contracts/progress.ts';
 import { CIFAR10 } from './cifar10.ts';
 import { DatasetWriter, type DatasetHeader, type DatasetMeta } from './dataset-file.ts';
@@ -186,6 +185,7 @@ export async function fetchRobustDatasets(opts: FetchRobustOptions): Promise<Rec
     scratch = mkdtempSync(join(opts.extractDir, 'release-datasets-'));
     const members = new Set(wanted.flatMap((v) => [ROBUST_DATASETS.images, ROBUST_DATASETS.labels].map((f) => `${v}/${f}`)));
     try {
+      const tar = await import('tar');
       await tar.x({
         file: tarball,
         cwd: scratch,

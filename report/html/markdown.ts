@@ -4,7 +4,7 @@
  * same name (or an embedded PNG), a link to a sibling file becomes its name. Inline code that names
  * a node behind the report becomes a link to that node's provenance; raw HTML is shown as text.
  */
-import { Marked, type Token, type Tokens } from 'marked';
+import type { Marked, Token, Tokens } from 'marked';
 import { esc } from './escape.ts';
 import type { ReportFile } from './model.ts';
 
@@ -55,8 +55,19 @@ export function figureHtml(
   return undefined;
 }
 
+let markedModule: typeof import('marked') | undefined;
+
+/**
+ * Loads marked for renderMarkdown. An import on first use, not at the top: the compiled CLI loads
+ * the ES packages a module imports statically at every start, and most commands write no page.
+ */
+export async function loadMarkdownRenderer(): Promise<void> {
+  markedModule ??= await import('marked');
+}
+
 function marked(ctx: MarkdownContext): Marked {
-  return new Marked({
+  if (markedModule === undefined) throw new Error('renderMarkdown: await loadMarkdownRenderer() first');
+  return new markedModule.Marked({
     gfm: true,
     renderer: {
       image({ href, text }: Tokens.Image): string {

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../ml/atomic-write.ts';
 import { collectPage, type CollectOptions } from './collect.ts';
+import { loadMarkdownRenderer } from './markdown.ts';
 import { renderReportPage } from './page.ts';
 
 export interface WrittenPage {
@@ -18,6 +19,7 @@ export interface WrittenPage {
 
 export async function writeHtmlReport(o: CollectOptions, file = join(o.ws.root, 'reports', 'index.html')): Promise<WrittenPage> {
   const model = await collectPage(o);
+  await loadMarkdownRenderer();
   writeFileAtomic(file, renderReportPage(model));
   return { path: file, reports: model.reports.length, nodes: model.nodes.size, missing: model.missing };
 }
