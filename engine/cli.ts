@@ -6,7 +6,8 @@ import type { ArtifactDescriber } from './inspect.ts';
 import { InlineExecutor } from './inline-executor.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { collectGarbage, verifyAll } from './maintenance.ts';
-import { parseOverride, readParamsFile, resolveProfile } from './params.ts';
+import { parseOverride, resolveProfile } from './params.ts';
+import { readParamsFileCached } from './params-cache.ts';
 import type { Project } from './project.ts';
 import { Repro, ensureDirs } from './repro.ts';
 import { reproContext } from './repro-context.ts';
@@ -16,7 +17,7 @@ import { Estimator, planEstimates, scheduleSeconds } from './estimates.ts';
 import { refsOf } from './project.ts';
 import { UserError } from './result.ts';
 import { openWorkspace } from './workspace.ts';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { digestOf } from './canonical-json.ts';
 import type { Executor } from './executor.ts';
 import { slurmAvailable } from './slurm-commands.ts';
@@ -80,7 +81,7 @@ export interface Loaded {
 export async function loadProject(project: Project, opts: GlobalOpts): Promise<Loaded> {
   const ws = await open(opts);
   try {
-    const file = readParamsFile(ws.paramsPath);
+    const file = readParamsFileCached(ws.paramsPath, join(ws.artifactsDir, 'cache', 'params.json'));
     const name = opts.profile ?? file.defaultProfile ?? project.defaultProfile;
     const overrides = opts.set.map(parseOverride);
     const resolved = resolveProfile(file, name, project.profileSchema, overrides);

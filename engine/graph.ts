@@ -27,7 +27,8 @@ export function checkGraph(graph: Graph, paramsFile = 'params.yaml'): CheckedGra
       problems.push(`node id '${spec.id}' is defined twice`);
       continue;
     }
-    const parsed = spec.stage.params.safeParse(spec.params);
+    // jitless: see resolveProfile (zod compiles a parser per schema on first use).
+    const parsed = spec.stage.params.safeParse(spec.params, { jitless: true });
     if (!parsed.success) {
       for (const issue of parsed.error.issues.slice(0, 5)) {
         const keys = issue.code === 'unrecognized_keys' ? ((issue as { keys?: string[] }).keys ?? []) : [];

@@ -28,14 +28,16 @@ export interface ResolvedProfile<P> {
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function readParamsFile(path: string): ParamsFile {
-  let text: string;
+export function readParamsText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (e) {
     throw new UserError(`cannot read ${path}: ${(e as Error).message}`);
   }
-  return parseParams(text, path);
+}
+
+export function readParamsFile(path: string): ParamsFile {
+  return parseParams(readParamsText(path), path);
 }
 
 export function parseParams(text: string, path = 'params.yaml'): ParamsFile {
@@ -150,7 +152,9 @@ export function resolveProfile<P>(file: ParamsFile, name: string, schema: z.ZodT
   delete raw['extends'];
   for (const o of overrides) applyOverride(raw, o, `profiles.${name}`);
 
-  const parsed = schema.safeParse(raw);
+  // Without zod's compiled fast path: it generates and compiles a parser per object schema on the
+  // first parse, which costs a process that validates one profile once more than it saves.
+  const parsed = schema.safeParse(raw, { jitless: true });
   if (!parsed.success) {
     const lines = parsed.error.issues.slice(0, 8).map((issue) => {
       const keys = issue.code === 'unrecognized_keys' ? ((issue as { keys?: string[] }).keys ?? []) : [];
