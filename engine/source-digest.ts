@@ -55,7 +55,53 @@ function packageVersion(root: string, name: string): string {
  */
 export type ExtraCode = (closureFiles: readonly string[]) => readonly string[];
 
-export function sourceClosure(moduleUrlOrPath: string, root: string, extra?: ExtraCode): SourceClosure {
+/** What one file contributes to a closure: its content hash, the project files and the packages it imports. */
+interface FileFacts {
+  readonly hash: string;
+  readonly locals: readonly string[];
+  readonly packages: readonly string[];
+}
+
+/**
+ * Facts already gathered in this process, shared by the closures of every stage (most files are in
+ * many of them). Only for closures taken at one moment: a memo never notices an edit.
+ */
+export interface ClosureMemo {
+  readonly files: Map<string, FileFacts>;
+  readonly versions: Map<string, string>;
+  readonly extras: Map<string, string>;
+}
+
+export const newClosureMemo = (): ClosureMemo => ({ files: new Map(), versions: new Map(), extras: new Map() });
+
+function factsOf(file: string): FileFacts {
+  const text = readFileSync(file, 'utf8');
+  const locals: string[] = [];
+  const packages: string[] = [];
+  for (const m of text.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3];
+    if (spec === undefined) continue;
+    if (spec.startsWith('.') || spec.startsWith('/')) {
+      const target = resolveLocal(file, spec);
+      if (target !== undefined && !target.includes(`${'/'}node_modules${'/'}`)) locals.push(target);
+    } else {
+      packages.push(packageName(spec));
+    }
+  }
+  return { hash: sha256(text), locals, packages };
+}
+
+const memoised = <K, V>(memo: Map<K, V> | undefined, key: K, compute: () => V): V => {
+  if (memo === undefined) return compute();
+  let v = memo.get(key);
+  if (v === undefined) {
+    v = compute();
+    memo.set(key, v);
+  }
+  return v;
+};
+
+export function sourceClosure(moduleUrlOrPath: string, root: string, extra?: ExtraCode, memo?: ClosureMemo): SourceClosure {
   const entry = moduleUrlOrPath.startsWith('file:') ? fileURLToPath(moduleUrlOrPath) : resolve(moduleUrlOrPath);
   const seen = new Map<string, string>(); // absolute path -> content hash
   const packages = new Map<string, string>();
@@ -63,26 +109,22 @@ export function sourceClosure(moduleUrlOrPath: string, root: string, extra?: Ext
   while (stack.length > 0) {
     const file = stack.pop()!;
     if (seen.has(file)) continue;
-    const text = readFileSync(file, 'utf8');
-    seen.set(file, sha256(text));
-    for (const m of text.matchAll(IMPORT_RE)) {
-      const spec = m[1] ?? m[2] ?? m[3];
-      if (spec === undefined) continue;
-      if (spec.startsWith('.') || spec.startsWith('/')) {
-        const target = resolveLocal(file, spec);
-        if (target !== undefined && !target.includes(`${'/'}node_modules${'/'}`)) stack.push(target);
-      } else {
-        const name = packageName(spec);
-        if (!packages.has(name)) packages.set(name, packageVersion(root, name));
-      }
-    }
+    const facts = memoised(memo?.files, file, () => factsOf(file));
+    seen.set(file, facts.hash);
+    stack.push(...facts.locals);
+    for (const name of facts.packages)
+      if (!packages.has(name))
+        packages.set(
+          name,
+          memoised(memo?.versions, name, () => packageVersion(root, name)),
+        );
   }
   const files = [...seen.keys()].map((f) => relative(root, f)).sort();
   const hashes: Record<string, string> = Object.fromEntries(files.map((f) => [f, seen.get(resolve(root, f))!]));
   const extras = (extra?.(files) ?? []).filter((f) => !(f in hashes));
   for (const f of extras) {
     const abs = resolve(root, f);
-    hashes[f] = existsSync(abs) ? sha256(readFileSync(abs)) : 'absent';
+    hashes[f] = memoised(memo?.extras, abs, () => (existsSync(abs) ? sha256(readFileSync(abs)) : 'absent'));
   }
   const record = {
     files: files.map((f) => [f, hashes[f]]),
@@ -105,6 +147,7 @@ export function changedFiles(a: SourceClosure, b: SourceClosure): string[] {
  */
 export class SourceDigests {
   private readonly cache = new Map<string, SourceClosure>();
+  private readonly memo = newClosureMemo();
   constructor(
     readonly root: string,
     readonly extra?: ExtraCode,
@@ -112,7 +155,7 @@ export class SourceDigests {
   of(moduleUrl: string): SourceClosure {
     let c = this.cache.get(moduleUrl);
     if (c === undefined) {
-      c = sourceClosure(moduleUrl, this.root, this.extra);
+      c = sourceClosure(moduleUrl, this.root, this.extra, this.memo);
       this.cache.set(moduleUrl, c);
     }
     return c;

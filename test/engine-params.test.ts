@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 import { parseParams, resolveProfile, parseOverride } from '../engine/params.ts';
 import { canonicalJson } from '../engine/canonical-json.ts';
 import { combinations, nodeId, segment } from '../engine/sweep.ts';
-import { sourceClosure } from '../engine/source-digest.ts';
+import { newClosureMemo, sourceClosure } from '../engine/source-digest.ts';
+import { project } from '../experiments/project.ts';
 import { checkGraph } from '../engine/graph.ts';
 import { scale } from './fixtures/toy/scale.ts';
 import { gen } from './fixtures/toy/stages.ts';
@@ -139,6 +140,20 @@ test('a stage code digest covers its transitive imports and package versions', (
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('closures sharing one memo are the closures taken one by one (every stage of the project)', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const extra = (files: readonly string[]) => project.extraCode?.(files) ?? [];
+  const memo = newClosureMemo();
+  const stages = [...new Set(project.stages.map((st) => st.module))];
+  assert.ok(stages.length >= 8, `the project has its stages (${stages.length})`);
+  for (const url of stages) {
+    const shared = sourceClosure(url, root, extra, memo);
+    const alone = sourceClosure(url, root, extra);
+    assert.deepEqual(shared, alone, url);
+  }
+  assert.ok(memo.files.size > 0 && memo.extras.size > 0, 'the memo was used');
 });
 
 test('graph checks: dangling refs, wrong kinds, missing inputs, cycles', () => {

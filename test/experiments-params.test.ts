@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOverride, readParamsFile, resolveProfile } from '../engine/params.ts';
+import { withThousands } from '../experiments/data.ts';
 import { project } from '../experiments/project.ts';
 import { buildTable1 } from '../report/q3-tables.ts';
 import { tableMarkdown } from '../report/table.ts';
@@ -73,4 +74,11 @@ test('a report header states what actually ran: the evaluation size and the --se
   assert.match(profile.asRun ?? '', /^400 test images per evaluation \(a seeded subset of [\d,]+\); --set evaluation\.count=400$/);
   const md = tableMarkdown(buildTable1([], profile));
   assert.match(md, /Profile: `demo` — .* \(as run: 400 test images per evaluation .*--set evaluation\.count=400\)\./);
+});
+
+test('withThousands writes integers as toLocaleString("en-US") does', () => {
+  for (const n of [0, 7, 999, 1000, 4000, 10_000, 99_999, 100_000, 1_234_567, -1, -1234, -1_000_000, Number.MAX_SAFE_INTEGER]) {
+    assert.equal(withThousands(n), n.toLocaleString('en-US'), String(n));
+  }
+  assert.throws(() => withThousands(1.5), /not an integer/);
 });
