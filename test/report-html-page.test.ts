@@ -4,12 +4,16 @@
  * resolving, the page standing alone, and compare's cells and differences computed by hand.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { compareSides, comparisonCsv, type CompareSide } from '../report/compare.ts';
 import { csvObjects, csvShape, parseCsv } from '../report/html/csv.ts';
 import { nodeAnchor, type PageModel, type ProvenanceNode, type ReportFile } from '../report/html/model.ts';
 import { loadMarkdownRenderer } from '../report/html/markdown.ts';
 import { renderReportPage } from '../report/html/page.ts';
+import { pageFingerprint, recordedFingerprint } from '../report/html/write.ts';
 
 before(loadMarkdownRenderer);
 
@@ -193,6 +197,33 @@ describe('HTML report page', () => {
     assert.match(html, /<svg class="chart"[^>]*aria-label="training loss"/);
     assert.match(html, /table@other/);
     assert.doesNotMatch(html, /terminal text/);
+  });
+});
+
+describe('page fingerprint', () => {
+  it('ignores the assembly time, follows every other part of the model, and is read back from the page', () => {
+    const m = model();
+    const fp = pageFingerprint(m);
+    assert.match(fp, /^[0-9a-f]{64}$/);
+    assert.equal(pageFingerprint({ ...m, generatedAt: 'later' }), fp);
+    assert.notEqual(pageFingerprint({ ...m, missing: ['x'] }), fp);
+    assert.notEqual(pageFingerprint({ ...m, profile: { ...m.profile, params: { a: 2 } } }), fp);
+    const nodes = new Map(m.nodes);
+    nodes.set(key('1'), { ...nodes.get(key('1'))!, registeredAt: 'another time' });
+    assert.notEqual(pageFingerprint({ ...m, nodes }), fp, 'a value inside the nodes map');
+    const png = (b: number): PageModel => ({ ...m, reports: [{ ...m.reports[0]!, files: [{ name: 'x.png', content: new Uint8Array([1, 2, b]) }] }] });
+    assert.notEqual(pageFingerprint(png(3)), pageFingerprint(png(4)), 'the bytes of a binary file');
+    const dir = mkdtempSync(join(tmpdir(), 'rf-page-'));
+    try {
+      const file = join(dir, 'index.html');
+      assert.equal(recordedFingerprint(file), undefined, 'no page');
+      writeFileSync(file, renderReportPage(m));
+      assert.equal(recordedFingerprint(file), undefined, 'a page rendered without one');
+      writeFileSync(file, renderReportPage(m, fp));
+      assert.equal(recordedFingerprint(file), fp);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

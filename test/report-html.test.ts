@@ -280,4 +280,18 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     assert.equal(bad.code, 2);
     assert.match(bad.out, /no run 999/);
   });
+  it('a no-op repro leaves the page as it was; another profile replaces it', () => {
+    const page = join(dir, 'reports', 'index.html');
+    const was = readFileSync(page);
+    const again = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html-b']);
+    assert.equal(again.code, 0, again.out.slice(-3000));
+    assert.match(again.out, /repro \(html-b\): \d+ cached, 0 ran/);
+    assert.match(again.out, /unchanged since it was assembled/);
+    assert.ok(readFileSync(page).equals(was), 'the page bytes are the same');
+    const other = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html']);
+    assert.equal(other.code, 0, other.out.slice(-3000));
+    assert.match(other.out, /repro \(html\): \d+ cached, 0 ran/);
+    assert.doesNotMatch(other.out, /unchanged since/);
+    assert.match(readFileSync(page, 'utf8'), /profile <code>html<\/code>/);
+  });
 });

@@ -10,7 +10,7 @@ import type { Project } from '../../engine/project.ts';
 import { writeHtmlReport, type WrittenPage } from './write.ts';
 
 const say = (w: WrittenPage) =>
-  `html report: ${w.path} (${w.reports} reports, ${w.nodes} nodes with provenance${w.missing.length ? `; not up to date: ${w.missing.join(', ')}` : ''})\n`;
+  `html report: ${w.path} (${w.reports} reports, ${w.nodes} nodes with provenance${w.missing.length ? `; not up to date: ${w.missing.join(', ')}` : ''}${w.unchanged ? '; unchanged since it was assembled' : ''})\n`;
 
 /** After `repro`: the page of every report node of the profile that is up to date (not only the targets). */
 export async function pageAfterRepro(project: Project, r: ReproOutcome): Promise<void> {

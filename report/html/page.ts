@@ -11,8 +11,13 @@ import { nodeRef, provenanceArticle, usersOf } from './provenance.ts';
 import { reportSection } from './sections.ts';
 import { CSS, SCRIPT } from './style.ts';
 
+/** The name of the head's meta element that holds the page's fingerprint (write.ts). */
+export const PAGE_FINGERPRINT = 'robustfeat-page';
+
 export interface Shell {
   readonly title: string;
+  /** Recorded in the head, where write.ts finds it in the first bytes of the file. */
+  readonly fingerprint?: string;
   readonly subtitle: string;
   readonly nav: ReadonlyArray<{ readonly href: string; readonly label: string }>;
   readonly body: string;
@@ -25,6 +30,7 @@ export function pageShell(s: Shell): string {
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
+    ...(s.fingerprint !== undefined ? [`<meta name="${PAGE_FINGERPRINT}" content="${esc(s.fingerprint)}">`] : []),
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${esc(s.title)}</title>`,
     `<style>${CSS}</style>`,
@@ -66,7 +72,7 @@ function runsSection(m: PageModel): string {
   ].join('\n');
 }
 
-export function renderReportPage(m: PageModel): string {
+export function renderReportPage(m: PageModel, fingerprint?: string): string {
   const sections = m.reports.map((r) => reportSection(r, m.nodes));
   const users = usersOf(m.nodes);
   const articles = [...m.nodes.values()]
@@ -98,7 +104,7 @@ export function renderReportPage(m: PageModel): string {
     { href: '#provenance', label: 'Provenance' },
   ];
   const subtitle = `profile <code>${esc(m.profile.name)}</code> · ${m.reports.length} reports · ${m.nodes.size} nodes · assembled ${esc(m.generatedAt)} from <code>artifacts/</code>`;
-  return pageShell({ title: m.title, subtitle, nav, body });
+  return pageShell({ title: m.title, subtitle, nav, body, ...(fingerprint !== undefined ? { fingerprint } : {}) });
 }
 
 export { nodeAnchor };
