@@ -5,9 +5,10 @@
  * grid775_10 share 275 points, so the pairs an earlier attack ran are not run again.
  *
  * Exact only where a label does not depend on the batch it was computed in (the other images, the
- * batch size): true of the native and cpu backends' kernels, which test/attacks-prediction-memo
- * checks on every demo architecture, and not promised by cuDNN, whose algorithm choice depends on
- * the batch size. So the memo is used on those two backends only (`memoSafeBackend`).
+ * batch size): true of the native, cpu and wasm backends' kernels, which
+ * test/backend-batch-invariance checks on every demo architecture, and not promised by cuDNN,
+ * whose algorithm choice depends on the batch size. So the memo is used on those three backends
+ * only (`memoSafeBackend`).
  *
  * A scope is the model's identity (the SHA-256 of its file): entering another scope forgets
  * everything. Images are keyed by the SHA-256 of their pixels, motions by their exact numbers, so a
@@ -19,7 +20,7 @@ import type { RigidMotion } from '../transform/rigid.ts';
 import type { KnownLabels } from './spatial.ts';
 
 /** Backends whose kernels give every image the same logits whatever batch it is in. */
-const BATCH_INVARIANT = new Set(['native', 'cpu']);
+const BATCH_INVARIANT = new Set(['native', 'cpu', 'wasm']);
 
 export function memoSafeBackend(backend: string = tf.getBackend()): boolean {
   return BATCH_INVARIANT.has(backend);

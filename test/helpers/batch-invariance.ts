@@ -1,4 +1,4 @@
-// For backend-native-batch-invariance.test.ts: a random model per demo architecture forwards 20
+// For backend-batch-invariance.test.ts: a random model per demo architecture forwards 20
 // images as one batch and in chunks of 1, 3, 7 and 9; prints per architecture how many logits differ.
 import * as tf from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../../ml/backend/from-env.ts';
@@ -6,7 +6,8 @@ import { createModel } from '../../ml/models/registry.ts';
 import type { ModelConfigInput } from '../../ml/models/config.ts';
 import { Rng } from '../../ml/random.ts';
 
-await initBackendFromEnv(() => {});
+// The first line names the backend that ran, so a test cannot pass on another one.
+console.log(`backend ${(await initBackendFromEnv(() => {})).name}`);
 const demo = { numClasses: 10, inputSize: 32, blocks: [1, 1, 1, 1] };
 const configs = [
   { arch: 'resnet18', width: 0.125, ...demo },
