@@ -8,11 +8,12 @@
  *
  *   npm run bench:workers [-- --nodes 8] [--rounds 2]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadedCode } from '../engine/code-check.ts';
+import { freshCompiledWorker } from '../engine/compiled-worker.ts';
 import { LocalExecutor } from '../engine/local-executor.ts';
 import type { NodeTask } from '../engine/worker-protocol.ts';
 import { project } from '../experiments/project.ts';
@@ -64,16 +65,22 @@ try {
     scratchDir: join(dir, `scratch-${n}`),
   });
 
+  const results = new Map<string, Set<string>>();
   /** Seconds per node after the first (the first boots a worker in both modes). */
-  async function measure(isolate: boolean): Promise<number[]> {
-    const e = new LocalExecutor({ projectModule: project.module, isolate, env: { RF_THREADS: '1' } });
+  async function measure(isolate: boolean, compiledWorker: boolean): Promise<number[]> {
+    const e = new LocalExecutor({ projectModule: project.module, isolate, compiledWorker, env: { RF_THREADS: '1' } });
     try {
       const times: number[] = [];
       for (let i = 0; i <= nodes; i++) {
         const t = performance.now();
-        const o = await e.execute(task(i), () => {}).outcome;
+        const nodeTask = task(i);
+        const o = await e.execute(nodeTask, () => {}).outcome;
         if (!o.ok) throw new Error(o.error);
         if (i > 0) times.push((performance.now() - t) / 1000);
+        const attack = String((nodeTask.params as { attack: string }).attack);
+        const bytes = readFileSync(nodeTask.outputs['result'] as string, 'utf8');
+        if (!results.has(attack)) results.set(attack, new Set());
+        results.get(attack)!.add(bytes);
       }
       return times;
     } finally {
@@ -82,16 +89,27 @@ try {
   }
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const all = { isolate: [] as number[], persistent: [] as number[] };
+  // The compiled worker (npm run build) where one is built and fresh; the tsx worker beside it.
+  const compiled = freshCompiledWorker(project.module) !== undefined;
+  const all = { isolate: [] as number[], persistent: [] as number[], isolateTsx: [] as number[] };
   for (let r = 0; r < rounds; r++) {
-    all.isolate.push(...(await measure(true)));
-    all.persistent.push(...(await measure(false)));
+    all.isolate.push(...(await measure(true, compiled)));
+    all.persistent.push(...(await measure(false, compiled)));
+    if (compiled) all.isolateTsx.push(...(await measure(true, false)));
   }
   const [iso, per] = [median(all.isolate), median(all.persistent)];
-  console.log(`evaluate nodes (ResNet-18 w1/8, ${count} images, 1 thread), ${nodes} per mode x ${rounds} rounds, median wall seconds per node:`);
+  const kind = compiled ? 'compiled worker' : 'tsx worker; no fresh compiled one (npm run build)';
+  console.log(`evaluate nodes (ResNet-18 w1/8, ${count} images, 1 thread), ${nodes} per mode x ${rounds} rounds, median wall seconds per node (${kind}):`);
   console.log(`  one process per node (--isolate, spare worker): ${iso.toFixed(3)} s`);
   console.log(`  persistent worker (model kept by digest):       ${per.toFixed(3)} s`);
   console.log(`  ratio ${(iso / per).toFixed(2)}x; overhead removed ${(iso - per).toFixed(3)} s per node`);
+  if (compiled) {
+    const tsx = median(all.isolateTsx);
+    console.log(`  --isolate with the tsx worker instead:         ${tsx.toFixed(3)} s (compiled/tsx ${(iso / tsx).toFixed(2)}x)`);
+  }
+  const same = [...results.values()].every((v) => v.size === 1);
+  console.log(`results identical in every mode: ${same ? 'yes' : 'NO'}`);
+  if (!same) process.exitCode = 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -34,7 +34,16 @@ export interface LaunchSpec {
   readonly manifest: BundleManifest;
   /** Packages the bundle imports statically, loaded (as ES modules, in this order) before it runs. */
   readonly externals: readonly string[];
+  /**
+   * What a start does when a source changed: run the entry from source through tsx (a CLI), or
+   * exit with STALE_EXIT (a compiled worker: its driver talks to it over IPC, which a tsx child
+   * would not inherit; the driver starts a tsx worker instead).
+   */
+  readonly whenStale?: 'source' | 'exit';
 }
+
+/** The exit status of a compiled worker started after one of its sources changed. */
+export const STALE_EXIT = 75;
 
 /** How the code cache was used by one start. */
 export type CacheState = 'hit' | 'absent' | 'other-bundle' | 'corrupt' | 'rejected' | 'disabled';
@@ -153,6 +162,10 @@ export async function launch(
     for (const s of spec.externals) externals[s] = await importModule(s);
     runBundle(spec.bundle, { externals, importModule, importMetaResolve });
     return;
+  }
+  if (spec.whenStale === 'exit') {
+    process.stderr.write(`${stale} changed since this compiled worker was built; not starting it\n`);
+    process.exit(STALE_EXIT);
   }
   process.stderr.write(`note: ${stale} changed since the compiled CLI was built; running from source (npm run build makes it fast again)\n`);
   // Imported here, not at the top: child_process costs the fast path a few milliseconds.

@@ -4,6 +4,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
+import { freshCompiledWorker } from './compiled-worker.ts';
 import type { Execution, Executor } from './executor.ts';
 import { END_OF_NODE, type DriverMessage, type ExecOutcome, type NodeTask, type WorkerMessage } from './worker-protocol.ts';
 
@@ -34,6 +35,8 @@ export interface LocalExecutorOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** One process per node (`repro --isolate`), for debugging; otherwise workers run many nodes. */
   readonly isolate?: boolean;
+  /** Fork the project's compiled worker while it is fresh (default); false: always the tsx one. */
+  readonly compiledWorker?: boolean;
 }
 
 /** One output stream of a worker, cut into nodes at the END_OF_NODE markers. */
@@ -105,8 +108,10 @@ class WorkerProcess {
   startError: string | undefined;
 
   constructor(options: LocalExecutorOptions, persistent: boolean) {
-    this.child = childProcess().fork(WORKER, [options.projectModule, ...(persistent ? ['--persistent'] : [])], {
-      execArgv: ['--import', tsxLoader(), ...(options.nodeArgs ?? [])],
+    // Checked at every start: a source edited during the run sends later workers back to tsx.
+    const compiled = options.compiledWorker === false || process.env['RF_COMPILED_WORKER'] === '0' ? undefined : freshCompiledWorker(options.projectModule);
+    this.child = childProcess().fork(compiled ?? WORKER, [options.projectModule, ...(persistent ? ['--persistent'] : [])], {
+      execArgv: [...(compiled ? [] : ['--import', tsxLoader()]), ...(options.nodeArgs ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...options.env },
     });

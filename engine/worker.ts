@@ -1,5 +1,6 @@
 import { CodeChangedError, recordLoadedCode } from './code-check.ts';
 import type { Project } from './project.ts';
+import { importProjectModule, isCompiledWorker } from './preloaded-projects.ts';
 import { codeRoot } from './source-digest.ts';
 import { runStage } from './stage-runner.ts';
 import { LoadedSources, processState, stateChanges } from './worker-state.ts';
@@ -39,7 +40,7 @@ interface Booted {
 // refuses a node whose key names other code); a persistent worker also notes the sources' stats,
 // to see cheaply before each node whether any changed since.
 async function boot(url: string): Promise<Booted> {
-  const mod = (await import(url).catch(() => undefined)) as { project?: Project } | undefined;
+  const mod = (await importProjectModule(url).catch(() => undefined)) as { project?: Project } | undefined;
   const project = mod?.project;
   if (project === undefined) return { project, sources: undefined };
   recordLoadedCode(project);
@@ -60,9 +61,11 @@ let nodesRun = 0;
 
 async function run(task: NodeTask): Promise<WorkerMessage> {
   const b = await booted;
-  const mod = (await import(task.projectModule)) as { project?: Project };
+  const mod = (await importProjectModule(task.projectModule)) as { project?: Project };
   if (mod.project === undefined) throw new Error(`${task.projectModule} does not export 'project'`);
   const project = mod.project;
+  // Recorded with the execution: which build of the engine ran the node.
+  void send({ type: 'environment', facts: { worker: isCompiledWorker() ? 'compiled' : 'tsx' } });
   if (!persistent) return { type: 'done', metrics: await runStage(project, task, (m) => void send(m)) };
 
   const changed = task.projectModule === projectModule ? b?.sources?.changed() : 'the project module';

@@ -1,0 +1,88 @@
+/**
+ * The compiled worker (engine/bundle.ts buildCompiledWorker, engine/compiled-worker.ts): the local
+ * executor forks it while its sources are unchanged, it computes what the tsx worker computes, a
+ * source edited after the build sends the next workers back to tsx, and a stale one started
+ * anyway refuses to run.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { buildCompiledWorker } from '../engine/bundle.ts';
+import { compiledWorkerFiles, freshCompiledWorker } from '../engine/compiled-worker.ts';
+import { STALE_EXIT } from '../engine/launcher.ts';
+import { codeRoot } from '../engine/source-digest.ts';
+import { ToyWorkspace, baseParams, copyToyProject } from './helpers/toy-workspace.ts';
+
+const spaces: ToyWorkspace[] = [];
+after(() => spaces.forEach((w) => w.dispose()));
+
+/** The `worker` fact each execution recorded, by node id. */
+function workers(w: ToyWorkspace, afterId = 0): Record<string, string> {
+  const rows = w.query<{ node_id: string; environment: string }>('SELECT node_id, environment FROM executions WHERE id > ? ORDER BY id', afterId);
+  return Object.fromEntries(rows.map((r) => [r.node_id, (JSON.parse(r.environment) as { worker?: string }).worker ?? 'none']));
+}
+
+test(
+  'nodes run in the compiled worker while it is fresh, with the digests the tsx worker gives; an edit sends them back to tsx',
+  { timeout: 240_000 },
+  async () => {
+    const src = copyToyProject();
+    const projectModule = pathToFileURL(join(src, 'project.ts')).href;
+    const params = baseParams([1, 2]);
+
+    // Reference: the tsx worker, on its own root.
+    const ref = new ToyWorkspace(params, 'tsx', join(src, 'cli.ts'));
+    spaces.push(ref);
+    const r0 = await ref.run(['repro', 'all', '--jobs', '2']);
+    assert.equal(r0.code, 0, r0.stdout + r0.stderr);
+    assert.ok(
+      Object.values(workers(ref)).every((k) => k === 'tsx'),
+      JSON.stringify(workers(ref)),
+    );
+
+    assert.equal(freshCompiledWorker(projectModule), undefined, 'nothing built yet');
+    await buildCompiledWorker(projectModule, codeRoot(projectModule));
+    assert.equal(freshCompiledWorker(projectModule), compiledWorkerFiles(projectModule).launcher);
+
+    const w = new ToyWorkspace(params, 'tsx', join(src, 'cli.ts'));
+    spaces.push(w);
+    const r1 = await w.run(['repro', 'all', '--jobs', '2']);
+    assert.equal(r1.code, 0, r1.stdout + r1.stderr);
+    const ran = workers(w);
+    assert.ok(Object.keys(ran).length >= 3, JSON.stringify(ran));
+    assert.ok(
+      Object.values(ran).every((k) => k === 'compiled'),
+      JSON.stringify(ran),
+    );
+    assert.deepEqual(w.registered(), ref.registered(), 'the same outputs, byte for byte');
+
+    // --isolate: a fresh compiled process per node, same results.
+    const iso = new ToyWorkspace(params, 'tsx', join(src, 'cli.ts'));
+    spaces.push(iso);
+    const r2 = await iso.run(['repro', 'all', '--isolate']);
+    assert.equal(r2.code, 0, r2.stdout + r2.stderr);
+    assert.ok(Object.values(workers(iso)).every((k) => k === 'compiled'));
+    assert.deepEqual(iso.registered(), ref.registered());
+
+    // An edit to a source the worker holds: the compiled worker is stale, so tsx runs the nodes.
+    appendFileSync(join(src, 'lib', 'arith.ts'), '\n// an edit that changes no result\n');
+    assert.equal(freshCompiledWorker(projectModule), undefined, 'stale after the edit');
+    const before = w.query<{ id: number }>('SELECT MAX(id) AS id FROM executions')[0]!.id;
+    const r3 = await w.run(['repro', 'all', '--jobs', '2']);
+    assert.equal(r3.code, 0, r3.stdout + r3.stderr);
+    const again = workers(w, before);
+    assert.ok(Object.keys(again).length > 0, 'the edited stage reran');
+    assert.ok(
+      Object.values(again).every((k) => k === 'tsx'),
+      JSON.stringify(again),
+    );
+
+    // Started anyway, a stale compiled worker exits with STALE_EXIT instead of running.
+    const stale = spawnSync(process.execPath, [compiledWorkerFiles(projectModule).launcher, projectModule], { encoding: 'utf8' });
+    assert.equal(stale.status, STALE_EXIT, stale.stderr);
+    assert.match(stale.stderr, /lib\/arith\.ts changed since this compiled worker was built/);
+  },
+);
