@@ -1,13 +1,14 @@
 /**
  * Scheduling overhead through Slurm: the graph of bench:dag (datasets x 7 models x 7 attacks + an
- * aggregate; 571 nodes at 10 datasets) of trivial stages, run from scratch three ways in the same
+ * aggregate; 571 nodes at 10 datasets) of trivial stages, run from scratch four ways in the same
  * run, on the Slurm of this machine (.ci/slurm-up.sh):
  *
  *   - our local executor (a process per node, --jobs = cores),
- *   - our Slurm executor (a batch job per node),
+ *   - our Slurm executor (a batch job per node), its jobs running the compiled Slurm worker,
+ *   - the same with the tsx worker (RF_COMPILED_WORKER=0),
  *   - Snakemake 7's `--slurm` on the equivalent Snakefile (a batch job per rule instance),
  *
- * and prints wall seconds per node and the ratios. Both Slurm runs get the same --jobs and ask for
+ * and prints wall seconds per node and the ratios. All Slurm runs get the same --jobs and ask for
  * one CPU per job, so the cluster runs as many of their jobs at once (memory is not the limit).
  *
  *   npm run bench:slurm [-- --datasets 10 --models 7 --attacks 7 --jobs 32]
@@ -25,9 +26,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { buildEntry } from '../engine/bundle.ts';
+import { buildCompiledWorker, buildEntry } from '../engine/bundle.ts';
 import { snakefile } from './dag/snakefile.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -49,10 +50,10 @@ if (spawnSync('sinfo', ['-h'], { encoding: 'utf8' }).status !== 0) {
   process.exit(1);
 }
 
-function timed(cmd: string, args: readonly string[], cwd: string): number {
+function timed(cmd: string, args: readonly string[], cwd: string, extraEnv: Record<string, string> = {}): number {
   const t = process.hrtime.bigint();
   // Snakemake's Slurm executor reads $USER (unset in some CI shells) to guess an account.
-  const env = { ...process.env, USER: process.env['USER'] ?? userInfo().username };
+  const env = { ...process.env, USER: process.env['USER'] ?? userInfo().username, ...extraEnv };
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 << 20, env });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
@@ -78,11 +79,14 @@ const params = `profiles:
 const local = mkdtempSync(join(tmpdir(), 'rf-sl-local-'));
 // The Slurm runs' folders must be visible to the jobs: on a real cluster, the shared file system.
 const slurm = mkdtempSync(join(tmpdir(), 'rf-sl-slurm-'));
+const slurmTsx = mkdtempSync(join(tmpdir(), 'rf-sl-slurm-tsx-'));
 const smk = mkdtempSync(join(tmpdir(), 'rf-sl-smk-'));
 try {
-  for (const d of [local, slurm]) writeFileSync(join(d, 'params.yaml'), params);
+  for (const d of [local, slurm, slurmTsx]) writeFileSync(join(d, 'params.yaml'), params);
   writeFileSync(join(smk, 'Snakefile'), snakefile(names('d', DATASETS), names('m', MODELS), names('a', ATTACKS)));
   await buildEntry(join(root, 'bench/dag/cli.ts'), join(root, 'dist'), 'dag-bench', root);
+  // The jobs run the compiled Slurm worker (as after npm run build); a second run, the tsx one.
+  await buildCompiledWorker(pathToFileURL(join(root, 'bench/dag/project.ts')).href, root, 'slurm');
   const cli = (dir: string) => [join(root, 'dist/dag-bench.mjs'), '--root', dir, 'repro', 'all'];
   const cores = Number(spawnSync('nproc', [], { encoding: 'utf8' }).stdout.trim()) || 2;
 
@@ -91,8 +95,11 @@ try {
   t['local'] = timed(process.execPath, [...cli(local), '--jobs', String(cores)], root);
   console.log(`  robustfeat, local executor (--jobs ${cores}):  ${t['local']!.toFixed(1)} s`);
   t['slurm'] = timed(process.execPath, [...cli(slurm), '--executor', 'slurm', '--jobs', String(JOBS)], root);
-  console.log(`  robustfeat, Slurm executor:              ${t['slurm']!.toFixed(1)} s`);
+  console.log(`  robustfeat, Slurm executor:              ${t['slurm']!.toFixed(1)} s (compiled worker)`);
   if (registered(local) !== registered(slurm)) throw new Error('the Slurm run registered other digests than the local run');
+  t['slurmTsx'] = timed(process.execPath, [...cli(slurmTsx), '--executor', 'slurm', '--jobs', String(JOBS)], root, { RF_COMPILED_WORKER: '0' });
+  console.log(`  robustfeat, Slurm executor, tsx worker:  ${t['slurmTsx']!.toFixed(1)} s`);
+  if (registered(local) !== registered(slurmTsx)) throw new Error('the Slurm run with the tsx worker registered other digests than the local run');
 
   const version = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
   if (version.status === 0) {
@@ -113,15 +120,17 @@ try {
   for (const [label, key] of [
     ['local executor', 'local'],
     ['Slurm executor', 'slurm'],
+    ['  with tsx workers', 'slurmTsx'],
     ['snakemake --slurm', 'snakemake'],
   ] as const) {
     if (t[key] !== undefined) console.log(`  ${label.padEnd(20)} ${(t[key]! / nodes).toFixed(3)} s`);
   }
   console.log(`\nSlurm executor / local executor: ${(t['slurm']! / t['local']!).toFixed(2)}x the wall time`);
+  console.log(`compiled Slurm worker / tsx Slurm worker: ${(t['slurm']! / t['slurmTsx']!).toFixed(2)}x the wall time`);
   if (t['snakemake'] !== undefined) {
     console.log(`snakemake --slurm / Slurm executor: ${(t['snakemake'] / t['slurm']!).toFixed(2)}x (above 1: ours is faster)`);
     console.log(`snakemake --slurm / local executor: ${(t['snakemake'] / t['local']!).toFixed(2)}x the wall time`);
   }
 } finally {
-  for (const d of [local, slurm, smk]) rmSync(d, { recursive: true, force: true });
+  for (const d of [local, slurm, slurmTsx, smk]) rmSync(d, { recursive: true, force: true });
 }

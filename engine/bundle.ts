@@ -4,7 +4,7 @@ import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'acorn';
 import type { BundleManifest, LaunchSpec } from './launcher.ts';
-import { compiledWorkerFiles } from './compiled-worker.ts';
+import { WORKER_MODULES, compiledWorkerFiles, type WorkerKind } from './compiled-worker.ts';
 import { cachePath } from './launcher.ts';
 
 /**
@@ -247,8 +247,8 @@ export async function buildEntry(
  * project module compiled in, so that it starts without tsx. The local executor forks it while
  * its sources are unchanged (the launch spec beside it lists them) and the tsx worker otherwise.
  */
-export async function buildCompiledWorker(projectModule: string, root: string): Promise<string> {
-  const files = compiledWorkerFiles(projectModule);
+export async function buildCompiledWorker(projectModule: string, root: string, kind: WorkerKind = 'local'): Promise<string> {
+  const files = compiledWorkerFiles(projectModule, kind);
   mkdirSync(files.dir, { recursive: true });
   const engine = (f: string) => JSON.stringify(fileURLToPath(new URL(f, import.meta.url)));
   atomicWrite(
@@ -258,11 +258,13 @@ export async function buildCompiledWorker(projectModule: string, root: string): 
       `import * as project from ${JSON.stringify(fileURLToPath(projectModule))};`,
       `import { preloadProjectModule } from ${engine('./preloaded-projects.ts')};`,
       `preloadProjectModule(${JSON.stringify(projectModule)}, project);`,
-      `void import(${engine('./worker.ts')});`,
+      `void import(${engine(WORKER_MODULES[kind])});`,
       '',
     ].join('\n'),
   );
-  const spec = await buildEntry(files.entry, files.dir, files.name, root, { whenStale: 'exit' });
+  // A local worker talks to its driver over IPC, which a tsx child started in its place would not
+  // inherit; a Slurm job's worker reports through files, so it may fall back to its sources.
+  const spec = await buildEntry(files.entry, files.dir, files.name, root, { whenStale: kind === 'local' ? 'exit' : 'source' });
   // Written last: until it exists, the executor does not consider the worker built.
   atomicWrite(files.spec, JSON.stringify(spec));
   return files.launcher;
@@ -289,7 +291,9 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.
   await buildEntry(resolve(root, entry), resolve(root, 'dist'), name, root);
   process.stdout.write(`built dist/${name}.mjs\n`);
   if (worker) {
-    const launcher = await buildCompiledWorker(pathToFileURL(resolve(root, worker)).href, root);
-    process.stdout.write(`built ${relative(root, launcher)} (the worker of ${worker})\n`);
+    for (const kind of ['local', 'slurm'] as const) {
+      const launcher = await buildCompiledWorker(pathToFileURL(resolve(root, worker)).href, root, kind);
+      process.stdout.write(`built ${relative(root, launcher)} (the ${kind} worker of ${worker})\n`);
+    }
   }
 }

@@ -5,23 +5,31 @@ import { staleSource, type LaunchSpec } from './launcher.ts';
 import { codeRoot } from './source-digest.ts';
 
 /**
- * Where the compiled worker of a project lives (`npm run build`, engine/bundle.ts
- * buildCompiledWorker): `dist/workers/` of the project's code root, named by its module URL. It
- * boots in about a third of a tsx worker's time (no TypeScript loader, V8's code cache), which a
- * run pays once per worker, `--isolate` once per node.
+ * Where the compiled workers of a project live (`npm run build`, engine/bundle.ts
+ * buildCompiledWorker): `dist/workers/` of the project's code root, named by kind and module URL.
+ * One boots in about a fifth of a tsx worker's time (no TypeScript loader, V8's code cache), which a
+ * local run pays once per worker, `--isolate` once per node and Slurm once per job.
  */
-export function compiledWorkerFiles(projectModule: string): { dir: string; name: string; launcher: string; spec: string; entry: string } {
+export type WorkerKind = 'local' | 'slurm';
+
+/** The engine module each kind of compiled worker runs (relative to engine/). */
+export const WORKER_MODULES: Readonly<Record<WorkerKind, string>> = { local: './worker.ts', slurm: './slurm-worker.ts' };
+
+export function compiledWorkerFiles(
+  projectModule: string,
+  kind: WorkerKind = 'local',
+): { dir: string; name: string; launcher: string; spec: string; entry: string } {
   const dir = join(codeRoot(projectModule), 'dist', 'workers');
-  const name = `worker-${createHash('sha256').update(projectModule).digest('hex').slice(0, 16)}`;
+  const name = `${kind === 'local' ? 'worker' : 'slurm-worker'}-${createHash('sha256').update(projectModule).digest('hex').slice(0, 16)}`;
   return { dir, name, launcher: join(dir, `${name}.mjs`), spec: join(dir, `${name}.launch.json`), entry: join(dir, `${name}.entry.ts`) };
 }
 
 /** The compiled worker's launcher for this project, if one was built and none of its sources changed since. */
-export function freshCompiledWorker(projectModule: string): string | undefined {
+export function freshCompiledWorker(projectModule: string, kind: WorkerKind = 'local'): string | undefined {
   let files: ReturnType<typeof compiledWorkerFiles>;
   let spec: LaunchSpec;
   try {
-    files = compiledWorkerFiles(projectModule);
+    files = compiledWorkerFiles(projectModule, kind);
     spec = JSON.parse(readFileSync(files.spec, 'utf8')) as LaunchSpec;
   } catch {
     return undefined;

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freshCompiledWorker } from './compiled-worker.ts';
 import type { Execution, Executor, TaskDetails } from './executor.ts';
 import { ACTIVE_STATES, hasAccounting, sacctState, sbatch, scancel, squeue, unsatisfiable, type QueueEntry } from './slurm-commands.ts';
 import type { BlobStore } from './store.ts';
@@ -45,6 +46,8 @@ export interface SlurmExecutorOptions {
   readonly resultGraceMs?: number;
   /** Slurm's commands (default: the real ones); tests of states a one-node cluster cannot produce replace them. */
   readonly commands?: SlurmCommands;
+  /** Submit the project's compiled worker while it is fresh (default); false: always the tsx one. */
+  readonly compiledWorker?: boolean;
 }
 
 export interface SlurmCommands {
@@ -181,7 +184,12 @@ export class SlurmExecutor implements Executor {
     ];
     w.submit = async () => {
       const script = await this.jobScript();
-      return this.throttled(() => this.cmd.sbatch(args, script, [this.o.nodeBinary ?? process.execPath, '--import', tsxLoader(), WORKER, dir]));
+      // The compiled worker while its sources are unchanged (checked at each submission; a job that
+      // starts after an edit runs the sources instead), else the worker through tsx.
+      const compiled =
+        this.o.compiledWorker === false || process.env['RF_COMPILED_WORKER'] === '0' ? undefined : freshCompiledWorker(task.projectModule, 'slurm');
+      const command = compiled ? [compiled, dir] : ['--import', tsxLoader(), WORKER, dir];
+      return this.throttled(() => this.cmd.sbatch(args, script, [this.o.nodeBinary ?? process.execPath, ...command]));
     };
     void (async () => {
       try {

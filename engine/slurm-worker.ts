@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recordLoadedCode } from './code-check.ts';
+import { importProjectModule, isCompiledWorker } from './preloaded-projects.ts';
 import type { Project } from './project.ts';
 import { runStage } from './stage-runner.ts';
 import { BlobStore, type ArtifactRef } from './store.ts';
@@ -53,10 +54,11 @@ async function main(): Promise<TaskResult> {
   const staging = await store.stagingDir(`j${jobId ?? 'nojob'}-${manifest.task.nodeId}`);
   const outputs = Object.fromEntries(Object.keys(manifest.outputKinds).map((name) => [name, join(staging, name)]));
   const task: NodeTask = { ...manifest.task, inputs, outputs };
-  const mod = (await import(task.projectModule)) as { project?: Project };
+  const mod = (await importProjectModule(task.projectModule)) as { project?: Project };
   if (mod.project === undefined) throw new Error(`${task.projectModule} does not export 'project'`);
   // The code this job loaded, checked against the node's key (a job may start long after planning).
   recordLoadedCode(mod.project);
+  emit({ type: 'environment', facts: { worker: isCompiledWorker() ? 'compiled' : 'tsx' } });
   const metrics = await runStage(mod.project, task, emit);
   const stored: Record<string, ArtifactRef> = {};
   for (const [name, kind] of Object.entries(manifest.outputKinds)) stored[name] = await store.ingest(outputs[name]!, kind);

@@ -2,11 +2,11 @@
  * The compiled worker (engine/bundle.ts buildCompiledWorker, engine/compiled-worker.ts): the local
  * executor forks it while its sources are unchanged, it computes what the tsx worker computes, a
  * source edited after the build sends the next workers back to tsx, and a stale one started
- * anyway refuses to run.
+ * anyway refuses to run. Slurm jobs run the compiled Slurm worker the same way.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -14,10 +14,20 @@ import { buildCompiledWorker } from '../engine/bundle.ts';
 import { compiledWorkerFiles, freshCompiledWorker } from '../engine/compiled-worker.ts';
 import { STALE_EXIT } from '../engine/launcher.ts';
 import { codeRoot } from '../engine/source-digest.ts';
+import { SlurmToyWorkspace, slurmParams, slurmSkipReason } from './helpers/slurm.ts';
 import { ToyWorkspace, baseParams, copyToyProject } from './helpers/toy-workspace.ts';
 
+const slurmSkip = slurmSkipReason();
+
 const spaces: ToyWorkspace[] = [];
-after(() => spaces.forEach((w) => w.dispose()));
+/** The compiled workers this file builds (in the checkout's dist/workers/, named by the copies' URLs). */
+const built: Array<ReturnType<typeof compiledWorkerFiles>> = [];
+after(() => {
+  spaces.forEach((w) => w.dispose());
+  for (const f of built)
+    for (const path of [f.launcher, f.spec, f.entry, f.launcher.replace(/\.mjs$/, '.bundle.cjs'), `${f.launcher.replace(/\.mjs$/, '.bundle.cjs')}.cache`])
+      rmSync(path, { force: true });
+});
 
 /** The `worker` fact each execution recorded, by node id. */
 function workers(w: ToyWorkspace, afterId = 0): Record<string, string> {
@@ -44,6 +54,7 @@ test(
     );
 
     assert.equal(freshCompiledWorker(projectModule), undefined, 'nothing built yet');
+    built.push(compiledWorkerFiles(projectModule));
     await buildCompiledWorker(projectModule, codeRoot(projectModule));
     assert.equal(freshCompiledWorker(projectModule), compiledWorkerFiles(projectModule).launcher);
 
@@ -86,3 +97,32 @@ test(
     assert.match(stale.stderr, /lib\/arith\.ts changed since this compiled worker was built/);
   },
 );
+
+test('Slurm jobs run the compiled Slurm worker while it is fresh, with the digests of tsx jobs', { skip: slurmSkip, timeout: 600_000 }, async () => {
+  const src = copyToyProject('slurm-toy');
+  const projectModule = pathToFileURL(join(src, 'project.ts')).href;
+  const params = slurmParams('', undefined, [1, 2]);
+  const ref = new SlurmToyWorkspace(params, join(src, 'cli.ts'));
+  spaces.push(ref);
+  const r0 = await ref.run(['repro', 'all', '--jobs', '8']);
+  assert.equal(r0.code, 0, r0.stdout + r0.stderr);
+  assert.ok(
+    Object.values(workers(ref)).every((k) => k === 'tsx'),
+    JSON.stringify(workers(ref)),
+  );
+
+  built.push(compiledWorkerFiles(projectModule, 'slurm'));
+  await buildCompiledWorker(projectModule, codeRoot(projectModule), 'slurm');
+  assert.equal(freshCompiledWorker(projectModule, 'slurm'), compiledWorkerFiles(projectModule, 'slurm').launcher);
+  const w = new SlurmToyWorkspace(params, join(src, 'cli.ts'));
+  spaces.push(w);
+  const r1 = await w.run(['repro', 'all', '--jobs', '8']);
+  assert.equal(r1.code, 0, r1.stdout + r1.stderr);
+  const ran = workers(w);
+  assert.ok(Object.keys(ran).length >= 3, JSON.stringify(ran));
+  assert.ok(
+    Object.values(ran).every((k) => k === 'compiled'),
+    JSON.stringify(ran),
+  );
+  assert.deepEqual(w.registered(), ref.registered());
+});
