@@ -35,6 +35,16 @@ function workers(w: ToyWorkspace, afterId = 0): Record<string, string> {
   return Object.fromEntries(rows.map((r) => [r.node_id, (JSON.parse(r.environment) as { worker?: string }).worker ?? 'none']));
 }
 
+/** Every execution of `w` after `afterId` ran in a `kind` worker, and at least `min` did. */
+function assertRanIn(w: ToyWorkspace, kind: 'compiled' | 'tsx', min = 1, afterId = 0): void {
+  const ran = workers(w, afterId);
+  assert.ok(Object.keys(ran).length >= min, `${min} or more executions expected: ${JSON.stringify(ran)}`);
+  assert.ok(
+    Object.values(ran).every((k) => k === kind),
+    JSON.stringify(ran),
+  );
+}
+
 test(
   'nodes run in the compiled worker while it is fresh, with the digests the tsx worker gives; an edit sends them back to tsx',
   { timeout: 240_000 },
@@ -48,10 +58,7 @@ test(
     spaces.push(ref);
     const r0 = await ref.run(['repro', 'all', '--jobs', '2']);
     assert.equal(r0.code, 0, r0.stdout + r0.stderr);
-    assert.ok(
-      Object.values(workers(ref)).every((k) => k === 'tsx'),
-      JSON.stringify(workers(ref)),
-    );
+    assertRanIn(ref, 'tsx', 3);
 
     assert.equal(freshCompiledWorker(projectModule), undefined, 'nothing built yet');
     built.push(compiledWorkerFiles(projectModule));
@@ -62,12 +69,7 @@ test(
     spaces.push(w);
     const r1 = await w.run(['repro', 'all', '--jobs', '2']);
     assert.equal(r1.code, 0, r1.stdout + r1.stderr);
-    const ran = workers(w);
-    assert.ok(Object.keys(ran).length >= 3, JSON.stringify(ran));
-    assert.ok(
-      Object.values(ran).every((k) => k === 'compiled'),
-      JSON.stringify(ran),
-    );
+    assertRanIn(w, 'compiled', 3);
     assert.deepEqual(w.registered(), ref.registered(), 'the same outputs, byte for byte');
 
     // --isolate: a fresh compiled process per node, same results.
@@ -75,7 +77,7 @@ test(
     spaces.push(iso);
     const r2 = await iso.run(['repro', 'all', '--isolate']);
     assert.equal(r2.code, 0, r2.stdout + r2.stderr);
-    assert.ok(Object.values(workers(iso)).every((k) => k === 'compiled'));
+    assertRanIn(iso, 'compiled', 3);
     assert.deepEqual(iso.registered(), ref.registered());
 
     // An edit to a source the worker holds: the compiled worker is stale, so tsx runs the nodes.
@@ -84,12 +86,8 @@ test(
     const before = w.query<{ id: number }>('SELECT MAX(id) AS id FROM executions')[0]!.id;
     const r3 = await w.run(['repro', 'all', '--jobs', '2']);
     assert.equal(r3.code, 0, r3.stdout + r3.stderr);
-    const again = workers(w, before);
-    assert.ok(Object.keys(again).length > 0, 'the edited stage reran');
-    assert.ok(
-      Object.values(again).every((k) => k === 'tsx'),
-      JSON.stringify(again),
-    );
+    // The edited stage's nodes rerun, in tsx workers.
+    assertRanIn(w, 'tsx', 1, before);
 
     // Started anyway, a stale compiled worker exits with STALE_EXIT instead of running.
     const stale = spawnSync(process.execPath, [compiledWorkerFiles(projectModule).launcher, projectModule], { encoding: 'utf8' });
@@ -106,10 +104,7 @@ test('Slurm jobs run the compiled Slurm worker while it is fresh, with the diges
   spaces.push(ref);
   const r0 = await ref.run(['repro', 'all', '--jobs', '8']);
   assert.equal(r0.code, 0, r0.stdout + r0.stderr);
-  assert.ok(
-    Object.values(workers(ref)).every((k) => k === 'tsx'),
-    JSON.stringify(workers(ref)),
-  );
+  assertRanIn(ref, 'tsx', 3);
 
   built.push(compiledWorkerFiles(projectModule, 'slurm'));
   await buildCompiledWorker(projectModule, codeRoot(projectModule), 'slurm');
@@ -118,11 +113,6 @@ test('Slurm jobs run the compiled Slurm worker while it is fresh, with the diges
   spaces.push(w);
   const r1 = await w.run(['repro', 'all', '--jobs', '8']);
   assert.equal(r1.code, 0, r1.stdout + r1.stderr);
-  const ran = workers(w);
-  assert.ok(Object.keys(ran).length >= 3, JSON.stringify(ran));
-  assert.ok(
-    Object.values(ran).every((k) => k === 'compiled'),
-    JSON.stringify(ran),
-  );
+  assertRanIn(w, 'compiled', 3);
   assert.deepEqual(w.registered(), ref.registered());
 });
