@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeTextAtomic } from './atomic-text.ts';
 import { parseParams, readParamsText, type ParamsFile } from './params.ts';
+import { codeRoot, packageVersion } from './source-digest.ts';
 
 /**
  * params.yaml through a one-entry cache of its parsed form. Parsing the project's 11 KB file with
@@ -24,22 +25,10 @@ let parserId: string | undefined;
 
 /** What the parse depends on besides the text: this engine's parser and the yaml package's version. */
 function parser(): string {
-  if (parserId !== undefined) return parserId;
-  const require = createRequire(import.meta.url);
-  let yaml = 'unknown';
-  for (let d = dirname(require.resolve('yaml')); dirname(d) !== d; d = dirname(d)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'yaml') {
-        yaml = pkg.version ?? 'unknown';
-        break;
-      }
-    } catch {
-      // no package.json at this level
-    }
-  }
-  const source = readFileSync(fileURLToPath(new URL('./params.ts', import.meta.url)));
-  parserId = createHash('sha256').update(source).update(`\0yaml ${yaml}`).digest('hex');
+  parserId ??= createHash('sha256')
+    .update(readFileSync(fileURLToPath(new URL('./params.ts', import.meta.url))))
+    .update(`\0yaml ${packageVersion(codeRoot(import.meta.url), 'yaml')}`)
+    .digest('hex');
   return parserId;
 }
 
@@ -66,14 +55,11 @@ function readEntry(cacheFile: string): CacheEntry | undefined {
 }
 
 function writeEntry(cacheFile: string, entry: CacheEntry): void {
-  const tmp = `${cacheFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     mkdirSync(dirname(cacheFile), { recursive: true });
-    writeFileSync(tmp, JSON.stringify(entry));
-    renameSync(tmp, cacheFile);
+    writeTextAtomic(cacheFile, JSON.stringify(entry));
   } catch {
     // Only a cache: a read-only or full disk costs the next start a parse, nothing else.
-    rmSync(tmp, { force: true });
   }
 }
 

@@ -38,7 +38,8 @@ function packageName(spec: string): string {
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
-function packageVersion(root: string, name: string): string {
+/** The installed version of a package under `root` ('builtin' for node:, 'absent' when not installed). */
+export function packageVersion(root: string, name: string): string {
   if (name.startsWith('node:')) return 'builtin';
   const manifest = join(root, 'node_modules', name, 'package.json');
   try {
