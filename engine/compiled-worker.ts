@@ -24,8 +24,12 @@ export function compiledWorkerFiles(
   return { dir, name, launcher: join(dir, `${name}.mjs`), spec: join(dir, `${name}.launch.json`), entry: join(dir, `${name}.entry.ts`) };
 }
 
-/** The compiled worker's launcher for this project, if one was built and none of its sources changed since. */
-export function freshCompiledWorker(projectModule: string, kind: WorkerKind = 'local'): string | undefined {
+/**
+ * The compiled worker's launcher for this project, if one was built and none of its sources changed
+ * since, and neither the caller (`allowed`) nor RF_COMPILED_WORKER=0 asks for the tsx worker.
+ */
+export function freshCompiledWorker(projectModule: string, kind: WorkerKind = 'local', allowed = true): string | undefined {
+  if (!allowed || process.env['RF_COMPILED_WORKER'] === '0') return undefined;
   let files: ReturnType<typeof compiledWorkerFiles>;
   let spec: LaunchSpec;
   try {

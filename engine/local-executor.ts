@@ -109,7 +109,7 @@ class WorkerProcess {
 
   constructor(options: LocalExecutorOptions, persistent: boolean) {
     // Checked at every start: a source edited during the run sends later workers back to tsx.
-    const compiled = options.compiledWorker === false || process.env['RF_COMPILED_WORKER'] === '0' ? undefined : freshCompiledWorker(options.projectModule);
+    const compiled = freshCompiledWorker(options.projectModule, 'local', options.compiledWorker !== false);
     this.child = childProcess().fork(compiled ?? WORKER, [options.projectModule, ...(persistent ? ['--persistent'] : [])], {
       execArgv: [...(compiled ? [] : ['--import', tsxLoader()]), ...(options.nodeArgs ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

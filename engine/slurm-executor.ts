@@ -186,8 +186,7 @@ export class SlurmExecutor implements Executor {
       const script = await this.jobScript();
       // The compiled worker while its sources are unchanged (checked at each submission; a job that
       // starts after an edit runs the sources instead), else the worker through tsx.
-      const compiled =
-        this.o.compiledWorker === false || process.env['RF_COMPILED_WORKER'] === '0' ? undefined : freshCompiledWorker(task.projectModule, 'slurm');
+      const compiled = freshCompiledWorker(task.projectModule, 'slurm', this.o.compiledWorker !== false);
       const command = compiled ? [compiled, dir] : ['--import', tsxLoader(), WORKER, dir];
       return this.throttled(() => this.cmd.sbatch(args, script, [this.o.nodeBinary ?? process.execPath, ...command]));
     };

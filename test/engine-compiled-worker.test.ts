@@ -64,6 +64,13 @@ test(
     built.push(compiledWorkerFiles(projectModule));
     await buildCompiledWorker(projectModule, codeRoot(projectModule));
     assert.equal(freshCompiledWorker(projectModule), compiledWorkerFiles(projectModule).launcher);
+    assert.equal(freshCompiledWorker(projectModule, 'local', false), undefined, 'the caller asks for tsx');
+    process.env['RF_COMPILED_WORKER'] = '0';
+    try {
+      assert.equal(freshCompiledWorker(projectModule), undefined, 'RF_COMPILED_WORKER=0 asks for tsx');
+    } finally {
+      delete process.env['RF_COMPILED_WORKER'];
+    }
 
     const w = new ToyWorkspace(params, 'tsx', join(src, 'cli.ts'));
     spaces.push(w);
