@@ -7,8 +7,6 @@
 import { BACKEND_ENV } from './choice.ts';
 import { initBackend, parseBackendChoice, type BackendInfo } from './index.ts';
 
-export { BACKEND_ENV };
-
 export async function initBackendFromEnv(log?: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<BackendInfo> {
   const choice = parseBackendChoice(env[BACKEND_ENV] ?? 'auto', BACKEND_ENV);
   return initBackend(choice, log ? { log } : {});
