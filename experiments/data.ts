@@ -193,10 +193,6 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
 }
 
 /**
- * What a report's header states beside the profile's (static) description: the number of test
- * images each evaluation used, and the `--set` overrides, which the description does not know of.
- */
-/**
  * An integer with commas every three digits, as toLocaleString('en-US') writes it, without its
  * cost: the first toLocaleString of a process loads ICU's number formats (15-50 ms here), which
  * every command that builds the graph paid.
@@ -207,6 +203,10 @@ export function withThousands(n: number): string {
   return n < 0 ? `-${digits}` : digits;
 }
 
+/**
+ * What a report's header states beside the profile's (static) description: the number of test
+ * images each evaluation used, and the `--set` overrides, which the description does not know of.
+ */
 export function describeRun(p: Profile, overrides: readonly string[]): string {
   const testCount = p.data.source === 'synthetic' && p.data.synthetic ? p.data.synthetic.testCount : CIFAR10_TEST_COUNT;
   const count = p.evaluation.count ?? testCount;
