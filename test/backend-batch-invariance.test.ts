@@ -1,7 +1,7 @@
-// What the prediction memo (ml/attacks/prediction-memo.ts) rests on: on the native and wasm
-// backends an image's eval-mode logits are the same bits whatever batch it is forwarded in. Checked
-// on every demo architecture at the demo's widths: native at one and two kernel threads, wasm at
-// its one (tfjs runs the single-threaded wasm build under Node).
+// What the prediction memo (ml/attacks/prediction-memo.ts) rests on: on each backend it trusts
+// (native, cpu, wasm) an image's eval-mode logits are the same bits whatever batch it is forwarded
+// in. Checked on every demo architecture at the demo's widths: native at one and two kernel
+// threads, cpu and wasm at their one (tfjs runs the single-threaded wasm build under Node).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,7 @@ const script = fileURLToPath(new URL('./helpers/batch-invariance.ts', import.met
 const cases: Array<{ backend: string; threads: string; skip: string | false }> = [
   { backend: 'native', threads: '1', skip: noNative },
   { backend: 'native', threads: '2', skip: noNative },
+  { backend: 'cpu', threads: '1', skip: false },
   { backend: 'wasm', threads: '1', skip: false },
 ];
 
