@@ -2,7 +2,8 @@
  * What the compiled pipeline CLI loads for a command that computes nothing (`repro --dry-run`):
  * not tfjs (only nodes need it) and none of the packages that only some stages use (vega and
  * vega-lite for figures, marked for the HTML page, tar for downloads). Together they were about
- * 0.6 s of every `status`, `show` and no-op `repro` on this machine.
+ * 0.6 s of every `status`, `show` and no-op `repro` on this machine. Nor the `bindings` package:
+ * better-sqlite3 is given its addon's path (engine/db.ts), where bindings' search cost about 35 ms.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -36,7 +37,7 @@ export async function resolve(specifier, context, next) {
   return { esm, cjs };
 }
 
-test('a dry run of the compiled CLI loads neither tfjs nor the figure, page and download packages', { timeout: 120_000 }, async () => {
+test('a dry run of the compiled CLI loads neither tfjs nor the figure, page, download and addon-search packages', { timeout: 120_000 }, async () => {
   await buildEntry(join(ROOT, 'pipeline.ts'), join(dir, 'out'), 'pipeline', ROOT);
   const root = join(dir, 'root');
   mkdirSync(root, { recursive: true });
@@ -59,6 +60,10 @@ test('a dry run of the compiled CLI loads neither tfjs nor the figure, page and 
     loaded.some((l) => l.startsWith('cjs ') && l.includes('/node_modules/better-sqlite3/')),
     'the CommonJS recorder saw better-sqlite3',
   );
-  const unwanted = loaded.filter((l) => /\/node_modules\/(@tensorflow|vega|vega-lite|marked|tar)\//.test(l));
+  assert.ok(
+    loaded.some((l) => l.startsWith('cjs ') && l.endsWith('/better_sqlite3.node')),
+    'the SQLite addon was loaded',
+  );
+  const unwanted = loaded.filter((l) => /\/node_modules\/(@tensorflow|vega|vega-lite|marked|tar|bindings|file-uri-to-path)\//.test(l));
   assert.deepEqual(unwanted, []);
 });
