@@ -77,6 +77,8 @@ test('profiles inherit by deep merge; errors in inherited values say where they 
 test('canonical JSON is key-order independent and rejects values JSON cannot hold', () => {
   assert.equal(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] }), '{"a":[1,{"c":3,"d":2}],"b":1}');
   assert.equal(canonicalJson({ a: 1, b: undefined }), canonicalJson({ a: 1 }));
+  // Keys sort as strings, integer-like ones too (an object would enumerate those numerically).
+  assert.equal(canonicalJson({ 2: 'b', 10: 'a', x: 0, B: 1 }), '{"10":"a","2":"b","B":1,"x":0}');
   assert.throws(() => canonicalJson({ lr: Number.NaN }), /\$\.lr is NaN/);
   assert.throws(() => canonicalJson({ grid: [{ a: 1 }, { b: [2, Number.POSITIVE_INFINITY] }] }), /\$\.grid\[1\]\.b\[1\] is Infinity/);
   assert.throws(() => canonicalJson({ z: 1, a: { f: () => 1 } }), /\$\.a\.f has type function/);
