@@ -114,7 +114,11 @@ function findCycle(nodes: ReadonlyMap<string, CheckedNode>): string[] | undefine
 export function resolveTargets(g: CheckedGraph, targets: readonly string[]): string[] {
   const out = new Set<string>();
   const stages = new Map<string, string[]>();
-  for (const { spec } of g.nodes.values()) stages.set(spec.stage.name, [...(stages.get(spec.stage.name) ?? []), spec.id]);
+  for (const { spec } of g.nodes.values()) {
+    const ids = stages.get(spec.stage.name);
+    if (ids === undefined) stages.set(spec.stage.name, [spec.id]);
+    else ids.push(spec.id); // not a copy per node: that was quadratic (124 ms of a 10,000-node no-op)
+  }
   for (const t of targets) {
     const ids = g.groups[t] ?? (g.nodes.has(t) ? [t] : stages.get(t));
     if (ids === undefined) {

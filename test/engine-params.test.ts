@@ -11,7 +11,7 @@ import { canonicalJson } from '../engine/canonical-json.ts';
 import { combinations, nodeId, segment } from '../engine/sweep.ts';
 import { newClosureMemo, sourceClosure } from '../engine/source-digest.ts';
 import { project } from '../experiments/project.ts';
-import { checkGraph } from '../engine/graph.ts';
+import { checkGraph, resolveTargets } from '../engine/graph.ts';
 import { scale } from './fixtures/toy/scale.ts';
 import { gen } from './fixtures/toy/stages.ts';
 
@@ -187,4 +187,16 @@ test('graph checks: dangling refs, wrong kinds, missing inputs, cycles', () => {
     /stage 'gen' has no such output/,
   );
   assert.throws(() => checkGraph({ nodes: [{ id: 'g', stage: gen, params: { n: 1 } }], groups: { all: ['x'] } }), /target 'all' lists unknown node 'x'/);
+});
+
+test('targets resolve as groups, node ids and stage names, each node once, in graph order', () => {
+  const nodes = [
+    { id: 'g1', stage: gen, params: { n: 1 } },
+    { id: 'g2', stage: gen, params: { n: 2 } },
+    ...Array.from({ length: 3 }, (_, i) => ({ id: `s${i}`, stage: scale, params: { factor: i }, inputs: { src: { node: `g${1 + (i % 2)}`, output: 'out' } } })),
+  ];
+  const g = checkGraph({ nodes, groups: { odd: ['s1', 'g1'] } });
+  assert.deepEqual(resolveTargets(g, ['scale']), ['s0', 's1', 's2']);
+  assert.deepEqual(resolveTargets(g, ['gen', 'odd', 's2']), ['g1', 'g2', 's1', 's2']);
+  assert.throws(() => resolveTargets(g, ['scal']), /unknown target 'scal'/);
 });
