@@ -6,7 +6,7 @@ import { parse } from 'acorn';
 import type { BundleManifest, LaunchSpec } from './launcher.ts';
 import { writeTextAtomic } from './atomic-text.ts';
 import { WORKER_MODULES, compiledWorkerFiles, type WorkerKind } from './compiled-worker.ts';
-import { cachePath } from './launcher.ts';
+import { cachePath, launchSpecPath } from './launcher.ts';
 
 /**
  * A compiled copy of a CLI entry so the driver starts without the TypeScript loader: `status`,
@@ -283,7 +283,9 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.
     process.exit(2);
   }
   const root = process.cwd();
-  await buildEntry(resolve(root, entry), resolve(root, 'dist'), name, root);
+  const spec = await buildEntry(resolve(root, entry), resolve(root, 'dist'), name, root);
+  // For the TypeScript entry that hands over to this build (pipeline.ts, runCompiledIfFresh).
+  writeTextAtomic(launchSpecPath(resolve(root, 'dist'), name), JSON.stringify(spec));
   process.stdout.write(`built dist/${name}.mjs\n`);
   if (worker) {
     for (const kind of ['local', 'slurm'] as const) {

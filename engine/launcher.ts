@@ -146,6 +146,39 @@ export function runBundle(bundle: string, globals: BundleGlobals): CacheState {
   return state;
 }
 
+async function start(spec: LaunchSpec, importModule: (specifier: string) => Promise<unknown>, importMetaResolve: (specifier: string) => string): Promise<void> {
+  const externals: Record<string, unknown> = {};
+  // In order, before the bundle runs: what an ES bundle's hoisted imports did.
+  for (const s of spec.externals) externals[s] = await importModule(s);
+  runBundle(spec.bundle, { externals, importModule, importMetaResolve });
+}
+
+/** Where `npm run build` writes a CLI's launch spec beside its launcher (for runCompiledIfFresh). */
+export const launchSpecPath = (outDir: string, name: string): string => resolve(outDir, `${name}.launch.json`);
+
+/**
+ * For a CLI entry started from its TypeScript sources: runs, in this process, the compiled copy
+ * that the launch spec in `specFile` describes, when every source it holds is unchanged. False
+ * (nothing run, nothing printed) when there is no readable spec or bundle, a source changed, or
+ * RF_COMPILED_CLI=0: the caller then runs its sources, which is never stale.
+ */
+export async function runCompiledIfFresh(
+  specFile: URL | string,
+  importModule: (specifier: string) => Promise<unknown>,
+  importMetaResolve: (specifier: string) => string,
+): Promise<boolean> {
+  if (process.env.RF_COMPILED_CLI === '0') return false;
+  let spec: LaunchSpec;
+  try {
+    spec = JSON.parse(readFileSync(specFile, 'utf8')) as LaunchSpec;
+    if (!statSync(spec.bundle).isFile() || staleSource(spec.root, spec.manifest) !== undefined) return false;
+  } catch {
+    return false;
+  }
+  await start(spec, importModule, importMetaResolve);
+  return true;
+}
+
 /**
  * The launcher's whole job: the bundle while its sources are unchanged (and this node can load it),
  * else the TypeScript entry through tsx (slower, never stale) after saying how to rebuild.
@@ -157,10 +190,7 @@ export async function launch(
 ): Promise<void> {
   const stale = staleSource(spec.root, spec.manifest);
   if (stale === undefined) {
-    const externals: Record<string, unknown> = {};
-    // In order, before the bundle runs: what an ES bundle's hoisted imports did.
-    for (const s of spec.externals) externals[s] = await importModule(s);
-    runBundle(spec.bundle, { externals, importModule, importMetaResolve });
+    await start(spec, importModule, importMetaResolve);
     return;
   }
   if (spec.whenStale === 'exit') {

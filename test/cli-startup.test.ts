@@ -38,7 +38,7 @@ export async function resolve(specifier, context, next) {
 }
 
 test('a dry run of the compiled CLI loads neither tfjs nor the figure, page, download and addon-search packages', { timeout: 120_000 }, async () => {
-  await buildEntry(join(ROOT, 'pipeline.ts'), join(dir, 'out'), 'pipeline', ROOT);
+  await buildEntry(join(ROOT, 'experiments', 'cli.ts'), join(dir, 'out'), 'pipeline', ROOT);
   const root = join(dir, 'root');
   mkdirSync(root, { recursive: true });
   copyFileSync(join(ROOT, 'params.yaml'), join(root, 'params.yaml'));

@@ -182,3 +182,36 @@ test('a lazy builtin stands for the real module: same properties, loaded on firs
   assert.deepEqual(Object.keys(cp).sort(), ['fork', 'spawn']);
   assert.deepEqual(loads, ['node:child_process'], 'required once');
 });
+
+test('a TypeScript entry runs its fresh build in-process, and its sources when there is none, it is stale or RF_COMPILED_CLI=0', async () => {
+  const front = join(dir, 'front.ts');
+  const specFile = join(dir, 'out', 'probe.launch.json');
+  writeFileSync(
+    front,
+    `import { runCompiledIfFresh } from ${JSON.stringify(join(ROOT, 'engine', 'launcher.ts'))};
+if (!(await runCompiledIfFresh(${JSON.stringify(specFile)}, (s) => import(s), import.meta.resolve))) process.stdout.write(JSON.stringify({ version: 'source' }) + '\\n');
+`,
+  );
+  const viaTsx = (env: Record<string, string> = {}): string => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', front], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '', 'nothing is printed about which one ran');
+    return (JSON.parse(r.stdout.trim()) as { version: string }).version;
+  };
+  rmSync(specFile, { force: true });
+  await build('h1');
+  assert.equal(viaTsx(), 'source', 'no launch spec: the sources');
+  const buildWithSpec = async (version: string) => {
+    writeFileSync(entry, source(version));
+    writeFileSync(specFile, JSON.stringify(await buildEntry(entry, join(dir, 'out'), 'probe', ROOT)));
+  };
+  await buildWithSpec('h1');
+  assert.equal(viaTsx(), 'h1', 'a fresh build runs');
+  assert.equal(viaTsx({ RF_COMPILED_CLI: '0' }), 'source');
+  rmSync(bundle);
+  assert.equal(viaTsx(), 'source', 'the spec without its bundle: the sources');
+  await buildWithSpec('h1');
+  assert.equal(viaTsx(), 'h1');
+  writeFileSync(entry, source('h2-edited'));
+  assert.equal(viaTsx(), 'source', 'a source edited after the build: the sources');
+});
