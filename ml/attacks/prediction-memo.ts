@@ -6,7 +6,8 @@
  *
  * Exact only where a label does not depend on the batch it was computed in (the other images, the
  * batch size): true of the native, cpu and wasm backends' kernels, which
- * test/backend-batch-invariance checks on every demo architecture, and not promised by cuDNN,
+ * test/backend-batch-invariance checks on every demo architecture (native: where oneDNN runs its
+ * AVX-512 kernels; on an AVX2-only CPU its logits depend on the batch), and not promised by cuDNN,
  * whose algorithm choice depends on the batch size. So the memo is used on those three backends
  * only (`memoSafeBackend`).
  *
@@ -16,14 +17,16 @@
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { nativeRunsAvx512 } from '../backend/native/addon.ts';
 import type { RigidMotion } from '../transform/rigid.ts';
 import type { KnownLabels } from './spatial.ts';
 
 /** Backends whose kernels give every image the same logits whatever batch it is in. */
-const BATCH_INVARIANT = new Set(['native', 'cpu', 'wasm']);
+const BATCH_INVARIANT = new Set(['cpu', 'wasm']);
 
 export function memoSafeBackend(backend: string = tf.getBackend()): boolean {
-  return BATCH_INVARIANT.has(backend);
+  // native: only on CPUs where oneDNN runs its AVX-512 kernels (see nativeRunsAvx512).
+  return BATCH_INVARIANT.has(backend) || (backend === 'native' && nativeRunsAvx512());
 }
 
 /** Beyond this many images the memo starts again (about 2 KB per image at the paper's grids). */

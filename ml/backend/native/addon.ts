@@ -172,3 +172,18 @@ export function loadNativeAddon(): NativeAddon | undefined {
 export function nativeBuildHint(): string {
   return `${loadError ?? 'not loaded'}. Build it with \`npm run build:native\` ` + '(needs g++ and oneDNN: `apt-get install -y libdnnl-dev` on Debian/Ubuntu)';
 }
+
+/**
+ * Whether oneDNN runs its AVX-512 kernels here (read from the implementation it picks for a 3x3
+ * convolution). Only there do the native kernels give an image the same logits in any batch
+ * (test/backend-batch-invariance): on an AVX2-only CPU (an AMD EPYC) oneDNN 2.6's do not, on
+ * every demo architecture, so the prediction memo does not trust them. False without the addon.
+ */
+let avx512: boolean | undefined;
+export function nativeRunsAvx512(): boolean {
+  if (avx512 === undefined) {
+    const addon = loadNativeAddon();
+    avx512 = addon !== undefined && /avx512/.test(addon.conv2dImpl(0, [8, 16, 16, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1]));
+  }
+  return avx512;
+}
