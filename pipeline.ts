@@ -5,7 +5,8 @@
  * Otherwise, or with RF_COMPILED_CLI=0, the sources run. Either way the same code computes the same
  * keys: node keys hash the sources, never the bundle.
  */
-import { runCompiledIfFresh } from './engine/launcher.ts';
+import { fileURLToPath } from 'node:url';
+import { launchSpecPath, runCompiledIfFresh } from './engine/launcher.ts';
 
-const compiled = new URL('./dist/pipeline.launch.json', import.meta.url);
+const compiled = launchSpecPath(fileURLToPath(new URL('./dist', import.meta.url)), 'pipeline');
 if (!(await runCompiledIfFresh(compiled, (s) => import(s), import.meta.resolve))) await import('./experiments/cli.ts');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { staleSource, type LaunchSpec } from './launcher.ts';
+import { freshLaunchSpec } from './launcher.ts';
 import { codeRoot } from './source-digest.ts';
 
 /**
@@ -31,12 +31,10 @@ export function compiledWorkerFiles(
 export function freshCompiledWorker(projectModule: string, kind: WorkerKind = 'local', allowed = true): string | undefined {
   if (!allowed || process.env['RF_COMPILED_WORKER'] === '0') return undefined;
   let files: ReturnType<typeof compiledWorkerFiles>;
-  let spec: LaunchSpec;
   try {
     files = compiledWorkerFiles(projectModule, kind);
-    spec = JSON.parse(readFileSync(files.spec, 'utf8')) as LaunchSpec;
   } catch {
     return undefined;
   }
-  return existsSync(files.launcher) && staleSource(spec.root, spec.manifest) === undefined ? files.launcher : undefined;
+  return freshLaunchSpec(files.spec) !== undefined && existsSync(files.launcher) ? files.launcher : undefined;
 }

@@ -157,24 +157,31 @@ async function start(spec: LaunchSpec, importModule: (specifier: string) => Prom
 export const launchSpecPath = (outDir: string, name: string): string => resolve(outDir, `${name}.launch.json`);
 
 /**
+ * The launch spec in `specFile` when it reads, its bundle is there and no source it lists changed
+ * since the build; otherwise undefined. The one freshness check for compiled CLIs and workers.
+ */
+export function freshLaunchSpec(specFile: URL | string): LaunchSpec | undefined {
+  try {
+    const spec = JSON.parse(readFileSync(specFile, 'utf8')) as LaunchSpec;
+    return statSync(spec.bundle).isFile() && staleSource(spec.root, spec.manifest) === undefined ? spec : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * For a CLI entry started from its TypeScript sources: runs, in this process, the compiled copy
- * that the launch spec in `specFile` describes, when every source it holds is unchanged. False
- * (nothing run, nothing printed) when there is no readable spec or bundle, a source changed, or
- * RF_COMPILED_CLI=0: the caller then runs its sources, which is never stale.
+ * that the launch spec in `specFile` describes, when it is fresh (freshLaunchSpec). False (nothing
+ * run, nothing printed) otherwise or with RF_COMPILED_CLI=0: the caller then runs its sources,
+ * which are never stale.
  */
 export async function runCompiledIfFresh(
   specFile: URL | string,
   importModule: (specifier: string) => Promise<unknown>,
   importMetaResolve: (specifier: string) => string,
 ): Promise<boolean> {
-  if (process.env.RF_COMPILED_CLI === '0') return false;
-  let spec: LaunchSpec;
-  try {
-    spec = JSON.parse(readFileSync(specFile, 'utf8')) as LaunchSpec;
-    if (!statSync(spec.bundle).isFile() || staleSource(spec.root, spec.manifest) !== undefined) return false;
-  } catch {
-    return false;
-  }
+  const spec = process.env.RF_COMPILED_CLI === '0' ? undefined : freshLaunchSpec(specFile);
+  if (spec === undefined) return false;
   await start(spec, importModule, importMetaResolve);
   return true;
 }
