@@ -1,20 +1,17 @@
 // What the prediction memo (ml/attacks/prediction-memo.ts) rests on: on each backend it trusts
-// (native, cpu, wasm) an image's eval-mode logits are the same bits whatever batch it is forwarded
-// in. Checked on every demo architecture at the demo's widths: native at one and two kernel
-// threads, cpu and wasm at their one (tfjs runs the single-threaded wasm build under Node).
+// (cpu, wasm, and native where oneDNN runs AVX-512 kernels) an image's eval-mode logits are the
+// same bits whatever batch it is forwarded in. Measured on every demo architecture at the demo's
+// widths: native at one and two kernel threads, cpu and wasm at their one (tfjs runs the
+// single-threaded wasm build under Node). Where the memo does not trust a backend (native on an
+// AVX2-only CPU) the figures are printed, and only a trusted backend must show no difference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadNativeAddon, nativeRunsAvx512 } from '../ml/backend/native/addon.ts';
+import { memoSafeBackend } from '../ml/attacks/prediction-memo.ts';
+import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 
-// The memo trusts native only where oneDNN runs AVX-512 kernels; elsewhere there is no claim to check.
-const noNative =
-  loadNativeAddon() === undefined
-    ? 'native backend absent (npm run build:native)'
-    : !nativeRunsAvx512()
-      ? 'oneDNN runs no AVX-512 kernels on this CPU, where its logits depend on the batch, so the memo does not trust native here'
-      : false;
+const noNative = loadNativeAddon() === undefined ? 'native backend absent (npm run build:native)' : false;
 if (noNative) console.log(`# skipped: ${noNative}`);
 
 const script = fileURLToPath(new URL('./helpers/batch-invariance.ts', import.meta.url));
@@ -27,7 +24,7 @@ const cases: Array<{ backend: string; threads: string; skip: string | false }> =
 ];
 
 for (const { backend, threads, skip } of cases) {
-  test(`${backend}, ${threads} thread(s): logits of an image do not depend on its batch (every demo architecture)`, { skip }, () => {
+  test(`${backend}, ${threads} thread(s): the memo trusts it only if an image's logits do not depend on its batch (every demo architecture)`, { skip }, () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
       encoding: 'utf8',
       env: { ...process.env, RF_THREADS: threads, RF_BACKEND: backend },
@@ -36,6 +33,10 @@ for (const { backend, threads, skip } of cases) {
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 7, r.stdout);
     assert.equal(lines[0], `backend ${backend}`);
+    if (!memoSafeBackend(backend)) {
+      console.log(`# the memo does not trust ${backend} on this CPU; measured: ${lines.slice(1).join('; ')}`);
+      return;
+    }
     for (const line of lines.slice(1)) assert.match(line, / 0 of \d+ logits differ$/, line);
   });
 }

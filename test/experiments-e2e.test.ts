@@ -14,11 +14,12 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { MINI_PROFILE } from './helpers/mini-profile.ts';
-import { loadNativeAddon, nativeRunsAvx512 } from '../ml/backend/native/addon.ts';
+import { memoSafeBackend } from '../ml/attacks/prediction-memo.ts';
+import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 
-// The run's backend is native where the addon is built; the memo trusts it only on AVX-512 CPUs.
+// The run's backend is native where the addon is built (`auto`); the memo may not trust it there.
 const noMemo =
-  loadNativeAddon() !== undefined && !nativeRunsAvx512()
+  loadNativeAddon() !== undefined && !memoSafeBackend('native')
     ? 'the memo does not trust native on this CPU (no AVX-512 kernels), so no evaluation reuses labels'
     : false;
 if (noMemo) console.log(`# skipped: ${noMemo}`);
