@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'acorn';
 import type { BundleManifest, LaunchSpec } from './launcher.ts';
@@ -20,15 +21,20 @@ import { cachePath, launchSpecPath } from './launcher.ts';
  * with V8's code cache (engine/launcher.ts): an ES module cannot be given cached data on node 20.
  * What an ES bundle did is kept: every `import.meta.url` is replaced by the URL of the TypeScript
  * file it appears in (stage modules, the worker path and the project module keep pointing at the
- * sources) and `import.meta.resolve` by the launcher's (dist/); CommonJS packages imported
+ * sources), computed at run time from the file's path relative to the project root, so that a
+ * copied or moved checkout points at its own sources; `import.meta.resolve` is replaced by the
+ * launcher's (dist/); CommonJS packages imported
  * statically are require()d where first needed (see isCommonJs), ES ones are loaded by the
  * launcher before the bundle runs (as hoisted imports were) and handed in by name; every `import()`
  * left in the bundle (computed specifiers, execa, the wasm backend) calls the launcher's import(),
  * so it resolves from dist/ as before (node 20 loses a vm.Script's import() hook when the script
  * comes from the code cache). An entry must not use top-level await (CommonJS has none): the build
  * fails if it does, as it does for any other `import.meta` left in.
- * The launcher records the size and mtime of every source it holds and refuses to run once any changed.
+ * The launcher records the size, mtime and digest of every source it holds and refuses to run once any changed.
  */
+
+/** A path relative to the root, with forward slashes (what the bundle and the manifest name files by). */
+const rootRelative = (root: string, file: string): string => relative(root, file).split(sep).join('/');
 
 /** Packages compiled into the bundle (with whatever they import); all others stay external. */
 const BUNDLED = new Set(['commander', 'zod', 'yaml']);
@@ -182,7 +188,7 @@ export async function buildEntry(
             build.onLoad({ filter: /.*/, namespace: 'rf-external' }, async (args) => ({ contents: await externalModule(args.path), loader: 'js' }));
             build.onLoad({ filter: /\.ts$/ }, (args) => {
               const text = readFileSync(args.path, 'utf8');
-              const url = JSON.stringify(pathToFileURL(args.path).href);
+              const url = `__rfSourceUrl(${JSON.stringify(rootRelative(root, args.path))})`;
               return { contents: text.replaceAll('import.meta.url', url).replaceAll('import.meta.resolve', '__rfImportMetaResolve'), loader: 'ts' };
             });
           },
@@ -205,15 +211,16 @@ export async function buildEntry(
     Object.keys(inputs)
       .filter((p) => !p.includes(':'))
       .map((p) => {
-        const st = statSync(resolve(root, p));
-        return [relative(root, resolve(root, p)), st.size, st.mtimeMs] as const;
+        const file = resolve(root, p);
+        const st = statSync(file);
+        return [rootRelative(root, file), st.size, st.mtimeMs, createHash('sha256').update(readFileSync(file)).digest('hex')] as const;
       });
   const launcherSource = fileURLToPath(new URL('./launcher.ts', import.meta.url));
   const manifest: BundleManifest = { sources: [...sources(result.metafile.inputs), ...sources({ [relative(root, launcherSource)]: true })] };
   const spec: LaunchSpec = {
-    root,
-    entry: relative(root, entry),
-    bundle: bundleFile,
+    root: relative(outDir, root) || '.',
+    entry: rootRelative(root, entry),
+    bundle: relative(outDir, bundleFile),
     manifest,
     externals,
     ...(options.whenStale ? { whenStale: options.whenStale } : {}),
@@ -221,7 +228,7 @@ export async function buildEntry(
   const launcher = await esbuild.build({
     stdin: {
       // import() and import.meta.resolve written here resolve from the launcher's folder (dist/).
-      contents: `import { launch } from ${JSON.stringify(launcherSource)};\nawait launch(${JSON.stringify(spec)}, (s) => import(s), import.meta.resolve);\n`,
+      contents: `import { launch } from ${JSON.stringify(launcherSource)};\nawait launch(${JSON.stringify(spec)}, import.meta.url, (s) => import(s), import.meta.resolve);\n`,
       resolveDir: root,
       loader: 'ts',
     },
@@ -252,13 +259,15 @@ export async function buildCompiledWorker(projectModule: string, root: string, k
   const files = compiledWorkerFiles(projectModule, kind);
   mkdirSync(files.dir, { recursive: true });
   const engine = (f: string) => JSON.stringify(fileURLToPath(new URL(f, import.meta.url)));
+  // The driver names the project by its URL in this checkout, wherever the checkout is now.
+  const projectFromEntry = relative(dirname(files.entry), fileURLToPath(projectModule)).split(sep).join('/');
   writeTextAtomic(
     files.entry,
     [
       '// Generated by engine/bundle.ts (buildCompiledWorker): the worker with its project compiled in.',
       `import * as project from ${JSON.stringify(fileURLToPath(projectModule))};`,
       `import { preloadProjectModule } from ${engine('./preloaded-projects.ts')};`,
-      `preloadProjectModule(${JSON.stringify(projectModule)}, project);`,
+      `preloadProjectModule(new URL(${JSON.stringify(projectFromEntry)}, import.meta.url).href, project);`,
       `void import(${engine(WORKER_MODULES[kind])});`,
       '',
     ].join('\n'),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freshLaunchSpec } from './launcher.ts';
 import { codeRoot } from './source-digest.ts';
 
@@ -19,8 +20,11 @@ export function compiledWorkerFiles(
   projectModule: string,
   kind: WorkerKind = 'local',
 ): { dir: string; name: string; launcher: string; spec: string; entry: string } {
-  const dir = join(codeRoot(projectModule), 'dist', 'workers');
-  const name = `${kind === 'local' ? 'worker' : 'slurm-worker'}-${createHash('sha256').update(projectModule).digest('hex').slice(0, 16)}`;
+  const root = codeRoot(projectModule);
+  const dir = join(root, 'dist', 'workers');
+  // Named by the module's place in the checkout, so that a copied checkout finds its own build.
+  const inRoot = relative(root, fileURLToPath(projectModule)).split(sep).join('/');
+  const name = `${kind === 'local' ? 'worker' : 'slurm-worker'}-${createHash('sha256').update(inRoot).digest('hex').slice(0, 16)}`;
   return { dir, name, launcher: join(dir, `${name}.mjs`), spec: join(dir, `${name}.launch.json`), entry: join(dir, `${name}.entry.ts`) };
 }
 

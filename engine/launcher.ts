@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 /**
@@ -18,18 +19,23 @@ import vm from 'node:vm';
  * would run stale or broken code. So a cache is used only when both digests match, and V8's own
  * verdict (`cachedDataRejected`) is checked too; anything else runs the bundle from its text and
  * writes a fresh cache at exit (atomically; a read-only install just goes without).
+ *
+ * Every path a spec holds is relative to the folder the spec lives in (the launcher's, dist/ or
+ * dist/workers/), and the bundle names its sources relative to the project root: a checkout that
+ * is copied or moved runs its own sources' bundle against its own sources, never the original's.
  */
 
 export interface BundleManifest {
-  readonly sources: ReadonlyArray<readonly [path: string, size: number, mtimeMs: number]>;
+  /** Each source the bundle holds: its path relative to the root, size, mtime and SHA-256 of its bytes. */
+  readonly sources: ReadonlyArray<readonly [path: string, size: number, mtimeMs: number, sha256: string]>;
 }
 
 export interface LaunchSpec {
-  /** The project root the manifest's paths are relative to. */
+  /** The project root the manifest's paths are relative to, relative to the spec's folder. */
   readonly root: string;
   /** The TypeScript entry (relative to root), run through tsx when the bundle is stale. */
   readonly entry: string;
-  /** Absolute path of the CommonJS bundle. */
+  /** The CommonJS bundle, relative to the spec's folder. */
   readonly bundle: string;
   readonly manifest: BundleManifest;
   /** Packages the bundle imports statically, loaded (as ES modules, in this order) before it runs. */
@@ -54,12 +60,31 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 
 export const cachePath = (bundle: string): string => `${bundle}.cache`;
 
-/** The first source file that differs from the manifest (or is gone), if any. */
+/** A launch spec's root and bundle as absolute paths, for a spec read from the folder `specDir`. */
+export interface PlacedSpec {
+  readonly spec: LaunchSpec;
+  readonly root: string;
+  readonly bundle: string;
+}
+
+export const placeSpec = (spec: LaunchSpec, specDir: string): PlacedSpec => ({
+  spec,
+  root: resolve(specDir, spec.root),
+  bundle: resolve(specDir, spec.bundle),
+});
+
+/**
+ * The first source file that differs from the manifest (or is gone), if any. Size and mtime
+ * unchanged is taken as unchanged (as make does); a file whose mtime moved (a copy without -a, a
+ * checkout) is compared by content, so only a real change makes the bundle stale.
+ */
 export function staleSource(root: string, manifest: BundleManifest): string | undefined {
-  for (const [p, size, mtime] of manifest.sources) {
+  for (const [p, size, mtime, digest] of manifest.sources) {
     try {
-      const st = statSync(resolve(root, p));
-      if (st.size !== size || st.mtimeMs !== mtime) return p;
+      const file = resolve(root, p);
+      const st = statSync(file);
+      if (st.size !== size) return p;
+      if (st.mtimeMs !== mtime && (typeof digest !== 'string' || sha256(readFileSync(file)) !== digest)) return p;
     } catch {
       return p;
     }
@@ -107,6 +132,18 @@ export interface BundleGlobals {
   readonly externals: Readonly<Record<string, unknown>>;
   /** `import.meta.resolve` of the launcher (the sources' own calls resolve from dist/, as an ES bundle's did). */
   readonly importMetaResolve: (specifier: string) => string;
+  /** The file URL of a source the bundle was built from, by its path relative to the project root (its `import.meta.url`). */
+  readonly sourceUrl: (relativePath: string) => string;
+}
+
+/** `BundleGlobals.sourceUrl` for a project whose root is `root` (absolute). */
+export function sourceUrlsUnder(root: string): (relativePath: string) => string {
+  const urls = new Map<string, string>();
+  return (p) => {
+    let url = urls.get(p);
+    if (url === undefined) urls.set(p, (url = pathToFileURL(resolve(root, p)).href));
+    return url;
+  };
 }
 
 /**
@@ -122,10 +159,13 @@ export function runBundle(bundle: string, globals: BundleGlobals): CacheState {
   const file = cachePath(bundle);
   const useCache = process.env.RF_CODE_CACHE !== '0';
   const cached = useCache ? readCache(file, digest) : { state: 'disabled' as const };
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __rfExternals, __rfImport, __rfImportMetaResolve) {${source}\n})`, {
-    filename: bundle,
-    ...(cached.data ? { cachedData: cached.data } : {}),
-  });
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname, __rfExternals, __rfImport, __rfImportMetaResolve, __rfSourceUrl) {${source}\n})`,
+    {
+      filename: bundle,
+      ...(cached.data ? { cachedData: cached.data } : {}),
+    },
+  );
   const state: CacheState = cached.data && script.cachedDataRejected === true ? 'rejected' : cached.state;
   if (process.env.RF_CODE_CACHE_DEBUG) process.stderr.write(`code cache: ${state}\n`);
   // Made at exit, so that it holds every function this run compiled, not just the top level.
@@ -142,15 +182,20 @@ export function runBundle(bundle: string, globals: BundleGlobals): CacheState {
     globals.externals,
     globals.importModule,
     globals.importMetaResolve,
+    globals.sourceUrl,
   );
   return state;
 }
 
-async function start(spec: LaunchSpec, importModule: (specifier: string) => Promise<unknown>, importMetaResolve: (specifier: string) => string): Promise<void> {
+async function start(
+  placed: PlacedSpec,
+  importModule: (specifier: string) => Promise<unknown>,
+  importMetaResolve: (specifier: string) => string,
+): Promise<void> {
   const externals: Record<string, unknown> = {};
   // In order, before the bundle runs: what an ES bundle's hoisted imports did.
-  for (const s of spec.externals) externals[s] = await importModule(s);
-  runBundle(spec.bundle, { externals, importModule, importMetaResolve });
+  for (const s of placed.spec.externals) externals[s] = await importModule(s);
+  runBundle(placed.bundle, { externals, importModule, importMetaResolve, sourceUrl: sourceUrlsUnder(placed.root) });
 }
 
 /** Where `npm run build` writes a CLI's launch spec beside its launcher (for runCompiledIfFresh). */
@@ -160,10 +205,11 @@ export const launchSpecPath = (outDir: string, name: string): string => resolve(
  * The launch spec in `specFile` when it reads, its bundle is there and no source it lists changed
  * since the build; otherwise undefined. The one freshness check for compiled CLIs and workers.
  */
-export function freshLaunchSpec(specFile: URL | string): LaunchSpec | undefined {
+export function freshLaunchSpec(specFile: URL | string): PlacedSpec | undefined {
   try {
-    const spec = JSON.parse(readFileSync(specFile, 'utf8')) as LaunchSpec;
-    return statSync(spec.bundle).isFile() && staleSource(spec.root, spec.manifest) === undefined ? spec : undefined;
+    const path = typeof specFile === 'string' ? specFile : fileURLToPath(specFile);
+    const placed = placeSpec(JSON.parse(readFileSync(path, 'utf8')) as LaunchSpec, dirname(path));
+    return statSync(placed.bundle).isFile() && staleSource(placed.root, placed.spec.manifest) === undefined ? placed : undefined;
   } catch {
     return undefined;
   }
@@ -180,24 +226,27 @@ export async function runCompiledIfFresh(
   importModule: (specifier: string) => Promise<unknown>,
   importMetaResolve: (specifier: string) => string,
 ): Promise<boolean> {
-  const spec = process.env.RF_COMPILED_CLI === '0' ? undefined : freshLaunchSpec(specFile);
-  if (spec === undefined) return false;
-  await start(spec, importModule, importMetaResolve);
+  const placed = process.env.RF_COMPILED_CLI === '0' ? undefined : freshLaunchSpec(specFile);
+  if (placed === undefined) return false;
+  await start(placed, importModule, importMetaResolve);
   return true;
 }
 
 /**
  * The launcher's whole job: the bundle while its sources are unchanged (and this node can load it),
  * else the TypeScript entry through tsx (slower, never stale) after saying how to rebuild.
+ * `launcherUrl` is the launcher's own URL: the spec's paths are relative to its folder.
  */
 export async function launch(
   spec: LaunchSpec,
+  launcherUrl: string,
   importModule: (specifier: string) => Promise<unknown>,
   importMetaResolve: (specifier: string) => string,
 ): Promise<void> {
-  const stale = staleSource(spec.root, spec.manifest);
+  const placed = placeSpec(spec, dirname(fileURLToPath(launcherUrl)));
+  const stale = staleSource(placed.root, spec.manifest);
   if (stale === undefined) {
-    await start(spec, importModule, importMetaResolve);
+    await start(placed, importModule, importMetaResolve);
     return;
   }
   if (spec.whenStale === 'exit') {
@@ -207,6 +256,6 @@ export async function launch(
   process.stderr.write(`note: ${stale} changed since the compiled CLI was built; running from source (npm run build makes it fast again)\n`);
   // Imported here, not at the top: child_process costs the fast path a few milliseconds.
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', spec.entry, ...process.argv.slice(2)], { cwd: spec.root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', spec.entry, ...process.argv.slice(2)], { cwd: placed.root, stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -146,6 +146,16 @@ test('a source edited after the build runs the entry from source instead', async
   assert.equal((JSON.parse(r.stdout.trim()) as { version: string }).version, 'v5');
 });
 
+test('a source whose mtime moved but whose bytes did not (a copy without -a, a checkout) keeps the bundle fresh', async () => {
+  await build('v6');
+  const future = new Date(Date.now() + 5000);
+  utimesSync(entry, future, future);
+  const r = spawnSync(process.execPath, [launcher], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, RF_CODE_CACHE_DEBUG: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /changed since/);
+  assert.match(r.stderr, /code cache: /, 'the bundle ran');
+});
+
 test("commander's child_process is loaded only when used: a start that forks nothing does not pay for it", async () => {
   writeFileSync(
     entry,
