@@ -4,14 +4,14 @@
 // widths: native at one and two kernel threads, cpu and wasm at their one (tfjs runs the
 // single-threaded wasm build under Node). Where the memo does not trust a backend (native on an
 // AVX2-only CPU) the figures are printed, and only a trusted backend must show no difference.
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { memoSafeBackend } from '../ml/attacks/prediction-memo.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 
-const noNative = loadNativeAddon() === undefined ? 'native backend absent (npm run build:native)' : false;
+const noNative = nativeSkip();
 if (noNative) console.log(`# skipped: ${noNative}`);
 
 const script = fileURLToPath(new URL('./helpers/batch-invariance.ts', import.meta.url));

@@ -4,20 +4,20 @@
 // op alone (values and gradients, NaN and -0 included), and whole models of every family: in
 // 'eval' mode logits, input gradients (what PGD and D_R construction take) and the features with
 // the identity-gradient final ReLU; in 'train' mode every weight's and the input's gradient.
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BN_EVAL_RELU_KERNEL, batchNormRelu, composedBatchNormRelu, setBatchNormEvalFusion } from '../ml/backend/batch-norm-eval.ts';
 import { CLIP_NORMALIZE_KERNEL, clipNormalize, composedClipNormalize, setClipNormalizeFusion } from '../ml/backend/clip-normalize.ts';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { createModel } from '../ml/models/registry.ts';
 import type { ModelConfigInput } from '../ml/models/config.ts';
 import type { Model } from '../ml/models/model.ts';
 import { Rng } from '../ml/random.ts';
 import { randomArray, runOn, sameBits } from './backend-compare.ts';
 
-const skip = loadNativeAddon() === undefined ? 'native backend absent' : false;
+const skip = nativeSkip();
 
 /** Which of the two routes' kernels `fn` runs (tf.profile); frees what it returns. */
 async function kernelsOf(fn: () => tf.Tensor[]): Promise<Set<string>> {

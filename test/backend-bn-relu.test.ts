@@ -4,18 +4,18 @@
 // channel counts off the vector width. Plus the cpu backend's tf.moments + tf.batchNorm + relu
 // (independent code) within float tolerance, and a check that the fused kernels really ran.
 // And addRelu (the residual join) against tf.relu(tf.add(a, b)).
+import { nativeSkip } from './helpers/services.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { BN_TRAIN_RELU_GRAD_KERNEL, BN_TRAIN_RELU_KERNEL, batchNormTrainRelu } from '../ml/backend/batch-norm-relu.ts';
 import { ADD_RELU_KERNEL, addRelu } from '../ml/backend/add-relu.ts';
 import { BatchNorm, BatchNormUpdates } from '../ml/models/batch-norm.ts';
 import { ParamStore } from '../ml/models/params.ts';
 import { assertClose, randomArray, sameBits } from './backend-compare.ts';
 
-const skip = loadNativeAddon() === undefined ? 'native backend absent (npm run build:native)' : false;
+const skip = nativeSkip();
 
 const SHAPES: ReadonlyArray<readonly [number, number, number, number]> = [
   [2, 3, 3, 1],

@@ -1,9 +1,9 @@
 // Shared by the backend tests: run the same computation on two tfjs backends and compare.
+import { nativeSkip } from './helpers/services.ts';
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { Rng } from '../ml/random.ts';
 
 export function randomArray(seed: number, shape: readonly number[], lo = -1, hi = 1): Float32Array {
@@ -114,7 +114,7 @@ export function testLoopKernelOnBackends(what: string, register: () => void, com
     register();
     await compareOn('cpu');
   });
-  test(`${what} on the native backend`, { skip: loadNativeAddon() === undefined ? 'native backend absent' : false }, async () => {
+  test(`${what} on the native backend`, { skip: nativeSkip() }, async () => {
     await initBackend('native', { log: () => {} });
     await compareOn('native');
   });

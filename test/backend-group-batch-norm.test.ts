@@ -4,11 +4,11 @@
 // the kernels' threaded paths (2 threads) and the serial ones; with mixed magnitudes, subnormals
 // and signed zeros, where an FMA or a reordered sum would show. Plus an independent float64
 // computation of the forward pass, and a check that the fused kernels really ran.
+import { nativeSkip } from './helpers/services.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import {
   affineRows,
   centreGroups,
@@ -21,7 +21,7 @@ import {
 import { groupBatchNormTrain } from '../ml/models/batch-norm.ts';
 import { copyData, randomArray, sameBits } from './backend-compare.ts';
 
-const skip = loadNativeAddon() === undefined ? 'native backend absent (npm run build:native)' : false;
+const skip = nativeSkip();
 
 /** Values over 7 orders of magnitude, a few subnormals and signed zeros. */
 function awkward(seed: number, shape: readonly number[], scale = 1): Float32Array {

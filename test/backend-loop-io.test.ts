@@ -1,17 +1,17 @@
 // The loop kernels on the native backend read tensors in place and write into recycled buffers: a
 // recycled buffer holds a freed tensor's values, so the accumulating kernels must clear it, and an
 // input read in place must come out unchanged. Sizes here are above the pool's threshold.
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { allocF32 } from '../ml/backend/loop-io.ts';
 import { composedWrapRows, wrapRows } from '../ml/backend/wrap-rows.ts';
 import { bilinearSample, composedBilinearSample } from '../ml/models/sampler.ts';
 import { assertClose, randomArray } from './backend-compare.ts';
 
-const skip = loadNativeAddon() === undefined ? 'native backend absent' : false;
+const skip = nativeSkip();
 
 /** Frees a tensor of `length` garbage values, so the pool holds a dirty buffer of that length. */
 function dirtyPool(length: number): void {

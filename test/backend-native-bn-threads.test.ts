@@ -1,9 +1,10 @@
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadNativeAddon, nativeBuildHint } from '../ml/backend/native/addon.ts';
+import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 
 const addon = loadNativeAddon();
-const skip = addon === undefined ? `native backend absent: ${nativeBuildHint()}` : false;
+const skip = nativeSkip();
 
 /**
  * Rows split into `threads` equal static chunks, one per thread; chunk t holds one row whose

@@ -1,10 +1,10 @@
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon, nativeBuildHint } from '../ml/backend/native/addon.ts';
 import { CONV_CASES, assertSameOnBackends, convWithGrads, randomArray } from './backend-compare.ts';
 
-const skip = loadNativeAddon() === undefined ? `native backend absent: ${nativeBuildHint()}` : false;
+const skip = nativeSkip();
 const TOL = 2e-5;
 
 test('native backend starts and reports oneDNN', { skip }, async () => {

@@ -4,17 +4,17 @@
 // tfjs ops and finite differences in backend-bilinear-sample, backend-wrap-rows and
 // models-sampler), the clip against tfjs' cpu kernel. Inputs include NaN, +-Infinity, -0, huge
 // coordinates, exact pixel centres and the border, and sizes above the threads' split.
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BILINEAR_SAMPLE_KERNEL, runBilinearSample } from '../ml/backend/bilinear-sample.ts';
 import { WRAP_ROWS_KERNEL, wrapRows } from '../ml/backend/wrap-rows.ts';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { Rng } from '../ml/random.ts';
 import { randomArray, runOn, sameBits } from './backend-compare.ts';
 
-const skip = loadNativeAddon() === undefined ? 'native backend absent' : false;
+const skip = nativeSkip();
 
 /** Coordinates in [-2, size + 1]: a quarter snapped to integers, a few special values. */
 function coordinates(seed: number, count: number, size: number): Float32Array {

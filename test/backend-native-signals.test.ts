@@ -3,15 +3,16 @@
 // corruption: `node --cpu-prof` (SIGPROF every interval) crashed 6 runs in 6 of this loop before
 // the addon blocked signals around its oneDNN calls (native/src/signal_guard.h). A stress test:
 // the crash is a race, but at a 100 µs sampling interval it came within the first second.
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNativeAddon, NATIVE_ADDON_PATH } from '../ml/backend/native/addon.ts';
+import { NATIVE_ADDON_PATH } from '../ml/backend/native/addon.ts';
 
-const skip = loadNativeAddon() === undefined ? 'native backend absent' : false;
+const skip = nativeSkip();
 
 // Random shapes, fresh output arrays, a few kept alive: the allocation pattern of a forward pass.
 const LOOP = `

@@ -1,14 +1,14 @@
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon, nativeBuildHint } from '../ml/backend/native/addon.ts';
 import { guardSharing, type NativeBackend } from '../ml/backend/native/backend.ts';
 import { BenchResNet, inputGradient, trainStep } from '../bench/engine-resnet.ts';
 import { assertClose, randomArray, runOn } from './backend-compare.ts';
 
-const skip = loadNativeAddon() === undefined ? `native backend absent: ${nativeBuildHint()}` : false;
+const skip = nativeSkip();
 
 test('recycled output buffers: a dataSync() array survives its tensor, and reuse gives right values', { skip }, async () => {
   await initBackend('native', { log: () => {} });

@@ -1,13 +1,13 @@
 // The native backend recycles the arrays of freed tensors. A cpu kernel whose output is a view into
 // its input's array (a contiguous Slice returns a subarray) must keep that array out of recycling:
 // before the fix, the slice of a freed tensor changed when a later op reused the freed array.
+import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 
-const skip = loadNativeAddon() === undefined ? 'native backend absent' : false;
+const skip = nativeSkip();
 
 test('a contiguous slice keeps its values after its parent is freed and the pool reuses arrays', { skip }, async () => {
   await initBackend('native', { log: () => {} });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MEASURED_SLOWDOWN, plannedBackend, slowBackendWarning } from '../ml/backend/planned.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
+import { nativeSkip } from './helpers/services.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -42,7 +42,7 @@ test('repro starts with the warning when the native backend is unavailable, and 
     assert.match(out, /why: the native oneDNN backend is not available: disabled by RF_NO_NATIVE=1/);
     const onCpu = dry({ RF_BACKEND: 'cpu' });
     assert.match(onCpu, /asked for 'cpu'/);
-    if (loadNativeAddon() === undefined) {
+    if (nativeSkip()) {
       process.stdout.write('# native addon not built here: only the fallback case is checked\n');
       return;
     }

@@ -1,16 +1,16 @@
 // The native SGD step (ml/backend/sgd-update.ts, native/src/sgd.cc) against the six composed tfjs ops
 // it replaces, bit for bit, and against the formula written out in float32 arithmetic (Math.fround
 // after every operation: the float64 result of one operation on floats rounds to the float result).
+import { nativeSkip } from './helpers/services.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 import { SGD_UPDATE_KERNEL, sgdUpdate, type SgdUpdateAttrs } from '../ml/backend/sgd-update.ts';
 import { Sgd } from '../ml/train/sgd.ts';
 import { copyData, randomArray, sameBits } from './backend-compare.ts';
 
-const skip = loadNativeAddon() === undefined ? 'native backend absent (npm run build:native)' : false;
+const skip = nativeSkip();
 
 const awkward = (seed: number, n: number) => randomArray(seed, [n]).map((v, i) => (i % 17 === 0 ? 1e-41 : i % 19 === 0 ? -0 : v * 10 ** ((i % 9) - 4)));
 

@@ -5,12 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
+import { nativeSkip } from './helpers/services.ts';
 import { P4MConv } from '../ml/models/p4m.ts';
 import { ParamStore } from '../ml/models/params.ts';
 import { sameBits } from './backend-compare.ts';
 
-const backends = ['cpu', ...(loadNativeAddon() === undefined ? [] : ['native'])];
+const backends = ['cpu', ...(nativeSkip() ? [] : ['native'])];
 if (!backends.includes('native')) console.log('# models-p4m-cache: native backend absent, testing cpu only');
 
 for (const backend of backends) {

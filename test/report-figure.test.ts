@@ -9,14 +9,15 @@ import { figure1Claims, figure3Claims } from '../report/figure-claims.ts';
 import { FIGURE_CSV_HEADER, writeFigureReport } from '../report/figure-report.ts';
 import { AXIS, figure1, figure2, figure3, type FigureData, type MixResult, type SnapshotResult } from '../report/figures.ts';
 import { loadFontMetrics } from '../report/font-metrics.ts';
-import { findFont, FONT_HINT } from '../report/fonts.ts';
+import { findFont } from '../report/fonts.ts';
+import { fontSkip } from './helpers/services.ts';
 import { svgToPng, vegaLiteToSvg } from '../report/render.ts';
 import { fakeMix, fakeSnapshots } from './helpers/report-fake-results.ts';
 
 const DEMO = { name: 'demo', synthetic: true, description: 'tiny sizes' };
 const PAPER = { name: 'paper', synthetic: false };
 const font = findFont();
-const needsFont = font ? {} : { skip: `${FONT_HINT} (CI: apt-get install -y fonts-dejavu-core)` };
+const needsFont = { skip: fontSkip() };
 
 function svgSize(svg: string): { width: number; height: number } {
   const m = /^<svg[^>]* width="(\d+(?:\.\d+)?)" height="(\d+(?:\.\d+)?)"/.exec(svg);

@@ -15,7 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { csvNumber, csvObjects, csvShape, parseCsv } from '../report/html/csv.ts';
-import { CHROMIUM_ARGS, NO_CHROMIUM, findChromium } from './helpers/chromium.ts';
+import { CHROMIUM_ARGS, findChromium } from './helpers/chromium.ts';
+import { chromiumSkip } from './helpers/services.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -39,8 +40,8 @@ const HTML = {
 /** B: another test subset (every evaluation reruns), and Figure 1 without grid775. */
 const HTML_B = { extends: 'html', evaluation: { subsetSeed: 1 }, q1: { fig1: ['rot30'] } };
 
+const noChromium = chromiumSkip();
 const chromium = findChromium();
-if (!chromium) console.log(`# ${NO_CHROMIUM}`);
 
 function cli(dir: string, args: readonly string[]) {
   const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {
@@ -93,7 +94,7 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     assert.match(html, /SYNTHETIC DATA/);
   });
 
-  it('the page shows the CSVs, opens provenance, and fits a phone', { skip: chromium ? false : NO_CHROMIUM }, async () => {
+  it('the page shows the CSVs, opens provenance, and fits a phone', { skip: noChromium }, async () => {
     const { chromium: pw } = await import('playwright-core');
     const browser = await pw.launch({ executablePath: chromium!, args: CHROMIUM_ARGS });
     try {

@@ -2,12 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { digestOf } from '../../engine/canonical-json.ts';
+import { serviceSkip } from './services.ts';
 import { ToyWorkspace } from './toy-workspace.ts';
 
 /**
  * Tests that need a real Slurm (`.ci/slurm-up.sh` starts a single-node one) ask `slurmSkipReason()`
  * first: it is undefined when `sinfo` lists a node that accepts jobs, and otherwise says why, so
- * the test is skipped with that reason printed.
+ * the test is skipped with that reason printed (or, where the run requires Slurm, fails: services.ts).
  */
 export function slurmSkipReason(): string | undefined {
   const r = spawnSync('sinfo', ['-h', '-o', '%t'], { encoding: 'utf8', timeout: 15_000 });
@@ -15,8 +16,7 @@ export function slurmSkipReason(): string | undefined {
   if (r.error) reason = `sinfo unavailable (${r.error.message}); run .ci/slurm-up.sh as root to start a single-node Slurm`;
   else if (r.status !== 0) reason = `sinfo failed: ${(r.stderr || r.stdout).trim()}; run .ci/slurm-up.sh`;
   else if (!/^(idle|mix|alloc|comp)/m.test(r.stdout)) reason = `no Slurm node accepts jobs (sinfo: ${r.stdout.trim() || 'none'})`;
-  if (reason) process.stdout.write(`# skipping Slurm tests: ${reason}\n`);
-  return reason;
+  return serviceSkip('slurm', reason) || undefined;
 }
 
 const CLI = fileURLToPath(new URL('../fixtures/slurm-toy/cli.ts', import.meta.url));
