@@ -88,6 +88,32 @@ export const CONV_CASES: readonly ConvCase[] = [
     ],
   },
   { name: '3x3 s3 valid (stride above kernel gap)', x: [2, 11, 10, 2], filter: [2, 2, 2, 3], strides: 3, pad: 'valid' },
+  // Strided 1x1 filters reading padding: on AVX2 the filter gradient gathers the pixels it reads
+  // (native/src/conv.cc), and these are the only cases whose gather reaches the zero fill.
+  {
+    name: '1x1 s2 explicit padding (gathered zeros)',
+    x: [2, 7, 8, 4],
+    filter: [1, 1, 4, 6],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [1, 0],
+      [0, 0],
+    ],
+  },
+  {
+    name: '1x1 s3 explicit asymmetric padding',
+    x: [1, 8, 7, 3],
+    filter: [1, 1, 3, 5],
+    strides: 3,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  },
 ];
 
 /** conv2d output, and the gradients of sum(y * r) for a random r with respect to x and filter. */

@@ -1,5 +1,9 @@
 import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { nativeKernelIsa } from '../ml/backend/native/addon.ts';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend/index.ts';
 import { CONV_CASES, assertSameOnBackends, convWithGrads, randomArray } from './backend-compare.ts';
@@ -349,4 +353,26 @@ test('native inference batchNorm and its input gradient match cpu', { skip }, as
     TOL,
     'inference batchNorm',
   );
+});
+
+// Both conv paths of native/src/conv.cc (oneDNN's own strided 1x1 filter gradient, and the
+// gathered one for jit_1x1:avx2) on one machine: an AVX-512 CPU runs this file again with oneDNN
+// capped to AVX2. An AVX2-only CPU already runs the AVX2 kernels above and cannot run AVX-512 ones.
+const runningIsa = skip ? undefined : nativeKernelIsa();
+const capSkip =
+  skip ||
+  (process.env['ONEDNN_MAX_CPU_ISA'] !== undefined
+    ? 'this run is the capped one'
+    : !runningIsa?.startsWith('avx512') && `this CPU runs ${runningIsa} kernels: the AVX2 path ran above, the AVX-512 one needs an AVX-512 CPU`);
+if (capSkip && !skip) console.log(`# ${capSkip}`);
+test('the same kernel tests capped to AVX2 (ONEDNN_MAX_CPU_ISA) pass, on AVX2 kernels', { skip: capSkip, timeout: 600_000 }, () => {
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', fileURLToPath(import.meta.url)], {
+    encoding: 'utf8',
+    env: { ...env, ONEDNN_MAX_CPU_ISA: 'AVX2', ONEDNN_VERBOSE: '1' },
+  });
+  assert.equal(r.status, 0, r.stdout.slice(-4000));
+  assert.match(r.stdout, /jit_1x1:avx2/, 'the capped run used the AVX2 1x1 kernels');
+  assert.doesNotMatch(r.stdout, /avx512/, 'and no AVX-512 kernel');
+  assert.match(r.stdout, /# fail 0/);
 });

@@ -14,15 +14,6 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { MINI_PROFILE } from './helpers/mini-profile.ts';
-import { memoSafeBackend } from '../ml/attacks/prediction-memo.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
-
-// The run's backend is native where the addon is built (`auto`); the memo may not trust it there.
-const noMemo =
-  loadNativeAddon() !== undefined && !memoSafeBackend('native')
-    ? 'the memo does not trust native on this CPU (no AVX-512 kernels), so no evaluation reuses labels'
-    : false;
-if (noMemo) console.log(`# skipped: ${noMemo}`);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -174,7 +165,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     assert.ok(existsSync(join(dir, 'reports', 'table1.md')));
   });
 
-  it("evaluations that reused an earlier attack's labels give the same bytes in fresh processes (--isolate)", { skip: noMemo }, () => {
+  it("evaluations that reused an earlier attack's labels give the same bytes in fresh processes (--isolate)", () => {
     // The persistent workers of the run kept each model's grid labels (ml/attacks/prediction-memo.ts).
     const reused = [...new Set([...run.out.matchAll(/\[(evaluate@[^\]]+)\] \d+ of \d+ grid pairs were known from an earlier attack/g)].map((m) => m[1]!))];
     assert.ok(reused.length > 0, 'no evaluation reused labels, so this check would prove nothing');

@@ -6,10 +6,10 @@
  *
  * Exact only where a label does not depend on the batch it was computed in (the other images, the
  * batch size): true of the native, cpu and wasm backends' kernels, which
- * test/backend-batch-invariance checks on every demo architecture (native: where oneDNN runs its
- * AVX-512 kernels; on an AVX2-only CPU its logits depend on the batch), and not promised by cuDNN,
- * whose algorithm choice depends on the batch size. So the memo is used on those three backends
- * only (`memoSafeBackend`).
+ * test/backend-batch-invariance checks on every demo architecture (native: with the kernels of
+ * the CPU it runs on and capped to AVX2; its matrix products go to oneDNN in fixed row blocks
+ * for this), and not promised by cuDNN or WebGPU, whose algorithm choice may depend on the batch
+ * size. So the memo is used on those three backends only (`memoSafeBackend`).
  *
  * A scope is the model's identity (the SHA-256 of its file): entering another scope forgets
  * everything. Images are keyed by the SHA-256 of their pixels, motions by their exact numbers, so a
@@ -17,16 +17,14 @@
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { nativeRunsAvx512 } from '../backend/native/addon.ts';
 import type { RigidMotion } from '../transform/rigid.ts';
 import type { KnownLabels } from './spatial.ts';
 
 /** Backends whose kernels give every image the same logits whatever batch it is in. */
-const BATCH_INVARIANT = new Set(['cpu', 'wasm']);
+const BATCH_INVARIANT = new Set(['cpu', 'wasm', 'native']);
 
 export function memoSafeBackend(backend: string = tf.getBackend()): boolean {
-  // native: only on CPUs where oneDNN runs its AVX-512 kernels (see nativeRunsAvx512).
-  return BATCH_INVARIANT.has(backend) || (backend === 'native' && nativeRunsAvx512());
+  return BATCH_INVARIANT.has(backend);
 }
 
 /** Beyond this many images the memo starts again (about 2 KB per image at the paper's grids). */

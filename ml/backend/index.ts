@@ -20,7 +20,7 @@ import { registerSelectRows } from './select-rows.ts';
 import { registerBatchNormEvalRelu } from './batch-norm-eval.ts';
 import { registerClipNormalize } from './clip-normalize.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
-import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
+import { loadNativeAddon, nativeBuildHint, nativeKernelIsa } from './native/addon.ts';
 import { registerNativeBackend } from './native/backend.ts';
 
 export type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
@@ -111,7 +111,7 @@ async function initNative(choice: BackendChoice, threads: number): Promise<Backe
   return {
     name: 'native',
     choice,
-    version: `tfjs-core ${tf.version_core}, robustfeat-native ${addon.version()}, oneDNN ${addon.dnnlVersion()}`,
+    version: `tfjs-core ${tf.version_core}, robustfeat-native ${addon.version()}, oneDNN ${addon.dnnlVersion()} (${nativeKernelIsa() ?? 'unknown'} kernels)`,
     threads: addon.getNumThreads(),
     gpu: false,
     projectKernels: PROJECT_KERNELS_VERSION.native,

@@ -3,7 +3,9 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "conv.h"
 #include "dnnl_context.h"
@@ -120,10 +122,19 @@ RF_FN(Conv2dImpl) {
 
 // sgemm(transA, transB, m, n, k, A, B, C, batch, strideA, strideB): C[b] = op(A[b]) op(B[b]), row-major;
 // a zero stride broadcasts that operand over the batch.
+//
+// Rows of op(A) go to dnnl_sgemm in zero-padded blocks of kSgemmRows, always with the same shape and
+// leading dimensions: oneDNN's AVX2 sgemm sums a row in an order that depends on m and on the row's
+// place in it, so a dense layer gave an image other logits in another batch (the prediction memo
+// and every "same bits in any batch" check rest on that not happening). Within one block shape the
+// rows are independent SIMD lanes, which test/backend-batch-invariance.test.ts checks.
+constexpr int64_t kSgemmRows = 4;
+
 RF_FN(Sgemm) {
   return guarded(env, [&] {
     Args a(env, info, 11);
-    const char ta = a.i64(0) ? 'T' : 'N', tb = a.i64(1) ? 'T' : 'N';
+    const bool transA = a.i64(0) != 0;
+    const char ta = transA ? 'T' : 'N', tb = a.i64(1) ? 'T' : 'N';
     const int64_t m = a.i64(2), n = a.i64(3), k = a.i64(4);
     F32View A = a.f32(5), B = a.f32(6), C = a.f32(7);
     const int64_t batch = a.i64(8), sA = a.i64(9), sB = a.i64(10);
@@ -131,11 +142,23 @@ RF_FN(Sgemm) {
         B.length < static_cast<size_t>((batch - 1) * sB + k * n)) {
       throw NapiError("sgemm: buffer sizes do not match m, n, k and batch");
     }
+    std::vector<float> blockA(static_cast<size_t>(kSgemmRows * k)), blockC(static_cast<size_t>(kSgemmRows * n));
     SignalsBlocked quiet;  // native/src/signal_guard.h: a signal mid-sgemm corrupts the heap
     for (int64_t b = 0; b < batch; b++) {
-      dnnl_status_t st = dnnl_sgemm(ta, tb, m, n, k, 1.0f, A.data + b * sA, ta == 'N' ? k : m, B.data + b * sB,
-                                    tb == 'N' ? n : k, 0.0f, C.data + b * m * n, n);
-      if (st != dnnl_success) throw NapiError("dnnl_sgemm failed with status " + std::to_string(st));
+      const float* Ab = A.data + b * sA;
+      float* Cb = C.data + b * m * n;
+      for (int64_t r0 = 0; r0 < m; r0 += kSgemmRows) {
+        const int64_t rows = std::min(kSgemmRows, m - r0);
+        std::fill(blockA.begin(), blockA.end(), 0.0f);
+        // op(A)'s rows r0.. as a kSgemmRows x k matrix ('N', lda k) or its transpose ('T', lda kSgemmRows).
+        for (int64_t i = 0; i < rows; i++)
+          for (int64_t j = 0; j < k; j++)
+            blockA[transA ? j * kSgemmRows + i : i * k + j] = transA ? Ab[j * m + r0 + i] : Ab[(r0 + i) * k + j];
+        dnnl_status_t st = dnnl_sgemm(ta, tb, kSgemmRows, n, k, 1.0f, blockA.data(), transA ? kSgemmRows : k, B.data + b * sB,
+                                      tb == 'N' ? n : k, 0.0f, blockC.data(), n);
+        if (st != dnnl_success) throw NapiError("dnnl_sgemm failed with status " + std::to_string(st));
+        std::copy(blockC.begin(), blockC.begin() + rows * n, Cb + r0 * n);
+      }
     }
     return undef(env);
   });

@@ -2,12 +2,14 @@
 // images as one batch and in chunks of 1, 3, 7 and 9; prints per architecture how many logits differ.
 import * as tf from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../../ml/backend/from-env.ts';
+import { nativeKernelIsa } from '../../ml/backend/native/addon.ts';
 import { createModel } from '../../ml/models/registry.ts';
 import type { ModelConfigInput } from '../../ml/models/config.ts';
 import { Rng } from '../../ml/random.ts';
 
-// The first line names the backend that ran, so a test cannot pass on another one.
-console.log(`backend ${(await initBackendFromEnv(() => {})).name}`);
+// The first line names the backend (and native's kernel ISA) that ran, so a test cannot pass on another one.
+const backend = (await initBackendFromEnv(() => {})).name;
+console.log(`backend ${backend}${backend === 'native' ? ` kernels ${nativeKernelIsa() ?? 'unknown'}` : ''}`);
 const demo = { numClasses: 10, inputSize: 32, blocks: [1, 1, 1, 1] };
 const configs = [
   { arch: 'resnet18', width: 0.125, ...demo },

@@ -174,16 +174,16 @@ export function nativeBuildHint(): string {
 }
 
 /**
- * Whether oneDNN runs its AVX-512 kernels here (read from the implementation it picks for a 3x3
- * convolution). Only there do the native kernels give an image the same logits in any batch
- * (test/backend-batch-invariance): on an AVX2-only CPU (an AMD EPYC) oneDNN 2.6's do not, on
- * every demo architecture, so the prediction memo does not trust them. False without the addon.
+ * The instruction set of the kernels oneDNN runs here (read from the implementation it picks for
+ * a 3x3 convolution, e.g. "avx512_core" or "avx2"; ONEDNN_MAX_CPU_ISA caps it for a process), so
+ * that every execution's backend line says which kernels computed it. Undefined without the addon.
  */
-let avx512: boolean | undefined;
-export function nativeRunsAvx512(): boolean {
-  if (avx512 === undefined) {
+let isa: string | undefined | null = null;
+export function nativeKernelIsa(): string | undefined {
+  if (isa === null) {
     const addon = loadNativeAddon();
-    avx512 = addon !== undefined && /avx512/.test(addon.conv2dImpl(0, [8, 16, 16, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1]));
+    const impl = addon?.conv2dImpl(0, [8, 16, 16, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1]);
+    isa = impl === undefined ? undefined : (/(avx512[a-z0-9_]*|avx2|avx|sse41)/.exec(impl)?.[1] ?? impl);
   }
-  return avx512;
+  return isa;
 }
