@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { MINI_PROFILE } from './helpers/mini-profile.ts';
+import { BlobStore } from '../engine/store.ts';
+import { attackLabel } from '../report/labels.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -26,6 +28,55 @@ function cli(dir: string, args: readonly string[]) {
     maxBuffer: 64 << 20,
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** The fields of one CSV line (RFC 4180 quoting, as report/ writes it). */
+function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted && ch === '"' && line[i + 1] === '"') {
+      field += '"';
+      i++;
+    } else if (ch === '"') {
+      quoted = !quoted;
+    } else if (ch === ',' && !quoted) {
+      out.push(field);
+      field = '';
+    } else {
+      field += ch;
+    }
+  }
+  return [...out, field];
+}
+
+/** A report CSV as records keyed by its header. */
+function csvRecords(path: string): Array<Record<string, string>> {
+  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const names = csvFields(head!);
+  return lines.map((l) => Object.fromEntries(csvFields(l).map((v, i) => [names[i]!, v])));
+}
+
+interface StoredEvaluation {
+  readonly attack: string;
+  readonly naturalAccuracy: number;
+  readonly robustAccuracy: number;
+  readonly asr: number | null;
+}
+
+/** The evaluation an evaluate node registered last, read from the store as any reader would. */
+function storedEvaluation(dir: string, db: Database.Database, nodeId: string): StoredEvaluation {
+  const row = db
+    .prepare(
+      "SELECT n.params AS params, o.digest AS digest FROM nodes n JOIN outputs o ON o.node_key = n.key WHERE n.node_id = ? AND o.name = 'result' ORDER BY n.registered_at DESC LIMIT 1",
+    )
+    .get(nodeId) as { params: string; digest: string } | undefined;
+  assert.ok(row, `no registered result for ${nodeId}`);
+  const attack = (JSON.parse(row.params) as { attack: unknown }).attack;
+  const result = JSON.parse(readFileSync(new BlobStore(join(dir, 'artifacts')).blobPath(row.digest), 'utf8')) as Omit<StoredEvaluation, 'attack'>;
+  return { ...result, attack: typeof attack === 'string' ? attack : JSON.stringify(attack) };
 }
 
 /** Every "ours (paper)" number of a Markdown table, as numbers. */
@@ -152,6 +203,55 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
       assert.match(readFileSync(join(dir, 'reports', `${q}.csv`), 'utf8'), /^report,profile,synthetic,construction,measure,ideal,ours/);
     }
     assert.match(run.out, /D_R quality/);
+  });
+
+  it('every table cell and figure point is exactly the stored result of the evaluation node it names', () => {
+    const db = new Database(join(dir, 'artifacts', 'lineage.sqlite'), { readonly: true });
+    const evaluation = (id: string) => storedEvaluation(dir, db, id);
+    const evaluationsOf = (nodes: string) => nodes.split(' ').filter((n) => n.startsWith('evaluate@'));
+    let cells = 0;
+    for (const t of ['table1', 'table2', 'table3', 'table4']) {
+      for (const r of csvRecords(join(dir, 'reports', `${t}.csv`))) {
+        if (r['ours'] === '') continue;
+        const named = evaluationsOf(r['nodes']!);
+        assert.equal(named.length, 1, `${t} ${r['row']}/${r['column']}: one evaluation node, got ${r['nodes']}`);
+        const e = evaluation(named[0]!);
+        // Table 2's rows are learning rates; every other row is the attack the cell reports.
+        const attack = t === 'table2' ? e.attack : r['row'];
+        assert.equal(e.attack === attack || attack === 'none', true, `${t}: ${named[0]} ran ${e.attack}, the row is ${attack}`);
+        const expected = (attack === 'none' ? e.naturalAccuracy : e.robustAccuracy) * 100;
+        if (t !== 'table2') assert.equal(Number(r['ours']), expected, `${t} ${r['row']}/${r['column']} from ${named[0]}`);
+        else assert.ok([e.naturalAccuracy * 100, e.robustAccuracy * 100].includes(Number(r['ours'])), `table2 ${r['row']}/${r['column']} from ${named[0]}`);
+        cells++;
+      }
+    }
+    let points = 0;
+    for (const f of ['fig1', 'fig2', 'fig3']) {
+      for (const p of csvRecords(join(dir, 'reports', `${f}.csv`))) {
+        // The point's series names its attack: the one named evaluation whose attack has that label.
+        const matching = evaluationsOf(p['nodes']!)
+          .map((id) => ({ id, e: evaluation(id) }))
+          .filter(({ e }) => {
+            const label = e.attack === 'none' ? 'natural' : attackLabel(e.attack);
+            return p['series'] === label || p['series']!.endsWith(`, ${label}`);
+          });
+        assert.equal(matching.length, 1, `${f} ${p['panel']} ${p['series']} x=${p['x']}: one evaluation of its attack among ${p['nodes']}`);
+        const { id, e } = matching[0]!;
+        const x = Number(p['x']);
+        const y = Number(p['y']);
+        if (f === 'fig3') {
+          assert.equal(y, e.robustAccuracy * 100, `${f} ${p['series']} at α=${x} from ${id}`);
+          assert.ok(id.includes(`alpha${x}-`), `${id} is not at α=${x}`);
+        } else {
+          assert.equal(y, (e.asr ?? Number.NaN) * 100, `${f} ${p['series']} ASR from ${id}`);
+          if (p['panel'] === 'natural') assert.equal(x, e.naturalAccuracy * 100, `${f} natural accuracy from ${id}`);
+        }
+        points++;
+      }
+    }
+    db.close();
+    console.log(`# ${cells} table cells and ${points} figure points checked against their nodes' stored results`);
+    assert.ok(cells >= 40 && points >= 10, `${cells} cells, ${points} points`);
   });
 
   it('built D_R and D_NR, and a second repro runs nothing', () => {
