@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { closure, checkGraph, resolveTargets } from './graph.ts';
 import type { CheckedGraph } from './graph.ts';
 import { dagText, findArtifact, findNode, fmtBytes, lineageTree, runDetail, runLog, showArtifact, showNode } from './inspect.ts';
@@ -19,6 +19,7 @@ import { UserError } from './result.ts';
 import { openWorkspace } from './workspace.ts';
 import { join, resolve } from 'node:path';
 import { digestOf } from './canonical-json.ts';
+import { didYouMean } from './suggest.ts';
 import type { Executor } from './executor.ts';
 import { slurmAvailable } from './slurm-commands.ts';
 import { defaultSlurm, checkStageNames, parseSlurmTime, sbatchResourceArgs } from './slurm-config.ts';
@@ -64,6 +65,13 @@ export const positiveInt = (v: string): number => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
 };
+
+/** `12` or `run:12`: a run of `log`. */
+export function runRef(text: string): number {
+  const m = /^(?:run:)?(\d+)$/.exec(text.trim());
+  if (!m || Number(m[1]) < 1) throw new UserError(`'${text}' is not a run id: give the number 'log' lists (12 or run:12)`);
+  return Number(m[1]);
+}
 
 export interface Loaded {
   readonly ws: Workspace;
@@ -112,7 +120,9 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .option('--db <path>', "the lineage database (default artifacts/lineage.sqlite; on a cluster, a path on the driver's local disk)")
     .option('--profile <name>', 'profile of params.yaml to use')
     .option('--set <key=value>', 'override one key of the profile for this run (repeatable)', collect, [])
-    .showHelpAfterError()
+    // A usage error is one line and exit 2, as the project's own errors are (main); subcommands
+    // added below inherit both settings.
+    .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
 
   const globals = (): GlobalOpts => program.opts<GlobalOpts>();
@@ -235,7 +245,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
         const arts = node ? [] : findArtifact(ws.db, ref);
         if (node) out(await showNode(ws.db, ws.store, node));
         else if (arts.length > 0) out(await showArtifact(ws.db, ws.store, arts, options.describeArtifact));
-        else throw new UserError(`nothing registered matches '${ref}' (try a node id from 'dag', or 'log')`);
+        else throw await whyNothingMatches(project, globals(), ws, ref);
       } finally {
         ws.close();
       }
@@ -254,7 +264,7 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
             const a = findArtifact(ws.db, ref)[0];
             return a ? ws.db.node(a.node_key) : undefined;
           })();
-        if (!node) throw new UserError(`nothing registered matches '${ref}'`);
+        if (!node) throw await whyNothingMatches(project, globals(), ws, ref);
         out(lineageTree(ws.db, node));
       } finally {
         ws.close();
@@ -264,12 +274,17 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
   program
     .command('log')
     .description('past runs, or the node executions of one run')
-    .argument('[run]', 'run id')
+    .argument('[run]', 'run id from the list (12 or run:12)')
     .option('--limit <n>', 'runs to list', positiveInt, 20)
     .action(async (run: string | undefined, o: { limit: number }) => {
       const ws = await open(globals());
       try {
-        out(run === undefined ? runLog(ws.db, o.limit) : runDetail(ws.db, positiveInt(run)));
+        if (run === undefined) out(runLog(ws.db, o.limit));
+        else {
+          const id = runRef(run);
+          if (ws.db.run(id) === undefined) throw new UserError(`no run ${id} (list the runs with 'log')`);
+          out(runDetail(ws.db, id));
+        }
       } finally {
         ws.close();
       }
@@ -316,6 +331,39 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     });
 
   return program;
+}
+
+/**
+ * Why `show`/`lineage` found nothing for `ref`, as precisely as can be said: a stage name, a node
+ * of this profile that never ran, a near miss of a node id (case or a typo), or nothing like it.
+ */
+async function whyNothingMatches(project: Project, opts: GlobalOpts, ws: Workspace, ref: string): Promise<UserError> {
+  let graph: CheckedGraph | undefined;
+  let profile = opts.profile ?? '';
+  try {
+    const loaded = await loadProject(project, opts);
+    loaded.ws.close();
+    graph = loaded.graph;
+    profile = loaded.profile;
+  } catch {
+    // A broken params.yaml must not hide the answer about the store.
+  }
+  const inGraph = graph ? [...graph.nodes.values()] : [];
+  const ofStage = inGraph.filter((n) => n.spec.stage.name === ref).map((n) => n.spec.id);
+  if (project.stages.some((s) => s.name === ref)) {
+    const example = ofStage[0] ?? `${ref}@…`;
+    return new UserError(
+      `'${ref}' is a stage (${ofStage.length} nodes in profile ${profile}); show takes one node, e.g. '${example}' (list them with 'dag ${ref}')`,
+    );
+  }
+  if (graph?.nodes.has(ref)) return new UserError(`'${ref}' is a node of profile ${profile} that has not run yet (run it with 'repro ${ref}')`);
+  const known = [...new Set([...ws.db.allNodes().map((n) => n.node_id), ...inGraph.map((n) => n.spec.id)])];
+  const containing = known.filter((id) => id.toLowerCase().includes(ref.toLowerCase()));
+  const hint =
+    didYouMean(ref, known) ||
+    (containing.length > 0 ? `; ids that contain it: ${containing.slice(0, 5).join(', ')}${containing.length > 5 ? `, … (${containing.length})` : ''}` : '');
+  if (/^[0-9a-f]{1,3}$/.test(ref)) return new UserError(`'${ref}' is too short a digest or key prefix: give at least 4 characters`);
+  return new UserError(`nothing registered matches '${ref}'${hint || " (try a node id from 'dag', or 'log')"}`);
 }
 
 interface RunOpts {
@@ -484,7 +532,10 @@ export async function main(program: Command, argv: readonly string[] = process.a
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {
-    if (e instanceof UserError) {
+    if (e instanceof CommanderError) {
+      // Commander has printed its message (or the help or version asked for) already.
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+    } else if (e instanceof UserError) {
       process.stderr.write(`error: ${e.message}\n`);
       process.exitCode = 2;
     } else {

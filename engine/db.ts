@@ -432,6 +432,10 @@ export class LineageDb {
     return this.stmt('SELECT * FROM series WHERE execution_id = ? ORDER BY name, step').all(executionId) as SeriesRow[];
   }
 
+  run(id: number): RunRow | undefined {
+    return this.stmt('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  }
+
   runs(limit: number): RunRow[] {
     return this.stmt('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as RunRow[];
   }

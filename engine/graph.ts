@@ -1,3 +1,4 @@
+import { didYouMean } from './suggest.ts';
 import { UserError } from './result.ts';
 import { refsOf } from './project.ts';
 import type { Graph, NodeSpec } from './project.ts';
@@ -123,9 +124,10 @@ export function resolveTargets(g: CheckedGraph, targets: readonly string[]): str
     const ids = g.groups[t] ?? (g.nodes.has(t) ? [t] : stages.get(t));
     if (ids === undefined) {
       const groups = Object.keys(g.groups).join(', ');
-      const near = [...g.nodes.keys()].filter((id) => id.includes(t)).slice(0, 5);
+      const suggestion = didYouMean(t, [...Object.keys(g.groups), ...stages.keys(), ...g.nodes.keys()]);
+      const near = suggestion ? [] : [...g.nodes.keys()].filter((id) => id.toLowerCase().includes(t.toLowerCase())).slice(0, 5);
       const hint = near.length ? `\n  nodes with similar names: ${near.join(', ')}` : '';
-      throw new UserError(`unknown target '${t}'\n  targets: ${groups}\n  also accepted: any node id or stage name (list them with 'dag')${hint}`);
+      throw new UserError(`unknown target '${t}'${suggestion}\n  targets: ${groups}\n  also accepted: any node id or stage name (list them with 'dag')${hint}`);
     }
     for (const id of ids) out.add(id);
   }

@@ -37,7 +37,7 @@ function indentYaml(value: unknown, pad: string): string {
 export function findNode(db: LineageDb, ref: string): NodeRow | undefined {
   const byId = db.latestNodeById(ref);
   if (byId) return byId;
-  if (/^[0-9a-f]{6,64}$/.test(ref)) {
+  if (/^[0-9a-f]{4,64}$/.test(ref)) {
     const rows = db.nodesByIdPrefix(ref).filter((r) => r.key.startsWith(ref));
     if (rows.length > 1) throw new UserError(`key prefix '${ref}' is ambiguous (${rows.length} nodes)`);
     return rows[0];
@@ -53,7 +53,7 @@ export function findArtifact(db: LineageDb, ref: string): OutputRow[] {
     const out = node ? db.outputs(node.key).find((o) => o.name === ref.slice(colon + 1)) : undefined;
     return out ? [out] : [];
   }
-  if (/^[0-9a-f]{6,64}$/.test(ref)) return db.outputsByDigestPrefix(ref);
+  if (/^[0-9a-f]{4,64}$/.test(ref)) return db.outputsByDigestPrefix(ref);
   return [];
 }
 

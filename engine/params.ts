@@ -1,3 +1,4 @@
+import { didYouMean } from './suggest.ts';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import type { z } from 'zod';
@@ -163,7 +164,8 @@ export function resolveProfile<P>(file: ParamsFile, name: string, schema: z.ZodT
         .map((p) => {
           const dotted = p.map(String).join('.');
           const origin = describeOrigin(file, names, overrides, p as (string | number)[]);
-          const what = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
+          const siblings = Object.keys(valueAt(raw, issue.path as (string | number)[]) ?? {}).filter((k) => !keys.includes(k));
+          const what = issue.code === 'unrecognized_keys' ? `unknown key${didYouMean(String(p.at(-1)), siblings)}` : issue.message;
           return `  profiles.${name}${dotted ? '.' + dotted : ''}: ${what}${origin}`;
         })
         .join('\n');
@@ -174,9 +176,18 @@ export function resolveProfile<P>(file: ParamsFile, name: string, schema: z.ZodT
   return { name, params: parsed.data, raw };
 }
 
+/** The value at `path` inside `root`, if every step is a mapping that has it. */
+function valueAt(root: Json, path: readonly (string | number)[]): JsonObject | undefined {
+  let cur: Json | undefined = root;
+  for (const k of path) cur = cur !== null && typeof cur === 'object' && !Array.isArray(cur) ? (cur as JsonObject)[String(k)] : undefined;
+  return cur !== null && typeof cur === 'object' && !Array.isArray(cur) ? (cur as JsonObject) : undefined;
+}
+
 function describeOrigin(file: ParamsFile, names: readonly string[], overrides: readonly Override[], path: (string | number)[]): string {
   const strPath = path.map(String);
-  if (overrides.some((o) => o.path.length <= strPath.length && o.path.every((k, i) => k === strPath[i]))) return ' (from --set)';
+  // An override at or below the path (it set the key) or above it (it set a whole mapping).
+  const set = overrides.find((o) => o.path.every((k, i) => i >= strPath.length || k === strPath[i]));
+  if (set) return ` (from --set ${set.text})`;
   for (let i = names.length - 1; i >= 0; i--) {
     if (has(file.profiles[names[i]!], path)) {
       return i === names.length - 1 ? '' : ` (inherited from profiles.${names[i]})`;
