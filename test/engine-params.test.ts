@@ -38,7 +38,7 @@ test('malformed params.yaml fails before anything runs, naming the file and the 
   w.writeParams(baseParams([1]));
   const viaSet = await w.run(['repro', 'all', '--set', 'slow.steps=-1']);
   assert.equal(viaSet.code, 2);
-  assert.match(viaSet.stderr, /profiles\.base\.slow\.steps: .*\(from --set\)/);
+  assert.match(viaSet.stderr, /profiles\.base\.slow\.steps: .*\(from --set slow\.steps=-1\)/);
 
   // A value only the stage's own schema rejects (gen allows n <= 1000) names the node and key.
   w.writeParams(baseParams([1, 5000]));
