@@ -66,6 +66,9 @@ export const positiveInt = (v: string): number => {
   return n;
 };
 
+/** A word of a command line as a POSIX shell would need it written. */
+export const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);
+
 /** `12` or `run:12`: a run of `log`. */
 export function runRef(text: string): number {
   const m = /^(?:run:)?(\d+)$/.exec(text.trim());
@@ -276,10 +279,11 @@ export function buildCli(project: Project, options: CliOptions = {}): Command {
     .description('past runs, or the node executions of one run')
     .argument('[run]', 'run id from the list (12 or run:12)')
     .option('--limit <n>', 'runs to list', positiveInt, 20)
-    .action(async (run: string | undefined, o: { limit: number }) => {
+    .option('--dry-runs', 'list dry runs too (they run nothing, so they are left out by default)')
+    .action(async (run: string | undefined, o: { limit: number; dryRuns?: boolean }) => {
       const ws = await open(globals());
       try {
-        if (run === undefined) out(runLog(ws.db, o.limit));
+        if (run === undefined) out(runLog(ws.db, o.limit, o.dryRuns ?? false));
         else {
           const id = runRef(run);
           if (ws.db.run(id) === undefined) throw new UserError(`no run ${id} (list the runs with 'log')`);
@@ -391,7 +395,8 @@ async function runRepro(
   estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages),
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
-  const command = `repro ${names.join(' ')}${o.dryRun ? ' --dry-run' : ''}`;
+  // The command as typed (overrides, profile and all), so that `log` says what was run.
+  const command = process.argv.slice(2).map(shellWord).join(' ');
   if (o.executor === 'slurm' && !o.dryRun) {
     const up = await slurmAvailable();
     if (!up.ok) throw new UserError(`--executor slurm: Slurm does not answer on this host (${up.reason})`);
@@ -409,7 +414,8 @@ async function runRepro(
   process.once('SIGTERM', onSignal);
   try {
     const summary = await repro.run(ids);
-    if (!quiet) ws.db.endRun(runId, interrupted ? 'interrupted' : summary.failed + summary.skipped > 0 && !o.dryRun ? 'failed' : 'succeeded', { ...summary });
+    const status = interrupted ? 'interrupted' : o.dryRun ? 'dry run' : summary.failed + summary.skipped > 0 ? 'failed' : 'succeeded';
+    if (!quiet) ws.db.endRun(runId, status, { ...summary });
     if (interrupted) process.exitCode = 130;
     return summary;
   } finally {

@@ -436,8 +436,13 @@ export class LineageDb {
     return this.stmt('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
   }
 
-  runs(limit: number): RunRow[] {
-    return this.stmt('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as RunRow[];
+  runs(limit: number, dryRuns = true): RunRow[] {
+    const where = dryRuns ? '' : "WHERE status != 'dry run' ";
+    return this.stmt(`SELECT * FROM runs ${where}ORDER BY id DESC LIMIT ?`).all(limit) as RunRow[];
+  }
+
+  dryRunCount(): number {
+    return (this.stmt("SELECT COUNT(*) AS n FROM runs WHERE status = 'dry run'").get() as { n: number }).n;
   }
 
   allNodes(): NodeRow[] {

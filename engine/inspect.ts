@@ -150,19 +150,23 @@ export function lineageTree(db: LineageDb, node: NodeRow, pad = ''): string {
   return lines.join('\n');
 }
 
-export function runLog(db: LineageDb, limit: number): string {
-  const rows = db.runs(limit);
-  if (rows.length === 0) return 'no runs yet';
-  return rows
-    .map((r) => {
-      const s = r.summary ? (JSON.parse(r.summary) as Record<string, number>) : {};
-      const counts = Object.entries(s)
-        .filter(([, v]) => typeof v === 'number' && v > 0)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ');
-      return `run ${String(r.id).padEnd(4)} ${r.started_at}  ${r.status.padEnd(11)} ${r.profile ?? ''}  ${r.command}${counts ? `\n          ${counts}` : ''}`;
-    })
-    .join('\n');
+export function runLog(db: LineageDb, limit: number, dryRuns = false): string {
+  const rows = db.runs(limit, dryRuns);
+  const hidden = dryRuns ? 0 : db.dryRunCount();
+  const note = hidden > 0 ? `\n(${hidden} dry run${hidden === 1 ? '' : 's'} not listed: log --dry-runs)` : '';
+  if (rows.length === 0) return `no runs yet${note}`;
+  return (
+    rows
+      .map((r) => {
+        const s = r.summary ? (JSON.parse(r.summary) as Record<string, number>) : {};
+        const counts = Object.entries(s)
+          .filter(([, v]) => typeof v === 'number' && v > 0)
+          .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(1)}`)
+          .join(', ');
+        return `run ${String(r.id).padEnd(4)} ${r.started_at}  ${r.status.padEnd(11)} ${r.profile ?? ''}  ${r.command}${counts ? `\n          ${counts}` : ''}`;
+      })
+      .join('\n') + note
+  );
 }
 
 export function runDetail(db: LineageDb, runId: number): string {

@@ -67,3 +67,14 @@ test('show tells a stage, a node that never ran and a near miss apart', () => {
   userError(['show', 'resnet-18'], /ids that contain it: train@q2-ResNet-18-alpha0/);
   userError(['show', 'abc'], /too short a digest or key prefix/);
 });
+
+test('log records the command as typed, --set included, and keeps dry runs apart', () => {
+  const dry = cli(['repro', 'synthetic-dataset', '--dry-run', '--set', 'data.synthetic.seed=3']);
+  assert.equal(dry.code, 0, dry.lines.join('\n'));
+  const log = cli(['log']);
+  assert.equal(log.code, 0);
+  assert.doesNotMatch(log.lines.join('\n'), /repro synthetic-dataset/);
+  assert.match(log.lines.at(-1)!, /1 dry run not listed: log --dry-runs/);
+  const all = cli(['log', '--dry-runs']).lines.join('\n');
+  assert.match(all, /dry run +demo +--root \S+ repro synthetic-dataset --dry-run --set data\.synthetic\.seed=3/);
+});
