@@ -69,6 +69,16 @@ export const positiveInt = (v: string): number => {
 /** A word of a command line as a POSIX shell would need it written. */
 export const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);
 
+/** argv without `--root`/`--db` and their values. */
+export function withoutFolders(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--root' || argv[i] === '--db') i++;
+    else if (!/^--(root|db)=/.test(argv[i]!)) out.push(argv[i]!);
+  }
+  return out;
+}
+
 /** `12` or `run:12`: a run of `log`. */
 export function runRef(text: string): number {
   const m = /^(?:run:)?(\d+)$/.exec(text.trim());
@@ -395,8 +405,9 @@ async function runRepro(
   estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages),
 ): Promise<ReproSummary> {
   await ensureDirs(ws.artifactsDir);
-  // The command as typed (overrides, profile and all), so that `log` says what was run.
-  const command = process.argv.slice(2).map(shellWord).join(' ');
+  // The command as typed (overrides, profile and all), so that `log` says what was run; less the
+  // folders, which the store it is logged in already names.
+  const command = withoutFolders(process.argv.slice(2)).map(shellWord).join(' ');
   if (o.executor === 'slurm' && !o.dryRun) {
     const up = await slurmAvailable();
     if (!up.ok) throw new UserError(`--executor slurm: Slurm does not answer on this host (${up.reason})`);

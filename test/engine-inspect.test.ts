@@ -41,7 +41,7 @@ test('show, lineage, log, dag and status describe what ran, from where, with whi
   assert.match(lineage.stdout, /└─ parts\[1\] <- scale@n2/);
 
   const log = await w.run(['log']);
-  assert.match(log.stdout, /run 1 .* succeeded +base +repro all slow\n +ran 9/);
+  assert.match(log.stdout, /run 1 .* succeeded +base +repro all slow --executor inline\n +ran 9/);
   const detail = await w.run(['log', '1']);
   assert.match(detail.stdout, /succeeded +gen@n1/);
 
