@@ -133,7 +133,7 @@ test('a lock wait ends on abort (Ctrl-C) and on its timeout, naming the holder',
         () => 'acquired',
         () => 'aborted',
       ),
-    sleep(5_000).then(() => 'still waiting'),
+    sleep(30_000).then(() => 'still waiting'),
   ]);
   // The holder never releases: only the abort can end the wait (the 'still waiting' bound only keeps a regression from hanging).
   assert.equal(aborted, 'aborted');
