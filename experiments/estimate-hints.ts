@@ -6,6 +6,7 @@
 import type { NodeSpec } from '../engine/project.ts';
 import { refsOf } from '../engine/project.ts';
 import type { EstimateHints } from '../engine/stage.ts';
+import { modelConfigSchema } from '../ml/models/config.ts';
 import { forwardSeconds } from '../ml/models/cost.ts';
 
 export interface DataSizes {
@@ -21,7 +22,11 @@ type ModelParams = Parameters<typeof forwardSeconds>[0];
 function trainedModel(spec: NodeSpec, byId: ReadonlyMap<string, NodeSpec>): ModelParams | undefined {
   let at: NodeSpec | undefined = spec;
   for (let hops = 0; at !== undefined && hops < 4; hops++) {
-    if (at.stage.name === 'train') return (at.params as { model: ModelParams }).model;
+    // An invalid model entry gets no hints: the graph check that follows refuses it, naming its key.
+    if (at.stage.name === 'train') {
+      const m = modelConfigSchema.safeParse((at.params as { model: unknown }).model);
+      return m.success ? m.data : undefined;
+    }
     const up: string | undefined = refsOf(at.inputs?.model ?? at.inputs?.snapshots)[0]?.node;
     at = up === undefined ? undefined : byId.get(up);
   }

@@ -13,10 +13,20 @@ import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.
 import type { Profile } from './profile.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 
+/** Each snapshot is a model file and a node per attack: more than this is a typo, not a plan (and would not fit in memory). */
+const MAX_SNAPSHOTS = 10_000;
+
 export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
   const q = p.q1;
   if (!Number.isInteger(q.train.epochs)) throw new UserError(`params.yaml q1.train.epochs: snapshots need a whole number of epochs, got ${q.train.epochs}`);
   const perEpoch = Math.ceil(data.trainCount / q.train.batchSize);
+  const s = q.snapshots;
+  const planned = Math.floor(Math.min(perEpoch * q.train.epochs, s.denseEpochs * perEpoch) / s.denseEvery) + Math.floor(q.train.epochs / s.sparseEveryEpochs);
+  if (planned > MAX_SNAPSHOTS) {
+    throw new UserError(
+      `params.yaml q1.train.epochs: ${q.train.epochs} epochs would take ${planned} snapshots with q1.snapshots ${JSON.stringify(s)}; at most ${MAX_SNAPSHOTS} are supported`,
+    );
+  }
   const steps = snapshotSteps(perEpoch, q.train.epochs, q.snapshots);
   const run = `q1-${segment('', q.model.arch)}`;
   const trained = b.add({

@@ -1,6 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ToyWorkspace, baseParams, type CliResult } from './helpers/toy-workspace.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 /** Caching through the real CLI: what reruns, what does not, and why. Stages run inline (in the CLI process): process isolation is covered by engine-crash. */
 
@@ -72,24 +75,48 @@ test('a changed parameter is named in the dry run; --set overrides one key; prof
   assert.equal(w.query("SELECT * FROM executions WHERE node_id = 'scale@n1'").length, 2, 'identical forced output leaves dependents cached');
 });
 
+/**
+ * Runs `args` with the gen stages held at a gate (ENGINE_TOY_GATE_GEN) until the trace shows two of
+ * them running at once, then opens it: two executions overlap by construction, and a run that
+ * never has two going fails here, naming that, instead of passing or failing by timing.
+ */
+async function runWithTwoGensAtOnce(w: ToyWorkspace, args: readonly string[]): Promise<CliResult> {
+  const gateFile = join(w.dir, 'gate');
+  const result = w.run(args, { ENGINE_TOY_GATE_GEN: gateFile });
+  let done = false;
+  void result.then(() => (done = true));
+  try {
+    await waitFor('two gen nodes running at once', () => done || w.trace().filter((l) => l.startsWith('gen ')).length >= 2, 120_000, 20);
+  } finally {
+    writeFileSync(gateFile, '');
+  }
+  const r = await result;
+  assert.ok(!done || w.trace().filter((l) => l.startsWith('gen ')).length >= 2, `the run ended before two gen nodes ran at once:\n${r.stdout}${r.stderr}`);
+  return r;
+}
+
 test('--jobs 2 gives the same artifacts as --jobs 1', async () => {
   const a = workspace(baseParams([1, 2, 3, 4]));
   const b = workspace(baseParams([1, 2, 3, 4]));
-  const [ra, rb] = [await a.run(['repro', 'all', '--jobs', '1']), await b.run(['repro', 'all', '--jobs', '2'])];
+  const ra = await a.run(['repro', 'all', '--jobs', '1']);
+  const rb = await runWithTwoGensAtOnce(b, ['repro', 'all', '--jobs', '2']);
   assert.equal(ra.code, 0, ra.stderr);
   assert.equal(rb.code, 0, rb.stderr);
   assert.deepEqual(b.registered(), a.registered());
-  // With two workers some executions overlap in time.
+  // SQLite agrees that executions overlapped.
   const spans = b.query<{ s: string; e: string }>('SELECT started_at AS s, ended_at AS e FROM executions ORDER BY started_at');
-  const overlap = spans.some((x, i) => i > 0 && x.s < spans[i - 1]!.e);
-  assert.ok(overlap, 'expected overlapping executions with --jobs 2');
+  assert.ok(
+    spans.some((x, i) => i > 0 && x.s < spans[i - 1]!.e),
+    'expected overlapping executions with --jobs 2',
+  );
 });
 
 test('--jobs 2 runs the independent inputs of one target side by side', async () => {
   const w = workspace(baseParams([1, 2, 3, 4]));
-  const r = await w.run(['repro', 'scaled', '--jobs', '2']);
+  // sum@scaled's four inputs (and their gen nodes) do not depend on each other: two gen nodes
+  // must be able to run at once.
+  const r = await runWithTwoGensAtOnce(w, ['repro', 'scaled', '--jobs', '2']);
   assert.equal(r.code, 0, r.stderr);
-  // sum@scaled's four inputs (and their gen nodes) do not depend on each other.
   const spans = w.query<{ s: string; e: string }>(
     "SELECT started_at AS s, ended_at AS e FROM executions WHERE node_id LIKE 'gen@%' OR node_id LIKE 'scale@%' ORDER BY started_at",
   );

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,6 +9,7 @@ import type { Project } from '../engine/project.ts';
 import { runStage } from '../engine/stage-runner.ts';
 import type { NodeTask } from '../engine/worker-protocol.ts';
 import { ToyWorkspace, baseParams, copyToyProject } from './helpers/toy-workspace.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 /** Node keys cover all the code that computes a result, and a worker never runs other code than its key names. */
 
@@ -18,7 +19,6 @@ after(() => {
   spaces.forEach((w) => w.dispose());
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('editing a helper two imports below a stage reruns exactly the nodes of that stage, through the real CLI', async () => {
   const src = copyToyProject();
@@ -65,25 +65,25 @@ test('the robustfeat project puts the native kernel sources into the code of eve
 
 test('a source edited while a node runs: the node is not registered under the key of the code it was planned with', async () => {
   const src = copyToyProject();
-  const w = new ToyWorkspace(baseParams([1], 2, { steps: 30, ms: 100 }), 'tsx', join(src, 'cli.ts'));
+  const w = new ToyWorkspace(baseParams([1], 2, { steps: 3, ms: 10 }), 'tsx', join(src, 'cli.ts'));
   spaces.push(w);
-  const driver = await w.spawn(['repro', 'slow']);
+  // The gate holds slow after its first step until the edit is made: it cannot finish first.
+  const gateFile = join(w.dir, 'gate');
+  const driver = await w.spawn(['repro', 'slow'], { ENGINE_TOY_GATE_SLOW: gateFile });
   let out = '';
   driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   // Once slow has checkpointed (its stage is running), edit the file that declares it.
-  for (let i = 0; i < 1200; i++) {
-    const counted = (() => {
-      try {
-        const key = w.query<{ node_key: string }>("SELECT node_key FROM executions WHERE node_id = 'slow'")[0]?.node_key;
-        return key !== undefined && existsSync(join(w.dir, 'artifacts', 'scratch', key, 'count'));
-      } catch {
-        return false;
-      }
-    })();
-    if (counted) break;
-    await sleep(50);
-  }
+  await waitFor(
+    'slow to checkpoint',
+    () => {
+      const key = w.query<{ node_key: string }>("SELECT node_key FROM executions WHERE node_id = 'slow'")[0]?.node_key;
+      return key !== undefined && existsSync(join(w.dir, 'artifacts', 'scratch', key, 'count'));
+    },
+    60_000,
+    50,
+  );
   appendFileSync(join(src, 'stages.ts'), '\n// edited during the run\n');
+  writeFileSync(gateFile, '');
   const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));
   assert.equal(code, 1, out);
   assert.match(out, /not registering slow: code of stage 'slow' changed on disk while it ran \(.*stages\.ts/);

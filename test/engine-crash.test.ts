@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 import { waitFor as pollUntil } from './helpers/wait-for.ts';
 
@@ -13,7 +14,27 @@ function workspace(yaml: string): ToyWorkspace {
   spaces.push(w);
   return w;
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Whether a process still runs. A zombie counts as gone: an orphaned worker is reparented, and
+ * where the new parent is slow to reap it, it lingers as a zombie that kill(0) still finds.
+ */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** The pid of the worker running the slow node. */
+const slowWorker = (w: ToyWorkspace): number | undefined =>
+  w.query<{ pid: number }>("SELECT pid FROM executions WHERE node_id = 'slow' AND status = 'running'")[0]?.pid;
 
 const waitFor = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> => pollUntil(what, probe, timeoutMs, 50);
 
@@ -32,18 +53,17 @@ test('kill -9 of the driver mid-node: rerun resumes, matches an uninterrupted ru
   const ref = await reference.run(['repro', 'slow']);
   assert.equal(ref.code, 0, ref.stderr);
 
+  // The gate (never opened in this run) holds the worker after its first step, so it can only
+  // stop by noticing that its driver died: a worker that kept going would never exit.
   const w = workspace(slowParams);
-  const driver = await w.spawn(['repro', 'slow']);
-  await waitFor('slow to checkpoint', () => progressed(w, 3));
+  const driver = await w.spawn(['repro', 'slow'], { ENGINE_TOY_GATE_SLOW: join(w.dir, 'gate') });
+  await waitFor('slow to checkpoint', () => progressed(w, 1));
+  const worker = slowWorker(w)!;
+  assert.ok(worker > 0);
   driver.kill('SIGKILL');
   await new Promise((r) => driver.on('close', r));
-  // The worker notices its driver is gone and stops: the checkpoint stops moving.
-  const frozen = await waitFor('worker to stop', () => {
-    const a = progressed(w, 0)!;
-    return a;
-  });
-  await sleep(600);
-  assert.equal(progressed(w, 0), frozen, 'orphan worker kept running after its driver died');
+  await waitFor('the orphaned worker to exit', () => !running(worker));
+  assert.equal(progressed(w, 0), 1, 'the worker went past its gate');
   assert.equal(w.query("SELECT * FROM nodes WHERE node_id = 'slow'").length, 0, 'an interrupted node must not be registered');
 
   const again = await w.run(['repro', 'slow']);
@@ -53,18 +73,18 @@ test('kill -9 of the driver mid-node: rerun resumes, matches an uninterrupted ru
     statuses.map((s) => s.status),
     ['interrupted', 'succeeded'],
   );
-  assert.ok(JSON.parse(statuses[1]!.metrics!).resumedFrom >= 3, 'the rerun resumed from the checkpoint');
+  assert.equal(JSON.parse(statuses[1]!.metrics!).resumedFrom, 1, 'the rerun resumed from the checkpoint');
   assert.deepEqual(w.registered()['slow'], reference.registered()['slow']);
 });
 
 test('kill -9 of a worker mid-node: the node fails cleanly, and the next repro resumes and completes', async () => {
   const w = workspace(slowParams);
-  const driver = await w.spawn(['repro', 'slow']);
+  // The gate holds the worker after its first step, so it is surely mid-node when killed.
+  const driver = await w.spawn(['repro', 'slow'], { ENGINE_TOY_GATE_SLOW: join(w.dir, 'gate') });
   let out = '';
   driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor('slow to checkpoint', () => progressed(w, 2));
-  const pid = w.query<{ pid: number }>("SELECT pid FROM executions WHERE node_id = 'slow' AND status = 'running'")[0]!.pid;
-  process.kill(pid, 'SIGKILL');
+  await waitFor('slow to checkpoint', () => progressed(w, 1));
+  process.kill(slowWorker(w)!, 'SIGKILL');
   const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));
   assert.equal(code, 1);
   assert.match(out, /FAILED +slow[\s\S]*worker killed by SIGKILL/);
@@ -72,7 +92,7 @@ test('kill -9 of a worker mid-node: the node fails cleanly, and the next repro r
   const again = await w.run(['repro', 'slow']);
   assert.equal(again.code, 0, again.stdout);
   const last = w.query<{ metrics: string }>("SELECT metrics FROM executions WHERE node_id = 'slow' AND status = 'succeeded'")[0]!;
-  assert.ok(JSON.parse(last.metrics).resumedFrom >= 2);
+  assert.equal(JSON.parse(last.metrics).resumedFrom, 1);
 });
 
 test('a failing stage is reported and never registered; --keep-going still builds independent nodes', async () => {
@@ -95,16 +115,25 @@ test('a failing stage is reported and never registered; --keep-going still build
 });
 
 test('two concurrent runs never execute the same node twice', async () => {
-  const w = workspace(baseParams([1], 2, { steps: 10, ms: 100 }));
-  const [a, b] = await Promise.all([
-    w.run(['repro', 'slow']),
-    (async () => {
-      await sleep(300);
-      return w.run(['repro', 'slow']);
-    })(),
-  ]);
+  // The first run's slow node waits at a gate; the second starts once it runs, and the gate
+  // opens only after the second has said it waits for the first's lock.
+  const w = workspace(baseParams([1], 2, { steps: 10, ms: 10 }));
+  const gateFile = join(w.dir, 'gate');
+  const first = w.run(['repro', 'slow'], { ENGINE_TOY_GATE_SLOW: gateFile });
+  await waitFor('the first run to start slow', () => progressed(w, 1));
+  const second = await w.spawn(['repro', 'slow']);
+  let out = '';
+  second.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const secondDone = new Promise<number | null>((r) => second.on('close', (c) => r(c)));
+  try {
+    await waitFor("the second run to wait for the first's lock", () => /waiting +slow: locked by run/.test(out));
+  } finally {
+    writeFileSync(gateFile, '');
+  }
+  const a = await first;
   assert.equal(a.code, 0, a.stdout + a.stderr);
-  assert.equal(b.code, 0, b.stdout + b.stderr);
+  assert.equal(await secondDone, 0, out);
+  assert.match(out, /\b0 ran\b/);
   assert.equal(w.query("SELECT * FROM executions WHERE node_id = 'slow'").length, 1);
   assert.equal(w.trace().filter((l) => l.startsWith('slow start')).length, 1);
 });

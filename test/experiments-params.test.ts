@@ -50,6 +50,21 @@ test('errors raised while building the graph are user errors (exit 2, no stack t
   assert.match(q2.stderr, /^error: params\.yaml q2\.attacks: no attacks for model/);
 });
 
+test('values found by test/fuzz-inputs that crashed the graph build are user errors naming the key (exit 2, no stack trace)', () => {
+  const cases: [string, RegExp][] = [
+    // A model entry's fields are checked by the train stage; the reports' model notes read them first.
+    ['q1.model.blocks=false', /^error: the pipeline is not valid:\n {2}params\.yaml: q1\.model\.blocks: /],
+    // Snapshot steps of 2^53 epochs: a set of that many steps does not fit in memory.
+    ['q1.train.epochs=9007199254740992', /^error: params\.yaml q1\.train\.epochs: 9007199254740992 epochs would take \d+ snapshots/],
+  ];
+  for (const [set, message] of cases) {
+    const r = cli('--set', set, 'dag', 'all');
+    assert.equal(r.code, 2, `${set}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace');
+  }
+});
+
 test("--set into an inherited mapping does not write into the parsed file's other profiles", () => {
   const file = readParamsFile(join(ROOT, 'params.yaml'));
   // demo and cpu inherit robust.adversarial from paper without a key of their own in it.

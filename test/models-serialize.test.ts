@@ -90,3 +90,18 @@ test('damaged or mismatched model files fail with messages naming the problem', 
   assert.equal(tf.memory().numTensors, before, 'a failed load leaks no tensors');
   model.dispose();
 });
+
+test('an archive header whose tensor list holds a non-object (found by test/fuzz-inputs) is refused naming the file', () => {
+  const good = encodeArchive({ kind: 'k', meta: null, tensors: [{ name: 'a', shape: [1], data: Float32Array.of(1) }] });
+  const hlen = new DataView(good.buffer).getUint32(12, true);
+  for (const entry of [null, 3, 'a', []]) {
+    const header = Buffer.from(JSON.stringify({ kind: 'k', meta: null, tensors: [entry] }).padEnd(hlen, ' '), 'utf8');
+    assert.equal(header.length, hlen);
+    const bytes = Uint8Array.from(good);
+    bytes.set(header, 16);
+    assert.throws(
+      () => decodeArchive(bytes, 'n.rfmodel'),
+      new RegExp(`^Error: n\\.rfmodel: bad tensor entry ${JSON.stringify(entry).replace(/[[\]]/g, '\\$&')}$`),
+    );
+  }
+});

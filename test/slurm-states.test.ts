@@ -8,6 +8,7 @@ import { SlurmExecutor, parseHandle, type SlurmCommands } from '../engine/slurm-
 import { BlobStore } from '../engine/store.ts';
 import { writeJsonAtomic } from '../engine/task-manifest.ts';
 import type { ExecOutcome, NodeTask, WorkerMessage } from '../engine/worker-protocol.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 /**
  * Job endings a one-node test cluster cannot produce on demand (a node failure, a job the
@@ -24,6 +25,8 @@ class ScriptedCluster implements SlurmCommands {
   states = new Map<string, string>();
   reasons = new Map<string, string>();
   squeueCalls = 0;
+  /** performance.now() of every squeue call. */
+  readonly squeueAt: number[] = [];
   down = false;
   private next = 100;
   async sbatch(args: readonly string[]): Promise<string> {
@@ -34,6 +37,7 @@ class ScriptedCluster implements SlurmCommands {
   }
   async squeue(): Promise<Map<string, QueueEntry>> {
     this.squeueCalls++;
+    this.squeueAt.push(performance.now());
     if (this.down) throw new Error('squeue exit 1: slurm_load_jobs error: Unable to contact slurm controller');
     return new Map([...this.states].map(([id, state]) => [id, { id, state, reason: this.reasons.get(id) ?? 'None' }]));
   }
@@ -44,6 +48,12 @@ class ScriptedCluster implements SlurmCommands {
   async finalState(): Promise<string | undefined> {
     return undefined;
   }
+}
+
+/** Resolves once the executor has polled the queue `n` more times (waiting on polls, not on wall time). */
+function polls(cluster: ScriptedCluster, n: number): Promise<number> {
+  const target = cluster.squeueCalls + n;
+  return waitFor(`${n} squeue polls`, () => cluster.squeueCalls >= target && cluster.squeueCalls, 60_000, 5);
 }
 
 const executors: SlurmExecutor[] = [];
@@ -120,9 +130,18 @@ test('one squeue per poll for all jobs, backing off while nothing changes; a res
   const jobs = ['p', 'q', 'r'].map(run);
   const handles = await Promise.all(jobs.map((j) => j.e.handle));
   for (const h of handles) cluster.states.set(parseHandle(h!, '/')!.jobId, 'RUNNING');
-  await new Promise((r) => setTimeout(r, 600));
-  // 600 ms at 20 ms growing by half up to 80 ms: about 10 polls, never one per job.
-  assert.ok(cluster.squeueCalls >= 5 && cluster.squeueCalls <= 14, `squeue called ${cluster.squeueCalls} times`);
+  // Polls at 20 ms growing by half up to 80 ms while nothing changes. Timers fire late under load,
+  // never early, so only lower bounds on the gaps are asserted: one squeue per job would put calls
+  // back to back, and a poll that never backs off would keep 20 ms gaps.
+  const from = cluster.squeueAt.length;
+  await polls(cluster, 9);
+  const at = cluster.squeueAt.slice(from);
+  const gaps = at.slice(1).map((t, i) => t - at[i]!);
+  assert.ok(
+    gaps.every((g) => g >= 15),
+    `squeue calls closer than one poll interval (one per job?): gaps ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`,
+  );
+  assert.ok(gaps[gaps.length - 1]! >= 70, `no back-off: gaps ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
   const dir = parseHandle(handles[0]!, artifacts)!.dir;
   const digest = 'ab'.repeat(32);
   await writeJsonAtomic(join(dir, 'result.json'), {
@@ -155,7 +174,7 @@ test('a controller that stops answering is waited out, not taken for failed jobs
   cluster.down = true;
   let settled = false;
   void j.e.outcome.then(() => (settled = true));
-  await new Promise((r) => setTimeout(r, 300));
+  await polls(cluster, 5);
   assert.equal(settled, false, 'a squeue outage failed the node');
   cluster.down = false;
   await writeJsonAtomic(join(parseHandle(h!, artifacts)!.dir, 'result.json'), {
@@ -221,8 +240,8 @@ test('a job pending for a reason Slurm cannot satisfy is reported; slurm.maxPend
   assert.deepEqual(logs(stuck.messages), [
     `Slurm job ${id(hs)} is pending for a reason Slurm cannot satisfy as the cluster stands: ReqNodeNotAvail, UnavailableNodes:gpu7; its node fails after 0.3 s of this`,
   ]);
-  // A job waiting its turn is left alone however long it waits.
-  await new Promise((r) => setTimeout(r, 400));
+  // A job waiting its turn is left alone however long it waits (here: however many polls).
+  await polls(cluster, 5);
   assert.deepEqual(logs(waiting.messages), []);
   waiting.e.kill();
   await waiting.e.outcome;
@@ -236,7 +255,9 @@ test('without slurm.maxPending such a job is reported and left waiting until its
   const h = await j.e.handle;
   const jobId = parseHandle(h!, '/')!.jobId;
   cluster.reasons.set(jobId, 'BadConstraints');
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor('the reason to be reported', () => logs(j.messages).length > 0, 60_000, 5);
+  // Reported once, not on every poll.
+  await polls(cluster, 5);
   assert.deepEqual(logs(j.messages), [
     `Slurm job ${jobId} is pending for a reason Slurm cannot satisfy as the cluster stands: BadConstraints; it waits (slurm.maxPending would fail it)`,
   ]);

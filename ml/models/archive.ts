@@ -104,7 +104,7 @@ export function decodeArchive(bytes: Uint8Array, where: string): Archive {
   const tensors: NamedArray[] = [];
   let off = 16 + hlen;
   for (const entry of header.tensors as unknown[]) {
-    const e = entry as { name?: unknown; shape?: unknown };
+    const e = (entry !== null && typeof entry === 'object' ? entry : {}) as { name?: unknown; shape?: unknown };
     if (typeof e.name !== 'string' || !Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new Error(`${where}: bad tensor entry ${JSON.stringify(entry)}`);
     }

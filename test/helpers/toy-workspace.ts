@@ -76,18 +76,18 @@ export class ToyWorkspace {
     writeFileSync(join(this.dir, 'params.yaml'), yaml);
   }
 
-  /** Starts the CLI without waiting (for kill tests). */
-  async spawn(args: readonly string[]): Promise<ChildProcess> {
+  /** Starts the CLI without waiting (for kill tests); `env` adds to its environment (e.g. ENGINE_TOY_GATE_SLOW). */
+  async spawn(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<ChildProcess> {
     const argv = this.entry === 'tsx' || this.cli !== CLI ? ['--import', TSX, this.cli] : [await compiledCli()];
     return spawn(process.execPath, [...argv, '--root', this.dir, ...args], {
       cwd: this.dir,
-      env: { ...process.env, ENGINE_TOY_TRACE: this.traceFile },
+      env: { ...process.env, ENGINE_TOY_TRACE: this.traceFile, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   }
 
-  async run(args: readonly string[]): Promise<CliResult> {
-    const child = await this.spawn(args);
+  async run(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliResult> {
+    const child = await this.spawn(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
