@@ -57,7 +57,8 @@ function attack(model: Classifier, x0: Float32Array, n: number, labels: number[]
   const x = tf.tensor4d(x0, [n, H, W, C]);
   const y = tf.tensor1d(labels, 'int32');
   const t = o.targets ? tf.tensor1d(o.targets, 'int32') : undefined;
-  const r = apgdBatch(model, x, y, { ...o, ...(t ? { targets: t } : {}) });
+  const { targets: _, ...rest } = o;
+  const r = apgdBatch(model, x, y, { ...rest, ...(t ? { targets: t } : {}) });
   const adv = r.adversarial.dataSync() as Float32Array;
   const logits = tf.tidy(() => model.logits(r.adversarial, 'eval').dataSync() as Float32Array);
   tf.dispose([x, y, r.adversarial, ...(t ? [t] : [])]);
