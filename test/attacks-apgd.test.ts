@@ -3,6 +3,14 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { apgdBatch, apgdCheckpoints, type ApgdOptions } from '../ml/attacks/apgd.ts';
 import { Rng } from '../ml/random.ts';
+import { imageRngs } from '../ml/attacks/threat.ts';
+
+const rngsFor = (n: number, seed: number) =>
+  imageRngs(
+    seed,
+    'test',
+    Array.from({ length: n }, (_, i) => i),
+  );
 import type { Classifier } from '../ml/models/classifier.ts';
 import { LinearClassifier, TinyConvNet, useCpu } from './attacks-helpers.ts';
 
@@ -95,7 +103,7 @@ for (const norm of ['l2', 'linf'] as const) {
       for (let i = 0; i < n; i++) {
         const eps = minimal[i]! * factor;
         assert.ok(eps < scale, `test setup: the minimal perturbation ${minimal[i]} should be small`);
-        const r = attack(model, x0.subarray(i * D, (i + 1) * D), 1, [labels[i]!], { norm, eps, iterations: 30, restarts: 1, loss: 'ce', rng: new Rng(i) });
+        const r = attack(model, x0.subarray(i * D, (i + 1) * D), 1, [labels[i]!], { norm, eps, iterations: 30, restarts: 1, loss: 'ce', rngs: rngsFor(1, i) });
         const dist = distance(r.adv, x0.subarray(i * D, (i + 1) * D), 0, norm);
         assert.ok(dist <= eps * (1 + 1e-5) + 1e-7, `never beyond eps: ${dist} > ${eps}`);
         assert.equal(r.fooled[0], factor > 1 ? 1 : 0, `image ${i} eps = ${factor} x minimal ${minimal[i]}: fooled ${r.fooled[0]}`);
@@ -123,7 +131,7 @@ for (const norm of ['l2', 'linf'] as const) {
           restarts: 1,
           loss: 'dlr-targeted',
           targets: [flips[i]!.cls],
-          rng: new Rng(100 + i),
+          rngs: rngsFor(1, 100 + i),
         });
         assert.ok(distance(r.adv, x0.subarray(i * D, (i + 1) * D), 0, norm) <= eps[i]! * (1 + 1e-5) + 1e-7, 'never beyond eps');
         assert.equal(r.fooled[0], factor > 1 ? 1 : 0, `image ${i} eps = ${factor} x minimal: fooled ${r.fooled[0]}`);
@@ -145,7 +153,7 @@ test('every iterate stays in the eps-ball and the box; same seed, same bits; res
     const opts = { norm, eps, iterations: 12, restarts: 2, loss: 'ce' as const };
     const a = attack(model, x0, n, labels, {
       ...opts,
-      rng: new Rng(5),
+      rngs: rngsFor(n, 5),
       onIterate: (x) => {
         seen++;
         const d = tf.tidy(() => tf.sub(x, tf.gather(x0t, tf.range(0, x.shape[0], 1, 'int32'))).arraySync() as number[][][][]);
@@ -158,11 +166,11 @@ test('every iterate stays in the eps-ball and the box; same seed, same bits; res
       },
     });
     assert.ok(seen >= 13, `iterates seen ${seen}`);
-    const b = attack(model, x0, n, labels, { ...opts, rng: new Rng(5) });
+    const b = attack(model, x0, n, labels, { ...opts, rngs: rngsFor(n, 5) });
     assert.deepEqual(b.adv, a.adv, 'same seed, same bits');
     assert.deepEqual(b.fooled, a.fooled);
     for (let i = 0; i < n; i++) assert.ok(distance(a.adv, x0, i, norm) <= eps * (1 + 1e-5) + 1e-7);
-    const one = attack(model, x0, n, labels, { ...opts, restarts: 1, rng: new Rng(5) });
+    const one = attack(model, x0, n, labels, { ...opts, restarts: 1, rngs: rngsFor(n, 5) });
     for (let i = 0; i < n; i++) assert.ok(a.fooled[i]! >= one.fooled[i]!, `restart ${i} lost an adversarial example`);
   }
   x0t.dispose();
@@ -176,15 +184,15 @@ test('no tensor leaks; bad options are rejected', () => {
   const t = tf.tensor1d([1, 2, 3, 4], 'int32');
   const before = tf.memory().numTensors;
   for (const loss of ['ce', 'dlr-targeted'] as const) {
-    const r = apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 9, restarts: 2, loss, targets: t, rng: new Rng(1) });
+    const r = apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 9, restarts: 2, loss, targets: t, rngs: rngsFor(4, 1) });
     r.adversarial.dispose();
   }
   assert.equal(tf.memory().numTensors, before, 'tensors left behind');
-  assert.throws(() => apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 0, restarts: 1, loss: 'ce', rng: new Rng(1) }), /iterations/);
-  assert.throws(() => apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 3, restarts: 1, loss: 'dlr-targeted', rng: new Rng(1) }), /targets/);
+  assert.throws(() => apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 0, restarts: 1, loss: 'ce', rngs: rngsFor(4, 1) }), /iterations/);
+  assert.throws(() => apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 3, restarts: 1, loss: 'dlr-targeted', rngs: rngsFor(4, 1) }), /targets/);
   const binary = linear(1, 2).model;
   assert.throws(
-    () => apgdBatch(binary, x, y, { norm: 'l2', eps: 0.3, iterations: 3, restarts: 1, loss: 'dlr-targeted', targets: t, rng: new Rng(1) }),
+    () => apgdBatch(binary, x, y, { norm: 'l2', eps: 0.3, iterations: 3, restarts: 1, loss: 'dlr-targeted', targets: t, rngs: rngsFor(4, 1) }),
     /4 classes/,
   );
   binary.dispose();

@@ -4,6 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { apgdBatch } from '../ml/attacks/apgd.ts';
 import { squareBatch, squareFraction } from '../ml/attacks/square.ts';
 import { Rng } from '../ml/random.ts';
+import { imageRngs } from '../ml/attacks/threat.ts';
+
+const rngsFor = (n: number, seed: number) =>
+  imageRngs(
+    seed,
+    'test',
+    Array.from({ length: n }, (_, i) => i),
+  );
 import { FunctionClassifier, useCpu } from './attacks-helpers.ts';
 
 before(useCpu);
@@ -69,8 +77,8 @@ for (const norm of ['l2', 'linf'] as const) {
     const yt = tf.tensor1d(labels, 'int32');
     // One eps per batch: twice the largest minimal flip, so every image can be broken.
     const eps = 2 * Math.max(...labels.map((y, i) => minimal(w, b, x0.subarray(i * D, (i + 1) * D), y, norm)));
-    const a = apgdBatch(model, xt, yt, { norm, eps, iterations: 20, restarts: 1, loss: 'ce', rng: new Rng(1) });
-    const s = squareBatch(model, xt, yt, { norm, eps, queries: 1000, pInit: 0.3, rng: new Rng(2) });
+    const a = apgdBatch(model, xt, yt, { norm, eps, iterations: 20, restarts: 1, loss: 'ce', rngs: rngsFor(n, 1) });
+    const s = squareBatch(model, xt, yt, { norm, eps, queries: 1000, pInit: 0.3, rngs: rngsFor(n, 2) });
     const adv = s.adversarial.dataSync();
     const after = tf.tidy(() => model.logits(s.adversarial, 'eval').arraySync() as number[][]);
     let squareFooled = 0;
@@ -102,7 +110,7 @@ test('Square: same seed, same bits; eps = 0 changes nothing', () => {
   const yt = tf.tensor1d([0, 1, 2, 3], 'int32');
   for (const norm of ['l2', 'linf'] as const) {
     const run = (eps: number) => {
-      const r = squareBatch(model, xt, yt, { norm, eps, queries: 60, pInit: 0.5, rng: new Rng(3) });
+      const r = squareBatch(model, xt, yt, { norm, eps, queries: 60, pInit: 0.5, rngs: rngsFor(n, 3) });
       const v = r.adversarial.dataSync() as Float32Array;
       r.adversarial.dispose();
       return { v, fooled: r.fooled, q: r.queriesUsed };
@@ -112,6 +120,6 @@ test('Square: same seed, same bits; eps = 0 changes nothing', () => {
     assert.deepEqual(p.q, q.q);
     assert.deepEqual(run(0).v, x0);
   }
-  assert.throws(() => squareBatch(model, xt, yt, { norm: 'l2', eps: 1, queries: 0, pInit: 0.5, rng: new Rng(1) }), /queries/);
+  assert.throws(() => squareBatch(model, xt, yt, { norm: 'l2', eps: 1, queries: 0, pInit: 0.5, rngs: rngsFor(n, 1) }), /queries/);
   tf.dispose([xt, yt]);
 });

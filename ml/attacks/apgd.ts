@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Classifier } from '../models/classifier.ts';
 import type { Rng } from '../random.ts';
 import { selectRows } from '../backend/select-rows.ts';
-import { randomStart } from './steps.ts';
-import { threatModel } from './threat.ts';
+import { imageRandomStart, threatModel } from './threat.ts';
 
 /**
  * Auto-PGD (APGD, docs/attacks.md): PGD with momentum whose step size needs no tuning. It starts
@@ -21,8 +20,8 @@ export interface ApgdOptions {
   readonly restarts: number;
   /** 'ce': ascend the cross-entropy of the true label. 'dlr-targeted': ascend the targeted DLR loss. */
   readonly loss: ApgdLoss;
-  /** Random starts are drawn from it, image after image. */
-  readonly rng: Rng;
+  /** One generator per image (imageRngs): its random starts, whatever batch it is in. */
+  readonly rngs: readonly Rng[];
   /** 'dlr-targeted': the target class per image (int32 [N]). */
   readonly targets?: tf.Tensor1D;
   /** Halve the step when fewer than this fraction of the steps since the last checkpoint raised the loss. */
@@ -137,6 +136,7 @@ export function apgdBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tensor1
   const n = x0.shape[0];
   if (labels.shape[0] !== n) throw new Error(`APGD: ${labels.shape[0]} labels for ${n} images`);
   if (options.targets && options.targets.shape[0] !== n) throw new Error(`APGD: ${options.targets.shape[0]} targets for ${n} images`);
+  if (options.rngs.length !== n) throw new Error(`APGD: ${options.rngs.length} generators for ${n} images`);
   const y = Int32Array.from(labels.dataSync());
   const t = options.targets ? Int32Array.from(options.targets.dataSync()) : null;
   const fooled = new Uint8Array(n);
@@ -154,6 +154,7 @@ export function apgdBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tensor1
         xs,
         Int32Array.from(todo, (i) => y[i]!),
         t ? Int32Array.from(todo, (i) => t[i]!) : null,
+        todo.map((i) => options.rngs[i]!),
         options,
         (x, it) => options.onIterate?.(x, it, r),
       );
@@ -188,6 +189,7 @@ function apgdRun(
   x0: tf.Tensor4D,
   y: Int32Array,
   t: Int32Array | null,
+  rngs: readonly Rng[],
   o: ApgdOptions,
   onIterate: (x: tf.Tensor4D, iteration: number) => void,
 ): { adversarial: tf.Tensor4D; fooled: Uint8Array; loss: Float32Array } {
@@ -225,7 +227,7 @@ function apgdRun(
     return next;
   };
 
-  let x = o.eps > 0 ? randomStart(x0, o.norm, o.eps, o.rng) : tf.clone(x0);
+  let x = o.eps > 0 ? imageRandomStart(x0, o.norm, o.eps, rngs) : tf.clone(x0);
   onIterate(x, 0);
   let p = probe(x);
   let grad = p.grad;

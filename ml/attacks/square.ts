@@ -6,7 +6,8 @@ import type { Rng } from '../random.ts';
  * Square attack (docs/attacks.md): a random search that needs only the model's scores, never a
  * gradient, so a model that hides its gradient cannot hide from it. Each query changes the
  * perturbation inside one random square window (two for L2) and keeps the change only where the
- * margin z_y - max_{j != y} z_j went down; the window's side shrinks on a fixed schedule.
+ * margin z_y - max_{j != y} z_j went down; the window's side shrinks on a fixed schedule. Each image
+ * draws its own windows from its own generator, so its attack does not depend on its batch.
  */
 export interface SquareOptions {
   readonly norm: 'l2' | 'linf';
@@ -15,7 +16,8 @@ export interface SquareOptions {
   readonly queries: number;
   /** Fraction of the image's pixels the first windows cover (the side then shrinks with the queries). */
   readonly pInit: number;
-  readonly rng: Rng;
+  /** One generator per image (imageRngs): its draws, whatever batch it is in. */
+  readonly rngs: readonly Rng[];
 }
 
 export interface SquareResult {
@@ -129,13 +131,14 @@ export function squareBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tenso
   const orig = x0.dataSync() as Float32Array;
   const size = h * w * c;
   const at = (r: number, col: number, ch: number) => (r * w + col) * c + ch;
-  const rng = o.rng;
+  if (o.rngs.length !== n) throw new Error(`Square: ${o.rngs.length} generators for ${n} images`);
   const clip = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
 
   // The starting point: vertical stripes of +-eps (L-inf) or a grid of +-bumps scaled to eps (L2).
   const best = new Float32Array(n * size);
   for (let i = 0; i < n; i++) {
     const base = i * size;
+    const rng = o.rngs[i]!;
     if (o.norm === 'linf') {
       for (let col = 0; col < w; col++) {
         for (let ch = 0; ch < c; ch++) {
@@ -175,8 +178,9 @@ export function squareBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tenso
     const candidate = new Float32Array(active.length * size);
     if (o.norm === 'linf') {
       const s = Math.min(Math.max(Math.round(Math.sqrt(p * h * w)), 1), Math.max(h - 1, 1));
-      const [r0, c0] = [rng.int(h - s + 1), rng.int(w - s + 1)];
       active.forEach((i, a) => {
+        const rng = o.rngs[i]!;
+        const [r0, c0] = [rng.int(h - s + 1), rng.int(w - s + 1)];
         const out = candidate.subarray(a * size, (a + 1) * size);
         out.set(best.subarray(i * size, (i + 1) * size));
         const x = orig.subarray(i * size, (i + 1) * size);
@@ -201,10 +205,11 @@ export function squareBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tenso
       let s = Math.max(Math.round(Math.sqrt(p * h * w)), 3);
       if (s % 2 === 0) s++;
       s = Math.min(s, Math.min(h, w));
-      const [r1, c1] = [rng.int(h - s + 1), rng.int(w - s + 1)];
-      const [r2, c2] = [rng.int(h - s + 1), rng.int(w - s + 1)];
       const inWin = (r: number, col: number, r0: number, c0: number) => r >= r0 && r < r0 + s && col >= c0 && col < c0 + s;
       active.forEach((i, a) => {
+        const rng = o.rngs[i]!;
+        const [r1, c1] = [rng.int(h - s + 1), rng.int(w - s + 1)];
+        const [r2, c2] = [rng.int(h - s + 1), rng.int(w - s + 1)];
         const x = orig.subarray(i * size, (i + 1) * size);
         const b = best.subarray(i * size, (i + 1) * size);
         const delta = Float64Array.from(b, (v, q) => v - x[q]!);
