@@ -24,6 +24,11 @@ export interface ApgdOptions {
   readonly rngs: readonly Rng[];
   /** 'dlr-targeted': the target class per image (int32 [N]). */
   readonly targets?: tf.Tensor1D;
+  /**
+   * The first run's starting point instead of a random one (same shape as x0, inside the ball):
+   * lets a reference implementation that draws its own starts be compared step for step.
+   */
+  readonly start?: tf.Tensor4D;
   /** Halve the step when fewer than this fraction of the steps since the last checkpoint raised the loss. */
   readonly rho?: number;
   /** Weight of the new gradient step against the previous move (1: no momentum). */
@@ -136,6 +141,7 @@ export function apgdBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tensor1
   const n = x0.shape[0];
   if (labels.shape[0] !== n) throw new Error(`APGD: ${labels.shape[0]} labels for ${n} images`);
   if (options.targets && options.targets.shape[0] !== n) throw new Error(`APGD: ${options.targets.shape[0]} targets for ${n} images`);
+  if (options.start && !tf.util.arraysEqual(options.start.shape, x0.shape)) throw new Error(`APGD: start [${options.start.shape}] for images [${x0.shape}]`);
   if (options.rngs.length !== n) throw new Error(`APGD: ${options.rngs.length} generators for ${n} images`);
   const y = Int32Array.from(labels.dataSync());
   const t = options.targets ? Int32Array.from(options.targets.dataSync()) : null;
@@ -155,6 +161,7 @@ export function apgdBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tensor1
         Int32Array.from(todo, (i) => y[i]!),
         t ? Int32Array.from(todo, (i) => t[i]!) : null,
         todo.map((i) => options.rngs[i]!),
+        r === 0 ? options.start : undefined,
         options,
         (x, it) => options.onIterate?.(x, it, r),
       );
@@ -190,6 +197,7 @@ function apgdRun(
   y: Int32Array,
   t: Int32Array | null,
   rngs: readonly Rng[],
+  start: tf.Tensor4D | undefined,
   o: ApgdOptions,
   onIterate: (x: tf.Tensor4D, iteration: number) => void,
 ): { adversarial: tf.Tensor4D; fooled: Uint8Array; loss: Float32Array } {
@@ -227,7 +235,7 @@ function apgdRun(
     return next;
   };
 
-  let x = o.eps > 0 ? imageRandomStart(x0, o.norm, o.eps, rngs) : tf.clone(x0);
+  let x = start ? tf.clone(start) : o.eps > 0 ? imageRandomStart(x0, o.norm, o.eps, rngs) : tf.clone(x0);
   onIterate(x, 0);
   let p = probe(x);
   let grad = p.grad;
