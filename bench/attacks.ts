@@ -2,13 +2,16 @@
 // same small ResNet-18-like network with the same weights and images, ours (tfjs, backend chosen by
 // --backend) beside a PyTorch reference (bench/reference/attacks.py) measured in the same run.
 //
+// APGD-CE (L2 eps 0.5, --pgd-steps iterations, one restart) and Square (L2 eps 0.5, --square-queries)
+// run on the PGD images too (ours only; no reference): their cost per image is printed beside PGD's.
+//
 // grid775 runs twice: as the attack (early stopping: a fooled image gets no more work) on
 // --grid-images, and exhaustively (every point for every image: the worst case, a spatially robust
 // model) on --grid-full-images.
 //
 //   npm run bench:attacks -- [--backend wasm|cpu|...] [--images 256] [--grid-images N] [--grid-full-images 32] [--pgd-images N]
 //                            [--pgd-steps 100] [--width 8] [--batch 256] [--pgd-batch 64]
-//                            [--torch-threads 1] [--no-reference]
+//                            [--torch-threads 1] [--no-reference] [--square-queries 1000]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +20,10 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { gridMotions } from '../ml/attacks/grids.ts';
+import { apgdBatch } from '../ml/attacks/apgd.ts';
 import { pgdBatch } from '../ml/attacks/pgd.ts';
+import { squareBatch } from '../ml/attacks/square.ts';
+import { imageRngs } from '../ml/attacks/threat.ts';
 import { attackOrder, gridAttack } from '../ml/attacks/spatial.ts';
 import { Rng } from '../ml/random.ts';
 import { warpBatch } from '../ml/transform/rigid.ts';
@@ -36,6 +42,7 @@ const { values: args } = parseArgs({
     'pgd-batch': { type: 'string', default: '64' },
     'torch-threads': { type: 'string', default: '1' },
     'no-reference': { type: 'boolean', default: false },
+    'square-queries': { type: 'string', default: '1000' },
   },
 });
 const int = (name: string, v: string | undefined): number => {
@@ -52,6 +59,7 @@ const width = int('width', args.width);
 const batch = int('batch', args.batch);
 const pgdBatchSize = int('pgd-batch', args['pgd-batch']);
 const torchThreads = int('torch-threads', args['torch-threads']);
+const squareQueries = int('square-queries', args['square-queries']);
 const H = 32,
   W = 32,
   C = 3,
@@ -163,6 +171,35 @@ for (let s = 0; s < pgdImages; s += pgdBatchSize) {
 const oursPgd = { seconds: (performance.now() - t0) / 1000, robust: pgdRobust };
 console.error(`ours L2-PGD-${pgdSteps}: ${oursPgd.seconds.toFixed(1)} s; running the PyTorch reference`);
 
+// Ours: APGD-CE and Square at the same budget, same images and batches (success: misclassified).
+async function timed(
+  name: string,
+  run: (x: tf.Tensor4D, y: tf.Tensor1D, s: number, m: number) => { adversarial: tf.Tensor4D; fooled: Uint8Array; queriesUsed?: Int32Array },
+) {
+  const start = performance.now();
+  let robust = 0;
+  let queries = 0;
+  for (let s = 0; s < pgdImages; s += pgdBatchSize) {
+    const m = Math.min(pgdBatchSize, pgdImages - s);
+    const x = tf.tensor4d(data.subarray(s * S, (s + m) * S), [m, H, W, C]);
+    const y = tf.tensor1d(labels.subarray(s, s + m), 'int32');
+    const r = run(x, y, s, m);
+    robust += r.fooled.reduce((a, v) => a + (v ? 0 : 1), 0);
+    queries += r.queriesUsed?.reduce((a, v) => a + v, 0) ?? 0;
+    tf.dispose([x, y, r.adversarial]);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  console.error(`ours ${name}: ${seconds.toFixed(1)} s`);
+  return { seconds, robust, queries };
+}
+const ids = (s: number, m: number) => Array.from({ length: m }, (_, k) => s + k);
+const oursApgd = await timed(`L2-APGD-CE-${pgdSteps}`, (x, y, s, m) =>
+  apgdBatch(model, x, y, { norm: 'l2', eps: 0.5, iterations: pgdSteps, restarts: 1, loss: 'ce', rngs: imageRngs(0, 'bench-apgd', ids(s, m)) }),
+);
+const oursSquare = await timed(`L2-Square-${squareQueries}`, (x, y, s, m) =>
+  squareBatch(model, x, y, { norm: 'l2', eps: 0.5, queries: squareQueries, pInit: 0.8, rngs: imageRngs(0, 'bench-square', ids(s, m)) }),
+);
+
 // The reference, same images, weights, grid order and labels.
 interface RefResult {
   torch: string;
@@ -267,6 +304,17 @@ rows.push([
   '',
   '',
 ]);
+for (const [name, r, evals] of [
+  [`L2-APGD-CE-${pgdSteps}`, oursApgd, ''],
+  [`L2-Square-${squareQueries}`, oursSquare, `${oursSquare.queries}`],
+] as const) {
+  rows.push([name, `${pgdImages}`, fmt(rate(pgdImages, r.seconds)), '-', '-', `${r.robust}`, '-', evals, '-']);
+}
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
 for (const r of rows) console.log(r.map((v, c) => v.padStart(widths[c]!)).join('  '));
+const perImage = (seconds: number) => `${((seconds / pgdImages) * 1000).toFixed(1)} ms/image`;
+console.log(
+  `cost per image (ours, same run): L2-PGD-${pgdSteps} ${perImage(oursPgd.seconds)}; L2-APGD-CE-${pgdSteps} ${perImage(oursApgd.seconds)} (${(oursApgd.seconds / oursPgd.seconds).toFixed(2)}x PGD); ` +
+    `L2-Square-${squareQueries} ${perImage(oursSquare.seconds)} (${(oursSquare.seconds / oursPgd.seconds).toFixed(2)}x PGD; ${(oursSquare.queries / pgdImages).toFixed(0)} queries/image used, stopping at success)`,
+);
 model.dispose();

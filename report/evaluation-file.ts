@@ -9,6 +9,12 @@ export interface EvaluationFigures {
   readonly robustAccuracy: number;
   readonly asr: number | null;
   readonly count: number;
+  /** The attack in words (absent in files older than it). */
+  readonly description?: string;
+  /** Per image, 1 where it stayed right, as a '0'/'1' string (absent in files older than it). */
+  readonly robustMask?: string;
+  /** AutoAttack and its components: images each component broke. */
+  readonly brokenBy?: Readonly<Record<string, number>>;
 }
 
 function fraction(v: unknown): v is number {
@@ -26,5 +32,19 @@ export function readEvaluation(path: string, node: string): EvaluationFigures {
   if (!fraction(r.naturalAccuracy) || !fraction(r.robustAccuracy) || !(r.asr === null || fraction(r.asr)) || typeof r.count !== 'number') {
     throw new Error(`evaluation result of ${node} (${path}) lacks naturalAccuracy/robustAccuracy/asr/count in [0, 1]`);
   }
-  return { naturalAccuracy: r.naturalAccuracy, robustAccuracy: r.robustAccuracy, asr: r.asr, count: r.count };
+  const extra = raw as { attack?: unknown; robustMask?: unknown; brokenBy?: unknown };
+  const mask = typeof extra.robustMask === 'string' && /^[01]*$/.test(extra.robustMask) && extra.robustMask.length === r.count ? extra.robustMask : undefined;
+  const brokenBy =
+    typeof extra.brokenBy === 'object' && extra.brokenBy !== null && Object.values(extra.brokenBy).every((v) => Number.isInteger(v))
+      ? (extra.brokenBy as Record<string, number>)
+      : undefined;
+  return {
+    naturalAccuracy: r.naturalAccuracy,
+    robustAccuracy: r.robustAccuracy,
+    asr: r.asr,
+    count: r.count,
+    ...(typeof extra.attack === 'string' ? { description: extra.attack } : {}),
+    ...(mask !== undefined ? { robustMask: mask } : {}),
+    ...(brokenBy !== undefined ? { brokenBy } : {}),
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { DEFENCE_CSV_HEADER, defenceCsvRows, defenceMarkdown } from './defence-check.ts';
 import type { NumbersTable } from './figure-claims.ts';
 import type { FigureData } from './figures.ts';
 import { notesMarkdown, profileSummary, syntheticBanner } from './profile.ts';
@@ -58,6 +59,7 @@ export function figureMarkdown(fig: FigureData, files: WrittenFigure): string {
   out.push('');
   out.push('## Plotted numbers and the runs behind them', '');
   for (const t of fig.numbers) out.push(...numbersMarkdown(t));
+  if (fig.defence) out.push(...defenceMarkdown(fig.defence));
   return out.join('\n');
 }
 
@@ -75,6 +77,13 @@ export function figureCsv(fig: FigureData): string {
   return lines.join('\n') + '\n';
 }
 
+/** `<fig>-defence-check.csv`: one line per model, α and AutoAttack budget. */
+export function defenceCsv(fig: FigureData): string | null {
+  if (!fig.defence) return null;
+  const lines = [DEFENCE_CSV_HEADER.join(','), ...defenceCsvRows(fig.defence).map((r) => r.map(csvField).join(','))];
+  return lines.join('\n') + '\n';
+}
+
 /** A few lines for the terminal: where the files are and the paper's statements beside ours. */
 export function figureText(fig: FigureData, files: WrittenFigure, markdownPath: string): string {
   const out = [`${fig.title} — profile ${fig.profile.name}`];
@@ -85,6 +94,12 @@ export function figureText(fig: FigureData, files: WrittenFigure, markdownPath: 
   out.push(`figure: reports/${basename(files.pngPath ?? files.svgPath)}`, `report: reports/${basename(markdownPath)}`);
   for (const w of files.warnings) out.push(`warning: ${w}`);
   for (const c of fig.claims) out.push(`  ${c.claim}: paper ${c.paper}; ours ${c.ours}`);
+  for (const r of fig.defence ?? []) {
+    if (r.flagged)
+      out.push(
+        `  defence check: ${r.model} at α=${r.alpha}: PGD ${(r.pgd.robustAccuracy * 100).toFixed(1)} % vs AutoAttack ${(r.autoAttack.robustAccuracy * 100).toFixed(1)} %: a sign of gradient masking`,
+      );
+  }
   return out.join('\n') + '\n';
 }
 
@@ -94,12 +109,14 @@ export interface WrittenFigureReport extends WrittenFigure {
   readonly text: string;
 }
 
-/** Writes `<dir>/<id>.svg`, `.png`, `.md` and `.csv`. */
+/** Writes `<dir>/<id>.svg`, `.png`, `.md` and `.csv` (and `<id>-defence-check.csv` for Figure 3 with AutoAttack). */
 export async function writeFigureReport(fig: FigureData, dir: string, options: RenderOptions = {}): Promise<WrittenFigureReport> {
   const files = await writeFigureFiles(fig.spec, join(dir, fig.id), options);
   const markdownPath = join(dir, `${fig.id}.md`);
   const csvPath = join(dir, `${fig.id}.csv`);
   writeFileAtomic(csvPath, figureCsv(fig));
+  const defence = defenceCsv(fig);
+  if (defence !== null) writeFileAtomic(join(dir, `${fig.id}-defence-check.csv`), defence);
   writeFileAtomic(markdownPath, figureMarkdown(fig, files));
   return { ...files, markdownPath, csvPath, text: figureText(fig, files, markdownPath) };
 }

@@ -12,6 +12,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { figure1Claims, figure2Claims, figure3Claims, mixNumbers, snapshotNumbers, type ClaimRow, type NumbersTable } from './figure-claims.ts';
+import type { DefenceRow } from './defence-check.ts';
 import { attackLabel } from './labels.ts';
 import { PAPER_FIG1, PAPER_FIG2, PAPER_FIG3 } from './paper.ts';
 import { toPercent, toPercentOrNull } from './percent.ts';
@@ -60,6 +61,8 @@ export interface FigureData {
   readonly claims: readonly ClaimRow[];
   /** The plotted numbers with their nodes, for the Markdown report. */
   readonly numbers: readonly NumbersTable[];
+  /** Figure 3: PGD beside AutoAttack per model and α (defence-check.ts). */
+  readonly defence?: readonly DefenceRow[];
 }
 
 export const FIG1_ATTACKS = ['rot30', 'grid135', 'grid775'] as const;
@@ -283,29 +286,41 @@ function checkMix(results: readonly MixResult[]): void {
 }
 
 export const MODEL_DASH: Readonly<Record<string, number[]>> = { 'l2-0.25': [], 'l2-0.5': [6, 4] };
+/** AutoAttack's L2 lines: dotted, so each sits visibly beside its PGD partner. */
+const AA_DASH: Readonly<Record<string, number[]>> = { 'l2-0.25': [2, 2], 'l2-0.5': [1, 4] };
+const isAutoAttack = (attack: string) => attack.startsWith('aa-');
+const aaPartner = (attack: string) => attack.replace(/^aa-/, '').replace(/-lite$/, '');
+
+/** The AutoAttack keys present in `results` whose PGD partner is one of `partners`, in a stable order. */
+function autoAttackKeys(results: readonly MixResult[], partners: readonly string[]): string[] {
+  const keys = new Set(results.flatMap((r) => Object.keys(r.accuracy)).filter((k) => isAutoAttack(k) && partners.includes(aaPartner(k))));
+  return [...keys].sort((a, b) => partners.indexOf(aaPartner(a)) - partners.indexOf(aaPartner(b)) || a.localeCompare(b));
+}
 
 /** Figure 3: D_mix(α) (Question 2). */
-export function figure3(results: readonly MixResult[], profile: ProfileInfo): FigureData {
+export function figure3(results: readonly MixResult[], profile: ProfileInfo, defence?: readonly DefenceRow[]): FigureData {
   checkProfile(profile, 'fig3');
   checkMix(results);
   if (!results.some((r) => r.model === 'ResNet-50')) throw new Error('fig3: no ResNet-50 results (the left panel plots ResNet-50)');
+  const leftAttacks = [...FIG3_LEFT_ATTACKS, ...autoAttackKeys(results, FIG3_LEFT_ATTACKS)];
+  const rightAttacks = [...FIG3_RIGHT_ATTACKS, ...autoAttackKeys(results, FIG3_RIGHT_ATTACKS)];
   const byAlpha = [...results].sort((a, b) => a.alpha - b.alpha || a.model.localeCompare(b.model));
   const points: PlotPoint[] = [];
   for (const r of byAlpha) {
     if (r.model === 'ResNet-50') {
-      for (const attack of FIG3_LEFT_ATTACKS) {
+      for (const attack of leftAttacks) {
         const v = r.accuracy[attack];
         if (v !== undefined) points.push({ panel: 'left', series: seriesLabel(attack), x: r.alpha, y: v * 100, order: r.alpha, nodes: r.nodes });
       }
     }
-    for (const attack of FIG3_RIGHT_ATTACKS) {
+    for (const attack of rightAttacks) {
       const v = r.accuracy[attack];
       if (v !== undefined) {
         points.push({ panel: 'right', series: `${r.model}, ${seriesLabel(attack)}`, x: r.alpha, y: v * 100, order: r.alpha, nodes: r.nodes });
       }
     }
   }
-  const leftLabels = FIG3_LEFT_ATTACKS.map(seriesLabel);
+  const leftLabels = leftAttacks.map(seriesLabel);
   const models = [...FIG3_MODELS, ...[...new Set(results.map((r) => r.model))].filter((m) => !(FIG3_MODELS as readonly string[]).includes(m)).sort()];
   const [atZero, atOne] = PAPER_FIG3.anchors;
   const near09 = atZero.naturalAccuracy - PAPER_FIG3.naturalDropAt09;
@@ -335,11 +350,14 @@ export function figure3(results: readonly MixResult[], profile: ProfileInfo): Fi
       })),
     ],
   };
-  const rightSeries = models.flatMap((m) => FIG3_RIGHT_ATTACKS.map((a) => `${m}, ${seriesLabel(a)}`));
+  const rightSeries = models.flatMap((m) => rightAttacks.map((a) => `${m}, ${seriesLabel(a)}`));
+  // One hue per model, darker for ε = 0.25 and lighter for 0.5; PGD solid or dashed, AutoAttack dotted.
+  const light = (a: string) => aaPartner(a) === 'l2-0.5';
+  const dash = (a: string) => (isAutoAttack(a) ? AA_DASH[aaPartner(a)]! : MODEL_DASH[a]!);
   const right = {
     width: PANEL_WIDTH,
     height: PANEL_HEIGHT,
-    title: { text: 'L2-PGD across architectures', fontSize: 13 },
+    title: { text: rightAttacks.some(isAutoAttack) ? 'L2-PGD and AutoAttack across architectures' : 'L2-PGD across architectures', fontSize: 13 },
     transform: [{ filter: { field: 'panel', equal: 'right' } }],
     mark: { type: 'line' as const, strokeWidth: 2, point: { size: 28, filled: true } },
     encoding: {
@@ -348,14 +366,16 @@ export function figure3(results: readonly MixResult[], profile: ProfileInfo): Fi
       color: {
         field: 'series',
         type: 'nominal' as const,
-        // one hue per model, a darker and a lighter shade of it for ε = 0.25 and 0.5
-        scale: { domain: rightSeries, range: models.flatMap((_, i) => [PALETTE[i % PALETTE.length]!, shade(PALETTE[i % PALETTE.length]!)]) },
+        scale: {
+          domain: rightSeries,
+          range: models.flatMap((_, i) => rightAttacks.map((a) => (light(a) ? shade(PALETTE[i % PALETTE.length]!) : PALETTE[i % PALETTE.length]!))),
+        },
         legend: { title: 'model, attack' },
       },
       strokeDash: {
         field: 'series',
         type: 'nominal' as const,
-        scale: { domain: rightSeries, range: models.flatMap(() => FIG3_RIGHT_ATTACKS.map((a) => MODEL_DASH[a]!)) },
+        scale: { domain: rightSeries, range: models.flatMap(() => rightAttacks.map(dash)) },
       },
       order: { field: 'order', type: 'quantitative' as const },
       href: HREF,
@@ -375,7 +395,8 @@ export function figure3(results: readonly MixResult[], profile: ProfileInfo): Fi
     points,
     spec,
     claims: figure3Claims(results),
-    numbers: mixNumbers(results, FIG3_LEFT_ATTACKS, FIG3_RIGHT_ATTACKS),
+    numbers: mixNumbers(results, leftAttacks, rightAttacks),
+    ...(defence && defence.length > 0 ? { defence } : {}),
   };
 }
 

@@ -40,6 +40,12 @@ const ATTACK_LABELS: Readonly<Record<string, string>> = {
   'linf-2-rs': 'L∞ ε=2/255',
   'linf-4-rs': 'L∞ ε=4/255',
   'linf-8-rs': 'L∞ ε=8/255',
+  'aa-l2-0.25': 'AutoAttack L2 ε=0.25',
+  'aa-l2-0.5': 'AutoAttack L2 ε=0.5',
+  'aa-linf-8': 'AutoAttack L∞ ε=8/255',
+  'aa-l2-0.25-lite': 'AutoAttack L2 ε=0.25',
+  'aa-l2-0.5-lite': 'AutoAttack L2 ε=0.5',
+  'aa-linf-8-lite': 'AutoAttack L∞ ε=8/255',
 };
 
 /** The printed name of an attack key; unknown keys print as themselves. */

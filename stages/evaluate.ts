@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineStage } from '../engine/stage.ts';
-import { ATTACK_PRESETS, AttackConfigSchema } from '../ml/attacks/config.ts';
+import { ATTACK_PRESETS, AttackConfigSchema, type AttackConfig } from '../ml/attacks/config.ts';
 import { gridSpec, type GridName } from '../ml/attacks/grids.ts';
 import { NODE_OVERHEAD_SECONDS } from '../ml/models/cost.ts';
 import { hintNumber } from './estimate-hints.ts';
@@ -15,6 +15,36 @@ function gridSize(name: GridName): number {
  * PGD, the mean perturbation (SPEC.md, Attacks). The figures are the node's metrics in SQLite and
  * its `result` artifact, which the table and figure stages read.
  */
+/**
+ * Model passes per image, at most (every image surviving every step). AutoAttack's later components
+ * only see the images the earlier ones left, so on a weak model it costs far less.
+ */
+function attackPasses(a: AttackConfig): number {
+  switch (a.kind) {
+    case 'pgd':
+      return 2 * a.iterations + 1;
+    case 'grid':
+      return 1 + gridSize(a.grid);
+    case 'apgd':
+      return 1 + 2 * (a.iterations + 1) * a.restarts * (a.loss === 'ce' ? 1 : a.targets);
+    case 'square':
+      return 1 + a.queries;
+    case 'autoattack':
+      return a.components.reduce(
+        (t, c) =>
+          t +
+          (c === 'apgd-ce'
+            ? 2 * (a.apgdIterations + 1) * a.apgdRestarts
+            : c === 'apgd-t'
+              ? 2 * (a.apgdIterations + 1) * a.apgdRestarts * a.targets
+              : a.squareQueries),
+        1,
+      );
+    case 'none':
+      return 1;
+  }
+}
+
 const presetName = z.enum(Object.keys(ATTACK_PRESETS) as [keyof typeof ATTACK_PRESETS, ...(keyof typeof ATTACK_PRESETS)[]]);
 
 export const evaluateParams = z
@@ -46,7 +76,7 @@ export const evaluate = defineStage({
     const perImage = hintNumber(hints, 'forwardSeconds', 1 / 2000);
     const a = typeof p.attack === 'string' ? ATTACK_PRESETS[p.attack] : p.attack;
     // A PGD iteration is a forward and an input-gradient pass; a grid tries every motion.
-    const passes = a.kind === 'pgd' ? 2 * a.iterations + 1 : a.kind === 'grid' ? 1 + gridSize(a.grid) : 1;
+    const passes = attackPasses(a);
     return NODE_OVERHEAD_SECONDS + n * passes * perImage * hintNumber(hints, 'slowdown', 1);
   },
   similarity: (p, hints) => {
@@ -54,7 +84,7 @@ export const evaluate = defineStage({
     const model = typeof hints.model === 'string' ? hints.model : '?';
     // Then coarser: the same kind of attack (grid, pgd) on the same model, whose cost per pass is alike.
     const a = typeof p.attack === 'string' ? ATTACK_PRESETS[p.attack] : p.attack;
-    const kind = a.kind === 'pgd' ? `pgd-${a.norm}` : a.kind;
+    const kind = a.kind === 'pgd' || a.kind === 'apgd' || a.kind === 'square' || a.kind === 'autoattack' ? `${a.kind}-${a.norm}` : a.kind;
     return [`${attack} ${model} bs${p.batchSize}`, `${attack} ${model.split(' ')[0]}`, `${kind} ${model}`, `${kind} ${model.split(' ')[0]}`];
   },
   async run(ctx) {
@@ -101,7 +131,11 @@ export const evaluate = defineStage({
       ...(r.meanPerturbationLInf !== undefined ? { meanPerturbationLInf: r.meanPerturbationLInf } : {}),
       ...(r.gridEvaluations !== undefined ? { gridEvaluations: r.gridEvaluations } : {}),
     };
-    writeFileAtomic(ctx.outputs.result, `${JSON.stringify({ ...figures, perClass: r.perClass }, null, 1)}\n`);
-    return { metrics: figures };
+    // Per image (in the order of `indices`), 1 where it stayed right: lets a report compare two
+    // attacks image by image (Q2's defence check: what PGD breaks and AutoAttack does not).
+    const perImage = { subset: { count: p.count ?? null, subsetSeed: p.subsetSeed }, robustMask: Array.from(r.robustCorrectMask).join('') };
+    const extra = r.brokenBy !== undefined ? { brokenBy: r.brokenBy } : {};
+    writeFileAtomic(ctx.outputs.result, `${JSON.stringify({ ...figures, ...extra, perClass: r.perClass, ...perImage }, null, 1)}\n`);
+    return { metrics: { ...figures, ...extra } };
   },
 });

@@ -30,7 +30,7 @@ export const figure = defineStage({
     trainSet: { kind: 'file', optional: true, description: 'D as trained on: its image count goes into the report' },
     testSet: { kind: 'file', optional: true, description: 'the test set: its image count goes into the report' },
   },
-  outputs: { report: { kind: 'dir', description: '<figure>.svg, .png, .md, .csv and .txt' } },
+  outputs: { report: { kind: 'dir', description: '<figure>.svg, .png, .md, .csv and .txt (fig3 with AutoAttack: fig3-defence-check.csv)' } },
   estimateSeconds: () => 5,
   async run(ctx) {
     const { mkdirSync } = await import('node:fs');
@@ -52,6 +52,7 @@ export const figure = defineStage({
     let data;
     if (p.figure === 'fig3') {
       const byRun = new Map<string, { model: string; alpha: number; accuracy: Record<string, number>; nodes: string[] }>();
+      const checked = new Map<string, { model: string; alpha: number; evaluations: import('../report/defence-check.ts').CheckedEvaluation[] }>();
       p.points.forEach((pt, i) => {
         const r = results[i]!;
         const key = `${pt.model}\u0000${pt.alpha}`;
@@ -60,8 +61,20 @@ export const figure = defineStage({
         if (pt.attack === 'none' || e.accuracy['none'] === undefined) e.accuracy['none'] = r.naturalAccuracy;
         if (pt.attack !== 'none') e.accuracy[pt.attack] = r.robustAccuracy;
         e.nodes.push(pt.evalNode);
+        if (pt.attack !== 'none') {
+          let c = checked.get(key);
+          if (!c) checked.set(key, (c = { model: pt.model, alpha: pt.alpha, evaluations: [] }));
+          c.evaluations.push({
+            attack: pt.attack,
+            description: r.description ?? pt.attack,
+            robustAccuracy: r.robustAccuracy,
+            ...(r.robustMask !== undefined ? { robustMask: r.robustMask } : {}),
+            ...(r.brokenBy !== undefined ? { brokenBy: r.brokenBy } : {}),
+          });
+        }
       });
-      data = figure3([...byRun.values()] satisfies MixResult[], profile);
+      const { defenceRows } = await import('../report/defence-check.ts');
+      data = figure3([...byRun.values()] satisfies MixResult[], profile, defenceRows([...checked.values()]));
     } else {
       const byStep = new Map<number, { step: number; naturalAccuracy: number; asr: Record<string, number | null>; nodes: string[] }>();
       p.points.forEach((pt, i) => {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { PNG } from 'pngjs';
 import { figure1Claims, figure3Claims } from '../report/figure-claims.ts';
-import { FIGURE_CSV_HEADER, writeFigureReport } from '../report/figure-report.ts';
+import { defenceRows } from '../report/defence-check.ts';
+import { defenceCsv, FIGURE_CSV_HEADER, writeFigureReport } from '../report/figure-report.ts';
 import { AXIS, figure1, figure2, figure3, type FigureData, type MixResult, type SnapshotResult } from '../report/figures.ts';
 import { loadFontMetrics } from '../report/font-metrics.ts';
 import { findFont } from '../report/fonts.ts';
@@ -58,7 +59,8 @@ async function checkFigure(fig: FigureData, texts: readonly string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'rf-fig-'));
   try {
     const out = await writeFigureReport(fig, dir);
-    assert.deepEqual(readdirSync(dir).sort(), [`${fig.id}.csv`, `${fig.id}.md`, `${fig.id}.png`, `${fig.id}.svg`]);
+    const extra = fig.defence ? [`${fig.id}-defence-check.csv`] : [];
+    assert.deepEqual(readdirSync(dir).sort(), [...extra, `${fig.id}.csv`, `${fig.id}.md`, `${fig.id}.png`, `${fig.id}.svg`].sort());
     const svg = readFileSync(out.svgPath, 'utf8');
     const all = svgTexts(svg).join('\n');
     for (const t of texts) assert.ok(all.includes(t), `${fig.id}: SVG has no text '${t}'`);
@@ -122,6 +124,32 @@ test('figure 3: both panels, every model and attack, the paper anchors', needsFo
   ]);
   assert.equal(fig.points.filter((p) => p.panel === 'left').length, 11 * 7);
   assert.equal(fig.points.filter((p) => p.panel === 'right').length, 3 * 11 * 2);
+});
+
+test('figure 3 with AutoAttack: dotted lines beside PGD, and the defence check in the Markdown and its CSV', needsFont, async () => {
+  const mix = fakeMix().map((r) => ({
+    ...r,
+    accuracy: { ...r.accuracy, 'aa-l2-0.25-lite': r.accuracy['l2-0.25']! * 0.97, 'aa-l2-0.5-lite': Math.max(0, r.accuracy['l2-0.5']! - 0.08) },
+  }));
+  const defence = defenceRows(
+    mix.map((r) => ({
+      model: r.model,
+      alpha: r.alpha,
+      evaluations: (['l2-0.25', 'l2-0.5', 'aa-l2-0.25-lite', 'aa-l2-0.5-lite'] as const).map((a) => ({
+        attack: a,
+        description: a,
+        robustAccuracy: (r.accuracy as Record<string, number>)[a]!,
+        ...(a.startsWith('aa') ? { brokenBy: { 'apgd-ce': 3, 'apgd-t': 1, square: 0 } } : {}),
+      })),
+    })),
+  );
+  const fig = figure3(mix, DEMO, defence);
+  const { md } = await checkFigure(fig, ['AutoAttack L2 ε=0.5', 'L2-PGD and AutoAttack across architectures']);
+  assert.equal(fig.points.filter((p) => p.panel === 'right').length, 3 * 11 * 4);
+  assert.match(md, /## Defence check: PGD beside AutoAttack/);
+  assert.match(md, /a sign of gradient masking/);
+  const csv = defenceCsv(fig)!.trim().split('\n');
+  assert.equal(csv.length, 1 + 3 * 11 * 2);
 });
 
 test('figures: same input, same SVG and PNG bytes; text is drawn', needsFont, async () => {

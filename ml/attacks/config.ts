@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTOATTACK_COMPONENTS } from './autoattack-components.ts';
 import { GRID_NAMES } from './grids.ts';
 
 /**
@@ -22,14 +23,70 @@ export const PgdAttackSchema = z
   })
   .strict();
 
+const norm = z.enum(['l2', 'linf']);
+const radius = z.number().finite().nonnegative();
+
+/** APGD (apgd.ts): iterations and restarts; the targeted DLR loss runs once per target class. */
+export const ApgdAttackSchema = z
+  .object({
+    kind: z.literal('apgd'),
+    norm,
+    eps: radius,
+    iterations: z.number().int().positive(),
+    restarts: z.number().int().positive().default(1),
+    loss: z.enum(['ce', 'dlr-targeted']).default('ce'),
+    /** 'dlr-targeted': how many target classes (the highest-scoring wrong ones first). */
+    targets: z.number().int().positive().default(9),
+  })
+  .strict();
+
+/** Square (square.ts): score-based, `queries` model evaluations per image. */
+export const SquareAttackSchema = z
+  .object({
+    kind: z.literal('square'),
+    norm,
+    eps: radius,
+    queries: z.number().int().positive(),
+    pInit: z.number().gt(0).max(1).default(0.8),
+  })
+  .strict();
+
+/** AutoAttack (autoattack.ts): its components in order, each with its own budget. */
+export const AutoAttackSchema = z
+  .object({
+    kind: z.literal('autoattack'),
+    norm,
+    eps: radius,
+    components: z
+      .array(z.enum(AUTOATTACK_COMPONENTS))
+      .min(1)
+      .default([...AUTOATTACK_COMPONENTS]),
+    apgdIterations: z.number().int().positive().default(100),
+    apgdRestarts: z.number().int().positive().default(1),
+    targets: z.number().int().positive().default(9),
+    squareQueries: z.number().int().positive().default(5000),
+    squarePInit: z.number().gt(0).max(1).default(0.8),
+  })
+  .strict();
+
 export const GridAttackSchema = z.object({ kind: z.literal('grid'), grid: z.enum(GRID_NAMES) }).strict();
 
 export const NoAttackSchema = z.object({ kind: z.literal('none') }).strict();
 
-export const AttackConfigSchema = z.discriminatedUnion('kind', [PgdAttackSchema, GridAttackSchema, NoAttackSchema]);
+export const AttackConfigSchema = z.discriminatedUnion('kind', [
+  PgdAttackSchema,
+  ApgdAttackSchema,
+  SquareAttackSchema,
+  AutoAttackSchema,
+  GridAttackSchema,
+  NoAttackSchema,
+]);
 
 export type PgdAttackConfig = z.infer<typeof PgdAttackSchema>;
 export type GridAttackConfig = z.infer<typeof GridAttackSchema>;
+export type ApgdAttackConfig = z.infer<typeof ApgdAttackSchema>;
+export type SquareAttackConfig = z.infer<typeof SquareAttackSchema>;
+export type AutoAttackConfig = z.infer<typeof AutoAttackSchema>;
 export type AttackConfig = z.infer<typeof AttackConfigSchema>;
 /** What a parameter file may write (defaults not yet filled in). */
 export type AttackConfigInput = z.input<typeof AttackConfigSchema>;
@@ -51,6 +108,28 @@ function linf(eps255: number, randomStart: boolean): PgdAttackConfig {
 }
 
 /**
+ * AutoAttack's standard settings (Croce & Hein 2020 as RobustBench runs it): APGD-CE 100 iterations
+ * 1 restart, APGD-T 100 iterations on 9 target classes, Square 5000 queries from p_init 0.8.
+ */
+function aa(normName: 'l2' | 'linf', eps: number): AutoAttackConfig {
+  return {
+    kind: 'autoattack',
+    norm: normName,
+    eps,
+    components: [...AUTOATTACK_COMPONENTS],
+    apgdIterations: 100,
+    apgdRestarts: 1,
+    targets: 9,
+    squareQueries: 5000,
+    squarePInit: 0.8,
+  };
+}
+/** The same attack on a CPU budget (demo and cpu profiles): fewer iterations, targets and queries. */
+function aaLite(normName: 'l2' | 'linf', eps: number): AutoAttackConfig {
+  return { ...aa(normName, eps), apgdIterations: 25, targets: 3, squareQueries: 300 };
+}
+
+/**
  * The paper's attacks by name. L-inf: `linf-k` is the robustness library's default (no random
  * start, Q2); `linf-k-rs` adds Madry et al.'s random start (Q1).
  */
@@ -66,6 +145,12 @@ export const ATTACK_PRESETS = {
   'linf-2-rs': linf(2, true),
   'linf-4-rs': linf(4, true),
   'linf-8-rs': linf(8, true),
+  'aa-l2-0.25': aa('l2', 0.25),
+  'aa-l2-0.5': aa('l2', 0.5),
+  'aa-linf-8': aa('linf', 8 / 255),
+  'aa-l2-0.25-lite': aaLite('l2', 0.25),
+  'aa-l2-0.5-lite': aaLite('l2', 0.5),
+  'aa-linf-8-lite': aaLite('linf', 8 / 255),
   grid775: { kind: 'grid', grid: 'grid775' },
   grid135: { kind: 'grid', grid: 'grid135' },
   grid775_10: { kind: 'grid', grid: 'grid775_10' },
@@ -89,6 +174,20 @@ export function describeAttack(a: AttackConfig): string {
       return 'none';
     case 'grid':
       return a.grid;
+    case 'apgd':
+      return `${normLabel(a.norm)}-APGD-${a.loss === 'ce' ? 'CE' : `T (${a.targets} targets)`} eps=${epsLabel(a.norm, a.eps)} (${a.iterations} it., ${a.restarts} restart${a.restarts === 1 ? '' : 's'})`;
+    case 'square':
+      return `${normLabel(a.norm)}-Square eps=${epsLabel(a.norm, a.eps)} (${a.queries} queries, p_init ${a.pInit})`;
+    case 'autoattack': {
+      const parts = a.components.map((c) =>
+        c === 'apgd-ce'
+          ? `APGD-CE ${a.apgdIterations} it. x${a.apgdRestarts}`
+          : c === 'apgd-t'
+            ? `APGD-T ${a.apgdIterations} it. x${a.targets} targets`
+            : `Square ${a.squareQueries} queries`,
+      );
+      return `${normLabel(a.norm)}-AutoAttack eps=${epsLabel(a.norm, a.eps)} (${parts.join(', ')})`;
+    }
     case 'pgd': {
       const eps = a.norm === 'linf' ? `${+(a.eps * 255).toFixed(4)}/255` : `${a.eps}`;
       const extra = [a.randomStart ? 'random start' : '', a.target !== 'none' ? `target ${a.target}` : ''].filter(Boolean).join(', ');
@@ -99,4 +198,11 @@ export function describeAttack(a: AttackConfig): string {
       throw new Error(`unknown attack ${JSON.stringify(never)}`);
     }
   }
+}
+
+function normLabel(n: 'l2' | 'linf'): string {
+  return n === 'l2' ? 'L2' : 'Linf';
+}
+function epsLabel(n: 'l2' | 'linf', eps: number): string {
+  return n === 'linf' ? `${+(eps * 255).toFixed(4)}/255` : `${eps}`;
 }

@@ -4,7 +4,8 @@ import { imageSize } from '../data/image-set.ts';
 import type { Classifier } from '../models/classifier.ts';
 import type { ProgressSink } from '../../contracts/progress.ts';
 import { Rng } from '../random.ts';
-import type { AttackConfig, GridAttackConfig, PgdAttackConfig } from './config.ts';
+import type { ApgdAttackConfig, AttackConfig, AutoAttackConfig, GridAttackConfig, PgdAttackConfig, SquareAttackConfig } from './config.ts';
+import { autoAttackBatch, type AutoAttackComponent, type AutoAttackOptions } from './autoattack.ts';
 import { IDENTITY } from '../transform/rigid.ts';
 import { gridMotions } from './grids.ts';
 import { summariseAttack, type AttackSummary } from './metrics.ts';
@@ -40,6 +41,8 @@ export interface EvaluationResult extends AttackSummary {
   /** PGD: mean over evaluated examples of ||x_adv - x||_2 and ||x_adv - x||_inf. */
   readonly meanPerturbationL2?: number;
   readonly meanPerturbationLInf?: number;
+  /** AutoAttack and its components: per component, the images it broke (each counted once, by the first). */
+  readonly brokenBy?: Partial<Record<AutoAttackComponent, number>>;
   /** Grid attacks: (image, grid point) pairs the model evaluated. */
   readonly gridEvaluations?: number;
   /** Grid attacks: of those, the pairs not found in the memo, which the model was run on. */
@@ -88,6 +91,11 @@ export async function evaluateAttack(model: Classifier, set: ImageSet, attack: A
       break;
     case 'grid':
       extra = await gridEvaluation(ctx, attack);
+      break;
+    case 'apgd':
+    case 'square':
+    case 'autoattack':
+      extra = await autoAttackEvaluation(ctx, attack);
       break;
     default: {
       const never: never = attack;
@@ -196,6 +204,67 @@ async function pgdEvaluation(ctx: Context, attack: PgdAttackConfig): Promise<Par
   }
   const n = ctx.indices.length;
   return { meanPerturbationL2: n ? sumL2 / n : 0, meanPerturbationLInf: n ? sumLInf / n : 0 };
+}
+
+/**
+ * APGD, Square and AutoAttack all run through autoAttackBatch (a lone APGD or Square is AutoAttack
+ * with one component), so a component alone and inside AutoAttack draws the same random numbers
+ * for an image (its streams are named by the seed, the component and the image's dataset index).
+ */
+function autoAttackOptions(attack: ApgdAttackConfig | SquareAttackConfig | AutoAttackConfig, seed: number): Omit<AutoAttackOptions, 'ids'> {
+  const base = { norm: attack.norm, eps: attack.eps, seed, apgdIterations: 1, apgdRestarts: 1, targets: 1, squareQueries: 1, squarePInit: 0.8 };
+  switch (attack.kind) {
+    case 'apgd':
+      return {
+        ...base,
+        components: [attack.loss === 'ce' ? 'apgd-ce' : 'apgd-t'],
+        apgdIterations: attack.iterations,
+        apgdRestarts: attack.restarts,
+        targets: attack.targets,
+      };
+    case 'square':
+      return { ...base, components: ['square'], squareQueries: attack.queries, squarePInit: attack.pInit };
+    case 'autoattack':
+      return { ...base, ...attack, seed };
+  }
+}
+
+async function autoAttackEvaluation(ctx: Context, attack: ApgdAttackConfig | SquareAttackConfig | AutoAttackConfig): Promise<Partial<EvaluationResult>> {
+  const options = autoAttackOptions(attack, ctx.options.seed ?? 0);
+  const brokenBy: Partial<Record<AutoAttackComponent, number>> = {};
+  for (const c of options.components) brokenBy[c] = 0;
+  let sumL2 = 0;
+  let sumLInf = 0;
+  let correctSoFar = 0;
+  for (let s = 0; s < ctx.indices.length; s += ctx.batchSize) {
+    const idx = ctx.indices.subarray(s, s + ctx.batchSize);
+    const y = ctx.labels.subarray(s, s + idx.length);
+    const x = batchTensor(ctx.set, idx);
+    const labelTensor = tf.tensor1d(Int32Array.from(y), 'int32');
+    const r = autoAttackBatch(ctx.model, x, labelTensor, { ...options, ids: idx });
+    // The outcome is read from the returned examples, not from the attack's own bookkeeping.
+    const advPred = await predictions(ctx.model, r.adversarial);
+    const [l2, linf] = tf.tidy(() => {
+      const delta = tf.sub(r.adversarial, x) as tf.Tensor4D;
+      return [tf.reshape(exampleL2Norm(delta), [-1]), exampleLInfNorm(delta)];
+    });
+    const [l2v, linfv] = [await l2!.data(), await linf!.data()];
+    tf.dispose([x, labelTensor, r.adversarial, l2!, linf!]);
+    for (let j = 0; j < idx.length; j++) {
+      ctx.natural[s + j] = r.natural[j]!;
+      ctx.robust[s + j] = r.natural[j] && advPred[j] === y[j] ? 1 : 0;
+      // Where the backend's logits depend on the batch, the re-run may disagree with the attack's own
+      // account at a decision boundary; the re-run decides, and a component is credited only then.
+      const b = r.brokenBy[j];
+      if (b && b !== 'natural' && !ctx.robust[s + j]) brokenBy[b] = (brokenBy[b] ?? 0) + 1;
+      correctSoFar += ctx.robust[s + j]!;
+      sumL2 += l2v[j]!;
+      sumLInf += linfv[j]!;
+    }
+    progress(ctx, s + idx.length, { robustAcc: correctSoFar / (s + idx.length) });
+  }
+  const n = ctx.indices.length;
+  return { meanPerturbationL2: n ? sumL2 / n : 0, meanPerturbationLInf: n ? sumLInf / n : 0, brokenBy };
 }
 
 async function gridEvaluation(ctx: Context, attack: GridAttackConfig): Promise<Partial<EvaluationResult>> {
