@@ -51,6 +51,15 @@ export interface SyntheticParams {
   /** Frequency band [lo, hi] (cycles per image, max(|u|,|v|)) of the non-robust gratings. */
   readonly nonRobustBand: readonly [number, number];
   readonly nonRobustComponents: number;
+  /**
+   * What the non-robust pattern is: `grating` (the gratings above, at a fixed phase: std
+   * augmentation's shifts move their phase, and networks trained through it never learn them) or
+   * `motif` (a small high-frequency colour patch of side `motifSize` at the image centre, mirror
+   * symmetric: a shift moves it whole and a flip maps it onto itself, so one convolution filter
+   * finds it in any augmented image).
+   */
+  readonly nonRobustKind: 'grating' | 'motif';
+  readonly motifSize: number;
   /** Standard deviation of the white pixel noise. */
   readonly noise: number;
 }
@@ -72,6 +81,8 @@ export const SYNTHETIC_DEFAULTS: SyntheticParams = {
   nonRobustNorm: 0.15,
   nonRobustBand: [6, 11],
   nonRobustComponents: 3,
+  nonRobustKind: 'grating',
+  motifSize: 6,
   noise: 0.01,
 };
 
@@ -113,6 +124,8 @@ export function resolveSyntheticParams(partial: Partial<SyntheticParams> = {}): 
   for (const k of ['size', 'channels', 'numClasses', 'nonRobustComponents'] as const) {
     if (!Number.isInteger(p[k]) || p[k] <= 0) bad(`${k} must be a positive integer, got ${p[k]}`);
   }
+  if (p.nonRobustKind !== 'grating' && p.nonRobustKind !== 'motif') bad(`nonRobustKind must be 'grating' or 'motif', got ${String(p.nonRobustKind)}`);
+  if (!Number.isInteger(p.motifSize) || p.motifSize < 2 || p.motifSize > p.size - 2) bad(`motifSize must be a whole number in 2..size-2 = ${p.size - 2}, got ${p.motifSize}`);
   if (p.channels !== 1 && p.channels !== 3) bad(`channels must be 1 or 3, got ${p.channels}`);
   if (p.numClasses < 2 || p.numClasses > 256) bad(`numClasses must be in 2..256, got ${p.numClasses}`);
   const [lo, hi] = p.nonRobustBand;
@@ -230,6 +243,7 @@ export function syntheticBank(partial: Partial<SyntheticParams> = {}): Synthetic
       }
     }
   }
+  if (params.nonRobustKind === 'motif') return { params, blobs, gratings: [], nonRobust: motifPatterns(params, rng) };
   // Non-robust: disjoint mirror orbits of high frequencies, M per class.
   const orbits = rng.shuffle(mirrorOrbits(params.nonRobustBand[0], params.nonRobustBand[1]));
   if (orbits.length < K * M) {
@@ -264,6 +278,100 @@ export function syntheticBank(partial: Partial<SyntheticParams> = {}): Synthetic
     nonRobust.push(p);
   }
   return { params, blobs, gratings, nonRobust };
+}
+
+/** Top-left corner of the motif: centred, so the horizontal mirror maps its footprint onto itself. */
+export function motifOrigin(params: SyntheticParams): { x0: number; y0: number } {
+  const x0 = Math.floor((params.size - params.motifSize) / 2);
+  return { x0, y0: x0 };
+}
+
+/**
+ * The motif kind's p_k: random patches, mirror symmetric (column j equals column s-1-j), with no
+ * mean in any channel, made exactly orthogonal by Gram-Schmidt and scaled to nonRobustNorm.
+ * Placed at the centre of an otherwise zero image.
+ */
+function motifPatterns(params: SyntheticParams, rng: Rng): Float32Array[] {
+  const { size: S, channels: C, numClasses: K, motifSize: s } = params;
+  const half = Math.ceil(s / 2);
+  // Free parameters: half the columns x rows x channels, less four smooth directions per channel.
+  const dims = half * s * C - 4 * C;
+  if (dims < K) throw new Error(`synthetic dataset: a ${s}x${s} mirror-symmetric motif has ${dims} free dimensions, ${K} classes need as many`);
+  const { x0, y0 } = motifOrigin(params);
+  // Smooth content (blobs, background) is locally a low-order polynomial; a motif orthogonal to
+  // 1, y, y² and x² in every channel (x, xy and x³ are odd under the mirror already) does not
+  // respond to it, so neither a matched filter nor a network sees the blobs' slopes as evidence.
+  const smooth: Float64Array[] = [];
+  const c0 = (s - 1) / 2;
+  for (let c = 0; c < C; c++)
+    for (const f of [(_x: number, _y: number) => 1, (_x: number, y: number) => y - c0, (_x: number, y: number) => (y - c0) ** 2, (x: number) => (x - c0) ** 2]) {
+      const b = new Float64Array(s * s * C);
+      for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) b[(y * s + x) * C + c] = f(x, y);
+      for (const q of smooth) {
+        let d = 0;
+        for (let i = 0; i < b.length; i++) d += b[i]! * q[i]!;
+        for (let i = 0; i < b.length; i++) b[i]! -= d * q[i]!;
+      }
+      const n = Math.hypot(...b);
+      if (n > 1e-9) smooth.push(b.map((x) => x / n));
+    }
+  const patches: Float64Array[] = [];
+  for (let k = 0; k < K; k++) {
+    for (let attempt = 0; ; attempt++) {
+      const v = new Float64Array(s * s * C);
+      for (let y = 0; y < s; y++)
+        for (let j = 0; j < half; j++)
+          for (let c = 0; c < C; c++) {
+            const r = rng.normal();
+            v[(y * s + j) * C + c] = r;
+            v[(y * s + (s - 1 - j)) * C + c] = r;
+          }
+      for (const q of [...smooth, ...patches]) {
+        let d = 0;
+        for (let i = 0; i < v.length; i++) d += v[i]! * q[i]!;
+        for (let i = 0; i < v.length; i++) v[i]! -= d * q[i]!;
+      }
+      const n = Math.hypot(...v);
+      if (n > 1e-6 || attempt > 100) {
+        patches.push(v.map((x) => x / n));
+        break;
+      }
+    }
+  }
+  return patches.map((q) => {
+    const p = new Float32Array(S * S * C);
+    for (let y = 0; y < s; y++)
+      for (let x = 0; x < s; x++)
+        for (let c = 0; c < C; c++) p[((y0 + y) * S + x0 + x) * C + c] = q[(y * s + x) * C + c]! * params.nonRobustNorm;
+    return p;
+  });
+}
+
+/**
+ * Shift- and flip-invariant motif evidence: per class, the largest correlation of the image's
+ * patches with the class's motif over every placement within `reach` px of
+ * the centre (the motif is mirror symmetric, so a flip needs no second template). This is what
+ * one convolution filter followed by a max-pool computes.
+ */
+export function motifEvidence(bank: SyntheticBank, image: Float32Array, reach = 6): Float64Array {
+  const p = bank.params;
+  const { size: S, channels: C, motifSize: s } = p;
+  const { x0, y0 } = motifOrigin(p);
+  const out = new Float64Array(bank.nonRobust.length).fill(-Infinity);
+  const patch = new Float64Array(s * s * C);
+  for (let dy = -reach; dy <= reach; dy++)
+    for (let dx = -reach; dx <= reach; dx++) {
+      const ox = x0 + dx;
+      const oy = y0 + dy;
+      if (ox < 0 || oy < 0 || ox + s > S || oy + s > S) continue;
+      for (let c = 0; c < C; c++) for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) patch[(y * s + x) * C + c] = image[((oy + y) * S + ox + x) * C + c]!;
+      bank.nonRobust.forEach((pk, k) => {
+        let d = 0;
+        for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) for (let c = 0; c < C; c++) d += patch[(y * s + x) * C + c]! * pk[((y0 + y) * S + x0 + x) * C + c]!;
+        if (d > out[k]!) out[k] = d;
+      });
+    }
+  return out;
 }
 
 const SQUASH_CENTRE = 0.5;
