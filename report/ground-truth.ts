@@ -39,16 +39,32 @@ export interface ProbedModel {
   readonly reliance: FeatureReliance;
 }
 
+/** One attack evaluation of a probed model (Figures 1-3's points), for the method-against-truth section. */
+export interface AttackPoint {
+  readonly subject: { readonly kind: 'q1'; readonly step: number } | { readonly kind: 'q2'; readonly model: string; readonly alpha: number };
+  readonly attack: string;
+  readonly naturalAccuracy: number;
+  readonly robustAccuracy: number;
+  readonly asr: number | null;
+}
+
 export interface GroundTruthInput {
   readonly profile: ProfileInfo;
   readonly probes: readonly ProbedModel[];
+  /** The evaluations of Figures 1-3 on the same models (absent: no method-against-truth section). */
+  readonly attacks?: readonly AttackPoint[];
   readonly qualities: readonly { readonly node: string; readonly report: BuiltSetReport }[];
   /** Set where ground truth cannot be measured (real data): the reason, shown instead of numbers. */
   readonly unavailable?: string;
 }
 
-/** Ilyas et al. (CIFAR-10, ResNet-50, standard training on D_NR = D_det): 87.7 % natural accuracy. */
-export const ILYAS_DNR_NATURAL = 87.7;
+/**
+ * Ilyas et al.'s CIFAR-10 natural test accuracy of standard models trained on their constructed
+ * datasets, as MadryLab's constructed-datasets README gives them (rounded): D_det 44 %, D_rand
+ * 63 %, and the non-robust dataset D_NR (built by matching a standard model's representation, not
+ * by targeted attacks) 88 %. Our D_det and D_rand are their D_det and D_rand.
+ */
+export const ILYAS_NATURAL = { det: 44, rand: 63, nonRobustDataset: 88 } as const;
 
 const CHANCE_FACTOR = 2;
 const pct = (v: number) => (100 * v).toFixed(1);
@@ -85,7 +101,7 @@ function paperNatural(s: ProbeSubject): number | undefined {
     const fam = (PAPER_TABLE1 as Readonly<Record<string, (typeof PAPER_TABLE1)['STN']>>)[s.family];
     return fam?.none[trainingColumn(s.dataset, s.augmentation)];
   }
-  if (s.kind === 'dnr' && s.variant === 'det') return ILYAS_DNR_NATURAL;
+  if (s.kind === 'dnr') return ILYAS_NATURAL[s.variant];
   return undefined;
 }
 
@@ -204,7 +220,7 @@ export function dnrAnswer(probes: readonly ProbedModel[], numClasses = 10): stri
       const acc = p.reliance.naturalAccuracy;
       const generalises = acc >= CHANCE_FACTOR / numClasses;
       return (
-        `A model trained on D_${p.subject.variant} alone reaches ${pct(acc)} % natural accuracy on the natural test set (Ilyas et al., CIFAR-10: ${ILYAS_DNR_NATURAL} %; the seed paper could not reproduce their D_NR): ` +
+        `A model trained on D_${p.subject.variant} alone reaches ${pct(acc)} % natural accuracy on the natural test set (Ilyas et al., CIFAR-10: D_${p.subject.variant} ${ILYAS_NATURAL[p.subject.variant]} %; the seed paper could not reproduce their D_NR): ` +
         (generalises ? 'non-robust features alone generalise here.' : 'non-robust features alone do not generalise here.') +
         ` It follows the non-robust feature on ${pct(p.reliance.conflict.followsNonRobust)} % of conflict images.`
       );
@@ -227,6 +243,179 @@ function relianceTable(title: string, rows: readonly ProbedModel[], withPaper: b
     `Reliance measures: ${NOT_IN_PAPER}. Conflict images: ${rows[0]?.reliance.conflict.count ?? 0} per model; non-robust-only images: ${rows[0]?.reliance.nonRobustOnly.count ?? 0}.`,
     '',
   );
+  return out;
+}
+
+/** The models trained the standard way on D: Q1's last snapshot, Q2 at α = 0, Table 1 on D. */
+export function standardModels(probes: readonly ProbedModel[]): ProbedModel[] {
+  const q1 = of(probes, 'q1').sort((a, b) => a.subject.step - b.subject.step);
+  return [...q1.slice(-1), ...of(probes, 'q2').filter((p) => p.subject.alpha === 0), ...of(probes, 'q3').filter((p) => p.subject.dataset === 'D')];
+}
+
+export type Regime = 'present' | 'partial' | 'absent';
+
+/** Share of conflict images following p at or above which standard training is said to rely on it. */
+export const RELIANCE_PRESENT = 0.5;
+
+/**
+ * The world's regime, from the probes of its standard models: non-robust reliance is `present`
+ * where on average at least half their conflict images follow the non-robust feature, `absent`
+ * below twice chance, `partial` between.
+ */
+export function worldRegime(
+  probes: readonly ProbedModel[],
+  numClasses = 10,
+): { regime: Regime; mean: number; min: number; max: number; nonRobustOnly: number; models: number } | undefined {
+  const std = standardModels(probes);
+  if (std.length === 0) return undefined;
+  const shares = std.map((p) => p.reliance.conflict.followsNonRobust);
+  const mean = shares.reduce((a, b) => a + b, 0) / shares.length;
+  const nonRobustOnly = std.reduce((a, p) => a + p.reliance.nonRobustOnly.accuracy, 0) / std.length;
+  const regime: Regime = mean >= RELIANCE_PRESENT ? 'present' : mean >= CHANCE_FACTOR / numClasses ? 'partial' : 'absent';
+  return { regime, mean, min: Math.min(...shares), max: Math.max(...shares), nonRobustOnly, models: std.length };
+}
+
+/** The one-line statement of the regime that stands beside the synthetic-data banner. */
+export function regimeLine(probes: readonly ProbedModel[], numClasses = 10): string | undefined {
+  const r = worldRegime(probes, numClasses);
+  if (!r) return undefined;
+  const head = { present: 'non-robust reliance present', partial: 'non-robust reliance partial', absent: 'non-robust reliance absent' }[r.regime];
+  return (
+    `World regime (measured): ${head} — standard models (α = 0; ${r.models} probed: Q1's last snapshot, Q2 at α = 0, Table 1 on D) follow the non-robust feature on ${pct(r.mean)} % of conflict images on average ` +
+    `(${pct(r.min)}-${pct(r.max)} %; chance ${pct(1 / numClasses)} %), and reach ${pct(r.nonRobustOnly)} % on images only the non-robust feature labels correctly.`
+  );
+}
+
+/** Pearson correlation; undefined where either series is constant or shorter than 3. */
+export function pearson(xs: readonly number[], ys: readonly number[]): number | undefined {
+  const n = xs.length;
+  if (n < 3 || ys.length !== n) return undefined;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+    syy += (ys[i]! - my) ** 2;
+  }
+  if (sxx < 1e-12 || syy < 1e-12) return undefined;
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+const TRACKS = 0.5;
+const fmtR = (r: number | undefined) => (r === undefined ? 'undefined (a constant series)' : r.toFixed(2));
+
+/**
+ * Q1, the paper's method against the truth: per snapshot the ASRs Figures 1-2 plot beside the
+ * measured non-robust reliance, and whether "ASR rises with natural accuracy" (the paper's
+ * evidence of rising non-robust use) goes with a measured rise of that use.
+ */
+export function q1MethodVsTruth(input: GroundTruthInput, numClasses = 10): string[] {
+  const snaps = of(input.probes, 'q1').sort((a, b) => a.subject.step - b.subject.step);
+  const pts = (input.attacks ?? []).filter((a) => a.subject.kind === 'q1' && a.attack !== 'none');
+  if (snaps.length === 0 || pts.length === 0) return [];
+  const attacks = [...new Set(pts.map((a) => a.attack))];
+  const asrAt = (step: number, attack: string) => pts.find((a) => a.subject.kind === 'q1' && a.subject.step === step && a.attack === attack)?.asr ?? null;
+  const out = ['### Q1: attack success rates (Figures 1-2) beside the measured non-robust reliance', ''];
+  const head = ['step', 'natural accuracy', ...attacks.map((a) => `ASR ${a}`), 'conflict: follows non-robust', 'non-robust only: accuracy'];
+  out.push(`| ${head.map(mdEscape).join(' | ')} |`, `|${head.map(() => '---:').join('|')}|`);
+  for (const s of snaps) {
+    const r = s.reliance;
+    out.push(
+      `| ${s.subject.step} | ${pct(r.naturalAccuracy)} | ${attacks.map((a) => (asrAt(s.subject.step, a) === null ? '—' : pct(asrAt(s.subject.step, a)!))).join(' | ')} | ${pct(r.conflict.followsNonRobust)} | ${pct(r.nonRobustOnly.accuracy)} |`,
+    );
+  }
+  out.push('');
+  const bar = CHANCE_FACTOR / numClasses;
+  const onset = snaps.find((s) => s.reliance.nonRobustOnly.accuracy >= bar && s.reliance.conflict.followsNonRobust >= bar)?.subject.step;
+  const natural = snaps.map((s) => s.reliance.naturalAccuracy);
+  const reliance = snaps.map((s) => s.reliance.conflict.followsNonRobust);
+  const relianceVsNatural = pearson(natural, reliance);
+  const relianceRises = relianceVsNatural !== undefined && relianceVsNatural >= TRACKS;
+  const words: string[] = [
+    onset === undefined
+      ? `Measured onset of non-robust reliance: none — no snapshot has both its non-robust-only accuracy and its conflict share following p at ${pct(bar)} % (${CHANCE_FACTOR}× chance) or above.`
+      : `Measured onset of non-robust reliance: step ${onset}, the first snapshot whose non-robust-only accuracy and conflict share following p both reach ${pct(bar)} % (${CHANCE_FACTOR}× chance); the first snapshot is step ${snaps[0]!.subject.step}.`,
+    `Across the ${snaps.length} snapshots, measured non-robust reliance (conflict share following p) correlates with natural accuracy at r = ${fmtR(relianceVsNatural)}.`,
+  ];
+  for (const a of attacks) {
+    const rows = snaps
+      .map((s) => ({ asr: asrAt(s.subject.step, a), natural: s.reliance.naturalAccuracy, reliance: s.reliance.conflict.followsNonRobust }))
+      .filter((x) => x.asr !== null);
+    const asrVsNatural = pearson(
+      rows.map((x) => x.natural),
+      rows.map((x) => x.asr!),
+    );
+    const asrVsReliance = pearson(
+      rows.map((x) => x.reliance),
+      rows.map((x) => x.asr!),
+    );
+    const asrRises = asrVsNatural !== undefined && asrVsNatural >= TRACKS;
+    const verdict = !asrRises
+      ? "the paper's premise does not hold for this attack here (its ASR does not rise with natural accuracy), so it infers nothing"
+      : relianceRises
+        ? "the paper's inference agrees with the probes: ASR rises with natural accuracy and so does the measured non-robust reliance"
+        : "the paper's inference disagrees with the probes: ASR rises with natural accuracy while the measured non-robust reliance does not";
+    words.push(`${a}: ASR against natural accuracy r = ${fmtR(asrVsNatural)}, against measured non-robust reliance r = ${fmtR(asrVsReliance)}; ${verdict}.`);
+  }
+  out.push(words.join(' '), '');
+  return out;
+}
+
+/**
+ * Q2, the paper's method against the truth: per model, robust accuracy under each L2 attack
+ * across α (Figure 3) beside the measured share of conflict images following the robust feature.
+ */
+export function q2MethodVsTruth(input: GroundTruthInput): string[] {
+  const mix = of(input.probes, 'q2');
+  const pts = (input.attacks ?? []).filter((a) => a.subject.kind === 'q2' && a.attack !== 'none');
+  if (mix.length === 0 || pts.length === 0) return [];
+  const out = ['### Q2: robust accuracy under attack (Figure 3) beside the measured robust reliance', ''];
+  const models = [...new Set(mix.map((p) => p.subject.model))].sort();
+  const words: string[] = [];
+  for (const m of models) {
+    const runs = mix.filter((p) => p.subject.model === m).sort((a, b) => a.subject.alpha - b.subject.alpha);
+    const mine = pts.filter((a) => a.subject.kind === 'q2' && a.subject.model === m);
+    const attacks = [...new Set(mine.map((a) => a.attack))].filter((a) => a.startsWith('l2-'));
+    if (attacks.length === 0) continue;
+    const acc = (alpha: number, attack: string) =>
+      mine.find((a) => a.subject.kind === 'q2' && a.subject.alpha === alpha && a.attack === attack)?.robustAccuracy;
+    const head = ['α', 'natural accuracy', ...attacks.map((a) => `robust accuracy ${a}`), 'conflict: follows robust'];
+    out.push(`**${mdEscape(m)}**`, '', `| ${head.map(mdEscape).join(' | ')} |`, `|${head.map(() => '---:').join('|')}|`);
+    for (const r of runs) {
+      out.push(
+        `| ${r.subject.alpha} | ${pct(r.reliance.naturalAccuracy)} | ${attacks.map((a) => (acc(r.subject.alpha, a) === undefined ? '—' : pct(acc(r.subject.alpha, a)!))).join(' | ')} | ${pct(r.reliance.conflict.followsRobust)} |`,
+      );
+    }
+    out.push('');
+    for (const a of attacks) {
+      const rows = runs.map((r) => ({ acc: acc(r.subject.alpha, a), share: r.reliance.conflict.followsRobust })).filter((x) => x.acc !== undefined);
+      const r = pearson(
+        rows.map((x) => x.share),
+        rows.map((x) => x.acc!),
+      );
+      const first = rows[0];
+      const last = rows.at(-1);
+      const moves = (d: number) => (d > 0.05 ? 'rises' : d < -0.05 ? 'falls' : 'stays flat');
+      const accMove = first && last ? moves(last.acc! - first.acc!) : 'stays flat';
+      const shareMove = first && last ? moves(last.share - first.share) : 'stays flat';
+      const verdict =
+        r === undefined
+          ? 'no correlation can be computed (fewer than 3 α or a constant series)'
+          : r >= TRACKS
+            ? 'robust accuracy tracks the measured robust reliance, as the paper reads it'
+            : r <= -TRACKS
+              ? 'robust accuracy moves against the measured robust reliance: reading one from the other would mislead'
+              : 'robust accuracy does not track the measured robust reliance';
+      words.push(
+        `${m}, ${a}: from α = ${runs[0]!.subject.alpha} to ${runs.at(-1)!.subject.alpha} robust accuracy ${accMove} and the share following the robust feature ${shareMove} (r = ${fmtR(r)} over ${rows.length} α); ${verdict}.`,
+      );
+    }
+  }
+  if (words.length === 0) return [];
+  out.push(words.join(' '), '');
   return out;
 }
 
@@ -326,6 +515,8 @@ export function groundTruthMarkdown(input: GroundTruthInput, files?: WrittenFigu
   const out = [`# ${GROUND_TRUTH_TITLE}`, ''];
   const banner = syntheticBanner(input.profile);
   if (banner) out.push(`> **⚠ ${banner}**`, '');
+  const regime = input.unavailable ? undefined : regimeLine(input.probes);
+  if (regime) out.push(`> ${regime}`, '');
   out.push(`Profile: \`${input.profile.name}\`${input.profile.description ? ` — ${input.profile.description}` : ''}.`, '');
   if (input.unavailable) {
     out.push(input.unavailable, '');
@@ -359,6 +550,16 @@ export function groundTruthMarkdown(input: GroundTruthInput, files?: WrittenFigu
   const dnr = dnrAnswer(input.probes);
   if (dnr) out.push(`- **D_NR** (beyond the paper): ${[dnr, dnrWhy(input)].filter((x) => x !== undefined).join(' ')}`);
   out.push('');
+  const method = [...q1MethodVsTruth(input), ...q2MethodVsTruth(input)];
+  if (method.length)
+    out.push(
+      "## The paper's method against the truth (beyond the paper)",
+      '',
+      'The paper infers feature use from attack success rates and robust accuracy; here the probes measure it on the same models. ' +
+        `Correlations are Pearson's r over the snapshots (Q1) or the α values (Q2); |r| ≥ ${TRACKS} counts as tracking.`,
+      '',
+      ...method,
+    );
   if (input.qualities.length) {
     out.push('## Built datasets: which patterns they carry', '');
     for (const q of input.qualities) {
@@ -427,6 +628,8 @@ export function groundTruthText(input: GroundTruthInput): string {
   if (banner) out.push(`!! ${banner}`);
   out.push('report: reports/ground-truth.md');
   if (input.unavailable) return [...out, `  ${input.unavailable}`].join('\n') + '\n';
+  const regime = regimeLine(input.probes);
+  if (regime) out.push(`  ${regime}`);
   out.push(`  Q1: ${q1Answer(input.probes)}`);
   for (const l of q2Answer(input.probes)) out.push(`  Q2: ${l}`);
   const why = q2Why(input);

@@ -125,7 +125,8 @@ export function resolveSyntheticParams(partial: Partial<SyntheticParams> = {}): 
     if (!Number.isInteger(p[k]) || p[k] <= 0) bad(`${k} must be a positive integer, got ${p[k]}`);
   }
   if (p.nonRobustKind !== 'grating' && p.nonRobustKind !== 'motif') bad(`nonRobustKind must be 'grating' or 'motif', got ${String(p.nonRobustKind)}`);
-  if (!Number.isInteger(p.motifSize) || p.motifSize < 2 || p.motifSize > p.size - 2) bad(`motifSize must be a whole number in 2..size-2 = ${p.size - 2}, got ${p.motifSize}`);
+  if (!Number.isInteger(p.motifSize) || p.motifSize < 2 || p.motifSize > p.size - 2)
+    bad(`motifSize must be a whole number in 2..size-2 = ${p.size - 2}, got ${p.motifSize}`);
   if (p.channels !== 1 && p.channels !== 3) bad(`channels must be 1 or 3, got ${p.channels}`);
   if (p.numClasses < 2 || p.numClasses > 256) bad(`numClasses must be in 2..256, got ${p.numClasses}`);
   const [lo, hi] = p.nonRobustBand;
@@ -304,7 +305,12 @@ function motifPatterns(params: SyntheticParams, rng: Rng): Float32Array[] {
   const smooth: Float64Array[] = [];
   const c0 = (s - 1) / 2;
   for (let c = 0; c < C; c++)
-    for (const f of [(_x: number, _y: number) => 1, (_x: number, y: number) => y - c0, (_x: number, y: number) => (y - c0) ** 2, (x: number) => (x - c0) ** 2]) {
+    for (const f of [
+      (_x: number, _y: number) => 1,
+      (_x: number, y: number) => y - c0,
+      (_x: number, y: number) => (y - c0) ** 2,
+      (x: number) => (x - c0) ** 2,
+    ]) {
       const b = new Float64Array(s * s * C);
       for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) b[(y * s + x) * C + c] = f(x, y);
       for (const q of smooth) {
@@ -341,8 +347,7 @@ function motifPatterns(params: SyntheticParams, rng: Rng): Float32Array[] {
   return patches.map((q) => {
     const p = new Float32Array(S * S * C);
     for (let y = 0; y < s; y++)
-      for (let x = 0; x < s; x++)
-        for (let c = 0; c < C; c++) p[((y0 + y) * S + x0 + x) * C + c] = q[(y * s + x) * C + c]! * params.nonRobustNorm;
+      for (let x = 0; x < s; x++) for (let c = 0; c < C; c++) p[((y0 + y) * S + x0 + x) * C + c] = q[(y * s + x) * C + c]! * params.nonRobustNorm;
     return p;
   });
 }
@@ -367,7 +372,8 @@ export function motifEvidence(bank: SyntheticBank, image: Float32Array, reach = 
       for (let c = 0; c < C; c++) for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) patch[(y * s + x) * C + c] = image[((oy + y) * S + ox + x) * C + c]!;
       bank.nonRobust.forEach((pk, k) => {
         let d = 0;
-        for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) for (let c = 0; c < C; c++) d += patch[(y * s + x) * C + c]! * pk[((y0 + y) * S + x0 + x) * C + c]!;
+        for (let y = 0; y < s; y++)
+          for (let x = 0; x < s; x++) for (let c = 0; c < C; c++) d += patch[(y * s + x) * C + c]! * pk[((y0 + y) * S + x0 + x) * C + c]!;
         if (d > out[k]!) out[k] = d;
       });
     }
