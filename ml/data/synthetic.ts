@@ -56,9 +56,14 @@ export interface SyntheticParams {
    * augmentation's shifts move their phase, and networks trained through it never learn them) or
    * `motif` (a small high-frequency colour patch of side `motifSize` at the image centre, mirror
    * symmetric: a shift moves it whole and a flip maps it onto itself, so one convolution filter
-   * finds it in any augmented image).
+   * finds it in any augmented image) or `tint` (a faint, smooth colour cast: one of five
+   * mirror-symmetric low-frequency shapes, flat, cos x, cos y, cos x·cos y and a centred bump, in
+   * one of two chroma directions; in this world the robust blobs, the background and the base
+   * colour are grey, so the chroma plane carries the tint and pixel noise only). Shifts of a few
+   * pixels and flips leave a tint almost unchanged, so its evidence is first-order in any
+   * augmented image, as natural images' colour and texture statistics are.
    */
-  readonly nonRobustKind: 'grating' | 'motif';
+  readonly nonRobustKind: 'grating' | 'motif' | 'tint';
   readonly motifSize: number;
   /** Standard deviation of the white pixel noise. */
   readonly noise: number;
@@ -124,7 +129,10 @@ export function resolveSyntheticParams(partial: Partial<SyntheticParams> = {}): 
   for (const k of ['size', 'channels', 'numClasses', 'nonRobustComponents'] as const) {
     if (!Number.isInteger(p[k]) || p[k] <= 0) bad(`${k} must be a positive integer, got ${p[k]}`);
   }
-  if (p.nonRobustKind !== 'grating' && p.nonRobustKind !== 'motif') bad(`nonRobustKind must be 'grating' or 'motif', got ${String(p.nonRobustKind)}`);
+  if (p.nonRobustKind !== 'grating' && p.nonRobustKind !== 'motif' && p.nonRobustKind !== 'tint')
+    bad(`nonRobustKind must be 'grating', 'motif' or 'tint', got ${String(p.nonRobustKind)}`);
+  if (p.nonRobustKind === 'tint' && (p.channels !== 3 || p.numClasses > 10))
+    bad(`nonRobustKind 'tint' needs 3 channels and at most 10 classes (5 shapes x 2 chroma directions), got ${p.channels} and ${p.numClasses}`);
   if (!Number.isInteger(p.motifSize) || p.motifSize < 2 || p.motifSize > p.size - 2)
     bad(`motifSize must be a whole number in 2..size-2 = ${p.size - 2}, got ${p.motifSize}`);
   if (p.channels !== 1 && p.channels !== 3) bad(`channels must be 1 or 3, got ${p.channels}`);
@@ -228,7 +236,7 @@ export function syntheticBank(partial: Partial<SyntheticParams> = {}): Synthetic
         cx: rng.uniform(0.25, 0.75) * (S - 1),
         cy: rng.uniform(0.25, 0.75) * (S - 1),
         sigma: rng.uniform(3.5, 6) * (S / 32),
-        colour: colourVector(rng, C),
+        colour: greyIn(params, colourVector(rng, C)),
       }));
       blobs[k] = cand;
       const tpl = renderRobust(stub, k, { dx: 0, dy: 0, angleDeg: 0, scale: 1 });
@@ -245,6 +253,7 @@ export function syntheticBank(partial: Partial<SyntheticParams> = {}): Synthetic
     }
   }
   if (params.nonRobustKind === 'motif') return { params, blobs, gratings: [], nonRobust: motifPatterns(params, rng) };
+  if (params.nonRobustKind === 'tint') return { params, blobs, gratings: [], nonRobust: tintPatterns(params, rng) };
   // Non-robust: disjoint mirror orbits of high frequencies, M per class.
   const orbits = rng.shuffle(mirrorOrbits(params.nonRobustBand[0], params.nonRobustBand[1]));
   if (orbits.length < K * M) {
@@ -279,6 +288,57 @@ export function syntheticBank(partial: Partial<SyntheticParams> = {}): Synthetic
     nonRobust.push(p);
   }
   return { params, blobs, gratings, nonRobust };
+}
+
+/** In the tint world every colour but the tint's is grey: a colour becomes its largest component on all channels. */
+function greyIn(params: SyntheticParams, colour: number[]): number[] {
+  if (params.nonRobustKind !== 'tint') return colour;
+  const m = colour.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0);
+  return colour.map(() => m);
+}
+
+/**
+ * The tint kind's p_k: shape ⊗ chroma, with five smooth mirror-symmetric shapes (orthonormalised
+ * in that order) and two orthonormal chroma directions (orthogonal to grey, at a seeded angle),
+ * so the ten patterns are exactly orthogonal and orthogonal to every grey image. Classes get the
+ * ten in a seeded order; each has L2 norm nonRobustNorm.
+ */
+function tintPatterns(params: SyntheticParams, rng: Rng): Float32Array[] {
+  const { size: S, numClasses: K } = params;
+  const c0 = (S - 1) / 2;
+  const w = (2 * Math.PI) / S;
+  const raw: ((x: number, y: number) => number)[] = [
+    () => 1,
+    (x) => Math.cos(w * (x - c0)),
+    (_x, y) => Math.cos(w * (y - c0)),
+    (x, y) => Math.cos(w * (x - c0)) * Math.cos(w * (y - c0)),
+    (x, y) => Math.exp(-((x - c0) ** 2 + (y - c0) ** 2) / (2 * (S / 4) ** 2)),
+  ];
+  const shapes: Float64Array[] = [];
+  for (const f of raw) {
+    const v = new Float64Array(S * S);
+    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) v[y * S + x] = f(x, y);
+    for (const q of shapes) {
+      let d = 0;
+      for (let i = 0; i < v.length; i++) d += v[i]! * q[i]!;
+      for (let i = 0; i < v.length; i++) v[i]! -= d * q[i]!;
+    }
+    const n = Math.hypot(...v);
+    shapes.push(v.map((x) => x / n));
+  }
+  const a = rng.uniform(0, Math.PI);
+  const e1 = [1 / Math.SQRT2, -1 / Math.SQRT2, 0];
+  const e2 = [1 / Math.sqrt(6), 1 / Math.sqrt(6), -2 / Math.sqrt(6)];
+  const chroma = [0, Math.PI / 2].map((t) => e1.map((v, c) => Math.cos(a + t) * v + Math.sin(a + t) * e2[c]!));
+  const order = rng.permutation(10);
+  return Array.from({ length: K }, (_, k) => {
+    const j = order[k]!;
+    const shape = shapes[j >> 1]!;
+    const colour = chroma[j & 1]!;
+    const p = new Float32Array(S * S * 3);
+    for (let i = 0; i < S * S; i++) for (let c = 0; c < 3; c++) p[i * 3 + c] = shape[i]! * colour[c]! * params.nonRobustNorm;
+    return p;
+  });
 }
 
 /** Top-left corner of the motif: centred, so the horizontal mirror maps its footprint onto itself. */
@@ -415,7 +475,10 @@ export function renderSyntheticImage(
   renderRobust(bank, shown, motion(1), img);
   if (p.distractor > 0) renderRobust(bank, distractorClass, motion(p.distractor), img);
   // Base colour and a smooth background of 4 low-frequency waves.
-  const base = Array.from({ length: C }, () => SQUASH_CENTRE + rng.uniform(-0.1, 0.1));
+  const base = greyIn(
+    p,
+    Array.from({ length: C }, () => SQUASH_CENTRE + rng.uniform(-0.1, 0.1)),
+  );
   for (let w = 0; w < 4; w++) {
     let u = 0;
     let v = 0;
@@ -425,7 +488,7 @@ export function renderSyntheticImage(
     }
     const amp = rng.uniform(0, p.background) * Math.sqrt(C);
     const phase = rng.uniform(0, 2 * Math.PI);
-    const colour = unitColour(rng, C);
+    const colour = greyIn(p, unitColour(rng, C));
     // cos(a·x + b·y + φ) = cos(a·x)·cos(b·y + φ) − sin(a·x)·sin(b·y + φ)
     const cx = new Float64Array(S);
     const sx = new Float64Array(S);
