@@ -15,7 +15,7 @@ import { probe, type ProbeParams } from '../stages/probe.ts';
 import type { TableCellSpec } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
-import { modelConfig, trainParams, type DataNodes } from './data.ts';
+import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
 import type { Profile } from './profile.ts';
 
 type Probes = GroundTruthParams['probes'];
@@ -108,7 +108,13 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     qualityRefs.push(ref(id, 'result'));
     // Printed by `repro dr` and beside every report that trains on D_R.
     for (const g of ['dr', ...reportsUsingDr]) b.group(g, [id]);
-    if (b.get('train@robust-fA')) addProbe(ref('train@robust-fA', 'model'), { kind: 'fA' });
+    if (b.get('train@robust-fA')) {
+      addProbe(ref('train@robust-fA', 'model'), { kind: 'fA' });
+      // Beyond the paper: f_A under the L2 attacks Figure 3 uses, the robust baseline of the brittleness check.
+      for (const attack of (p.q2.attacks['default'] ?? []).filter((a) => a.startsWith('l2-'))) {
+        addAttack(addEvaluation(b, p, data, 'robust-fA', ref('train@robust-fA', 'model'), attack), attack, { kind: 'fA' });
+      }
+    }
   }
   const nr = p.robust.nonRobust;
   for (const variant of nr?.variants ?? []) {

@@ -40,6 +40,7 @@ export const groundTruthParams = z
             subject: z.discriminatedUnion('kind', [
               z.object({ kind: z.literal('q1'), step: z.number().int().min(0) }).strict(),
               z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: z.number().min(0).max(1) }).strict(),
+              z.object({ kind: z.literal('fA') }).strict(),
             ]),
             attack: z.string().min(1),
             node: z.string().min(1),

@@ -13,6 +13,7 @@ import {
   groundTruthMarkdown,
   groundTruthText,
   pearson,
+  premiseRows,
   q1Answer,
   q1MethodVsTruth,
   q2Answer,
@@ -288,4 +289,39 @@ test('the regime line stands beside the banner; the method section is in the Mar
   assert.match(groundTruthText({ profile, probes, qualities: [] }), /World regime \(measured\): non-robust reliance present/);
   // No probes (real data): no regime line.
   assert.doesNotMatch(groundTruthMarkdown({ profile: { name: 'cpu', synthetic: false }, probes: [], qualities: [], unavailable: 'n/a' }), /World regime/);
+});
+
+test("the world's premise: each bar is checked against the numbers, and a miss says no", () => {
+  const q2 = (model: string, alpha: number, f: number): ProbedModel => ({ subject: { kind: 'q2', model, alpha }, nodes: ['p'], reliance: relying(f, f, 0.95) });
+  const acc = (model: string, alpha: number, attack: string, robustAccuracy: number): AttackPoint => ({
+    subject: { kind: 'q2', model, alpha },
+    attack,
+    naturalAccuracy: 0.9,
+    robustAccuracy,
+    asr: null,
+  });
+  const fA = (attack: string, robustAccuracy: number): AttackPoint => ({ subject: { kind: 'fA' }, attack, naturalAccuracy: 0.8, robustAccuracy, asr: null });
+  const probes = [
+    q2('ResNet-18', 0, 0.9),
+    q2('ResNet-18', 1, 0.05),
+    { subject: { kind: 'dnr', variant: 'rand' }, nodes: ['p'], reliance: relying(0.9, 0.9, 0.55) } as ProbedModel,
+  ];
+  const rows = premiseRows({
+    profile,
+    probes,
+    qualities: [],
+    attacks: [acc('ResNet-18', 0, 'l2-0.5', 0.05), acc('ResNet-18', 1, 'l2-0.5', 0.5), fA('l2-0.5', 0.58), acc('ResNet-18', 0, 'linf-1', 0.9)],
+  });
+  const row = (prefix: string) => rows.find((r) => r.check.startsWith(prefix))!;
+  assert.equal(row('1. standard models follow p').met, true);
+  assert.equal(row('1. standard models follow p').measured, 'ResNet-18, α = 0 90.0 %');
+  assert.equal(row('5.').met, true);
+  assert.equal(row("2. brittle: α = 0 models' robust accuracy under l2-0.5").met, true);
+  assert.equal(row("2. f_A's robust accuracy under l2-0.5").met, false);
+  assert.equal(row('3. a model trained on D_R alone').measured, 'ResNet-18, α = 1 minus α = 0 +45.0 points');
+  assert.equal(row('3. a model trained on D_R alone').met, true);
+  assert.equal(row('4. a model trained on D_rand').met, true);
+  assert.ok(!rows.some((r) => r.check.includes('linf')), 'only L2 attacks are premise checks');
+  const md = groundTruthMarkdown({ profile, probes, qualities: [], attacks: [fA('l2-0.5', 0.58)] });
+  assert.match(md, /\| 2\. f\\_A's robust accuracy under l2-0\.5 \| ≥ 60 % \| 58\.0 % \| \*\*no\*\* \|/);
 });
