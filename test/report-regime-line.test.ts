@@ -33,3 +33,40 @@ test('withRegimeLine: after the banner of Markdown and text reports, once; other
   assert.equal(withRegimeLine('table1.md', '# Table 1\n\nProfile: `cpu`.\n', regime), '# Table 1\n\nProfile: `cpu`.\n');
   assert.equal(withRegimeLine('table1.csv', 'a,b\n', regime), 'a,b\n');
 });
+
+test('HTML: the ground truth section shows the regime line and the method-against-truth section unfolded', async () => {
+  const { reportSection } = await import('../report/html/sections.ts');
+  await (await import('../report/html/markdown.ts')).loadMarkdownRenderer();
+  const { groundTruthCsv } = await import('../report/ground-truth.ts');
+  const snap = (step: number, f: number, natural: number): ProbedModel => ({
+    subject: { kind: 'q1', step },
+    nodes: ['p'],
+    reliance: { ...reliance(f), naturalAccuracy: natural },
+  });
+  const input = {
+    profile: { name: 'demo', synthetic: true },
+    probes: [snap(0, 0, 0.2), snap(20, 0.4, 0.6), snap(40, 0.9, 0.95)],
+    qualities: [],
+    attacks: [0, 20, 40].map((step, i) => ({
+      subject: { kind: 'q1' as const, step },
+      attack: 'rot30',
+      naturalAccuracy: 0,
+      robustAccuracy: 0,
+      asr: 0.1 + 0.4 * i,
+    })),
+  };
+  const files = [
+    { name: 'ground-truth.md', content: groundTruthMarkdown(input) },
+    { name: 'ground-truth.csv', content: groundTruthCsv(input) },
+  ];
+  const section = reportSection({ id: 'ground-truth', key: 'k', stage: 'ground-truth', group: 'truth', files }, new Map());
+  assert.match(section.html, /World regime \(measured\): non-robust reliance present/);
+  const at =
+    section.html.indexOf('The paper’s method against the truth') >= 0
+      ? section.html.indexOf('The paper’s method against the truth')
+      : section.html.indexOf("The paper's method against the truth");
+  assert.ok(at > 0, 'the method section is on the page');
+  // Not folded away: no <details> opens before it.
+  assert.ok(!section.html.slice(0, at).includes('<details'), 'the method section is not inside a folded block');
+  assert.match(section.html, /rot30: ASR against natural accuracy r = 1\.00/);
+});
