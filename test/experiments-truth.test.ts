@@ -33,7 +33,7 @@ test('demo: a probe on every Q1 snapshot, Q2 and Table 1 model, f_A and the D_NR
   // The figures' evaluations of the probed models, and f_A under Figure 3's L2 attacks, feed the
   // method-against-truth section and the premise checks, aligned with params.attacks.
   const gtParams = gt.params as { attacks: { node: string; attack: string; subject: { kind: string } }[] };
-  const evals = gt.inputs!['evals'] as { node: string }[];
+  const evals = gt.inputs!['evals'] as readonly { node: string }[];
   assert.deepEqual(
     evals.map((e) => e.node),
     gtParams.attacks.map((a) => a.node),

@@ -105,6 +105,15 @@ test('Q2 and D_NR: the report says why from the numbers: no non-robust reliance 
   const dnrWhyText = dnrWhy(input([], {}, { nonRobustIsLabel: 0, nonRobustIsSource: 1, robustIsSource: 0.929 }))!;
   assert.match(dnrWhyText, /D_det shows its target label's non-robust pattern in only 0\.0 % .* keeps the source's in 100\.0 % .* 92\.9 %.*wrong class\.$/);
   assert.equal(dnrWhy(input([], {}, { nonRobustIsLabel: 0.9 })), undefined, 'a D_NR that carries p_t needs no explanation');
+  // A D_det whose model generalises needs no explanation of failure, whatever the read-out says.
+  const works: ProbedModel = { subject: { kind: 'dnr', variant: 'det' }, nodes: ['p'], reliance: reliance(0.1, 0.9, 0.1, 0.835) };
+  assert.equal(dnrWhy(input([works], {}, { nonRobustIsLabel: 0.244 })), undefined);
+  const fails: ProbedModel = { ...works, reliance: reliance(0.1, 0.1, 0.1, 0.033) };
+  assert.match(dnrWhy(input([fails], {}, { nonRobustIsLabel: 0.01 }))!, /did not plant p_t/);
+  assert.match(
+    q2Answer([mix('R', 1, 0.4, 0.3)])[0]!,
+    /^R: the share of conflict images following the robust feature is measured at one α only \(40\.0 % at α = 1\)\.$/,
+  );
 });
 
 test('the report files: Markdown with the answers, CSV with the paper column where it has a number, figure', async () => {
