@@ -7,7 +7,10 @@
  *   low-frequency, high-contrast pattern. Changing it takes an L2 perturbation of several units,
  *   and, being smooth, it survives small shifts and rotations; each image shows it moved by a
  *   random shift (±`robustShift` px), rotation (±`robustRotationDeg`) and contrast scale.
- * - a NON-ROBUST feature p_k: a sum of `nonRobustComponents` colour gratings at high spatial
+ * - a NON-ROBUST feature p_k, by `nonRobustKind` (docs/synthetic-world.md): `tint`, the demo's, a
+ *   faint smooth colour cast in a world whose other content is grey (`tintPatterns`); `motif`, a
+ *   small centred high-frequency patch (`motifPatterns`); or `grating` (the default, the control
+ *   world), a sum of `nonRobustComponents` colour gratings at high spatial
  *   frequencies (max(|u|,|v|) in `nonRobustBand` cycles per image), of L2 norm exactly
  *   `nonRobustNorm` (0.15 by default: about 1/255 per pixel, invisible). Classes use disjoint
  *   frequencies (disjoint under horizontal mirroring too), so the p_k are exactly orthogonal:
