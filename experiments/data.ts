@@ -171,11 +171,15 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
 
   if (p.robust.nonRobust) {
     const nr = p.robust.nonRobust;
+    // D_NR's source is a standard model: f_A's architecture trained as the paper's standard models
+    // are (q2.train, q2.augment), not with f_A's schedule and augmentation, which the demo tunes for
+    // adversarial training (lr 0.1, no flips): trained that way on the demo world it left the faint
+    // non-robust feature unused (85 % training accuracy), so its targeted attacks planted nothing.
     const std = b.add({
       id: 'train@standard',
       stage: train,
-      paramsSource: 'robust',
-      params: trainParams(p.robust.train, modelConfig(p.robust.model, data), { augment: p.robust.augment }),
+      paramsSource: 'q2.train',
+      params: trainParams(p.q2.train, modelConfig(p.robust.model, data), { augment: p.q2.augment }),
       inputs: { data: trainRef },
     });
     const ids = nr.variants.map((variant) =>

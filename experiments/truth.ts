@@ -15,7 +15,7 @@ import { probe, type ProbeParams } from '../stages/probe.ts';
 import type { TableCellSpec } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
-import { modelConfig, trainParams, type DataNodes } from './data.ts';
+import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
 import type { Profile } from './profile.ts';
 
 type Probes = GroundTruthParams['probes'];
@@ -38,7 +38,7 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
       id: 'ground-truth',
       stage: groundTruth,
       params: { profile: info, probes: [], qualities: [], unavailable: CIFAR_NO_TRUTH },
-      inputs: { probes: [], qualities: [] },
+      inputs: { probes: [], qualities: [], evals: [] },
     });
     b.group('truth', [id]);
     return;
@@ -58,14 +58,32 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
   };
   const paramsOf = <T>(spec: NodeSpec | undefined) => spec?.params as T | undefined;
 
+  // The figures' evaluations of the probed models: the paper's evidence beside the probes'.
+  const attacks: NonNullable<GroundTruthParams['attacks']> = [];
+  const evalRefs: NodeRef[] = [];
+  const seenEval = new Set<string>();
+  const addAttack = (node: string, attack: string, subject: NonNullable<GroundTruthParams['attacks']>[number]['subject']) => {
+    if (seenEval.has(node)) return;
+    seenEval.add(node);
+    attacks.push({ subject, attack, node });
+    evalRefs.push(ref(node, 'result'));
+  };
   // Q1: every snapshot of Figures 1 and 2.
   for (const fig of ['figure@fig1', 'figure@fig2']) {
     const f = paramsOf<FigureParams>(b.get(fig));
-    if (f && f.figure !== 'fig3') for (const pt of f.points) addProbe(evaluatedModel(b, pt.evalNode), { kind: 'q1', step: pt.step });
+    if (f && f.figure !== 'fig3')
+      for (const pt of f.points) {
+        addProbe(evaluatedModel(b, pt.evalNode), { kind: 'q1', step: pt.step });
+        addAttack(pt.evalNode, pt.attack, { kind: 'q1', step: pt.step });
+      }
   }
   // Q2: every D_mix(alpha) model of Figure 3.
   const f3 = paramsOf<FigureParams>(b.get('figure@fig3'));
-  if (f3 && f3.figure === 'fig3') for (const pt of f3.points) addProbe(evaluatedModel(b, pt.evalNode), { kind: 'q2', model: pt.model, alpha: pt.alpha });
+  if (f3 && f3.figure === 'fig3')
+    for (const pt of f3.points) {
+      addProbe(evaluatedModel(b, pt.evalNode), { kind: 'q2', model: pt.model, alpha: pt.alpha });
+      addAttack(pt.evalNode, pt.attack, { kind: 'q2', model: pt.model, alpha: pt.alpha });
+    }
   // Q3: every model of Table 1.
   const t1 = paramsOf<{ cells: TableCellSpec[] }>(b.get('table@table1'));
   for (const c of t1?.cells ?? []) {
@@ -90,7 +108,13 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     qualityRefs.push(ref(id, 'result'));
     // Printed by `repro dr` and beside every report that trains on D_R.
     for (const g of ['dr', ...reportsUsingDr]) b.group(g, [id]);
-    if (b.get('train@robust-fA')) addProbe(ref('train@robust-fA', 'model'), { kind: 'fA' });
+    if (b.get('train@robust-fA')) {
+      addProbe(ref('train@robust-fA', 'model'), { kind: 'fA' });
+      // Beyond the paper: f_A under the L2 attacks Figure 3 uses, the robust baseline of the brittleness check.
+      for (const attack of (p.q2.attacks['default'] ?? []).filter((a) => a.startsWith('l2-'))) {
+        addAttack(addEvaluation(b, p, data, 'robust-fA', ref('train@robust-fA', 'model'), attack), attack, { kind: 'fA' });
+      }
+    }
   }
   const nr = p.robust.nonRobust;
   for (const variant of nr?.variants ?? []) {
@@ -112,8 +136,7 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     qualities.push({ node: id });
     qualityRefs.push(ref(id, 'result'));
     b.group('dnr', [id]);
-    if (variant !== 'det') continue;
-    // Beyond the paper: a standard model trained on D_det alone, for as many updates as a D run.
+    // Beyond the paper: a standard model trained on D_det (D_rand) alone, for as many updates as a D run.
     const q = p.q2;
     const count = Math.min(nr.count ?? data.trainCount, data.trainCount);
     const entry = q.models.find((m) => m.name === 'ResNet-18')?.model ?? p.robust.model;
@@ -130,8 +153,8 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
   const id = b.add({
     id: 'ground-truth',
     stage: groundTruth,
-    params: { profile: info, probes, qualities },
-    inputs: { probes: probeRefs, qualities: qualityRefs },
+    params: { profile: info, probes, qualities, attacks },
+    inputs: { probes: probeRefs, qualities: qualityRefs, evals: evalRefs },
   });
   b.group('truth', [id, ...qualityRefs.map((r) => r.node)]);
 }

@@ -6,9 +6,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReproOutcome } from '../engine/cli.ts';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { regimeFromGroundTruth, withRegimeLine } from './regime-line.ts';
 
 export async function publishReports(r: ReproOutcome): Promise<void> {
   const dir = join(r.ws.root, 'reports');
+  // The world's regime, where this run produced the ground truth: beside every synthetic banner.
+  const truth = r.summary.outputs.get('ground-truth')?.['report'];
+  const regime = truth ? regimeFromGroundTruth(readMaybe(join(await r.ws.store.materialize(truth), 'ground-truth.md'))) : undefined;
   for (const [id, outputs] of r.summary.outputs) {
     const node = r.graph.nodes.get(id);
     const report = outputs['report'];
@@ -17,9 +21,19 @@ export async function publishReports(r: ReproOutcome): Promise<void> {
     const from = await r.ws.store.materialize(report);
     const texts: string[] = [];
     for (const f of readdirSync(from).sort()) {
-      if (f.endsWith('.txt')) texts.push(readFileSync(join(from, f), 'utf8'));
-      else writeFileAtomic(join(dir, f), readFileSync(join(from, f)));
+      const bytes = readFileSync(join(from, f));
+      const text = regime && /\.(md|txt)$/.test(f) ? withRegimeLine(f, bytes.toString('utf8'), regime) : undefined;
+      if (f.endsWith('.txt')) texts.push(text ?? bytes.toString('utf8'));
+      else writeFileAtomic(join(dir, f), text ?? bytes);
     }
     process.stdout.write(`\n${texts.join('\n')}`);
+  }
+}
+
+function readMaybe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }

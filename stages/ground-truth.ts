@@ -32,6 +32,22 @@ export const groundTruthParams = z
     probes: z.array(z.object({ subject, nodes: z.array(z.string().min(1)).min(1) }).strict()),
     /** Aligned with the `qualities` inputs: the dataset-quality node of each. */
     qualities: z.array(z.object({ node: z.string().min(1) }).strict()),
+    /** Aligned with the `evals` inputs: Figures 1-3's evaluations of probed models. */
+    attacks: z
+      .array(
+        z
+          .object({
+            subject: z.discriminatedUnion('kind', [
+              z.object({ kind: z.literal('q1'), step: z.number().int().min(0) }).strict(),
+              z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: z.number().min(0).max(1) }).strict(),
+              z.object({ kind: z.literal('fA') }).strict(),
+            ]),
+            attack: z.string().min(1),
+            node: z.string().min(1),
+          })
+          .strict(),
+      )
+      .default([]),
     unavailable: z.string().min(1).optional(),
   })
   .strict();
@@ -47,6 +63,7 @@ export const groundTruth = defineStage({
   inputs: {
     probes: { kind: 'file', many: true, description: 'probe results, aligned with params.probes' },
     qualities: { kind: 'file', many: true, description: 'dataset-quality results, aligned with params.qualities' },
+    evals: { kind: 'file', many: true, description: 'evaluate results of Figures 1-3, aligned with params.attacks' },
   },
   outputs: { report: { kind: 'dir', description: 'ground-truth.md, .csv, .svg, .png and .txt' } },
   estimateSeconds: () => 5,
@@ -85,8 +102,18 @@ export const groundTruth = defineStage({
       node: d.node,
       report: readJson<BuiltSetReport>(ctx.inputs.qualities[i]!, d.node, (v) => typeof v['construction'] === 'string' && typeof v['quality'] === 'object'),
     }));
+    const { readEvaluation } = await import('../report/evaluation-file.ts');
+    const evals = ctx.inputs.evals;
+    if (p.attacks.length !== evals.length) throw new Error(`ground-truth: ${p.attacks.length} attack points described for ${evals.length} evaluation inputs`);
+    const attacks = p.attacks.map((a, i) => {
+      const r = readEvaluation(evals[i]!, a.node);
+      return { subject: a.subject, attack: a.attack, naturalAccuracy: r.naturalAccuracy, robustAccuracy: r.robustAccuracy, asr: r.asr };
+    });
     mkdirSync(ctx.outputs.report, { recursive: true });
-    await writeGroundTruthReport({ profile: p.profile, probes, qualities, ...(p.unavailable ? { unavailable: p.unavailable } : {}) }, ctx.outputs.report);
+    await writeGroundTruthReport(
+      { profile: p.profile, probes, qualities, attacks, ...(p.unavailable ? { unavailable: p.unavailable } : {}) },
+      ctx.outputs.report,
+    );
     return { metrics: { probes: probes.length, qualities: qualities.length } };
   },
 });

@@ -14,6 +14,8 @@ export const syntheticParams = z
     robustStrength: z.number().positive().max(1).optional(),
     robustReliability: z.number().min(0).max(1).optional(),
     nonRobustNorm: z.number().positive().max(5).optional(),
+    nonRobustKind: z.enum(['grating', 'motif', 'tint']).optional(),
+    motifSize: z.number().int().min(2).max(64).optional(),
     noise: z.number().min(0).max(1).optional(),
   })
   .strict();

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { openDataset } from '../ml/data/dataset-file.ts';
 import {
   argmax,
   generateSyntheticSplit,
+  motifEvidence,
   nonRobustEnergy,
   nonRobustScores,
   renderRobust,
@@ -120,4 +122,84 @@ test('deterministic from (params, split, index); files carry params and robust c
   }
   assert.throws(() => syntheticBank({ nonRobustBand: [6, 16] }), /nonRobustBand \[6, 16\] must be whole frequencies/);
   assert.throws(() => syntheticBank({ robustReliability: 2 }), /robustReliability must lie in \[0, 1\], got 2/);
+});
+
+// ---- the demo's faithful world (nonRobustKind 'tint') and the motif kind ----
+
+const tint = syntheticBank({ seed: 5, trainCount: 0, testCount: 200, nonRobustKind: 'tint', nonRobustNorm: 0.35 });
+const tintData = generateSyntheticSplit(tint, 'test');
+
+test('tint: ten exactly orthogonal patterns of the set norm, orthogonal to every grey image, faint per pixel', () => {
+  for (let j = 0; j < 10; j++) {
+    const p = tint.nonRobust[j]!;
+    assert.ok(Math.abs(Math.sqrt(dot(p, p)) - 0.35) < 1e-5);
+    for (let k = j + 1; k < 10; k++) assert.ok(Math.abs(dot(p, tint.nonRobust[k]!)) < 1e-6, `p${j}.p${k}`);
+    // Every pixel's three values sum to zero (chroma only): a grey image projects to 0.
+    for (let i = 0; i < p.length; i += 3) assert.ok(Math.abs(p[i]! + p[i + 1]! + p[i + 2]!) < 1e-6);
+    assert.ok(
+      p.every((v) => Math.abs(v) < 8 / 255),
+      'under 8/255 per value',
+    );
+    // Mirror symmetric: a horizontal flip maps it onto itself.
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(p[(y * 32 + x) * 3 + c]! - p[(y * 32 + 31 - x) * 3 + c]!) < 1e-6);
+  }
+  // Swapping p_y for p_t is an L2 change of √2·0.35 ≈ 0.49, inside the demo's ε = 0.5.
+  const z = swapNonRobust(tint, tintData.pixels.subarray(0, per), tintData.labels[0]!, (tintData.labels[0]! + 1) % 10);
+  let d2 = 0;
+  for (let i = 0; i < per; i++) d2 += (z[i]! - tintData.pixels[i]!) ** 2;
+  assert.ok(Math.abs(Math.sqrt(d2) - Math.SQRT2 * 0.35) < 1e-4);
+  // Everything but the tint is grey: each pixel's chroma is the tint's plus noise.
+  const robust = renderRobust(tint, 3, { dx: 0, dy: 0, angleDeg: 0, scale: 1 });
+  for (let i = 0; i < robust.length; i += 3) assert.ok(robust[i] === robust[i + 1] && robust[i] === robust[i + 2]);
+});
+
+test('tint: a fixed linear read-out finds the class in images after std augmentation (shifts, flips, jitter)', () => {
+  const n = 200;
+  let clean = 0;
+  for (let i = 0; i < n; i++) if (argmax(nonRobustScores(tint, tintData.pixels.subarray(i * per, (i + 1) * per))) === tintData.labels[i]) clean++;
+  assert.equal(clean, n);
+  const aug = augmentBatch(tintData.pixels, { n, height: 32, width: 32, channels: 3 }, STD, 3, 0).x;
+  let correct = 0;
+  for (let i = 0; i < n; i++) if (argmax(nonRobustScores(tint, aug.subarray(i * per, (i + 1) * per))) === tintData.labels[i]) correct++;
+  // The fixed-phase grating's linear read-out falls to chance here (the test above needs its energy).
+  assert.ok(correct / n > 0.8, `linear accuracy after std ${correct / n}`);
+  let grating = 0;
+  const aug0 = augmentBatch(data.pixels.subarray(0, n * per), { n, height: 32, width: 32, channels: 3 }, STD, 3, 0).x;
+  for (let i = 0; i < n; i++) if (argmax(nonRobustScores(bank, aug0.subarray(i * per, (i + 1) * per))) === data.labels[i]) grating++;
+  assert.ok(grating / n < 0.3, `grating linear accuracy after std ${grating / n}`);
+});
+
+test('tint and motif: deterministic from the seed, and the grating world is untouched by the new kinds', () => {
+  const again = syntheticBank({ seed: 5, trainCount: 0, testCount: 200, nonRobustKind: 'tint', nonRobustNorm: 0.35 });
+  assert.deepEqual(again.nonRobust, tint.nonRobust);
+  const out = new Float32Array(per);
+  renderSyntheticImage(again, 'test', 11, tintData.labels[11]!, out);
+  assert.deepEqual(out, tintData.pixels.subarray(11 * per, 12 * per));
+  assert.notDeepEqual(syntheticBank({ seed: 6, nonRobustKind: 'tint' }).nonRobust, syntheticBank({ seed: 5, nonRobustKind: 'tint' }).nonRobust);
+  // The control world (demo-control, the defaults) is byte for byte the generator's output from
+  // before the new kinds existed: SHA-256 of these 50 images as that code made them.
+  const control = generateSyntheticSplit(syntheticBank({ seed: 5, trainCount: 0, testCount: 50 }), 'test');
+  assert.equal(
+    createHash('sha256').update(Buffer.from(control.pixels.buffer)).digest('hex'),
+    '463d54681648b98f80c2b870491fb9b106c551594e68015bee96067089d3ae04',
+  );
+  assert.throws(() => syntheticBank({ nonRobustKind: 'tint', channels: 1 }), /'tint' needs 3 channels/);
+  assert.throws(() => syntheticBank({ nonRobustKind: 'wave' as never }), /nonRobustKind must be 'grating', 'motif' or 'tint'/);
+});
+
+test('motif: orthogonal, of the set norm, mirror symmetric, and found after std augmentation by a shift-invariant matched filter', () => {
+  const m = syntheticBank({ seed: 5, trainCount: 0, testCount: 150, nonRobustKind: 'motif', motifSize: 6 });
+  for (let j = 0; j < 10; j++) {
+    const p = m.nonRobust[j]!;
+    assert.ok(Math.abs(Math.sqrt(dot(p, p)) - 0.15) < 1e-5);
+    for (let k = j + 1; k < 10; k++) assert.ok(Math.abs(dot(p, m.nonRobust[k]!)) < 1e-6);
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(p[(y * 32 + x) * 3 + c]! - p[(y * 32 + 31 - x) * 3 + c]!) < 1e-6);
+  }
+  const d = generateSyntheticSplit(m, 'test');
+  const aug = augmentBatch(d.pixels, { n: 150, height: 32, width: 32, channels: 3 }, STD, 3, 0).x;
+  let correct = 0;
+  for (let i = 0; i < 150; i++) if (argmax(motifEvidence(m, aug.subarray(i * per, (i + 1) * per))) === d.labels[i]) correct++;
+  assert.ok(correct / 150 > 0.9, `motif evidence after std ${correct / 150}`);
 });

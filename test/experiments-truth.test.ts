@@ -28,6 +28,42 @@ test('demo: a probe on every Q1 snapshot, Q2 and Table 1 model, f_A and the D_NR
   // The D_NR model trains as many updates as a D run: epochs scaled by |D| / |D_NR|.
   const dnr = byId.get('train@dnr-det')!.params as { epochs: number };
   assert.equal(dnr.epochs, (3 * 4000) / 1000);
+  // D_rand is built and a model trained on it alone is probed, as D_det's.
+  assert.ok(probed.has('train@dnr-rand') && groups['dnr']!.includes('dataset-quality@dnr-rand'));
+  // The figures' evaluations of the probed models, and f_A under Figure 3's L2 attacks, feed the
+  // method-against-truth section and the premise checks, aligned with params.attacks.
+  const gtParams = gt.params as { attacks: { node: string; attack: string; subject: { kind: string } }[] };
+  const evals = gt.inputs!['evals'] as readonly { node: string }[];
+  assert.deepEqual(
+    evals.map((e) => e.node),
+    gtParams.attacks.map((a) => a.node),
+  );
+  const fig = (id: string) => (byId.get(id)!.params as { points: { evalNode: string }[] }).points.map((p) => p.evalNode);
+  for (const e of [...fig('figure@fig1'), ...fig('figure@fig2'), ...fig('figure@fig3')])
+    assert.ok(
+      evals.some((x) => x.node === e),
+      `${e} not in the ground truth`,
+    );
+  assert.deepEqual(
+    gtParams.attacks.filter((a) => a.subject.kind === 'fA').map((a) => a.attack),
+    ['l2-0.25', 'l2-0.5'],
+  );
+  // D_NR's source is a standard model: trained as the Q2 models are, with std augmentation.
+  assert.equal((byId.get('train@standard')!.params as { augment: string }).augment, 'std');
+});
+
+test('demo and demo-control: the same graph over two worlds, the colour cast against the gratings', () => {
+  const world = (name: string) => graph(name).nodes.find((n) => n.id === 'synthetic-dataset')!.params as { nonRobustKind?: string; nonRobustNorm?: number };
+  assert.deepEqual([world('demo').nonRobustKind, world('demo').nonRobustNorm], ['tint', 0.35]);
+  assert.deepEqual([world('demo-control').nonRobustKind, world('demo-control').nonRobustNorm], ['grating', 0.15]);
+  assert.deepEqual(
+    graph('demo-control')
+      .nodes.map((n) => n.id)
+      .sort(),
+    graph('demo')
+      .nodes.map((n) => n.id)
+      .sort(),
+  );
 });
 
 test('cpu (CIFAR-10): no probes, a report that says why', () => {

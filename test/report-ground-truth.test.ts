@@ -6,7 +6,25 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureReliance } from '../ml/probe/reliance.ts';
-import { dnrAnswer, dnrWhy, groundTruthCsv, q1Answer, q2Answer, q2Why, writeGroundTruthReport, type ProbedModel } from '../report/ground-truth.ts';
+import {
+  dnrAnswer,
+  dnrWhy,
+  groundTruthCsv,
+  groundTruthMarkdown,
+  groundTruthText,
+  pearson,
+  premiseRows,
+  q1Answer,
+  q1MethodVsTruth,
+  q2Answer,
+  q2MethodVsTruth,
+  q2Why,
+  regimeLine,
+  worldRegime,
+  writeGroundTruthReport,
+  type AttackPoint,
+  type ProbedModel,
+} from '../report/ground-truth.ts';
 import type { BuiltSetQuality } from '../ml/probe/built-set-quality.ts';
 
 function reliance(robustOnly: number, nonRobustOnly: number, followsRobust = 0.5, natural = 0.8): FeatureReliance {
@@ -44,7 +62,10 @@ test('Q2 and D_NR: trends and generalisation are read off the numbers', () => {
   assert.match(q2Answer([mix(0, 0.5), mix(1, 0.1)])[0]!, /falls/);
   assert.match(q2Answer([mix(0, 0.5), mix(1, 0.52)])[0]!, /stays flat/);
   const dnr = (acc: number): ProbedModel => ({ subject: { kind: 'dnr', variant: 'det' }, nodes: ['p'], reliance: reliance(0.1, 0.9, 0.1, acc) });
-  assert.match(dnrAnswer([dnr(0.9)])!, /90\.0 % .* 87\.7 %.*alone generalise here/);
+  // MadryLab's constructed-datasets figures: D_det 44 %, D_rand 63 % (87.7 % was their non-robust dataset's, not D_det's).
+  assert.match(dnrAnswer([dnr(0.9)])!, /90\.0 % .*D_det 44 %.*alone generalise here/);
+  const rand: ProbedModel = { subject: { kind: 'dnr', variant: 'rand' }, nodes: ['p'], reliance: reliance(0.1, 0.9, 0.1, 0.6) };
+  assert.match(dnrAnswer([rand])!, /D_rand alone reaches 60\.0 % .*D_rand 63 %/);
   assert.match(dnrAnswer([dnr(0.1)])!, /do not generalise/);
 });
 
@@ -84,6 +105,15 @@ test('Q2 and D_NR: the report says why from the numbers: no non-robust reliance 
   const dnrWhyText = dnrWhy(input([], {}, { nonRobustIsLabel: 0, nonRobustIsSource: 1, robustIsSource: 0.929 }))!;
   assert.match(dnrWhyText, /D_det shows its target label's non-robust pattern in only 0\.0 % .* keeps the source's in 100\.0 % .* 92\.9 %.*wrong class\.$/);
   assert.equal(dnrWhy(input([], {}, { nonRobustIsLabel: 0.9 })), undefined, 'a D_NR that carries p_t needs no explanation');
+  // A D_det whose model generalises needs no explanation of failure, whatever the read-out says.
+  const works: ProbedModel = { subject: { kind: 'dnr', variant: 'det' }, nodes: ['p'], reliance: reliance(0.1, 0.9, 0.1, 0.835) };
+  assert.equal(dnrWhy(input([works], {}, { nonRobustIsLabel: 0.244 })), undefined);
+  const fails: ProbedModel = { ...works, reliance: reliance(0.1, 0.1, 0.1, 0.033) };
+  assert.match(dnrWhy(input([fails], {}, { nonRobustIsLabel: 0.01 }))!, /did not plant p_t/);
+  assert.match(
+    q2Answer([mix('R', 1, 0.4, 0.3)])[0]!,
+    /^R: the share of conflict images following the robust feature is measured at one α only \(40\.0 % at α = 1\)\.$/,
+  );
 });
 
 test('the report files: Markdown with the answers, CSV with the paper column where it has a number, figure', async () => {
@@ -128,4 +158,179 @@ test('the report files: Markdown with the answers, CSV with the paper column whe
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** A probe result whose conflict images follow p on `followsNonRobust` of them. */
+function relying(followsNonRobust: number, nonRobustOnly: number, natural = 0.9): FeatureReliance {
+  return {
+    count: 100,
+    naturalAccuracy: natural,
+    conflict: { count: 100, followsRobust: 1 - followsNonRobust, followsNonRobust, neither: 0 },
+    robustOnly: { count: 100, accuracy: 0.5 },
+    nonRobustOnly: { count: 10, accuracy: nonRobustOnly, followsRobust: 0 },
+  };
+}
+
+test('pearson: exact on linear and symmetric series, undefined on constant or short ones', () => {
+  assert.ok(Math.abs(pearson([1, 2, 3, 4], [3, 5, 7, 9])! - 1) < 1e-12);
+  assert.ok(Math.abs(pearson([1, 2, 3, 4], [8, 6, 4, 2])! + 1) < 1e-12);
+  assert.ok(Math.abs(pearson([-1, 0, 1], [1, 0, 1])!) < 1e-12);
+  // By hand: deviations (-1, 0, 1) and (-1, 1, 0): Σxy = 1, Σx² = Σy² = 2, r = 1/2.
+  assert.ok(Math.abs(pearson([1, 2, 3], [1, 3, 2])! - 0.5) < 1e-12);
+  assert.equal(pearson([1, 2, 3], [2, 2, 2]), undefined);
+  assert.equal(pearson([1, 2], [1, 2]), undefined);
+});
+
+test('the world regime is read off the standard models only (Q1 last snapshot, Q2 at α = 0, Table 1 on D)', () => {
+  const q2 = (alpha: number, f: number): ProbedModel => ({ subject: { kind: 'q2', model: 'ResNet-18', alpha }, nodes: ['p'], reliance: relying(f, f) });
+  const q3 = (dataset: 'D' | 'D_R', f: number): ProbedModel => ({
+    subject: { kind: 'q3', family: 'ResNet-50', backbone: 'ResNet-50', lr: 0.05, dataset, augmentation: 'std' },
+    nodes: ['p'],
+    reliance: relying(f, f),
+  });
+  const early = snap(0, relying(0.0, 0.0));
+  const late = snap(40, relying(0.8, 0.9));
+  // D_R-trained and α = 1 models (which should not rely on p) and early snapshots do not count.
+  const present = worldRegime([early, late, q2(0, 0.7), q2(1, 0.05), q3('D', 0.9), q3('D_R', 0.0)])!;
+  assert.equal(present.regime, 'present');
+  assert.equal(present.models, 3);
+  assert.ok(Math.abs(present.mean - 0.8) < 1e-12);
+  assert.equal(present.min, 0.7);
+  assert.equal(present.max, 0.9);
+  assert.match(
+    regimeLine([late, q2(0, 0.7), q3('D', 0.9)])!,
+    /^World regime \(measured\): non-robust reliance present — .* 80\.0 % of conflict images on average \(70\.0-90\.0 %; chance 10\.0 %\)/,
+  );
+  assert.equal(worldRegime([q2(0, 0.3)])!.regime, 'partial');
+  assert.equal(worldRegime([q2(0, 0.05), q3('D', 0.1)])!.regime, 'absent');
+  assert.match(regimeLine([q2(0, 0.01)])!, /non-robust reliance absent/);
+  assert.equal(worldRegime([q2(1, 0.9)]), undefined);
+  assert.equal(regimeLine([]), undefined);
+});
+
+test("Q1 method against truth: the paper's inference is judged against the measured reliance", () => {
+  const attack = (step: number, name: string, asr: number): AttackPoint => ({
+    subject: { kind: 'q1', step },
+    attack: name,
+    naturalAccuracy: 0,
+    robustAccuracy: 0,
+    asr,
+  });
+  const snaps = [snap(0, relying(0.0, 0.0, 0.2)), snap(20, relying(0.3, 0.4, 0.6)), snap(40, relying(0.8, 0.9, 0.95))];
+  // ASR rises with natural accuracy, and so does the measured reliance: agreement.
+  const agree = q1MethodVsTruth({
+    profile,
+    probes: snaps,
+    qualities: [],
+    attacks: [attack(0, 'rot30', 0.1), attack(20, 'rot30', 0.5), attack(40, 'rot30', 0.9)],
+  }).join('\n');
+  assert.match(agree, /\| 20 \| 60\.0 \| 50\.0 \| 30\.0 \| 40\.0 \|/);
+  assert.match(agree, /onset of non-robust reliance: step 20/);
+  assert.match(agree, /rot30: ASR against natural accuracy r = 1\.00.*the paper's inference agrees with the probes/);
+  // Measured reliance stays at zero while ASR rises: disagreement.
+  const flat = [snap(0, relying(0.0, 0.0, 0.2)), snap(20, relying(0.0, 0.0, 0.6)), snap(40, relying(0.0, 0.0, 0.95))];
+  const disagree = q1MethodVsTruth({
+    profile,
+    probes: flat,
+    qualities: [],
+    attacks: [attack(0, 'rot30', 0.1), attack(20, 'rot30', 0.5), attack(40, 'rot30', 0.9)],
+  }).join('\n');
+  assert.match(disagree, /onset of non-robust reliance: none/);
+  assert.match(disagree, /the paper's inference disagrees with the probes/);
+  // ASR falling with natural accuracy: the premise itself fails.
+  const falls = q1MethodVsTruth({
+    profile,
+    probes: snaps,
+    qualities: [],
+    attacks: [attack(0, 'grid135', 0.9), attack(20, 'grid135', 0.5), attack(40, 'grid135', 0.1)],
+  }).join('\n');
+  assert.match(falls, /premise does not hold for this attack/);
+  assert.deepEqual(q1MethodVsTruth({ profile, probes: snaps, qualities: [] }), []);
+});
+
+test('Q2 method against truth: robust accuracy under L2 attacks against the measured robust share across α', () => {
+  const mix = (alpha: number, followsRobust: number): ProbedModel => ({
+    subject: { kind: 'q2', model: 'ResNet-18', alpha },
+    nodes: ['p'],
+    reliance: relying(1 - followsRobust, 0.5),
+  });
+  const acc = (alpha: number, attack: string, robustAccuracy: number): AttackPoint => ({
+    subject: { kind: 'q2', model: 'ResNet-18', alpha },
+    attack,
+    naturalAccuracy: 0.9,
+    robustAccuracy,
+    asr: null,
+  });
+  const probes = [mix(0, 0.2), mix(0.5, 0.5), mix(1, 0.9)];
+  const tracks = q2MethodVsTruth({
+    profile,
+    probes,
+    qualities: [],
+    attacks: [acc(0, 'l2-0.5', 0.1), acc(0.5, 'l2-0.5', 0.4), acc(1, 'l2-0.5', 0.7), acc(0, 'linf-1', 0.5)],
+  }).join('\n');
+  assert.match(tracks, /\| 0\.5 \| 90\.0 \| 40\.0 \| 50\.0 \|/);
+  assert.doesNotMatch(tracks, /linf-1/);
+  assert.match(
+    tracks,
+    /ResNet-18, l2-0\.5: from α = 0 to 1 robust accuracy rises and the share following the robust feature rises \(r = 1\.00 over 3 α\); robust accuracy tracks/,
+  );
+  const against = q2MethodVsTruth({ profile, probes, qualities: [], attacks: [acc(0, 'l2-0.5', 0.7), acc(0.5, 'l2-0.5', 0.4), acc(1, 'l2-0.5', 0.1)] }).join(
+    '\n',
+  );
+  assert.match(against, /robust accuracy falls .* moves against the measured robust reliance/);
+});
+
+test('the regime line stands beside the banner; the method section is in the Markdown', () => {
+  const probes = [snap(0, relying(0.0, 0.0, 0.2)), snap(20, relying(0.3, 0.4, 0.6)), snap(40, relying(0.8, 0.9, 0.95))];
+  const attacks: AttackPoint[] = [0, 20, 40].map((step, i) => ({
+    subject: { kind: 'q1', step },
+    attack: 'rot30',
+    naturalAccuracy: 0,
+    robustAccuracy: 0,
+    asr: 0.1 + 0.4 * i,
+  }));
+  const md = groundTruthMarkdown({ profile, probes, qualities: [], attacks });
+  const lines = md.split('\n');
+  const banner = lines.findIndex((l) => l.startsWith('> **⚠'));
+  assert.ok(banner > 0);
+  assert.match(lines[banner + 2]!, /^> World regime \(measured\): non-robust reliance present/);
+  assert.match(md, /## The paper's method against the truth \(beyond the paper\)/);
+  assert.match(groundTruthText({ profile, probes, qualities: [] }), /World regime \(measured\): non-robust reliance present/);
+  // No probes (real data): no regime line.
+  assert.doesNotMatch(groundTruthMarkdown({ profile: { name: 'cpu', synthetic: false }, probes: [], qualities: [], unavailable: 'n/a' }), /World regime/);
+});
+
+test("the world's premise: each bar is checked against the numbers, and a miss says no", () => {
+  const q2 = (model: string, alpha: number, f: number): ProbedModel => ({ subject: { kind: 'q2', model, alpha }, nodes: ['p'], reliance: relying(f, f, 0.95) });
+  const acc = (model: string, alpha: number, attack: string, robustAccuracy: number): AttackPoint => ({
+    subject: { kind: 'q2', model, alpha },
+    attack,
+    naturalAccuracy: 0.9,
+    robustAccuracy,
+    asr: null,
+  });
+  const fA = (attack: string, robustAccuracy: number): AttackPoint => ({ subject: { kind: 'fA' }, attack, naturalAccuracy: 0.8, robustAccuracy, asr: null });
+  const probes = [
+    q2('ResNet-18', 0, 0.9),
+    q2('ResNet-18', 1, 0.05),
+    { subject: { kind: 'dnr', variant: 'rand' }, nodes: ['p'], reliance: relying(0.9, 0.9, 0.55) } as ProbedModel,
+  ];
+  const rows = premiseRows({
+    profile,
+    probes,
+    qualities: [],
+    attacks: [acc('ResNet-18', 0, 'l2-0.5', 0.05), acc('ResNet-18', 1, 'l2-0.5', 0.5), fA('l2-0.5', 0.58), acc('ResNet-18', 0, 'linf-1', 0.9)],
+  });
+  const row = (prefix: string) => rows.find((r) => r.check.startsWith(prefix))!;
+  assert.equal(row('1. standard models follow p').met, true);
+  assert.equal(row('1. standard models follow p').measured, 'ResNet-18, α = 0 90.0 %');
+  assert.equal(row('5.').met, true);
+  assert.equal(row("2. brittle: α = 0 models' robust accuracy under l2-0.5").met, true);
+  assert.equal(row("2. f_A's robust accuracy under l2-0.5").met, false);
+  assert.equal(row('3. a model trained on D_R alone').measured, 'ResNet-18, α = 1 minus α = 0 +45.0 points');
+  assert.equal(row('3. a model trained on D_R alone').met, true);
+  assert.equal(row('4. a model trained on D_rand').met, true);
+  assert.ok(!rows.some((r) => r.check.includes('linf')), 'only L2 attacks are premise checks');
+  const md = groundTruthMarkdown({ profile, probes, qualities: [], attacks: [fA('l2-0.5', 0.58)] });
+  assert.match(md, /\| 2\. f\\_A's robust accuracy under l2-0\.5 \| ≥ 60 % \| 58\.0 % \| \*\*no\*\* \|/);
 });

@@ -7,7 +7,10 @@
  *   low-frequency, high-contrast pattern. Changing it takes an L2 perturbation of several units,
  *   and, being smooth, it survives small shifts and rotations; each image shows it moved by a
  *   random shift (±`robustShift` px), rotation (±`robustRotationDeg`) and contrast scale.
- * - a NON-ROBUST feature p_k: a sum of `nonRobustComponents` colour gratings at high spatial
+ * - a NON-ROBUST feature p_k, by `nonRobustKind` (docs/synthetic-world.md): `tint`, the demo's, a
+ *   faint smooth colour cast in a world whose other content is grey (`tintPatterns`); `motif`, a
+ *   small centred high-frequency patch (`motifPatterns`); or `grating` (the default, the control
+ *   world), a sum of `nonRobustComponents` colour gratings at high spatial
  *   frequencies (max(|u|,|v|) in `nonRobustBand` cycles per image), of L2 norm exactly
  *   `nonRobustNorm` (0.15 by default: about 1/255 per pixel, invisible). Classes use disjoint
  *   frequencies (disjoint under horizontal mirroring too), so the p_k are exactly orthogonal:
@@ -51,6 +54,20 @@ export interface SyntheticParams {
   /** Frequency band [lo, hi] (cycles per image, max(|u|,|v|)) of the non-robust gratings. */
   readonly nonRobustBand: readonly [number, number];
   readonly nonRobustComponents: number;
+  /**
+   * What the non-robust pattern is: `grating` (the gratings above, at a fixed phase: std
+   * augmentation's shifts move their phase, and networks trained through it never learn them) or
+   * `motif` (a small high-frequency colour patch of side `motifSize` at the image centre, mirror
+   * symmetric: a shift moves it whole and a flip maps it onto itself, so one convolution filter
+   * finds it in any augmented image) or `tint` (a faint, smooth colour cast: one of five
+   * mirror-symmetric low-frequency shapes, flat, cos x, cos y, cos x·cos y and a centred bump, in
+   * one of two chroma directions; in this world the robust blobs, the background and the base
+   * colour are grey, so the chroma plane carries the tint and pixel noise only). Shifts of a few
+   * pixels and flips leave a tint almost unchanged, so its evidence is first-order in any
+   * augmented image, as natural images' colour and texture statistics are.
+   */
+  readonly nonRobustKind: 'grating' | 'motif' | 'tint';
+  readonly motifSize: number;
   /** Standard deviation of the white pixel noise. */
   readonly noise: number;
 }
@@ -72,6 +89,8 @@ export const SYNTHETIC_DEFAULTS: SyntheticParams = {
   nonRobustNorm: 0.15,
   nonRobustBand: [6, 11],
   nonRobustComponents: 3,
+  nonRobustKind: 'grating',
+  motifSize: 6,
   noise: 0.01,
 };
 
@@ -113,6 +132,12 @@ export function resolveSyntheticParams(partial: Partial<SyntheticParams> = {}): 
   for (const k of ['size', 'channels', 'numClasses', 'nonRobustComponents'] as const) {
     if (!Number.isInteger(p[k]) || p[k] <= 0) bad(`${k} must be a positive integer, got ${p[k]}`);
   }
+  if (p.nonRobustKind !== 'grating' && p.nonRobustKind !== 'motif' && p.nonRobustKind !== 'tint')
+    bad(`nonRobustKind must be 'grating', 'motif' or 'tint', got ${String(p.nonRobustKind)}`);
+  if (p.nonRobustKind === 'tint' && (p.channels !== 3 || p.numClasses > 10))
+    bad(`nonRobustKind 'tint' needs 3 channels and at most 10 classes (5 shapes x 2 chroma directions), got ${p.channels} and ${p.numClasses}`);
+  if (!Number.isInteger(p.motifSize) || p.motifSize < 2 || p.motifSize > p.size - 2)
+    bad(`motifSize must be a whole number in 2..size-2 = ${p.size - 2}, got ${p.motifSize}`);
   if (p.channels !== 1 && p.channels !== 3) bad(`channels must be 1 or 3, got ${p.channels}`);
   if (p.numClasses < 2 || p.numClasses > 256) bad(`numClasses must be in 2..256, got ${p.numClasses}`);
   const [lo, hi] = p.nonRobustBand;
@@ -214,7 +239,7 @@ export function syntheticBank(partial: Partial<SyntheticParams> = {}): Synthetic
         cx: rng.uniform(0.25, 0.75) * (S - 1),
         cy: rng.uniform(0.25, 0.75) * (S - 1),
         sigma: rng.uniform(3.5, 6) * (S / 32),
-        colour: colourVector(rng, C),
+        colour: greyIn(params, colourVector(rng, C)),
       }));
       blobs[k] = cand;
       const tpl = renderRobust(stub, k, { dx: 0, dy: 0, angleDeg: 0, scale: 1 });
@@ -230,6 +255,8 @@ export function syntheticBank(partial: Partial<SyntheticParams> = {}): Synthetic
       }
     }
   }
+  if (params.nonRobustKind === 'motif') return { params, blobs, gratings: [], nonRobust: motifPatterns(params, rng) };
+  if (params.nonRobustKind === 'tint') return { params, blobs, gratings: [], nonRobust: tintPatterns(params, rng) };
   // Non-robust: disjoint mirror orbits of high frequencies, M per class.
   const orbits = rng.shuffle(mirrorOrbits(params.nonRobustBand[0], params.nonRobustBand[1]));
   if (orbits.length < K * M) {
@@ -264,6 +291,156 @@ export function syntheticBank(partial: Partial<SyntheticParams> = {}): Synthetic
     nonRobust.push(p);
   }
   return { params, blobs, gratings, nonRobust };
+}
+
+/** In the tint world every colour but the tint's is grey: a colour becomes its largest component on all channels. */
+function greyIn(params: SyntheticParams, colour: number[]): number[] {
+  if (params.nonRobustKind !== 'tint') return colour;
+  const m = colour.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0);
+  return colour.map(() => m);
+}
+
+/**
+ * The tint kind's p_k: shape ⊗ chroma, with five smooth mirror-symmetric shapes (orthonormalised
+ * in that order) and two orthonormal chroma directions (orthogonal to grey, at a seeded angle),
+ * so the ten patterns are exactly orthogonal and orthogonal to every grey image. Classes get the
+ * ten in a seeded order; each has L2 norm nonRobustNorm.
+ */
+function tintPatterns(params: SyntheticParams, rng: Rng): Float32Array[] {
+  const { size: S, numClasses: K } = params;
+  const c0 = (S - 1) / 2;
+  const w = (2 * Math.PI) / S;
+  const raw: ((x: number, y: number) => number)[] = [
+    () => 1,
+    (x) => Math.cos(w * (x - c0)),
+    (_x, y) => Math.cos(w * (y - c0)),
+    (x, y) => Math.cos(w * (x - c0)) * Math.cos(w * (y - c0)),
+    (x, y) => Math.exp(-((x - c0) ** 2 + (y - c0) ** 2) / (2 * (S / 4) ** 2)),
+  ];
+  const shapes: Float64Array[] = [];
+  for (const f of raw) {
+    const v = new Float64Array(S * S);
+    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) v[y * S + x] = f(x, y);
+    for (const q of shapes) {
+      let d = 0;
+      for (let i = 0; i < v.length; i++) d += v[i]! * q[i]!;
+      for (let i = 0; i < v.length; i++) v[i]! -= d * q[i]!;
+    }
+    const n = Math.hypot(...v);
+    shapes.push(v.map((x) => x / n));
+  }
+  const a = rng.uniform(0, Math.PI);
+  const e1 = [1 / Math.SQRT2, -1 / Math.SQRT2, 0];
+  const e2 = [1 / Math.sqrt(6), 1 / Math.sqrt(6), -2 / Math.sqrt(6)];
+  const chroma = [0, Math.PI / 2].map((t) => e1.map((v, c) => Math.cos(a + t) * v + Math.sin(a + t) * e2[c]!));
+  const order = rng.permutation(10);
+  return Array.from({ length: K }, (_, k) => {
+    const j = order[k]!;
+    const shape = shapes[j >> 1]!;
+    const colour = chroma[j & 1]!;
+    const p = new Float32Array(S * S * 3);
+    for (let i = 0; i < S * S; i++) for (let c = 0; c < 3; c++) p[i * 3 + c] = shape[i]! * colour[c]! * params.nonRobustNorm;
+    return p;
+  });
+}
+
+/** Top-left corner of the motif: centred, so the horizontal mirror maps its footprint onto itself. */
+export function motifOrigin(params: SyntheticParams): { x0: number; y0: number } {
+  const x0 = Math.floor((params.size - params.motifSize) / 2);
+  return { x0, y0: x0 };
+}
+
+/**
+ * The motif kind's p_k: random patches, mirror symmetric (column j equals column s-1-j), with no
+ * mean in any channel, made exactly orthogonal by Gram-Schmidt and scaled to nonRobustNorm.
+ * Placed at the centre of an otherwise zero image.
+ */
+function motifPatterns(params: SyntheticParams, rng: Rng): Float32Array[] {
+  const { size: S, channels: C, numClasses: K, motifSize: s } = params;
+  const half = Math.ceil(s / 2);
+  // Free parameters: half the columns x rows x channels, less four smooth directions per channel.
+  const dims = half * s * C - 4 * C;
+  if (dims < K) throw new Error(`synthetic dataset: a ${s}x${s} mirror-symmetric motif has ${dims} free dimensions, ${K} classes need as many`);
+  const { x0, y0 } = motifOrigin(params);
+  // Smooth content (blobs, background) is locally a low-order polynomial; a motif orthogonal to
+  // 1, y, y² and x² in every channel (x, xy and x³ are odd under the mirror already) does not
+  // respond to it, so neither a matched filter nor a network sees the blobs' slopes as evidence.
+  const smooth: Float64Array[] = [];
+  const c0 = (s - 1) / 2;
+  for (let c = 0; c < C; c++)
+    for (const f of [
+      (_x: number, _y: number) => 1,
+      (_x: number, y: number) => y - c0,
+      (_x: number, y: number) => (y - c0) ** 2,
+      (x: number) => (x - c0) ** 2,
+    ]) {
+      const b = new Float64Array(s * s * C);
+      for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) b[(y * s + x) * C + c] = f(x, y);
+      for (const q of smooth) {
+        let d = 0;
+        for (let i = 0; i < b.length; i++) d += b[i]! * q[i]!;
+        for (let i = 0; i < b.length; i++) b[i]! -= d * q[i]!;
+      }
+      const n = Math.hypot(...b);
+      if (n > 1e-9) smooth.push(b.map((x) => x / n));
+    }
+  const patches: Float64Array[] = [];
+  for (let k = 0; k < K; k++) {
+    for (let attempt = 0; ; attempt++) {
+      const v = new Float64Array(s * s * C);
+      for (let y = 0; y < s; y++)
+        for (let j = 0; j < half; j++)
+          for (let c = 0; c < C; c++) {
+            const r = rng.normal();
+            v[(y * s + j) * C + c] = r;
+            v[(y * s + (s - 1 - j)) * C + c] = r;
+          }
+      for (const q of [...smooth, ...patches]) {
+        let d = 0;
+        for (let i = 0; i < v.length; i++) d += v[i]! * q[i]!;
+        for (let i = 0; i < v.length; i++) v[i]! -= d * q[i]!;
+      }
+      const n = Math.hypot(...v);
+      if (n > 1e-6 || attempt > 100) {
+        patches.push(v.map((x) => x / n));
+        break;
+      }
+    }
+  }
+  return patches.map((q) => {
+    const p = new Float32Array(S * S * C);
+    for (let y = 0; y < s; y++)
+      for (let x = 0; x < s; x++) for (let c = 0; c < C; c++) p[((y0 + y) * S + x0 + x) * C + c] = q[(y * s + x) * C + c]! * params.nonRobustNorm;
+    return p;
+  });
+}
+
+/**
+ * Shift- and flip-invariant motif evidence: per class, the largest correlation of the image's
+ * patches with the class's motif over every placement within `reach` px of
+ * the centre (the motif is mirror symmetric, so a flip needs no second template). This is what
+ * one convolution filter followed by a max-pool computes.
+ */
+export function motifEvidence(bank: SyntheticBank, image: Float32Array, reach = 6): Float64Array {
+  const p = bank.params;
+  const { size: S, channels: C, motifSize: s } = p;
+  const { x0, y0 } = motifOrigin(p);
+  const out = new Float64Array(bank.nonRobust.length).fill(-Infinity);
+  const patch = new Float64Array(s * s * C);
+  for (let dy = -reach; dy <= reach; dy++)
+    for (let dx = -reach; dx <= reach; dx++) {
+      const ox = x0 + dx;
+      const oy = y0 + dy;
+      if (ox < 0 || oy < 0 || ox + s > S || oy + s > S) continue;
+      for (let c = 0; c < C; c++) for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) patch[(y * s + x) * C + c] = image[((oy + y) * S + ox + x) * C + c]!;
+      bank.nonRobust.forEach((pk, k) => {
+        let d = 0;
+        for (let y = 0; y < s; y++)
+          for (let x = 0; x < s; x++) for (let c = 0; c < C; c++) d += patch[(y * s + x) * C + c]! * pk[((y0 + y) * S + x0 + x) * C + c]!;
+        if (d > out[k]!) out[k] = d;
+      });
+    }
+  return out;
 }
 
 const SQUASH_CENTRE = 0.5;
@@ -301,7 +478,10 @@ export function renderSyntheticImage(
   renderRobust(bank, shown, motion(1), img);
   if (p.distractor > 0) renderRobust(bank, distractorClass, motion(p.distractor), img);
   // Base colour and a smooth background of 4 low-frequency waves.
-  const base = Array.from({ length: C }, () => SQUASH_CENTRE + rng.uniform(-0.1, 0.1));
+  const base = greyIn(
+    p,
+    Array.from({ length: C }, () => SQUASH_CENTRE + rng.uniform(-0.1, 0.1)),
+  );
   for (let w = 0; w < 4; w++) {
     let u = 0;
     let v = 0;
@@ -311,7 +491,7 @@ export function renderSyntheticImage(
     }
     const amp = rng.uniform(0, p.background) * Math.sqrt(C);
     const phase = rng.uniform(0, 2 * Math.PI);
-    const colour = unitColour(rng, C);
+    const colour = greyIn(p, unitColour(rng, C));
     // cos(a·x + b·y + φ) = cos(a·x)·cos(b·y + φ) − sin(a·x)·sin(b·y + φ)
     const cx = new Float64Array(S);
     const sx = new Float64Array(S);

@@ -11,6 +11,7 @@ import { closure } from '../../engine/graph.ts';
 import type { Project } from '../../engine/project.ts';
 import { upToDate } from '../../engine/up-to-date.ts';
 import type { Workspace } from '../../engine/workspace.ts';
+import { regimeFromGroundTruth, withRegimeLine } from '../regime-line.ts';
 import { backendOf, type PageModel, type ProvenanceNode, type ReportFile, type ReportNodeView, type RunView, type SeriesPoint } from './model.ts';
 
 /** Report nodes are recognised by what they declare, not by stage name: any `report` folder output. */
@@ -141,26 +142,27 @@ export function orderedReportNodes(graph: CheckedGraph, within: ReadonlySet<stri
 export async function collectPage(o: CollectOptions): Promise<PageModel> {
   const within = o.targets ? new Set(closure(o.graph, o.targets)) : undefined;
   const wanted = orderedReportNodes(o.graph, within);
-  const state = await upToDate(
-    o.project,
-    o.ws,
-    o.graph,
-    wanted.map((w) => w.id),
-  );
+  // The ground truth's regime line goes beside every synthetic banner, even on a page without it.
+  const truthId = o.graph.nodes.has('ground-truth') ? 'ground-truth' : undefined;
+  const state = await upToDate(o.project, o.ws, o.graph, [...wanted.map((w) => w.id), ...(truthId && !wanted.some((w) => w.id === truthId) ? [truthId] : [])]);
+  const truthRef = truthId ? state.outputs.get(truthId)?.['report'] : undefined;
+  const truthMd = truthRef ? readReportDir(await o.ws.store.materialize(truthRef)).find((f) => f.name === 'ground-truth.md')?.content : undefined;
+  const regime = typeof truthMd === 'string' ? regimeFromGroundTruth(truthMd) : undefined;
   const reports: ReportNodeView[] = [];
   for (const w of wanted) {
     const ref = state.outputs.get(w.id)?.['report'];
     const key = state.keys.get(w.id);
     if (!ref || !key) continue;
     const dir = await o.ws.store.materialize(ref);
-    reports.push({ id: w.id, key, stage: o.graph.nodes.get(w.id)!.spec.stage.name, group: w.group, files: readReportDir(dir) });
+    const files = readReportDir(dir).map((f) => (regime && typeof f.content === 'string' ? { ...f, content: withRegimeLine(f.name, f.content, regime) } : f));
+    reports.push({ id: w.id, key, stage: o.graph.nodes.get(w.id)!.spec.stage.name, group: w.group, files });
   }
   return {
     title: `${o.project.name} — results`,
     profile: { name: o.profile, params: o.params, overrides: o.overrides },
     generatedAt: new Date().toISOString(),
     reports,
-    missing: state.missing,
+    missing: state.missing.filter((id) => wanted.some((w) => w.id === id)),
     nodes: upstreamNodes(
       o.ws.db,
       reports.map((r) => r.key),
