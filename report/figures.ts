@@ -80,7 +80,8 @@ export const AXIS = {
   accuracy: 'accuracy (%)',
 } as const;
 
-const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#b279a2', '#9d755d', '#72b7b2', '#eeca3b'];
+// Ten colours: Figure 3's left panel draws up to ten series (seven PGD and natural, three AutoAttack).
+const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#b279a2', '#9d755d', '#72b7b2', '#eeca3b', '#79706e', '#d67195'];
 const PANEL_WIDTH = 380;
 const PANEL_HEIGHT = 270;
 
