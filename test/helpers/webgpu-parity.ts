@@ -1,7 +1,7 @@
 // Shared by backend-webgpu.test.ts and bench/gpu.ts: the computations that are run on webgpu and
 // on tfjs' cpu backend and compared. Each returns plain arrays, so the comparison outlives the tensors.
 import * as tf from '@tensorflow/tfjs';
-import { createModel } from '../../ml/models/registry.ts';
+import { createModel, modelFromValues } from '../../ml/models/registry.ts';
 import type { ModelConfigInput } from '../../ml/models/config.ts';
 import { crossEntropy, trainStepAsync } from '../../ml/train/step.ts';
 import { Sgd } from '../../ml/train/sgd.ts';
@@ -113,12 +113,35 @@ export async function pgdStep(): Promise<{ adversarial: Float32Array; loss: Floa
 }
 
 /**
- * An exhaustive rot10 grid evaluation (31 rotations) of 6 images, labelled with the model's own
- * labels of the unmoved images (so that the identity point never fools): which images are robust
- * and the first fooling point of the others.
+ * A ResNet-18 (width 0.125) fitted for 30 SGD steps to 6 images labelled 0..5, read out by
+ * parameter name: a fresh model gives every image the same class, so no rotation could fool it.
  */
-export async function gridEvaluation(): Promise<{ robust: Uint8Array; foolingPoint: Int32Array; logits: Float32Array }> {
+export async function fittedValues(): Promise<Map<string, Float32Array>> {
   const model = createModel(PARITY_CONFIGS[0]!, 6);
+  const sgd = new Sgd(model.namedVariables, { momentum: 0.9, weightDecay: 0 });
+  try {
+    const x = x4(images(6, 60));
+    const y = tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32');
+    for (let i = 0; i < 30; i++) await trainStepAsync(model, sgd, x, y, 0.05);
+    tf.dispose([x, y]);
+    const values = await Promise.all(model.namedVariables.map(async (v) => Float32Array.from(await v.variable.data())));
+    return new Map(model.namedVariables.map((v, i) => [v.name, values[i]!]));
+  } finally {
+    sgd.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * An exhaustive rot10 grid evaluation (31 rotations) of 6 images by the model with `values`,
+ * labelled with its own labels of the unmoved images (so that the identity never fools): which
+ * images are robust, the first fooling point of the others, the unmoved images' logits and the
+ * label of every (image, rotation) pair.
+ */
+export async function gridEvaluation(
+  values: Map<string, Float32Array>,
+): Promise<{ robust: Uint8Array; foolingPoint: Int32Array; logits: Float32Array; labels: Int32Array }> {
+  const model = modelFromValues(PARITY_CONFIGS[0]!, (spec) => values.get(spec.name)!);
   try {
     const xs = images(6, 60);
     const [logits] = await readAll([tf.tidy(() => model.logits(x4(xs), 'eval'))]);
@@ -126,8 +149,12 @@ export async function gridEvaluation(): Promise<{ robust: Uint8Array; foolingPoi
       const row = logits!.subarray(i * 10, i * 10 + 10);
       return row.indexOf(Math.max(...row));
     });
-    const r = await gridAttack(model, xs, { height: 32, width: 32, channels: 3 }, ys, gridMotions('rot10'), { batchSize: 64, exhaustive: true });
-    return { robust: r.robust, foolingPoint: r.foolingPoint, logits: logits! };
+    const motions = gridMotions('rot10');
+    // Every (image, point) label the attack computes, recorded through its `known` hook.
+    const labelsSeen = new Int32Array(6 * motions.length).fill(-1);
+    const known = { get: () => -1, set: (image: number, point: number, label: number) => void (labelsSeen[image * motions.length + point] = label) };
+    const r = await gridAttack(model, xs, { height: 32, width: 32, channels: 3 }, ys, motions, { batchSize: 64, exhaustive: true, known });
+    return { robust: r.robust, foolingPoint: r.foolingPoint, logits: logits!, labels: labelsSeen };
   } finally {
     model.dispose();
   }
