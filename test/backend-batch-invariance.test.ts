@@ -14,6 +14,11 @@ import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 const noNative = loadNativeAddon() === undefined ? 'native backend absent (npm run build:native)' : false;
 if (noNative) console.log(`# skipped: ${noNative}`);
 
+const { probeWebgpuAdapter } = await import('../ml/backend/webgpu.ts');
+const webgpuProbe = await probeWebgpuAdapter();
+const noWebgpu = webgpuProbe.adapter === undefined ? `no WebGPU adapter: ${webgpuProbe.reason ?? '?'}` : false;
+if (noWebgpu) console.log(`# skipped (webgpu): ${noWebgpu}`);
+
 const script = fileURLToPath(new URL('./helpers/batch-invariance.ts', import.meta.url));
 
 const cases: Array<{ backend: string; threads: string; skip: string | false }> = [
@@ -21,6 +26,8 @@ const cases: Array<{ backend: string; threads: string; skip: string | false }> =
   { backend: 'native', threads: '2', skip: noNative },
   { backend: 'cpu', threads: '1', skip: false },
   { backend: 'wasm', threads: '1', skip: false },
+  // The memo does not trust webgpu: its figures are printed (tfjs' WebGPU shaders tile by shape).
+  { backend: 'webgpu', threads: '1', skip: noWebgpu },
 ];
 
 for (const { backend, threads, skip } of cases) {

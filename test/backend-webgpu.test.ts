@@ -130,3 +130,34 @@ test('webgpu: the same bits when the same training steps are run again', { skip 
 test('webgpu: the prediction memo is off (no test shows its logits independent of the batch)', () => {
   assert.equal(memoSafeBackend('webgpu'), false);
 });
+
+test("auto's adapter judgement: only a discrete GPU is taken unasked (adapter infos as Dawn reports them)", async () => {
+  const { adapterKind } = await import('../ml/backend/webgpu.ts');
+  const info = (vendor: string, architecture: string, device: string, description: string, isFallbackAdapter = false) => ({
+    vendor,
+    architecture,
+    device,
+    description,
+    isFallbackAdapter,
+  });
+  // What Dawn reported here for Mesa 25's llvmpipe.
+  assert.equal(
+    adapterKind(info('mesa', 'software', 'llvmpipe-llvm-15-0-6-256-bits-', 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1', true)),
+    'software',
+  );
+  assert.equal(adapterKind(info('mesa', '', 'llvmpipe', 'llvmpipe', false)), 'software');
+  assert.equal(adapterKind(info('google', 'swiftshader', 'swiftshader', 'SwiftShader Device', false)), 'software');
+  assert.equal(adapterKind(info('nvidia', 'hopper', '', 'NVIDIA: 550.54.15 550.54.15.0')), 'discrete');
+  assert.equal(adapterKind(info('nvidia', 'ampere', '', 'NVIDIA Tegra Orin (nvgpu)')), 'integrated');
+  assert.equal(adapterKind(info('amd', 'rdna-3', '', 'AMD Radeon RX 7900 XTX (RADV NAVI31)')), 'discrete');
+  assert.equal(adapterKind(info('amd', 'rdna-2', '', 'AMD Radeon Graphics (RADV REMBRANDT)')), 'integrated');
+  assert.equal(adapterKind(info('intel', 'gen-12lp', '', 'Intel(R) UHD Graphics 770 (ADL-S GT1)')), 'integrated');
+  assert.equal(adapterKind(info('intel', 'xe-hpg', '', 'Intel(R) Arc(tm) A770 Graphics (DG2)')), 'discrete');
+});
+
+test('a job given a GPU by Slurm is recognised (so a CPU fall-back says so)', async () => {
+  const { gpusGivenToJob } = await import('../ml/backend/webgpu.ts');
+  assert.equal(gpusGivenToJob({ SLURM_JOB_GPUS: '0' }), 'SLURM_JOB_GPUS=0');
+  assert.equal(gpusGivenToJob({ CUDA_VISIBLE_DEVICES: '' }), undefined);
+  assert.equal(gpusGivenToJob({}), undefined);
+});

@@ -127,7 +127,12 @@ async function initNative(choice: BackendChoice, threads: number): Promise<Backe
  */
 async function initWebgpu(choice: BackendChoice, threads: number, log: (line: string) => void, requireDiscrete: boolean): Promise<BackendInfo | undefined> {
   const wgpu = await import('./webgpu.ts');
-  if (requireDiscrete && !wgpu.gpuDeviceHint()) return undefined;
+  if (requireDiscrete && !wgpu.gpuDeviceHint()) {
+    const given = wgpu.gpusGivenToJob();
+    if (given !== undefined)
+      log(`backend: this job was given GPU ${given}, but no GPU device node is visible (/dev/nvidiactl, /dev/dri, /dev/kfd); computing on the CPU`);
+    return undefined;
+  }
   const { adapter, reason } = await wgpu.probeWebgpuAdapter();
   if (adapter === undefined) {
     if (requireDiscrete) {

@@ -67,6 +67,15 @@ export function gpuDeviceHint(): boolean {
   }
 }
 
+/** The GPUs a scheduler gave this job (Slurm's variables, else CUDA_VISIBLE_DEVICES), if any. */
+export function gpusGivenToJob(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const name of ['SLURM_STEP_GPUS', 'SLURM_JOB_GPUS', 'CUDA_VISIBLE_DEVICES']) {
+    const v = env[name];
+    if (v !== undefined && v !== '' && v !== 'NoDevFiles') return `${name}=${v}`;
+  }
+  return undefined;
+}
+
 interface GpuAdapterLike {
   readonly info: Partial<AdapterInfo>;
   readonly isFallbackAdapter?: boolean;
