@@ -7,8 +7,8 @@
  * run). Where `python3 -c 'import torch'` finds CUDA, PyTorch runs the same workloads on the same
  * GPU in this invocation (bench/reference/gpu_bench.py; fp32 with TF32 off, and PyTorch's default)
  * and the ratios ours / PyTorch are printed. On a software adapter (llvmpipe) the figures are
- * printed with a line saying they are not a GPU's; `--small` (width 0.125, batch 16, 2 grid
- * images) makes a run there take a minute or two.
+ * printed with a line saying they are not a GPU's; `--small` (width 0.125, batch 16, 1 grid
+ * image) makes a run there take a few minutes (on an idle machine).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ const seconds = Number(benchArg('seconds', small ? '2' : '5'));
 const noTorch = process.argv.includes('--no-torch');
 const width = small ? 0.125 : 1;
 const batch = small ? 16 : 128;
-const gridImages = small ? 2 : 16;
+const gridImages = small ? 1 : 16;
 
 const info = await initBackend('webgpu');
 const software = !info.gpu;
