@@ -15,13 +15,15 @@ import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { MINI_PROFILE } from './helpers/mini-profile.ts';
 import { memoSafeBackend } from '../ml/attacks/prediction-memo.ts';
-import { loadNativeAddon } from '../ml/backend/native/addon.ts';
+import { plannedBackend } from '../ml/backend/planned.ts';
+import { parseBackendChoice } from '../ml/backend/choice.ts';
 
-// The run's backend is native where the addon is built (`auto`); the memo may not trust it there.
-const noMemo =
-  loadNativeAddon() !== undefined && !memoSafeBackend('native')
-    ? 'the memo does not trust native on this CPU (no AVX-512 kernels), so no evaluation reuses labels'
-    : false;
+// The backend the run's nodes start (RF_BACKEND's choice: `RF_BACKEND=webgpu` runs this on
+// webgpu; else auto's); the memo may not trust it.
+const runBackend = plannedBackend(parseBackendChoice(process.env.RF_BACKEND ?? 'auto', 'RF_BACKEND'));
+const noMemo = !memoSafeBackend(runBackend)
+  ? `the memo does not trust ${runBackend}${runBackend === 'native' ? ' on this CPU (no AVX-512 kernels)' : ''}, so no evaluation reuses labels`
+  : false;
 if (noMemo) console.log(`# skipped: ${noMemo}`);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
