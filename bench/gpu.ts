@@ -102,7 +102,7 @@ for (const arch of ['resnet18', 'resnet50'] as const) {
   ours['grid775'] = r.perS;
   unit['grid775'] = '(image, motion) pairs/s';
   console.log(
-    `grid775: ${r.perS.toFixed(1)} (image, motion) pairs/s = ${(r.perS / motions.length).toFixed(2)} images/s (${gridImages} images, ${r.steps} runs)`,
+    `grid775: ${r.perS.toFixed(1)} (image, motion) pairs/s = ${(r.perS / motions.length).toPrecision(3)} images/s (${gridImages} images, ${r.steps} runs)`,
   );
   model.dispose();
 }
