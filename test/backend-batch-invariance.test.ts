@@ -26,7 +26,7 @@ const cases: Array<{ backend: string; threads: string; skip: string | false }> =
   { backend: 'native', threads: '2', skip: noNative },
   { backend: 'cpu', threads: '1', skip: false },
   { backend: 'wasm', threads: '1', skip: false },
-  // The memo does not trust webgpu: its figures are printed (tfjs' WebGPU shaders tile by shape).
+  // The memo does not trust webgpu: its figures are printed (docs/gpu.md has those measured on llvmpipe).
   { backend: 'webgpu', threads: '1', skip: noWebgpu },
 ];
 

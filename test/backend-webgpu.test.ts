@@ -127,7 +127,7 @@ test('webgpu: the same bits when the same training steps are run again', { skip 
   a.weights.forEach((w, i) => sameBits(b.weights[i]!, w, `weight ${i}`));
 });
 
-test('webgpu: the prediction memo is off (no test shows its logits independent of the batch)', () => {
+test("webgpu: the prediction memo is off (an image's logits depend on its batch there: backend-batch-invariance prints how many)", () => {
   assert.equal(memoSafeBackend('webgpu'), false);
 });
 
