@@ -16,7 +16,9 @@ loader=$(ldconfig -p | awk '/libvulkan\.so\.1 .*x86-64/ {print $NF; exit}')
 cp -L "$loader" "$out/libvulkan.so.1"
 # Production dependencies (npm's own list) plus the TypeScript runner.
 mapfile -t deps < <(npm ls --omit=dev --all --parseable 2>/dev/null | sed -n "s#^$PWD/##p" | grep '^node_modules/' | sort -u)
-deps+=(node_modules/tsx node_modules/esbuild node_modules/@esbuild node_modules/get-tsconfig node_modules/resolve-pkg-maps)
+for extra in node_modules/tsx node_modules/esbuild node_modules/@esbuild node_modules/get-tsconfig node_modules/resolve-pkg-maps; do
+  [ -e "$extra" ] && deps+=("$extra")
+done
 tar -c --exclude='*.map' --exclude='node_modules/webgpu/dist/darwin-*' --exclude='node_modules/webgpu/dist/win32-*' \
   --exclude='node_modules/webgpu/dist/linux-arm64' --exclude='node_modules/vega*' --exclude='node_modules/@resvg' \
   --exclude='node_modules/playwright-core' --exclude='*.d.ts' "${deps[@]}" 2>/dev/null | xz -T0 -6 > "$out/node_modules.tar.xz"
