@@ -94,7 +94,7 @@ export const train = defineStage({
     const { datasetSource, mixSource } = await import('../ml/data/sources.ts');
     const { augmentSpec } = await import('../ml/augment/standard.ts');
     const { createModel } = await import('../ml/models/registry.ts');
-    const { saveModel } = await import('../ml/models/serialize.ts');
+    const { saveModelAsync } = await import('../ml/models/serialize.ts');
     const { train: trainLoop } = await import('../ml/train/trainer.ts');
     const { stepsPerEpoch } = await import('../ml/data/batch-source.ts');
     const { pgdBatch } = await import('../ml/attacks/pgd.ts');
@@ -135,7 +135,7 @@ export const train = defineStage({
       sgd: { momentum: p.momentum, weightDecay: p.weightDecay },
       totalSteps,
       snapshotSteps: p.snapshotSteps,
-      onSnapshot: (step, m) => saveModel(m, join(snapDir, snapshotFileName(step))),
+      onSnapshot: (step, m) => saveModelAsync(m, join(snapDir, snapshotFileName(step))),
       checkpoint: { path: join(ctx.scratchDir, 'checkpoint.bin'), everySteps: p.checkpointEvery },
       ...(perturb ? { perturb } : {}),
       runKey: ctx.nodeKey,
@@ -147,7 +147,7 @@ export const train = defineStage({
     });
     if (result.resumedFrom !== null) ctx.log(`resumed from step ${result.resumedFrom}`);
 
-    saveModel(model, ctx.outputs.model);
+    await saveModelAsync(model, ctx.outputs.model);
     // The worker may run another node next: leave no variables behind.
     model.dispose();
     mkdirSync(ctx.outputs.snapshots, { recursive: true });

@@ -4,7 +4,7 @@
 // kernel threads, with the kernels of this CPU and capped to AVX2 (ONEDNN_MAX_CPU_ISA), so that
 // an AVX-512 machine checks the AVX2 kernels too; cpu and wasm at their one thread (tfjs runs
 // the single-threaded wasm build under Node). Every case must show no difference.
-import { nativeSkip } from './helpers/services.ts';
+import { nativeSkip, serviceSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -46,3 +46,17 @@ for (const { backend, threads, isa, skip } of cases) {
     },
   );
 }
+
+// webgpu: its logits depend on the batch (measured on llvmpipe, docs/gpu.md), so the memo is off
+// there; the figures are printed for whichever adapter this machine has.
+const { probeWebgpuAdapter } = await import('../ml/backend/webgpu.ts');
+const webgpuProbe = await probeWebgpuAdapter();
+const noWebgpu = serviceSkip('vulkan', webgpuProbe.adapter === undefined ? `no WebGPU adapter: ${webgpuProbe.reason ?? '?'}` : undefined);
+test("webgpu: the memo does not trust it; an image's logits in another batch are measured and printed", { skip: noWebgpu }, () => {
+  assert.equal(memoSafeBackend('webgpu'), false);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env: { ...process.env, RF_BACKEND: 'webgpu' } });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0], 'backend webgpu');
+  console.log(`# webgpu: ${lines.slice(1).join('; ')}`);
+});

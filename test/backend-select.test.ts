@@ -9,11 +9,11 @@ import { loadNativeAddon } from '../ml/backend/native/addon.ts';
 const quiet = { log: () => {} };
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-test('parseBackendChoice accepts the five choices and names the source of a bad one', () => {
-  for (const c of ['auto', 'tensorflow', 'native', 'wasm', 'cpu']) assert.equal(parseBackendChoice(c, 'x'), c);
+test('parseBackendChoice accepts the six choices and names the source of a bad one', () => {
+  for (const c of ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu']) assert.equal(parseBackendChoice(c, 'x'), c);
   assert.throws(
     () => parseBackendChoice('gpu', 'params.yaml: profiles.demo.backend'),
-    /params\.yaml: profiles\.demo\.backend: backend must be one of auto, tensorflow, native, wasm, cpu; got "gpu"/,
+    /params\.yaml: profiles\.demo\.backend: backend must be one of auto, tensorflow, webgpu, native, wasm, cpu; got "gpu"/,
   );
   assert.throws(() => parseBackendChoice(3, '--backend'), /--backend: .*got 3/);
 });

@@ -37,33 +37,37 @@ export async function resolve(specifier, context, next) {
   return { esm, cjs };
 }
 
-test('a dry run of the compiled CLI loads neither tfjs nor the figure, page, download and addon-search packages', { timeout: 120_000 }, async () => {
-  await buildEntry(join(ROOT, 'experiments', 'cli.ts'), join(dir, 'out'), 'pipeline', ROOT);
-  const root = join(dir, 'root');
-  mkdirSync(root, { recursive: true });
-  copyFileSync(join(ROOT, 'params.yaml'), join(root, 'params.yaml'));
-  const log = join(dir, 'loaded.txt');
-  const { esm, cjs } = recorders(log);
-  const r = spawnSync(process.execPath, ['--import', esm, '-r', cjs, join(dir, 'out', 'pipeline.mjs'), '--root', root, 'repro', 'table1', '--dry-run'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /dry run \(demo\): 0 cached, \d+ to run/);
-  const loaded = readFileSync(log, 'utf8').trim().split('\n');
-  // The recorders work: they saw the launcher (an ES module) and better-sqlite3 (CommonJS, which the driver needs).
-  assert.ok(
-    loaded.some((l) => l.startsWith('esm ') && l.endsWith('/pipeline.mjs')),
-    'the ES recorder saw the launcher',
-  );
-  assert.ok(
-    loaded.some((l) => l.startsWith('cjs ') && l.includes('/node_modules/better-sqlite3/')),
-    'the CommonJS recorder saw better-sqlite3',
-  );
-  assert.ok(
-    loaded.some((l) => l.startsWith('cjs ') && l.endsWith('/better_sqlite3.node')),
-    'the SQLite addon was loaded',
-  );
-  const unwanted = loaded.filter((l) => /\/node_modules\/(@tensorflow|vega|vega-lite|marked|tar|bindings|file-uri-to-path)\//.test(l));
-  assert.deepEqual(unwanted, []);
-});
+test(
+  'a dry run of the compiled CLI loads neither tfjs, Dawn (webgpu) nor the figure, page, download and addon-search packages',
+  { timeout: 120_000 },
+  async () => {
+    await buildEntry(join(ROOT, 'experiments', 'cli.ts'), join(dir, 'out'), 'pipeline', ROOT);
+    const root = join(dir, 'root');
+    mkdirSync(root, { recursive: true });
+    copyFileSync(join(ROOT, 'params.yaml'), join(root, 'params.yaml'));
+    const log = join(dir, 'loaded.txt');
+    const { esm, cjs } = recorders(log);
+    const r = spawnSync(process.execPath, ['--import', esm, '-r', cjs, join(dir, 'out', 'pipeline.mjs'), '--root', root, 'repro', 'table1', '--dry-run'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /dry run \(demo\): 0 cached, \d+ to run/);
+    const loaded = readFileSync(log, 'utf8').trim().split('\n');
+    // The recorders work: they saw the launcher (an ES module) and better-sqlite3 (CommonJS, which the driver needs).
+    assert.ok(
+      loaded.some((l) => l.startsWith('esm ') && l.endsWith('/pipeline.mjs')),
+      'the ES recorder saw the launcher',
+    );
+    assert.ok(
+      loaded.some((l) => l.startsWith('cjs ') && l.includes('/node_modules/better-sqlite3/')),
+      'the CommonJS recorder saw better-sqlite3',
+    );
+    assert.ok(
+      loaded.some((l) => l.startsWith('cjs ') && l.endsWith('/better_sqlite3.node')),
+      'the SQLite addon was loaded',
+    );
+    const unwanted = loaded.filter((l) => /\/node_modules\/(@tensorflow|webgpu|vega|vega-lite|marked|tar|bindings|file-uri-to-path)\//.test(l));
+    assert.deepEqual(unwanted, []);
+  },
+);

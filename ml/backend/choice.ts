@@ -5,7 +5,7 @@
 export const BACKEND_ENV = 'RF_BACKEND';
 
 /** Which tfjs backend runs the numbers; `auto` takes the fastest one that is available. */
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -26,7 +26,10 @@ export interface BackendInfo {
   readonly name: BackendName;
   /** What the user asked for. */
   readonly choice: BackendChoice;
-  /** Versions of the packages and libraries that compute, e.g. "tfjs-core 4.22.0, oneDNN 2.6.3". */
+  /**
+   * Versions of the packages and libraries that compute, e.g. "tfjs-core 4.22.0, oneDNN 2.6.3";
+   * on webgpu also the adapter and its driver.
+   */
   readonly version: string;
   /** Worker threads the kernels use. */
   readonly threads: number;

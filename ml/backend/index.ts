@@ -41,6 +41,8 @@ export interface BackendOptions {
 /** Bumped whenever a project kernel changes what it computes. */
 const PROJECT_KERNELS_VERSION = {
   wasm: 'wasm-kernels-1',
+  // The project's kernels run composed from tfjs ops on webgpu (ml/backend/README.md says which).
+  webgpu: 'none',
   native: 'native-kernels-1',
   cpu: 'none',
   tensorflow: 'none',
@@ -118,6 +120,43 @@ async function initNative(choice: BackendChoice, threads: number): Promise<Backe
   };
 }
 
+/**
+ * tfjs-backend-webgpu on Dawn/Vulkan. Under `auto` (requireDiscrete) it starts only on a discrete
+ * adapter and returns undefined, saying why, otherwise; asked for by name it takes any adapter,
+ * llvmpipe included, and fails with the reason when there is none.
+ */
+async function initWebgpu(choice: BackendChoice, threads: number, log: (line: string) => void, requireDiscrete: boolean): Promise<BackendInfo | undefined> {
+  const wgpu = await import('./webgpu.ts');
+  if (requireDiscrete && !wgpu.gpuDeviceHint()) {
+    const given = wgpu.gpusGivenToJob();
+    if (given !== undefined)
+      log(`backend: this job was given GPU ${given}, but no GPU device node is visible (/dev/nvidiactl, /dev/dri, /dev/kfd); computing on the CPU`);
+    return undefined;
+  }
+  const { adapter, reason } = await wgpu.probeWebgpuAdapter();
+  if (adapter === undefined) {
+    if (requireDiscrete) {
+      log(`backend: auto passes over webgpu: ${reason ?? 'no adapter'}`);
+      return undefined;
+    }
+    throw new Error(`backend 'webgpu' cannot start: ${reason ?? 'no adapter'}`);
+  }
+  if (requireDiscrete && adapter.kind !== 'discrete') {
+    log(`backend: auto passes over webgpu's ${wgpu.describeAdapter(adapter)}; ask for it with --backend webgpu`);
+    return undefined;
+  }
+  await wgpu.loadWebgpuBackend();
+  if (!(await tf.setBackend('webgpu'))) throw new Error(`the webgpu backend failed to start on ${wgpu.describeAdapter(adapter)}`);
+  return {
+    name: 'webgpu',
+    choice,
+    version: `tfjs-core ${tf.version_core}, ${wgpu.webgpuVersions()}, ${wgpu.describeAdapter(adapter)}`,
+    threads,
+    gpu: adapter.kind !== 'software',
+    projectKernels: PROJECT_KERNELS_VERSION.webgpu,
+  };
+}
+
 async function initWasm(choice: BackendChoice): Promise<BackendInfo> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernels();
@@ -151,7 +190,7 @@ async function initCpu(choice: BackendChoice): Promise<BackendInfo> {
 
 /**
  * Chooses, starts and records the backend. `auto` takes TensorFlow (tfjs-node-gpu, else
- * tfjs-node) when installed, then the native oneDNN backend when built, then wasm, then cpu.
+ * tfjs-node) when installed, then webgpu on a discrete GPU adapter, then the native oneDNN backend when built, then wasm, then cpu.
  * Registration of project kernels happens here and is idempotent, so calling it again is cheap.
  */
 export async function initBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
@@ -171,11 +210,16 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
   registerSelectRows();
   registerBatchNormEvalRelu();
   registerClipNormalize();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   let info: BackendInfo | undefined;
   switch (choice) {
     case 'tensorflow':
       info = await initTensorflow(choice, threads);
       if (info === undefined) throw new Error(`backend 'tensorflow' needs @tensorflow/tfjs-node(-gpu), which is not installed: ${TENSORFLOW_INSTALL_HINT}`);
+      break;
+    case 'webgpu':
+      info = await initWebgpu(choice, threads, log, false);
+      if (info === undefined) throw new Error("backend 'webgpu' did not start");
       break;
     case 'native':
       info = await initNative(choice, threads);
@@ -188,7 +232,11 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
       info = await initCpu(choice);
       break;
     case 'auto':
-      info = (await initTensorflow(choice, threads)) ?? (await initNative(choice, threads)) ?? (await initWasmOrCpu(choice));
+      info =
+        (await initTensorflow(choice, threads)) ??
+        (await initWebgpu(choice, threads, log, true)) ??
+        (await initNative(choice, threads)) ??
+        (await initWasmOrCpu(choice));
       break;
     default: {
       const never: never = choice;
@@ -196,9 +244,7 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
     }
   }
   current = info;
-  (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
-    `backend: ${info.name}${info.gpu ? ' (GPU)' : ''} [${info.version}], ${info.threads} thread(s), asked '${choice}'`,
-  );
+  log(`backend: ${info.name}${info.gpu ? ' (GPU)' : ''} [${info.version}], ${info.threads} thread(s), asked '${choice}'`);
   return info;
 }
 

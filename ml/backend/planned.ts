@@ -2,9 +2,11 @@
  * Which backend a run's nodes will start, decided in the driver without loading tfjs: plans are
  * estimated for it, and a fall back to wasm or cpu is announced before anything runs.
  */
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { BackendChoice, BackendName } from './choice.ts';
 import { loadNativeAddon, nativeBuildHint } from './native/addon.ts';
+import { adapterKind, gpuDeviceHint, type AdapterInfo } from './webgpu.ts';
 
 const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
@@ -26,10 +28,40 @@ function installed(pkg: string): boolean {
   }
 }
 
+/**
+ * Whether a node process's `auto` will find a discrete WebGPU adapter. Asked of a child process,
+ * so that the driver never loads Dawn itself, and only where a GPU device node exists (the same
+ * gate as initBackend's); once per driver process.
+ */
+let discreteWebgpu: boolean | undefined;
+function discreteWebgpuAdapter(): boolean {
+  if (discreteWebgpu !== undefined) return discreteWebgpu;
+  discreteWebgpu = false;
+  if (!gpuDeviceHint() || !installed('webgpu')) return false;
+  const script =
+    "import { create, globals } from 'webgpu'; Object.assign(globalThis, globals);" +
+    "const a = await create([]).requestAdapter({ powerPreference: 'high-performance' });" +
+    'process.stdout.write(JSON.stringify(a === null ? null : { vendor: a.info.vendor, architecture: a.info.architecture, device: a.info.device,' +
+    ' description: a.info.description, isFallbackAdapter: a.info.isFallbackAdapter ?? a.isFallbackAdapter ?? false }));';
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    cwd: new URL('.', import.meta.url).pathname,
+  });
+  try {
+    const info = JSON.parse(r.stdout) as AdapterInfo | null;
+    discreteWebgpu = info !== null && adapterKind(info) === 'discrete';
+  } catch {
+    discreteWebgpu = false;
+  }
+  return discreteWebgpu;
+}
+
 /** What initBackend(choice) will pick in a node process on this machine. */
 export function plannedBackend(choice: BackendChoice): BackendName {
   if (choice !== 'auto') return choice;
   if (TENSORFLOW_PACKAGES.some(installed)) return 'tensorflow';
+  if (discreteWebgpuAdapter()) return 'webgpu';
   if (loadNativeAddon() !== undefined) return 'native';
   return 'wasm';
 }

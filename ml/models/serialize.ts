@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseModelConfig } from './config.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { prepareSyncRead } from '../backend/sync-read.ts';
 import { decodeArchive, encodeArchive, type NamedArray } from './archive.ts';
 import type { Model } from './model.ts';
 import { modelFromValues } from './registry.ts';
@@ -57,6 +58,12 @@ export function decodeModel(bytes: Uint8Array, where: string): Model {
 
 export function saveModel(model: Model, path: string): void {
   writeFileAtomic(path, encodeModel(model));
+}
+
+/** saveModel on any backend, a GPU one included (its variables are downloaded first: sync-read.ts). */
+export async function saveModelAsync(model: Model, path: string): Promise<void> {
+  await prepareSyncRead(model.namedVariables.map((v) => v.variable));
+  saveModel(model, path);
 }
 
 export function loadModel(path: string): Model {

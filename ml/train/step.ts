@@ -22,7 +22,8 @@ export interface StepResult {
   readonly correct: number;
 }
 
-export function trainStep(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, lr: number): StepResult {
+/** The step's loss and correct count as tensors (the caller reads and disposes them). */
+function stepTensors(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, lr: number): { value: tf.Scalar; correct: tf.Scalar } {
   const bnUpdates = new BatchNormUpdates();
   let correct: tf.Scalar | null = null;
   try {
@@ -33,13 +34,33 @@ export function trainStep(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Te
     }, model.trainableVariables as tf.Variable[]);
     optimizer.step(grads, lr);
     bnUpdates.apply();
-    const loss = value.dataSync()[0]!;
-    const nCorrect = (correct as tf.Scalar | null)?.dataSync()[0] ?? 0;
-    value.dispose();
     tf.dispose(grads);
-    return { loss, correct: nCorrect };
+    const out = { value, correct: correct as unknown as tf.Scalar };
+    correct = null;
+    return out;
   } finally {
     bnUpdates.discard();
     (correct as tf.Scalar | null)?.dispose();
+  }
+}
+
+/** One step, read synchronously: on every backend but webgpu (see trainStepAsync). */
+export function trainStep(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, lr: number): StepResult {
+  const { value, correct } = stepTensors(model, optimizer, x, y, lr);
+  try {
+    return { loss: value.dataSync()[0]!, correct: correct.dataSync()[0]! };
+  } finally {
+    tf.dispose([value, correct]);
+  }
+}
+
+/** The same step, its loss read asynchronously: what a GPU backend in Node needs (sync-read.ts). */
+export async function trainStepAsync(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, lr: number): Promise<StepResult> {
+  const { value, correct } = stepTensors(model, optimizer, x, y, lr);
+  try {
+    const [loss, nCorrect] = await Promise.all([value.data(), correct.data()]);
+    return { loss: loss[0]!, correct: nCorrect[0]! };
+  } finally {
+    tf.dispose([value, correct]);
   }
 }

@@ -17,7 +17,8 @@ import type { ProgressSink } from '../../contracts/progress.ts';
 import { restoreCheckpoint, saveCheckpoint, type EpochAccumulator } from './checkpoint.ts';
 import { learningRate, validateSchedule, type LrSchedule } from './schedule.ts';
 import { Sgd, type SgdConfig } from './sgd.ts';
-import { trainStep } from './step.ts';
+import { trainStepAsync } from './step.ts';
+import { prepareSyncRead } from '../backend/sync-read.ts';
 
 /**
  * Replaces a batch before the update, e.g. by its L2-PGD adversarial examples. Called outside any
@@ -152,7 +153,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           input = options.perturb(model, x, y, step);
           if (input.shape.join() !== x.shape.join()) throw new Error(`train: perturb returned shape [${input.shape}] for [${x.shape}]`);
         }
-        const r = trainStep(model, optimizer, input, y, lr);
+        const r = await trainStepAsync(model, optimizer, input, y, lr);
         if (!Number.isFinite(r.loss)) throw new Error(`train: loss became ${r.loss} at step ${step} (lr ${lr})`);
         acc = {
           lossSum: acc.lossSum + r.loss * batch.size,
@@ -186,6 +187,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (snapshots.has(step)) await options.onSnapshot?.(step, model);
       const current = epochEnds ? EMPTY : acc;
       if (options.checkpoint && (step % options.checkpoint.everySteps === 0 || step === totalSteps)) {
+        await prepareSyncRead([...model.namedVariables, ...optimizer.buffers].map((v) => v.variable));
         saveCheckpoint(options.checkpoint.path, { step, fingerprint, epoch: current }, model, optimizer);
       }
       if (onProgress) {

@@ -22,15 +22,20 @@ const configs = [
 const n = 20;
 const stride = 32 * 32 * 3;
 const images = new Rng(5).fillUniform(new Float32Array(n * stride), 0, 1);
-const forward = (model: ReturnType<typeof createModel>, from: number, count: number): Float32Array =>
-  tf.tidy(() => model.logits(tf.tensor4d(images.subarray(from * stride, (from + count) * stride), [count, 32, 32, 3]), 'eval')).dataSync() as Float32Array;
+// Read asynchronously: webgpu has no synchronous read in Node.
+const forward = async (model: ReturnType<typeof createModel>, from: number, count: number): Promise<Float32Array> => {
+  const t = tf.tidy(() => model.logits(tf.tensor4d(images.subarray(from * stride, (from + count) * stride), [count, 32, 32, 3]), 'eval'));
+  const values = Float32Array.from(await t.data());
+  t.dispose();
+  return values;
+};
 for (const config of configs) {
   const model = createModel(config, 1);
-  const whole = forward(model, 0, n);
+  const whole = await forward(model, 0, n);
   let differ = 0;
   for (const chunk of [1, 3, 7, 9])
     for (let s = 0; s < n; s += chunk) {
-      const part = forward(model, s, Math.min(chunk, n - s));
+      const part = await forward(model, s, Math.min(chunk, n - s));
       part.forEach((v, k) => (differ += Object.is(v, whole[s * 10 + k]) ? 0 : 1));
     }
   console.log(`${config.arch}: ${differ} of ${4 * n * 10} logits differ`);

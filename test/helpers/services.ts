@@ -8,7 +8,7 @@ import { findChromium } from './chromium.ts';
  * `CI=true` alone requires them all) the test file fails instead, naming the service, so a failed
  * install can never turn into a green run with those tests silently skipped.
  */
-export const SERVICES = ['native', 'slurm', 'chromium', 'font'] as const;
+export const SERVICES = ['native', 'slurm', 'chromium', 'font', 'vulkan'] as const;
 export type Service = (typeof SERVICES)[number];
 
 /** The services this run must have, from the environment. */
