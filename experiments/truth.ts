@@ -144,7 +144,15 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
       id: `train@dnr-${variant}`,
       stage: train,
       paramsSource: 'q2.train',
-      params: trainParams({ ...q.train, epochs: (q.train.epochs * data.trainCount) / count }, modelConfig(entry, data), { augment: q.augment }),
+      params: trainParams(
+        {
+          ...q.train,
+          epochs: (q.train.epochs * data.trainCount) / count,
+          lr: scaledSchedule(q.train.lr, data.trainCount / count, { count, batchSize: q.train.batchSize, epochs: (q.train.epochs * data.trainCount) / count }),
+        },
+        modelConfig(entry, data),
+        { augment: q.augment },
+      ),
       inputs: { data: ref(built, 'dataset') },
     });
     addProbe(ref(trained, 'model'), { kind: 'dnr', variant });
@@ -157,4 +165,27 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     inputs: { probes: probeRefs, qualities: qualityRefs, evals: evalRefs },
   });
   b.group('truth', [id, ...qualityRefs.map((r) => r.node)]);
+}
+
+/**
+ * An epoch-based schedule for a run over a set `scale` times smaller than D that makes as many
+ * updates as a D run: the decays come after the same share of the updates. `milestones` count
+ * updates, so they stay; `every-epochs` periods grow by `scale`, as milestones when that is not a
+ * whole number of epochs.
+ */
+export function scaledSchedule(
+  lr: Profile['q2']['train']['lr'],
+  scale: number,
+  run: { readonly count: number; readonly batchSize: number; readonly epochs: number },
+): Profile['q2']['train']['lr'] {
+  if (lr.kind !== 'every-epochs' || scale === 1) return lr;
+  const every = lr.everyEpochs * scale;
+  if (Number.isInteger(every)) return { ...lr, everyEpochs: every };
+  const perEpoch = Math.ceil(run.count / run.batchSize);
+  const milestones: number[] = [];
+  for (let k = 1; k * every < run.epochs; k++) {
+    const step = Math.round(k * every * perEpoch);
+    if (step > (milestones.at(-1) ?? 0)) milestones.push(step);
+  }
+  return { kind: 'milestones', lr: lr.lr, milestones, factor: lr.factor };
 }

@@ -3,9 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { project } from '../experiments/project.ts';
-import { profileSchema } from '../experiments/profile.ts';
+import { profileSchema, type Profile } from '../experiments/profile.ts';
 import { readParamsFile, resolveProfile } from '../engine/params.ts';
 import type { NodeSpec } from '../engine/project.ts';
+import { learningRate, type LrSchedule } from '../ml/train/schedule.ts';
+import { scaledSchedule } from '../experiments/truth.ts';
 
 const file = readParamsFile(new URL('../params.yaml', import.meta.url).pathname);
 const graph = (name: string) => project.build(resolveProfile(file, name, profileSchema, []).params, name);
@@ -26,8 +28,12 @@ test('demo: a probe on every Q1 snapshot, Q2 and Table 1 model, f_A and the D_NR
   for (const g of ['dr', 'fig3', 'table1', 'truth']) assert.ok(groups[g]!.includes('dataset-quality@dr'), `${g} lacks the D_R quality`);
   assert.ok(groups['dnr']!.includes('dataset-quality@dnr-det'));
   // The D_NR model trains as many updates as a D run: epochs scaled by |D| / |D_NR|.
-  const dnr = byId.get('train@dnr-det')!.params as { epochs: number };
-  assert.equal(dnr.epochs, (3 * 4000) / 1000);
+  const demo = resolveProfile(file, 'demo', profileSchema, []).params;
+  const dnr = byId.get('train@dnr-det')!.params as { epochs: number; lr: LrSchedule };
+  assert.equal(dnr.epochs, (demo.q2.train.epochs * 4000) / 1000);
+  // ... and its learning rate decays after the same share of those updates as the D run's.
+  assert.equal(demo.q2.train.lr.kind, 'every-epochs');
+  assert.deepEqual(dnr.lr, demo.q2.train.lr.kind === 'every-epochs' ? { ...demo.q2.train.lr, everyEpochs: demo.q2.train.lr.everyEpochs * 4 } : null);
   // D_rand is built and a model trained on it alone is probed, as D_det's.
   assert.ok(probed.has('train@dnr-rand') && groups['dnr']!.includes('dataset-quality@dnr-rand'));
   // The figures' evaluations of the probed models, and f_A under Figure 3's L2 attacks, feed the
@@ -72,4 +78,32 @@ test('cpu (CIFAR-10): no probes, a report that says why', () => {
   const gt = nodes.find((n) => n.id === 'ground-truth')!;
   assert.match((gt.params as { unavailable: string }).unavailable, /Not measurable on CIFAR-10/);
   assert.deepEqual(groups['truth'], ['ground-truth']);
+});
+
+test('scaledSchedule: a set k times smaller, k times the epochs, the same lr at every update (whole and fractional k)', () => {
+  const base = { kind: 'every-epochs', lr: 0.05, everyEpochs: 3, factor: 0.1 } as const;
+  for (const [dCount, count, batchSize, epochs] of [
+    [4000, 1000, 64, 4],
+    [4000, 1600, 50, 4],
+    [3000, 1000, 100, 7],
+  ] as const) {
+    const scale = dCount / count;
+    const lr = scaledSchedule(base, scale, { count, batchSize, epochs: epochs * scale });
+    const dPerEpoch = Math.ceil(dCount / batchSize);
+    const perEpoch = Math.ceil(count / batchSize);
+    for (let s = 0; s < epochs * dPerEpoch; s++) {
+      // The small run's update s stands where the D run's is by the share of updates done.
+      const share = s / (epochs * dPerEpoch);
+      const t = Math.floor(share * epochs * scale * perEpoch);
+      const want = learningRate(base, s, dPerEpoch);
+      // Decays may land one update apart where the epochs do not divide evenly.
+      const near = [t - 1, t, t + 1].map((u) => learningRate(lr, Math.max(0, u), perEpoch));
+      assert.ok(
+        near.some((v) => Math.abs(v - want) < 1e-12),
+        `scale ${scale}: lr at update ${s} (${want}) not near ${t} (${near.join(', ')})`,
+      );
+    }
+  }
+  const steps: Profile['q2']['train']['lr'] = { kind: 'milestones', lr: 0.1, milestones: [100], factor: 0.1 };
+  assert.deepEqual(scaledSchedule(steps, 4, { count: 1000, batchSize: 64, epochs: 16 }), steps, 'milestones count updates: unchanged');
 });
