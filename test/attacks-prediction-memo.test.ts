@@ -49,6 +49,7 @@ test('the memo is used only on backends whose labels do not depend on the batch'
   // test/backend-batch-invariance measures that the trusted ones are.
   assert.equal(memoSafeBackend('cpu'), true);
   assert.equal(memoSafeBackend('native'), true);
+  assert.equal(memoSafeBackend('webgpu'), false, "webgpu's logits depend on the batch (docs/gpu.md)");
   assert.equal(memoSafeBackend('tensorflow'), false, 'cuDNN picks algorithms by batch size');
   assert.equal(memoSafeBackend('wasm'), true);
 });
