@@ -3,16 +3,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { apgdBatch, apgdCheckpoints, type ApgdOptions } from '../ml/attacks/apgd.ts';
 import { Rng } from '../ml/random.ts';
-import { imageRngs } from '../ml/attacks/threat.ts';
 
-const rngsFor = (n: number, seed: number) =>
-  imageRngs(
-    seed,
-    'test',
-    Array.from({ length: n }, (_, i) => i),
-  );
 import type { Classifier } from '../ml/models/classifier.ts';
-import { LinearClassifier, TinyConvNet, useCpu } from './attacks-helpers.ts';
+import { LinearClassifier, TinyConvNet, useCpu, rngsFor } from './attacks-helpers.ts';
 
 before(useCpu);
 

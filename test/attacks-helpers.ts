@@ -1,5 +1,6 @@
 // Tiny models, an in-memory ImageSet and a minimal training loop for the attacks/robust tests.
 // Not a test file itself (no .test.ts suffix).
+import { imageRngs } from '../ml/attacks/threat.ts';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../ml/data/image-set.ts';
 import type { Classifier, FeatureOptions, Mode } from '../ml/models/classifier.ts';
@@ -348,3 +349,11 @@ export function adversarialTrain(
   }
   optimizer.dispose();
 }
+
+/** One random stream per image 0..n-1, as the attacks draw them (ml/attacks/threat.ts). */
+export const rngsFor = (n: number, seed: number) =>
+  imageRngs(
+    seed,
+    'test',
+    Array.from({ length: n }, (_, i) => i),
+  );

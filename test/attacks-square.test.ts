@@ -4,15 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { apgdBatch } from '../ml/attacks/apgd.ts';
 import { squareBatch, squareFraction } from '../ml/attacks/square.ts';
 import { Rng } from '../ml/random.ts';
-import { imageRngs } from '../ml/attacks/threat.ts';
 
-const rngsFor = (n: number, seed: number) =>
-  imageRngs(
-    seed,
-    'test',
-    Array.from({ length: n }, (_, i) => i),
-  );
-import { FunctionClassifier, useCpu } from './attacks-helpers.ts';
+import { FunctionClassifier, useCpu, rngsFor } from './attacks-helpers.ts';
 
 before(useCpu);
 

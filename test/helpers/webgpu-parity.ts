@@ -17,7 +17,7 @@ export const PARITY_CONFIGS = [
   { arch: 'resnet34', width: 0.0625, numClasses: 10, inputSize: 32 },
   { arch: 'resnet50', width: 0.0625, ...demo },
   { arch: 'vgg16', width: 0.125, numClasses: 10, inputSize: 32 },
-  { arch: 'gresnet18', width: 0.125, groupPool: true, ...demo },
+  { arch: 'gresnet18', width: 0.0625, groupPool: true, ...demo },
   { arch: 'stn-resnet18', width: 0.125, ...demo },
   { arch: 'ptn-resnet18', width: 0.125, ...demo },
 ] as ModelConfigInput[];
