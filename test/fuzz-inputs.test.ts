@@ -183,7 +183,7 @@ test('fuzz: mutated params.yaml is loaded or refused with a user error; the CLI 
   const findings: string[] = [];
   const refused = new Map<string, string>();
   const counts = new Map<string, number>();
-  const end = Date.now() + 20_000;
+  const end = Date.now() + 10_000;
   for (let i = 0; i < 400 && Date.now() < end; i++) {
     const m = mutateParams(r);
     writeFileSync(join(store, 'params.yaml'), m.text);
@@ -285,7 +285,7 @@ test('fuzz: mutated D_R tensor files (legacy torch.save) convert or fail naming 
   spawnSync('mkdir', ['-p', dir]);
   const original = { ims: readFileSync(fx('legacy_ims.pt')), lab: readFileSync(fx('legacy_lab.pt')) };
   const findings: string[] = [];
-  const counts = fuzz(8_000, 600, (i) => {
+  const counts = fuzz(5_000, 600, (i) => {
     const which = pick(r, ['ims', 'lab'] as const);
     let b: Uint8Array = Uint8Array.from(original[which]);
     const kind = pick(r, ['truncate', 'extend', 'flip', 'overwrite-pickle', 'zero-range'] as const);
@@ -352,7 +352,7 @@ test('fuzz: a mutated stored model loads or fails naming the file; structural da
   const stored = readFileSync(modelBlob);
   const { preamble, header, values } = splitArchive(stored);
   const findings: string[] = [];
-  const counts = fuzz(10_000, 400, (i) => {
+  const counts = fuzz(6_000, 400, (i) => {
     const kind = pick(r, ['truncate', 'extend', 'flip-values', 'flip-header', 'header-field', 'tensor-entry', 'config-field'] as const);
     const h = structuredClone(header) as { kind: unknown; meta: { config: Record<string, Json> }; tensors: Json[] };
     let b: Uint8Array;
