@@ -8,8 +8,9 @@
  *
  *   npx tsx bench/estimate-calibration.ts [--from 0.125 --to 0.25 --epochs 3]
  */
+import { tinyProfile } from '../test/helpers/tiny-profile.ts';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,25 +22,6 @@ const TSX = import.meta.resolve('tsx');
 const from = Number(benchArg('from', '0.125'));
 const to = Number(benchArg('to', '0.25'));
 const epochs = Number(benchArg('epochs', '3'));
-
-function profile(width: number): string {
-  const base = readFileSync(join(ROOT, 'params.yaml'), 'utf8');
-  return `${base.replace('default_profile: demo', 'default_profile: tiny')}
-  tiny:
-    extends: demo
-    jobs: 1
-    data:
-      synthetic: { seed: 0, trainCount: 384, testCount: 100 }
-    robust:
-      build: { count: 384 }
-      nonRobust: { count: 384 }
-    q2:
-      alphas: [0]
-      models:
-        - { name: ResNet-18, model: { arch: resnet18, width: ${width}, blocks: [1, 1, 1, 1] } }
-      train: { epochs: ${epochs} }
-`;
-}
 
 function cli(dir: string, args: string[]): string {
   return execFileSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {
@@ -61,9 +43,9 @@ function parseDuration(s: string): number {
 const dir = mkdtempSync(join(tmpdir(), 'rf-calib-bench-'));
 const target = 'train@q2-ResNet-18-alpha0';
 try {
-  writeFileSync(join(dir, 'params.yaml'), profile(from));
+  writeFileSync(join(dir, 'params.yaml'), tinyProfile(from, epochs));
   cli(dir, ['repro', target]);
-  writeFileSync(join(dir, 'params.yaml'), profile(to));
+  writeFileSync(join(dir, 'params.yaml'), tinyProfile(to, epochs));
   const dry = cli(dir, ['repro', target, '--dry-run']);
   const m = new RegExp(`to run +${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +\\(~([0-9hms.]+), calibrated on 1 run of ([^)]+)\\)`).exec(dry);
   if (!m) throw new Error(`the plan has no calibrated estimate for ${target}:\n${dry}`);

@@ -3,10 +3,11 @@
 // measured/formula ratio of the run), on tiny sizes through the real CLI. How close such an
 // estimate comes to the time the run then takes depends on the machine's load, so that claim is
 // a benchmark (bench/estimate-calibration.ts), not a test.
+import { tinyProfile } from './helpers/tiny-profile.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,25 +17,6 @@ import { train, trainParams } from '../stages/train.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
-
-function profile(width: number): string {
-  const base = readFileSync(join(ROOT, 'params.yaml'), 'utf8');
-  return `${base.replace('default_profile: demo', 'default_profile: tiny')}
-  tiny:
-    extends: demo
-    jobs: 1
-    data:
-      synthetic: { seed: 0, trainCount: 384, testCount: 100 }
-    robust:
-      build: { count: 384 }
-      nonRobust: { count: 384 }
-    q2:
-      alphas: [0]
-      models:
-        - { name: ResNet-18, model: { arch: resnet18, width: ${width}, blocks: [1, 1, 1, 1] } }
-      train: { epochs: 3 }
-`;
-}
 
 function cli(dir: string, args: string[]): string {
   return execFileSync(process.execPath, ['--import', TSX, join(ROOT, 'pipeline.ts'), '--root', dir, ...args], {
@@ -50,14 +32,14 @@ test('after one run, a dry run with a changed width is calibrated on it as the f
   const target = 'train@q2-ResNet-18-alpha0';
   const planLine = new RegExp(`to run +${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +\\(~([0-9hms.]+), ([^)]+)\\)`);
   try {
-    writeFileSync(join(dir, 'params.yaml'), profile(0.25));
+    writeFileSync(join(dir, 'params.yaml'), tinyProfile(0.25));
     const fresh = planLine.exec(cli(dir, ['repro', target, '--dry-run']));
     assert.ok(fresh, 'the plan of a fresh store estimates the node');
     assert.equal(fresh[2], 'formula, not yet measured here');
 
-    writeFileSync(join(dir, 'params.yaml'), profile(0.125));
+    writeFileSync(join(dir, 'params.yaml'), tinyProfile(0.125));
     cli(dir, ['repro', target]);
-    writeFileSync(join(dir, 'params.yaml'), profile(0.25));
+    writeFileSync(join(dir, 'params.yaml'), tinyProfile(0.25));
     const dry = cli(dir, ['repro', target, '--dry-run']);
     const m = planLine.exec(dry);
     assert.ok(m, dry);
