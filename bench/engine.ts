@@ -10,6 +10,7 @@
  * and after the configurations, the higher counts). Also the peak tensor memory of one ResNet-50
  * train step at batch 128.
  */
+import { timed } from './timed.ts';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -50,20 +51,6 @@ const configs = wanted.map((k) => {
 const python = process.env.RF_PYTHON ?? '/usr/bin/python3';
 const reference = fileURLToPath(new URL('./reference/resnet_bench.py', import.meta.url));
 
-async function timed(step: () => Promise<void>, batch: number): Promise<{ ips: number; steps: number }> {
-  for (let i = 0; i < 2; i++) await step();
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < minSteps || performance.now() - start < seconds * 1000) {
-    const t0 = performance.now();
-    await step();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  return { ips: (batch * 1000) / median, steps: times.length };
-}
-
 function batchOf(c: Config): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const rng = new Rng(7);
   const x = tf.tensor4d(rng.fillUniform(new Float32Array(c.batch * 32 * 32 * 3), 0, 1), [c.batch, 32, 32, 3]);
@@ -79,19 +66,27 @@ async function ours(c: Config): Promise<{ train: number; grad: number; forwardFl
   const forwardFlops = model.forwardFlopsPerImage();
   const opt = tf.train.momentum(0.01, 0.9);
   const { x, y } = batchOf(c);
-  const train = await timed(async () => {
-    trainStep(model, opt, x, y);
-    await model.variables[0]!.data();
-  }, c.batch);
-  const grad = await timed(async () => {
-    const g = inputGradient(model, x, y);
-    await g.data();
-    g.dispose();
-  }, c.batch);
+  const train = await timed(
+    async () => {
+      trainStep(model, opt, x, y);
+      await model.variables[0]!.data();
+    },
+    c.batch,
+    { seconds, minSteps, warmup: 2 },
+  );
+  const grad = await timed(
+    async () => {
+      const g = inputGradient(model, x, y);
+      await g.data();
+      g.dispose();
+    },
+    c.batch,
+    { seconds, minSteps, warmup: 2 },
+  );
   model.dispose();
   opt.dispose();
   tf.dispose([x, y]);
-  return { train: train.ips, grad: grad.ips, forwardFlops };
+  return { train: train.perS, grad: grad.perS, forwardFlops };
 }
 
 interface TorchLine {

@@ -10,6 +10,7 @@
  * printed with a line saying they are not a GPU's; `--small` (width 0.125, batch 16, 1 grid
  * image) makes a run there take a few minutes (on an idle machine).
  */
+import { timed } from './timed.ts';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -36,19 +37,6 @@ const software = !info.gpu;
 console.log(`# ${info.version}`);
 if (software) console.log('# NOT A GPU: this adapter is a CPU rasteriser (llvmpipe or similar); the figures below say nothing about a GPU');
 
-async function timed(step: () => Promise<void>, count: number, minSteps = 3): Promise<{ perS: number; steps: number }> {
-  await step(); // shader compilation and the buffer pool's first fill
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < minSteps || performance.now() - start < seconds * 1000) {
-    const t0 = performance.now();
-    await step();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return { perS: count / (times[Math.floor(times.length / 2)]! / 1000), steps: times.length };
-}
-
 const rng = new Rng(0);
 const xs = rng.fillUniform(new Float32Array(batch * 32 * 32 * 3), 0, 1);
 const ys = Int32Array.from({ length: batch }, () => rng.int(10));
@@ -63,7 +51,7 @@ for (const arch of ['resnet18', 'resnet50'] as const) {
   const x = tf.tensor4d(xs, [batch, 32, 32, 3]);
   const y = tf.tensor1d(ys, 'int32');
   // Each step ends by reading its loss, so the time covers the GPU's work, not just its queueing.
-  const r = await timed(async () => void (await trainStepAsync(model, sgd, x, y, 0.01)), batch);
+  const r = await timed(async () => void (await trainStepAsync(model, sgd, x, y, 0.01)), batch, { seconds });
   const key = `train-r${arch === 'resnet18' ? 18 : 50}`;
   ours[key] = r.perS;
   unit[key] = 'img/s';
@@ -77,11 +65,15 @@ for (const arch of ['resnet18', 'resnet50'] as const) {
   const model = createModel(cfg('resnet18'), 2);
   const x = tf.tensor4d(xs, [batch, 32, 32, 3]);
   const y = tf.tensor1d(ys, 'int32');
-  const r = await timed(async () => {
-    const out = pgdBatch(model, x, y, { norm: 'l2', eps: 0.5, step: 0.25, iterations: 1 });
-    await out.adversarial.data();
-    tf.dispose([out.adversarial, out.loss]);
-  }, batch);
+  const r = await timed(
+    async () => {
+      const out = pgdBatch(model, x, y, { norm: 'l2', eps: 0.5, step: 0.25, iterations: 1 });
+      await out.adversarial.data();
+      tf.dispose([out.adversarial, out.loss]);
+    },
+    batch,
+    { seconds },
+  );
   ours['pgd-l2'] = r.perS;
   unit['pgd-l2'] = 'img/s';
   console.log(`pgd-l2: ${r.perS.toFixed(1)} img/s (one L2-PGD iteration of ResNet-18, ${r.steps} steps)`);
@@ -97,7 +89,7 @@ for (const arch of ['resnet18', 'resnet50'] as const) {
   const r = await timed(
     async () => void (await gridAttack(model, images, { height: 32, width: 32, channels: 3 }, labels, motions, { batchSize: batch, exhaustive: true })),
     gridImages * motions.length,
-    2,
+    { seconds, minSteps: 2 },
   );
   ours['grid775'] = r.perS;
   unit['grid775'] = '(image, motion) pairs/s';
