@@ -2,8 +2,10 @@
 // same small ResNet-18-like network with the same weights and images, ours (tfjs, backend chosen by
 // --backend) beside a PyTorch reference (bench/reference/attacks.py) measured in the same run.
 //
-// APGD-CE (L2 eps 0.5, --pgd-steps iterations, one restart) and Square (L2 eps 0.5, --square-queries)
-// run on the PGD images too (ours only; no reference): their cost per image is printed beside PGD's.
+// APGD-CE (L2 eps 0.5, --pgd-steps iterations, one restart; once as it runs, where an image leaves
+// the batch when fooled, and once walking every image to the end), Square (L2 eps 0.5,
+// --square-queries) and the demo's AutoAttack (aa-*-lite settings) run on the PGD images too (ours
+// only; no reference): their cost per image is printed beside PGD's, measured in the same run.
 //
 // grid775 runs twice: as the attack (early stopping: a fooled image gets no more work) on
 // --grid-images, and exhaustively (every point for every image: the worst case, a spatially robust
@@ -11,7 +13,7 @@
 //
 //   npm run bench:attacks -- [--backend wasm|cpu|...] [--images 256] [--grid-images N] [--grid-full-images 32] [--pgd-images N]
 //                            [--pgd-steps 100] [--width 8] [--batch 256] [--pgd-batch 64]
-//                            [--torch-threads 1] [--no-reference] [--square-queries 1000]
+//                            [--torch-threads 1] [--no-reference] [--square-queries 1000] [--eps 0.5]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { gridMotions } from '../ml/attacks/grids.ts';
 import { apgdBatch } from '../ml/attacks/apgd.ts';
+import { autoAttackBatch } from '../ml/attacks/autoattack.ts';
+import { ATTACK_PRESETS, describeAttack } from '../ml/attacks/config.ts';
 import { pgdBatch } from '../ml/attacks/pgd.ts';
 import { squareBatch } from '../ml/attacks/square.ts';
 import { imageRngs } from '../ml/attacks/threat.ts';
@@ -43,6 +47,7 @@ const { values: args } = parseArgs({
     'torch-threads': { type: 'string', default: '1' },
     'no-reference': { type: 'boolean', default: false },
     'square-queries': { type: 'string', default: '1000' },
+    eps: { type: 'string', default: '0.5' },
   },
 });
 const int = (name: string, v: string | undefined): number => {
@@ -60,6 +65,10 @@ const batch = int('batch', args.batch);
 const pgdBatchSize = int('pgd-batch', args['pgd-batch']);
 const torchThreads = int('torch-threads', args['torch-threads']);
 const squareQueries = int('square-queries', args['square-queries']);
+// The L2 radius of PGD, APGD, Square and AutoAttack: a small one leaves most images unbroken, the
+// worst case for the attacks that stop at success.
+const eps = Number(args.eps);
+if (!(eps > 0 && Number.isFinite(eps))) throw new Error(`--eps must be a positive number, got ${args.eps}`);
 const H = 32,
   W = 32,
   C = 3,
@@ -162,7 +171,7 @@ for (let s = 0; s < pgdImages; s += pgdBatchSize) {
   const m = Math.min(pgdBatchSize, pgdImages - s);
   const x = tf.tensor4d(data.subarray(s * S, (s + m) * S), [m, H, W, C]);
   const y = tf.tensor1d(labels.subarray(s, s + m), 'int32');
-  const r = pgdBatch(model, x, y, { norm: 'l2', eps: 0.5, step: 0.1, iterations: pgdSteps });
+  const r = pgdBatch(model, x, y, { norm: 'l2', eps, step: 0.1, iterations: pgdSteps });
   const pred = tf.tidy(() => tf.argMax(model.logits(r.adversarial, 'eval'), 1));
   const p = await pred.data();
   for (let k = 0; k < m; k++) if (p[k] === labels[s + k]) pgdRobust++;
@@ -194,10 +203,26 @@ async function timed(
 }
 const ids = (s: number, m: number) => Array.from({ length: m }, (_, k) => s + k);
 const oursApgd = await timed(`L2-APGD-CE-${pgdSteps}`, (x, y, s, m) =>
-  apgdBatch(model, x, y, { norm: 'l2', eps: 0.5, iterations: pgdSteps, restarts: 1, loss: 'ce', rngs: imageRngs(0, 'bench-apgd', ids(s, m)) }),
+  apgdBatch(model, x, y, { norm: 'l2', eps, iterations: pgdSteps, restarts: 1, loss: 'ce', rngs: imageRngs(0, 'bench-apgd', ids(s, m)) }),
 );
+const oursApgdFull = await timed(`L2-APGD-CE-${pgdSteps}, every image to the end`, (x, y, s, m) =>
+  apgdBatch(model, x, y, {
+    norm: 'l2',
+    eps,
+    iterations: pgdSteps,
+    restarts: 1,
+    loss: 'ce',
+    untilFooled: false,
+    rngs: imageRngs(0, 'bench-apgd', ids(s, m)),
+  }),
+);
+const aaLite = { ...ATTACK_PRESETS['aa-l2-0.5-lite'], eps };
+const oursAa = await timed('AutoAttack-lite', (x, y, s, m) => {
+  const r = autoAttackBatch(model, x, y, { ...aaLite, seed: 0, ids: ids(s, m) });
+  return { adversarial: r.adversarial, fooled: Uint8Array.from(r.robust, (v) => 1 - v) };
+});
 const oursSquare = await timed(`L2-Square-${squareQueries}`, (x, y, s, m) =>
-  squareBatch(model, x, y, { norm: 'l2', eps: 0.5, queries: squareQueries, pInit: 0.8, rngs: imageRngs(0, 'bench-square', ids(s, m)) }),
+  squareBatch(model, x, y, { norm: 'l2', eps, queries: squareQueries, pInit: 0.8, rngs: imageRngs(0, 'bench-square', ids(s, m)) }),
 );
 
 // The reference, same images, weights, grid order and labels.
@@ -213,6 +238,7 @@ interface RefResult {
 }
 let ref: RefResult | null = null;
 if (!args['no-reference']) {
+  if (eps !== 0.5) throw new Error('the PyTorch reference attacks at eps 0.5 only: pass --no-reference with --eps');
   const dir = mkdtempSync(join(tmpdir(), 'rf-bench-attacks-'));
   try {
     let offset = 0;
@@ -262,7 +288,7 @@ if (!args['no-reference']) {
 const rate = (count: number, seconds: number) => count / seconds;
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 console.log(
-  `attacks benchmark: ResNet-18-like width ${width} (${(weights.reduce((a, w) => a + w.data.length, 0) / 1e6).toFixed(2)} M params), 32x32x3, ${classesSeen} classes predicted`,
+  `attacks benchmark (L2 eps ${eps}): ResNet-18-like width ${width} (${(weights.reduce((a, w) => a + w.data.length, 0) / 1e6).toFixed(2)} M params), 32x32x3, ${classesSeen} classes predicted`,
 );
 console.log(`ours: tfjs ${tf.version.tfjs} backend '${backend}'; reference: ${ref ? `PyTorch ${ref.torch}, ${ref.threads} thread(s), CPU` : 'skipped'}`);
 if (ref) {
@@ -306,7 +332,9 @@ rows.push([
 ]);
 for (const [name, r, evals] of [
   [`L2-APGD-CE-${pgdSteps}`, oursApgd, ''],
+  [`L2-APGD-CE-${pgdSteps} (to the end)`, oursApgdFull, ''],
   [`L2-Square-${squareQueries}`, oursSquare, `${oursSquare.queries}`],
+  ['AutoAttack-lite', oursAa, ''],
 ] as const) {
   rows.push([name, `${pgdImages}`, fmt(rate(pgdImages, r.seconds)), '-', '-', `${r.robust}`, '-', evals, '-']);
 }
@@ -315,6 +343,8 @@ for (const r of rows) console.log(r.map((v, c) => v.padStart(widths[c]!)).join('
 const perImage = (seconds: number) => `${((seconds / pgdImages) * 1000).toFixed(1)} ms/image`;
 console.log(
   `cost per image (ours, same run): L2-PGD-${pgdSteps} ${perImage(oursPgd.seconds)}; L2-APGD-CE-${pgdSteps} ${perImage(oursApgd.seconds)} (${(oursApgd.seconds / oursPgd.seconds).toFixed(2)}x PGD); ` +
-    `L2-Square-${squareQueries} ${perImage(oursSquare.seconds)} (${(oursSquare.seconds / oursPgd.seconds).toFixed(2)}x PGD; ${(oursSquare.queries / pgdImages).toFixed(0)} queries/image used, stopping at success)`,
+    `L2-APGD-CE-${pgdSteps} walking every image to the end ${perImage(oursApgdFull.seconds)} (${(oursApgdFull.seconds / oursPgd.seconds).toFixed(2)}x PGD); ` +
+    `L2-Square-${squareQueries} ${perImage(oursSquare.seconds)} (${(oursSquare.seconds / oursPgd.seconds).toFixed(2)}x PGD; ${(oursSquare.queries / pgdImages).toFixed(0)} queries/image used, stopping at success); ` +
+    `AutoAttack-lite [${describeAttack(aaLite)}] ${perImage(oursAa.seconds)} (${(oursAa.seconds / oursPgd.seconds).toFixed(2)}x PGD)`,
 );
 model.dispose();

@@ -5,7 +5,7 @@ import { apgdBatch, apgdCheckpoints, type ApgdOptions } from '../ml/attacks/apgd
 import { Rng } from '../ml/random.ts';
 
 import type { Classifier } from '../ml/models/classifier.ts';
-import { LinearClassifier, TinyConvNet, useCpu, rngsFor } from './attacks-helpers.ts';
+import { FunctionClassifier, LinearClassifier, TinyConvNet, useCpu, rngsFor } from './attacks-helpers.ts';
 
 before(useCpu);
 
@@ -147,13 +147,14 @@ test('every iterate stays in the eps-ball and the box; same seed, same bits; res
     const a = attack(model, x0, n, labels, {
       ...opts,
       rngs: rngsFor(n, 5),
-      onIterate: (x) => {
+      onIterate: (x, _it, _restart, rows) => {
         seen++;
-        const d = tf.tidy(() => tf.sub(x, tf.gather(x0t, tf.range(0, x.shape[0], 1, 'int32'))).arraySync() as number[][][][]);
+        assert.equal(rows.length, x.shape[0]);
+        const d = tf.tidy(() => tf.sub(x, tf.gather(x0t, tf.tensor1d([...rows], 'int32'))).arraySync() as number[][][][]);
         for (const img of d) {
           const flat = img.flat(2);
           const size = norm === 'l2' ? Math.hypot(...flat) : Math.max(...flat.map(Math.abs));
-          if (x.shape[0] === n) assert.ok(size <= eps * (1 + 1e-5) + 1e-7, `${norm} iterate ${size} > ${eps}`);
+          assert.ok(size <= eps * (1 + 1e-5) + 1e-7, `${norm} iterate ${size} > ${eps}`);
         }
         for (const v of x.dataSync()) assert.ok(v >= 0 && v <= 1, `pixel ${v} outside [0, 1]`);
       },
@@ -170,6 +171,55 @@ test('every iterate stays in the eps-ball and the box; same seed, same bits; res
   model.dispose();
 });
 
+test('an image leaves the batch once fooled: same outcomes and same bits as running every image to the end, for fewer model rows', () => {
+  const net = new TinyConvNet(10, C, 61);
+  let rowsRun = 0;
+  // Counts the images the model is run on (forward passes of the attack's probes).
+  const counted = new FunctionClassifier(10, (x) => {
+    rowsRun += x.shape[0];
+    return net.logits(x, 'eval');
+  });
+  const n = 12;
+  const x0 = new Rng(62).fillUniform(new Float32Array(n * D), 0, 1);
+  const clean = tf.tidy(() => net.logits(tf.tensor4d(x0, [n, H, W, C]), 'eval').dataSync() as Float32Array);
+  const labels = argmaxRows(clean, 10);
+  // APGD-T's target: the runner-up class of the untouched image, as AutoAttack's first target.
+  const runnerUp = labels.map((y, i) => {
+    let best = y === 0 ? 1 : 0;
+    for (let j = 0; j < 10; j++) if (j !== y && clean[i * 10 + j]! > clean[i * 10 + best]!) best = j;
+    return best;
+  });
+  for (const [norm, eps] of [
+    ['l2', 0.4],
+    ['linf', 0.04],
+  ] as const) {
+    for (const loss of ['ce', 'dlr-targeted'] as const) {
+      const opts = {
+        norm,
+        eps,
+        iterations: 20,
+        restarts: 2,
+        loss,
+        rngs: rngsFor(n, 7),
+        ...(loss === 'ce' ? {} : { targets: runnerUp }),
+      };
+      rowsRun = 0;
+      const full = attack(counted, x0, n, labels, { ...opts, rngs: rngsFor(n, 7), untilFooled: false });
+      const fullRows = rowsRun;
+      rowsRun = 0;
+      const early = attack(counted, x0, n, labels, { ...opts, rngs: rngsFor(n, 7) });
+      const earlyRows = rowsRun;
+      const broken = full.fooled.reduce((a, v) => a + v, 0);
+      assert.ok(broken > 0 && broken < n, `test setup (${norm}, ${loss}): some but not all images broken, got ${broken} of ${n}`);
+      assert.deepEqual(early.fooled, full.fooled, `${norm} ${loss}: outcomes`);
+      assert.deepEqual(early.adv, full.adv, `${norm} ${loss}: adversarial examples, bit for bit`);
+      assert.ok(earlyRows < fullRows, `${norm} ${loss}: ${earlyRows} model rows, not fewer than ${fullRows}`);
+      for (let i = 0; i < n; i++) if (!full.fooled[i]) assert.equal(early.loss[i], full.loss[i], `${norm} ${loss}: best loss of unbroken image ${i}`);
+    }
+  }
+  net.dispose();
+});
+
 test('no tensor leaks; bad options are rejected', () => {
   const model = new TinyConvNet(10, C, 51);
   const x = tf.tensor4d(new Rng(52).fillUniform(new Float32Array(4 * D), 0, 1), [4, H, W, C]);
@@ -177,8 +227,10 @@ test('no tensor leaks; bad options are rejected', () => {
   const t = tf.tensor1d([1, 2, 3, 4], 'int32');
   const before = tf.memory().numTensors;
   for (const loss of ['ce', 'dlr-targeted'] as const) {
-    const r = apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 9, restarts: 2, loss, targets: t, rngs: rngsFor(4, 1) });
-    r.adversarial.dispose();
+    for (const untilFooled of [true, false]) {
+      const r = apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 9, restarts: 2, loss, targets: t, rngs: rngsFor(4, 1), untilFooled });
+      r.adversarial.dispose();
+    }
   }
   assert.equal(tf.memory().numTensors, before, 'tensors left behind');
   assert.throws(() => apgdBatch(model, x, y, { norm: 'l2', eps: 0.3, iterations: 0, restarts: 1, loss: 'ce', rngs: rngsFor(4, 1) }), /iterations/);

@@ -33,8 +33,17 @@ export interface ApgdOptions {
   readonly rho?: number;
   /** Weight of the new gradient step against the previous move (1: no momentum). */
   readonly momentum?: number;
-  /** Diagnostic hook, called with every iterate of every restart; read it synchronously. */
-  readonly onIterate?: (x: tf.Tensor4D, iteration: number, restart: number) => void;
+  /**
+   * Stop working on an image at its first misclassified iterate (default true): the result's
+   * outcome and adversarial example are the same, for less work; `loss` then holds the highest loss
+   * up to that iterate. False keeps every image to the end (to compare best losses with a reference).
+   */
+  readonly untilFooled?: boolean;
+  /**
+   * Diagnostic hook, called with every iterate of every restart, `rows` naming the batch's images
+   * it holds (fewer as images are fooled); read it synchronously.
+   */
+  readonly onIterate?: (x: tf.Tensor4D, iteration: number, restart: number, rows: readonly number[]) => void;
 }
 
 export interface ApgdResult {
@@ -42,7 +51,7 @@ export interface ApgdResult {
   readonly adversarial: tf.Tensor4D;
   /** 1 where some iterate was misclassified (argmax != label). */
   readonly fooled: Uint8Array;
-  /** The highest loss seen per image (over the restarts that ran on it). */
+  /** The highest loss seen per image (over the restarts that ran on it; see `untilFooled`). */
   readonly loss: Float32Array;
 }
 
@@ -163,7 +172,13 @@ export function apgdBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tensor1
         todo.map((i) => options.rngs[i]!),
         r === 0 ? options.start : undefined,
         options,
-        (x, it) => options.onIterate?.(x, it, r),
+        (x, it, rows) =>
+          options.onIterate?.(
+            x,
+            it,
+            r,
+            rows.map((q) => todo[q]!),
+          ),
       );
       xs.dispose();
       // Scatter the run's rows back: an image fooled now, or never fooled and with a higher loss, takes them.
@@ -190,7 +205,12 @@ export function apgdBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.Tensor1
   return { adversarial: result, fooled, loss: bestLoss };
 }
 
-/** One APGD run from a random start on the images `x0` (labels `y`, targets `t`). */
+/**
+ * One APGD run from a random start on the images `x0` (labels `y`, targets `t`). With `untilFooled`
+ * an image leaves the batch at its first misclassified iterate: the model then runs only on the
+ * images still standing, and the others' walks are unchanged (each image's loss, gradient and step
+ * are its own).
+ */
 function apgdRun(
   model: Classifier,
   x0: tf.Tensor4D,
@@ -199,28 +219,30 @@ function apgdRun(
   rngs: readonly Rng[],
   start: tf.Tensor4D | undefined,
   o: ApgdOptions,
-  onIterate: (x: tf.Tensor4D, iteration: number) => void,
+  onIterate: (x: tf.Tensor4D, iteration: number, rows: readonly number[]) => void,
 ): { adversarial: tf.Tensor4D; fooled: Uint8Array; loss: Float32Array } {
   const n = x0.shape[0];
   const threat = threatModel(o.norm);
   const rho = o.rho ?? 0.75;
   const alpha = o.momentum ?? 0.75;
+  const untilFooled = o.untilFooled ?? true;
   const checkpoints = apgdCheckpoints(o.iterations);
 
   // The loss, its gradient and the predicted classes from one forward and one backward pass.
-  const probe = (x: tf.Tensor4D): Probe => {
+  const probe = (x: tf.Tensor4D, ya: Int32Array, ta: Int32Array | null): Probe => {
+    const m = x.shape[0];
     let wrong = new Uint8Array(0);
     const { value, grad } = tf.tidy(() =>
       tf.valueAndGrad((xi: tf.Tensor4D) => {
         const logits = model.logits(xi, 'eval');
         const z = logits.dataSync() as Float32Array;
         const k = logits.shape[1];
-        wrong = Uint8Array.from({ length: n }, (_, i) => {
+        wrong = Uint8Array.from({ length: m }, (_, i) => {
           let best = 0;
           for (let j = 1; j < k; j++) if (z[i * k + j]! > z[i * k + best]!) best = j;
-          return best !== y[i] ? 1 : 0;
+          return best !== ya[i] ? 1 : 0;
         });
-        return lossOf(o.loss, logits, z, y, t);
+        return lossOf(o.loss, logits, z, ya, ta);
       })(x),
     );
     const loss = Float32Array.from(value.dataSync());
@@ -235,73 +257,122 @@ function apgdRun(
     return next;
   };
 
+  // The active images: `active[a]` is the run's row of active image a; every per-image state below
+  // (tensors and arrays) is indexed by a and shrinks with `active`.
+  let active = Array.from({ length: n }, (_, i) => i);
+  let xs0 = tf.clone(x0);
+  let ya = y;
+  let ta = t;
   let x = start ? tf.clone(start) : o.eps > 0 ? imageRandomStart(x0, o.norm, o.eps, rngs) : tf.clone(x0);
-  onIterate(x, 0);
-  let p = probe(x);
+  onIterate(x, 0, active);
+  let p = probe(x, ya, ta);
   let grad = p.grad;
   let loss = p.loss;
-  const fooled = p.wrong.slice();
-  let adversarial = tf.clone(x);
   let xBest = tf.clone(x);
   let gradBest = tf.clone(grad);
-  const bestLoss = loss.slice();
+  let bestLoss = loss.slice();
   let xPrev = tf.clone(x);
-  const eta = new Float32Array(n).fill(2 * o.eps);
+  let eta = new Float32Array(n).fill(2 * o.eps);
   let increases = new Int32Array(n);
   let bestAtCheckpoint = bestLoss.slice();
   let reducedAtCheckpoint = new Uint8Array(n);
+  // Outputs by the run's rows; `found` holds the first misclassified iterate of each fooled image.
+  const fooled = new Uint8Array(n);
+  const lossOut = new Float32Array(n);
+  const found: { rows: number[]; x: tf.Tensor4D }[] = [];
+  let foundFull: tf.Tensor4D | null = untilFooled ? null : tf.clone(x);
+
+  /** Records the images misclassified at `x` for the first time, and drops them from the batch. */
+  const harvest = (wrong: Uint8Array) => {
+    const newly = Uint8Array.from(wrong, (w, a) => (w && !fooled[active[a]!] ? 1 : 0));
+    if (!newly.some((v) => v)) return;
+    if (foundFull !== null) {
+      foundFull = swap(foundFull, keep(newly, x, foundFull));
+      newly.forEach((v, a) => v && (fooled[active[a]!] = 1));
+      return;
+    }
+    const gone = [...newly.keys()].filter((a) => newly[a]);
+    const stay = [...newly.keys()].filter((a) => !newly[a]);
+    found.push({ rows: gone.map((a) => active[a]!), x: tf.tidy(() => tf.gather(x, tf.tensor1d(gone, 'int32')) as tf.Tensor4D) });
+    for (const a of gone) {
+      fooled[active[a]!] = 1;
+      lossOut[active[a]!] = bestLoss[a]!;
+    }
+    // Typed arrays' filter keeps their type.
+    const pick = <T extends Float32Array | Int32Array | Uint8Array>(v: T): T => (v as unknown as Uint8Array).filter((_, a) => !newly[a]) as unknown as T;
+    const idx = tf.tensor1d(stay, 'int32');
+    const take = (v: tf.Tensor4D) => swap(v, tf.gather(v, idx) as tf.Tensor4D);
+    [xs0, x, xPrev, grad, xBest, gradBest] = [take(xs0), take(x), take(xPrev), take(grad), take(xBest), take(gradBest)];
+    idx.dispose();
+    [ya, eta, loss, bestLoss, increases, bestAtCheckpoint, reducedAtCheckpoint] = [
+      pick(ya),
+      pick(eta),
+      pick(loss),
+      pick(bestLoss),
+      pick(increases),
+      pick(bestAtCheckpoint),
+      pick(reducedAtCheckpoint),
+    ];
+    if (ta) ta = pick(ta);
+    active = stay.map((a) => active[a]!);
+  };
+
   let j = 1;
   try {
-    for (let k = 0; k < o.iterations; k++) {
+    harvest(p.wrong);
+    for (let k = 0; k < o.iterations && active.length > 0; k++) {
+      const m = active.length;
       const next = tf.tidy(() => {
-        const etaT = tf.tensor4d(eta, [n, 1, 1, 1]);
-        const z = threat.project(threat.step(x, grad, etaT), x0, o.eps);
+        const etaT = tf.tensor4d(eta, [m, 1, 1, 1]);
+        const z = threat.project(threat.step(x, grad, etaT), xs0, o.eps);
         if (k === 0) return z;
         const moved = tf.add(tf.add(x, tf.mul(tf.sub(z, x), alpha)), tf.mul(tf.sub(x, xPrev), 1 - alpha)) as tf.Tensor4D;
-        return threat.project(moved, x0, o.eps);
+        return threat.project(moved, xs0, o.eps);
       });
       xPrev = swap(xPrev, x);
       x = next;
-      onIterate(x, k + 1);
-      p = probe(x);
+      onIterate(x, k + 1, active);
+      p = probe(x, ya, ta);
       grad = swap(grad, p.grad);
-      for (let i = 0; i < n; i++) if (p.loss[i]! > loss[i]!) increases[i]!++;
+      for (let a = 0; a < m; a++) if (p.loss[a]! > loss[a]!) increases[a]!++;
       loss = p.loss;
-      const newlyFooled = Uint8Array.from(p.wrong, (w, i) => (w && !fooled[i] ? 1 : 0));
-      if (newlyFooled.some((v) => v)) {
-        adversarial = swap(adversarial, keep(newlyFooled, x, adversarial));
-        newlyFooled.forEach((v, i) => v && (fooled[i] = 1));
-      }
-      const improved = Uint8Array.from(loss, (v, i) => (v > bestLoss[i]! ? 1 : 0));
+      const improved = Uint8Array.from(loss, (v, a) => (v > bestLoss[a]! ? 1 : 0));
       if (improved.some((v) => v)) {
         xBest = swap(xBest, keep(improved, x, xBest));
         gradBest = swap(gradBest, keep(improved, grad, gradBest));
-        improved.forEach((v, i) => v && (bestLoss[i] = loss[i]!));
+        improved.forEach((v, a) => v && (bestLoss[a] = loss[a]!));
       }
+      harvest(p.wrong);
       if (j < checkpoints.length && k + 1 === checkpoints[j]) {
         const since = checkpoints[j]! - checkpoints[j - 1]!;
-        const reduce = Uint8Array.from({ length: n }, (_, i) => {
-          const oscillating = increases[i]! < rho * since;
-          const stalled = !reducedAtCheckpoint[i] && bestLoss[i]! <= bestAtCheckpoint[i]!;
+        const reduce = Uint8Array.from({ length: active.length }, (_, a) => {
+          const oscillating = increases[a]! < rho * since;
+          const stalled = !reducedAtCheckpoint[a] && bestLoss[a]! <= bestAtCheckpoint[a]!;
           return oscillating || stalled ? 1 : 0;
         });
         if (reduce.some((v) => v)) {
-          reduce.forEach((v, i) => v && (eta[i]! /= 2));
+          reduce.forEach((v, a) => v && (eta[a]! /= 2));
           // Back to the best point, with its gradient and no momentum carried over.
           x = swap(x, keep(reduce, xBest, x));
           xPrev = swap(xPrev, keep(reduce, xBest, xPrev));
           grad = swap(grad, keep(reduce, gradBest, grad));
-          reduce.forEach((v, i) => v && (loss[i] = bestLoss[i]!));
+          reduce.forEach((v, a) => v && (loss[a] = bestLoss[a]!));
         }
         reducedAtCheckpoint = reduce;
         bestAtCheckpoint = bestLoss.slice();
-        increases = new Int32Array(n);
+        increases = new Int32Array(active.length);
         j++;
       }
     }
-    const out = keep(fooled, adversarial, xBest);
-    return { adversarial: out, fooled, loss: bestLoss };
+    active.forEach((r, a) => (lossOut[r] = bestLoss[a]!));
+    if (foundFull !== null) return { adversarial: keep(fooled, foundFull, xBest), fooled, loss: lossOut };
+    // Back into the run's row order: the found examples, then the best points of the rest.
+    const order = [...found.flatMap((f) => f.rows), ...active];
+    const where = new Int32Array(n);
+    order.forEach((r, q) => (where[r] = q));
+    const adversarial = tf.tidy(() => tf.gather(tf.concat([...found.map((f) => f.x), xBest]), tf.tensor1d(where, 'int32')) as tf.Tensor4D);
+    return { adversarial, fooled, loss: lossOut };
   } finally {
-    tf.dispose([x, xPrev, grad, adversarial, xBest, gradBest]);
+    tf.dispose([xs0, x, xPrev, grad, xBest, gradBest, ...found.map((f) => f.x), ...(foundFull ? [foundFull] : [])]);
   }
 }
