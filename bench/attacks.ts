@@ -3,7 +3,8 @@
 // --backend) beside a PyTorch reference (bench/reference/attacks.py) measured in the same run.
 //
 // APGD-CE (L2 eps 0.5, --pgd-steps iterations, one restart; once as it runs, where an image leaves
-// the batch when fooled, and once walking every image to the end), Square (L2 eps 0.5,
+// the batch when fooled, and once walking every image to the end), FAB-T (one target, the same
+// steps), Square (L2 eps 0.5,
 // --square-queries) and the demo's AutoAttack (aa-*-lite settings) run on the PGD images too (ours
 // only; no reference): their cost per image is printed beside PGD's, measured in the same run.
 //
@@ -23,6 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { gridMotions } from '../ml/attacks/grids.ts';
 import { apgdBatch } from '../ml/attacks/apgd.ts';
+import { fabBatch } from '../ml/attacks/fab.ts';
 import { autoAttackBatch } from '../ml/attacks/autoattack.ts';
 import { ATTACK_PRESETS, describeAttack } from '../ml/attacks/config.ts';
 import { pgdBatch } from '../ml/attacks/pgd.ts';
@@ -216,6 +218,24 @@ const oursApgdFull = await timed(`L2-APGD-CE-${pgdSteps}, every image to the end
     rngs: imageRngs(0, 'bench-apgd', ids(s, m)),
   }),
 );
+// FAB-T toward each image's runner-up class (AutoAttack's first target), the same steps.
+const runnerUp = tf.tidy(() => {
+  const out = new Int32Array(pgdImages);
+  for (let s = 0; s < pgdImages; s += pgdBatchSize) {
+    const m = Math.min(pgdBatchSize, pgdImages - s);
+    const top = tf.topk(model.logits(tf.tensor4d(data.subarray(s * S, (s + m) * S), [m, H, W, C]), 'eval'), 2).indices.arraySync() as number[][];
+    top.forEach((r, k) => (out[s + k] = r[0] === labels[s + k] ? r[1]! : r[0]!));
+  }
+  return out;
+});
+const oursFab = await timed(`L2-FAB-T-${pgdSteps}`, (x, y, s, m) => {
+  const targets = tf.tensor1d(runnerUp.subarray(s, s + m), 'int32');
+  try {
+    return fabBatch(model, x, y, { norm: 'l2', eps, iterations: pgdSteps, targets });
+  } finally {
+    targets.dispose();
+  }
+});
 const aaLite = { ...ATTACK_PRESETS['aa-l2-0.5-lite'], eps };
 const oursAa = await timed('AutoAttack-lite', (x, y, s, m) => {
   const r = autoAttackBatch(model, x, y, { ...aaLite, seed: 0, ids: ids(s, m) });
@@ -333,6 +353,7 @@ rows.push([
 for (const [name, r, evals] of [
   [`L2-APGD-CE-${pgdSteps}`, oursApgd, ''],
   [`L2-APGD-CE-${pgdSteps} (to the end)`, oursApgdFull, ''],
+  [`L2-FAB-T-${pgdSteps} (1 target)`, oursFab, ''],
   [`L2-Square-${squareQueries}`, oursSquare, `${oursSquare.queries}`],
   ['AutoAttack-lite', oursAa, ''],
 ] as const) {
@@ -344,6 +365,7 @@ const perImage = (seconds: number) => `${((seconds / pgdImages) * 1000).toFixed(
 console.log(
   `cost per image (ours, same run): L2-PGD-${pgdSteps} ${perImage(oursPgd.seconds)}; L2-APGD-CE-${pgdSteps} ${perImage(oursApgd.seconds)} (${(oursApgd.seconds / oursPgd.seconds).toFixed(2)}x PGD); ` +
     `L2-APGD-CE-${pgdSteps} walking every image to the end ${perImage(oursApgdFull.seconds)} (${(oursApgdFull.seconds / oursPgd.seconds).toFixed(2)}x PGD); ` +
+    `L2-FAB-T-${pgdSteps} (1 target) ${perImage(oursFab.seconds)} (${(oursFab.seconds / oursPgd.seconds).toFixed(2)}x PGD); ` +
     `L2-Square-${squareQueries} ${perImage(oursSquare.seconds)} (${(oursSquare.seconds / oursPgd.seconds).toFixed(2)}x PGD; ${(oursSquare.queries / pgdImages).toFixed(0)} queries/image used, stopping at success); ` +
     `AutoAttack-lite [${describeAttack(aaLite)}] ${perImage(oursAa.seconds)} (${(oursAa.seconds / oursPgd.seconds).toFixed(2)}x PGD)`,
 );

@@ -37,7 +37,9 @@ function attackPasses(a: AttackConfig): number {
             ? 2 * (a.apgdIterations + 1) * a.apgdRestarts
             : c === 'apgd-t'
               ? 2 * (a.apgdIterations + 1) * a.apgdRestarts * a.targets
-              : a.squareQueries),
+              : c === 'fab-t'
+                ? 2 * (a.fabIterations + 1) * a.targets
+                : a.squareQueries),
         1,
       );
     case 'none':

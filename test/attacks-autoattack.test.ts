@@ -24,14 +24,27 @@ test('AutoAttack per image is never better than any of its components alone, and
     { kind: 'apgd', ...budget, iterations: 10, restarts: 1, loss: 'ce', targets: 9 },
     { kind: 'apgd', ...budget, iterations: 10, restarts: 1, loss: 'dlr-targeted', targets: 2 },
     { kind: 'square', ...budget, queries: 40, pInit: 0.8 },
+    // FAB-T alone: AutoAttack with that one component.
+    {
+      kind: 'autoattack',
+      ...budget,
+      components: ['fab-t'],
+      apgdIterations: 10,
+      apgdRestarts: 1,
+      targets: 2,
+      fabIterations: 10,
+      squareQueries: 40,
+      squarePInit: 0.8,
+    },
   ];
   const aa: AttackConfig = {
     kind: 'autoattack',
     ...budget,
-    components: ['apgd-ce', 'apgd-t', 'square'],
+    components: ['apgd-ce', 'apgd-t', 'fab-t', 'square'],
     apgdIterations: 10,
     apgdRestarts: 1,
     targets: 2,
+    fabIterations: 10,
     squareQueries: 40,
     squarePInit: 0.8,
   };
@@ -96,6 +109,7 @@ test('AutoAttack: same seed, same bits; the zero-gradient model falls to Square,
     apgdIterations: 10,
     apgdRestarts: 1,
     targets: 3,
+    fabIterations: 10,
     squareQueries: 300,
     squarePInit: 0.3,
     seed: 5,
@@ -117,6 +131,12 @@ test('presets parse, and describe their budgets', () => {
     const a = parseAttackConfig(ATTACK_PRESETS[name]);
     assert.equal(a.kind, 'autoattack');
   }
-  assert.equal(describeAttack(ATTACK_PRESETS['aa-l2-0.5']), 'L2-AutoAttack eps=0.5 (APGD-CE 100 it. x1, APGD-T 100 it. x9 targets, Square 5000 queries)');
-  assert.throws(() => parseAttackConfig({ kind: 'autoattack', norm: 'l2', eps: 0.5, components: ['fab-t'] }), /components/);
+  assert.equal(
+    describeAttack(ATTACK_PRESETS['aa-l2-0.5']),
+    'L2-AutoAttack eps=0.5 (APGD-CE 100 it. x1, APGD-T 100 it. x9 targets, FAB-T 100 it. x9 targets, Square 5000 queries)',
+  );
+  assert.equal(describeAttack(ATTACK_PRESETS['aa-l2-0.5-lite']), 'L2-AutoAttack eps=0.5 (APGD-CE 25 it. x1, APGD-T 25 it. x3 targets, Square 300 queries)');
+  // The standard set, in the standard order, when a parameter file names no components.
+  assert.deepEqual(parseAttackConfig({ kind: 'autoattack', norm: 'l2', eps: 0.5 }), ATTACK_PRESETS['aa-l2-0.5']);
+  assert.throws(() => parseAttackConfig({ kind: 'autoattack', norm: 'l2', eps: 0.5, components: ['fab'] }), /components/);
 });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Classifier } from '../models/classifier.ts';
 import { selectRows } from '../backend/select-rows.ts';
 import { apgdBatch } from './apgd.ts';
+import { fabBatch } from './fab.ts';
 import { squareBatch } from './square.ts';
 import { imageRngs } from './threat.ts';
 import { AUTOATTACK_COMPONENTS, type AutoAttackComponent } from './autoattack-components.ts';
@@ -22,6 +23,8 @@ export interface AutoAttackOptions {
   readonly apgdRestarts: number;
   /** APGD-T: how many target classes, the highest-scoring wrong classes of the untouched image first. */
   readonly targets: number;
+  /** FAB-T: steps per target class (the same `targets` classes as APGD-T). */
+  readonly fabIterations: number;
   readonly squareQueries: number;
   readonly squarePInit: number;
   readonly seed: number;
@@ -62,7 +65,7 @@ export function autoAttackBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.T
   if (labels.shape[0] !== n || o.ids.length !== n) throw new Error(`AutoAttack: ${labels.shape[0]} labels and ${o.ids.length} ids for ${n} images`);
   for (const c of o.components) if (!AUTOATTACK_COMPONENTS.includes(c)) throw new Error(`AutoAttack: unknown component '${String(c)}'`);
   const k = model.numClasses;
-  if (o.components.includes('apgd-t') && !(Number.isInteger(o.targets) && o.targets >= 1 && o.targets <= k - 1)) {
+  if ((o.components.includes('apgd-t') || o.components.includes('fab-t')) && !(Number.isInteger(o.targets) && o.targets >= 1 && o.targets <= k - 1)) {
     throw new Error(`AutoAttack: targets must be an integer in 1..${k - 1} for a ${k}-class model, got ${o.targets}`);
   }
   const y = Int32Array.from(labels.dataSync());
@@ -144,6 +147,22 @@ export function autoAttackBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.T
                   rows.map((i) => o.ids[i]!),
                 ),
               });
+            } finally {
+              targets.dispose();
+            }
+          });
+        }
+      } else if (component === 'fab-t') {
+        // As APGD-T: one run per target rank, each on the images the earlier ranks left. FAB draws
+        // no random numbers (one run from the untouched image, as AutoAttack's FAB-T).
+        for (let t = 0; t < o.targets; t++) {
+          stage(component, (xs, ys, rows) => {
+            const targets = tf.tensor1d(
+              rows.map((i) => order[i]![t]!),
+              'int32',
+            );
+            try {
+              return fabBatch(model, xs, ys, { norm: o.norm, eps: o.eps, iterations: o.fabIterations, targets });
             } finally {
               targets.dispose();
             }

@@ -64,6 +64,8 @@ export const AutoAttackSchema = z
     apgdIterations: z.number().int().positive().default(100),
     apgdRestarts: z.number().int().positive().default(1),
     targets: z.number().int().positive().default(9),
+    /** FAB-T's steps per target class (it runs on the same `targets` classes as APGD-T). */
+    fabIterations: z.number().int().positive().default(100),
     squareQueries: z.number().int().positive().default(5000),
     squarePInit: z.number().gt(0).max(1).default(0.8),
   })
@@ -109,7 +111,8 @@ function linf(eps255: number, randomStart: boolean): PgdAttackConfig {
 
 /**
  * AutoAttack's standard settings (Croce & Hein 2020 as RobustBench runs it): APGD-CE 100 iterations
- * 1 restart, APGD-T 100 iterations on 9 target classes, Square 5000 queries from p_init 0.8.
+ * 1 restart, APGD-T 100 iterations on 9 target classes, FAB-T 100 iterations on the same 9, Square
+ * 5000 queries from p_init 0.8.
  */
 function aa(normName: 'l2' | 'linf', eps: number): AutoAttackConfig {
   return {
@@ -120,13 +123,17 @@ function aa(normName: 'l2' | 'linf', eps: number): AutoAttackConfig {
     apgdIterations: 100,
     apgdRestarts: 1,
     targets: 9,
+    fabIterations: 100,
     squareQueries: 5000,
     squarePInit: 0.8,
   };
 }
-/** The same attack on a CPU budget (demo and cpu profiles): fewer iterations, targets and queries. */
+/**
+ * The same attack on a CPU budget (demo and cpu profiles): fewer iterations, targets and queries,
+ * and no FAB-T (what it would cost there: docs/attacks.md).
+ */
 function aaLite(normName: 'l2' | 'linf', eps: number): AutoAttackConfig {
-  return { ...aa(normName, eps), apgdIterations: 25, targets: 3, squareQueries: 300 };
+  return { ...aa(normName, eps), components: ['apgd-ce', 'apgd-t', 'square'], apgdIterations: 25, targets: 3, fabIterations: 25, squareQueries: 300 };
 }
 
 /**
@@ -184,7 +191,9 @@ export function describeAttack(a: AttackConfig): string {
           ? `APGD-CE ${a.apgdIterations} it. x${a.apgdRestarts}`
           : c === 'apgd-t'
             ? `APGD-T ${a.apgdIterations} it. x${a.targets} targets`
-            : `Square ${a.squareQueries} queries`,
+            : c === 'fab-t'
+              ? `FAB-T ${a.fabIterations} it. x${a.targets} targets`
+              : `Square ${a.squareQueries} queries`,
       );
       return `${normLabel(a.norm)}-AutoAttack eps=${epsLabel(a.norm, a.eps)} (${parts.join(', ')})`;
     }

@@ -212,7 +212,17 @@ async function pgdEvaluation(ctx: Context, attack: PgdAttackConfig): Promise<Par
  * for an image (its streams are named by the seed, the component and the image's dataset index).
  */
 function autoAttackOptions(attack: ApgdAttackConfig | SquareAttackConfig | AutoAttackConfig, seed: number): Omit<AutoAttackOptions, 'ids'> {
-  const base = { norm: attack.norm, eps: attack.eps, seed, apgdIterations: 1, apgdRestarts: 1, targets: 1, squareQueries: 1, squarePInit: 0.8 };
+  const base = {
+    norm: attack.norm,
+    eps: attack.eps,
+    seed,
+    apgdIterations: 1,
+    apgdRestarts: 1,
+    targets: 1,
+    fabIterations: 1,
+    squareQueries: 1,
+    squarePInit: 0.8,
+  };
   switch (attack.kind) {
     case 'apgd':
       return {
