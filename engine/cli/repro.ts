@@ -1,12 +1,13 @@
 import { Option, type Command } from 'commander';
-import { resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { closure, resolveTargets } from '../plan/graph.ts';
 import type { CheckedGraph } from '../plan/graph.ts';
 import { InlineExecutor } from '../exec/inline.ts';
 import { LocalExecutor } from '../exec/local.ts';
 import type { Project } from '../core/project.ts';
 import { refsOf } from '../core/project.ts';
-import { Repro, ensureDirs } from '../run/repro.ts';
+import { Repro } from '../run/repro.ts';
 import type { ReproSummary } from '../run/repro.ts';
 import { reproContext } from '../run/repro-context.ts';
 import type { ReproEvent } from '../run/events.ts';
@@ -115,7 +116,7 @@ export async function runRepro(
   quiet = false,
   estimator = new Estimator(ws.db, project.estimateContext?.() ?? '', project.stages),
 ): Promise<ReproSummary> {
-  await ensureDirs(ws.artifactsDir);
+  for (const dir of ['logs', 'scratch']) await mkdir(join(ws.artifactsDir, dir), { recursive: true });
   // The command as typed (overrides, profile and all), so that `log` says what was run; less the
   // folders, which the store it is logged in already names.
   const command = withoutFolders(process.argv.slice(2)).map(shellWord).join(' ');
@@ -125,7 +126,8 @@ export async function runRepro(
   }
   const runId = quiet ? 0 : ws.db.startRun(command, profile, names, ws.host);
   const workerEnv = project.workerEnv?.(o.executor === 'slurm' ? 1 : o.jobs);
-  const executor = makeExecutor(project, ws, graph, o, runId, workerEnv);
+  // A dry run runs nothing, so it starts no worker and submits no job.
+  const executor = o.dryRun ? undefined : makeExecutor(project, ws, graph, o, runId, workerEnv);
   const repro = new Repro(reproContext(project, ws, graph, { executor, runId, listener, estimator, ...(workerEnv ? { workerEnv } : {}) }), o);
   let interrupted = false;
   const onSignal = () => {
@@ -141,7 +143,7 @@ export async function runRepro(
     if (interrupted) process.exitCode = 130;
     return summary;
   } finally {
-    executor.close();
+    executor?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -45,6 +45,18 @@ function similarityKeys(stage: AnyStage, params: unknown, hints: EstimateHints):
   return [`params:${digestOf({ params, hints })}`, ...own.map((k) => `key:${k}`)].map((k) => `${stage.name}|${k}`);
 }
 
+/** The stage's formula for a node, where it gives a usable number of seconds. */
+function formulaSeconds(spec: NodeSpec, params: unknown): number | undefined {
+  const work = spec.stage.estimateSeconds?.(params as never, spec.estimateHints ?? {});
+  return work === undefined || !(work > 0) || !Number.isFinite(work) ? undefined : work;
+}
+
+/** The estimate of a plan with no measurements to calibrate it: the stage's formula alone. */
+export function formulaEstimate(spec: NodeSpec, params: unknown): Estimate | undefined {
+  const seconds = formulaSeconds(spec, params);
+  return seconds === undefined ? undefined : { seconds, samples: 0, basis: undefined };
+}
+
 export class Estimator {
   private ratios: Map<string, number[]> | undefined;
 
@@ -65,8 +77,8 @@ export class Estimator {
 
   /** What to record with an execution of this node, so later plans can learn from it. */
   record(spec: NodeSpec, params: unknown): EstimateRecord | undefined {
-    const work = spec.stage.estimateSeconds?.(params as never, spec.estimateHints ?? {});
-    if (work === undefined || !(work > 0) || !Number.isFinite(work)) return undefined;
+    const work = formulaSeconds(spec, params);
+    if (work === undefined) return undefined;
     const hints = spec.estimateHints ?? {};
     return { work, similar: similarityKeys(spec.stage, params, hints), context: this.context, hints };
   }
