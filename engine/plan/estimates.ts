@@ -41,13 +41,13 @@ function median(xs: readonly number[]): number {
 
 /** The similarity keys of a node, most specific first, namespaced by stage. */
 function similarityKeys(stage: AnyStage, params: unknown, hints: EstimateHints): string[] {
-  const own = stage.similarity?.(params as never, hints) ?? [];
+  const own = stage.similarity?.(params, hints) ?? [];
   return [`params:${digestOf({ params, hints })}`, ...own.map((k) => `key:${k}`)].map((k) => `${stage.name}|${k}`);
 }
 
 /** The stage's formula for a node, where it gives a usable number of seconds. */
 function formulaSeconds(spec: NodeSpec, params: unknown): number | undefined {
-  const work = spec.stage.estimateSeconds?.(params as never, spec.estimateHints ?? {});
+  const work = spec.stage.estimateSeconds?.(params, spec.estimateHints ?? {});
   return work === undefined || !(work > 0) || !Number.isFinite(work) ? undefined : work;
 }
 
@@ -121,7 +121,7 @@ export class Estimator {
     const estimate = this.stages.get(stageName)?.estimateSeconds;
     if (estimate === undefined || rec.hints === undefined) return rec.work;
     try {
-      const work = estimate(JSON.parse(paramsJson) as never, rec.hints);
+      const work = estimate(JSON.parse(paramsJson) as unknown, rec.hints);
       return work > 0 && Number.isFinite(work) ? work : rec.work;
     } catch {
       return rec.work;
