@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 import { ATTACK_PRESETS, AttackConfigSchema, type AttackConfig } from '../ml/attacks/config.ts';
 import { gridSpec, type GridName } from '../ml/attacks/grids.ts';
 import { NODE_OVERHEAD_SECONDS } from '../ml/models/cost.ts';
@@ -99,7 +99,7 @@ export const evaluate = defineStage({
     const { predictionMemo } = await import('../ml/attacks/prediction-memo.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
     const { attackPreset, describeAttack } = await import('../ml/attacks/config.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });

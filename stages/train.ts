@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 import { modelConfigSchema } from '../ml/models/config.ts';
 import { NODE_OVERHEAD_SECONDS, forwardSeconds, trainingFactor } from '../ml/models/cost.ts';
 import { hintNumber } from './estimate-hints.ts';
@@ -98,7 +98,7 @@ export const train = defineStage({
     const { train: trainLoop } = await import('../ml/train/trainer.ts');
     const { stepsPerEpoch } = await import('../ml/data/batch-source.ts');
     const { pgdBatch } = await import('../ml/attacks/pgd.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
     const { appendHistory, historyByEpoch } = await import('../ml/train/history.ts');
 
     const p = ctx.params;
