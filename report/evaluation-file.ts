@@ -3,6 +3,7 @@
  * a damaged or foreign file is named instead of plotted.
  */
 import { readFileSync } from 'node:fs';
+import type { AttackMoves } from '../ml/probe/attack-moves.ts';
 
 export interface EvaluationFigures {
   readonly naturalAccuracy: number;
@@ -15,6 +16,8 @@ export interface EvaluationFigures {
   readonly robustMask?: string;
   /** AutoAttack and its components: images each component broke. */
   readonly brokenBy?: Readonly<Record<string, number>>;
+  /** Synthetic data: which planted pattern the broken images' adversarial examples carry (ml/probe/attack-moves.ts). */
+  readonly moved?: AttackMoves;
 }
 
 function fraction(v: unknown): v is number {
@@ -32,7 +35,19 @@ export function readEvaluation(path: string, node: string): EvaluationFigures {
   if (!fraction(r.naturalAccuracy) || !fraction(r.robustAccuracy) || !(r.asr === null || fraction(r.asr)) || typeof r.count !== 'number') {
     throw new Error(`evaluation result of ${node} (${path}) lacks naturalAccuracy/robustAccuracy/asr/count in [0, 1]`);
   }
-  const extra = raw as { attack?: unknown; robustMask?: unknown; brokenBy?: unknown };
+  const extra = raw as { attack?: unknown; robustMask?: unknown; brokenBy?: unknown; moved?: unknown };
+  const m = extra.moved as Partial<Record<keyof AttackMoves, unknown>> | undefined;
+  const count = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  const moved =
+    typeof m === 'object' &&
+    m !== null &&
+    count(m.broken) &&
+    count(m.nonRobustToPrediction) &&
+    count(m.robustToPrediction) &&
+    count(m.neither) &&
+    typeof m.meanPlanted === 'number'
+      ? (m as AttackMoves)
+      : undefined;
   const mask = typeof extra.robustMask === 'string' && /^[01]*$/.test(extra.robustMask) && extra.robustMask.length === r.count ? extra.robustMask : undefined;
   const brokenBy =
     typeof extra.brokenBy === 'object' && extra.brokenBy !== null && Object.values(extra.brokenBy).every((v) => Number.isInteger(v))
@@ -46,5 +61,6 @@ export function readEvaluation(path: string, node: string): EvaluationFigures {
     ...(typeof extra.attack === 'string' ? { description: extra.attack } : {}),
     ...(mask !== undefined ? { robustMask: mask } : {}),
     ...(brokenBy !== undefined ? { brokenBy } : {}),
+    ...(moved !== undefined ? { moved } : {}),
   };
 }

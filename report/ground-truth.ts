@@ -17,6 +17,8 @@ import { trainingColumn, type Augmentation, type TrainingDataset } from './label
 import { PAPER_TABLE1 } from './paper.ts';
 import { checkProfile, profileTag, syntheticBanner, type ProfileInfo } from './profile.ts';
 import { writeFigureFiles, type RenderOptions, type WrittenFigure } from './render.ts';
+import { attackMovesMarkdown } from './attack-moves.ts';
+import type { AttackMoves } from '../ml/probe/attack-moves.ts';
 
 export type ProbeSubject =
   | { readonly kind: 'q1'; readonly step: number }
@@ -47,6 +49,8 @@ export interface AttackPoint {
   readonly naturalAccuracy: number;
   readonly robustAccuracy: number;
   readonly asr: number | null;
+  /** What the attack's successful examples changed (absent in results older than it). */
+  readonly moved?: AttackMoves;
 }
 
 export interface GroundTruthInput {
@@ -657,7 +661,7 @@ export function groundTruthMarkdown(input: GroundTruthInput, files?: WrittenFigu
   const dnr = dnrAnswer(input.probes);
   if (dnr) out.push(`- **D_NR** (beyond the paper): ${[dnr, dnrWhy(input)].filter((x) => x !== undefined).join(' ')}`);
   out.push('');
-  const method = [...q1MethodVsTruth(input), ...q2MethodVsTruth(input)];
+  const method = [...q1MethodVsTruth(input), ...q2MethodVsTruth(input), ...attackMovesMarkdown(input.attacks ?? [])];
   if (method.length)
     out.push(
       "## The paper's method against the truth (beyond the paper)",

@@ -100,6 +100,7 @@ export const evaluate = defineStage({
     const { selectSubset } = await import('../ml/attacks/subset.ts');
     const { attackPreset, describeAttack } = await import('../ml/attacks/config.ts');
     const { writeFileAtomic } = await import('../base/atomic-write.ts');
+    const { attackMovesCounterFor } = await import('../ml/probe/attack-moves.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
@@ -111,12 +112,15 @@ export const evaluate = defineStage({
     }
     const indices = selectSubset(set.count, p.count, p.subsetSeed);
     const digest = modelCache.digestOf(model);
+    // Synthetic data: which planted pattern the broken images' adversarial examples carry.
+    const moves = attack.kind === 'grid' || attack.kind === 'none' ? undefined : attackMovesCounterFor(set.meta);
     const r = await evaluateAttack(model, set, attack, {
       indices,
       batchSize: p.batchSize,
       seed: p.seed,
       onProgress: ctx.progress,
       ...(digest !== undefined ? { memo: { memo: predictionMemo, scope: digest } } : {}),
+      ...(moves ? { onBroken: (clean: Float32Array, adv: Float32Array, pred: Int32Array) => moves.add(clean, adv, pred, clean.length / pred.length) } : {}),
     });
     if (r.gridComputed !== undefined && r.gridEvaluations !== undefined && r.gridComputed < r.gridEvaluations) {
       ctx.log(`${r.gridEvaluations - r.gridComputed} of ${r.gridEvaluations} grid pairs were known from an earlier attack on this model`);
@@ -136,7 +140,7 @@ export const evaluate = defineStage({
     // Per image (in the order of `indices`), 1 where it stayed right: lets a report compare two
     // attacks image by image (Q2's defence check: what PGD breaks and AutoAttack does not).
     const perImage = { subset: { count: p.count ?? null, subsetSeed: p.subsetSeed }, robustMask: Array.from(r.robustCorrectMask).join('') };
-    const extra = r.brokenBy !== undefined ? { brokenBy: r.brokenBy } : {};
+    const extra = { ...(r.brokenBy !== undefined ? { brokenBy: r.brokenBy } : {}), ...(moves ? { moved: moves.result() } : {}) };
     writeFileAtomic(ctx.outputs.result, `${JSON.stringify({ ...figures, ...extra, perClass: r.perClass, ...perImage }, null, 1)}\n`);
     return { metrics: { ...figures, ...extra } };
   },

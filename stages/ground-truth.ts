@@ -107,7 +107,14 @@ export const groundTruth = defineStage({
     if (p.attacks.length !== evals.length) throw new Error(`ground-truth: ${p.attacks.length} attack points described for ${evals.length} evaluation inputs`);
     const attacks = p.attacks.map((a, i) => {
       const r = readEvaluation(evals[i]!, a.node);
-      return { subject: a.subject, attack: a.attack, naturalAccuracy: r.naturalAccuracy, robustAccuracy: r.robustAccuracy, asr: r.asr };
+      return {
+        subject: a.subject,
+        attack: a.attack,
+        naturalAccuracy: r.naturalAccuracy,
+        robustAccuracy: r.robustAccuracy,
+        asr: r.asr,
+        ...(r.moved ? { moved: r.moved } : {}),
+      };
     });
     mkdirSync(ctx.outputs.report, { recursive: true });
     await writeGroundTruthReport(

@@ -30,6 +30,12 @@ export interface EvaluationOptions {
    * used and extended where the backend's labels do not depend on the batch (prediction-memo.ts).
    */
   readonly memo?: { readonly memo: PredictionMemo; readonly scope: string };
+  /**
+   * PGD, APGD, Square and AutoAttack: called per batch with the images the attack broke (right
+   * untouched, wrong after), untouched and adversarial (NHWC, flattened), and their predicted
+   * classes after the attack; read the arrays synchronously.
+   */
+  readonly onBroken?: (clean: Float32Array, adversarial: Float32Array, predicted: Int32Array) => void;
 }
 
 export interface EvaluationResult extends AttackSummary {
@@ -47,6 +53,22 @@ export interface EvaluationResult extends AttackSummary {
   readonly gridEvaluations?: number;
   /** Grid attacks: of those, the pairs not found in the memo, which the model was run on. */
   readonly gridComputed?: number;
+}
+
+/** Hands the broken rows of a batch to `onBroken`. */
+async function reportBroken(ctx: Context, x: tf.Tensor4D, adversarial: tf.Tensor4D, natural: ArrayLike<number>, advPred: Int32Array, y: ArrayLike<number>) {
+  const onBroken = ctx.options.onBroken;
+  if (!onBroken) return;
+  const rows = Array.from({ length: advPred.length }, (_, j) => j).filter((j) => natural[j] && advPred[j] !== y[j]);
+  if (rows.length === 0) return;
+  const idx = tf.tensor1d(rows, 'int32');
+  const [clean, adv] = [tf.gather(x, idx), tf.gather(adversarial, idx)];
+  onBroken(
+    (await clean.data()) as Float32Array,
+    (await adv.data()) as Float32Array,
+    Int32Array.from(rows, (j) => advPred[j]!),
+  );
+  tf.dispose([idx, clean, adv]);
 }
 
 async function predictions(model: Classifier, x: tf.Tensor4D): Promise<Int32Array> {
@@ -192,6 +214,14 @@ async function pgdEvaluation(ctx: Context, attack: PgdAttackConfig): Promise<Par
       return [tf.reshape(exampleL2Norm(delta), [-1]), exampleLInfNorm(delta)];
     });
     const [l2v, linfv] = [await l2!.data(), await linf!.data()];
+    await reportBroken(
+      ctx,
+      x,
+      result.adversarial,
+      Uint8Array.from(y, (label, j) => (natPred[j] === label ? 1 : 0)),
+      advPred,
+      y,
+    );
     tf.dispose([x, labelTensor, result.adversarial, result.loss, l2!, linf!]);
     for (let j = 0; j < idx.length; j++) {
       ctx.natural[s + j] = natPred[j] === y[j] ? 1 : 0;
@@ -259,6 +289,7 @@ async function autoAttackEvaluation(ctx: Context, attack: ApgdAttackConfig | Squ
       return [tf.reshape(exampleL2Norm(delta), [-1]), exampleLInfNorm(delta)];
     });
     const [l2v, linfv] = [await l2!.data(), await linf!.data()];
+    await reportBroken(ctx, x, r.adversarial, r.natural, advPred, y);
     tf.dispose([x, labelTensor, r.adversarial, l2!, linf!]);
     for (let j = 0; j < idx.length; j++) {
       ctx.natural[s + j] = r.natural[j]!;
