@@ -53,7 +53,9 @@ export function defenceRows(runs: readonly { model: string; alpha: number; evalu
       const partner = pgdPartner(aa.attack);
       const pgd = partner === null ? undefined : run.evaluations.find((e) => e.attack === partner);
       if (pgd === undefined) continue;
-      const gapPoints = (pgd.robustAccuracy - aa.robustAccuracy) * 100;
+      // Rounded to 1e-9 points: 0.27 - 0.22 is 5.000000000000004 points in floating point, which
+      // would flag a gap of exactly 5 that the table prints as 5.0.
+      const gapPoints = Math.round((pgd.robustAccuracy - aa.robustAccuracy) * 100 * 1e9) / 1e9;
       const top = Object.entries(aa.brokenBy ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
       rows.push({
         model: run.model,

@@ -47,3 +47,18 @@ test('defence rows: gap, flag above 5 points, top component, and images PGD brea
   assert.match(md, /Flagged \(1\): VGG-16 at α=0.5/);
   assert.match(md, /`aa-l2-0.5-lite`: aa/);
 });
+
+test('a gap of exactly 5 points is not flagged (27 % against 22 %, 5.000000000000004 in floating point)', () => {
+  const [row] = defenceRows([
+    {
+      model: 'ResNet-50',
+      alpha: 0.5,
+      evaluations: [
+        { attack: 'l2-0.25', description: 'pgd', robustAccuracy: 0.27 },
+        { attack: 'aa-l2-0.25-lite', description: 'aa', robustAccuracy: 0.22 },
+      ],
+    },
+  ]);
+  assert.equal(row!.gapPoints, 5);
+  assert.equal(row!.flagged, false);
+});
