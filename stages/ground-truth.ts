@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage, type StageContext } from '../engine/stage.ts';
 import { profileInfoSchema } from './table.ts';
 
 /**
@@ -54,66 +54,24 @@ export const groundTruthParams = z
 
 export type GroundTruthParams = z.input<typeof groundTruthParams>;
 
+const inputs = {
+  probes: { kind: 'file', many: true, description: 'probe results, aligned with params.probes' },
+  qualities: { kind: 'file', many: true, description: 'dataset-quality results, aligned with params.qualities' },
+  evals: { kind: 'file', many: true, description: 'evaluate results of Figures 1-3, aligned with params.attacks' },
+} as const;
+const outputs = { report: { kind: 'dir', description: 'ground-truth.md, .csv, .svg, .png and .txt' } } as const;
+
+/** What the run code (stages/run/ground-truth.ts) is handed. */
+export type GroundTruthContext = StageContext<z.output<typeof groundTruthParams>, typeof inputs, typeof outputs>;
+
 export const groundTruth = defineStage({
   name: 'ground-truth',
   version: 1,
   module: import.meta.url,
   description: 'the ground-truth report: measured feature reliance and D_R / D_NR quality (synthetic data)',
   params: groundTruthParams,
-  inputs: {
-    probes: { kind: 'file', many: true, description: 'probe results, aligned with params.probes' },
-    qualities: { kind: 'file', many: true, description: 'dataset-quality results, aligned with params.qualities' },
-    evals: { kind: 'file', many: true, description: 'evaluate results of Figures 1-3, aligned with params.attacks' },
-  },
-  outputs: { report: { kind: 'dir', description: 'ground-truth.md, .csv, .svg, .png and .txt' } },
+  inputs,
+  outputs,
   estimateSeconds: () => 5,
-  async run(ctx) {
-    const { mkdirSync, readFileSync } = await import('node:fs');
-    const { writeGroundTruthReport } = await import('../report/ground-truth.ts');
-    type FeatureReliance = import('../ml/probe/reliance.ts').FeatureReliance;
-    type BuiltSetReport = import('../ml/probe/built-set-quality.ts').BuiltSetReport;
-
-    const p = ctx.params;
-    if (p.probes.length !== ctx.inputs.probes.length || p.qualities.length !== ctx.inputs.qualities.length) {
-      throw new Error(
-        `ground-truth: ${p.probes.length} probes / ${p.qualities.length} qualities described for ${ctx.inputs.probes.length} / ${ctx.inputs.qualities.length} inputs`,
-      );
-    }
-    const readJson = <T>(path: string, node: string, check: (v: Record<string, unknown>) => boolean): T => {
-      let v: unknown;
-      try {
-        v = JSON.parse(readFileSync(path, 'utf8'));
-      } catch (e) {
-        throw new Error(`ground-truth: the result of ${node} (${path}) is not JSON: ${(e as Error).message}`);
-      }
-      if (typeof v !== 'object' || v === null || !check(v as Record<string, unknown>))
-        throw new Error(`ground-truth: the result of ${node} (${path}) is not of the expected kind`);
-      return v as T;
-    };
-    const probes = p.probes.map((d, i) => ({
-      ...d,
-      reliance: readJson<FeatureReliance>(
-        ctx.inputs.probes[i]!,
-        d.nodes[0]!,
-        (v) => typeof v['naturalAccuracy'] === 'number' && typeof v['conflict'] === 'object',
-      ),
-    }));
-    const qualities = p.qualities.map((d, i) => ({
-      node: d.node,
-      report: readJson<BuiltSetReport>(ctx.inputs.qualities[i]!, d.node, (v) => typeof v['construction'] === 'string' && typeof v['quality'] === 'object'),
-    }));
-    const { readEvaluation } = await import('../report/evaluation-file.ts');
-    const evals = ctx.inputs.evals;
-    if (p.attacks.length !== evals.length) throw new Error(`ground-truth: ${p.attacks.length} attack points described for ${evals.length} evaluation inputs`);
-    const attacks = p.attacks.map((a, i) => {
-      const r = readEvaluation(evals[i]!, a.node);
-      return { subject: a.subject, attack: a.attack, naturalAccuracy: r.naturalAccuracy, robustAccuracy: r.robustAccuracy, asr: r.asr };
-    });
-    mkdirSync(ctx.outputs.report, { recursive: true });
-    await writeGroundTruthReport(
-      { profile: p.profile, probes, qualities, attacks, ...(p.unavailable ? { unavailable: p.unavailable } : {}) },
-      ctx.outputs.report,
-    );
-    return { metrics: { probes: probes.length, qualities: qualities.length } };
-  },
+  run: async (ctx) => (await import('./run/ground-truth.ts')).runGroundTruth(ctx),
 });
