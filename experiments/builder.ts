@@ -27,11 +27,6 @@ export class GraphBuilder {
     return spec.id;
   }
 
-  /** A node added earlier (later builders read the specs of the reports they stand beside). */
-  get(id: string): NodeSpec | undefined {
-    return this.byId.get(id);
-  }
-
   group(name: string, ids: readonly string[]): void {
     this.groups[name] = [...new Set([...(this.groups[name] ?? []), ...ids])];
   }

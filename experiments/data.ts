@@ -32,6 +32,10 @@ export interface DataNodes {
   readonly synthetic: boolean;
   /** D_R; adding it adds f_A's training (build) or the download (fetch). */
   robust(): NodeRef;
+  /** The nodes that built D_R (f_A's training and the inversion), once `robust()` built it here. */
+  robustBuild(): { readonly fA: string; readonly dr: string } | undefined;
+  /** The build node of each D_NR variant the profile asks for (robust.nonRobust). */
+  readonly nonRobust: readonly { readonly variant: 'det' | 'rand'; readonly node: string }[];
   /** Lines for the reports: the data actually used (subsets, partial copies, where D_R came from). */
   readonly notes: string[];
 }
@@ -131,6 +135,7 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
           `${r.build.steps} inversion steps${r.build.count !== undefined ? ` on ${r.build.count} images` : ''}${subsetNote}.`,
   );
   let robustRef: NodeRef | undefined;
+  let built: { fA: string; dr: string } | undefined;
   const buildRobust = (): NodeRef => {
     const robustCount = (from: NodeRef, full: number | undefined): NodeRef => {
       if (r.count === undefined) return from;
@@ -164,11 +169,13 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
       inputs: { model: ref(fA, 'model'), data: trainRef },
     });
     b.group('dr', [dr]);
+    built = { fA, dr };
     return robustCount(ref(dr, 'dataset'), r.build.count ?? trainCount);
   };
 
   const robust = (): NodeRef => (robustRef ??= buildRobust());
 
+  const nonRobust: { variant: 'det' | 'rand'; node: string }[] = [];
   if (p.robust.nonRobust) {
     const nr = p.robust.nonRobust;
     // D_NR's source is a standard model: f_A's architecture trained as the paper's standard models
@@ -192,8 +199,9 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
       }),
     );
     b.group('dnr', ids);
+    nr.variants.forEach((variant, i) => nonRobust.push({ variant, node: ids[i]! }));
   }
-  return { ...data, robust };
+  return { ...data, robust, robustBuild: () => built, nonRobust };
 }
 
 /**

@@ -68,10 +68,10 @@ export const project: Project<Profile> = {
       ...(asRun ? { asRun } : {}),
       notes,
     };
-    addQ1(b, p, data, info);
-    addQ2(b, p, data, info);
-    addQ3(b, p, data, info);
-    addTruth(b, p, data, info);
+    const q1 = addQ1(b, p, data, info);
+    const q2 = addQ2(b, p, data, info);
+    const q3 = addQ3(b, p, data, info);
+    addTruth(b, p, data, info, { q1, q2, q3 });
     const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3', 'truth'].flatMap((g) => b.groups[g] ?? []);
     b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
     const planned = plannedBackend(parseBackendChoice(process.env[BACKEND_ENV], BACKEND_ENV));

@@ -2,6 +2,7 @@
  * Question 1 (Figures 1 and 2): one model trained with snapshots; every snapshot evaluated under
  * Figure 1's spatial attacks and Figure 2's L-inf PGD attacks.
  */
+import type { NodeRef } from '../engine/project.ts';
 import { UserError } from '../engine/result.ts';
 import { nodeId, segment } from '../engine/sweep.ts';
 import { snapshotSteps } from '../ml/train/schedule.ts';
@@ -16,7 +17,21 @@ import type { ProfileInfo } from '../report/profile.ts';
 /** Each snapshot is a model file and a node per attack: more than this is a typo, not a plan (and would not fit in memory). */
 const MAX_SNAPSHOTS = 10_000;
 
-export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
+/** One evaluation of a Q1 snapshot (Figure 1's, then Figure 2's, in the figures' order). */
+export interface Q1Evaluation {
+  readonly step: number;
+  readonly attack: string;
+  readonly evalNode: string;
+  /** The snapshot's weights. */
+  readonly model: NodeRef;
+}
+
+/** The models Q1 adds: its snapshots, through the evaluations of each. */
+export interface Q1Models {
+  readonly evaluations: readonly Q1Evaluation[];
+}
+
+export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): Q1Models {
   const q = p.q1;
   if (!Number.isInteger(q.train.epochs)) throw new UserError(`params.yaml q1.train.epochs: snapshots need a whole number of epochs, got ${q.train.epochs}`);
   const perEpoch = Math.ceil(data.trainCount / q.train.batchSize);
@@ -38,6 +53,7 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   });
   const points: { fig1: Record<string, unknown>[]; fig2: Record<string, unknown>[] } = { fig1: [], fig2: [] };
   const evals: { fig1: string[]; fig2: string[] } = { fig1: [], fig2: [] };
+  const evaluated: { fig1: Q1Evaluation[]; fig2: Q1Evaluation[] } = { fig1: [], fig2: [] };
   for (const step of steps) {
     const snap = b.add({
       id: nodeId('snapshot', [run, segment('step', step)]),
@@ -50,6 +66,7 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
         const ev = addEvaluation(b, p, data, `${run}-${segment('step', step)}`, ref(snap, 'model'), attack);
         points[fig].push({ step, attack, evalNode: ev, trainNode: trained });
         evals[fig].push(ev);
+        evaluated[fig].push({ step, attack, evalNode: ev, model: ref(snap, 'model') });
       }
     }
   }
@@ -63,4 +80,5 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     });
     b.group(fig, [id]);
   }
+  return { evaluations: [...evaluated.fig1, ...evaluated.fig2] };
 }

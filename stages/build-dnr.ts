@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineStage, type StageContext } from '../engine/stage.ts';
 import { inputGradientSeconds } from './estimate-hints.ts';
+import { dnrVariantSchema } from './schemas.ts';
 
 /**
  * D_NR (Ilyas et al.'s D_det / D_rand; docs/method/robust-datasets.md): each image pushed by targeted L2-PGD
@@ -8,7 +9,7 @@ import { inputGradientSeconds } from './estimate-hints.ts';
  */
 export const buildDnrParams = z
   .object({
-    variant: z.enum(['det', 'rand']),
+    variant: dnrVariantSchema,
     eps: z.number().positive(),
     step: z.number().positive(),
     iterations: z.number().int().positive(),

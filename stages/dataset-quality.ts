@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineStage, type StageContext } from '../engine/stage.ts';
-import { profileInfoSchema } from './table.ts';
+import { profileInfoSchema } from './schemas.ts';
 
 /**
  * (built D_R or D_NR, its base set D) -> which planted pattern each built image carries

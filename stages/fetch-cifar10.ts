@@ -5,10 +5,12 @@ import { defineStage, type StageContext } from '../engine/stage.ts';
  * CIFAR-10 (D): downloaded from the official URL (resumable, size and MD5 checked), or read from a
  * local tarball or folder, then converted to our dataset format, one artifact per split.
  */
+/** URL, local tarball or folder; null means $RF_CIFAR10, else the official URL. */
+export const cifar10Source = z.string().min(1).nullable();
+
 const fetchCifar10Params = z
   .object({
-    /** URL, local tarball or folder; null means $RF_CIFAR10, else the official URL. */
-    source: z.string().min(1).nullable(),
+    source: cifar10Source,
     /** Accept a copy with fewer records per batch or fewer train batch files (params.yaml data.partial). */
     partial: z.boolean().optional(),
   })

@@ -5,10 +5,12 @@ import { defineStage, type StageContext } from '../engine/stage.ts';
  * Ilyas et al.'s published D_R and D_NR (D_det, D_rand), downloaded or read locally, converted from
  * PyTorch's legacy serialisation to our dataset format.
  */
+/** URL, local tarball or folder; null means $RF_ROBUST_DATASETS, else the authors' URL. */
+export const robustDatasetsSource = z.string().min(1).nullable();
+
 const fetchRobustParams = z
   .object({
-    /** URL, local tarball or folder; null means $RF_ROBUST_DATASETS, else the authors' URL. */
-    source: z.string().min(1).nullable(),
+    source: robustDatasetsSource,
   })
   .strict();
 const inputs = {} as const;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineStage, type StageContext } from '../engine/stage.ts';
-import { profileInfoSchema } from './table.ts';
+import { alphaSchema, profileInfoSchema } from './schemas.ts';
 
 /**
  * Figures 1-3: gathers evaluation results and draws the figure (SVG and PNG through Vega-Lite), with
@@ -10,7 +10,7 @@ import { profileInfoSchema } from './table.ts';
 const snapshotPoint = z
   .object({ step: z.number().int().min(0), attack: z.string().min(1), evalNode: z.string().min(1), trainNode: z.string().min(1) })
   .strict();
-const mixPoint = z.object({ model: z.string().min(1), alpha: z.number().min(0).max(1), attack: z.string().min(1), evalNode: z.string().min(1) }).strict();
+const mixPoint = z.object({ model: z.string().min(1), alpha: alphaSchema, attack: z.string().min(1), evalNode: z.string().min(1) }).strict();
 
 export const figureParams = z.discriminatedUnion('figure', [
   z.object({ figure: z.enum(['fig1', 'fig2']), profile: profileInfoSchema, attacks: z.array(z.string()).min(1), points: z.array(snapshotPoint) }).strict(),

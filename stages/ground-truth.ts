@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineStage, type StageContext } from '../engine/stage.ts';
-import { profileInfoSchema } from './table.ts';
+import { alphaSchema, dnrVariantSchema, familySchema, profileInfoSchema, trainingAugmentationSchema, trainingDatasetSchema } from './schemas.ts';
 
 /**
  * The ground-truth report (report/ground-truth.ts): gathers every probe result (Q1 snapshots, Q2
@@ -8,21 +8,24 @@ import { profileInfoSchema } from './table.ts';
  * writes ground-truth.md, .csv, .svg, .png and .txt. On real data there are no probes and the
  * report says why.
  */
+const q1Subject = z.object({ kind: z.literal('q1'), step: z.number().int().min(0) }).strict();
+const q2Subject = z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: alphaSchema }).strict();
+const fASubject = z.object({ kind: z.literal('fA') }).strict();
 const subject = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('q1'), step: z.number().int().min(0) }).strict(),
-  z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: z.number().min(0).max(1) }).strict(),
+  q1Subject,
+  q2Subject,
   z
     .object({
       kind: z.literal('q3'),
-      family: z.string().min(1),
+      family: familySchema,
       backbone: z.string().min(1),
       lr: z.number().positive(),
-      dataset: z.enum(['D', 'D_R']),
-      augmentation: z.enum(['std', 'std*']),
+      dataset: trainingDatasetSchema,
+      augmentation: trainingAugmentationSchema,
     })
     .strict(),
-  z.object({ kind: z.literal('fA') }).strict(),
-  z.object({ kind: z.literal('dnr'), variant: z.enum(['det', 'rand']) }).strict(),
+  fASubject,
+  z.object({ kind: z.literal('dnr'), variant: dnrVariantSchema }).strict(),
 ]);
 
 export const groundTruthParams = z
@@ -37,11 +40,7 @@ export const groundTruthParams = z
       .array(
         z
           .object({
-            subject: z.discriminatedUnion('kind', [
-              z.object({ kind: z.literal('q1'), step: z.number().int().min(0) }).strict(),
-              z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: z.number().min(0).max(1) }).strict(),
-              z.object({ kind: z.literal('fA') }).strict(),
-            ]),
+            subject: z.discriminatedUnion('kind', [q1Subject, q2Subject, fASubject]),
             attack: z.string().min(1),
             node: z.string().min(1),
           })

@@ -1,29 +1,20 @@
 import { z } from 'zod';
 import { defineStage, type StageContext } from '../engine/stage.ts';
+import { familySchema, trainingAugmentationSchema, trainingDatasetSchema, profileInfoSchema } from './schemas.ts';
 
 /**
  * Tables 1-4 (Q3): gathers the evaluation results of every trained run and writes the table with
  * our value beside the paper's in every cell (Markdown, CSV, terminal text). Table 1 takes, per
  * family and column, the best run over backbone and learning rate; Tables 2-4 list the raw runs.
  */
-export const profileInfoSchema = z
-  .object({
-    name: z.string().min(1),
-    synthetic: z.boolean(),
-    description: z.string().optional(),
-    asRun: z.string().optional(),
-    notes: z.array(z.string()).optional(),
-  })
-  .strict();
-
 /** One evaluation feeding the table: which run it belongs to and which attack it measured. */
 export const tableCellSchema = z
   .object({
-    family: z.enum(['ResNet-50', 'G-ResNet', 'STN', 'PTN']),
+    family: familySchema,
     backbone: z.string().min(1),
     lr: z.number().positive(),
-    dataset: z.enum(['D', 'D_R']),
-    augmentation: z.enum(['std', 'std*']),
+    dataset: trainingDatasetSchema,
+    augmentation: trainingAugmentationSchema,
     /** Attack preset name; `none` reads natural accuracy. */
     attack: z.string().min(1),
     trainNode: z.string().min(1),

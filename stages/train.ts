@@ -3,6 +3,7 @@ import { defineStage, type StageContext } from '../engine/stage.ts';
 import { modelConfigSchema } from '../ml/models/config.ts';
 import { NODE_OVERHEAD_SECONDS, forwardSeconds, trainingFactor } from '../ml/models/cost.ts';
 import { hintNumber } from './estimate-hints.ts';
+import { alphaSchema, augmentSchema } from './schemas.ts';
 
 /**
  * Trains one model (docs/method/training.md): SGD with momentum and weight decay on D, or on D_mix(alpha)
@@ -23,9 +24,6 @@ export const lrScheduleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('every-epochs'), lr: z.number().positive(), everyEpochs: z.number().int().positive(), factor: z.number().positive() }).strict(),
 ]);
 
-/** Fraction of every batch drawn from the connected robust set D_R (D_mix(alpha)); 0 = plain D. */
-export const alphaSchema = z.number().min(0).max(1);
-
 export const adversarialSchema = z
   .object({
     /** L2 radius, PGD step size and steps per batch (Ilyas et al.: 0.5, 0.1, 7). */
@@ -45,7 +43,7 @@ export const trainParams = z
     lr: lrScheduleSchema,
     momentum: z.number().min(0).max(1).default(0.9),
     weightDecay: z.number().min(0).max(1),
-    augment: z.enum(['none', 'std', 'std*']),
+    augment: augmentSchema,
     alpha: alphaSchema.default(0),
     adversarial: adversarialSchema.optional(),
     /** Update counts after which the weights are saved as snapshots (0 = initial weights). */

@@ -21,7 +21,15 @@ test('each stage declaration reaches its run code through exactly one lazy impor
     assert.deepEqual(imports, [`'./run/${stage.name}.ts'`], `${stage.name}: lazy imports of its declaration`);
     const run = `stages/run/${stage.name}.ts`;
     assert.ok(existsSync(join(ROOT, run)), run);
-    assert.ok(sourceClosure(stage.module, ROOT).files.includes(run), `${stage.name}: ${run} is in its code digest`);
+    const files = sourceClosure(stage.module, ROOT).files;
+    assert.ok(files.includes(run), `${stage.name}: ${run} is in its code digest`);
+    // Nor does another stage's code join it (declarations share schemas through stages/schemas.ts).
+    const others = project.stages.filter((s) => s !== stage).flatMap((s) => [`stages/${s.name}.ts`, `stages/run/${s.name}.ts`]);
+    assert.deepEqual(
+      files.filter((f) => others.includes(f)),
+      [],
+      `${stage.name}: other stages' code in its digest`,
+    );
   }
 });
 
