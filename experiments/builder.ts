@@ -5,10 +5,14 @@
 import { UserError } from '../engine/result.ts';
 import { canonicalJson } from '../engine/canonical-json.ts';
 import type { NodeRef, NodeSpec } from '../engine/project.ts';
+import { NAMING, type Naming } from './naming.ts';
 
 export class GraphBuilder {
   private readonly byId = new Map<string, NodeSpec>();
   readonly groups: Record<string, string[]> = {};
+
+  /** How the builders name the nodes they add (docs/naming.md). */
+  constructor(readonly naming: Naming = NAMING) {}
 
   add(spec: NodeSpec): string {
     const have = this.byId.get(spec.id);

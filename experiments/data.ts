@@ -4,7 +4,7 @@
  */
 import type { NodeRef } from '../engine/project.ts';
 import { UserError } from '../engine/result.ts';
-import { nodeId, segment } from '../engine/sweep.ts';
+import { nodeId } from './naming.ts';
 import type { AttackPresetName } from '../ml/attacks/config.ts';
 import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
 import { buildDnr } from '../stages/build-dnr.ts';
@@ -155,7 +155,7 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
       return robustCount(ref(id, 'robust'), CIFAR10_TRAIN_COUNT);
     }
     const fA = b.add({
-      id: 'train@robust-fA',
+      id: nodeId('train', b.naming.fA),
       stage: train,
       paramsSource: 'robust',
       params: trainParams(r.train, modelConfig(r.model, data), { augment: r.augment, adversarial: r.adversarial }),
@@ -191,7 +191,7 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
     });
     const ids = nr.variants.map((variant) =>
       b.add({
-        id: nodeId('build-dnr', [segment('', variant)]),
+        id: nodeId('build-dnr', b.naming.dnr(variant)),
         stage: buildDnr,
         paramsSource: 'robust.nonRobust',
         params: { variant, eps: nr.eps, step: nr.step, iterations: nr.iterations, seed: nr.seed, ...(nr.count ? { count: nr.count } : {}) },
@@ -246,7 +246,7 @@ function checkCounts(p: Profile, trainCount: number, testCount: number): void {
   }
 }
 
-/** An evaluation node `evaluate@<run>-<attack>` of a model under a named attack on the test set. */
+/** An evaluation node `evaluate@<run>-<attack>` of a model under a named attack on the test set (`run` as the naming gives it). */
 export function addEvaluation(b: GraphBuilder, p: Profile, data: DataNodes, run: string, model: NodeRef, attack: string): string {
   const e = p.evaluation;
   const params: EvaluateParams = {
@@ -256,5 +256,11 @@ export function addEvaluation(b: GraphBuilder, p: Profile, data: DataNodes, run:
     batchSize: e.batchSize,
     ...(e.count !== undefined ? { count: e.count } : {}),
   };
-  return b.add({ id: `evaluate@${run}-${segment('', attack)}`, stage: evaluate, params, paramsSource: 'evaluation', inputs: { model, data: data.test } });
+  return b.add({
+    id: nodeId('evaluate', b.naming.evaluation(run, attack)),
+    stage: evaluate,
+    params,
+    paramsSource: 'evaluation',
+    inputs: { model, data: data.test },
+  });
 }

@@ -4,7 +4,7 @@
  */
 import type { NodeRef } from '../engine/project.ts';
 import { UserError } from '../engine/result.ts';
-import { nodeId, segment } from '../engine/sweep.ts';
+import { nodeId } from './naming.ts';
 import { snapshotSteps } from '../ml/train/schedule.ts';
 import { figure } from '../stages/figure.ts';
 import { snapshot } from '../stages/snapshot.ts';
@@ -43,9 +43,9 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     );
   }
   const steps = snapshotSteps(perEpoch, q.train.epochs, q.snapshots);
-  const run = `q1-${segment('', q.model.arch)}`;
+  const run = b.naming.q1Run(q.model.arch);
   const trained = b.add({
-    id: `train@${run}`,
+    id: nodeId('train', run),
     stage: train,
     paramsSource: 'q1',
     params: trainParams(q.train, modelConfig(q.model, data), { augment: q.augment, snapshotSteps: steps }),
@@ -56,14 +56,14 @@ export function addQ1(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   const evaluated: { fig1: Q1Evaluation[]; fig2: Q1Evaluation[] } = { fig1: [], fig2: [] };
   for (const step of steps) {
     const snap = b.add({
-      id: nodeId('snapshot', [run, segment('step', step)]),
+      id: nodeId('snapshot', b.naming.snapshot(run, step)),
       stage: snapshot,
       params: { step },
       inputs: { snapshots: ref(trained, 'snapshots') },
     });
     for (const fig of ['fig1', 'fig2'] as const) {
       for (const attack of q[fig]) {
-        const ev = addEvaluation(b, p, data, `${run}-${segment('step', step)}`, ref(snap, 'model'), attack);
+        const ev = addEvaluation(b, p, data, b.naming.snapshot(run, step), ref(snap, 'model'), attack);
         points[fig].push({ step, attack, evalNode: ev, trainNode: trained });
         evals[fig].push(ev);
         evaluated[fig].push({ step, attack, evalNode: ev, model: ref(snap, 'model') });

@@ -4,7 +4,7 @@
  */
 import type { NodeRef } from '../engine/project.ts';
 import { UserError } from '../engine/result.ts';
-import { segment } from '../engine/sweep.ts';
+import { nodeId } from './naming.ts';
 import { figure } from '../stages/figure.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
@@ -37,9 +37,9 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     const attacks = q.attacks[name] ?? q.attacks['default'];
     if (!attacks) throw new UserError(`params.yaml q2.attacks: no attacks for model '${name}' and no 'default' list`);
     for (const alpha of q.alphas) {
-      const run = `q2-${segment('', name)}-${segment('alpha', alpha)}`;
+      const run = b.naming.q2Run(name, alpha);
       const trained = b.add({
-        id: `train@${run}`,
+        id: nodeId('train', run),
         stage: train,
         paramsSource: `q2.models.${name}`,
         params: trainParams(q.train, modelConfig(entry, data), { augment: q.augment, alpha }),

@@ -4,7 +4,7 @@
  * 2-4 list PTN's, STN's and G-ResNet's runs.
  */
 import type { NodeRef } from '../engine/project.ts';
-import { segment } from '../engine/sweep.ts';
+import { nodeId } from './naming.ts';
 import { table, type TableCellSpec } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
@@ -45,9 +45,9 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
       for (const dataset of q.datasets) {
         for (const augmentation of q.augmentations) {
           for (const lr of spec.lrs) {
-            const run = `q3-${segment('', family)}-${segment('', backbone)}-${dataset}-${segment('', augmentation)}-${segment('lr', lr)}`;
+            const run = b.naming.q3Run({ family, backbone, dataset, augmentation, lr });
             const trained = b.add({
-              id: `train@${run}`,
+              id: nodeId('train', run),
               stage: train,
               paramsSource: `q3.families.${family}`,
               params: trainParams(q.train, modelConfig(entry, data), { augment: augmentation, lr }),

@@ -13,6 +13,7 @@ import { probe, type ProbeParams } from '../stages/probe.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
 import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
+import { nodeId } from './naming.ts';
 import type { Profile } from './profile.ts';
 import type { Q1Models } from './q1.ts';
 import type { Q2Models } from './q2.ts';
@@ -104,14 +105,14 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     addProbe(ref(fA, 'model'), { kind: 'fA' });
     // Beyond the paper: f_A under the L2 attacks Figure 3 uses, the robust baseline of the brittleness check.
     for (const attack of (p.q2.attacks['default'] ?? []).filter((a) => a.startsWith('l2-'))) {
-      addAttack(addEvaluation(b, p, data, 'robust-fA', ref(fA, 'model'), attack), attack, { kind: 'fA' });
+      addAttack(addEvaluation(b, p, data, b.naming.fA, ref(fA, 'model'), attack), attack, { kind: 'fA' });
     }
   }
   const nr = p.robust.nonRobust;
   for (const { variant, node: built } of data.nonRobust) {
     if (!nr) continue;
     const id = b.add({
-      id: `dataset-quality@dnr-${variant}`,
+      id: nodeId('dataset-quality', b.naming.dnr(variant)),
       stage: datasetQuality,
       paramsSource: 'robust.nonRobust',
       params: {
@@ -131,7 +132,7 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     const count = Math.min(nr.count ?? data.trainCount, data.trainCount);
     const entry = q.models.find((m) => m.name === 'ResNet-18')?.model ?? p.robust.model;
     const trained = b.add({
-      id: `train@dnr-${variant}`,
+      id: nodeId('train', b.naming.dnr(variant)),
       stage: train,
       paramsSource: 'q2.train',
       params: trainParams(

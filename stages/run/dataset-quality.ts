@@ -6,7 +6,8 @@ import { openDataset } from '../../ml/data/dataset-file.ts';
 import { robustClassesFromMeta, syntheticBankFromMeta } from '../../ml/data/synthetic.ts';
 import { dnrQuality, drQuality } from '../../ml/probe/built-set-quality.ts';
 import { nonRobustTargets } from '../../ml/robust/build-dnr.ts';
-import { qualityId, writeQualityReport } from '../../report/dataset-quality.ts';
+import { writeQualityReport } from '../../report/dataset-quality.ts';
+import { nameToken } from '../../report/labels.ts';
 import type { DatasetQualityContext } from '../dataset-quality.ts';
 
 export function runDatasetQuality(ctx: DatasetQualityContext): StageResult {
@@ -39,7 +40,7 @@ export function runDatasetQuality(ctx: DatasetQualityContext): StageResult {
   }
   writeFileAtomic(ctx.outputs.result, `${JSON.stringify(r, null, 1)}\n`);
   mkdirSync(ctx.outputs.report, { recursive: true });
-  writeQualityReport({ id: qualityId(p.construction), report: r, profile: p.profile, builtBy: p.builtBy }, ctx.outputs.report);
+  writeQualityReport({ id: `${nameToken(p.construction)}-quality`, report: r, profile: p.profile, builtBy: p.builtBy }, ctx.outputs.report);
   const q = r.quality;
   return {
     metrics: {
