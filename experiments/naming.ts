@@ -7,7 +7,7 @@
  * segments (l2-0.5, grid775_10). The graph builders name nodes only through a `Naming`, so a test
  * can build one store under two namings and check that a rename reruns nothing.
  */
-import { UserError } from '../engine/result.ts';
+import { UserError } from '../engine/core/result.ts';
 import { nameToken } from '../report/labels.ts';
 
 /** The variant part of the ids the builders give, one function per kind of node. */

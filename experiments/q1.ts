@@ -2,8 +2,8 @@
  * Question 1 (Figures 1 and 2): one model trained with snapshots; every snapshot evaluated under
  * Figure 1's spatial attacks and Figure 2's L-inf PGD attacks.
  */
-import type { NodeRef } from '../engine/project.ts';
-import { UserError } from '../engine/result.ts';
+import type { NodeRef } from '../engine/core/project.ts';
+import { UserError } from '../engine/core/result.ts';
 import { nodeId } from './naming.ts';
 import { snapshotSteps } from '../ml/train/schedule.ts';
 import { figure } from '../stages/figure.ts';

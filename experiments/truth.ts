@@ -5,7 +5,7 @@
  * It takes the models the Q1-Q3 builders return (and D_R's and D_NR's build nodes from the data
  * builder), so those builders stay unaware of it. On CIFAR-10 no probe exists and the report says why.
  */
-import type { NodeRef } from '../engine/project.ts';
+import type { NodeRef } from '../engine/core/project.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 import { datasetQuality } from '../stages/dataset-quality.ts';
 import { groundTruth, type GroundTruthParams } from '../stages/ground-truth.ts';

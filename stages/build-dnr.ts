@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage, type StageContext } from '../engine/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 import { inputGradientSeconds } from './estimate-hints.ts';
 import { dnrVariantSchema } from './schemas.ts';
 

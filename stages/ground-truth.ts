@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage, type StageContext } from '../engine/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 import { alphaSchema, dnrVariantSchema, familySchema, profileInfoSchema, trainingAugmentationSchema, trainingDatasetSchema } from './schemas.ts';
 
 /**

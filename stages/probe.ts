@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage, type StageContext } from '../engine/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 
 /**
  * (model, synthetic test set) -> how much the model relies on each planted feature (ml/probe/

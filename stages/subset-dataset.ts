@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage, type StageContext } from '../engine/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 
 /**
  * A seeded, class-balanced subset of a dataset artifact (`data.trainCount`, `data.testCount`,

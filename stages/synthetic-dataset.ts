@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage, type StageContext } from '../engine/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 
 /**
  * The planted-feature synthetic dataset (docs/synthetic-world.md): per class a robust low-frequency pattern and a

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage, type StageContext } from '../engine/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 import { familySchema, trainingAugmentationSchema, trainingDatasetSchema, profileInfoSchema } from './schemas.ts';
 
 /**

@@ -3,7 +3,7 @@
 // are declared once, in the schema of the stage that reads it, and the profile imports it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readParamsFile, resolveProfile } from '../engine/params.ts';
+import { readParamsFile, resolveProfile } from '../engine/plan/params.ts';
 import { GraphBuilder } from '../experiments/builder.ts';
 import { addData } from '../experiments/data.ts';
 import { profileSchema } from '../experiments/profile.ts';

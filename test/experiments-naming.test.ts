@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readParamsFile, resolveProfile } from '../engine/params.ts';
+import { readParamsFile, resolveProfile } from '../engine/plan/params.ts';
 import { profileSchema } from '../experiments/profile.ts';
 import { project } from '../experiments/project.ts';
 import { GRID_NAMES } from '../ml/attacks/grids.ts';

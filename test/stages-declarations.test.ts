@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sourceClosure } from '../engine/source-digest.ts';
+import { sourceClosure } from '../engine/core/source-digest.ts';
 import { project } from '../experiments/project.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

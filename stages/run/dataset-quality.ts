@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import { writeFileAtomic } from '../../ml/atomic-write.ts';
 import { selectSubset } from '../../ml/attacks/subset.ts';
 import { openDataset } from '../../ml/data/dataset-file.ts';

@@ -1,4 +1,4 @@
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import { writeFileAtomic } from '../../ml/atomic-write.ts';
 import { attackPreset, describeAttack } from '../../ml/attacks/config.ts';
 import { evaluateAttack } from '../../ml/attacks/evaluate.ts';

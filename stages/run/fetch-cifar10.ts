@@ -1,4 +1,4 @@
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import { fetchCifar10, resolveCifar10Source } from '../../ml/data/cifar10.ts';
 import type { FetchCifar10Context } from '../fetch-cifar10.ts';
 

@@ -1,4 +1,4 @@
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import { fetchRobustDatasets, resolveRobustSource } from '../../ml/data/robust-datasets.ts';
 import type { FetchRobustDatasetsContext } from '../fetch-robust-datasets.ts';
 

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import type { BuiltSetReport } from '../../ml/probe/built-set-quality.ts';
 import type { FeatureReliance } from '../../ml/probe/reliance.ts';
 import { readEvaluation } from '../../report/evaluation-file.ts';

@@ -1,4 +1,4 @@
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import { writeFileAtomic } from '../../ml/atomic-write.ts';
 import { selectSubset } from '../../ml/attacks/subset.ts';
 import { initBackendFromEnv } from '../../ml/backend/from-env.ts';

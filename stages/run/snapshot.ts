@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import type { SnapshotContext } from '../snapshot.ts';
 import { snapshotFileName } from './snapshot-file.ts';
 

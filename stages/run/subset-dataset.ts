@@ -1,4 +1,4 @@
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import { openDataset } from '../../ml/data/dataset-file.ts';
 import { selectSubset, writeSubset } from '../../ml/data/subset.ts';
 import type { SubsetDatasetContext } from '../subset-dataset.ts';

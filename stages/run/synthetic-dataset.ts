@@ -1,4 +1,4 @@
-import type { StageResult } from '../../engine/stage.ts';
+import type { StageResult } from '../../engine/core/stage.ts';
 import { writeSynthetic } from '../../ml/data/synthetic.ts';
 import type { SyntheticDatasetContext } from '../synthetic-dataset.ts';
 
