@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // report/ and engine/ join once their own circles are gone.
-const FOLDERS = ['ml', 'stages', 'experiments', 'contracts'];
+const FOLDERS = ['base', 'ml', 'stages', 'experiments', 'contracts'];
 
 const tsFiles = (dir: string): string[] =>
   readdirSync(join(ROOT, dir)).flatMap((n) => {

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { StageResult } from '../../engine/core/stage.ts';
-import { writeFileAtomic } from '../../ml/atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { selectSubset } from '../../ml/attacks/subset.ts';
 import { openDataset } from '../../ml/data/dataset-file.ts';
 import { robustClassesFromMeta, syntheticBankFromMeta } from '../../ml/data/synthetic.ts';

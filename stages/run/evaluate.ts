@@ -1,5 +1,5 @@
 import type { StageResult } from '../../engine/core/stage.ts';
-import { writeFileAtomic } from '../../ml/atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { attackPreset, describeAttack } from '../../ml/attacks/config.ts';
 import { evaluateAttack } from '../../ml/attacks/evaluate.ts';
 // The labels its grid attacks computed stay in the worker, for the next grid attack on the same model.

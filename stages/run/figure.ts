@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageResult } from '../../engine/core/stage.ts';
-import { writeFileAtomic } from '../../ml/atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { withDataCounts } from '../../report/data-note.ts';
 import { defenceRows, type CheckedEvaluation } from '../../report/defence-check.ts';
 import { readEvaluation } from '../../report/evaluation-file.ts';

@@ -1,5 +1,5 @@
 import type { StageResult } from '../../engine/core/stage.ts';
-import { writeFileAtomic } from '../../ml/atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { selectSubset } from '../../ml/attacks/subset.ts';
 import { initBackendFromEnv } from '../../ml/backend/from-env.ts';
 import { openDataset } from '../../ml/data/dataset-file.ts';

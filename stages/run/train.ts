@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor1D, Tensor4D } from '@tensorflow/tfjs';
 import type { StageResult } from '../../engine/core/stage.ts';
-import { writeFileAtomic } from '../../ml/atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { pgdBatch } from '../../ml/attacks/pgd.ts';
 import { augmentSpec } from '../../ml/augment/standard.ts';
 import { initBackendFromEnv } from '../../ml/backend/from-env.ts';
