@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +60,7 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
   let b: string;
   let runA: { code: number | null; out: string };
   let runB: { code: number | null; out: string };
+  let pageA: Buffer;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'rf-html-'));
@@ -67,25 +68,19 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     params.profiles['html'] = HTML;
     params.profiles['html-b'] = HTML_B;
     writeFileSync(join(dir, 'params.yaml'), stringify(params));
-    // Each side's reports are kept before the other run rewrites reports/.
-    const keep = (to: string) => {
-      mkdirSync(to, { recursive: true });
-      // A failed run leaves no reports/: the first test shows its output.
-      if (existsSync(join(dir, 'reports')))
-        for (const f of readdirSync(join(dir, 'reports'))) if (/\.(csv|html)$/.test(f)) copyFileSync(join(dir, 'reports', f), join(to, f));
-      return to;
-    };
     runA = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html', '--jobs', '2']);
-    a = keep(join(dir, 'side-a'));
+    a = join(dir, 'reports', 'html');
+    // A's results as the first run left them, to check that B's run leaves them alone.
+    pageA = existsSync(join(a, 'index.html')) ? readFileSync(join(a, 'index.html')) : Buffer.alloc(0);
     runB = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html-b', '--jobs', '2']);
-    b = keep(join(dir, 'side-b'));
+    b = join(dir, 'reports', 'html-b');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('repro writes reports/index.html, self-contained', () => {
+  it('repro writes reports/<profile>/index.html, self-contained', () => {
     assert.equal(runA.code, 0, runA.out.slice(-3000));
     assert.equal(runB.code, 0, runB.out.slice(-3000));
-    const line = /html report: .*index\.html \((\d+) reports.*/.exec(runA.out);
+    const line = /html report of profile html: .*html\/index\.html \((\d+) reports.*/.exec(runA.out);
     assert.ok(line && Number(line[1]) >= 2, runA.out.slice(-2000));
     assert.doesNotMatch(line[0], /not up to date: .*(table@table3|figure@fig1)\b/);
     const html = readFileSync(join(a, 'index.html'), 'utf8');
@@ -281,18 +276,43 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     assert.equal(bad.code, 2);
     assert.match(bad.out, /no run 999/);
   });
-  it('a no-op repro leaves the page as it was; another profile replaces it', () => {
-    const page = join(dir, 'reports', 'index.html');
+  it("each profile has its own folder: another profile's run leaves a page as it was", () => {
+    for (const [side, table] of [
+      [a, 'table3'],
+      [b, 'table3'],
+    ] as const) {
+      assert.ok(existsSync(join(side, 'index.html')), `${side}/index.html`);
+      assert.ok(existsSync(join(side, `${table}.md`)) && existsSync(join(side, `${table}.csv`)), `${side}: ${readdirSync(side).join(' ')}`);
+    }
+    assert.ok(readFileSync(join(a, 'index.html')).equals(pageA), "profile html's page changed when html-b ran");
+    assert.match(readFileSync(join(a, 'index.html'), 'utf8'), /profile <code>html<\/code>/);
+    assert.match(readFileSync(join(b, 'index.html'), 'utf8'), /profile <code>html-b<\/code>/);
+    assert.match(runB.out, /every profile's results: .*reports\/index\.html/);
+    // The top index lists both, linking each profile's page and reports.
+    const index = readFileSync(join(dir, 'reports', 'index.html'), 'utf8');
+    for (const p of ['html', 'html-b']) {
+      assert.match(index, new RegExp(`href="${p}/index\\.html"`));
+      assert.match(index, new RegExp(`href="${p}/table3\\.md"`));
+    }
+    assert.match(readFileSync(join(dir, 'reports', 'index.md'), 'utf8'), /\[.*Table 3.*\]\(html-b\/table3\.md\)/);
+  });
+
+  it('a no-op repro leaves the page as it was; `report` of a profile without results says how to get them', () => {
+    const page = join(b, 'index.html');
     const was = readFileSync(page);
     const again = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html-b']);
     assert.equal(again.code, 0, again.out.slice(-3000));
     assert.match(again.out, /repro \(html-b\): \d+ cached, 0 ran/);
     assert.match(again.out, /unchanged since it was assembled/);
     assert.ok(readFileSync(page).equals(was), 'the page bytes are the same');
-    const other = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html']);
+    const other = cli(dir, ['report', '--profile', 'html']);
     assert.equal(other.code, 0, other.out.slice(-3000));
-    assert.match(other.out, /repro \(html\): \d+ cached, 0 ran/);
-    assert.doesNotMatch(other.out, /unchanged since/);
-    assert.match(readFileSync(page, 'utf8'), /profile <code>html<\/code>/);
+    assert.match(other.out, /html report of profile html: .*reports\/html\/index\.html \(\d+ reports/);
+    const empty = cli(dir, ['report', '--profile', 'demo']);
+    assert.equal(empty.code, 0, empty.out.slice(-3000));
+    assert.match(empty.out, /html report of profile demo: .*reports\/demo\/index\.html \(0 reports/);
+    assert.match(readFileSync(join(dir, 'reports', 'demo', 'index.html'), 'utf8'), /run <code>npx tsx pipeline\.ts repro all --profile demo<\/code>/);
+    assert.match(readFileSync(join(dir, 'reports', 'index.md'), 'utf8'), /## Profile `demo`\n\n- \[the HTML report\][^\n]*\n- no report is up to date yet/);
+    assert.ok(readFileSync(join(a, 'index.html')).equals(pageA), "profile html's page changed");
   });
 });

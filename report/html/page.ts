@@ -72,7 +72,12 @@ function runsSection(m: PageModel): string {
   ].join('\n');
 }
 
-export function renderReportPage(m: PageModel, fingerprint?: string): string {
+export interface PageLinks {
+  /** The index of every profile's results, relative to the page (reports/index.html). */
+  readonly allProfiles?: string;
+}
+
+export function renderReportPage(m: PageModel, fingerprint?: string, links: PageLinks = {}): string {
   const sections = m.reports.map((r) => reportSection(r, m.nodes));
   const users = usersOf(m.nodes);
   const articles = [...m.nodes.values()]
@@ -86,7 +91,9 @@ export function renderReportPage(m: PageModel, fingerprint?: string): string {
     : '';
   const body = [
     missing,
-    m.reports.length === 0 ? '<p class="notice">No report node is up to date yet: run <code>npx tsx pipeline.ts repro all</code>.</p>' : '',
+    m.reports.length === 0
+      ? `<p class="notice">No report node of profile <code>${esc(m.profile.name)}</code> is up to date yet: run <code>npx tsx pipeline.ts repro all --profile ${esc(m.profile.name)}</code>.</p>`
+      : '',
     ...sections.map((s) => s.html),
     `<section class="block" id="profile" aria-labelledby="profile-h"><h2 id="profile-h">Profile <code>${esc(m.profile.name)}</code>: effective parameters</h2>${overrides}` +
       `<pre class="yaml">${esc(YAML.stringify(m.profile.params, { lineWidth: 100 }).trimEnd())}</pre></section>`,
@@ -102,6 +109,7 @@ export function renderReportPage(m: PageModel, fingerprint?: string): string {
     { href: '#profile', label: 'Profile' },
     { href: '#runs', label: 'Runs' },
     { href: '#provenance', label: 'Provenance' },
+    ...(links.allProfiles !== undefined ? [{ href: links.allProfiles, label: 'All profiles' }] : []),
   ];
   const subtitle = `profile <code>${esc(m.profile.name)}</code> · ${m.reports.length} reports · ${m.nodes.size} nodes · assembled ${esc(m.generatedAt)} from <code>artifacts/</code>`;
   return pageShell({ title: m.title, subtitle, nav, body, ...(fingerprint !== undefined ? { fingerprint } : {}) });

@@ -1,5 +1,5 @@
 /**
- * Writes reports/index.html. The driver assembles the page after a run (and on `report`) instead
+ * Writes a profile's page, reports/<profile>/index.html. The driver assembles the page after a run (and on `report`) instead
  * of a cached node computing it: the page shows provenance (timings, hosts, backends, the run log)
  * that is recorded in SQLite and is not a function of any node key, so a cached node holding it
  * would either be stale or need a key that changes with every run.
@@ -13,9 +13,11 @@ import { collectPage, type CollectOptions } from './collect.ts';
 import { loadMarkdownRenderer } from './markdown.ts';
 import type { PageModel } from './model.ts';
 import { PAGE_FINGERPRINT, renderReportPage } from './page.ts';
+import { profileReportsDir } from '../reports-dir.ts';
 
 export interface WrittenPage {
   readonly path: string;
+  readonly profile: string;
   /** The page on disk already showed this model, rendered by this code: it was left as it was. */
   readonly unchanged: boolean;
   readonly reports: number;
@@ -63,13 +65,21 @@ export function recordedFingerprint(file: string): string | undefined {
   }
 }
 
-export async function writeHtmlReport(o: CollectOptions, file = join(o.ws.root, 'reports', 'index.html')): Promise<WrittenPage> {
+/** Where a profile's page goes unless `--out` says otherwise. */
+export const defaultPagePath = (root: string, profile: string): string => join(profileReportsDir(root, profile), 'index.html');
+
+/**
+ * Without `file` the page goes to its profile's folder under reports/ and links up to the index of
+ * every profile (a page written elsewhere with --out has no such neighbour).
+ */
+export async function writeHtmlReport(o: CollectOptions, file?: string): Promise<WrittenPage> {
+  const path = file ?? defaultPagePath(o.ws.root, o.profile);
   const model = await collectPage(o);
   const fingerprint = pageFingerprint(model);
-  const unchanged = recordedFingerprint(file) === fingerprint;
+  const unchanged = recordedFingerprint(path) === fingerprint;
   if (!unchanged) {
     await loadMarkdownRenderer();
-    writeFileAtomic(file, renderReportPage(model, fingerprint));
+    writeFileAtomic(path, renderReportPage(model, fingerprint, file === undefined ? { allProfiles: '../index.html' } : {}));
   }
-  return { path: file, unchanged, reports: model.reports.length, nodes: model.nodes.size, missing: model.missing };
+  return { path, profile: o.profile, unchanged, reports: model.reports.length, nodes: model.nodes.size, missing: model.missing };
 }
