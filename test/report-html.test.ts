@@ -264,6 +264,24 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     assert.match(readFileSync(join(out, 'compare.md'), 'utf8'), /## Parameters that differ/);
   });
 
+  it('compare with a profile that has no results fits 100 columns: one-sided cells counted, -v lists them', () => {
+    const out = join(dir, 'cmp-demo');
+    const r = cli(dir, ['compare', 'html', 'demo', '--out', out]);
+    assert.equal(r.code, 0, r.out.slice(-3000));
+    const lines = r.out.trimEnd().split('\n');
+    const wide = lines.filter((l) => [...l].length > 100);
+    assert.deepEqual(wide, [], 'lines wider than 100 columns');
+    assert.match(r.out, /Parameters that differ:/);
+    assert.doesNotMatch(r.out, /\bmissing\b/, 'one-sided cells are listed');
+    const oneSided = csvOf(join(out, 'compare.csv')).filter((l) => l['status'] === 'only-a');
+    assert.ok(oneSided.length >= 10, `${oneSided.length} cells only in A`);
+    const counted = [...r.out.matchAll(/^ {2}(\d+) only in A: not listed/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(counted, oneSided.length);
+    const all = cli(dir, ['compare', 'html', 'demo', '--out', out, '-v']);
+    assert.equal(all.code, 0, all.out.slice(-3000));
+    assert.equal([...all.out.matchAll(/ missing\s*$/gm)].length, oneSided.length);
+  });
+
   it('compare of two past runs by their log ids', () => {
     const log = cli(dir, ['log']);
     const ids = [...log.out.matchAll(/^run (\d+)/gm)].map((m) => m[1]!);

@@ -5,7 +5,7 @@
  * would either be stale or need a key that changes with every run.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sha256 } from '../../engine/canonical-json.ts';
 import { codeRoot, sourceClosure } from '../../engine/source-digest.ts';
 import { writeFileAtomic } from '../../ml/atomic-write.ts';
@@ -79,6 +79,10 @@ export async function writeHtmlReport(o: CollectOptions, file?: string): Promise
   const unchanged = recordedFingerprint(path) === fingerprint;
   if (!unchanged) {
     await loadMarkdownRenderer();
+    // In the profile's folder, the tables and figures the page shows sit beside it (as `repro`
+    // publishes them), so the folder is whole even where no run of this checkout published them.
+    if (file === undefined)
+      for (const r of model.reports) for (const f of r.files) if (!f.name.endsWith('.txt')) writeFileAtomic(join(dirname(path), f.name), f.content);
     writeFileAtomic(path, renderReportPage(model, fingerprint, file === undefined ? { allProfiles: '../index.html' } : {}));
   }
   return { path, profile: o.profile, unchanged, reports: model.reports.length, nodes: model.nodes.size, missing: model.missing };
