@@ -8,7 +8,8 @@ import YAML from 'yaml';
 import { esc, fmtSeconds } from './escape.ts';
 import { nodeAnchor, type PageModel, type RunView } from './model.ts';
 import { nodeRef, provenanceArticle, usersOf } from './provenance.ts';
-import { reportSection } from './sections.ts';
+import { emptyReasons, reportSection } from './sections.ts';
+import { sharedIntroKeys, sharedIntroSection } from './shared-intro.ts';
 import { CSS, SCRIPT } from './style.ts';
 
 /** The name of the head's meta element that holds the page's fingerprint (write.ts). */
@@ -78,7 +79,9 @@ export interface PageLinks {
 }
 
 export function renderReportPage(m: PageModel, fingerprint?: string, links: PageLinks = {}): string {
-  const sections = m.reports.map((r) => reportSection(r, m.nodes));
+  const shared = sharedIntroKeys(m.reports);
+  const why = emptyReasons(m.profile.name, m.profile.params);
+  const sections = m.reports.map((r) => reportSection(r, m.nodes, { shared, why }));
   const users = usersOf(m.nodes);
   const articles = [...m.nodes.values()]
     .sort((a, b) => a.nodeId.localeCompare(b.nodeId) || a.key.localeCompare(b.key))
@@ -91,6 +94,7 @@ export function renderReportPage(m: PageModel, fingerprint?: string, links: Page
     : '';
   const body = [
     missing,
+    sharedIntroSection(m.reports, m.nodes, shared),
     m.reports.length === 0
       ? `<p class="notice">No report node of profile <code>${esc(m.profile.name)}</code> is up to date yet: run <code>npx tsx pipeline.ts repro all --profile ${esc(m.profile.name)}</code>.</p>`
       : '',
@@ -105,6 +109,7 @@ export function renderReportPage(m: PageModel, fingerprint?: string, links: Page
       '</section>',
   ].join('\n');
   const nav = [
+    ...(shared.size > 0 ? [{ href: '#about', label: 'About' }] : []),
     ...sections.map((s) => ({ href: `#${s.anchor}`, label: s.title.split(/ — |: /)[0]! })),
     { href: '#profile', label: 'Profile' },
     { href: '#runs', label: 'Runs' },
