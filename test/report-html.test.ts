@@ -212,6 +212,56 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
       await page.locator('#r-table_table3').scrollIntoViewIfNeeded();
       assert.ok((await page.$eval('html', (el) => el.scrollWidth)) <= 390, 'the page is wider than a phone');
       await page.screenshot({ path: join(shots, 'report-phone.png'), fullPage: false });
+
+      // On a phone a result table wider than the screen names the columns out of sight, above it;
+      // scrolled to its end, the cue goes.
+      const blocks = page.locator('#r-table_table3 .grid-block');
+      let overflowing = 0;
+      for (let i = 0; i < (await blocks.count()); i++) {
+        const block = blocks.nth(i);
+        const hidden = await block.evaluate((b) => {
+          const right = b.querySelector('.scroll')!.getBoundingClientRect().right;
+          return [...b.querySelectorAll('thead th:not(.corner)')].filter((th) => th.getBoundingClientRect().right > right + 1).map((th) => th.textContent);
+        });
+        const cue = block.locator('.scroll-cue');
+        if (hidden.length === 0) {
+          assert.equal(await cue.isVisible(), false);
+          continue;
+        }
+        overflowing++;
+        assert.equal(await cue.isVisible(), true, `no cue above a table with ${hidden.join(', ')} out of sight`);
+        assert.match(await cue.innerText(), new RegExp(`${hidden.length} more columns? \\(${hidden.map((h) => h!.replace(/[*]/g, '\\*')).join(', ')}\\)`));
+        await block.locator('.scroll').evaluate((el) => el.scrollTo({ left: el.scrollWidth }));
+        await page.waitForFunction((el) => (el as { hidden?: boolean } | null)?.hidden === true, await cue.elementHandle());
+      }
+      assert.ok(overflowing > 0, 'no result table is wider than a phone: the cue is untested');
+      await page.setViewportSize({ width: 1280, height: 900 });
+      assert.equal(await page.locator('.scroll-cue:visible').count(), 0, 'a cue on a wide screen');
+
+      // The banner and the profile's notes once, above the reports, not in each section.
+      assert.equal(await page.locator('#about blockquote', { hasText: 'SYNTHETIC DATA' }).count(), 1);
+      assert.equal(await page.locator('section.report blockquote', { hasText: 'SYNTHETIC DATA' }).count(), 0);
+      assert.equal(await page.locator('#main li', { hasText: /^Images used:/ }).count(), 1);
+
+      // A grid column with no value at all says why, in its block: ResNet-34 is not in the profile.
+      const empties = await page.$$eval('table.grid', (ts) =>
+        ts.map((t) => {
+          const heads = [...t.querySelectorAll('thead th:not(.corner)')].map((th) => th.textContent ?? '');
+          const rows = [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td .ours')].map((o) => o.textContent));
+          return {
+            block: t.querySelector('thead th.corner')?.textContent ?? '',
+            empty: heads.filter((_, j) => rows.every((r) => r[j] === '—')),
+            all: heads.length,
+            why: t.closest('.grid-block')?.querySelector('.why')?.textContent ?? '',
+          };
+        }),
+      );
+      assert.ok(empties.some((e) => e.block === 'ResNet-34' && e.empty.length === e.all));
+      for (const e of empties) {
+        if (e.empty.length === 0) assert.equal(e.why, '', `${e.block}: a reason without an empty column`);
+        else if (e.empty.length === e.all) assert.match(e.why, e.block === 'ResNet-34' ? /profile html does not train a ResNet-34/ : /^No values: /);
+        else assert.ok(e.why.startsWith(`${e.empty.join(', ')}: no values: no node of profile html computes`), `${e.block}: ${e.why}`);
+      }
       assert.deepEqual(errors, []);
       console.log(`# screenshots: ${shots} (report-desktop.png, report-panel.png, report-phone.png)`);
     } finally {
