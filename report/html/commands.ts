@@ -5,9 +5,9 @@
  * `compare` lives in ../compare-command.ts.
  */
 import type { Command } from 'commander';
-import { loadProject, type GlobalOpts, type ReproOutcome } from '../../engine/cli.ts';
-import { resolveTargets } from '../../engine/graph.ts';
-import type { Project } from '../../engine/project.ts';
+import { loadProject, type GlobalOpts, type ReproOutcome } from '../../engine/cli/program.ts';
+import { resolveTargets } from '../../engine/plan/graph.ts';
+import type { Project } from '../../engine/core/project.ts';
 import { shownPath, writeReportsIndex } from '../reports-dir.ts';
 import { writeHtmlReport, type WrittenPage } from './write.ts';
 
