@@ -5,7 +5,7 @@
  * are; the labels are drawn with the figures' font (fonts.ts, resvg), the images copied in pixel
  * for pixel.
  */
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { PNG } from 'pngjs';
 import type { ImageSet } from '../ml/data/image-set.ts';
 import { Rng } from '../ml/random.ts';
