@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { esc } from './html/escape.ts';
 
 /** The top folder of published results under a workspace root. */
