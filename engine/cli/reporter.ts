@@ -20,7 +20,7 @@ const progressBars = (): typeof cliProgress => (bars ??= createRequire(import.me
 
 export interface ReporterOptions {
   readonly tty: boolean;
-  /** Print cached nodes one by one (always done in dry runs). */
+  /** Print cached nodes one by one (otherwise a dry run counts them in one line). */
   readonly verbose: boolean;
   readonly dryRun: boolean;
   readonly write: (line: string) => void;
@@ -76,7 +76,7 @@ export class Reporter {
         return;
       case 'cached':
         this.run?.cachedNode(e.node);
-        if (this.o.verbose || this.o.dryRun) this.line(`  cached    ${e.node}`);
+        if (this.o.verbose) this.line(`  cached    ${e.node}`);
         return;
       case 'would-run': {
         const how = e.calibration
