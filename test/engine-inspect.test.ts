@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 import { compareLabels, fitPairs, paramPairs } from '../engine/cli/format.ts';
+import { Reporter } from '../engine/cli/reporter.ts';
 
 /** What a person sees: show, lineage, log, dag and status on a finished toy run. Stages run inline (in the CLI process): process isolation is covered by engine-crash. */
 
@@ -102,4 +103,27 @@ test('long parameters are elided to the room left, saying how many were left out
   assert.equal(fitPairs(pairs, 3), '…+6', 'only the count when no pair fits');
   assert.equal(fitPairs(pairs, 2), '', 'nothing when not even the count fits');
   assert.deepEqual(['evals[10]', 'evals[1]', 'data', 'evals[2]'].sort(compareLabels), ['data', 'evals[1]', 'evals[2]', 'evals[10]']);
+});
+
+test('a dry run folds the reasons a node would run into 100 columns, losing no word', () => {
+  const out: string[] = [];
+  const r = new Reporter({ tty: false, verbose: false, dryRun: true, write: (l) => out.push(l) });
+  const reasons = [
+    '98 inputs come from 97 nodes that would run (evaluate@q3-ResNet-50-ResNet-50-D-std-lr0.05-none, evaluate@q3-ResNet-50-ResNet-50-D-std-lr0.05-rot10, …)',
+    'this node reruns unless their bytes come out identical',
+  ];
+  r.handle({ type: 'would-run', node: 'table@table1', key: undefined, reasons, estimateSeconds: 2 });
+  const lines = out.join('\n').split('\n');
+  assert.deepEqual(
+    lines.filter((l) => l.length > 100),
+    [],
+  );
+  assert.match(lines[0]!, /^ {2}to run {4}table@table1 /);
+  assert.equal(
+    lines
+      .slice(1)
+      .map((l) => l.trim())
+      .join(' '),
+    `because ${reasons.join('; ')}`,
+  );
 });

@@ -84,3 +84,17 @@ export function compareLabels(a: string, b: string): number {
   if (an !== bn) return an < bn ? -1 : 1;
   return Number(ai ?? -1) - Number(bi ?? -1);
 }
+
+/** `text` folded at spaces into lines of at most `width` columns (a longer word keeps a line of its own). */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines;
+}

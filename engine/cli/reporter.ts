@@ -3,6 +3,7 @@ import type cliProgress from 'cli-progress';
 import type { ProgressEvent } from '../../contracts/progress.ts';
 import type { ReproEvent } from '../run/events.ts';
 import { RunProgress, type RunProgressState } from '../run/run-progress.ts';
+import { WIDTH, wrapText } from './format.ts';
 
 /**
  * cli-progress (and the readline and stream modules it loads) only when a terminal shows bars:
@@ -83,7 +84,9 @@ export class Reporter {
           ? `calibrated on ${e.calibration.samples} run${e.calibration.samples > 1 ? 's' : ''} of ${e.calibration.basis}`
           : 'formula, not yet measured here';
         const est = e.estimateSeconds !== undefined ? `  (~${fmtDuration(e.estimateSeconds)}, ${how})` : '';
-        this.line(`  to run    ${e.node}${est}\n              because ${e.reasons.join('; ')}`);
+        // The reasons fold to the terminal's 100 columns under their 14-column indent.
+        const because = wrapText(`because ${e.reasons.join('; ')}`, WIDTH - 14).map((l) => `              ${l}`);
+        this.line(`  to run    ${e.node}${est}\n${because.join('\n')}`);
         return;
       }
       case 'waiting': {
