@@ -6,7 +6,7 @@
  * keys: node keys hash the sources, never the bundle.
  */
 import { fileURLToPath } from 'node:url';
-import { launchSpecPath, runCompiledIfFresh } from './engine/launcher.ts';
+import { launchSpecPath, runCompiledIfFresh } from './engine/fast-start/launcher.ts';
 
 const compiled = launchSpecPath(fileURLToPath(new URL('./dist', import.meta.url)), 'pipeline');
 if (!(await runCompiledIfFresh(compiled, (s) => import(s), import.meta.resolve))) await import('./experiments/cli.ts');

@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildEntry } from '../engine/bundle.ts';
+import { buildEntry } from '../engine/fast-start/bundle.ts';
 import { snakefile } from './dag/snakefile.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -32,7 +32,7 @@ function cli(dir: string, args: string[]): string {
   });
 }
 
-/** "1m05s", "42s", "3.5s", "1h02m" (engine/reporter.ts fmtDuration). */
+/** "1m05s", "42s", "3.5s", "1h02m" (engine/cli/reporter.ts fmtDuration). */
 function parseDuration(s: string): number {
   const h = /(\d+)h/.exec(s)?.[1];
   const mnt = /(\d+)m(?!s)/.exec(s)?.[1];

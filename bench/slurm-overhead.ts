@@ -28,7 +28,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { buildCompiledWorker, buildEntry } from '../engine/bundle.ts';
+import { buildCompiledWorker, buildEntry } from '../engine/fast-start/bundle.ts';
 import { snakefile } from './dag/snakefile.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -2,9 +2,9 @@
  * Accumulates the nodes of one profile's graph. Experiments share upstream nodes (the datasets,
  * D_R, the evaluation settings), so adding an id twice is allowed when the spec is the same.
  */
-import { UserError } from '../engine/result.ts';
-import { canonicalJson } from '../engine/canonical-json.ts';
-import type { NodeRef, NodeSpec } from '../engine/project.ts';
+import { UserError } from '../engine/core/result.ts';
+import { canonicalJson } from '../engine/core/canonical-json.ts';
+import type { NodeRef, NodeSpec } from '../engine/core/project.ts';
 
 export class GraphBuilder {
   private readonly byId = new Map<string, NodeSpec>();

@@ -5,7 +5,7 @@
  * tables are printed.
  */
 import { Option } from 'commander';
-import { buildCli, main, positiveInt } from '../engine/cli.ts';
+import { buildCli, main, positiveInt } from '../engine/cli/program.ts';
 import { project } from './project.ts';
 import { BACKEND_CHOICES, BACKEND_ENV } from '../ml/backend/choice.ts';
 import { describeArtifact, previewDataset } from '../report/artifact-views.ts';
@@ -40,5 +40,5 @@ program
     process.stdout.write(`${await previewDataset(root, target, { ...o, ...(db !== undefined ? { db } : {}) })}\n`);
   });
 
-// Not awaited: the compiled CLI is CommonJS (engine/bundle.ts); main reports its own errors.
+// Not awaited: the compiled CLI is CommonJS (engine/fast-start/bundle.ts); main reports its own errors.
 void main(program);

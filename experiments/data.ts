@@ -2,9 +2,9 @@
  * The data half of every experiment: D (synthetic or CIFAR-10), D_R (built through an
  * adversarially trained f_A, or fetched), and optionally D_NR; plus the shared evaluation node.
  */
-import type { NodeRef } from '../engine/project.ts';
-import { UserError } from '../engine/result.ts';
-import { nodeId, segment } from '../engine/sweep.ts';
+import type { NodeRef } from '../engine/core/project.ts';
+import { UserError } from '../engine/core/result.ts';
+import { nodeId, segment } from '../engine/plan/sweep.ts';
 import type { AttackPresetName } from '../ml/attacks/config.ts';
 import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
 import { buildDnr } from '../stages/build-dnr.ts';

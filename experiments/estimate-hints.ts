@@ -3,9 +3,9 @@
  * size of the training or test set, and for evaluations and D_R/D_NR construction the forward
  * cost of the model they attack, found by following the graph to the train node behind it.
  */
-import type { NodeSpec } from '../engine/project.ts';
-import { refsOf } from '../engine/project.ts';
-import type { EstimateHints } from '../engine/stage.ts';
+import type { NodeSpec } from '../engine/core/project.ts';
+import { refsOf } from '../engine/core/project.ts';
+import type { EstimateHints } from '../engine/core/stage.ts';
 import { modelConfigSchema } from '../ml/models/config.ts';
 import { forwardSeconds } from '../ml/models/cost.ts';
 

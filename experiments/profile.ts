@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../ml/backend/choice.ts';
-import { defaultSlurm, slurmSettingsSchema } from '../engine/slurm-config.ts';
+import { defaultSlurm, slurmSettingsSchema } from '../engine/exec/slurm/config.ts';
 import { ATTACK_PRESETS } from '../ml/attacks/config.ts';
 import { adversarialSchema, lrScheduleSchema } from '../stages/train.ts';
 import { syntheticParams } from '../stages/synthetic-dataset.ts';

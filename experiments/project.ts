@@ -4,7 +4,7 @@
  * truth on synthetic data), all.
  */
 import { availableParallelism } from 'node:os';
-import type { Project } from '../engine/project.ts';
+import type { Project } from '../engine/core/project.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 import { buildDnr } from '../stages/build-dnr.ts';
 import { buildDr } from '../stages/build-dr.ts';

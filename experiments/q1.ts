@@ -2,8 +2,8 @@
  * Question 1 (Figures 1 and 2): one model trained with snapshots; every snapshot evaluated under
  * Figure 1's spatial attacks and Figure 2's L-inf PGD attacks.
  */
-import { UserError } from '../engine/result.ts';
-import { nodeId, segment } from '../engine/sweep.ts';
+import { UserError } from '../engine/core/result.ts';
+import { nodeId, segment } from '../engine/plan/sweep.ts';
 import { snapshotSteps } from '../ml/train/schedule.ts';
 import { figure } from '../stages/figure.ts';
 import { snapshot } from '../stages/snapshot.ts';

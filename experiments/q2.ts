@@ -2,8 +2,8 @@
  * Question 2 (Figure 3): each model trained on D_mix(alpha) for every alpha, evaluated under its
  * attacks. Adding an alpha to params.yaml adds one branch per model and redraws the figure.
  */
-import { UserError } from '../engine/result.ts';
-import { segment } from '../engine/sweep.ts';
+import { UserError } from '../engine/core/result.ts';
+import { segment } from '../engine/plan/sweep.ts';
 import { figure } from '../stages/figure.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';

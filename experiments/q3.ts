@@ -3,7 +3,7 @@
  * learning rate, evaluated under every spatial attack. Table 1 keeps the best run per cell; Tables
  * 2-4 list PTN's, STN's and G-ResNet's runs.
  */
-import { segment } from '../engine/sweep.ts';
+import { segment } from '../engine/plan/sweep.ts';
 import { table, type TableCellSpec } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';

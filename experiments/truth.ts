@@ -5,8 +5,8 @@
  * It reads which models exist from the figure and table nodes the Q1-Q3 builders added, so those
  * builders stay unaware of it. On CIFAR-10 no probe exists and the report says why.
  */
-import type { NodeRef, NodeSpec } from '../engine/project.ts';
-import { segment } from '../engine/sweep.ts';
+import type { NodeRef, NodeSpec } from '../engine/core/project.ts';
+import { segment } from '../engine/plan/sweep.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 import { datasetQuality } from '../stages/dataset-quality.ts';
 import type { FigureParams } from '../stages/figure.ts';

@@ -4,9 +4,9 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { OutputRow, NodeRow } from '../engine/db.ts';
-import { UserError } from '../engine/result.ts';
-import { openWorkspace } from '../engine/workspace.ts';
+import type { OutputRow, NodeRow } from '../engine/state/db.ts';
+import { UserError } from '../engine/core/result.ts';
+import { openWorkspace } from '../engine/state/workspace.ts';
 import { DATASET_MAGIC, openDataset } from '../ml/data/dataset-file.ts';
 import { datasetSummary, formatDatasetSummary } from '../ml/data/summary.ts';
 import { readArchiveHeader } from '../ml/models/archive.ts';

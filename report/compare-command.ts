@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import type { GlobalOpts } from '../engine/cli.ts';
-import type { Project } from '../engine/project.ts';
-import { openWorkspace } from '../engine/workspace.ts';
+import type { GlobalOpts } from '../engine/cli/program.ts';
+import type { Project } from '../engine/core/project.ts';
+import { openWorkspace } from '../engine/state/workspace.ts';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
 import { compareSides, comparisonCsv, comparisonMarkdown, comparisonText, type CompareSide } from './compare.ts';
 import { parseSide, profileSide, runSide, type SideSpec } from './compare-sides.ts';

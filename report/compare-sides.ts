@@ -3,13 +3,13 @@
  * date now for that profile and its --set overrides; a run side is the report nodes as that run
  * left them: those it executed, else the latest executed before it in the same profile.
  */
-import { loadProject } from '../engine/cli.ts';
-import type { LineageDb } from '../engine/db.ts';
-import type { Project } from '../engine/project.ts';
-import { UserError } from '../engine/result.ts';
-import type { BlobStore } from '../engine/store.ts';
-import { upToDate } from '../engine/up-to-date.ts';
-import type { Workspace } from '../engine/workspace.ts';
+import { loadProject } from '../engine/cli/program.ts';
+import type { LineageDb } from '../engine/state/db.ts';
+import type { Project } from '../engine/core/project.ts';
+import { UserError } from '../engine/core/result.ts';
+import type { BlobStore } from '../engine/state/store.ts';
+import { upToDate } from '../engine/plan/up-to-date.ts';
+import type { Workspace } from '../engine/state/workspace.ts';
 import type { CompareSide } from './compare.ts';
 import { orderedReportNodes, readReportDir, upstreamNodes } from './html/collect.ts';
 import type { ReportFile } from './html/model.ts';

@@ -5,7 +5,7 @@
  * per panel, series and x; any other CSV one per numeric field of each line, keyed by its text
  * fields. A cell present on one side only is kept, marked missing on the other.
  */
-import { canonicalJson } from '../engine/canonical-json.ts';
+import { canonicalJson } from '../engine/core/canonical-json.ts';
 import { csvNumber, csvObjects, csvShape, parseCsv } from './html/csv.ts';
 import type { ProvenanceNode, ReportFile } from './html/model.ts';
 

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReproOutcome } from '../engine/cli.ts';
+import type { ReproOutcome } from '../engine/cli/program.ts';
 import { writeFileAtomic } from '../ml/atomic-write.ts';
 import { regimeFromGroundTruth, withRegimeLine } from './regime-line.ts';
 

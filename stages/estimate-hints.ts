@@ -1,4 +1,4 @@
-import type { EstimateHints } from '../engine/stage.ts';
+import type { EstimateHints } from '../engine/core/stage.ts';
 
 /** A numeric hint the graph attached to a node (experiments/estimate-hints.ts), or `fallback` where it had none. */
 export function hintNumber(hints: EstimateHints, key: string, fallback: number): number {

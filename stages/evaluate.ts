@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 import { ATTACK_PRESETS, AttackConfigSchema, type AttackConfig } from '../ml/attacks/config.ts';
 import { gridSpec, type GridName } from '../ml/attacks/grids.ts';
 import { NODE_OVERHEAD_SECONDS } from '../ml/models/cost.ts';

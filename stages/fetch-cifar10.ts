@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 
 /**
  * CIFAR-10 (D): downloaded from the official URL (resumable, size and MD5 checked), or read from a

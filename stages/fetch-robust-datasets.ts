@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 
 /**
  * Ilyas et al.'s published D_R and D_NR (D_det, D_rand), downloaded or read locally, converted from

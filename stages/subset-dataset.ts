@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 
 /**
  * A seeded, class-balanced subset of a dataset artifact (`data.trainCount`, `data.testCount`,

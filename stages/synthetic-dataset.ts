@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 
 /**
  * The planted-feature synthetic dataset (SPEC.md): per class a robust low-frequency pattern and a

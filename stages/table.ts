@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 
 /**
  * Tables 1-4 (Q3): gathers the evaluation results of every trained run and writes the table with

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/stage.ts';
+import { defineStage } from '../engine/core/stage.ts';
 import { modelConfigSchema } from '../ml/models/config.ts';
 import { NODE_OVERHEAD_SECONDS, forwardSeconds, trainingFactor } from '../ml/models/cost.ts';
 import { hintNumber } from './estimate-hints.ts';

@@ -31,7 +31,7 @@ test('repro starts with the warning when the native backend is unavailable, and 
       encoding: 'utf8',
       env: { ...process.env, ...env },
     });
-  // "~42s", "~3m05s", "~1h02m" (engine/reporter.ts fmtDuration), in seconds.
+  // "~42s", "~3m05s", "~1h02m" (engine/cli/reporter.ts fmtDuration), in seconds.
   const estimate = (out: string) => {
     const t = new RegExp(`to run +${target} +\\(~([0-9hms.]+),`).exec(out)?.[1] ?? '';
     return Number(/(\d+)h/.exec(t)?.[1] ?? 0) * 3600 + Number(/(\d+)m(?!s)/.exec(t)?.[1] ?? 0) * 60 + Number(/([\d.]+)s/.exec(t)?.[1] ?? 0);

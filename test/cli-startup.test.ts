@@ -3,7 +3,7 @@
  * not tfjs (only nodes need it) and none of the packages that only some stages use (vega and
  * vega-lite for figures, marked for the HTML page, tar for downloads). Together they were about
  * 0.6 s of every `status`, `show` and no-op `repro` on this machine. Nor the `bindings` package:
- * better-sqlite3 is given its addon's path (engine/db.ts), where bindings' search cost about 35 ms.
+ * better-sqlite3 is given its addon's path (engine/state/db.ts), where bindings' search cost about 35 ms.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import { buildEntry } from '../engine/bundle.ts';
+import { buildEntry } from '../engine/fast-start/bundle.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Inside the checkout, so the bundle's packages resolve from its node_modules.

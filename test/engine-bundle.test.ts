@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { after, test } from 'node:test';
-import { buildEntry, lazyBuiltin } from '../engine/bundle.ts';
-import { cachePath, writeCache } from '../engine/launcher.ts';
+import { buildEntry, lazyBuiltin } from '../engine/fast-start/bundle.ts';
+import { cachePath, writeCache } from '../engine/fast-start/launcher.ts';
 
 /**
- * The compiled CLI (engine/bundle.ts) runs a CommonJS bundle through engine/launcher.ts with V8's
+ * The compiled CLI (engine/fast-start/bundle.ts) runs a CommonJS bundle through engine/fast-start/launcher.ts with V8's
  * code cache. A cache must never run code other than the bundle's: not after a rebuild (even one
  * of the same length, which V8 alone would accept), not when corrupt, not when V8 refuses it.
  */
@@ -198,7 +198,7 @@ test('a TypeScript entry runs its fresh build in-process, and its sources when t
   const specFile = join(dir, 'out', 'probe.launch.json');
   writeFileSync(
     front,
-    `import { runCompiledIfFresh } from ${JSON.stringify(join(ROOT, 'engine', 'launcher.ts'))};
+    `import { runCompiledIfFresh } from ${JSON.stringify(join(ROOT, 'engine', 'fast-start', 'launcher.ts'))};
 if (!(await runCompiledIfFresh(${JSON.stringify(specFile)}, (s) => import(s), import.meta.resolve))) process.stdout.write(JSON.stringify({ version: 'source' }) + '\\n');
 `,
   );

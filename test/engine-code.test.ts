@@ -4,10 +4,10 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CodeChangedError, loadedCode, recordLoadedCode } from '../engine/code-check.ts';
-import type { Project } from '../engine/project.ts';
-import { runStage } from '../engine/stage-runner.ts';
-import type { NodeTask } from '../engine/worker-protocol.ts';
+import { CodeChangedError, loadedCode, recordLoadedCode } from '../engine/run/code-check.ts';
+import type { Project } from '../engine/core/project.ts';
+import { runStage } from '../engine/run/stage-runner.ts';
+import type { NodeTask } from '../engine/run/worker-protocol.ts';
 import { ToyWorkspace, baseParams, copyToyProject } from './helpers/toy-workspace.ts';
 import { waitFor } from './helpers/wait-for.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The compiled worker (engine/bundle.ts buildCompiledWorker, engine/compiled-worker.ts): the local
+ * The compiled worker (engine/fast-start/bundle.ts buildCompiledWorker, engine/fast-start/compiled-worker.ts): the local
  * executor forks it while its sources are unchanged, it computes what the tsx worker computes, a
  * source edited after the build sends the next workers back to tsx, and a stale one started
  * anyway refuses to run. Slurm jobs run the compiled Slurm worker the same way.
@@ -10,10 +10,10 @@ import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { buildCompiledWorker } from '../engine/bundle.ts';
-import { compiledWorkerFiles, freshCompiledWorker } from '../engine/compiled-worker.ts';
-import { STALE_EXIT } from '../engine/launcher.ts';
-import { codeRoot } from '../engine/source-digest.ts';
+import { buildCompiledWorker } from '../engine/fast-start/bundle.ts';
+import { compiledWorkerFiles, freshCompiledWorker } from '../engine/fast-start/compiled-worker.ts';
+import { STALE_EXIT } from '../engine/fast-start/launcher.ts';
+import { codeRoot } from '../engine/core/source-digest.ts';
 import { SlurmToyWorkspace, slurmParams, slurmSkipReason } from './helpers/slurm.ts';
 import { ToyWorkspace, baseParams, copyToyProject } from './helpers/toy-workspace.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { compiledWorkerFiles, freshCompiledWorker } from '../engine/compiled-worker.ts';
+import { compiledWorkerFiles, freshCompiledWorker } from '../engine/fast-start/compiled-worker.ts';
 
 /**
  * A checkout copied with `cp -a` (or moved) keeps its dist/ with the sources' sizes and mtimes. Its
@@ -37,10 +37,14 @@ function makeBuiltCheckout(root: string): void {
     cpSync(join(ROOT, f), join(root, f), { preserveTimestamps: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'engine/bundle.ts', 'experiments/cli.ts', 'pipeline', '--worker', 'experiments/project.ts'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'engine/fast-start/bundle.ts', 'experiments/cli.ts', 'pipeline', '--worker', 'experiments/project.ts'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -82,7 +86,7 @@ test("a copied checkout's compiled workers are its own, fresh until one of its s
   const project = pathToFileURL(join(copy, 'experiments', 'project.ts')).href;
   assert.equal(freshCompiledWorker(project), compiledWorkerFiles(project).launcher);
   assert.ok(compiledWorkerFiles(project).launcher.startsWith(copy), 'the worker is looked up in the copy');
-  appendFileSync(join(copy, 'engine', 'worker.ts'), '\n// edited in the copy\n');
+  appendFileSync(join(copy, 'engine', 'run', 'worker.ts'), '\n// edited in the copy\n');
   assert.equal(freshCompiledWorker(project), undefined, "the copy's worker is stale after an edit of its own sources");
   assert.equal(
     freshCompiledWorker(pathToFileURL(join(original, 'experiments', 'project.ts')).href),

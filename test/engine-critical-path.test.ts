@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { pathLengths, PrioritySemaphore } from '../engine/critical-path.ts';
+import { pathLengths, PrioritySemaphore } from '../engine/plan/critical-path.ts';
 import { ToyWorkspace } from './helpers/toy-workspace.ts';
 
 /** Longest-path-first scheduling: the path lengths, the priority semaphore, and repro's order. */

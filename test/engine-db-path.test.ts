@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { LineageDb } from '../engine/db.ts';
+import { LineageDb } from '../engine/state/db.ts';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 
 /** --db keeps the lineage database apart from the artifacts (a cluster's shared folder), for every verb. */

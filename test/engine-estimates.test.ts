@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { LineageDb } from '../engine/db.ts';
-import { Estimator } from '../engine/estimates.ts';
-import type { NodeSpec } from '../engine/project.ts';
-import { Reporter } from '../engine/reporter.ts';
-import { RunProgress } from '../engine/run-progress.ts';
-import { defineStage } from '../engine/stage.ts';
+import { LineageDb } from '../engine/state/db.ts';
+import { Estimator } from '../engine/plan/estimates.ts';
+import type { NodeSpec } from '../engine/core/project.ts';
+import { Reporter } from '../engine/cli/reporter.ts';
+import { RunProgress } from '../engine/run/run-progress.ts';
+import { defineStage } from '../engine/core/stage.ts';
 
 /** Calibrated plan estimates and the whole run's progress, on a hand-filled lineage database. */
 
@@ -163,7 +163,7 @@ test('dry-run lines say which estimates are calibrated', () => {
 });
 
 test("the plan's wall time is a list schedule over the jobs that respects dependencies", async () => {
-  const { scheduleSeconds } = await import('../engine/estimates.ts');
+  const { scheduleSeconds } = await import('../engine/plan/estimates.ts');
   const w = (seconds: number, ...deps: string[]) => ({ seconds, deps });
   // a(10) -> b(10) -> c(10) is the critical path; d, e (5 each) fit beside it on a second lane.
   const work = new Map([
@@ -181,7 +181,7 @@ test("the plan's wall time is a list schedule over the jobs that respects depend
 });
 
 test('durations round before they split into units (no "1h60m", no "3m60s")', async () => {
-  const { fmtDuration } = await import('../engine/reporter.ts');
+  const { fmtDuration } = await import('../engine/cli/reporter.ts');
   assert.equal(fmtDuration(7199), '2h00m');
   assert.equal(fmtDuration(239.7), '4m00s');
   assert.equal(fmtDuration(3599.8), '1h00m');

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'nod
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LockTimeoutError, NodeLocks, type Release } from '../engine/lock.ts';
+import { LockTimeoutError, NodeLocks, type Release } from '../engine/state/lock.ts';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 import { waitFor } from './helpers/wait-for.ts';
 

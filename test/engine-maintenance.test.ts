@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { collectGarbage } from '../engine/maintenance.ts';
-import type { QueueEntry } from '../engine/slurm-commands.ts';
-import { openWorkspace } from '../engine/workspace.ts';
+import { collectGarbage } from '../engine/state/maintenance.ts';
+import type { QueueEntry } from '../engine/exec/slurm/commands.ts';
+import { openWorkspace } from '../engine/state/workspace.ts';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 
 /** verify and gc: they remove exactly what is damaged or garbage, nothing a running node may be reading or resuming from. */

@@ -1,5 +1,5 @@
 /**
- * The parsed-params cache (engine/params-cache.ts): a hit gives what the parser gives, any change
+ * The parsed-params cache (engine/fast-start/params-cache.ts): a hit gives what the parser gives, any change
  * to the bytes parses again, a damaged or foreign cache file is ignored, an error always comes from
  * the parser, and values JSON cannot hold are never cached.
  */
@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parseParams } from '../engine/params.ts';
-import { jsonExact, readParamsFileCached } from '../engine/params-cache.ts';
+import { parseParams } from '../engine/plan/params.ts';
+import { jsonExact, readParamsFileCached } from '../engine/fast-start/params-cache.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rf-params-cache-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
-import { parseParams, resolveProfile, parseOverride } from '../engine/params.ts';
-import { canonicalJson } from '../engine/canonical-json.ts';
-import { combinations, nodeId, segment } from '../engine/sweep.ts';
-import { newClosureMemo, sourceClosure } from '../engine/source-digest.ts';
+import { parseParams, resolveProfile, parseOverride } from '../engine/plan/params.ts';
+import { canonicalJson } from '../engine/core/canonical-json.ts';
+import { combinations, nodeId, segment } from '../engine/plan/sweep.ts';
+import { newClosureMemo, sourceClosure } from '../engine/core/source-digest.ts';
 import { project } from '../experiments/project.ts';
-import { checkGraph, resolveTargets } from '../engine/graph.ts';
+import { checkGraph, resolveTargets } from '../engine/plan/graph.ts';
 import { scale } from './fixtures/toy/scale.ts';
 import { gen } from './fixtures/toy/stages.ts';
 

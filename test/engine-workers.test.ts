@@ -4,9 +4,9 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LocalExecutor } from '../engine/local-executor.ts';
-import { codeRoot, sourceClosure } from '../engine/source-digest.ts';
-import type { ExecOutcome, NodeTask, WorkerMessage } from '../engine/worker-protocol.ts';
+import { LocalExecutor } from '../engine/exec/local.ts';
+import { codeRoot, sourceClosure } from '../engine/core/source-digest.ts';
+import type { ExecOutcome, NodeTask, WorkerMessage } from '../engine/run/worker-protocol.ts';
 
 /**
  * Persistent workers: one worker runs node after node, and a node's result never depends on what

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { MINI_PROFILE } from './helpers/mini-profile.ts';
-import { BlobStore } from '../engine/store.ts';
+import { BlobStore } from '../engine/state/store.ts';
 import { attackLabel } from '../report/labels.ts';
 import { memoSafeBackend } from '../ml/attacks/prediction-memo.ts';
 import { plannedBackend } from '../ml/backend/planned.ts';

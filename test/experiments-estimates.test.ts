@@ -1,5 +1,5 @@
 // A run, then a dry run with a changed width: the plan's estimate for the new width is calibrated
-// on the recorded run exactly as engine/estimates.ts says (the formula at the new params times the
+// on the recorded run exactly as engine/plan/estimates.ts says (the formula at the new params times the
 // measured/formula ratio of the run), on tiny sizes through the real CLI. How close such an
 // estimate comes to the time the run then takes depends on the machine's load, so that claim is
 // a benchmark (bench/estimate-calibration.ts), not a test.
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import type { EstimateHints } from '../engine/stage.ts';
+import type { EstimateHints } from '../engine/core/stage.ts';
 import { train, trainParams } from '../stages/train.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -73,7 +73,7 @@ test('after one run, a dry run with a changed width is calibrated on it as the f
   }
 });
 
-/** "1m05s", "42s", "3.5s", "1h02m" (engine/reporter.ts fmtDuration). */
+/** "1m05s", "42s", "3.5s", "1h02m" (engine/cli/reporter.ts fmtDuration). */
 function parseDuration(s: string): number {
   const h = /(\d+)h/.exec(s)?.[1];
   const mnt = /(\d+)m(?!s)/.exec(s)?.[1];

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { project } from '../experiments/project.ts';
 import { profileSchema } from '../experiments/profile.ts';
-import { readParamsFile, resolveProfile } from '../engine/params.ts';
+import { readParamsFile, resolveProfile } from '../engine/plan/params.ts';
 
 test('the profile sets the default job count; demo runs two nodes at once, paper one', () => {
   const file = readParamsFile(new URL('../params.yaml', import.meta.url).pathname);

@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseOverride, readParamsFile, resolveProfile } from '../engine/params.ts';
+import { parseOverride, readParamsFile, resolveProfile } from '../engine/plan/params.ts';
 import { withThousands } from '../experiments/data.ts';
 import { project } from '../experiments/project.ts';
 import { buildTable1 } from '../report/q3-tables.ts';

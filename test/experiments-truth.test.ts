@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { project } from '../experiments/project.ts';
 import { profileSchema, type Profile } from '../experiments/profile.ts';
-import { readParamsFile, resolveProfile } from '../engine/params.ts';
-import type { NodeSpec } from '../engine/project.ts';
+import { readParamsFile, resolveProfile } from '../engine/plan/params.ts';
+import type { NodeSpec } from '../engine/core/project.ts';
 import { learningRate, type LrSchedule } from '../ml/train/schedule.ts';
 import { scaledSchedule } from '../experiments/truth.ts';
 

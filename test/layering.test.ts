@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sourceClosure } from '../engine/source-digest.ts';
+import { sourceClosure } from '../engine/core/source-digest.ts';
 
 /**
  * The layering rules (docs/ARCHITECTURE.md): the engine knows nothing of machine learning, and ml/

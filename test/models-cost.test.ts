@@ -3,8 +3,8 @@
 // model code, and the real depth and widths every report now states.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkGraph } from '../engine/graph.ts';
-import { readParamsFile, resolveProfile } from '../engine/params.ts';
+import { checkGraph } from '../engine/plan/graph.ts';
+import { readParamsFile, resolveProfile } from '../engine/plan/params.ts';
 import { project } from '../experiments/project.ts';
 import { profileSchema } from '../experiments/profile.ts';
 import { COST_RESNET_WIDTHS, COST_VGG16_LAYOUT, describeModel, forwardCost } from '../ml/models/cost.ts';

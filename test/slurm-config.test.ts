@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { LineageDb } from '../engine/db.ts';
-import { parseParams, resolveProfile } from '../engine/params.ts';
-import { parseSbatchOutput, parseSqueue } from '../engine/slurm-commands.ts';
-import { checkStageNames, formatSlurmTime, parseSlurmTime, sbatchResourceArgs, slurmSettingsSchema } from '../engine/slurm-config.ts';
-import { formatHandle, parseHandle } from '../engine/slurm-executor.ts';
-import { defineStage } from '../engine/stage.ts';
-import { BlobStore, parseStagingName } from '../engine/store.ts';
+import { LineageDb } from '../engine/state/db.ts';
+import { parseParams, resolveProfile } from '../engine/plan/params.ts';
+import { parseSbatchOutput, parseSqueue } from '../engine/exec/slurm/commands.ts';
+import { checkStageNames, formatSlurmTime, parseSlurmTime, sbatchResourceArgs, slurmSettingsSchema } from '../engine/exec/slurm/config.ts';
+import { formatHandle, parseHandle } from '../engine/exec/slurm/executor.ts';
+import { defineStage } from '../engine/core/stage.ts';
+import { BlobStore, parseStagingName } from '../engine/state/store.ts';
 
 /** The parts of the Slurm executor that need no cluster: settings, resource flags, parsing, multi-host staging. */
 

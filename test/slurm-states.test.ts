@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { unsatisfiable, type QueueEntry } from '../engine/slurm-commands.ts';
-import { SlurmExecutor, parseHandle, type SlurmCommands } from '../engine/slurm-executor.ts';
-import { BlobStore } from '../engine/store.ts';
-import { writeJsonAtomic } from '../engine/task-manifest.ts';
-import type { ExecOutcome, NodeTask, WorkerMessage } from '../engine/worker-protocol.ts';
+import { unsatisfiable, type QueueEntry } from '../engine/exec/slurm/commands.ts';
+import { SlurmExecutor, parseHandle, type SlurmCommands } from '../engine/exec/slurm/executor.ts';
+import { BlobStore } from '../engine/state/store.ts';
+import { writeJsonAtomic } from '../engine/exec/slurm/task-manifest.ts';
+import type { ExecOutcome, NodeTask, WorkerMessage } from '../engine/run/worker-protocol.ts';
 import { waitFor } from './helpers/wait-for.ts';
 
 /**

@@ -1,5 +1,5 @@
-import { buildCli, main } from '../../engine/cli.ts';
+import { buildCli, main } from '../../engine/cli/program.ts';
 import { project } from './project.ts';
 
-// Not awaited: the compiled CLI is CommonJS (engine/bundle.ts); main reports its own errors.
+// Not awaited: the compiled CLI is CommonJS (engine/fast-start/bundle.ts); main reports its own errors.
 void main(buildCli(project));

@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { NodeSpec, Project } from '../../engine/project.ts';
-import { defineStage } from '../../engine/stage.ts';
-import { nodeId } from '../../engine/sweep.ts';
+import type { NodeSpec, Project } from '../../engine/core/project.ts';
+import { defineStage } from '../../engine/core/stage.ts';
+import { nodeId } from '../../engine/plan/sweep.ts';
 
 /**
  * A generated graph shaped like the experiments (datasets x models x attacks + one aggregate) whose

@@ -2,7 +2,7 @@
  * What a model costs and what it really is, from its config alone (no tfjs: stage declarations
  * and the graph builder use it). `forwardCost` counts a forward pass's multiply-adds and the
  * activations its elementwise layers touch, so plans scale sensibly with width and depth; plan
- * estimates are then calibrated by measured runs (engine/estimates.ts). `describeModel` says the
+ * estimates are then calibrated by measured runs (engine/plan/estimates.ts). `describeModel` says the
  * real depth and widths behind a paper name such as "ResNet-34".
  */
 import { resnetLayout, scaled, type ModelConfigInput } from './config.ts';

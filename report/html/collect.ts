@@ -5,12 +5,12 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LineageDb } from '../../engine/db.ts';
-import type { CheckedGraph, CheckedNode } from '../../engine/graph.ts';
-import { closure } from '../../engine/graph.ts';
-import type { Project } from '../../engine/project.ts';
-import { upToDate } from '../../engine/up-to-date.ts';
-import type { Workspace } from '../../engine/workspace.ts';
+import type { LineageDb } from '../../engine/state/db.ts';
+import type { CheckedGraph, CheckedNode } from '../../engine/plan/graph.ts';
+import { closure } from '../../engine/plan/graph.ts';
+import type { Project } from '../../engine/core/project.ts';
+import { upToDate } from '../../engine/plan/up-to-date.ts';
+import type { Workspace } from '../../engine/state/workspace.ts';
 import { regimeFromGroundTruth, withRegimeLine } from '../regime-line.ts';
 import { backendOf, type PageModel, type ProvenanceNode, type ReportFile, type ReportNodeView, type RunView, type SeriesPoint } from './model.ts';
 

@@ -4,9 +4,9 @@
  * ../compare-command.ts.
  */
 import type { Command } from 'commander';
-import { loadProject, type GlobalOpts, type ReproOutcome } from '../../engine/cli.ts';
-import { resolveTargets } from '../../engine/graph.ts';
-import type { Project } from '../../engine/project.ts';
+import { loadProject, type GlobalOpts, type ReproOutcome } from '../../engine/cli/program.ts';
+import { resolveTargets } from '../../engine/plan/graph.ts';
+import type { Project } from '../../engine/core/project.ts';
 import { writeHtmlReport, type WrittenPage } from './write.ts';
 
 const say = (w: WrittenPage) =>

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { digestOf } from '../../engine/canonical-json.ts';
+import { digestOf } from '../../engine/core/canonical-json.ts';
 import { serviceSkip } from './services.ts';
 import { ToyWorkspace } from './toy-workspace.ts';
 

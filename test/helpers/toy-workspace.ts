@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { buildEntry } from '../../engine/bundle.ts';
+import { buildEntry } from '../../engine/fast-start/bundle.ts';
 
 /**
  * A throwaway project folder for the toy pipeline of test/fixtures/toy, driven through the real
