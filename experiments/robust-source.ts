@@ -4,7 +4,8 @@
  * built locally. Decided when the graph is built, so the plan and the reports say which.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROBUST_DATASETS, ROBUST_DATASETS_ENV as ROBUST_ENV } from '../ml/data/robust-datasets.ts';
@@ -51,9 +52,7 @@ export function cachedUrlReachable(url: string, opts: { file?: string; now?: () 
   if (ok) delete seen[url];
   else seen[url] = now;
   try {
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(seen));
-    renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(seen));
   } catch {
     // a cache only: a read-only temporary folder costs a probe next time, nothing else
   }

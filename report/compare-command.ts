@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { GlobalOpts } from '../engine/cli/program.ts';
 import type { Project } from '../engine/core/project.ts';
 import { openWorkspace } from '../engine/state/workspace.ts';
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { compareSides, comparisonCsv, comparisonMarkdown, comparisonText, type CompareSide } from './compare.ts';
 import { parseSide, profileSide, runSide, type SideSpec } from './compare-sides.ts';
 import { renderComparePage } from './html/compare-page.ts';

@@ -4,7 +4,7 @@
  * paper cannot measure this (CIFAR-10's features are unknown), so its column says so.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import type { BuiltSetReport } from '../ml/probe/built-set-quality.ts';
 import { syntheticBanner, type ProfileInfo } from './profile.ts';
 

@@ -4,7 +4,7 @@
  * plotted point; <fig>.svg and <fig>.png from render.ts. All written atomically.
  */
 import { basename, join } from 'node:path';
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { DEFENCE_CSV_HEADER, defenceCsvRows, defenceMarkdown } from './defence-check.ts';
 import type { NumbersTable } from './figure-claims.ts';
 import type { FigureData } from './figures.ts';

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import type { BuiltSetReport } from '../ml/probe/built-set-quality.ts';
 import type { FeatureReliance } from '../ml/probe/reliance.ts';
 import { drVerdict, NOT_IN_PAPER, qualityRows } from './dataset-quality.ts';

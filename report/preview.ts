@@ -2,7 +2,7 @@
  * `pipeline.ts preview <dataset>`: a PNG grid of sample images, one row per class, so a person can
  * look at a dataset instead of a table of bytes. Images are upscaled by pixel replication.
  */
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { PNG } from 'pngjs';
 import type { ImageSet } from '../ml/data/image-set.ts';
 import { Rng } from '../ml/random.ts';

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReproOutcome } from '../engine/cli/program.ts';
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { regimeFromGroundTruth, withRegimeLine } from './regime-line.ts';
 
 export async function publishReports(r: ReproOutcome): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { Resvg } from '@resvg/resvg-js';
 import type { TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { loadFontMetrics, type FontMetrics } from './font-metrics.ts';
 import { FONT_HINT, findFont, type FontChoice } from './fonts.ts';
 

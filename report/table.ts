@@ -4,7 +4,7 @@
  * terminal. Values are percentages; every cell names the nodes it came from.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../ml/atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-write.ts';
 import { checkPercent } from './percent.ts';
 import { checkProfile, notesMarkdown, profileSummary, syntheticBanner, type ProfileInfo } from './profile.ts';
 

@@ -39,7 +39,7 @@ export const buildDr = defineStage({
     const { modelCache } = await import('../ml/models/model-cache.ts');
     const { buildRobustDataset } = await import('../ml/robust/build-dr.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });

@@ -48,7 +48,7 @@ export const datasetQuality = defineStage({
     const { dnrQuality, drQuality } = await import('../ml/probe/built-set-quality.ts');
     const { nonRobustTargets } = await import('../ml/robust/build-dnr.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
     const { writeQualityReport, qualityId } = await import('../report/dataset-quality.ts');
 
     const p = ctx.params;

@@ -97,7 +97,7 @@ export const evaluate = defineStage({
     const { predictionMemo } = await import('../ml/attacks/prediction-memo.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
     const { attackPreset, describeAttack } = await import('../ml/attacks/config.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });

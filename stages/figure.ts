@@ -38,7 +38,7 @@ export const figure = defineStage({
     const { readEvaluation } = await import('../report/evaluation-file.ts');
     const { figure1, figure2, figure3 } = await import('../report/figures.ts');
     const { writeFigureReport } = await import('../report/figure-report.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
     type SnapshotResult = import('../report/figures.ts').SnapshotResult;
     type MixResult = import('../report/figures.ts').MixResult;
 

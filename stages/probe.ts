@@ -36,7 +36,7 @@ export const probe = defineStage({
     const { loadModel } = await import('../ml/models/serialize.ts');
     const { featureReliance } = await import('../ml/probe/reliance.ts');
     const { selectSubset } = await import('../ml/attacks/subset.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
 
     const p = ctx.params;
     ctx.environment({ backend: await initBackendFromEnv(ctx.log) });

@@ -61,7 +61,7 @@ export const table = defineStage({
     const { readEvaluation } = await import('../report/evaluation-file.ts');
     const { buildTable1, buildTable2, buildTable3, buildTable4 } = await import('../report/q3-tables.ts');
     const { writeTableReport } = await import('../report/table.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
     type Q3Run = import('../report/best-of.ts').Q3Run;
     type Measurement = import('../report/best-of.ts').Measurement;
 

@@ -98,7 +98,7 @@ export const train = defineStage({
     const { train: trainLoop } = await import('../ml/train/trainer.ts');
     const { stepsPerEpoch } = await import('../ml/data/batch-source.ts');
     const { pgdBatch } = await import('../ml/attacks/pgd.ts');
-    const { writeFileAtomic } = await import('../ml/atomic-write.ts');
+    const { writeFileAtomic } = await import('../base/atomic-write.ts');
     const { appendHistory, historyByEpoch } = await import('../ml/train/history.ts');
 
     const p = ctx.params;

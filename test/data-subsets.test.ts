@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkGraph } from '../engine/plan/graph.ts';
 import { parseOverride, readParamsFile, resolveProfile } from '../engine/plan/params.ts';
-import { nodeKey } from '../engine/run/repro.ts';
+import { nodeKey } from '../engine/plan/cache.ts';
 import { project } from '../experiments/project.ts';
 import { profileSchema } from '../experiments/profile.ts';
 import { CIFAR10, fetchCifar10 } from '../ml/data/cifar10.ts';

@@ -22,6 +22,7 @@ const rules: [string, readonly string[]][] = [
   ['engine', ['ml/', 'stages/', 'experiments/', 'report/', 'pipeline.ts']],
   ['ml', ['engine/', 'stages/', 'experiments/', 'report/', 'pipeline.ts']],
   ['contracts', ['engine/', 'ml/', 'stages/', 'experiments/', 'report/', 'pipeline.ts']],
+  ['base', ['contracts/', 'engine/', 'ml/', 'stages/', 'experiments/', 'report/', 'pipeline.ts']],
 ];
 
 for (const [layer, forbidden] of rules) {

@@ -86,7 +86,17 @@ export interface StageDef<P = unknown, I extends InputDecls = InputDecls, O exte
   run(ctx: StageContext<P, I, O>): Promise<StageResult | void>;
 }
 
-/** A stage with its types erased, as the engine handles them in bulk. */
+/** A stage's context as the engine builds it, before the stage's own types apply. */
+export type AnyStageContext = Omit<StageContext<unknown, InputDecls, OutputDecls>, 'inputs'> & {
+  /** A path per input; a list of paths for list inputs; absent for unconnected optional inputs. */
+  readonly inputs: Readonly<Record<string, string | readonly string[] | undefined>>;
+};
+
+/**
+ * A stage with its types erased, as the engine handles them in bulk: parameters are `unknown` to
+ * the engine, which only ever passes a stage parameters its own schema validated (checkGraph).
+ * defineStage builds it, so the engine calls a stage without casting at every call.
+ */
 export interface AnyStage {
   readonly name: string;
   readonly version: number;
@@ -95,9 +105,9 @@ export interface AnyStage {
   readonly params: z.ZodType<unknown>;
   readonly inputs: InputDecls;
   readonly outputs: OutputDecls;
-  readonly estimateSeconds?: (params: never, hints: EstimateHints) => number;
-  readonly similarity?: (params: never, hints: EstimateHints) => readonly string[];
-  run(ctx: StageContext<never, InputDecls, OutputDecls>): Promise<StageResult | void>;
+  readonly estimateSeconds?: (params: unknown, hints: EstimateHints) => number;
+  readonly similarity?: (params: unknown, hints: EstimateHints) => readonly string[];
+  run(ctx: AnyStageContext): Promise<StageResult | void>;
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;
@@ -108,5 +118,14 @@ export function defineStage<P, const I extends InputDecls, const O extends Outpu
   for (const name of [...Object.keys(def.inputs), ...Object.keys(def.outputs)]) {
     if (!/^[a-zA-Z][a-zA-Z0-9_]*$/.test(name)) throw new Error(`stage ${def.name}: bad artifact name '${name}'`);
   }
-  return def as StageDef<P, I, O> & AnyStage;
+  // The one place a stage's types are erased and restored: the engine hands these functions only
+  // parameters that `def.params` validated, and inputs and outputs laid out as `def` declares them.
+  const typed = (params: unknown): P => params as P;
+  const { estimateSeconds, similarity, run, ...declared } = def;
+  return {
+    ...declared,
+    ...(estimateSeconds ? { estimateSeconds: (params: unknown, hints: EstimateHints) => estimateSeconds(typed(params), hints) } : {}),
+    ...(similarity ? { similarity: (params: unknown, hints: EstimateHints) => similarity(typed(params), hints) } : {}),
+    run: (ctx: AnyStageContext) => run.call(def, ctx as StageContext<P, I, O>),
+  };
 }

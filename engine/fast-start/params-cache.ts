@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeTextAtomic } from '../state/atomic-text.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { parseParams, readParamsText, type ParamsFile } from '../plan/params.ts';
 import { codeRoot, packageVersion } from '../core/source-digest.ts';
 
@@ -57,7 +57,7 @@ function readEntry(cacheFile: string): CacheEntry | undefined {
 function writeEntry(cacheFile: string, entry: CacheEntry): void {
   try {
     mkdirSync(dirname(cacheFile), { recursive: true });
-    writeTextAtomic(cacheFile, JSON.stringify(entry));
+    writeFileAtomic(cacheFile, JSON.stringify(entry));
   } catch {
     // Only a cache: a read-only or full disk costs the next start a parse, nothing else.
   }

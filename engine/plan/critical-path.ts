@@ -50,6 +50,24 @@ export function pathLengths(work: ReadonlyMap<string, WorkItem>): Map<string, nu
   return level;
 }
 
+/**
+ * Every item reachable from `ids` through its deps (`item` says what an id costs and waits for;
+ * undefined leaves it out), with its own seconds and its priority (pathLengths).
+ */
+export function priorities(ids: readonly string[], item: (id: string) => WorkItem | undefined): Map<string, { priority: number; seconds: number }> {
+  const work = new Map<string, WorkItem>();
+  const queue = [...ids];
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    if (work.has(next)) continue;
+    const w = item(next);
+    if (w === undefined) continue;
+    work.set(next, w);
+    queue.push(...w.deps);
+  }
+  const lengths = pathLengths(work);
+  return new Map([...work].map(([k, w]) => [k, { priority: lengths.get(k) ?? 0, seconds: w.seconds }]));
+}
+
 /** What a node asks a slot with: its priority and, for locality, its cost and what it reads. */
 export interface SlotRequest {
   readonly priority: number;

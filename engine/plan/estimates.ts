@@ -41,8 +41,20 @@ function median(xs: readonly number[]): number {
 
 /** The similarity keys of a node, most specific first, namespaced by stage. */
 function similarityKeys(stage: AnyStage, params: unknown, hints: EstimateHints): string[] {
-  const own = stage.similarity?.(params as never, hints) ?? [];
+  const own = stage.similarity?.(params, hints) ?? [];
   return [`params:${digestOf({ params, hints })}`, ...own.map((k) => `key:${k}`)].map((k) => `${stage.name}|${k}`);
+}
+
+/** The stage's formula for a node, where it gives a usable number of seconds. */
+function formulaSeconds(spec: NodeSpec, params: unknown): number | undefined {
+  const work = spec.stage.estimateSeconds?.(params, spec.estimateHints ?? {});
+  return work === undefined || !(work > 0) || !Number.isFinite(work) ? undefined : work;
+}
+
+/** The estimate of a plan with no measurements to calibrate it: the stage's formula alone. */
+export function formulaEstimate(spec: NodeSpec, params: unknown): Estimate | undefined {
+  const seconds = formulaSeconds(spec, params);
+  return seconds === undefined ? undefined : { seconds, samples: 0, basis: undefined };
 }
 
 export class Estimator {
@@ -65,8 +77,8 @@ export class Estimator {
 
   /** What to record with an execution of this node, so later plans can learn from it. */
   record(spec: NodeSpec, params: unknown): EstimateRecord | undefined {
-    const work = spec.stage.estimateSeconds?.(params as never, spec.estimateHints ?? {});
-    if (work === undefined || !(work > 0) || !Number.isFinite(work)) return undefined;
+    const work = formulaSeconds(spec, params);
+    if (work === undefined) return undefined;
     const hints = spec.estimateHints ?? {};
     return { work, similar: similarityKeys(spec.stage, params, hints), context: this.context, hints };
   }
@@ -109,7 +121,7 @@ export class Estimator {
     const estimate = this.stages.get(stageName)?.estimateSeconds;
     if (estimate === undefined || rec.hints === undefined) return rec.work;
     try {
-      const work = estimate(JSON.parse(paramsJson) as never, rec.hints);
+      const work = estimate(JSON.parse(paramsJson) as unknown, rec.hints);
       return work > 0 && Number.isFinite(work) ? work : rec.work;
     } catch {
       return rec.work;

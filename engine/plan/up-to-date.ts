@@ -1,15 +1,16 @@
 import type { CheckedGraph } from './graph.ts';
-import { InlineExecutor } from '../exec/inline.ts';
 import type { Project } from '../core/project.ts';
+import type { ReproEvent } from '../run/events.ts';
 import { Repro } from '../run/repro.ts';
-import { reproContext } from '../run/repro-context.ts';
+import { cacheContext } from '../run/repro-context.ts';
 import type { ArtifactRef } from '../state/store.ts';
 import type { Workspace } from '../state/workspace.ts';
 
 /**
  * Which nodes are up to date under the current code and parameters, without running or recording
- * anything: a dry run whose cache hits are collected. Views built after the fact (the HTML report,
- * `compare`) read results through this, so they never show a stale registration of a node id.
+ * anything: a dry run (no executor, no locks) whose cache hits are collected. Views built after the
+ * fact (the HTML report, `compare`) read results through this, so they never show a stale
+ * registration of a node id.
  */
 
 export interface UpToDate {
@@ -23,17 +24,10 @@ export interface UpToDate {
 
 export async function upToDate(project: Project, ws: Workspace, graph: CheckedGraph, ids: readonly string[]): Promise<UpToDate> {
   const keys = new Map<string, string>();
-  const repro = new Repro(
-    reproContext(project, ws, graph, {
-      // Not used by a dry run; the scheduler's context requires one.
-      executor: new InlineExecutor(project),
-      runId: 0,
-      listener: (e) => {
-        if (e.type === 'cached') keys.set(e.node, e.key);
-      },
-    }),
-    { dryRun: true, force: [], jobs: 1, keepGoing: true },
-  );
+  const listener = (e: ReproEvent) => {
+    if (e.type === 'cached') keys.set(e.node, e.key);
+  };
+  const repro = new Repro(cacheContext(project, ws, graph, listener), { dryRun: true, force: [], jobs: 1, keepGoing: true });
   const summary = await repro.run(ids);
   return { keys, outputs: summary.outputs, missing: ids.filter((id) => !summary.outputs.has(id)) };
 }

@@ -1,5 +1,6 @@
 import { loadedCode } from './code-check.ts';
 import type { Executor } from '../exec/executor.ts';
+import type { CacheContext } from '../plan/cache.ts';
 import type { Estimator } from '../plan/estimates.ts';
 import type { CheckedGraph } from '../plan/graph.ts';
 import { NodeLocks } from '../state/lock.ts';
@@ -9,36 +10,48 @@ import type { ReproContext } from './repro.ts';
 import type { Workspace } from '../state/workspace.ts';
 
 /**
- * The scheduler's context over a workspace: its store, database and locks, and the same code
- * digests every `repro` keys nodes with (the project's extra code included). `repro` and the views
- * that ask what is up to date (the HTML report, `compare`) build it one way.
+ * The scheduler's contexts over a workspace, built one way for `repro`, dry runs and the views that
+ * ask what is up to date (the HTML report, `compare`): the database, the blobs' integrity and the
+ * same code digests every `repro` keys nodes with (the project's extra code included); and, for a
+ * run that executes nodes, the store, the executor and the locks.
  */
+export function cacheContext(project: Project, ws: Workspace, graph: CheckedGraph, listener: ReproListener, estimator?: Estimator): CacheContext {
+  return {
+    project,
+    graph,
+    db: ws.db,
+    integrity: ws.integrity,
+    digests: loadedCode(project),
+    listener,
+    ...(estimator ? { estimator } : {}),
+  };
+}
+
+/** The context of a run; without an executor (a dry run) it can run nothing. */
 export function reproContext(
   project: Project,
   ws: Workspace,
   graph: CheckedGraph,
   run: {
-    readonly executor: Executor;
+    readonly executor: Executor | undefined;
     readonly runId: number;
     readonly listener: ReproListener;
     readonly estimator?: Estimator;
     readonly workerEnv?: Readonly<Record<string, string>>;
   },
 ): ReproContext {
+  const cache = cacheContext(project, ws, graph, run.listener, run.estimator);
+  if (run.executor === undefined) return cache;
   return {
-    project,
-    graph,
-    artifactsDir: ws.artifactsDir,
-    db: ws.db,
-    store: ws.store,
-    integrity: ws.integrity,
-    executor: run.executor,
-    locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId: run.runId }),
-    digests: loadedCode(project),
-    runId: run.runId,
-    host: ws.host,
-    listener: run.listener,
-    ...(run.estimator ? { estimator: run.estimator } : {}),
-    ...(run.workerEnv ? { workerEnv: run.workerEnv } : {}),
+    ...cache,
+    run: {
+      artifactsDir: ws.artifactsDir,
+      store: ws.store,
+      executor: run.executor,
+      locks: new NodeLocks(`${ws.artifactsDir}/locks`, { pid: process.pid, host: ws.host, runId: run.runId }),
+      runId: run.runId,
+      host: ws.host,
+      ...(run.workerEnv ? { workerEnv: run.workerEnv } : {}),
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { checkStageCode } from './code-check.ts';
 import type { Project } from '../core/project.ts';
-import type { InputDecls, Metrics, OutputDecls, StageContext } from '../core/stage.ts';
+import type { AnyStageContext, Metrics, OutputDecls } from '../core/stage.ts';
 import type { NodeTask, WorkerMessage } from './worker-protocol.ts';
 
 /**
@@ -18,9 +18,9 @@ export async function runStage(project: Project, task: NodeTask, send: (m: Worke
     if (decl.kind === 'dir') await mkdir(task.outputs[name]!, { recursive: true });
   }
   let lastProgress = 0;
-  const ctx: StageContext<never, InputDecls, OutputDecls> = {
-    params: task.params as never,
-    inputs: task.inputs as never,
+  const ctx: AnyStageContext = {
+    params: task.params,
+    inputs: task.inputs,
     outputs: task.outputs,
     scratchDir: task.scratchDir,
     nodeId: task.nodeId,

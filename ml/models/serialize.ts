@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseModelConfig } from './config.ts';
-import { writeFileAtomic } from '../atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { prepareSyncRead } from '../backend/sync-read.ts';
 import { decodeArchive, encodeArchive, type NamedArray } from './archive.ts';
 import type { Model } from './model.ts';

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from '../atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { decodeArchive, encodeArchive, type NamedArray } from '../models/archive.ts';
 import type { Model, NamedVariable } from '../models/model.ts';
 import type { Sgd } from './sgd.ts';

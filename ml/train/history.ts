@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 
 /**
  * The per-epoch log of a training run, kept in its scratch folder across resumes (JSON lines).

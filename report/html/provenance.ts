@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { lineChart } from './chart.ts';
 import { esc, fmtSeconds } from './escape.ts';
 import { backendOf, nodeAnchor, type ProvenanceNode, type SeriesPoint } from './model.ts';
-import { fmtBytes } from '../../engine/cli/inspect.ts';
+import { fmtBytes } from '../../engine/cli/format.ts';
 
 type Nodes = ReadonlyMap<string, ProvenanceNode>;
 

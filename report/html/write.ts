@@ -8,7 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../../engine/core/canonical-json.ts';
 import { codeRoot, sourceClosure } from '../../engine/core/source-digest.ts';
-import { writeFileAtomic } from '../../ml/atomic-write.ts';
+import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { collectPage, type CollectOptions } from './collect.ts';
 import { loadMarkdownRenderer } from './markdown.ts';
 import type { PageModel } from './model.ts';

@@ -107,7 +107,7 @@ export interface NodeResources {
 
 export function nodeResources(settings: SlurmSettings, stage: AnyStage, params: unknown, hints: EstimateHints = {}): NodeResources {
   const own = settings.stages[stage.name] ?? {};
-  const estimate = stage.estimateSeconds?.(params as never, hints);
+  const estimate = stage.estimateSeconds?.(params, hints);
   const derived = Math.max(parseSlurmTime(settings.minTime), (estimate ?? 0) * settings.timeFactor);
   const capped = settings.maxTime === undefined ? derived : Math.min(derived, parseSlurmTime(settings.maxTime));
   const time = own.time ?? settings.time ?? formatSlurmTime(capped);

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshCompiledWorker } from '../../fast-start/compiled-worker.ts';
 import type { Execution, Executor, TaskDetails } from '../executor.ts';
 import { ACTIVE_STATES, hasAccounting, sacctState, sbatch, scancel, squeue, unsatisfiable, type QueueEntry } from './commands.ts';
 import type { BlobStore } from '../../state/store.ts';
+import { writeFileAtomic } from '../../../base/atomic-write.ts';
 import { jobFiles, readResult, writeJsonAtomic, type TaskManifest, type TaskResult } from './task-manifest.ts';
 import type { ExecOutcome, NodeTask, WorkerMessage } from '../../run/worker-protocol.ts';
 
@@ -131,12 +132,9 @@ export class SlurmExecutor implements Executor {
     this.script ??= (async () => {
       const path = join(this.o.artifactsDir, 'slurm', 'job.sh');
       if (!existsSync(path)) {
-        await mkdir(join(this.o.artifactsDir, 'slurm'), { recursive: true });
-        const tmp = `${path}.${randomBytes(4).toString('hex')}`;
-        await writeFile(tmp, '#!/bin/sh\n# robustfeat node job: runs the command given as arguments (the engine\'s slurm-worker)\nexec "$@"\n', {
+        writeFileAtomic(path, '#!/bin/sh\n# robustfeat node job: runs the command given as arguments (the engine\'s slurm-worker)\nexec "$@"\n', {
           mode: 0o755,
         });
-        await rename(tmp, path);
       }
       return path;
     })();

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../../base/atomic-write.ts';
 import { z } from 'zod';
 import type { ArtifactRef } from '../../state/store.ts';
 import type { NodeTask } from '../../run/worker-protocol.ts';
@@ -54,21 +54,7 @@ export const jobFiles = (dir: string) => ({
 });
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = join(dirname(path), `.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify(value));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const d = await open(dirname(path), 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  writeFileAtomic(path, JSON.stringify(value));
 }
 
 export async function readManifest(path: string): Promise<TaskManifest> {

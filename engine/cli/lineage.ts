@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import type { LineageDb, NodeRow } from '../state/db.ts';
+import type { VerbContext } from './context.ts';
+import { openFor } from './load.ts';
+import { findArtifact, findNode, whyNothingMatches } from './refs.ts';
+
+/** `lineage <ref>`: the upstream tree of a node or artifact, back to its sources. */
+
+export function addLineageCommand(program: Command, v: VerbContext): void {
+  program
+    .command('lineage')
+    .description('the upstream tree of a node or artifact, back to its sources, with parameters')
+    .argument('<ref>', 'node id, key prefix, artifact digest prefix, or node:output')
+    .action(async (ref: string) => {
+      const ws = await openFor(v.globals());
+      try {
+        const node =
+          findNode(ws.db, ref) ??
+          (() => {
+            const a = findArtifact(ws.db, ref)[0];
+            return a ? ws.db.node(a.node_key) : undefined;
+          })();
+        if (!node) throw await whyNothingMatches(v.project, v.globals(), ws, ref);
+        v.out(lineageTree(ws.db, node));
+      } finally {
+        ws.close();
+      }
+    });
+}
+
+/** The upstream tree of a node back to its sources, with each node's parameters on one line. */
+export function lineageTree(db: LineageDb, node: NodeRow, pad = ''): string {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  const walk = (n: NodeRow, prefix: string, childPrefix: string, via: string) => {
+    const params = n.params.length > 160 ? `${n.params.slice(0, 157)}...` : n.params;
+    const again = seen.has(n.key);
+    lines.push(`${pad}${prefix}${via}${n.node_id}  [${n.stage} ${n.key.slice(0, 10)}]${again ? ' (see above)' : `  ${params}`}`);
+    if (again) return;
+    seen.add(n.key);
+    const edges = db.edges(n.key);
+    edges.forEach((e, i) => {
+      const last = i === edges.length - 1;
+      const up = db.node(e.from_key);
+      const label = `${e.input} <- `;
+      if (up === undefined) {
+        lines.push(`${pad}${childPrefix}${last ? '└─ ' : '├─ '}${label}${e.from_node_id} (no longer registered; digest ${e.digest.slice(0, 12)})`);
+      } else {
+        walk(up, childPrefix + (last ? '└─ ' : '├─ '), childPrefix + (last ? '   ' : '│  '), label);
+      }
+    });
+  };
+  walk(node, '', '', '');
+  return lines.join('\n');
+}
