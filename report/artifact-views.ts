@@ -10,7 +10,7 @@ import { openWorkspace } from '../engine/state/workspace.ts';
 import { DATASET_MAGIC, openDataset } from '../ml/data/dataset-file.ts';
 import { datasetSummary, formatDatasetSummary } from '../ml/data/summary.ts';
 import { readArchiveHeader } from '../ml/models/archive.ts';
-import { writePreviewPng } from './preview.ts';
+import { writeLabelledPreview } from './preview.ts';
 
 function head(path: string, bytes: number): Buffer {
   const fd = openSync(path, 'r');
@@ -82,8 +82,8 @@ export async function previewDataset(root: string, target: string, o: { output?:
     if (!head(path, 8).toString('latin1').startsWith(DATASET_MAGIC)) throw new UserError(`preview: ${path} is not a dataset file`);
     const set = openDataset(path);
     const out = o.out ?? join(root, 'reports', `preview-${label}.png`);
-    writePreviewPng(set, out, { perClass: o.perClass });
-    return `${formatDatasetSummary(datasetSummary(set))}\npreview: ${out}`;
+    const p = await writeLabelledPreview(set, out, { perClass: o.perClass, classNames: set.classNames });
+    return [formatDatasetSummary(datasetSummary(set)), `preview: ${out}`, `  ${p.caption}`, ...p.warnings.map((w) => `warning: ${w}`)].join('\n');
   } finally {
     ws.close();
   }

@@ -1,7 +1,7 @@
 /**
  * The `compare A B` verb: two profiles (with --set-a / --set-b overrides, and the global --set on
  * both) or two past runs (`log` ids), side by side in the terminal, and as compare.md, compare.csv
- * and compare.html in --out (default reports/compare/).
+ * and compare.html in --out (default reports/compare/<A>-vs-<B>/).
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../base/atomic-write.ts';
 import { compareSides, comparisonCsv, comparisonMarkdown, comparisonText, type CompareSide } from './compare.ts';
 import { parseSide, profileSide, runSide, type SideSpec } from './compare-sides.ts';
 import { renderComparePage } from './html/compare-page.ts';
+import { profileFolderName, reportsRoot, shownPath } from './reports-dir.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -33,17 +34,18 @@ export function addCompareCommand(program: Command, project: Project): void {
     .argument('<b>', 'the same for the other side')
     .option('--set-a <key=value>', 'override a key of profile A (repeatable)', collect, [])
     .option('--set-b <key=value>', 'override a key of profile B (repeatable)', collect, [])
-    .option('--out <dir>', 'folder for compare.md, compare.csv and compare.html (default reports/compare)')
-    .action(async (a: string, b: string, o: { setA: string[]; setB: string[]; out?: string }) => {
+    .option('--out <dir>', 'folder for compare.md, compare.csv and compare.html (default reports/compare/<a>-vs-<b>)')
+    .option('-v, --verbose', 'list every cell, also those one side lacks, and never shorten a line (default: fit 100 columns)')
+    .action(async (a: string, b: string, o: { setA: string[]; setB: string[]; out?: string; verbose?: boolean }) => {
       const g = program.opts<GlobalOpts>();
       const sideA = await load(project, g.root, parseSide(a, [...g.set, ...o.setA]));
       const sideB = await load(project, g.root, parseSide(b, [...g.set, ...o.setB]));
       const c = compareSides(sideA, sideB);
-      const dir = resolve(o.out ?? join(g.root, 'reports', 'compare'));
+      const dir = resolve(o.out ?? join(reportsRoot(g.root), 'compare', profileFolderName(`${a}-vs-${b}`)));
       writeFileAtomic(join(dir, 'compare.md'), comparisonMarkdown(c));
       writeFileAtomic(join(dir, 'compare.csv'), comparisonCsv(c));
       writeFileAtomic(join(dir, 'compare.html'), renderComparePage(c));
-      process.stdout.write(comparisonText(c));
-      process.stdout.write(`\nwritten: ${join(dir, 'compare.md')}, compare.csv, compare.html\n`);
+      process.stdout.write(comparisonText(c, { verbose: o.verbose ?? false }));
+      process.stdout.write(`\nwritten: ${shownPath(join(dir, 'compare.md'))}, compare.csv, compare.html\n`);
     });
 }

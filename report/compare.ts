@@ -189,24 +189,79 @@ function paramLines(c: Comparison): string[] {
   );
 }
 
-/** Aligned text for the terminal: parameters first, then one block per report file. */
-export function comparisonText(c: Comparison): string {
-  const out = [`compare A = ${c.a}  with  B = ${c.b}`, '', 'Parameters that differ:', ...paramLines(c).map((l) => `  ${l}`)];
-  for (const n of c.notes) out.push('', `note: ${n}`);
-  if (c.reportsOnlyA.length) out.push('', `Reports only in A: ${c.reportsOnlyA.join(', ')}`);
-  if (c.reportsOnlyB.length) out.push('', `Reports only in B: ${c.reportsOnlyB.join(', ')}`);
+export interface TextOptions {
+  /** List every cell, on one side only as well, and never shorten a line. */
+  readonly verbose?: boolean;
+  /** Columns a line may take unless verbose (a terminal's width). */
+  readonly width?: number;
+}
+
+const len = (s: string) => [...s].length;
+/** `s` cut to `width` columns, the cut marked with an ellipsis. */
+const cut = (s: string, width: number) => (len(s) <= width ? s : `${[...s].slice(0, Math.max(1, width - 1)).join('')}…`);
+
+/**
+ * `s` in lines of at most `width` columns, the later ones indented, broken after a space or a comma
+ * (a JSON list of attacks has no spaces), and anywhere in a word longer than a line.
+ */
+function wrap(s: string, width: number, indent = '    '): string[] {
+  if (len(s) <= width) return [s];
+  const lines: string[] = [];
+  let line = '';
+  for (const piece of s.split(/(?<=[ ,])/)) {
+    if (len(line) + len(piece) > width && line.trim() !== '') {
+      lines.push(line.trimEnd());
+      line = indent;
+    }
+    line += piece;
+    while (len(line) > width) {
+      lines.push([...line].slice(0, width).join(''));
+      line = indent + [...line].slice(width).join('');
+    }
+  }
+  if (line.trim() !== '') lines.push(line.trimEnd());
+  return lines;
+}
+
+/**
+ * Aligned text for the terminal: parameters first, then one block per report file. Cells that
+ * one side lacks (a report the other profile has not computed yet) are counted, not listed, and
+ * every line fits `width` columns, unless verbose.
+ */
+export function comparisonText(c: Comparison, o: TextOptions = {}): string {
+  const width = o.verbose ? Infinity : (o.width ?? 100);
+  const fit = (s: string) => cut(s, width);
+  const out = [fit(`compare A = ${c.a}  with  B = ${c.b}`), '', 'Parameters that differ:', ...paramLines(c).flatMap((l) => wrap(`  ${l}`, width, '      '))];
+  for (const n of c.notes) out.push('', ...wrap(`note: ${n}`, width));
+  if (c.reportsOnlyA.length) out.push('', ...wrap(`Reports only in A: ${c.reportsOnlyA.join(', ')}`, width));
+  if (c.reportsOnlyB.length) out.push('', ...wrap(`Reports only in B: ${c.reportsOnlyB.join(', ')}`, width));
+  let hidden = 0;
   for (const [file, cells] of byFile(c.cells)) {
-    const rows = cells.map((x) => [`${x.cell}${x.field === 'ours' || x.field === 'y' ? '' : ` · ${x.field}`}`, show(x.a), show(x.b), showDiff(x)]);
-    const head = ['cell', 'A', 'B', 'B − A'];
-    const w = head.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...r[i]!].length)));
-    const pad = (s: string, i: number) => (i === 0 ? s + ' '.repeat(w[i]! - [...s].length) : ' '.repeat(w[i]! - [...s].length) + s);
+    const oneSided = cells.filter((x) => cellStatus(x) !== 'both');
+    const listed = o.verbose ? cells : cells.filter((x) => cellStatus(x) === 'both');
+    hidden += cells.length - listed.length;
+    const onlyA = oneSided.filter((x) => cellStatus(x) === 'only-a').length;
+    const onlyB = oneSided.length - onlyA;
     out.push(
       '',
-      `${file} (${cells.length} cells, ${cells.filter((x) => cellStatus(x) !== 'both').length} on one side only, ${cells.filter((x) => (cellDiff(x) ?? 0) !== 0).length} differ)`,
+      ...wrap(`${file} (${cells.length} cells, ${oneSided.length} on one side only, ${cells.filter((x) => (cellDiff(x) ?? 0) !== 0).length} differ)`, width),
     );
-    out.push(`  ${head.map(pad).join('  ')}`);
-    for (const r of rows) out.push(`  ${r.map(pad).join('  ')}`);
+    if (!o.verbose && oneSided.length > 0)
+      out.push(fit(`  ${[onlyA ? `${onlyA} only in A` : '', onlyB ? `${onlyB} only in B` : ''].filter(Boolean).join(', ')}: not listed (-v lists them)`));
+    if (listed.length === 0) continue;
+    const rows = listed.map((x) => [`${x.cell}${x.field === 'ours' || x.field === 'y' ? '' : ` · ${x.field}`}`, show(x.a), show(x.b), showDiff(x)]);
+    const head = ['cell', 'A', 'B', 'B − A'];
+    const w = head.map((h, i) => Math.max(len(h), ...rows.map((r) => len(r[i]!))));
+    // The cell's name gives way where the numbers would not fit.
+    w[0] = Math.max(len(head[0]!), Math.min(w[0]!, width - 2 - (w[1]! + w[2]! + w[3]! + 6)));
+    const pad = (s: string, i: number) => {
+      const t = i === 0 ? cut(s, w[0]!) : s;
+      return i === 0 ? t + ' '.repeat(w[i]! - len(t)) : ' '.repeat(w[i]! - len(t)) + t;
+    };
+    out.push(`  ${head.map(pad).join('  ')}`.trimEnd());
+    for (const r of rows) out.push(`  ${r.map(pad).join('  ')}`.trimEnd());
   }
+  if (hidden > 0) out.push('', fit(`${hidden} cells on one side only were counted, not listed (-v lists them; compare.csv has all).`));
   return out.join('\n') + '\n';
 }
 

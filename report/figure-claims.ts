@@ -6,7 +6,7 @@
  */
 import { attackLabel } from './labels.ts';
 import { PAPER_FIG1, PAPER_FIG2, PAPER_FIG3 } from './paper.ts';
-import type { MixResult, SnapshotResult } from './figures.ts';
+import type { MixResult, SnapshotResult } from './figure-results.ts';
 
 export interface ClaimRow {
   readonly claim: string;

@@ -1,5 +1,5 @@
 /**
- * reports/<fig>.md for a figure: the PNG (or the SVG where no font was found), the paper's
+ * reports/<profile>/<fig>.md for a figure: the PNG (or the SVG where no font was found), the paper's
  * statements beside our summary, the plotted numbers with their nodes; <fig>.csv with one line per
  * plotted point; <fig>.svg and <fig>.png from render.ts. All written atomically.
  */
@@ -89,8 +89,8 @@ export function figureText(fig: FigureData, files: WrittenFigure, markdownPath: 
   const out = [`${fig.title} — profile ${fig.profile.name}`];
   const banner = syntheticBanner(fig.profile);
   if (banner) out.push(`!! ${banner}`);
-  // Named where `repro` publishes them (reports/), not where the node wrote them: the text is part
-  // of the node's output, so a staging path would change its digest on every run and mislead readers.
+  // Named as reports/<file>, not where the node wrote them: the text is part of the node's output, so
+  // a staging path would change its digest on every run. publish.ts puts the profile's folder in.
   out.push(`figure: reports/${basename(files.pngPath ?? files.svgPath)}`, `report: reports/${basename(markdownPath)}`);
   for (const w of files.warnings) out.push(`warning: ${w}`);
   for (const c of fig.claims) out.push(`  ${c.claim}: paper ${c.paper}; ours ${c.ours}`);

@@ -17,27 +17,10 @@ import { attackLabel } from './labels.ts';
 import { PAPER_FIG1, PAPER_FIG2, PAPER_FIG3 } from './paper.ts';
 import { toPercent, toPercentOrNull } from './percent.ts';
 import { checkProfile, profileSummary, profileTag, type ProfileInfo } from './profile.ts';
+import type { MixResult, SnapshotResult } from './figure-results.ts';
 
-/** One Question-1 snapshot: the checkpoint after `step` training iterations, evaluated. */
-export interface SnapshotResult {
-  readonly step: number;
-  /** Fraction in [0, 1]. */
-  readonly naturalAccuracy: number;
-  /** Attack key → attack success rate as a fraction (null: no example was classified correctly). */
-  readonly asr: Readonly<Record<string, number | null>>;
-  /** The evaluation nodes behind this snapshot's numbers (and its checkpoint's training node). */
-  readonly nodes: readonly string[];
-}
-
-/** One Question-2 model trained on D_mix(α), evaluated. */
-export interface MixResult {
-  /** 'ResNet-50' | 'ResNet-18' | 'VGG-16'. */
-  readonly model: string;
-  readonly alpha: number;
-  /** Attack key → accuracy as a fraction; `none` is natural accuracy, `l2-0.25`, `linf-8`, … robust. */
-  readonly accuracy: Readonly<Record<string, number>>;
-  readonly nodes: readonly string[];
-}
+// Re-exported: the figure stage and the tests name the results where the figures are.
+export type { MixResult, SnapshotResult } from './figure-results.ts';
 
 export type FigureId = 'fig1' | 'fig2' | 'fig3';
 

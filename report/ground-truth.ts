@@ -1,5 +1,5 @@
 /**
- * The ground-truth report (reports/ground-truth.md, .csv, .svg, .png): on the synthetic
+ * The ground-truth report (reports/<profile>/ground-truth.md, .csv, .svg, .png): on the synthetic
  * planted-feature set, which feature every model of the paper's three questions actually uses
  * (ml/probe/reliance.ts), and what the built D_R / D_NR carry (ml/probe/built-set-quality.ts).
  * The paper can only infer feature use from attack success rates; where it prints a number for

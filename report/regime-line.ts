@@ -2,7 +2,7 @@
  * The world's regime (report/ground-truth.ts `regimeLine`: does standard training rely on the
  * non-robust feature, measured by the probes) beside the synthetic-data banner of every other
  * report. The table and figure nodes do not depend on the probes (so `repro table1` never waits for
- * them); the line is added where reports are published (reports/, the HTML page) whenever the
+ * them); the line is added where reports are published (reports/<profile>/, the HTML page) whenever the
  * ground-truth report of the same profile is up to date.
  */
 

@@ -1,6 +1,6 @@
 /**
  * A result table with our value and the paper's side by side in every cell, rendered three ways:
- * Markdown for reports/<id>.md, CSV (one line per cell) beside it, and aligned plain text for the
+ * Markdown for reports/<profile>/<id>.md, CSV (one line per cell) beside it, and aligned plain text for the
  * terminal. Values are percentages; every cell names the nodes it came from.
  */
 import { join } from 'node:path';

@@ -112,7 +112,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
 
   it('writes Tables 1-4 with our value beside the paper value, all percentages', () => {
     for (const t of ['table1', 'table2', 'table3', 'table4']) {
-      const md = readFileSync(join(dir, 'reports', `${t}.md`), 'utf8');
+      const md = readFileSync(join(dir, 'reports', 'mini', `${t}.md`), 'utf8');
       assert.match(md, /Profile: `mini`/, t);
       assert.match(md, /synthetic/i, t);
       const expectedRows = t === 'table2' ? ['lr=0.01', 'lr=0.005'] : ['rot30', 'grid135', 'grid775'];
@@ -120,7 +120,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
       const nums = tableNumbers(md);
       assert.ok(nums.length >= 12, `${t}: too few numbers`);
       for (const n of nums) assert.ok(n >= 0 && n <= 100, `${t}: ${n} outside [0, 100]`);
-      const csv = readFileSync(join(dir, 'reports', `${t}.csv`), 'utf8')
+      const csv = readFileSync(join(dir, 'reports', 'mini', `${t}.csv`), 'utf8')
         .trim()
         .split('\n');
       assert.match(csv[0]!, /^table,profile,synthetic,row,column,ours,paper/);
@@ -142,7 +142,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
       }
     }
     // Table 1 holds every family with a value of ours; PTN's column has ours but no paper value.
-    const t1 = readFileSync(join(dir, 'reports', 'table1.csv'), 'utf8')
+    const t1 = readFileSync(join(dir, 'reports', 'mini', 'table1.csv'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => l.split(','));
@@ -163,13 +163,13 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
 
   it('draws Figures 1-3 as SVG and PNG with labelled axes and CSV points in range', () => {
     for (const f of ['fig1', 'fig2', 'fig3']) {
-      const svg = readFileSync(join(dir, 'reports', `${f}.svg`), 'utf8');
+      const svg = readFileSync(join(dir, 'reports', 'mini', `${f}.svg`), 'utf8');
       assert.match(svg, /^<svg|<svg /);
-      const png = readFileSync(join(dir, 'reports', `${f}.png`));
+      const png = readFileSync(join(dir, 'reports', 'mini', `${f}.png`));
       assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
-      const md = readFileSync(join(dir, 'reports', `${f}.md`), 'utf8');
+      const md = readFileSync(join(dir, 'reports', 'mini', `${f}.md`), 'utf8');
       assert.match(md, /paper/i);
-      const csv = readFileSync(join(dir, 'reports', `${f}.csv`), 'utf8')
+      const csv = readFileSync(join(dir, 'reports', 'mini', `${f}.csv`), 'utf8')
         .trim()
         .split('\n');
       const header = csv[0]!.split(',');
@@ -180,17 +180,17 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
         assert.ok(v >= 0 && v <= 100, `${f}: y=${v} outside [0, 100]`);
       }
     }
-    assert.match(readFileSync(join(dir, 'reports', 'fig1.svg'), 'utf8'), /training iterations/);
-    assert.match(readFileSync(join(dir, 'reports', 'fig3.svg'), 'utf8'), /α|alpha/i);
+    assert.match(readFileSync(join(dir, 'reports', 'mini', 'fig1.svg'), 'utf8'), /training iterations/);
+    assert.match(readFileSync(join(dir, 'reports', 'mini', 'fig3.svg'), 'utf8'), /α|alpha/i);
   });
 
   it('writes the ground-truth report (Markdown, CSV, figure) and the D_R / D_NR quality reports', () => {
-    const md = readFileSync(join(dir, 'reports', 'ground-truth.md'), 'utf8');
+    const md = readFileSync(join(dir, 'reports', 'mini', 'ground-truth.md'), 'utf8');
     assert.match(md, /SYNTHETIC DATA/);
     assert.match(md, /Profile: `mini`/);
     for (const q of ['**Q1**', '**Q2**', '**Q3**', '**D_NR**']) assert.ok(md.includes(q), `ground-truth.md lacks the answer to ${q}`);
     assert.match(md, /not measurable in the paper/);
-    const csv = readFileSync(join(dir, 'reports', 'ground-truth.csv'), 'utf8')
+    const csv = readFileSync(join(dir, 'reports', 'mini', 'ground-truth.csv'), 'utf8')
       .trim()
       .split('\n');
     assert.match(csv[0]!, /^report,profile,synthetic,experiment,subject,measure,ours,paper,nodes$/);
@@ -200,14 +200,14 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
       const ours = Number(l.split(',').at(-3));
       assert.ok(Number.isFinite(ours), l);
     }
-    const svg = readFileSync(join(dir, 'reports', 'ground-truth.svg'), 'utf8');
+    const svg = readFileSync(join(dir, 'reports', 'mini', 'ground-truth.svg'), 'utf8');
     for (const axis of ['training iterations', 'natural accuracy (%)', 'mix ratio α', 'share of test images (%)'])
       assert.ok(svg.includes(axis), `figure lacks axis ${axis}`);
-    assert.deepEqual([...readFileSync(join(dir, 'reports', 'ground-truth.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    assert.deepEqual([...readFileSync(join(dir, 'reports', 'mini', 'ground-truth.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
     for (const q of ['dr-quality', 'dnr-det-quality', 'dnr-rand-quality']) {
-      const text = readFileSync(join(dir, 'reports', `${q}.md`), 'utf8');
+      const text = readFileSync(join(dir, 'reports', 'mini', `${q}.md`), 'utf8');
       assert.match(text, /robust pattern matches/, q);
-      assert.match(readFileSync(join(dir, 'reports', `${q}.csv`), 'utf8'), /^report,profile,synthetic,construction,measure,ideal,ours/);
+      assert.match(readFileSync(join(dir, 'reports', 'mini', `${q}.csv`), 'utf8'), /^report,profile,synthetic,construction,measure,ideal,ours/);
     }
     assert.match(run.out, /D_R quality/);
   });
@@ -218,7 +218,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     const evaluationsOf = (nodes: string) => nodes.split(' ').filter((n) => n.startsWith('evaluate@'));
     let cells = 0;
     for (const t of ['table1', 'table2', 'table3', 'table4']) {
-      for (const r of csvRecords(join(dir, 'reports', `${t}.csv`))) {
+      for (const r of csvRecords(join(dir, 'reports', 'mini', `${t}.csv`))) {
         if (r['ours'] === '') continue;
         const named = evaluationsOf(r['nodes']!);
         assert.equal(named.length, 1, `${t} ${r['row']}/${r['column']}: one evaluation node, got ${r['nodes']}`);
@@ -234,7 +234,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     }
     let points = 0;
     for (const f of ['fig1', 'fig2', 'fig3']) {
-      for (const p of csvRecords(join(dir, 'reports', `${f}.csv`))) {
+      for (const p of csvRecords(join(dir, 'reports', 'mini', `${f}.csv`))) {
         // The point's series names its attack: the one named evaluation whose attack has that label.
         const matching = evaluationsOf(p['nodes']!)
           .map((id) => ({ id, e: evaluation(id) }))
@@ -269,7 +269,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     const again = cli(dir, ['repro', 'all', '--profile', 'mini']);
     assert.equal(again.code, 0, again.out);
     assert.match(again.out, / 0 ran/);
-    assert.ok(existsSync(join(dir, 'reports', 'table1.md')));
+    assert.ok(existsSync(join(dir, 'reports', 'mini', 'table1.md')));
   });
 
   it("evaluations that reused an earlier attack's labels give the same bytes in fresh processes (--isolate)", { skip: noMemo }, () => {

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +60,7 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
   let b: string;
   let runA: { code: number | null; out: string };
   let runB: { code: number | null; out: string };
+  let pageA: Buffer;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'rf-html-'));
@@ -67,25 +68,19 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     params.profiles['html'] = HTML;
     params.profiles['html-b'] = HTML_B;
     writeFileSync(join(dir, 'params.yaml'), stringify(params));
-    // Each side's reports are kept before the other run rewrites reports/.
-    const keep = (to: string) => {
-      mkdirSync(to, { recursive: true });
-      // A failed run leaves no reports/: the first test shows its output.
-      if (existsSync(join(dir, 'reports')))
-        for (const f of readdirSync(join(dir, 'reports'))) if (/\.(csv|html)$/.test(f)) copyFileSync(join(dir, 'reports', f), join(to, f));
-      return to;
-    };
     runA = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html', '--jobs', '2']);
-    a = keep(join(dir, 'side-a'));
+    a = join(dir, 'reports', 'html');
+    // A's results as the first run left them, to check that B's run leaves them alone.
+    pageA = existsSync(join(a, 'index.html')) ? readFileSync(join(a, 'index.html')) : Buffer.alloc(0);
     runB = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html-b', '--jobs', '2']);
-    b = keep(join(dir, 'side-b'));
+    b = join(dir, 'reports', 'html-b');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('repro writes reports/index.html, self-contained', () => {
+  it('repro writes reports/<profile>/index.html, self-contained', () => {
     assert.equal(runA.code, 0, runA.out.slice(-3000));
     assert.equal(runB.code, 0, runB.out.slice(-3000));
-    const line = /html report: .*index\.html \((\d+) reports.*/.exec(runA.out);
+    const line = /html report of profile html: .*html\/index\.html \((\d+) reports.*/.exec(runA.out);
     assert.ok(line && Number(line[1]) >= 2, runA.out.slice(-2000));
     assert.doesNotMatch(line[0], /not up to date: .*(table@table3|figure@fig1)\b/);
     const html = readFileSync(join(a, 'index.html'), 'utf8');
@@ -217,6 +212,56 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
       await page.locator('#r-table_table3').scrollIntoViewIfNeeded();
       assert.ok((await page.$eval('html', (el) => el.scrollWidth)) <= 390, 'the page is wider than a phone');
       await page.screenshot({ path: join(shots, 'report-phone.png'), fullPage: false });
+
+      // On a phone a result table wider than the screen names the columns out of sight, above it;
+      // scrolled to its end, the cue goes.
+      const blocks = page.locator('#r-table_table3 .grid-block');
+      let overflowing = 0;
+      for (let i = 0; i < (await blocks.count()); i++) {
+        const block = blocks.nth(i);
+        const hidden = await block.evaluate((b) => {
+          const right = b.querySelector('.scroll')!.getBoundingClientRect().right;
+          return [...b.querySelectorAll('thead th:not(.corner)')].filter((th) => th.getBoundingClientRect().right > right + 1).map((th) => th.textContent);
+        });
+        const cue = block.locator('.scroll-cue');
+        if (hidden.length === 0) {
+          assert.equal(await cue.isVisible(), false);
+          continue;
+        }
+        overflowing++;
+        assert.equal(await cue.isVisible(), true, `no cue above a table with ${hidden.join(', ')} out of sight`);
+        assert.match(await cue.innerText(), new RegExp(`${hidden.length} more columns? \\(${hidden.map((h) => h!.replace(/[*]/g, '\\*')).join(', ')}\\)`));
+        await block.locator('.scroll').evaluate((el) => el.scrollTo({ left: el.scrollWidth }));
+        await page.waitForFunction((el) => (el as { hidden?: boolean } | null)?.hidden === true, await cue.elementHandle());
+      }
+      assert.ok(overflowing > 0, 'no result table is wider than a phone: the cue is untested');
+      await page.setViewportSize({ width: 1280, height: 900 });
+      assert.equal(await page.locator('.scroll-cue:visible').count(), 0, 'a cue on a wide screen');
+
+      // The banner and the profile's notes once, above the reports, not in each section.
+      assert.equal(await page.locator('#about blockquote', { hasText: 'SYNTHETIC DATA' }).count(), 1);
+      assert.equal(await page.locator('section.report blockquote', { hasText: 'SYNTHETIC DATA' }).count(), 0);
+      assert.equal(await page.locator('#main li', { hasText: /^Images used:/ }).count(), 1);
+
+      // A grid column with no value at all says why, in its block: ResNet-34 is not in the profile.
+      const empties = await page.$$eval('table.grid', (ts) =>
+        ts.map((t) => {
+          const heads = [...t.querySelectorAll('thead th:not(.corner)')].map((th) => th.textContent ?? '');
+          const rows = [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td .ours')].map((o) => o.textContent));
+          return {
+            block: t.querySelector('thead th.corner')?.textContent ?? '',
+            empty: heads.filter((_, j) => rows.every((r) => r[j] === '—')),
+            all: heads.length,
+            why: t.closest('.grid-block')?.querySelector('.why')?.textContent ?? '',
+          };
+        }),
+      );
+      assert.ok(empties.some((e) => e.block === 'ResNet-34' && e.empty.length === e.all));
+      for (const e of empties) {
+        if (e.empty.length === 0) assert.equal(e.why, '', `${e.block}: a reason without an empty column`);
+        else if (e.empty.length === e.all) assert.match(e.why, e.block === 'ResNet-34' ? /profile html does not train a ResNet-34/ : /^No values: /);
+        else assert.ok(e.why.startsWith(`${e.empty.join(', ')}: no values: no node of profile html computes`), `${e.block}: ${e.why}`);
+      }
       assert.deepEqual(errors, []);
       console.log(`# screenshots: ${shots} (report-desktop.png, report-panel.png, report-phone.png)`);
     } finally {
@@ -269,6 +314,24 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     assert.match(readFileSync(join(out, 'compare.md'), 'utf8'), /## Parameters that differ/);
   });
 
+  it('compare with a profile that has no results fits 100 columns: one-sided cells counted, -v lists them', () => {
+    const out = join(dir, 'cmp-demo');
+    const r = cli(dir, ['compare', 'html', 'demo', '--out', out]);
+    assert.equal(r.code, 0, r.out.slice(-3000));
+    const lines = r.out.trimEnd().split('\n');
+    const wide = lines.filter((l) => [...l].length > 100);
+    assert.deepEqual(wide, [], 'lines wider than 100 columns');
+    assert.match(r.out, /Parameters that differ:/);
+    assert.doesNotMatch(r.out, / missing\s*$/m, 'one-sided cells are listed');
+    const oneSided = csvOf(join(out, 'compare.csv')).filter((l) => l['status'] === 'only-a');
+    assert.ok(oneSided.length >= 10, `${oneSided.length} cells only in A`);
+    const counted = [...r.out.matchAll(/^ {2}(\d+) only in A: not listed/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(counted, oneSided.length);
+    const all = cli(dir, ['compare', 'html', 'demo', '--out', out, '-v']);
+    assert.equal(all.code, 0, all.out.slice(-3000));
+    assert.equal([...all.out.matchAll(/ missing\s*$/gm)].length, oneSided.length);
+  });
+
   it('compare of two past runs by their log ids', () => {
     const log = cli(dir, ['log']);
     const ids = [...log.out.matchAll(/^run (\d+)/gm)].map((m) => m[1]!);
@@ -281,18 +344,43 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     assert.equal(bad.code, 2);
     assert.match(bad.out, /no run 999/);
   });
-  it('a no-op repro leaves the page as it was; another profile replaces it', () => {
-    const page = join(dir, 'reports', 'index.html');
+  it("each profile has its own folder: another profile's run leaves a page as it was", () => {
+    for (const [side, table] of [
+      [a, 'table3'],
+      [b, 'table3'],
+    ] as const) {
+      assert.ok(existsSync(join(side, 'index.html')), `${side}/index.html`);
+      assert.ok(existsSync(join(side, `${table}.md`)) && existsSync(join(side, `${table}.csv`)), `${side}: ${readdirSync(side).join(' ')}`);
+    }
+    assert.ok(readFileSync(join(a, 'index.html')).equals(pageA), "profile html's page changed when html-b ran");
+    assert.match(readFileSync(join(a, 'index.html'), 'utf8'), /profile <code>html<\/code>/);
+    assert.match(readFileSync(join(b, 'index.html'), 'utf8'), /profile <code>html-b<\/code>/);
+    assert.match(runB.out, /every profile's results: .*reports\/index\.html/);
+    // The top index lists both, linking each profile's page and reports.
+    const index = readFileSync(join(dir, 'reports', 'index.html'), 'utf8');
+    for (const p of ['html', 'html-b']) {
+      assert.match(index, new RegExp(`href="${p}/index\\.html"`));
+      assert.match(index, new RegExp(`href="${p}/table3\\.md"`));
+    }
+    assert.match(readFileSync(join(dir, 'reports', 'index.md'), 'utf8'), /\[.*Table 3.*\]\(html-b\/table3\.md\)/);
+  });
+
+  it('a no-op repro leaves the page as it was; `report` of a profile without results says how to get them', () => {
+    const page = join(b, 'index.html');
     const was = readFileSync(page);
     const again = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html-b']);
     assert.equal(again.code, 0, again.out.slice(-3000));
     assert.match(again.out, /repro \(html-b\): \d+ cached, 0 ran/);
     assert.match(again.out, /unchanged since it was assembled/);
     assert.ok(readFileSync(page).equals(was), 'the page bytes are the same');
-    const other = cli(dir, ['repro', 'table3', 'fig1', '--profile', 'html']);
+    const other = cli(dir, ['report', '--profile', 'html']);
     assert.equal(other.code, 0, other.out.slice(-3000));
-    assert.match(other.out, /repro \(html\): \d+ cached, 0 ran/);
-    assert.doesNotMatch(other.out, /unchanged since/);
-    assert.match(readFileSync(page, 'utf8'), /profile <code>html<\/code>/);
+    assert.match(other.out, /html report of profile html: .*reports\/html\/index\.html \(\d+ reports/);
+    const empty = cli(dir, ['report', '--profile', 'demo']);
+    assert.equal(empty.code, 0, empty.out.slice(-3000));
+    assert.match(empty.out, /html report of profile demo: .*reports\/demo\/index\.html \(0 reports/);
+    assert.match(readFileSync(join(dir, 'reports', 'demo', 'index.html'), 'utf8'), /run <code>npx tsx pipeline\.ts repro all --profile demo<\/code>/);
+    assert.match(readFileSync(join(dir, 'reports', 'index.md'), 'utf8'), /## Profile `demo`\n\n- \[the HTML report\][^\n]*\n- no report is up to date yet/);
+    assert.ok(readFileSync(join(a, 'index.html')).equals(pageA), "profile html's page changed");
   });
 });

@@ -158,7 +158,7 @@ export async function collectPage(o: CollectOptions): Promise<PageModel> {
     reports.push({ id: w.id, key, stage: o.graph.nodes.get(w.id)!.spec.stage.name, group: w.group, files });
   }
   return {
-    title: `${o.project.name} — results`,
+    title: `${o.project.name} — results of profile ${o.profile}`,
     profile: { name: o.profile, params: o.params, overrides: o.overrides },
     generatedAt: new Date().toISOString(),
     reports,

@@ -4,7 +4,7 @@
  * same name (or an embedded PNG), a link to a sibling file becomes its name. Inline code that names
  * a node behind the report becomes a link to that node's provenance; raw HTML is shown as text.
  */
-import type { Marked, Token, Tokens } from 'marked';
+import type { Links, Marked, Token, Tokens } from 'marked';
 import { esc } from './escape.ts';
 import type { ReportFile } from './model.ts';
 
@@ -110,11 +110,18 @@ export interface SplitMarkdown {
   readonly intro: string;
   /** The rest. */
   readonly body: string;
+  /** How many blocks of the intro were left out (`drop`): the page shows them once, above. */
+  readonly dropped: number;
 }
 
-/** Renders a report's Markdown in two parts, so a structured view can sit between them. */
-export function renderMarkdown(md: string, ctx: MarkdownContext): SplitMarkdown {
-  const m = marked(ctx);
+interface SplitTokens {
+  readonly title: string | undefined;
+  readonly intro: Token[];
+  readonly body: Token[];
+  readonly links: Links;
+}
+
+function splitTokens(m: Marked, md: string): SplitTokens {
   const tokens = m.lexer(md);
   let title: string | undefined;
   const first = tokens.findIndex((t) => t.type === 'heading' && (t as Tokens.Heading).depth === 1);
@@ -122,6 +129,45 @@ export function renderMarkdown(md: string, ctx: MarkdownContext): SplitMarkdown 
   const rest = tokens.filter((_, i) => i !== first);
   const cut = rest.findIndex((t) => t.type === 'table' || (t.type === 'heading' && (t as Tokens.Heading).depth >= 2));
   const split = cut < 0 ? rest.length : cut;
-  const render = (ts: Token[]) => m.parser(Object.assign(ts, { links: tokens.links }));
-  return { title, intro: render(rest.slice(0, split)), body: render(rest.slice(split)) };
+  return { title, intro: rest.slice(0, split), body: rest.slice(split), links: tokens.links };
+}
+
+/** A block's identity across reports: its Markdown source. */
+const blockKey = (t: Token): string => t.raw.trim();
+
+export interface IntroBlock {
+  readonly key: string;
+  readonly type: string;
+}
+
+/** The blocks of a report's intro (between its title and its first table or sub-heading), blank lines left out. */
+export function introBlocks(md: string): IntroBlock[] {
+  if (markedModule === undefined) throw new Error('introBlocks: await loadMarkdownRenderer() first');
+  return splitTokens(new markedModule.Marked({ gfm: true }), md)
+    .intro.filter((t) => t.type !== 'space')
+    .map((t) => ({ key: blockKey(t), type: t.type }));
+}
+
+/** Renders only the intro blocks of `md` whose key is in `keys` (the page's shared block). */
+export function renderIntroBlocks(md: string, ctx: MarkdownContext, keys: ReadonlySet<string>): string {
+  const m = marked(ctx);
+  const s = splitTokens(m, md);
+  return m.parser(
+    Object.assign(
+      s.intro.filter((t) => t.type !== 'space' && keys.has(blockKey(t))),
+      { links: s.links },
+    ),
+  );
+}
+
+/**
+ * Renders a report's Markdown in two parts, so a structured view can sit between them. Intro blocks
+ * whose key is in `drop` are left out (the page shows them once for every report).
+ */
+export function renderMarkdown(md: string, ctx: MarkdownContext, drop: ReadonlySet<string> = new Set()): SplitMarkdown {
+  const m = marked(ctx);
+  const s = splitTokens(m, md);
+  const intro = s.intro.filter((t) => t.type === 'space' || !drop.has(blockKey(t)));
+  const render = (ts: Token[]) => m.parser(Object.assign(ts, { links: s.links }));
+  return { title: s.title, intro: render(intro), body: render(s.body), dropped: s.intro.length - intro.length };
 }

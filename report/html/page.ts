@@ -8,7 +8,8 @@ import YAML from 'yaml';
 import { esc, fmtSeconds } from './escape.ts';
 import { nodeAnchor, type PageModel, type RunView } from './model.ts';
 import { nodeRef, provenanceArticle, usersOf } from './provenance.ts';
-import { reportSection } from './sections.ts';
+import { emptyReasons, reportSection } from './sections.ts';
+import { sharedIntroKeys, sharedIntroSection } from './shared-intro.ts';
 import { CSS, SCRIPT } from './style.ts';
 
 /** The name of the head's meta element that holds the page's fingerprint (write.ts). */
@@ -72,8 +73,15 @@ function runsSection(m: PageModel): string {
   ].join('\n');
 }
 
-export function renderReportPage(m: PageModel, fingerprint?: string): string {
-  const sections = m.reports.map((r) => reportSection(r, m.nodes));
+export interface PageLinks {
+  /** The index of every profile's results, relative to the page (reports/index.html). */
+  readonly allProfiles?: string;
+}
+
+export function renderReportPage(m: PageModel, fingerprint?: string, links: PageLinks = {}): string {
+  const shared = sharedIntroKeys(m.reports);
+  const why = emptyReasons(m.profile.name, m.profile.params);
+  const sections = m.reports.map((r) => reportSection(r, m.nodes, { shared, why }));
   const users = usersOf(m.nodes);
   const articles = [...m.nodes.values()]
     .sort((a, b) => a.nodeId.localeCompare(b.nodeId) || a.key.localeCompare(b.key))
@@ -86,7 +94,10 @@ export function renderReportPage(m: PageModel, fingerprint?: string): string {
     : '';
   const body = [
     missing,
-    m.reports.length === 0 ? '<p class="notice">No report node is up to date yet: run <code>npx tsx pipeline.ts repro all</code>.</p>' : '',
+    sharedIntroSection(m.reports, m.nodes, shared),
+    m.reports.length === 0
+      ? `<p class="notice">No report node of profile <code>${esc(m.profile.name)}</code> is up to date yet: run <code>npx tsx pipeline.ts repro all --profile ${esc(m.profile.name)}</code>.</p>`
+      : '',
     ...sections.map((s) => s.html),
     `<section class="block" id="profile" aria-labelledby="profile-h"><h2 id="profile-h">Profile <code>${esc(m.profile.name)}</code>: effective parameters</h2>${overrides}` +
       `<pre class="yaml">${esc(YAML.stringify(m.profile.params, { lineWidth: 100 }).trimEnd())}</pre></section>`,
@@ -98,10 +109,12 @@ export function renderReportPage(m: PageModel, fingerprint?: string): string {
       '</section>',
   ].join('\n');
   const nav = [
+    ...(shared.size > 0 ? [{ href: '#about', label: 'About' }] : []),
     ...sections.map((s) => ({ href: `#${s.anchor}`, label: s.title.split(/ — |: /)[0]! })),
     { href: '#profile', label: 'Profile' },
     { href: '#runs', label: 'Runs' },
     { href: '#provenance', label: 'Provenance' },
+    ...(links.allProfiles !== undefined ? [{ href: links.allProfiles, label: 'All profiles' }] : []),
   ];
   const subtitle = `profile <code>${esc(m.profile.name)}</code> · ${m.reports.length} reports · ${m.nodes.size} nodes · assembled ${esc(m.generatedAt)} from <code>artifacts/</code>`;
   return pageShell({ title: m.title, subtitle, nav, body, ...(fingerprint !== undefined ? { fingerprint } : {}) });

@@ -54,7 +54,35 @@ const label = (s: string) => esc(s);
  * Columns named `group/column` (ResNet-50/D) form one block per group, as the Markdown does: the
  * blocks sit side by side on a wide screen and stack on a phone.
  */
-export function resultGrid(csv: Csv, caption: string, href: (id: string) => string | undefined, idBase: string): string {
+/** Why a block or column of a result grid has no value at all (`label`: its name), in a few words. */
+export type EmptyReason = (label: string, kind: 'block' | 'column' | 'columns') => string;
+
+/** Every string a parameter tree holds, keys included. */
+function namesIn(value: unknown, out: Set<string> = new Set()): Set<string> {
+  if (typeof value === 'string') out.add(value);
+  else if (Array.isArray(value)) for (const v of value) namesIn(v, out);
+  else if (typeof value === 'object' && value !== null)
+    for (const [k, v] of Object.entries(value)) {
+      out.add(k);
+      namesIn(v, out);
+    }
+  return out;
+}
+
+/**
+ * The reasons a profile gives for empty blocks and columns, read from its parameters: a block (a
+ * model) that no parameter names is one the profile does not train; otherwise no node of the
+ * profile computes those cells (a dataset, augmentation or learning rate left out of its lists).
+ */
+export function emptyReasons(profile: string, params: unknown): EmptyReason {
+  const names = namesIn(params);
+  return (label, kind) =>
+    kind === 'block' && !names.has(label)
+      ? `profile ${profile} does not train a ${label}: none of its parameters names one`
+      : `no node of profile ${profile} computes ${kind === 'block' ? 'these cells' : kind === 'column' ? 'this column' : 'these columns'}`;
+}
+
+export function resultGrid(csv: Csv, caption: string, href: (id: string) => string | undefined, idBase: string, why?: EmptyReason): string {
   const lines = csvObjects(csv);
   const rows = [...new Set(lines.map((l) => l['row']!))];
   const columns = [...new Set(lines.map((l) => l['column']!))];
@@ -94,7 +122,24 @@ export function resultGrid(csv: Csv, caption: string, href: (id: string) => stri
       return `<tr><th scope="row">${label(r)}</th>${cells.join('')}</tr>`;
     });
     const cap = group ? `${caption}: ${group}` : caption;
-    return `<div class="scroll" tabindex="0" role="region" aria-label="${esc(cap)}"><table class="grid" data-csv="${esc(caption)}"><caption>${esc(cap)}</caption><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div>`;
+    // A block or column without a single value or node says why, so an empty column is not read as a failure.
+    const empty = (c: string) =>
+      rows.every((r) => {
+        const l = at.get(`${r}\u0000${c}`);
+        return csvNumber(l?.['ours']) === null && (l?.['nodes'] ?? '').trim() === '';
+      });
+    const emptyCols = cols.filter(empty);
+    const notes =
+      why === undefined || emptyCols.length === 0
+        ? ''
+        : emptyCols.length === cols.length && group
+          ? `<p class="why">No values: ${esc(why(group, 'block'))}.</p>`
+          : `<p class="why">${emptyCols.map((c) => esc(sub(c))).join(', ')}: no values: ${esc(why(emptyCols.map(sub).join(', '), emptyCols.length > 1 ? 'columns' : 'column'))}.</p>`;
+    // The cue is filled in by the page's script where the table is wider than its box (a phone).
+    return (
+      `<div class="grid-block"><p class="scroll-cue" hidden></p><div class="scroll" tabindex="0" role="region" aria-label="${esc(cap)}">` +
+      `<table class="grid" data-csv="${esc(caption)}"><caption>${esc(cap)}</caption><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div>${notes}</div>`
+    );
   });
   return `<div class="grids">${tables.join('')}</div>`;
 }
@@ -142,7 +187,14 @@ function pointArticle(id: string, figure: string, index: number, line: Readonly<
   ].join('\n');
 }
 
-export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, ProvenanceNode>): ReportSection {
+export interface SectionOptions {
+  /** Intro blocks the page shows once above every report (left out here). */
+  readonly shared?: ReadonlySet<string>;
+  /** Why a block or column of a result grid is empty. */
+  readonly why?: EmptyReason;
+}
+
+export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, ProvenanceNode>, o: SectionOptions = {}): ReportSection {
   const href = nodeLinker(r, nodes);
   const anchor = anchorOf('r', r.id);
   const used = new Set<string>();
@@ -174,9 +226,11 @@ export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, Prov
   let title: string | undefined;
   const parts: string[] = [];
   const tail: string[] = [];
+  let dropped = 0;
   for (const f of mds) {
-    const md = renderMarkdown(f.content as string, ctx);
+    const md = renderMarkdown(f.content as string, ctx, o.shared);
     title ??= md.title;
+    dropped += md.dropped;
     parts.push(`<div class="prose">${md.intro}</div>`);
     // With a result grid the Markdown's own tables repeat it: they stay, folded, below it.
     if (grids.length > 0)
@@ -186,7 +240,7 @@ export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, Prov
     else parts.push(`<div class="prose">${md.body}</div>`);
   }
   if (grids.length > 0) parts.push(LEGEND);
-  for (const g of grids) parts.push(resultGrid(g.csv, g.name, href, anchor));
+  for (const g of grids) parts.push(resultGrid(g.csv, g.name, href, anchor, o.why));
   // Figures no Markdown placed (a report without Markdown, or an extra SVG).
   for (const f of r.files) {
     if (used.has(f.name) || !/\.(svg|png)$/.test(f.name)) continue;
@@ -201,7 +255,8 @@ export function reportSection(r: ReportNodeView, nodes: ReadonlyMap<string, Prov
   const html = [
     `<section class="report" id="${anchor}" aria-labelledby="${anchor}-h">`,
     `<h2 id="${anchor}-h">${esc(heading)}</h2>`,
-    `<p class="meta">report node <a class="node-link" href="#${nodeAnchor(r.key)}"><code>${esc(r.id)}</code></a>${r.group ? ` · target <code>${esc(r.group)}</code>` : ''}</p>`,
+    `<p class="meta">report node <a class="node-link" href="#${nodeAnchor(r.key)}"><code>${esc(r.id)}</code></a>${r.group ? ` · target <code>${esc(r.group)}</code>` : ''}` +
+      `${dropped > 0 ? ' · data, profile and models: <a href="#about">About these results</a>' : ''}</p>`,
     ...parts,
     '</section>',
   ].join('\n');

@@ -41,7 +41,10 @@ tbody th { text-align: left; font-weight: 500; background: #fafbfc; white-space:
 td.num, .md td.a-right { text-align: right; }
 table.md, table.data { margin: .4rem 0 .8rem; font-size: .88rem; }
 .grids { display: flex; flex-wrap: wrap; gap: .9rem 1.4rem; align-items: flex-start; margin: .6rem 0 1rem; }
-.grids .scroll { flex: 0 1 auto; }
+.grids .grid-block { flex: 0 1 auto; min-width: 0; max-width: 100%; }
+.scroll-cue { margin: 0 0 .2rem; font-size: .8rem; color: var(--accent); font-weight: 600; }
+.scroll-cue[hidden] { display: none; }
+.why { margin: .25rem 0 0; font-size: .8rem; color: var(--muted); max-width: 36rem; }
 table.grid th.corner { text-align: left; color: var(--fg); font-size: .95rem; }
 table.grid td.cell { padding: 0; min-width: 5.6rem; text-align: right; }
 table.grid td.cell > a, table.grid td.cell > span:first-child { display: block; }
@@ -138,6 +141,22 @@ export const SCRIPT = `
     history.pushState(null, '', h);
     show();
   });
+  // A result table wider than its box (a phone) says how many columns are out of sight, and which.
+  function cues() {
+    document.querySelectorAll('.grid-block').forEach(function (b) {
+      var s = b.querySelector('.scroll'), cue = b.querySelector('.scroll-cue');
+      if (!s || !cue) return;
+      var right = s.getBoundingClientRect().right, names = [];
+      s.querySelectorAll('thead th:not(.corner)').forEach(function (th) {
+        if (th.getBoundingClientRect().right > right + 1) names.push(th.textContent);
+      });
+      cue.hidden = names.length === 0;
+      if (names.length) cue.textContent = '\u2192 ' + names.length + ' more column' + (names.length === 1 ? '' : 's') + ' (' + names.join(', ') + '): scroll the table sideways';
+      if (!s.dataset.cue) { s.dataset.cue = '1'; s.addEventListener('scroll', cues, { passive: true }); }
+    });
+  }
+  window.addEventListener('resize', cues);
+  cues();
   window.addEventListener('popstate', show);
   document.addEventListener('keydown', function (e) { if (e.key === 'Escape') close(true); });
   window.addEventListener('hashchange', show);

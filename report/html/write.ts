@@ -1,11 +1,11 @@
 /**
- * Writes reports/index.html. The driver assembles the page after a run (and on `report`) instead
+ * Writes a profile's page, reports/<profile>/index.html. The driver assembles the page after a run (and on `report`) instead
  * of a cached node computing it: the page shows provenance (timings, hosts, backends, the run log)
  * that is recorded in SQLite and is not a function of any node key, so a cached node holding it
  * would either be stale or need a key that changes with every run.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sha256 } from '../../engine/core/canonical-json.ts';
 import { codeRoot, sourceClosure } from '../../engine/core/source-digest.ts';
 import { writeFileAtomic } from '../../base/atomic-write.ts';
@@ -13,9 +13,11 @@ import { collectPage, type CollectOptions } from './collect.ts';
 import { loadMarkdownRenderer } from './markdown.ts';
 import type { PageModel } from './model.ts';
 import { PAGE_FINGERPRINT, renderReportPage } from './page.ts';
+import { profileReportsDir } from '../reports-dir.ts';
 
 export interface WrittenPage {
   readonly path: string;
+  readonly profile: string;
   /** The page on disk already showed this model, rendered by this code: it was left as it was. */
   readonly unchanged: boolean;
   readonly reports: number;
@@ -63,13 +65,25 @@ export function recordedFingerprint(file: string): string | undefined {
   }
 }
 
-export async function writeHtmlReport(o: CollectOptions, file = join(o.ws.root, 'reports', 'index.html')): Promise<WrittenPage> {
+/** Where a profile's page goes unless `--out` says otherwise. */
+export const defaultPagePath = (root: string, profile: string): string => join(profileReportsDir(root, profile), 'index.html');
+
+/**
+ * Without `file` the page goes to its profile's folder under reports/ and links up to the index of
+ * every profile (a page written elsewhere with --out has no such neighbour).
+ */
+export async function writeHtmlReport(o: CollectOptions, file?: string): Promise<WrittenPage> {
+  const path = file ?? defaultPagePath(o.ws.root, o.profile);
   const model = await collectPage(o);
   const fingerprint = pageFingerprint(model);
-  const unchanged = recordedFingerprint(file) === fingerprint;
+  const unchanged = recordedFingerprint(path) === fingerprint;
   if (!unchanged) {
     await loadMarkdownRenderer();
-    writeFileAtomic(file, renderReportPage(model, fingerprint));
+    // In the profile's folder, the tables and figures the page shows sit beside it (as `repro`
+    // publishes them), so the folder is whole even where no run of this checkout published them.
+    if (file === undefined)
+      for (const r of model.reports) for (const f of r.files) if (!f.name.endsWith('.txt')) writeFileAtomic(join(dirname(path), f.name), f.content);
+    writeFileAtomic(path, renderReportPage(model, fingerprint, file === undefined ? { allProfiles: '../index.html' } : {}));
   }
-  return { path: file, unchanged, reports: model.reports.length, nodes: model.nodes.size, missing: model.missing };
+  return { path, profile: o.profile, unchanged, reports: model.reports.length, nodes: model.nodes.size, missing: model.missing };
 }
