@@ -66,14 +66,14 @@ const short = [
   'evaluation.count=50',
 ].flatMap((s) => ['--set', s]);
 const targets = [
-  ...['G-ResNet-ResNet-18-D-std-lr0.1', 'PTN-ResNet-18-D-std-lr0.01', 'ResNet-50-ResNet-50-D-std-lr0.1', 'STN-ResNet-18-D-std-lr0.1'].flatMap((r) => [
+  ...['gresnet-resnet18-d-std-lr0.1', 'ptn-resnet18-d-std-lr0.01', 'resnet50-d-std-lr0.1', 'stn-resnet18-d-std-lr0.1'].flatMap((r) => [
     `evaluate@q3-${r}-none`,
     `evaluate@q3-${r}-grid775`,
   ]),
-  'evaluate@q2-ResNet-18-alpha0-l2-0.25',
-  'evaluate@q2-VGG-16-alpha0-l2-0.25',
-  'evaluate@q2-ResNet-50-alpha0-linf-1',
-  'evaluate@q2-ResNet-50-alpha0-l2-0.25',
+  'evaluate@q2-resnet18-alpha0-l2-0.25',
+  'evaluate@q2-vgg16-alpha0-l2-0.25',
+  'evaluate@q2-resnet50-alpha0-linf-1',
+  'evaluate@q2-resnet50-alpha0-l2-0.25',
   'build-dr',
 ];
 const t0 = Date.now();
@@ -90,6 +90,9 @@ const seconds = (text: string): number =>
   [...text.matchAll(/([\d.]+)([hms])/g)].reduce((sum, [, v, u]) => sum + Number(v) * (u === 'h' ? 3600 : u === 'm' ? 60 : 1), 0);
 const hm = (s: number) => `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 
+/** Q3's families by their id segment (docs/naming.md). */
+const FAMILY_OF_TOKEN: Readonly<Record<string, string>> = { resnet50: 'ResNet-50', gresnet: 'G-ResNet', stn: 'STN', ptn: 'PTN' };
+
 /** Seconds per evaluated (image, grid point) pair, per Table 1 family, from the calibration's grid evaluations. */
 function gridCostPerPair(): Map<string, number> {
   const db = new Database(join(dir, 'artifacts', 'lineage.sqlite'), { readonly: true });
@@ -100,7 +103,7 @@ function gridCostPerPair(): Map<string, number> {
   const cost = new Map<string, number>();
   for (const r of rows) {
     const pairs = (JSON.parse(r.metrics) as { gridEvaluations?: number }).gridEvaluations;
-    const family = /^evaluate@q3-(ResNet-50|G-ResNet|STN|PTN)-/.exec(r.node_id)?.[1];
+    const family = FAMILY_OF_TOKEN[/^evaluate@q3-(resnet50|gresnet|stn|ptn)-/.exec(r.node_id)?.[1] ?? ''];
     if (family && pairs && pairs >= 1000) cost.set(family, r.duration_s / pairs);
   }
   return cost;
@@ -117,9 +120,12 @@ function gridScenario(lines: string[], count: number): { calibrated: number; sce
   let scenario = 0;
   let nodes = 0;
   for (const l of lines) {
-    const m = /^ {2}to run +evaluate@q3-(ResNet-50|G-ResNet|STN|PTN)-.*-(D|D_R)-(std\*?)-lr[\d.]+-(\w+) +\(~([^,]+),/.exec(l);
+    // Ids as docs/naming.md writes them: evaluate@q3-<family>[-<backbone>]-<d|dr>-<std|stdstar>-lr<lr>-<attack>.
+    const m = /^ {2}to run +evaluate@q3-(resnet50|gresnet|stn|ptn)-.*-(d|dr)-(std|stdstar)-lr[\d.]+-(\w+) +\(~([^,]+),/.exec(l);
     if (!m || !(GRID_NAMES as readonly string[]).includes(m[4]!)) continue;
-    const [, family, dataset, augment, grid, estimate] = m as unknown as [string, string, 'D' | 'D_R', string, GridName, string];
+    const [, token, d, augment, grid, estimate] = m as unknown as [string, string, 'd' | 'dr', string, GridName, string];
+    const family = FAMILY_OF_TOKEN[token]!;
+    const dataset = d === 'd' ? 'D' : 'D_R';
     const column = (augment === 'std' ? dataset : `${dataset}*`) as TrainingColumn;
     const paper = PAPER_TABLE1[family === 'PTN' ? 'STN' : (family as 'ResNet-50' | 'G-ResNet' | 'STN')];
     const natural = paper.none[column] / 100;

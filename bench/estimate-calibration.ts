@@ -41,7 +41,7 @@ function parseDuration(s: string): number {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rf-calib-bench-'));
-const target = 'train@q2-ResNet-18-alpha0';
+const target = 'train@q2-resnet18-alpha0';
 try {
   writeFileSync(join(dir, 'params.yaml'), tinyProfile(from, epochs));
   cli(dir, ['repro', target]);

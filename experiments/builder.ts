@@ -5,10 +5,14 @@
 import { UserError } from '../engine/core/result.ts';
 import { canonicalJson } from '../engine/core/canonical-json.ts';
 import type { NodeRef, NodeSpec } from '../engine/core/project.ts';
+import { NAMING, type Naming } from './naming.ts';
 
 export class GraphBuilder {
   private readonly byId = new Map<string, NodeSpec>();
   readonly groups: Record<string, string[]> = {};
+
+  /** How the builders name the nodes they add (docs/naming.md). */
+  constructor(readonly naming: Naming = NAMING) {}
 
   add(spec: NodeSpec): string {
     const have = this.byId.get(spec.id);
@@ -25,11 +29,6 @@ export class GraphBuilder {
     }
     this.byId.set(spec.id, spec);
     return spec.id;
-  }
-
-  /** A node added earlier (later builders read the specs of the reports they stand beside). */
-  get(id: string): NodeSpec | undefined {
-    return this.byId.get(id);
   }
 
   group(name: string, ids: readonly string[]): void {

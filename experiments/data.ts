@@ -4,7 +4,7 @@
  */
 import type { NodeRef } from '../engine/core/project.ts';
 import { UserError } from '../engine/core/result.ts';
-import { nodeId, segment } from '../engine/plan/sweep.ts';
+import { nodeId } from './naming.ts';
 import type { AttackPresetName } from '../ml/attacks/config.ts';
 import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
 import { buildDnr } from '../stages/build-dnr.ts';
@@ -32,6 +32,10 @@ export interface DataNodes {
   readonly synthetic: boolean;
   /** D_R; adding it adds f_A's training (build) or the download (fetch). */
   robust(): NodeRef;
+  /** The nodes that built D_R (f_A's training and the inversion), once `robust()` built it here. */
+  robustBuild(): { readonly fA: string; readonly dr: string } | undefined;
+  /** The build node of each D_NR variant the profile asks for (robust.nonRobust). */
+  readonly nonRobust: readonly { readonly variant: 'det' | 'rand'; readonly node: string }[];
   /** Lines for the reports: the data actually used (subsets, partial copies, where D_R came from). */
   readonly notes: string[];
 }
@@ -131,6 +135,7 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
           `${r.build.steps} inversion steps${r.build.count !== undefined ? ` on ${r.build.count} images` : ''}${subsetNote}.`,
   );
   let robustRef: NodeRef | undefined;
+  let built: { fA: string; dr: string } | undefined;
   const buildRobust = (): NodeRef => {
     const robustCount = (from: NodeRef, full: number | undefined): NodeRef => {
       if (r.count === undefined) return from;
@@ -150,7 +155,7 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
       return robustCount(ref(id, 'robust'), CIFAR10_TRAIN_COUNT);
     }
     const fA = b.add({
-      id: 'train@robust-fA',
+      id: nodeId('train', b.naming.fA),
       stage: train,
       paramsSource: 'robust',
       params: trainParams(r.train, modelConfig(r.model, data), { augment: r.augment, adversarial: r.adversarial }),
@@ -164,11 +169,13 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
       inputs: { model: ref(fA, 'model'), data: trainRef },
     });
     b.group('dr', [dr]);
+    built = { fA, dr };
     return robustCount(ref(dr, 'dataset'), r.build.count ?? trainCount);
   };
 
   const robust = (): NodeRef => (robustRef ??= buildRobust());
 
+  const nonRobust: { variant: 'det' | 'rand'; node: string }[] = [];
   if (p.robust.nonRobust) {
     const nr = p.robust.nonRobust;
     // D_NR's source is a standard model: f_A's architecture trained as the paper's standard models
@@ -184,7 +191,7 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
     });
     const ids = nr.variants.map((variant) =>
       b.add({
-        id: nodeId('build-dnr', [segment('', variant)]),
+        id: nodeId('build-dnr', b.naming.dnr(variant)),
         stage: buildDnr,
         paramsSource: 'robust.nonRobust',
         params: { variant, eps: nr.eps, step: nr.step, iterations: nr.iterations, seed: nr.seed, ...(nr.count ? { count: nr.count } : {}) },
@@ -192,8 +199,9 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
       }),
     );
     b.group('dnr', ids);
+    nr.variants.forEach((variant, i) => nonRobust.push({ variant, node: ids[i]! }));
   }
-  return { ...data, robust };
+  return { ...data, robust, robustBuild: () => built, nonRobust };
 }
 
 /**
@@ -238,7 +246,7 @@ function checkCounts(p: Profile, trainCount: number, testCount: number): void {
   }
 }
 
-/** An evaluation node `evaluate@<run>-<attack>` of a model under a named attack on the test set. */
+/** An evaluation node `evaluate@<run>-<attack>` of a model under a named attack on the test set (`run` as the naming gives it). */
 export function addEvaluation(b: GraphBuilder, p: Profile, data: DataNodes, run: string, model: NodeRef, attack: string): string {
   const e = p.evaluation;
   const params: EvaluateParams = {
@@ -248,5 +256,11 @@ export function addEvaluation(b: GraphBuilder, p: Profile, data: DataNodes, run:
     batchSize: e.batchSize,
     ...(e.count !== undefined ? { count: e.count } : {}),
   };
-  return b.add({ id: `evaluate@${run}-${segment('', attack)}`, stage: evaluate, params, paramsSource: 'evaluation', inputs: { model, data: data.test } });
+  return b.add({
+    id: nodeId('evaluate', b.naming.evaluation(run, attack)),
+    stage: evaluate,
+    params,
+    paramsSource: 'evaluation',
+    inputs: { model, data: data.test },
+  });
 }

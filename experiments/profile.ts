@@ -8,7 +8,13 @@ import { z } from 'zod';
 import { BACKEND_CHOICES } from '../ml/backend/choice.ts';
 import { defaultSlurm, slurmSettingsSchema } from '../engine/exec/slurm/config.ts';
 import { ATTACK_PRESETS } from '../ml/attacks/config.ts';
-import { adversarialSchema, lrScheduleSchema } from '../stages/train.ts';
+import { buildDnrParams } from '../stages/build-dnr.ts';
+import { buildDrParams } from '../stages/build-dr.ts';
+import { evaluateParams } from '../stages/evaluate.ts';
+import { cifar10Source } from '../stages/fetch-cifar10.ts';
+import { robustDatasetsSource } from '../stages/fetch-robust-datasets.ts';
+import { alphaSchema, augmentSchema, dnrVariantSchema, type familySchema, trainingAugmentationSchema, trainingDatasetSchema } from '../stages/schemas.ts';
+import { adversarialSchema, trainParams } from '../stages/train.ts';
 import { syntheticParams } from '../stages/synthetic-dataset.ts';
 
 const attackName = z.string().refine((s) => Object.hasOwn(ATTACK_PRESETS, s), {
@@ -20,16 +26,10 @@ export const modelEntry = z.looseObject({ arch: z.string() });
 export type ModelEntry = z.infer<typeof modelEntry>;
 const namedModel = z.object({ name: z.string().min(1), model: modelEntry }).strict();
 
-export const trainSettings = z
-  .object({
-    batchSize: z.number().int().min(1),
-    epochs: z.number().positive(),
-    lr: lrScheduleSchema,
-    momentum: z.number().min(0).max(1).default(0.9),
-    weightDecay: z.number().min(0),
-    seed: z.number().int().min(0).default(0),
-    checkpointEvery: z.number().int().positive().default(500),
-  })
+/** The train stage's settings a profile gives per experiment (the model, augmentation and data come from elsewhere). */
+export const trainSettings = trainParams
+  .pick({ batchSize: true, epochs: true, lr: true, momentum: true, weightDecay: true, checkpointEvery: true })
+  .extend({ seed: trainParams.shape.seed.default(0) })
   .strict();
 export type TrainSettings = z.infer<typeof trainSettings>;
 
@@ -39,7 +39,7 @@ const dataSchema = z
     /** The planted-feature generator's settings (source synthetic). */
     synthetic: syntheticParams.optional(),
     /** URL, local tarball or folder (source cifar10); null: $RF_CIFAR10, else the official URL. */
-    cifar10: z.string().min(1).nullable().default(null),
+    cifar10: cifar10Source.default(null),
     /** Train on a seeded class-balanced subset of this many images (absent: all of D). */
     trainCount: z.number().int().positive().optional(),
     /** Test on a seeded class-balanced subset of this many images (before evaluation.count). */
@@ -60,53 +60,31 @@ const robustSchema = z
      */
     source: z.enum(['build', 'fetch', 'auto']),
     /** For `fetch`: URL, tarball or release_datasets folder; null: $RF_ROBUST_DATASETS, else the authors' URL. */
-    fetch: z.string().min(1).nullable().default(null),
+    fetch: robustDatasetsSource.default(null),
     /** Mix in a seeded class-balanced subset of this many D_R images (absent: all of it). */
     count: z.number().int().positive().optional(),
     model: modelEntry,
     train: trainSettings,
-    augment: z.enum(['none', 'std', 'std*']).default('std'),
+    augment: augmentSchema.default('std'),
     adversarial: adversarialSchema,
-    build: z
-      .object({
-        steps: z.number().int().positive(),
-        stepSize: z.number().positive(),
-        finalStepSize: z.number().positive().optional(),
-        seed: z.number().int().min(0).default(0),
-        batchSize: z.number().int().positive().default(64),
-        count: z.number().int().positive().optional(),
-      })
-      .strict(),
+    build: buildDrParams.extend({ seed: buildDrParams.shape.seed.default(0) }).strict(),
     /** D_NR (D_det and D_rand) from a standard model of the same architecture; absent: not built. */
-    nonRobust: z
-      .object({
-        variants: z.array(z.enum(['det', 'rand'])).min(1),
-        eps: z.number().positive(),
-        step: z.number().positive(),
-        iterations: z.number().int().positive(),
-        seed: z.number().int().min(0).default(0),
-        count: z.number().int().positive().optional(),
-      })
+    nonRobust: buildDnrParams
+      .pick({ eps: true, step: true, iterations: true, count: true })
+      .extend({ variants: z.array(dnrVariantSchema).min(1), seed: buildDnrParams.shape.seed.default(0) })
       .strict()
       .optional(),
   })
   .strict();
 
-const evaluationSchema = z
-  .object({
-    /** Test images per evaluation (a seeded subset); absent: the whole test set. */
-    count: z.number().int().positive().optional(),
-    subsetSeed: z.number().int().min(0).default(0),
-    seed: z.number().int().min(0).default(0),
-    batchSize: z.number().int().positive().default(128),
-  })
-  .strict();
+/** The evaluate stage's settings but the attack, which each experiment names. */
+const evaluationSchema = evaluateParams.omit({ attack: true }).strict();
 
 const q1Schema = z
   .object({
     model: modelEntry,
     train: trainSettings,
-    augment: z.enum(['none', 'std', 'std*']).default('std'),
+    augment: augmentSchema.default('std'),
     /** Dense snapshots every `denseEvery` steps for `denseEpochs` epochs, then every `sparseEveryEpochs`. */
     snapshots: z
       .object({ denseEvery: z.number().int().positive(), denseEpochs: z.number().int().min(0), sparseEveryEpochs: z.number().int().positive() })
@@ -118,17 +96,19 @@ const q1Schema = z
 
 const q2Schema = z
   .object({
-    alphas: z.array(z.number().min(0).max(1)).min(1),
+    alphas: z.array(alphaSchema).min(1),
     /** Figure 3's models by their paper name (ResNet-50, ResNet-18, VGG-16). A list, so a profile replaces it whole. */
     models: z.array(namedModel).min(1),
     train: trainSettings,
-    augment: z.enum(['none', 'std', 'std*']).default('std'),
+    augment: augmentSchema.default('std'),
     /** Attacks per model name; `default` for models not listed. */
     attacks: z.record(z.string(), z.array(attackName)),
   })
   .strict();
 
-const familySchema = z
+type Family = z.infer<typeof familySchema>;
+
+const runsSchema = z
   .object({
     /** Backbones by their paper name (ResNet-18, ResNet-34; ResNet-50 for its own family). */
     backbones: z.array(namedModel).min(1),
@@ -138,9 +118,12 @@ const familySchema = z
 
 const q3Schema = z
   .object({
-    families: z.object({ 'ResNet-50': familySchema, 'G-ResNet': familySchema, STN: familySchema, PTN: familySchema }).partial().strict(),
-    datasets: z.array(z.enum(['D', 'D_R'])).min(1),
-    augmentations: z.array(z.enum(['std', 'std*'])).min(1),
+    families: z
+      .object({ 'ResNet-50': runsSchema, 'G-ResNet': runsSchema, STN: runsSchema, PTN: runsSchema } satisfies Record<Family, unknown>)
+      .partial()
+      .strict(),
+    datasets: z.array(trainingDatasetSchema).min(1),
+    augmentations: z.array(trainingAugmentationSchema).min(1),
     train: trainSettings,
     attacks: z.array(attackName).min(1),
   })

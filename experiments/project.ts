@@ -4,7 +4,7 @@
  * truth on synthetic data), all.
  */
 import { availableParallelism } from 'node:os';
-import type { Project } from '../engine/core/project.ts';
+import type { BuildContext, Graph, Project } from '../engine/core/project.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 import { buildDnr } from '../stages/build-dnr.ts';
 import { buildDr } from '../stages/build-dr.ts';
@@ -22,6 +22,7 @@ import { datasetQuality } from '../stages/dataset-quality.ts';
 import { groundTruth } from '../stages/ground-truth.ts';
 import { probe } from '../stages/probe.ts';
 import { GraphBuilder } from './builder.ts';
+import { NAMING, type Naming } from './naming.ts';
 import { addData, describeRun } from './data.ts';
 import { withEstimateHints } from './estimate-hints.ts';
 import { profileSchema, type Profile } from './profile.ts';
@@ -54,30 +55,7 @@ export const project: Project<Profile> = {
   ],
   profileSchema,
   defaultProfile: 'demo',
-  build(p, name, overrides = [], context) {
-    // --backend (set before this runs) wins over the profile; node processes inherit the variable.
-    process.env[BACKEND_ENV] ??= p.backend;
-    const asRun = describeRun(p, overrides);
-    const b = new GraphBuilder();
-    const data = addData(b, p, context?.root ?? process.cwd());
-    const notes = [...data.notes, ...modelNotes(p, data)];
-    const info: ProfileInfo = {
-      name,
-      synthetic: p.data.source === 'synthetic',
-      ...(p.description ? { description: p.description } : {}),
-      ...(asRun ? { asRun } : {}),
-      notes,
-    };
-    addQ1(b, p, data, info);
-    addQ2(b, p, data, info);
-    addQ3(b, p, data, info);
-    addTruth(b, p, data, info);
-    const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3', 'truth'].flatMap((g) => b.groups[g] ?? []);
-    b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
-    const planned = plannedBackend(parseBackendChoice(process.env[BACKEND_ENV], BACKEND_ENV));
-    const slowdown = planned === 'wasm' || planned === 'cpu' ? MEASURED_SLOWDOWN[planned] : 1;
-    return { nodes: withEstimateHints(b.nodes, { trainCount: data.trainCount, testCount: data.testCount, slowdown }), groups: b.groups };
-  },
+  build: (p, name, overrides = [], context) => buildGraph(p, name, overrides, context),
   extraCode(closureFiles) {
     // A stage that can load the native addon computes with its C++ kernels: a kernel fix must rerun it.
     return closureFiles.includes(NATIVE_ADDON_MODULE) ? nativeSourceFiles() : [];
@@ -115,3 +93,29 @@ export const project: Project<Profile> = {
     resetBackendCaches();
   },
 };
+
+/** One profile's graph, its nodes named by `naming` (docs/naming.md). */
+export function buildGraph(p: Profile, name: string, overrides: readonly string[] = [], context?: BuildContext, naming: Naming = NAMING): Graph {
+  // --backend (set before this runs) wins over the profile; node processes inherit the variable.
+  process.env[BACKEND_ENV] ??= p.backend;
+  const asRun = describeRun(p, overrides);
+  const b = new GraphBuilder(naming);
+  const data = addData(b, p, context?.root ?? process.cwd());
+  const notes = [...data.notes, ...modelNotes(p, data)];
+  const info: ProfileInfo = {
+    name,
+    synthetic: p.data.source === 'synthetic',
+    ...(p.description ? { description: p.description } : {}),
+    ...(asRun ? { asRun } : {}),
+    notes,
+  };
+  const q1 = addQ1(b, p, data, info);
+  const q2 = addQ2(b, p, data, info);
+  const q3 = addQ3(b, p, data, info);
+  addTruth(b, p, data, info, { q1, q2, q3 });
+  const reports = ['table1', 'table2', 'table3', 'table4', 'fig1', 'fig2', 'fig3', 'truth'].flatMap((g) => b.groups[g] ?? []);
+  b.group('all', [...reports, ...(b.groups['dnr'] ?? [])]);
+  const planned = plannedBackend(parseBackendChoice(process.env[BACKEND_ENV], BACKEND_ENV));
+  const slowdown = planned === 'wasm' || planned === 'cpu' ? MEASURED_SLOWDOWN[planned] : 1;
+  return { nodes: withEstimateHints(b.nodes, { trainCount: data.trainCount, testCount: data.testCount, slowdown }), groups: b.groups };
+}

@@ -2,8 +2,9 @@
  * Question 2 (Figure 3): each model trained on D_mix(alpha) for every alpha, evaluated under its
  * attacks. Adding an alpha to params.yaml adds one branch per model and redraws the figure.
  */
+import type { NodeRef } from '../engine/core/project.ts';
 import { UserError } from '../engine/core/result.ts';
-import { segment } from '../engine/plan/sweep.ts';
+import { nodeId } from './naming.ts';
 import { figure } from '../stages/figure.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
@@ -11,17 +12,34 @@ import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.
 import type { Profile } from './profile.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 
-export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
+/** One evaluation of a Q2 model (in Figure 3's order). */
+export interface Q2Evaluation {
+  /** The model's paper name (q2.models[].name). */
+  readonly name: string;
+  readonly alpha: number;
+  readonly attack: string;
+  readonly evalNode: string;
+  /** The weights trained on D_mix(alpha). */
+  readonly model: NodeRef;
+}
+
+/** The models Q2 adds, through the evaluations of each. */
+export interface Q2Models {
+  readonly evaluations: readonly Q2Evaluation[];
+}
+
+export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): Q2Models {
   const q = p.q2;
   const points: Record<string, unknown>[] = [];
+  const evaluated: Q2Evaluation[] = [];
   const evals: string[] = [];
   for (const { name, model: entry } of q.models) {
     const attacks = q.attacks[name] ?? q.attacks['default'];
     if (!attacks) throw new UserError(`params.yaml q2.attacks: no attacks for model '${name}' and no 'default' list`);
     for (const alpha of q.alphas) {
-      const run = `q2-${segment('', name)}-${segment('alpha', alpha)}`;
+      const run = b.naming.q2Run(name, alpha);
       const trained = b.add({
-        id: `train@${run}`,
+        id: nodeId('train', run),
         stage: train,
         paramsSource: `q2.models.${name}`,
         params: trainParams(q.train, modelConfig(entry, data), { augment: q.augment, alpha }),
@@ -31,6 +49,7 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
         const ev = addEvaluation(b, p, data, run, ref(trained, 'model'), attack);
         points.push({ model: name, alpha, attack, evalNode: ev });
         evals.push(ev);
+        evaluated.push({ name, alpha, attack, evalNode: ev, model: ref(trained, 'model') });
       }
     }
   }
@@ -42,4 +61,5 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     inputs: { evals: evals.map((e) => ref(e, 'result')), trainSet: data.train, testSet: data.test },
   });
   b.group('fig3', [id]);
+  return { evaluations: evaluated };
 }

@@ -3,7 +3,8 @@
  * learning rate, evaluated under every spatial attack. Table 1 keeps the best run per cell; Tables
  * 2-4 list PTN's, STN's and G-ResNet's runs.
  */
-import { segment } from '../engine/plan/sweep.ts';
+import type { NodeRef } from '../engine/core/project.ts';
+import { nodeId } from './naming.ts';
 import { table, type TableCellSpec } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
@@ -20,7 +21,22 @@ const TABLES: ReadonlyArray<{ id: 'table1' | 'table2' | 'table3' | 'table4'; fam
   { id: 'table4', families: ['G-ResNet'] },
 ];
 
-export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
+/** One Q3 training run: the cell coordinates Table 1 reads it under, and its weights. */
+export interface Q3Run {
+  readonly family: Family;
+  readonly backbone: string;
+  readonly lr: number;
+  readonly dataset: TableCellSpec['dataset'];
+  readonly augmentation: TableCellSpec['augmentation'];
+  readonly model: NodeRef;
+}
+
+/** The models Q3 adds: Table 1's runs, in its order (every family's). */
+export interface Q3Models {
+  readonly runs: readonly Q3Run[];
+}
+
+export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): Q3Models {
   const q = p.q3;
   const cells = new Map<Family, { cell: TableCellSpec; evalNode: string }[]>();
   for (const [family, spec] of Object.entries(q.families) as [Family, NonNullable<Profile['q3']['families'][Family]>][]) {
@@ -29,9 +45,9 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
       for (const dataset of q.datasets) {
         for (const augmentation of q.augmentations) {
           for (const lr of spec.lrs) {
-            const run = `q3-${segment('', family)}-${segment('', backbone)}-${dataset}-${segment('', augmentation)}-${segment('lr', lr)}`;
+            const run = b.naming.q3Run({ family, backbone, dataset, augmentation, lr });
             const trained = b.add({
-              id: `train@${run}`,
+              id: nodeId('train', run),
               stage: train,
               paramsSource: `q3.families.${family}`,
               params: trainParams(q.train, modelConfig(entry, data), { augment: augmentation, lr }),
@@ -59,4 +75,17 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     });
     b.group(t.id, [id]);
   }
+  const runs = new Map<string, Q3Run>();
+  for (const { cell: c } of TABLES[0]!.families.flatMap((f) => cells.get(f) ?? [])) {
+    if (!runs.has(c.trainNode))
+      runs.set(c.trainNode, {
+        family: c.family,
+        backbone: c.backbone,
+        lr: c.lr,
+        dataset: c.dataset,
+        augmentation: c.augmentation,
+        model: ref(c.trainNode, 'model'),
+      });
+  }
+  return { runs: [...runs.values()] };
 }

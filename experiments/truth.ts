@@ -2,37 +2,38 @@
  * Ground truth (synthetic data only): a probe node on every model the paper's questions train
  * (Q1's snapshots, Q2's D_mix models, Table 1's models), on f_A, and on a model trained on D_NR
  * alone; a quality node on each built D_R / D_NR; and the ground-truth report over all of them.
- * It reads which models exist from the figure and table nodes the Q1-Q3 builders added, so those
- * builders stay unaware of it. On CIFAR-10 no probe exists and the report says why.
+ * It takes the models the Q1-Q3 builders return (and D_R's and D_NR's build nodes from the data
+ * builder), so those builders stay unaware of it. On CIFAR-10 no probe exists and the report says why.
  */
-import type { NodeRef, NodeSpec } from '../engine/core/project.ts';
-import { segment } from '../engine/plan/sweep.ts';
+import type { NodeRef } from '../engine/core/project.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 import { datasetQuality } from '../stages/dataset-quality.ts';
-import type { FigureParams } from '../stages/figure.ts';
 import { groundTruth, type GroundTruthParams } from '../stages/ground-truth.ts';
 import { probe, type ProbeParams } from '../stages/probe.ts';
-import type { TableCellSpec } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
 import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
+import { nodeId } from './naming.ts';
 import type { Profile } from './profile.ts';
+import type { Q1Models } from './q1.ts';
+import type { Q2Models } from './q2.ts';
+import type { Q3Models } from './q3.ts';
 
 type Probes = GroundTruthParams['probes'];
 
 export const CIFAR_NO_TRUTH =
   'Not measurable on CIFAR-10: which pixels are its robust and non-robust features is unknown, so feature use can only be inferred from attack success rates, as the paper does. Run a synthetic profile (e.g. `demo`) for the ground truth.';
 
-/** The model an evaluate node evaluates. */
-function evaluatedModel(b: GraphBuilder, evalNode: string): NodeRef {
-  const model = b.get(evalNode)?.inputs?.['model'];
-  if (!model || Array.isArray(model)) throw new Error(`ground truth: ${evalNode} has no model input`);
-  return model as NodeRef;
+/** What the questions' builders added that the ground truth probes. */
+export interface QuestionModels {
+  readonly q1: Q1Models;
+  readonly q2: Q2Models;
+  readonly q3: Q3Models;
 }
 
 const variantOf = (id: string) => id.slice(id.indexOf('@') + 1);
 
-export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo): void {
+export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: ProfileInfo, models: QuestionModels): void {
   if (!data.synthetic) {
     const id = b.add({
       id: 'ground-truth',
@@ -56,7 +57,6 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     probes.push({ subject, nodes: [id, model.node] });
     probeRefs.push(ref(id, 'result'));
   };
-  const paramsOf = <T>(spec: NodeSpec | undefined) => spec?.params as T | undefined;
 
   // The figures' evaluations of the probed models: the paper's evidence beside the probes'.
   const attacks: NonNullable<GroundTruthParams['attacks']> = [];
@@ -69,25 +69,18 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     evalRefs.push(ref(node, 'result'));
   };
   // Q1: every snapshot of Figures 1 and 2.
-  for (const fig of ['figure@fig1', 'figure@fig2']) {
-    const f = paramsOf<FigureParams>(b.get(fig));
-    if (f && f.figure !== 'fig3')
-      for (const pt of f.points) {
-        addProbe(evaluatedModel(b, pt.evalNode), { kind: 'q1', step: pt.step });
-        addAttack(pt.evalNode, pt.attack, { kind: 'q1', step: pt.step });
-      }
+  for (const e of models.q1.evaluations) {
+    addProbe(e.model, { kind: 'q1', step: e.step });
+    addAttack(e.evalNode, e.attack, { kind: 'q1', step: e.step });
   }
   // Q2: every D_mix(alpha) model of Figure 3.
-  const f3 = paramsOf<FigureParams>(b.get('figure@fig3'));
-  if (f3 && f3.figure === 'fig3')
-    for (const pt of f3.points) {
-      addProbe(evaluatedModel(b, pt.evalNode), { kind: 'q2', model: pt.model, alpha: pt.alpha });
-      addAttack(pt.evalNode, pt.attack, { kind: 'q2', model: pt.model, alpha: pt.alpha });
-    }
+  for (const e of models.q2.evaluations) {
+    addProbe(e.model, { kind: 'q2', model: e.name, alpha: e.alpha });
+    addAttack(e.evalNode, e.attack, { kind: 'q2', model: e.name, alpha: e.alpha });
+  }
   // Q3: every model of Table 1.
-  const t1 = paramsOf<{ cells: TableCellSpec[] }>(b.get('table@table1'));
-  for (const c of t1?.cells ?? []) {
-    addProbe(ref(c.trainNode, 'model'), { kind: 'q3', family: c.family, backbone: c.backbone, lr: c.lr, dataset: c.dataset, augmentation: c.augmentation });
+  for (const r of models.q3.runs) {
+    addProbe(r.model, { kind: 'q3', family: r.family, backbone: r.backbone, lr: r.lr, dataset: r.dataset, augmentation: r.augmentation });
   }
 
   // A quality report reads only who built the set and the profile's name and description: the
@@ -96,32 +89,30 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
   const qualities: GroundTruthParams['qualities'] = [];
   const qualityRefs: NodeRef[] = [];
   const reportsUsingDr = ['fig3', 'table1', 'table2', 'table3', 'table4'].filter((g) => b.groups[g]);
-  const dr = b.get('build-dr');
-  if (dr) {
+  const robustBuild = data.robustBuild();
+  if (robustBuild) {
+    const { fA, dr } = robustBuild;
     const id = b.add({
       id: 'dataset-quality@dr',
       stage: datasetQuality,
-      params: { construction: 'D_R', profile: qualityInfo, builtBy: dr.id },
-      inputs: { dataset: ref(dr.id, 'dataset'), base: data.train, distances: ref(dr.id, 'distances') },
+      params: { construction: 'D_R', profile: qualityInfo, builtBy: dr },
+      inputs: { dataset: ref(dr, 'dataset'), base: data.train, distances: ref(dr, 'distances') },
     });
     qualities.push({ node: id });
     qualityRefs.push(ref(id, 'result'));
     // Printed by `repro dr` and beside every report that trains on D_R.
     for (const g of ['dr', ...reportsUsingDr]) b.group(g, [id]);
-    if (b.get('train@robust-fA')) {
-      addProbe(ref('train@robust-fA', 'model'), { kind: 'fA' });
-      // Beyond the paper: f_A under the L2 attacks Figure 3 uses, the robust baseline of the brittleness check.
-      for (const attack of (p.q2.attacks['default'] ?? []).filter((a) => a.startsWith('l2-'))) {
-        addAttack(addEvaluation(b, p, data, 'robust-fA', ref('train@robust-fA', 'model'), attack), attack, { kind: 'fA' });
-      }
+    addProbe(ref(fA, 'model'), { kind: 'fA' });
+    // Beyond the paper: f_A under the L2 attacks Figure 3 uses, the robust baseline of the brittleness check.
+    for (const attack of (p.q2.attacks['default'] ?? []).filter((a) => a.startsWith('l2-'))) {
+      addAttack(addEvaluation(b, p, data, b.naming.fA, ref(fA, 'model'), attack), attack, { kind: 'fA' });
     }
   }
   const nr = p.robust.nonRobust;
-  for (const variant of nr?.variants ?? []) {
-    const built = `build-dnr@${segment('', variant)}`;
-    if (!b.get(built) || !nr) continue;
+  for (const { variant, node: built } of data.nonRobust) {
+    if (!nr) continue;
     const id = b.add({
-      id: `dataset-quality@dnr-${variant}`,
+      id: nodeId('dataset-quality', b.naming.dnr(variant)),
       stage: datasetQuality,
       paramsSource: 'robust.nonRobust',
       params: {
@@ -141,7 +132,7 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     const count = Math.min(nr.count ?? data.trainCount, data.trainCount);
     const entry = q.models.find((m) => m.name === 'ResNet-18')?.model ?? p.robust.model;
     const trained = b.add({
-      id: `train@dnr-${variant}`,
+      id: nodeId('train', b.naming.dnr(variant)),
       stage: train,
       paramsSource: 'q2.train',
       params: trainParams(

@@ -27,7 +27,8 @@ const ATTACK_LABELS: Readonly<Record<string, string>> = {
   none: 'none (natural)',
   rot10: 'rot10',
   rot30: 'rot30',
-  grid775_10: 'grid775, 10°',
+  // As the preset and node ids write it (the paper's "grid775, 10°"), so terminal, HTML and ids agree.
+  grid775_10: 'grid775_10',
   grid135: 'grid135',
   grid775: 'grid775',
   'l2-0.25': 'L2 ε=0.25',
@@ -47,6 +48,18 @@ const ATTACK_LABELS: Readonly<Record<string, string>> = {
   'aa-l2-0.5-lite': 'AutoAttack L2 ε=0.5',
   'aa-linf-8-lite': 'AutoAttack L∞ ε=8/255',
 };
+
+/**
+ * A name from the paper as node ids and report file names write it (docs/naming.md): lower case,
+ * `*` as `star`, everything but letters, digits and `.` dropped. ResNet-18 → resnet18, D_R → dr,
+ * D_det → ddet, std* → stdstar, f_A → fa.
+ */
+export function nameToken(name: string): string {
+  return name
+    .toLowerCase()
+    .replaceAll('*', 'star')
+    .replace(/[^a-z0-9.]+/g, '');
+}
 
 /** The printed name of an attack key; unknown keys print as themselves. */
 export function attackLabel(key: string): string {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/core/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 import { ATTACK_PRESETS, AttackConfigSchema, type AttackConfig } from '../ml/attacks/config.ts';
 import { gridSpec, type GridName } from '../ml/attacks/grids.ts';
 import { NODE_OVERHEAD_SECONDS } from '../ml/models/cost.ts';
@@ -12,7 +12,7 @@ function gridSize(name: GridName): number {
 
 /**
  * (model, test set, attack) -> natural accuracy, robust accuracy, ASR, per-class figures and, for
- * PGD, the mean perturbation (SPEC.md, Attacks). The figures are the node's metrics in SQLite and
+ * PGD, the mean perturbation (docs/method/pgd-and-grids.md). The figures are the node's metrics in SQLite and
  * its `result` artifact, which the table and figure stages read.
  */
 /**
@@ -62,14 +62,20 @@ export const evaluateParams = z
 
 export type EvaluateParams = z.input<typeof evaluateParams>;
 
+const inputs = { model: { kind: 'file' }, data: { kind: 'file', description: 'test set' } } as const;
+const outputs = { result: { kind: 'file', description: 'figures as JSON' } } as const;
+
+/** What the run code (stages/run/evaluate.ts) is handed. */
+export type EvaluateContext = StageContext<z.output<typeof evaluateParams>, typeof inputs, typeof outputs>;
+
 export const evaluate = defineStage({
   name: 'evaluate',
   version: 1,
   module: import.meta.url,
   description: 'natural and robust accuracy and ASR of a model under one attack',
   params: evaluateParams,
-  inputs: { model: { kind: 'file' }, data: { kind: 'file', description: 'test set' } },
-  outputs: { result: { kind: 'file', description: 'figures as JSON' } },
+  inputs,
+  outputs,
   estimateSeconds: (p, hints) => {
     // Hints from the graph: the test set's size and the model's forward cost (ml/models/cost.ts).
     const n = p.count ?? hintNumber(hints, 'testCount', 10_000);
@@ -87,55 +93,5 @@ export const evaluate = defineStage({
     const kind = a.kind === 'pgd' || a.kind === 'apgd' || a.kind === 'square' || a.kind === 'autoattack' ? `${a.kind}-${a.norm}` : a.kind;
     return [`${attack} ${model} bs${p.batchSize}`, `${attack} ${model.split(' ')[0]}`, `${kind} ${model}`, `${kind} ${model.split(' ')[0]}`];
   },
-  async run(ctx) {
-    const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
-    const { openDataset } = await import('../ml/data/dataset-file.ts');
-    // The last model loaded stays in the worker for the next node that reads the same bytes.
-    const { modelCache } = await import('../ml/models/model-cache.ts');
-    const { evaluateAttack } = await import('../ml/attacks/evaluate.ts');
-    // And the labels its grid attacks computed, for the next grid attack on the same model.
-    const { predictionMemo } = await import('../ml/attacks/prediction-memo.ts');
-    const { selectSubset } = await import('../ml/attacks/subset.ts');
-    const { attackPreset, describeAttack } = await import('../ml/attacks/config.ts');
-    const { writeFileAtomic } = await import('../base/atomic-write.ts');
-
-    const p = ctx.params;
-    ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
-    const attack = typeof p.attack === 'string' ? attackPreset(p.attack) : p.attack;
-    const set = openDataset(ctx.inputs.data);
-    const model = modelCache.load(ctx.inputs.model);
-    if (p.count !== undefined && p.count > set.count) {
-      throw new Error(`evaluate: count ${p.count} exceeds the test set's ${set.count} images`);
-    }
-    const indices = selectSubset(set.count, p.count, p.subsetSeed);
-    const digest = modelCache.digestOf(model);
-    const r = await evaluateAttack(model, set, attack, {
-      indices,
-      batchSize: p.batchSize,
-      seed: p.seed,
-      onProgress: ctx.progress,
-      ...(digest !== undefined ? { memo: { memo: predictionMemo, scope: digest } } : {}),
-    });
-    if (r.gridComputed !== undefined && r.gridEvaluations !== undefined && r.gridComputed < r.gridEvaluations) {
-      ctx.log(`${r.gridEvaluations - r.gridComputed} of ${r.gridEvaluations} grid pairs were known from an earlier attack on this model`);
-    }
-    const figures = {
-      attack: describeAttack(attack),
-      config: attack,
-      count: r.count,
-      naturalAccuracy: r.naturalAccuracy,
-      robustAccuracy: r.robustAccuracy,
-      asr: r.asr,
-      fooled: r.fooled,
-      ...(r.meanPerturbationL2 !== undefined ? { meanPerturbationL2: r.meanPerturbationL2 } : {}),
-      ...(r.meanPerturbationLInf !== undefined ? { meanPerturbationLInf: r.meanPerturbationLInf } : {}),
-      ...(r.gridEvaluations !== undefined ? { gridEvaluations: r.gridEvaluations } : {}),
-    };
-    // Per image (in the order of `indices`), 1 where it stayed right: lets a report compare two
-    // attacks image by image (Q2's defence check: what PGD breaks and AutoAttack does not).
-    const perImage = { subset: { count: p.count ?? null, subsetSeed: p.subsetSeed }, robustMask: Array.from(r.robustCorrectMask).join('') };
-    const extra = r.brokenBy !== undefined ? { brokenBy: r.brokenBy } : {};
-    writeFileAtomic(ctx.outputs.result, `${JSON.stringify({ ...figures, ...extra, perClass: r.perClass, ...perImage }, null, 1)}\n`);
-    return { metrics: { ...figures, ...extra } };
-  },
+  run: async (ctx) => (await import('./run/evaluate.ts')).runEvaluate(ctx),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/core/stage.ts';
-import { profileInfoSchema } from './table.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
+import { alphaSchema, dnrVariantSchema, familySchema, profileInfoSchema, trainingAugmentationSchema, trainingDatasetSchema } from './schemas.ts';
 
 /**
  * The ground-truth report (report/ground-truth.ts): gathers every probe result (Q1 snapshots, Q2
@@ -8,21 +8,24 @@ import { profileInfoSchema } from './table.ts';
  * writes ground-truth.md, .csv, .svg, .png and .txt. On real data there are no probes and the
  * report says why.
  */
+const q1Subject = z.object({ kind: z.literal('q1'), step: z.number().int().min(0) }).strict();
+const q2Subject = z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: alphaSchema }).strict();
+const fASubject = z.object({ kind: z.literal('fA') }).strict();
 const subject = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('q1'), step: z.number().int().min(0) }).strict(),
-  z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: z.number().min(0).max(1) }).strict(),
+  q1Subject,
+  q2Subject,
   z
     .object({
       kind: z.literal('q3'),
-      family: z.string().min(1),
+      family: familySchema,
       backbone: z.string().min(1),
       lr: z.number().positive(),
-      dataset: z.enum(['D', 'D_R']),
-      augmentation: z.enum(['std', 'std*']),
+      dataset: trainingDatasetSchema,
+      augmentation: trainingAugmentationSchema,
     })
     .strict(),
-  z.object({ kind: z.literal('fA') }).strict(),
-  z.object({ kind: z.literal('dnr'), variant: z.enum(['det', 'rand']) }).strict(),
+  fASubject,
+  z.object({ kind: z.literal('dnr'), variant: dnrVariantSchema }).strict(),
 ]);
 
 export const groundTruthParams = z
@@ -37,11 +40,7 @@ export const groundTruthParams = z
       .array(
         z
           .object({
-            subject: z.discriminatedUnion('kind', [
-              z.object({ kind: z.literal('q1'), step: z.number().int().min(0) }).strict(),
-              z.object({ kind: z.literal('q2'), model: z.string().min(1), alpha: z.number().min(0).max(1) }).strict(),
-              z.object({ kind: z.literal('fA') }).strict(),
-            ]),
+            subject: z.discriminatedUnion('kind', [q1Subject, q2Subject, fASubject]),
             attack: z.string().min(1),
             node: z.string().min(1),
           })
@@ -54,66 +53,24 @@ export const groundTruthParams = z
 
 export type GroundTruthParams = z.input<typeof groundTruthParams>;
 
+const inputs = {
+  probes: { kind: 'file', many: true, description: 'probe results, aligned with params.probes' },
+  qualities: { kind: 'file', many: true, description: 'dataset-quality results, aligned with params.qualities' },
+  evals: { kind: 'file', many: true, description: 'evaluate results of Figures 1-3, aligned with params.attacks' },
+} as const;
+const outputs = { report: { kind: 'dir', description: 'ground-truth.md, .csv, .svg, .png and .txt' } } as const;
+
+/** What the run code (stages/run/ground-truth.ts) is handed. */
+export type GroundTruthContext = StageContext<z.output<typeof groundTruthParams>, typeof inputs, typeof outputs>;
+
 export const groundTruth = defineStage({
   name: 'ground-truth',
   version: 1,
   module: import.meta.url,
   description: 'the ground-truth report: measured feature reliance and D_R / D_NR quality (synthetic data)',
   params: groundTruthParams,
-  inputs: {
-    probes: { kind: 'file', many: true, description: 'probe results, aligned with params.probes' },
-    qualities: { kind: 'file', many: true, description: 'dataset-quality results, aligned with params.qualities' },
-    evals: { kind: 'file', many: true, description: 'evaluate results of Figures 1-3, aligned with params.attacks' },
-  },
-  outputs: { report: { kind: 'dir', description: 'ground-truth.md, .csv, .svg, .png and .txt' } },
+  inputs,
+  outputs,
   estimateSeconds: () => 5,
-  async run(ctx) {
-    const { mkdirSync, readFileSync } = await import('node:fs');
-    const { writeGroundTruthReport } = await import('../report/ground-truth.ts');
-    type FeatureReliance = import('../ml/probe/reliance.ts').FeatureReliance;
-    type BuiltSetReport = import('../ml/probe/built-set-quality.ts').BuiltSetReport;
-
-    const p = ctx.params;
-    if (p.probes.length !== ctx.inputs.probes.length || p.qualities.length !== ctx.inputs.qualities.length) {
-      throw new Error(
-        `ground-truth: ${p.probes.length} probes / ${p.qualities.length} qualities described for ${ctx.inputs.probes.length} / ${ctx.inputs.qualities.length} inputs`,
-      );
-    }
-    const readJson = <T>(path: string, node: string, check: (v: Record<string, unknown>) => boolean): T => {
-      let v: unknown;
-      try {
-        v = JSON.parse(readFileSync(path, 'utf8'));
-      } catch (e) {
-        throw new Error(`ground-truth: the result of ${node} (${path}) is not JSON: ${(e as Error).message}`);
-      }
-      if (typeof v !== 'object' || v === null || !check(v as Record<string, unknown>))
-        throw new Error(`ground-truth: the result of ${node} (${path}) is not of the expected kind`);
-      return v as T;
-    };
-    const probes = p.probes.map((d, i) => ({
-      ...d,
-      reliance: readJson<FeatureReliance>(
-        ctx.inputs.probes[i]!,
-        d.nodes[0]!,
-        (v) => typeof v['naturalAccuracy'] === 'number' && typeof v['conflict'] === 'object',
-      ),
-    }));
-    const qualities = p.qualities.map((d, i) => ({
-      node: d.node,
-      report: readJson<BuiltSetReport>(ctx.inputs.qualities[i]!, d.node, (v) => typeof v['construction'] === 'string' && typeof v['quality'] === 'object'),
-    }));
-    const { readEvaluation } = await import('../report/evaluation-file.ts');
-    const evals = ctx.inputs.evals;
-    if (p.attacks.length !== evals.length) throw new Error(`ground-truth: ${p.attacks.length} attack points described for ${evals.length} evaluation inputs`);
-    const attacks = p.attacks.map((a, i) => {
-      const r = readEvaluation(evals[i]!, a.node);
-      return { subject: a.subject, attack: a.attack, naturalAccuracy: r.naturalAccuracy, robustAccuracy: r.robustAccuracy, asr: r.asr };
-    });
-    mkdirSync(ctx.outputs.report, { recursive: true });
-    await writeGroundTruthReport(
-      { profile: p.profile, probes, qualities, attacks, ...(p.unavailable ? { unavailable: p.unavailable } : {}) },
-      ctx.outputs.report,
-    );
-    return { metrics: { probes: probes.length, qualities: qualities.length } };
-  },
+  run: async (ctx) => (await import('./run/ground-truth.ts')).runGroundTruth(ctx),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/core/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 
 /**
  * (model, synthetic test set) -> how much the model relies on each planted feature (ml/probe/
@@ -20,48 +20,20 @@ export const probeParams = z
 
 export type ProbeParams = z.input<typeof probeParams>;
 
+const inputs = { model: { kind: 'file' }, data: { kind: 'file', description: 'synthetic test set' } } as const;
+const outputs = { result: { kind: 'file', description: 'reliance figures as JSON' } } as const;
+
+/** What the run code (stages/run/probe.ts) is handed. */
+export type ProbeContext = StageContext<z.output<typeof probeParams>, typeof inputs, typeof outputs>;
+
 export const probe = defineStage({
   name: 'probe',
   version: 1,
   module: import.meta.url,
   description: 'feature reliance of a model on the synthetic planted-feature test set',
   params: probeParams,
-  inputs: { model: { kind: 'file' }, data: { kind: 'file', description: 'synthetic test set' } },
-  outputs: { result: { kind: 'file', description: 'reliance figures as JSON' } },
+  inputs,
+  outputs,
   estimateSeconds: (p) => 2 + (3 * (p.count ?? 1000)) / 3000,
-  async run(ctx) {
-    const { initBackendFromEnv } = await import('../ml/backend/from-env.ts');
-    const { openDataset } = await import('../ml/data/dataset-file.ts');
-    const { robustClassesFromMeta, syntheticBankFromMeta } = await import('../ml/data/synthetic.ts');
-    const { loadModel } = await import('../ml/models/serialize.ts');
-    const { featureReliance } = await import('../ml/probe/reliance.ts');
-    const { selectSubset } = await import('../ml/attacks/subset.ts');
-    const { writeFileAtomic } = await import('../base/atomic-write.ts');
-
-    const p = ctx.params;
-    ctx.environment({ backend: await initBackendFromEnv(ctx.log) });
-    const set = openDataset(ctx.inputs.data);
-    const truth = { bank: syntheticBankFromMeta(set.meta), robustClass: robustClassesFromMeta(set.meta) };
-    if (p.count !== undefined && p.count > set.count) throw new Error(`probe: count ${p.count} exceeds the test set's ${set.count} images`);
-    const model = loadModel(ctx.inputs.model);
-    const r = await featureReliance(model, set, truth, {
-      indices: selectSubset(set.count, p.count, p.subsetSeed),
-      seed: p.seed,
-      batchSize: p.batchSize,
-      onProgress: ctx.progress,
-    });
-    model.dispose();
-    writeFileAtomic(ctx.outputs.result, `${JSON.stringify(r, null, 1)}\n`);
-    return {
-      metrics: {
-        count: r.count,
-        naturalAccuracy: r.naturalAccuracy,
-        conflictFollowsRobust: r.conflict.followsRobust,
-        conflictFollowsNonRobust: r.conflict.followsNonRobust,
-        conflictNeither: r.conflict.neither,
-        robustOnlyAccuracy: r.robustOnly.accuracy,
-        nonRobustOnlyAccuracy: r.nonRobustOnly.accuracy,
-      },
-    };
-  },
+  run: async (ctx) => (await import('./run/probe.ts')).runProbe(ctx),
 });

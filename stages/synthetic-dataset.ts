@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { defineStage } from '../engine/core/stage.ts';
+import { defineStage, type StageContext } from '../engine/core/stage.ts';
 
 /**
- * The planted-feature synthetic dataset (SPEC.md): per class a robust low-frequency pattern and a
+ * The planted-feature synthetic dataset (docs/synthetic-world.md): per class a robust low-frequency pattern and a
  * non-robust high-frequency pattern of small L2 norm. Deterministic from its parameters.
  */
 export const syntheticParams = z
@@ -20,19 +20,20 @@ export const syntheticParams = z
   })
   .strict();
 
+const inputs = {} as const;
+const outputs = { train: { kind: 'file' }, test: { kind: 'file' } } as const;
+
+/** What the run code (stages/run/synthetic-dataset.ts) is handed. */
+export type SyntheticDatasetContext = StageContext<z.output<typeof syntheticParams>, typeof inputs, typeof outputs>;
+
 export const syntheticDataset = defineStage({
   name: 'synthetic-dataset',
   version: 1,
   module: import.meta.url,
   description: 'synthetic planted-feature train and test splits',
   params: syntheticParams,
-  inputs: {},
-  outputs: { train: { kind: 'file' }, test: { kind: 'file' } },
+  inputs,
+  outputs,
   estimateSeconds: (p) => (p.trainCount + p.testCount) / 500,
-  async run(ctx) {
-    const { writeSynthetic } = await import('../ml/data/synthetic.ts');
-    const defined = Object.fromEntries(Object.entries(ctx.params).filter(([, v]) => v !== undefined));
-    const r = writeSynthetic(defined, { trainPath: ctx.outputs.train, testPath: ctx.outputs.test }, ctx.progress);
-    return { metrics: { train: r.train.count, test: r.test.count } };
-  },
+  run: async (ctx) => (await import('./run/synthetic-dataset.ts')).runSyntheticDataset(ctx),
 });

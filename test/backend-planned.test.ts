@@ -24,7 +24,7 @@ test('the warning names the backend, the measured slowdown and the fix; none on 
 test('repro starts with the warning when the native backend is unavailable, and not when it is; plans scale with the backend', () => {
   const root = mkdtempSync(join(tmpdir(), 'rf-planned-'));
   copyFileSync(join(ROOT, 'params.yaml'), join(root, 'params.yaml'));
-  const target = 'train@q2-ResNet-18-alpha0';
+  const target = 'train@q2-resnet18-alpha0';
   const dry = (env: Record<string, string>) =>
     execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'pipeline.ts'), '--root', root, 'repro', target, '--dry-run'], {
       cwd: root,

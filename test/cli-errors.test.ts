@@ -64,7 +64,7 @@ test('show tells a stage, a node that never ran and a near miss apart', () => {
   userError(['show', 'train'], /'train' is a stage \(\d+ nodes in profile demo\); show takes one node/);
   userError(['show', 'train@q1-resnet34'], /node of profile demo that has not run yet \(run it with 'repro train@q1-resnet34'\)/);
   userError(['show', 'Train@q1-ResNet34'], /did you mean 'train@q1-resnet34'/);
-  userError(['show', 'resnet-18'], /ids that contain it: train@q2-ResNet-18-alpha0/);
+  userError(['show', 'resnet18'], /ids that contain it: train@q2-resnet18-alpha0/);
   userError(['show', 'abc'], /too short a digest or key prefix/);
 });
 

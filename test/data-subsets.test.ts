@@ -86,7 +86,7 @@ test('data.trainCount/testCount add subset nodes that train and evaluation read;
   const sub = g.nodes.get('subset-dataset@train')!;
   assert.deepEqual(sub.params, { count: 10000, seed: 0, option: 'data.trainCount' });
   assert.deepEqual(g.nodes.get('subset-dataset@test')!.params, { count: 2000, seed: 0, option: 'data.testCount' });
-  const train = g.nodes.get('train@q3-ResNet-50-ResNet-50-D-std-lr0.1')!;
+  const train = g.nodes.get('train@q3-resnet50-d-std-lr0.1')!;
   assert.deepEqual(train.spec.inputs!.data, { node: 'subset-dataset@train', output: 'dataset' });
   assert.equal(train.spec.estimateHints!.trainCount, 10000, 'plans count the subset, not 50,000');
   const key = (params: unknown) => nodeKey({ stage: 'subset-dataset', version: 1, code: 'c', params, inputs: { data: 'd' } });

@@ -204,8 +204,14 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     for (const axis of ['training iterations', 'natural accuracy (%)', 'mix ratio α', 'share of test images (%)'])
       assert.ok(svg.includes(axis), `figure lacks axis ${axis}`);
     assert.deepEqual([...readFileSync(join(dir, 'reports', 'mini', 'ground-truth.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
-    for (const q of ['dr-quality', 'dnr-det-quality', 'dnr-rand-quality']) {
+    // One name per built set (docs/naming.md): node dataset-quality@ddet, file ddet-quality.md, title "D_det quality".
+    for (const [q, title] of [
+      ['dr-quality', 'D_R'],
+      ['ddet-quality', 'D_det'],
+      ['drand-quality', 'D_rand'],
+    ]) {
       const text = readFileSync(join(dir, 'reports', 'mini', `${q}.md`), 'utf8');
+      assert.ok(text.startsWith(`# ${title} quality`), `${q}.md: ${text.slice(0, 60)}`);
       assert.match(text, /robust pattern matches/, q);
       assert.match(readFileSync(join(dir, 'reports', 'mini', `${q}.csv`), 'utf8'), /^report,profile,synthetic,construction,measure,ideal,ours/);
     }
@@ -262,7 +268,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
   });
 
   it('built D_R and D_NR, and a second repro runs nothing', () => {
-    for (const node of ['build-dr', 'build-dnr@det', 'build-dnr@rand']) {
+    for (const node of ['build-dr', 'build-dnr@ddet', 'build-dnr@drand']) {
       const show = cli(dir, ['show', node, '--profile', 'mini']);
       assert.equal(show.code, 0, show.out);
     }
@@ -303,7 +309,7 @@ describe('experiments end to end (miniature profile through the CLI)', { timeout
     assert.equal(dry.code, 0, dry.out);
     const toRun = [...dry.out.matchAll(/^\s+to run\s+(\S+)/gm)].map((m) => m[1]!);
     const trains = toRun.filter((id) => id.startsWith('train@'));
-    assert.deepEqual(trains.sort(), ['train@q2-ResNet-18-alpha0.5', 'train@q2-ResNet-50-alpha0.5', 'train@q2-VGG-16-alpha0.5']);
+    assert.deepEqual(trains.sort(), ['train@q2-resnet18-alpha0.5', 'train@q2-resnet50-alpha0.5', 'train@q2-vgg16-alpha0.5']);
     assert.ok(toRun.includes('figure@fig3'));
     assert.ok(
       toRun.every((id) => id.includes('alpha0.5') || id === 'figure@fig3'),

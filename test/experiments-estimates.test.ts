@@ -29,7 +29,7 @@ function cli(dir: string, args: string[]): string {
 
 test('after one run, a dry run with a changed width is calibrated on it as the formula says', { timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'rf-calib-'));
-  const target = 'train@q2-ResNet-18-alpha0';
+  const target = 'train@q2-resnet18-alpha0';
   const planLine = new RegExp(`to run +${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +\\(~([0-9hms.]+), ([^)]+)\\)`);
   try {
     writeFileSync(join(dir, 'params.yaml'), tinyProfile(0.25));

@@ -22,7 +22,7 @@ import { waitFor } from './helpers/wait-for.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
-const TARGET = 'train@q2-ResNet-18-alpha0';
+const TARGET = 'train@q2-resnet18-alpha0';
 // Three epochs of four steps, a checkpoint every second step: room for kills between checkpoints.
 const ARGS = ['--profile', 'mini', '--set', 'q2.train.epochs=3', '--set', 'q2.train.checkpointEvery=2', '--jobs', '1'];
 const KILLS = 3;

@@ -21,21 +21,21 @@ test('demo: a probe on every Q1 snapshot, Q2 and Table 1 model, f_A and the D_NR
   for (const s of nodes.filter((n) => n.stage.name === 'snapshot')) assert.ok(probed.has(s.id), `${s.id} has no probe`);
   const table1 = byId.get('table@table1')!.params as { cells: { trainNode: string }[] };
   for (const c of table1.cells) assert.ok(probed.has(c.trainNode), `${c.trainNode} (Table 1) has no probe`);
-  assert.ok(probed.has('train@robust-fA') && probed.has('train@dnr-det'));
+  assert.ok(probed.has('train@fa') && probed.has('train@ddet'));
   const gt = byId.get('ground-truth') as NodeSpec;
   assert.equal((gt.inputs!['probes'] as unknown[]).length, probed.size);
   assert.ok(groups['all']!.includes('ground-truth'));
   for (const g of ['dr', 'fig3', 'table1', 'truth']) assert.ok(groups[g]!.includes('dataset-quality@dr'), `${g} lacks the D_R quality`);
-  assert.ok(groups['dnr']!.includes('dataset-quality@dnr-det'));
+  assert.ok(groups['dnr']!.includes('dataset-quality@ddet'));
   // The D_NR model trains as many updates as a D run: epochs scaled by |D| / |D_NR|.
   const demo = resolveProfile(file, 'demo', profileSchema, []).params;
-  const dnr = byId.get('train@dnr-det')!.params as { epochs: number; lr: LrSchedule };
+  const dnr = byId.get('train@ddet')!.params as { epochs: number; lr: LrSchedule };
   assert.equal(dnr.epochs, (demo.q2.train.epochs * 4000) / 1000);
   // ... and its learning rate decays after the same share of those updates as the D run's.
   assert.equal(demo.q2.train.lr.kind, 'every-epochs');
   assert.deepEqual(dnr.lr, demo.q2.train.lr.kind === 'every-epochs' ? { ...demo.q2.train.lr, everyEpochs: demo.q2.train.lr.everyEpochs * 4 } : null);
   // D_rand is built and a model trained on it alone is probed, as D_det's.
-  assert.ok(probed.has('train@dnr-rand') && groups['dnr']!.includes('dataset-quality@dnr-rand'));
+  assert.ok(probed.has('train@drand') && groups['dnr']!.includes('dataset-quality@drand'));
   // The figures' evaluations of the probed models, and f_A under Figure 3's L2 attacks, feed the
   // method-against-truth section and the premise checks, aligned with params.attacks.
   const gtParams = gt.params as { attacks: { node: string; attack: string; subject: { kind: string } }[] };

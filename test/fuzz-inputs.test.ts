@@ -106,10 +106,10 @@ before(() => {
   spawnSync('mkdir', ['-p', store]);
   writeFileSync(join(store, 'params.yaml'), paramsText);
   // A store with artifacts to keep intact: the miniature's dataset and one trained model.
-  const r = cli(store, ['repro', 'synthetic-dataset', 'train@robust-fA']);
+  const r = cli(store, ['repro', 'synthetic-dataset', 'train@fa']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const db = new Database(join(store, 'artifacts', 'lineage.sqlite'), { readonly: true });
-  const row = db.prepare("SELECT o.digest FROM nodes n JOIN outputs o ON o.node_key = n.key WHERE n.node_id = 'train@robust-fA' AND o.name = 'model'").get() as
+  const row = db.prepare("SELECT o.digest FROM nodes n JOIN outputs o ON o.node_key = n.key WHERE n.node_id = 'train@fa' AND o.name = 'model'").get() as
     { digest: string } | undefined;
   db.close();
   assert.ok(row, 'the store registered the model');
@@ -417,7 +417,7 @@ test("after all the fuzzing, verify finds the store's artifacts intact and nothi
   const v = cli(store, ['verify']);
   assert.equal(v.code, 0, v.stdout + v.stderr);
   assert.match(v.stdout, /verified [1-9]\d* artifacts: all intact/);
-  const s = cli(store, ['status', 'synthetic-dataset', 'train@robust-fA']);
+  const s = cli(store, ['status', 'synthetic-dataset', 'train@fa']);
   assert.equal(s.code, 0, s.stdout + s.stderr);
   assert.match(s.stdout, /2 cached, 0 to run/);
 });

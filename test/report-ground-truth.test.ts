@@ -92,7 +92,7 @@ test('Q2 and D_NR: the report says why from the numbers: no non-robust reliance 
     probes,
     qualities: [
       { node: 'dataset-quality@dr', report: { construction: 'D_R', quality: quality({ robustIsLabel: 0.833, ...dr }), readout } },
-      ...(dnr ? [{ node: 'dataset-quality@dnr-det', report: { construction: 'D_det', quality: quality(dnr), readout } }] : []),
+      ...(dnr ? [{ node: 'dataset-quality@ddet', report: { construction: 'D_det', quality: quality(dnr), readout } }] : []),
     ],
   });
   const falling = [mix('ResNet-18', 0, 0.88, 0.013), mix('ResNet-18', 1, 0.66, 0.04), mix('VGG-16', 0, 0.5, 0.03), mix('VGG-16', 1, 0.64, 0.04)];

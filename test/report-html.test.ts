@@ -184,7 +184,7 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
       const box = (await panel.boundingBox())!;
       assert.ok(box.width > 300 && box.x + box.width <= 1281, 'the panel is on screen');
       const text = await panel.innerText();
-      assert.match(text, /evaluate@q3-STN/);
+      assert.match(text, /evaluate@q3-stn/);
       assert.match(text, /backend/i);
       assert.match(text, /Training curve/i, 'the model’s training curve is in the panel');
       assert.match(await panel.locator('svg.chart').first().innerHTML(), /epoch/);

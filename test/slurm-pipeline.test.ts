@@ -70,11 +70,11 @@ describe('the pipeline on Slurm', { skip, timeout: 600_000 }, () => {
     const slurm = workspace();
     const s = repro(slurm, ['--executor', 'slurm']);
     assert.equal(s.code, 0, s.out.slice(-3000));
-    assert.match(s.out, /\[train@robust-fA\] backend: /);
+    assert.match(s.out, /\[train@fa\] backend: /);
     const a = artifacts(local);
     // The D_R chain and its ground-truth quality report.
     const nodes = [...new Set(Object.keys(a).map((k) => k.split(':')[0]!))].sort();
-    assert.deepEqual(nodes, ['build-dr', 'dataset-quality@dr', 'synthetic-dataset', 'train@robust-fA']);
+    assert.deepEqual(nodes, ['build-dr', 'dataset-quality@dr', 'synthetic-dataset', 'train@fa']);
     assert.deepEqual(artifacts(slurm), a);
     const again = repro(slurm, ['--executor', 'slurm']);
     assert.match(again.out, new RegExp(`${nodes.length} cached, 0 ran`));

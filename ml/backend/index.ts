@@ -21,7 +21,7 @@ import { registerBatchNormEvalRelu } from './batch-norm-eval.ts';
 import { registerClipNormalize } from './clip-normalize.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { loadNativeAddon, nativeBuildHint, nativeKernelIsa } from './native/addon.ts';
-import { registerNativeBackend } from './native/backend.ts';
+import { registerNativeBackend } from './native/register.ts';
 
 export type { BackendChoice, BackendInfo, BackendName } from './choice.ts';
 export { BACKEND_CHOICES, parseBackendChoice } from './choice.ts';

@@ -3,13 +3,13 @@
  * tensor) with its hot kernels replaced by oneDNN and vectorised C++ through the addon. Every
  * kernel we do not replace, and every case a replacement does not cover (other dtypes, layouts,
  * broadcasts), runs the cpu backend's own kernel, so the backend is complete by construction.
+ * The kernels (kernels.ts) build on this class; register.ts puts both into tfjs.
  */
 import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { NativeAddon } from './addon.ts';
-import { nativeKernelConfigs } from './kernels.ts';
 
 export const NATIVE_BACKEND_NAME = 'native';
 
@@ -144,23 +144,4 @@ export function guardSharing(kernel: KernelFunc): KernelFunc {
     }
     return out;
   };
-}
-
-let registeredFor: NativeAddon | undefined;
-
-/** Registers the backend and its kernels once per process (later calls are no-ops). */
-export function registerNativeBackend(addon: NativeAddon): void {
-  if (registeredFor !== undefined) return;
-  registeredFor = addon;
-  tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), 0);
-  const ours = new Map<string, KernelConfig>(nativeKernelConfigs(NATIVE_BACKEND_NAME).map((k) => [k.kernelName, k]));
-  for (const cpu of tf.getKernelsForBackend('cpu')) {
-    if (!ours.has(cpu.kernelName) && tf.getKernel(cpu.kernelName, NATIVE_BACKEND_NAME) === undefined)
-      tf.registerKernel({ ...cpu, backendName: NATIVE_BACKEND_NAME, kernelFunc: guardSharing(cpu.kernelFunc) });
-  }
-  for (const k of ours.values()) {
-    // The project's loop kernels may have claimed native first (ml/backend/loop-io.ts): ours win.
-    if (tf.getKernel(k.kernelName, NATIVE_BACKEND_NAME) !== undefined) tf.unregisterKernel(k.kernelName, NATIVE_BACKEND_NAME);
-    tf.registerKernel(k);
-  }
 }
