@@ -154,6 +154,16 @@ test('every relative link in the Markdown files resolves, with the section it na
   assert.deepEqual(offences, [], offences.join('\n'));
 });
 
+test('every source file the README, the changelog and docs/ name exists (a moved file is a stale doc)', () => {
+  const offences: string[] = [];
+  const source = /(?<![\w./-])((?:base|bench|contracts|engine|experiments|ml|native|report|stages|test|\.ci)\/[\w./-]*\.(?:ts|mjs|py|sh|cc|h))\b/g;
+  for (const f of files.filter((x) => x.endsWith('.md') && (x.startsWith('docs/') || !x.includes('/')))) {
+    const text = read(f);
+    for (const m of text.matchAll(source)) if (!existsSync(join(ROOT, m[1]!))) offences.push(`${f}:${lineOf(text, m.index)}: ${m[1]} does not exist`);
+  }
+  assert.deepEqual(offences, [], offences.join('\n'));
+});
+
 test('the slug follows GitHub on the headings these docs use', () => {
   assert.equal(slug("The paper's settings"), 'the-papers-settings');
   assert.equal(slug('Building D_R'), 'building-d_r');
