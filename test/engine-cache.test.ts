@@ -35,10 +35,17 @@ test('a no-op repro recomputes nothing; one changed sweep value reruns exactly i
   // 3 -> 5: gen, scale and parity of the new value run, and sum@scaled (its input changed).
   // parity(5) = parity(3) = 1, so sum@parity's inputs have identical content: it stays cached.
   w.writeParams(baseParams([1, 2, 5]));
-  const dry = await w.run(['repro', 'all', '--dry-run', '--executor', 'inline']);
+  const dry = await w.run(['repro', 'all', '--dry-run', '-v', '--executor', 'inline']);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /to run +gen@n5[\s\S]*never run/);
   assert.match(dry.stdout, /cached +gen@n1/);
+  // Without -v, the cached nodes (most of a finished project's dry run) are one line.
+  const brief = await w.run(['repro', 'all', '--dry-run', '--executor', 'inline']);
+  assert.equal(brief.code, 0, brief.stderr);
+  assert.match(brief.stdout, /to run +gen@n5/);
+  assert.doesNotMatch(brief.stdout, /cached +gen@n1/);
+  assert.match(brief.stdout, /^ {2}cached +6 nodes \(-v lists them\)$/m);
+  assert.match(brief.stdout, /dry run \(base\): 6 cached, 5 to run/);
   assert.equal(w.executions(), 11, 'a dry run executes nothing');
 
   const changed = await w.run(['repro', 'all', '--executor', 'inline']);
@@ -54,7 +61,7 @@ test('a no-op repro recomputes nothing; one changed sweep value reruns exactly i
 test('a changed parameter is named in the dry run; --set overrides one key; profiles inherit', async () => {
   const w = workspace(baseParams([1, 2]));
   assert.equal((await w.run(['repro', 'scaled', '--executor', 'inline'])).code, 0);
-  const dry = await w.run(['repro', 'scaled', '--dry-run', '--set', 'scale.factor=7', '--executor', 'inline']);
+  const dry = await w.run(['repro', 'scaled', '--dry-run', '-v', '--set', 'scale.factor=7', '--executor', 'inline']);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /to run +scale@n1\s+because param factor: 2 -> 7/);
   assert.match(dry.stdout, /to run +sum@scaled\s+because input 'parts\[0\]' comes from scale@n1, which would run/);

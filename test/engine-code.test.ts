@@ -44,7 +44,7 @@ test("files no import reaches but the project names as a stage's extra code (nat
   spaces.push(w);
   assert.equal((await w.run(['repro', 'all', '--executor', 'inline'])).code, 0);
   appendFileSync(join(src, 'kernel.txt'), 'a kernel fix\n');
-  const dry = await w.run(['repro', 'all', '--dry-run', '--executor', 'inline']);
+  const dry = await w.run(['repro', 'all', '--dry-run', '-v', '--executor', 'inline']);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /to run +scale@n1\s+because code of stage 'scale' changed/);
   assert.match(dry.stdout, /cached +gen@n1/);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { LineageDb, NodeRow } from '../state/db.ts';
 import type { VerbContext } from './context.ts';
+import { WIDTH, compareLabels, fitPairs, paramPairs } from './format.ts';
 import { openFor } from './load.ts';
 import { findArtifact, findNode, whyNothingMatches } from './refs.ts';
 
@@ -11,7 +12,8 @@ export function addLineageCommand(program: Command, v: VerbContext): void {
     .command('lineage')
     .description('the upstream tree of a node or artifact, back to its sources, with parameters')
     .argument('<ref>', 'node id, key prefix, artifact digest prefix, or node:output')
-    .action(async (ref: string) => {
+    .option('-v, --verbose', `every parameter, however wide the lines get (default: lines fit ${WIDTH} columns)`)
+    .action(async (ref: string, o: { verbose?: boolean }) => {
       const ws = await openFor(v.globals());
       try {
         const node =
@@ -21,24 +23,29 @@ export function addLineageCommand(program: Command, v: VerbContext): void {
             return a ? ws.db.node(a.node_key) : undefined;
           })();
         if (!node) throw await whyNothingMatches(v.project, v.globals(), ws, ref);
-        v.out(lineageTree(ws.db, node));
+        v.out(lineageTree(ws.db, node, '', o.verbose ?? false));
       } finally {
         ws.close();
       }
     });
 }
 
-/** The upstream tree of a node back to its sources, with each node's parameters on one line. */
-export function lineageTree(db: LineageDb, node: NodeRow, pad = ''): string {
+/**
+ * The upstream tree of a node back to its sources, a line per node: its id, stage and key, then
+ * its parameters as `a.b=value` pairs, as many as fit in WIDTH columns (`…+N` for the rest), or
+ * all of them as JSON when `verbose`. List inputs come in index order (`evals[2]` before `evals[10]`).
+ */
+export function lineageTree(db: LineageDb, node: NodeRow, pad = '', verbose = false): string {
   const lines: string[] = [];
   const seen = new Set<string>();
   const walk = (n: NodeRow, prefix: string, childPrefix: string, via: string) => {
-    const params = n.params.length > 160 ? `${n.params.slice(0, 157)}...` : n.params;
     const again = seen.has(n.key);
-    lines.push(`${pad}${prefix}${via}${n.node_id}  [${n.stage} ${n.key.slice(0, 10)}]${again ? ' (see above)' : `  ${params}`}`);
+    const head = `${pad}${prefix}${via}${n.node_id}  [${n.stage} ${n.key.slice(0, 10)}]`;
+    const params = verbose ? n.params : fitPairs(paramPairs(JSON.parse(n.params)), WIDTH - head.length - 2);
+    lines.push(again ? `${head} (see above)` : params ? `${head}  ${params}` : head);
     if (again) return;
     seen.add(n.key);
-    const edges = db.edges(n.key);
+    const edges = [...db.edges(n.key)].sort((a, b) => compareLabels(a.input, b.input));
     edges.forEach((e, i) => {
       const last = i === edges.length - 1;
       const up = db.node(e.from_key);

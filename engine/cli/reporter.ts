@@ -3,6 +3,7 @@ import type cliProgress from 'cli-progress';
 import type { ProgressEvent } from '../../contracts/progress.ts';
 import type { ReproEvent } from '../run/events.ts';
 import { RunProgress, type RunProgressState } from '../run/run-progress.ts';
+import { WIDTH, wrapText } from './format.ts';
 
 /**
  * cli-progress (and the readline and stream modules it loads) only when a terminal shows bars:
@@ -20,7 +21,7 @@ const progressBars = (): typeof cliProgress => (bars ??= createRequire(import.me
 
 export interface ReporterOptions {
   readonly tty: boolean;
-  /** Print cached nodes one by one (always done in dry runs). */
+  /** Print cached nodes one by one (otherwise a dry run counts them in one line). */
   readonly verbose: boolean;
   readonly dryRun: boolean;
   readonly write: (line: string) => void;
@@ -76,14 +77,16 @@ export class Reporter {
         return;
       case 'cached':
         this.run?.cachedNode(e.node);
-        if (this.o.verbose || this.o.dryRun) this.line(`  cached    ${e.node}`);
+        if (this.o.verbose) this.line(`  cached    ${e.node}`);
         return;
       case 'would-run': {
         const how = e.calibration
           ? `calibrated on ${e.calibration.samples} run${e.calibration.samples > 1 ? 's' : ''} of ${e.calibration.basis}`
           : 'formula, not yet measured here';
         const est = e.estimateSeconds !== undefined ? `  (~${fmtDuration(e.estimateSeconds)}, ${how})` : '';
-        this.line(`  to run    ${e.node}${est}\n              because ${e.reasons.join('; ')}`);
+        // The reasons fold to the terminal's 100 columns under their 14-column indent.
+        const because = wrapText(`because ${e.reasons.join('; ')}`, WIDTH - 14).map((l) => `              ${l}`);
+        this.line(`  to run    ${e.node}${est}\n${because.join('\n')}`);
         return;
       }
       case 'waiting': {

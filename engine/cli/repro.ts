@@ -36,7 +36,7 @@ export function addReproCommand(program: Command, v: VerbContext): void {
     .option('-f, --force <stage|node>', 'rerun this stage or node even if cached (repeatable)', collect, [])
     .option('-j, --jobs <n>', "nodes run in parallel, each in its own worker process (default: the profile's, else 1)", positiveInt)
     .option('-k, --keep-going', 'after a failure, keep running nodes that do not depend on it')
-    .option('-v, --verbose', 'list cached nodes too')
+    .option('-v, --verbose', 'list cached nodes one by one (a dry run otherwise counts them)')
     .option('--isolate', 'run every node in a fresh process (slower; for debugging) instead of reusing workers')
     .option('--lock-timeout <seconds>', 'fail a node whose lock another run holds for longer than this (default: wait)', positiveInt)
     .addOption(
@@ -223,6 +223,8 @@ async function reproduce(
       estimator,
     );
     reporter.close();
+    // Cached nodes are most of a dry run of a finished project: counted here, listed with -v.
+    if (o.dryRun && !o.verbose && s.cached > 0) process.stdout.write(`  cached    ${s.cached} node${s.cached === 1 ? '' : 's'} (-v lists them)\n`);
     if (sbatchLines.length > 0) process.stdout.write(`Slurm resources per node that would run:\n${sbatchLines.join('\n')}\n`);
     const parts = [`${s.cached} cached`, o.dryRun ? `${s.wouldRun} to run` : `${s.ran} ran`];
     if (s.failed) parts.push(`${s.failed} failed`);

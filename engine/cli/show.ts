@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { LineageDb, NodeRow, OutputRow } from '../state/db.ts';
 import type { BlobStore } from '../state/store.ts';
 import type { ArtifactDescriber, VerbContext } from './context.ts';
-import { fmtBytes, indentYaml } from './format.ts';
+import { compareLabels, fmtBytes, indentYaml, roundFloats } from './format.ts';
 import { lineageTree } from './lineage.ts';
 import { openFor } from './load.ts';
 import { findArtifact, findNode, whyNothingMatches } from './refs.ts';
@@ -15,13 +15,15 @@ export function addShowCommand(program: Command, v: VerbContext): void {
     .command('show')
     .description('params, inputs, outputs, metrics and timings of a node; or an artifact and its lineage')
     .argument('<ref>', 'node id, node key prefix, artifact digest prefix, or node:output')
-    .action(async (ref: string) => {
+    .option('-v, --verbose', 'numbers exactly as recorded, and every parameter in the lineage (default: measured numbers to 4 digits)')
+    .action(async (ref: string, o: { verbose?: boolean }) => {
       const ws = await openFor(v.globals());
       try {
         const node = findNode(ws.db, ref);
         const arts = node ? [] : findArtifact(ws.db, ref);
-        if (node) v.out(await showNode(ws.db, ws.store, node));
-        else if (arts.length > 0) v.out(await showArtifact(ws.db, ws.store, arts, v.options.describeArtifact));
+        const verbose = o.verbose ?? false;
+        if (node) v.out(await showNode(ws.db, ws.store, node, verbose));
+        else if (arts.length > 0) v.out(await showArtifact(ws.db, ws.store, arts, v.options.describeArtifact, verbose));
         else throw await whyNothingMatches(v.project, v.globals(), ws, ref);
       } finally {
         ws.close();
@@ -29,7 +31,12 @@ export function addShowCommand(program: Command, v: VerbContext): void {
     });
 }
 
-export async function showNode(db: LineageDb, store: BlobStore, node: NodeRow): Promise<string> {
+/**
+ * A node as registered. Parameters are shown as given; what was measured (metrics, the
+ * environment's figures, series values) is rounded to four significant digits unless `exact`.
+ */
+export async function showNode(db: LineageDb, store: BlobStore, node: NodeRow, exact = false): Promise<string> {
+  const measured = (json: string): unknown => (exact ? JSON.parse(json) : roundFloats(JSON.parse(json)));
   const exec = db.execution(node.execution_id);
   const attempts = db.executionsOfKey(node.key);
   const lines: string[] = [];
@@ -39,7 +46,7 @@ export async function showNode(db: LineageDb, store: BlobStore, node: NodeRow): 
   lines.push(`  registered  ${node.registered_at} (execution ${node.execution_id}${exec ? `, run ${exec.run_id}` : ''})`);
   lines.push('  params');
   lines.push(indentYaml(JSON.parse(node.params), '    '));
-  const edges = db.edges(node.key);
+  const edges = [...db.edges(node.key)].sort((x, y) => compareLabels(x.input, y.input));
   lines.push(`  inputs${edges.length ? '' : '      (none)'}`);
   for (const e of edges) lines.push(`    ${e.input.padEnd(12)} <- ${e.from_node_id}:${e.from_output}  ${e.digest.slice(0, 12)}`);
   lines.push('  outputs');
@@ -50,10 +57,10 @@ export async function showNode(db: LineageDb, store: BlobStore, node: NodeRow): 
   if (exec) {
     lines.push('  timing');
     lines.push(`    started ${exec.started_at}, took ${fmtDuration(exec.duration_s ?? 0)} on ${exec.host ?? '?'}`);
-    if (exec.environment) lines.push(`    environment ${exec.environment}`);
+    if (exec.environment) lines.push(`    environment ${JSON.stringify(measured(exec.environment))}`);
     if (exec.metrics) {
       lines.push('  metrics');
-      lines.push(indentYaml(JSON.parse(exec.metrics), '    '));
+      lines.push(indentYaml(measured(exec.metrics), '    '));
     }
     const series = db.series(exec.id);
     if (series.length > 0) {
@@ -63,7 +70,7 @@ export async function showNode(db: LineageDb, store: BlobStore, node: NodeRow): 
       for (const [name] of byName) {
         const pts = series.filter((s) => s.name === name);
         const last = pts[pts.length - 1]!;
-        lines.push(`    ${name} last @${last.step}: ${last.vals}`);
+        lines.push(`    ${name} last @${last.step}: ${JSON.stringify(measured(last.vals))}`);
       }
     }
   }
@@ -74,7 +81,13 @@ export async function showNode(db: LineageDb, store: BlobStore, node: NodeRow): 
   return lines.join('\n');
 }
 
-export async function showArtifact(db: LineageDb, store: BlobStore, outputs: readonly OutputRow[], describe?: ArtifactDescriber): Promise<string> {
+export async function showArtifact(
+  db: LineageDb,
+  store: BlobStore,
+  outputs: readonly OutputRow[],
+  describe?: ArtifactDescriber,
+  verbose = false,
+): Promise<string> {
   const first = outputs[0]!;
   const lines = [`artifact ${first.digest}`, `  kind        ${first.kind}`, `  size        ${fmtBytes(first.size)}`];
   const path = first.kind === 'file' ? store.blobPath(first.digest) : await store.materialize(first);
@@ -91,7 +104,7 @@ export async function showArtifact(db: LineageDb, store: BlobStore, outputs: rea
   }
   if (producer) {
     lines.push('  lineage');
-    lines.push(lineageTree(db, producer, '    '));
+    lines.push(lineageTree(db, producer, '    ', verbose));
   }
   return lines.join('\n');
 }
