@@ -2,7 +2,7 @@
 // the one in bench/reference/attacks.py so both sides run the same architecture with the same
 // (random) weights: stem 3x3 conv + BN + ReLU, four stages of two basic blocks (widths w, 2w, 4w, 8w;
 // strides 1, 2, 2, 2; 1x1 conv + BN shortcut when the shape changes), 4x4 average pool, linear.
-// Inputs are clamped and normalised inside, as SPEC.md's models do. Throughput only: not the
+// Inputs are clamped and normalised inside, as the project's models do (docs/method/models.md#input-normalisation). Throughput only: not the
 // project's model code (ml/models/), which a later benchmark can swap in through the same interface.
 import * as tf from '@tensorflow/tfjs';
 import type { Classifier, FeatureOptions, Mode } from '../ml/models/classifier.ts';

@@ -1,5 +1,5 @@
 /**
- * A minimal CIFAR ResNet (SPEC.md, Models) in plain tfjs ops, for the engine benchmark and the
+ * A minimal CIFAR ResNet (docs/method/models.md#resnet) in plain tfjs ops, for the engine benchmark and the
  * backend tests only: the project's models live in ml/models/. Mirrors bench/reference/resnet.py.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,7 +12,7 @@ export type Depth = 18 | 50;
 
 export interface ResNetSpec {
   readonly depth: Depth;
-  /** Stem width; stage widths are width x (1, 2, 4, 8). SPEC.md's models use 64. */
+  /** Stem width; stage widths are width x (1, 2, 4, 8). The paper's models use 64. */
   readonly width: number;
   readonly numClasses?: number;
 }

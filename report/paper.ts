@@ -75,7 +75,7 @@ export const PAPER_TABLE2: Readonly<Record<Q3Backbone, Readonly<Record<'0.01' | 
  * Table 3: STN-ResNet accuracy (%), best over learning rate per backbone. Ambiguity: the caption
  * says the learning rates searched were 0.01 and 0.005 (word for word the PTN caption of Table 2),
  * while Section 2.4/2.5 say Question 3 searched 0.1 and 0.01 for the spatial equivariant networks
- * (SPEC.md follows the latter: {0.1, 0.01}, PTN {0.01, 0.005}).
+ * (the pipeline follows the latter: {0.1, 0.01}, PTN {0.01, 0.005}; docs/method/training.md#the-papers-settings).
  */
 export const PAPER_TABLE3: Readonly<Record<Q3Backbone, PaperAttackTable>> = {
   'ResNet-18': {
@@ -126,7 +126,7 @@ export interface AsrBand {
 /**
  * Figure 1 (Section 3.1): "The ASR for rot remains around 71-80%, the ASR for grid135 remains
  * around 84-90%, and the ASR for grid775 remains around 89-95%." The text says "rot" without the
- * angle; Q1 evaluates rot30 (SPEC.md), so the band is attached to rot30.
+ * angle; Q1 evaluates rot30 (docs/method/training.md#the-papers-settings), so the band is attached to rot30.
  */
 export const PAPER_FIG1 = {
   bands: [
@@ -153,7 +153,7 @@ export const PAPER_FIG2 = {
  * rises with α; α = 0.1 already gains much over α = 0; α = 1 loses much natural accuracy against
  * α = 0.9; α = 0.9 loses only about 4 points of natural accuracy against α = 0; L∞ 8/255 is the
  * attack D_R does not withstand. The only absolute anchors are Table 1's ResNet-50 natural
- * accuracies with std augmentation on D (α = 0) and D_R (α = 1), which use Q2's settings (SPEC.md,
+ * accuracies with std augmentation on D (α = 0) and D_R (α = 1), which use Q2's settings (docs/method/training.md#the-papers-settings,
  * Q3: "Q2's other settings") — inferred, not printed in the figure.
  */
 export const PAPER_FIG3 = {

@@ -12,7 +12,7 @@ before(useCpu);
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-12;
 const uniq = (v: number[]) => [...new Set(v)].sort((a, b) => a - b);
 
-test('the grids have exactly the SPEC.md points', () => {
+test('the grids have exactly the points docs/method/pgd-and-grids.md lists', () => {
   const expected: Record<GridName, { count: number; t: number[]; rot: (i: number) => number; nRot: number }> = {
     grid775: { count: 775, t: [-3, -1.5, 0, 1.5, 3], rot: (i) => -30 + 2 * i, nRot: 31 },
     grid135: { count: 135, t: [-3, 0, 3], rot: (i) => -30 + (60 / 14) * i, nRot: 15 },

@@ -22,7 +22,7 @@ import {
   writeSynthetic,
 } from '../ml/data/synthetic.ts';
 
-/** The demo profile's smallest L2 attack budget (SPEC.md: ε in {0.25, 0.5}). */
+/** The demo profile's smallest L2 attack budget (docs/method/pgd-and-grids.md#l2: ε in {0.25, 0.5}). */
 const DEMO_EPSILON = 0.25;
 const bank = syntheticBank({ seed: 5, trainCount: 0, testCount: 300 });
 const data = generateSyntheticSplit(bank, 'test');

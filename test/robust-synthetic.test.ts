@@ -29,7 +29,7 @@ test('a model trained on the built D_R relies far less on the planted non-robust
   const standard = new TinyMlp(4, S, 10);
   trainClassifier(standard, train, { steps: trainSteps, batchSize: 64, lr: 0.01, seed: 11 });
 
-  // Robust model f_A: L2-PGD adversarial training at eps 0.5 (SPEC.md: 7 steps of 0.1; the quick
+  // Robust model f_A: L2-PGD adversarial training at eps 0.5 (the paper's: 7 steps of 0.1; the quick
   // version takes 4 steps of 0.2 and fewer, larger training steps to stay fast).
   const robust = new TinyMlp(4, S, 12);
   const [advSteps, advLr, pgdIterations, pgdStep] = slow ? [400, 0.02, 7, 0.1] : [120, 0.02, 4, 0.2];

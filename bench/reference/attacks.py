@@ -124,7 +124,7 @@ def grid_attack(net, images, labels, motions, batch, per_round, exhaustive=False
 
 
 def pgd_l2(net, x0, y, eps, step, iterations):
-    """SPEC.md L2-PGD: per-example loss, best iterate (start and end included), step, project, clamp."""
+    """L2-PGD as docs/method/pgd-and-grids.md#pgd states it: per-example loss, best iterate (start and end included), step, project, clamp."""
     x = x0.clone()
     best_x, best_loss = None, None
 

@@ -4,7 +4,7 @@ import { GRID_NAMES } from './grids.ts';
 
 /**
  * What an evaluation attacks with: a discriminated union on `kind`, validated with zod so that a
- * stage can reuse the schema for its parameters (SPEC.md, Attacks).
+ * stage can reuse the schema for its parameters (docs/method/pgd-and-grids.md#named-attacks).
  */
 export const PgdAttackSchema = z
   .object({

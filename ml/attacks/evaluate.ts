@@ -84,7 +84,7 @@ function batchTensor(set: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
 
 /**
  * Evaluates `model` on the examples `indices` of `set` untouched and under `attack`: natural and
- * robust accuracy, ASR, per-class figures (SPEC.md, Attacks), and the mean perturbation for PGD.
+ * robust accuracy, ASR, per-class figures (docs/method/pgd-and-grids.md#metrics), and the mean perturbation for PGD.
  */
 export async function evaluateAttack(model: Classifier, set: ImageSet, attack: AttackConfig, options: EvaluationOptions = {}): Promise<EvaluationResult> {
   if (model.numClasses !== set.numClasses) {

@@ -1,7 +1,7 @@
 import type { RigidMotion } from '../transform/rigid.ts';
 
 /**
- * The five spatial grids of the paper (SPEC.md, Attacks): every combination of a translation per
+ * The five spatial grids of the paper (docs/method/pgd-and-grids.md#spatial-grids): every combination of a translation per
  * axis and a rotation is one grid point; an example is robust only if it survives all of them.
  */
 export const GRID_NAMES = ['grid775', 'grid135', 'grid775_10', 'rot30', 'rot10'] as const;

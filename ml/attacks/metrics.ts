@@ -1,5 +1,5 @@
 /**
- * Natural accuracy, robust accuracy and attack success rate (SPEC.md, Attacks) from per-example
+ * Natural accuracy, robust accuracy and attack success rate (docs/method/pgd-and-grids.md#metrics) from per-example
  * outcomes. ASR is undefined (null) when no example is classified correctly untouched.
  */
 export interface AttackFigures {
@@ -38,7 +38,7 @@ function figures(count: number, naturalCorrect: number, robustCorrect: number, f
 /**
  * `naturalCorrect[i]` / `robustCorrect[i]`: 1 when example i is classified correctly untouched /
  * after the attack. An example wrong untouched but right after the attack counts towards robust
- * accuracy (SPEC.md: fraction of all images classified correctly after A) but never as fooled.
+ * accuracy (the fraction of all images classified correctly after A) but never as fooled.
  */
 export function summariseAttack(
   labels: ArrayLike<number>,

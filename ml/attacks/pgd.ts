@@ -41,8 +41,8 @@ export function validatePgdOptions(o: PgdOptions): void {
 }
 
 /**
- * Projected gradient descent on one batch, as SPEC.md (Attacks) and the robustness library define
- * it: the model runs in 'eval' mode; each iteration computes the per-example cross-entropy of
+ * Projected gradient descent on one batch, as docs/method/pgd-and-grids.md#pgd states it (the robustness
+ * library's definition): the model runs in 'eval' mode; each iteration computes the per-example cross-entropy of
  * `labels` and its gradient, records the best iterate so far, steps, then projects onto the
  * eps-ball around `x0` and the [0, 1] box; the final iterate is scored too.
  *

@@ -73,7 +73,7 @@ export function warpInto(plan: WarpPlan, images: Float32Array, from: number, out
 }
 
 /**
- * Spatial grid attack (SPEC.md, Attacks): the model (in 'eval' mode) classifies every image under
+ * Spatial grid attack (docs/method/pgd-and-grids.md#how-a-grid-attack-runs): the model (in 'eval' mode) classifies every image under
  * every motion; an image is robust only if all are classified as `labels`. Work is organised in
  * rounds of grid points: each round evaluates, for the images still robust, the round's points in
  * batches of `batchSize`; images fooled in a round get no further work.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../random.ts';
 
 /**
- * The step, projection and random-start primitives of PGD exactly as SPEC.md writes them (the
+ * The step, projection and random-start primitives of PGD exactly as docs/method/pgd-and-grids.md#pgd states them (the
  * robustness library's L2Step and LinfStep), shared by the attacks and by D_R construction.
  * Every function takes and returns NHWC batches; norms are per example over all pixels and channels.
  */

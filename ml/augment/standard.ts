@@ -1,5 +1,5 @@
 /**
- * The `std` and `std*` training augmentations (SPEC.md, Augmentation), applied on the fly to each
+ * The `std` and `std*` training augmentations (docs/method/training.md#augmentations), applied on the fly to each
  * batch. Per image, in this order:
  *   1. random crop from the image zero-padded by `maxShift` px = an integer translation (tx, ty),
  *      each uniform in [-maxShift, maxShift] (+tx moves content right, +ty down), black fill;

@@ -17,7 +17,7 @@ export interface BatchSource {
   readonly channels: number;
   readonly numClasses: number;
   readonly batchSize: number;
-  /** Examples in one epoch (|D| for D_mix, SPEC.md). Steps per epoch = ceil(examplesPerEpoch / batchSize). */
+  /** Examples in one epoch (|D| for D_mix, docs/method/robust-datasets.md#d_mix). Steps per epoch = ceil(examplesPerEpoch / batchSize). */
   readonly examplesPerEpoch: number;
   /** The batch at global step `step` (0-based), augmented as configured. */
   batch(step: number): Batch;

@@ -1,5 +1,5 @@
 /**
- * CIFAR-10 (SPEC.md, Data): fetch the official binary tarball (or take a local tarball or folder),
+ * CIFAR-10 (docs/method/data.md#cifar-10): fetch the official binary tarball (or take a local tarball or folder),
  * verify it, read only the six batch files, and write the train and test sets as uint8 dataset
  * artifacts (exact bytes).
  */

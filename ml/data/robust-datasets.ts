@@ -1,5 +1,5 @@
 /**
- * Ilyas et al.'s published D_R / D_NR datasets (SPEC.md, Data): fetch the archive (or take a local
+ * Ilyas et al.'s published D_R / D_NR datasets (docs/method/robust-datasets.md#the-published-files): fetch the archive (or take a local
  * tarball or folder), extract only the requested variants, and convert each pair of legacy torch
  * files (a list of NCHW float batches, a list of int64 label batches) into a float32 NHWC dataset
  * artifact.
@@ -151,7 +151,7 @@ export interface FetchRobustOptions {
   readonly downloadDir: string;
   /** Where a scratch folder for the members extracted from a tarball is made (and removed afterwards). */
   readonly extractDir: string;
-  /** Size/MD5 of the archive, when known (SPEC.md gives none for the authors' file). */
+  /** Size/MD5 of the archive, when known (none is known for the authors' file). */
   readonly expected?: Expected;
   readonly onProgress?: ProgressSink;
 }

@@ -4,7 +4,7 @@
  * (permutation e drawn from (seed, stream name, e)), so which examples a batch holds follows from
  * how many examples earlier steps consumed — a closed form, no loader state.
  *
- * D_mix(α) (SPEC.md, Data): a batch of size b takes round(α·b) examples from the D_R stream and the
+ * D_mix(α) (docs/method/robust-datasets.md#d_mix): a batch of size b takes round(α·b) examples from the D_R stream and the
  * rest from the D stream; an epoch is |D| examples, so it has ceil(|D|/B) steps, the last one
  * possibly short. Each stream is drawn without replacement within its own epochs. α = 0 reads D
  * exactly as `datasetSource(D)` does; α = 1 reads D_R as `datasetSource(D_R, { stream: 'D_R' })`.

@@ -1,5 +1,5 @@
 /**
- * The synthetic planted-feature dataset (SPEC.md, Data): the demo profile's offline default, whose
+ * The synthetic planted-feature dataset (docs/synthetic-world.md): the demo profile's offline default, whose
  * ground truth of "which feature predicts the label" is known exactly.
  *
  * Every class k owns two patterns:

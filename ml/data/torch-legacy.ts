@@ -1,6 +1,6 @@
 /**
  * Reader of files written by `torch.save` in the legacy (non-zip) format, which is what PyTorch 1.1
- * wrote and what Ilyas et al.'s D_R/D_NR files are (SPEC.md, Data). The layout is five pickles
+ * wrote and what Ilyas et al.'s D_R/D_NR files are (docs/method/robust-datasets.md#the-published-files). The layout is five pickles
  * followed by raw storage data:
  *
  *   1. the magic number 0x1950a86a20f9469cfc6c   2. the protocol version 1001

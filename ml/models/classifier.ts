@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 /**
  * What attacks, training and D_R construction need from a model, whatever its architecture
  * (ResNet, VGG, G-ResNet, STN, PTN). Inputs are NHWC images in [0, 1]; per-channel normalisation
- * is the model's own first step (SPEC.md, Models).
+ * is the model's own first step (docs/method/models.md#input-normalisation).
  *
  * - 'train' mode: batch norm uses batch statistics (and the trainer updates running statistics);
  * - 'eval' mode: batch norm uses running statistics. Attacks always run in 'eval' mode.
@@ -24,7 +24,7 @@ export interface Classifier {
   readonly numClasses: number;
   /** Class logits [N, numClasses]. */
   logits(x: tf.Tensor4D, mode: Mode): tf.Tensor2D;
-  /** Penultimate representation g(x) [N, D] in eval mode (SPEC.md, Building D_R). */
+  /** Penultimate representation g(x) [N, D] in eval mode (docs/method/models.md#the-penultimate-representation). */
   features(x: tf.Tensor4D, options?: FeatureOptions): tf.Tensor2D;
   /** Variables the optimiser updates. */
   readonly trainableVariables: readonly tf.Variable[];

@@ -1,5 +1,5 @@
 /**
- * G-ResNet-18/34 (SPEC.md, Models; the port of adambielski/pytorch-gconv-experiments): the CIFAR
+ * G-ResNet-18/34 (docs/method/models.md#g-resnet-p4m; the port of adambielski/pytorch-gconv-experiments): the CIFAR
  * ResNet with every convolution a p4m group convolution (the stem lifts Z2 -> p4m, all others,
  * shortcuts included, p4m -> p4m), batch norm shared across the 8 group channels of each feature,
  * widths 23/45/91/181 (64/128/256/512 divided by sqrt 8).

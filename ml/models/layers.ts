@@ -88,7 +88,7 @@ export class Linear {
   }
 }
 
-/** ReLU whose gradient is the identity (the authors' D_R construction, SPEC.md). */
+/** ReLU whose gradient is the identity (the authors' D_R construction, docs/method/robust-datasets.md#building-d_r). */
 const reluIdentityGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
   value: tf.relu(args[0] as tf.Tensor),
   gradFunc: (dy: tf.Tensor) => dy,
@@ -98,7 +98,7 @@ export function relu<T extends tf.Tensor>(x: T, passThrough = false): T {
   return (passThrough ? reluIdentityGrad(x) : tf.relu(x)) as T;
 }
 
-/** CIFAR-10 channel statistics (SPEC.md, Models). */
+/** CIFAR-10 channel statistics (docs/method/models.md#input-normalisation). */
 export const CIFAR_MEAN = [0.4914, 0.4822, 0.4465] as const;
 export const CIFAR_STD = [0.2023, 0.1994, 0.201] as const;
 

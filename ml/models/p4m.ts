@@ -3,7 +3,7 @@
  * 8 transformed copies and the result is one ordinary conv2d, so gradients come from tfjs autodiff.
  *
  * Group elements: s = 4m + r is "rotate by r quarter-turns counter-clockwise, then mirror if m"
- * (SPEC.md), acting on centred pixel coordinates (x right, y down): R(x, y) = (y, -x) is a
+ * (docs/method/models.md#g-resnet-p4m), acting on centred pixel coordinates (x right, y down): R(x, y) = (y, -x) is a
  * counter-clockwise quarter-turn as displayed, M(x, y) = (-x, y) a horizontal mirror, g_s = M^m R^r.
  *
  * Feature maps on p4m are NHWC tensors whose channel index is c * 8 + s (feature c, group element s),

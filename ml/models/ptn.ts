@@ -1,5 +1,5 @@
 /**
- * PTN-ResNet-18/34 (Esteves et al., SPEC.md): an origin predictor (three 3x3 conv-BN-ReLU layers,
+ * PTN-ResNet-18/34 (Esteves et al., docs/method/models.md#ptn-polar-transformer): an origin predictor (three 3x3 conv-BN-ReLU layers,
  * strides 2, 1, 1, then a 1x1 conv to one heat-map channel) whose heat-map centroid is the origin;
  * the [0, 1] image is resampled on a log-polar grid around it (rows: angle over [0, 2 pi), columns:
  * log-radius up to radiusFactor * width) and goes, normalised, through a ResNet whose convolutions pad

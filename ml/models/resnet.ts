@@ -1,5 +1,5 @@
 /**
- * The CIFAR ResNet trunk of the robustness library (SPEC.md, Models): 3x3 stem without max-pool, four
+ * The CIFAR ResNet trunk of the robustness library (docs/method/models.md#resnet): 3x3 stem without max-pool, four
  * stages of basic blocks or bottlenecks (expansion 4, stride on the 3x3), 1x1 conv + BN shortcut when
  * the shape changes. The convolution and batch-norm kinds are parameters, so the same trunk is the
  * plain ResNet, the G-ResNet (p4m convs, group-shared BN) and the PTN backbone (angle axis padded

@@ -1,5 +1,5 @@
 /**
- * STN-ResNet-18/34 (SPEC.md, Models; the PyTorch STN tutorial's localisation network in front of a
+ * STN-ResNet-18/34 (docs/method/models.md#stn-spatial-transformer; the PyTorch STN tutorial's localisation network in front of a
  * CIFAR ResNet): the localisation network sees the normalised image and predicts a 2x3 affine matrix
  * (its last layer starts at zero weights and identity bias, so training starts from the identity);
  * the [0, 1] image is resampled through that matrix (bilinear, black fill) and the result goes,

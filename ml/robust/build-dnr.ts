@@ -13,7 +13,7 @@ export type NonRobustVariant = 'det' | 'rand';
 export interface BuildNonRobustOptions {
   /** D_det: target (y + 1) mod K; D_rand: target uniform over the K classes. */
   readonly variant: NonRobustVariant;
-  /** Targeted L2-PGD (SPEC.md: eps 0.5, step 0.1, 100 iterations). */
+  /** Targeted L2-PGD (the paper's: eps 0.5, step 0.1, 100 iterations). */
   readonly eps: number;
   readonly step: number;
   readonly iterations: number;
@@ -47,7 +47,7 @@ export function nonRobustTargets(labels: Uint8Array, numClasses: number, variant
 }
 
 /**
- * Builds D_NR (Ilyas et al.'s D_det / D_rand; SPEC.md, Building D_R and D_NR): every base example x
+ * Builds D_NR (Ilyas et al.'s D_det / D_rand; docs/method/robust-datasets.md#building-d_nr): every base example x
  * is attacked with targeted L2-PGD on a standard model toward its target t and stored as (x_adv, t).
  */
 export async function buildNonRobustDataset(model: Classifier, set: ImageSet, options: BuildNonRobustOptions): Promise<NonRobustDataset> {

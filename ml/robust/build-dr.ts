@@ -51,7 +51,7 @@ export function drawSourceIndices(bases: Int32Array, count: number, seed: number
 }
 
 /**
- * Builds D_R (Ilyas et al.; SPEC.md, Building D_R): for each base example (x, y), starting from a
+ * Builds D_R (Ilyas et al.; docs/method/robust-datasets.md#building-d_r): for each base example (x, y), starting from a
  * random other image x', finds z whose robust representation matches g(x), and keeps (z, y).
  */
 export async function buildRobustDataset(model: Classifier, set: ImageSet, options: BuildRobustOptions): Promise<RobustDataset> {

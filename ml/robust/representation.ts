@@ -32,7 +32,7 @@ function rowNorm(t: tf.Tensor2D, tiny = 0): tf.Tensor1D {
 }
 
 /**
- * Representation matching (SPEC.md, Building D_R): minimises ||g(z) - g(x)||_2 / ||g(x)||_2 over z
+ * Representation matching (docs/method/robust-datasets.md#building-d_r): minimises ||g(z) - g(x)||_2 / ||g(x)||_2 over z
  * in [0, 1]^d from z = `start`, with normalised L2 gradient steps of `stepSize`, clamping to [0, 1]
  * after each step and no norm bound. g is `model.features` with the final ReLU passing gradients
  * through. The caller owns `x` and `start` and must dispose the result.

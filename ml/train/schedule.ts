@@ -47,7 +47,7 @@ export interface DenseThenSparse {
   readonly sparseEveryEpochs: number;
 }
 
-/** Q1 (SPEC.md, Training): every 625 steps during the first 4 epochs, then every 4 epochs. */
+/** Q1 (docs/method/training.md#snapshots): every 625 steps during the first 4 epochs, then every 4 epochs. */
 export const Q1_SNAPSHOTS: DenseThenSparse = { denseEvery: 625, denseEpochs: 4, sparseEveryEpochs: 4 };
 
 /**

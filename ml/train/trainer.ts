@@ -1,5 +1,5 @@
 /**
- * The training loop (SPEC.md, Training): SGD with momentum and weight decay on batches from a
+ * The training loop (docs/method/training.md): SGD with momentum and weight decay on batches from a
  * BatchSource, a piecewise-constant learning rate, optional per-batch perturbation (adversarial
  * training), snapshots at given step counts, per-epoch metrics, progress, and checkpoints from which
  * a killed run resumes to the same final weights as an uninterrupted one (same backend).

@@ -1,6 +1,6 @@
 /**
  * Rotation-then-translation of images with bilinear interpolation and black fill: the one
- * transform behind the `std`/`std*` augmentations and the spatial grid attacks (SPEC.md, Attacks),
+ * transform behind the `std`/`std*` augmentations and the spatial grid attacks (docs/method/pgd-and-grids.md#the-rigid-warp),
  * so that what training sees and what the attack tries are the same geometry.
  *
  * Conventions (Engstrom et al.): rotate counter-clockwise by `angleDeg` about the image centre
