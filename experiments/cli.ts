@@ -1,8 +1,8 @@
 /**
  * The robustfeat command line (started by pipeline.ts, or compiled into dist/pipeline.mjs): the
  * engine's verbs (repro, status, dag, show, lineage, log, gc, verify) on the experiments of
- * experiments/project.ts, plus `preview` for datasets and a global `--backend`. After `repro`, every report node it brought up to date is copied to reports/ and
- * tables are printed.
+ * experiments/project.ts, plus `preview` for datasets and a global `--backend`. After `repro`,
+ * every report node it brought up to date is copied to reports/<profile>/ and tables are printed.
  */
 import { Option } from 'commander';
 import { buildCli, main, positiveInt } from '../engine/cli/program.ts';

@@ -139,8 +139,3 @@ export function writeQualityReport(q: QualityReportInput, dir: string): void {
   writeFileAtomic(join(dir, `${q.id}.csv`), qualityCsv(q));
   writeFileAtomic(join(dir, `${q.id}.txt`), qualityText(q));
 }
-
-/** The report's file stem: `dr-quality`, `dnr-det-quality`, `dnr-rand-quality`. */
-export function qualityId(construction: string): string {
-  return construction === 'D_R' ? 'dr-quality' : `dnr-${construction.replace(/^D_/, '')}-quality`;
-}
