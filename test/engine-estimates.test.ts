@@ -162,6 +162,27 @@ test('dry-run lines say which estimates are calibrated', () => {
   assert.match(lines[1]!, /b {2}\(~5\.0s, formula, not yet measured here\)/);
 });
 
+test('a dry-run line with a long id and its estimate fits 100 columns: the estimate moves to the next line', () => {
+  const lines: string[] = [];
+  const r = new Reporter({ tty: false, verbose: false, dryRun: true, write: (l) => lines.push(l) });
+  const node = 'evaluate@q3-gresnet-resnet18-d-stdstar-lr0.05-grid775_10';
+  r.handle({
+    type: 'would-run',
+    node,
+    key: undefined,
+    reasons: ['never run'],
+    estimateSeconds: 59,
+    calibration: { samples: 3, basis: 'resnet50 w0.0625 b1111 std bs64 32px' },
+  });
+  const shown = lines.join('\n').split('\n');
+  assert.deepEqual(
+    shown.filter((l) => l.length > 100),
+    [],
+  );
+  assert.equal(shown[0], `  to run    ${node}`);
+  assert.equal(shown[1], '              (~59s, calibrated on 3 runs of resnet50 w0.0625 b1111 std bs64 32px)');
+});
+
 test("the plan's wall time is a list schedule over the jobs that respects dependencies", async () => {
   const { scheduleSeconds } = await import('../engine/plan/estimates.ts');
   const w = (seconds: number, ...deps: string[]) => ({ seconds, deps });

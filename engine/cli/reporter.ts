@@ -83,10 +83,13 @@ export class Reporter {
         const how = e.calibration
           ? `calibrated on ${e.calibration.samples} run${e.calibration.samples > 1 ? 's' : ''} of ${e.calibration.basis}`
           : 'formula, not yet measured here';
-        const est = e.estimateSeconds !== undefined ? `  (~${fmtDuration(e.estimateSeconds)}, ${how})` : '';
-        // The reasons fold to the terminal's 100 columns under their 14-column indent.
+        const est = e.estimateSeconds !== undefined ? `(~${fmtDuration(e.estimateSeconds)}, ${how})` : '';
+        // Everything folds to the terminal's 100 columns: a long id leaves its estimate to the next
+        // line, and the reasons wrap under their 14-column indent.
+        const head = `  to run    ${e.node}`;
+        const first = est === '' ? head : head.length + 2 + est.length <= WIDTH ? `${head}  ${est}` : `${head}\n              ${est}`;
         const because = wrapText(`because ${e.reasons.join('; ')}`, WIDTH - 14).map((l) => `              ${l}`);
-        this.line(`  to run    ${e.node}${est}\n${because.join('\n')}`);
+        this.line(`${first}\n${because.join('\n')}`);
         return;
       }
       case 'waiting': {
