@@ -48,3 +48,21 @@ test('a params.yaml that does not load still gives the help, saying why the targ
     rmSync(broken, { recursive: true, force: true });
   }
 });
+
+test("a dry run of the demo's whole graph on a fresh root fits 100 columns: long ids, reasons and the summary fold", () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'pipeline.ts'), '--root', dir, 'repro', 'all', '--dry-run'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  const lines = r.stdout.split('\n');
+  assert.ok(
+    lines.some((l) => l.startsWith('  to run    evaluate@q3-')),
+    r.stdout.slice(0, 2000),
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith('dry run (demo): 0 cached, ')),
+    r.stdout.slice(-500),
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.length > 100),
+    [],
+  );
+});

@@ -98,3 +98,16 @@ export function wrapText(text: string, width: number): string[] {
   lines.push(line);
   return lines;
 }
+
+/**
+ * Comma-separated parts on one line where they fit `width`, else broken between parts (never inside
+ * one), continuation lines indented by two.
+ */
+export function foldParts(parts: readonly string[], width: number): string[] {
+  return parts.reduce<string[]>((lines, part) => {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 2 + part.length <= width) lines[lines.length - 1] = `${last}, ${part}`;
+    else lines.push(last === undefined ? part : `  ${part}`);
+    return lines;
+  }, []);
+}

@@ -24,6 +24,7 @@ import { collect, positiveInt, shellWord, withoutFolders } from './args.ts';
 import type { VerbContext } from './context.ts';
 import { loadProject, projectHelp } from './load.ts';
 import { Reporter, fmtDuration } from './reporter.ts';
+import { WIDTH, foldParts } from './format.ts';
 
 /** `repro [targets...]`: bring targets up to date, running only what changed. */
 
@@ -234,7 +235,11 @@ async function reproduce(
         `planned compute ~${fmtDuration(s.estimateSeconds)} (${(s.estimateSeconds / 3600).toFixed(1)} node-hours), ~${fmtDuration(scheduleSeconds(planned, o.jobs))} wall at --jobs ${o.jobs}`,
       );
     }
-    process.stdout.write(`${o.dryRun ? 'dry run' : 'repro'} (${profile}): ${parts.join(', ')} in ${fmtDuration((Date.now() - started) / 1000)}\n`);
+    const took = `in ${fmtDuration((Date.now() - started) / 1000)}`;
+    const pieces = [`${o.dryRun ? 'dry run' : 'repro'} (${profile}): ${parts[0]}`, ...parts.slice(1)];
+    pieces[pieces.length - 1] += ` ${took}`;
+    const lines = foldParts(pieces, WIDTH);
+    process.stdout.write(`${lines.join('\n')}\n`);
     return s;
   } finally {
     reporter.close();
