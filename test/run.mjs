@@ -16,7 +16,9 @@ function walk(dir) {
   });
 }
 
-// The runner starts files in the order given, two at a time: the longest ones first, so that no
+// The runner starts files in the order given, three at a time on any machine (many files spend
+// their time waiting on subprocesses, Slurm or a browser, so a third lane fills the cores they
+// leave idle): the longest ones first, so that no
 // long file starts last and runs alone while the other lane is idle (the suite's wall time is
 // close to half its total). Ordered by their times in a full run (docs/performance.md, 'The test suite').
 const LONGEST_FIRST = [
@@ -54,6 +56,6 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || 'test/**/*.test.ts'}`);
   process.exit(1);
 }
-const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const concurrency = process.env.TEST_CONCURRENCY ?? '3';
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);
