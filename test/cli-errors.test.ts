@@ -65,6 +65,7 @@ test('show tells a stage, a node that never ran and a near miss apart', () => {
   userError(['show', 'train@q1-resnet34'], /node of profile demo that has not run yet \(run it with 'repro train@q1-resnet34'\)/);
   userError(['show', 'Train@q1-ResNet34'], /did you mean 'train@q1-resnet34'/);
   userError(['show', 'resnet18'], /ids that contain it: train@q2-resnet18-alpha0/);
+  userError(['show', 'ResNet-18'], /ids that contain it: train@q2-resnet18-alpha0/);
   userError(['show', 'abc'], /too short a digest or key prefix/);
 });
 

@@ -57,7 +57,10 @@ export async function whyNothingMatches(project: Project, opts: GlobalOpts, ws: 
   }
   if (graph?.nodes.has(ref)) return new UserError(`'${ref}' is a node of profile ${profile} that has not run yet (run it with 'repro ${ref}')`);
   const known = [...new Set([...ws.db.allNodes().map((n) => n.node_id), ...inGraph.map((n) => n.spec.id)])];
-  const containing = known.filter((id) => id.toLowerCase().includes(ref.toLowerCase()));
+  // Ids are lower case without most punctuation, so the name a paper prints ('ResNet-18') is
+  // looked for with case and punctuation squashed on both sides.
+  const squash = (s: string) => s.toLowerCase().replace(/[^a-z0-9.]/g, '');
+  const containing = known.filter((id) => id.toLowerCase().includes(ref.toLowerCase()) || (squash(ref) !== '' && squash(id).includes(squash(ref))));
   const hint =
     didYouMean(ref, known) ||
     (containing.length > 0 ? `; ids that contain it: ${containing.slice(0, 5).join(', ')}${containing.length > 5 ? `, … (${containing.length})` : ''}` : '');
