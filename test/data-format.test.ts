@@ -123,4 +123,5 @@ test('subsets: first n, stratified balance, views and written subsets', () => {
   const summary = datasetSummary(sub);
   assert.deepEqual(summary.classCounts, counts);
   assert.match(formatDatasetSummary(summary), /18 images, 4x5x3 \(HxWxC\), uint8, 3 classes/);
+  assert.match(formatDatasetSummary({ ...summary, meta: { meanDistance: 0.1633328642495908, steps: 40 } }), /metadata: \{"meanDistance":0\.1633,"steps":40\}/);
 });

@@ -42,8 +42,12 @@ export function formatDatasetSummary(s: DatasetSummary): string {
   return lines.join('\n');
 }
 
-/** Long strings and arrays in metadata (per-image records) are cut for display. */
+/**
+ * Long strings and arrays in metadata (per-image records) are cut for display, and fractions shown
+ * to 4 significant digits (the file keeps them exact).
+ */
 function shorten(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isInteger(value) && Number.isFinite(value)) return Number(value.toPrecision(4));
   if (typeof value === 'string' && value.length > 80) return `${value.slice(0, 40)}... (${value.length} chars)`;
   if (Array.isArray(value) && value.length > 20) return [...value.slice(0, 10), `... (${value.length} items)`];
   return value;
