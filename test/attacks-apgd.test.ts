@@ -5,7 +5,7 @@ import { apgdBatch, apgdCheckpoints, type ApgdOptions } from '../ml/attacks/apgd
 import { Rng } from '../ml/random.ts';
 
 import type { Classifier } from '../ml/models/classifier.ts';
-import { FunctionClassifier, LinearClassifier, TinyConvNet, useCpu, rngsFor } from './attacks-helpers.ts';
+import { FunctionClassifier, LinearClassifier, TinyConvNet, argmaxRows, minimalFlip, useCpu, rngsFor } from './attacks-helpers.ts';
 
 before(useCpu);
 
@@ -20,38 +20,6 @@ function linear(seed: number, k: number): { model: LinearClassifier; w: Float32A
   const w = rng.fillNormal(new Float32Array(D * k));
   const b = rng.fillNormal(new Float32Array(k), 0, 0.3);
   return { model: new LinearClassifier(k, w, b), w, b };
-}
-
-/**
- * The smallest perturbation (L2 or Linf, box ignored) that makes some class j beat y on a linear
- * model: min over j of m_j / ||w_y - w_j||_q, q the dual norm (2 for L2, 1 for Linf), with
- * m_j = (w_y - w_j).x + b_y - b_j. Also the class that attains it.
- */
-function minimalFlip(w: Float32Array, b: Float32Array, k: number, x: Float32Array, y: number, norm: 'l2' | 'linf'): { dist: number; cls: number } {
-  let best = { dist: Infinity, cls: -1 };
-  for (let j = 0; j < k; j++) {
-    if (j === y) continue;
-    let m = b[y]! - b[j]!;
-    let dual = 0;
-    for (let p = 0; p < D; p++) {
-      const d = w[p * k + y]! - w[p * k + j]!;
-      m += d * x[p]!;
-      dual += norm === 'l2' ? d * d : Math.abs(d);
-    }
-    const dist = m / (norm === 'l2' ? Math.sqrt(dual) : dual);
-    if (dist < best.dist) best = { dist, cls: j };
-  }
-  return best;
-}
-
-function argmaxRows(logits: Float32Array, k: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < logits.length / k; i++) {
-    let a = 0;
-    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + a]!) a = j;
-    out.push(a);
-  }
-  return out;
 }
 
 function attack(model: Classifier, x0: Float32Array, n: number, labels: number[], o: Omit<ApgdOptions, 'targets'> & { targets?: number[] }) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { fabBatch, projectOntoHyperplaneInBox } from '../ml/attacks/fab.ts';
 import { Rng } from '../ml/random.ts';
-import { LinearClassifier, TinyConvNet, useCpu } from './attacks-helpers.ts';
+import { LinearClassifier, TinyConvNet, argmaxRows, minimalFlip, useCpu } from './attacks-helpers.ts';
 
 before(useCpu);
 
@@ -102,32 +102,6 @@ function linear(seed: number, k: number): { model: LinearClassifier; w: Float32A
   const w = rng.fillNormal(new Float32Array(D * k));
   const b = rng.fillNormal(new Float32Array(k), 0, 0.3);
   return { model: new LinearClassifier(k, w, b), w, b };
-}
-
-/** Closed form, box far away: min over j != y of margin_j / ||w_y - w_j||_q (q = 2 for L2, 1 for L-inf), and the j. */
-function minimalFlip(w: Float32Array, b: Float32Array, k: number, x: Float32Array, y: number, norm: 'l2' | 'linf') {
-  let best = { dist: Infinity, cls: -1 };
-  for (let j = 0; j < k; j++) {
-    if (j === y) continue;
-    let m = b[y]! - b[j]!;
-    let dual = 0;
-    for (let p = 0; p < D; p++) {
-      const d = w[p * k + y]! - w[p * k + j]!;
-      m += d * x[p]!;
-      dual += norm === 'l2' ? d * d : Math.abs(d);
-    }
-    const dist = m / (norm === 'l2' ? Math.sqrt(dual) : dual);
-    if (dist < best.dist) best = { dist, cls: j };
-  }
-  return best;
-}
-
-function argmaxRows(z: Float32Array, k: number): number[] {
-  return Array.from({ length: z.length / k }, (_, i) => {
-    let a = 0;
-    for (let j = 1; j < k; j++) if (z[i * k + j]! > z[i * k + a]!) a = j;
-    return a;
-  });
 }
 
 for (const norm of ['l2', 'linf'] as const) {

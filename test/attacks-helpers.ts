@@ -357,3 +357,36 @@ export const rngsFor = (n: number, seed: number) =>
     'test',
     Array.from({ length: n }, (_, i) => i),
   );
+
+/**
+ * The smallest perturbation (L2 or Linf, box ignored) that makes some class j beat y on a linear
+ * model with weights w (d x k, row-major) and bias b: min over j of m_j / ||w_y - w_j||_q, q the
+ * dual norm (2 for L2, 1 for Linf), with m_j = (w_y - w_j).x + b_y - b_j. Also the class that
+ * attains it.
+ */
+export function minimalFlip(w: Float32Array, b: Float32Array, k: number, x: Float32Array, y: number, norm: 'l2' | 'linf'): { dist: number; cls: number } {
+  const d = w.length / k;
+  let best = { dist: Infinity, cls: -1 };
+  for (let j = 0; j < k; j++) {
+    if (j === y) continue;
+    let m = b[y]! - b[j]!;
+    let dual = 0;
+    for (let p = 0; p < d; p++) {
+      const diff = w[p * k + y]! - w[p * k + j]!;
+      m += diff * x[p]!;
+      dual += norm === 'l2' ? diff * diff : Math.abs(diff);
+    }
+    const dist = m / (norm === 'l2' ? Math.sqrt(dual) : dual);
+    if (dist < best.dist) best = { dist, cls: j };
+  }
+  return best;
+}
+
+/** The predicted class of every row of a (rows x k) logits array. */
+export function argmaxRows(logits: Float32Array, k: number): number[] {
+  return Array.from({ length: logits.length / k }, (_, i) => {
+    let a = 0;
+    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + a]!) a = j;
+    return a;
+  });
+}
