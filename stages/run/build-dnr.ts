@@ -1,11 +1,12 @@
 import type { StageResult } from '../../engine/core/stage.ts';
 import { selectSubset } from '../../ml/attacks/subset.ts';
 import { initBackendFromEnv } from '../../ml/backend/from-env.ts';
-import { openDataset, writeDataset } from '../../ml/data/dataset-file.ts';
+import { openDataset } from '../../ml/data/dataset-file.ts';
 // The last model loaded stays in the worker for the next node that reads the same bytes.
 import { modelCache } from '../../ml/models/model-cache.ts';
 import { buildNonRobustDataset } from '../../ml/robust/build-dnr.ts';
 import type { BuildDnrContext } from '../build-dnr.ts';
+import { writeBuiltDataset } from './write-built.ts';
 
 export async function runBuildDnr(ctx: BuildDnrContext): Promise<StageResult> {
   const p = ctx.params;
@@ -23,19 +24,13 @@ export async function runBuildDnr(ctx: BuildDnrContext): Promise<StageResult> {
     indices: selectSubset(base.count, p.count, p.seed),
     onProgress: ctx.progress,
   });
-  writeDataset(
-    ctx.outputs.dataset,
-    {
-      height: r.height,
-      width: r.width,
-      channels: r.channels,
-      numClasses: r.numClasses,
-      dtype: 'float32',
-      classNames: base.classNames,
-      meta: { construction: `D_${p.variant}`, eps: p.eps, step: p.step, iterations: p.iterations, seed: p.seed, ...r.metrics },
-    },
-    r.images,
-    r.labels,
-  );
+  writeBuiltDataset(ctx.outputs.dataset, r, base.classNames, {
+    construction: `D_${p.variant}`,
+    eps: p.eps,
+    step: p.step,
+    iterations: p.iterations,
+    seed: p.seed,
+    ...r.metrics,
+  });
   return { metrics: { count: r.count, ...r.metrics } };
 }

@@ -2,11 +2,12 @@ import type { StageResult } from '../../engine/core/stage.ts';
 import { writeFileAtomic } from '../../base/atomic-write.ts';
 import { selectSubset } from '../../ml/attacks/subset.ts';
 import { initBackendFromEnv } from '../../ml/backend/from-env.ts';
-import { openDataset, writeDataset } from '../../ml/data/dataset-file.ts';
+import { openDataset } from '../../ml/data/dataset-file.ts';
 // The last model loaded stays in the worker for the next node that reads the same bytes.
 import { modelCache } from '../../ml/models/model-cache.ts';
 import { buildRobustDataset } from '../../ml/robust/build-dr.ts';
 import type { BuildDrContext } from '../build-dr.ts';
+import { writeBuiltDataset } from './write-built.ts';
 
 export async function runBuildDr(ctx: BuildDrContext): Promise<StageResult> {
   const p = ctx.params;
@@ -23,27 +24,14 @@ export async function runBuildDr(ctx: BuildDrContext): Promise<StageResult> {
     indices: selectSubset(base.count, p.count, p.seed),
     onProgress: ctx.progress,
   });
-  writeDataset(
-    ctx.outputs.dataset,
-    {
-      height: r.height,
-      width: r.width,
-      channels: r.channels,
-      numClasses: r.numClasses,
-      dtype: 'float32',
-      classNames: base.classNames,
-      meta: {
-        construction: 'D_R',
-        steps: p.steps,
-        stepSize: p.stepSize,
-        ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}),
-        seed: p.seed,
-        ...r.metrics,
-      },
-    },
-    r.images,
-    r.labels,
-  );
+  writeBuiltDataset(ctx.outputs.dataset, r, base.classNames, {
+    construction: 'D_R',
+    steps: p.steps,
+    stepSize: p.stepSize,
+    ...(p.finalStepSize !== undefined ? { finalStepSize: p.finalStepSize } : {}),
+    seed: p.seed,
+    ...r.metrics,
+  });
   writeFileAtomic(
     ctx.outputs.distances,
     `${JSON.stringify({
