@@ -4,31 +4,17 @@
 // robust pattern; and the report section by hand.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateSyntheticSplit, renderRobust, syntheticBank, type SyntheticBank } from '../ml/data/synthetic.ts';
+import { generateSyntheticSplit, syntheticBank, type SyntheticBank } from '../ml/data/synthetic.ts';
 import { evaluateAttack } from '../ml/attacks/evaluate.ts';
 import { AttackMovesCounter } from '../ml/probe/attack-moves.ts';
 import { attackMovesMarkdown } from '../report/attack-moves.ts';
-import { ArrayImageSet, LinearClassifier, useCpu } from './attacks-helpers.ts';
+import { ArrayImageSet, useCpu, type LinearClassifier } from './attacks-helpers.ts';
+import { linearFromColumns, robustTemplates } from './helpers/synthetic-readers.ts';
 
 before(useCpu);
 
 const S = 32 * 32 * 3;
 const K = 10;
-
-function linear(columns: readonly Float32Array[]): LinearClassifier {
-  const w = new Float32Array(S * K);
-  columns.forEach((c, k) => c.forEach((v, i) => (w[i * K + k] = v)));
-  return new LinearClassifier(K, w, new Float32Array(K));
-}
-
-function templates(bank: SyntheticBank): Float32Array[] {
-  return Array.from({ length: K }, (_, k) => {
-    const t = renderRobust(bank, k, { dx: 0, dy: 0, angleDeg: 0, scale: 1 });
-    const mean = t.reduce((s, v) => s + v, 0) / t.length;
-    const norm = Math.sqrt(t.reduce((s, v) => s + (v - mean) ** 2, 0));
-    return t.map((v) => (v - mean) / norm);
-  });
-}
 
 async function moves(bank: SyntheticBank, model: LinearClassifier, eps: number, step: number) {
   const d = generateSyntheticSplit(bank, 'test');
@@ -55,7 +41,7 @@ async function moves(bank: SyntheticBank, model: LinearClassifier, eps: number, 
 
 test('PGD against a reader of the non-robust patterns plants the predicted class’s non-robust pattern, not its robust one', async (t) => {
   const bank = syntheticBank({ seed: 3, trainCount: 0, testCount: 120 });
-  const model = linear(bank.nonRobust.map((p) => p.map((v) => v / bank.params.nonRobustNorm ** 2)));
+  const model = linearFromColumns(bank.nonRobust.map((p) => p.map((v) => v / bank.params.nonRobustNorm ** 2)));
   const { m } = await moves(bank, model, 0.5, 0.1);
   t.diagnostic(JSON.stringify(m));
   assert.ok(m.broken > 60, `broken ${m.broken}`);
@@ -66,7 +52,7 @@ test('PGD against a reader of the non-robust patterns plants the predicted class
 
 test('PGD against a reader of the robust patterns shows the predicted class’s robust pattern, not its non-robust one', async (t) => {
   const bank = syntheticBank({ seed: 3, trainCount: 0, testCount: 120 });
-  const model = linear(templates(bank));
+  const model = linearFromColumns(robustTemplates(bank));
   const { m } = await moves(bank, model, 8, 0.8);
   t.diagnostic(JSON.stringify(m));
   assert.ok(m.broken > 30, `broken ${m.broken}`);

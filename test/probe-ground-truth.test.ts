@@ -4,10 +4,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { generateSyntheticSplit, renderRobust, swapNonRobust, syntheticBank, type SyntheticBank } from '../ml/data/synthetic.ts';
+import { generateSyntheticSplit, swapNonRobust, syntheticBank, type SyntheticBank } from '../ml/data/synthetic.ts';
 import { featureReliance } from '../ml/probe/reliance.ts';
 import { dnrQuality, drQuality, readFeatures, readoutAccuracy } from '../ml/probe/built-set-quality.ts';
-import { ArrayImageSet, LinearClassifier, useCpu } from './attacks-helpers.ts';
+import { ArrayImageSet, useCpu } from './attacks-helpers.ts';
+import { linearFromColumns, robustTemplates } from './helpers/synthetic-readers.ts';
 import { Rng } from '../ml/random.ts';
 
 before(useCpu);
@@ -20,27 +21,10 @@ function split(bank: SyntheticBank, which: 'train' | 'test') {
   return { set: new ArrayImageSet(d.pixels, d.labels, 32, 32, 3, K), robustClass: d.robustClass };
 }
 
-/** logits_k = <x, w_k>: columns of a [S, K] matrix. */
-function linear(columns: readonly Float32Array[]): LinearClassifier {
-  const w = new Float32Array(S * K);
-  columns.forEach((c, k) => c.forEach((v, i) => (w[i * K + k] = v)));
-  return new LinearClassifier(K, w, new Float32Array(K));
-}
-
-/** Centred, unit-norm robust templates: the robust-feature reader of robustScores as a linear model. */
-function templates(bank: SyntheticBank): Float32Array[] {
-  return Array.from({ length: K }, (_, k) => {
-    const t = renderRobust(bank, k, { dx: 0, dy: 0, angleDeg: 0, scale: 1 });
-    const mean = t.reduce((s, v) => s + v, 0) / t.length;
-    const norm = Math.sqrt(t.reduce((s, v) => s + (v - mean) ** 2, 0));
-    return t.map((v) => (v - mean) / norm);
-  });
-}
-
 test('a linear model on the non-robust patterns alone follows the non-robust feature ~100 %', async () => {
   const bank = syntheticBank({ seed: 3, trainCount: 0, testCount: 300 });
   const { set, robustClass } = split(bank, 'test');
-  const model = linear(bank.nonRobust.map((p) => p.map((v) => v / bank.params.nonRobustNorm ** 2)));
+  const model = linearFromColumns(bank.nonRobust.map((p) => p.map((v) => v / bank.params.nonRobustNorm ** 2)));
   const before = tf.memory().numTensors;
   const r = await featureReliance(model, set, { bank, robustClass }, { seed: 1, batchSize: 64 });
   assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
@@ -60,7 +44,7 @@ test('a linear model on the non-robust patterns alone follows the non-robust fea
 test('a linear model on the robust templates alone follows the robust feature ~100 %', async () => {
   const bank = syntheticBank({ seed: 3, trainCount: 0, testCount: 300 });
   const { set, robustClass } = split(bank, 'test');
-  const model = linear(templates(bank));
+  const model = linearFromColumns(robustTemplates(bank));
   const r = await featureReliance(model, set, { bank, robustClass }, { seed: 1, batchSize: 64 });
   model.dispose();
   assert.ok(r.conflict.followsRobust > 0.9, `conflict follows robust ${r.conflict.followsRobust}`);
