@@ -70,17 +70,20 @@ export function addReproCommand(program: Command, v: VerbContext): void {
               throw new UserError(`--force ${f}: no such node or stage in this profile`);
             }
           }
-          const summary = await reproduce(v.project, ws, graph, profile, names, ids, {
-            dryRun: o.dryRun ?? false,
-            force: o.force,
-            jobs: o.jobs ?? defaultJobs,
-            keepGoing: o.keepGoing ?? false,
-            verbose: o.verbose ?? false,
-            executor: o.executor ?? executor.executor ?? 'local',
-            ...(executor.slurm ? { slurm: executor.slurm } : {}),
-            isolate: o.isolate ?? false,
-            lockTimeoutS: o.lockTimeout,
-          });
+          const summary = await reproduce(
+            { project: v.project, ws, graph, profile, names, ids },
+            {
+              dryRun: o.dryRun ?? false,
+              force: o.force,
+              jobs: o.jobs ?? defaultJobs,
+              keepGoing: o.keepGoing ?? false,
+              verbose: o.verbose ?? false,
+              executor: o.executor ?? executor.executor ?? 'local',
+              ...(executor.slurm ? { slurm: executor.slurm } : {}),
+              isolate: o.isolate ?? false,
+              lockTimeoutS: o.lockTimeout,
+            },
+          );
           if (!o.dryRun && v.options.afterRepro) {
             await v.options.afterRepro({ ws, graph, profile, targets: names, summary, params, overrides: v.globals().set });
           }
@@ -105,13 +108,18 @@ export interface RunOpts {
   readonly lockTimeoutS?: number;
 }
 
+/** What a run is about: the project, its store and graph, and the targets as typed and resolved. */
+export interface ReproRequest {
+  readonly project: Project;
+  readonly ws: Workspace;
+  readonly graph: CheckedGraph;
+  readonly profile: string;
+  readonly names: readonly string[];
+  readonly ids: readonly string[];
+}
+
 export async function runRepro(
-  project: Project,
-  ws: Workspace,
-  graph: CheckedGraph,
-  profile: string,
-  names: readonly string[],
-  ids: readonly string[],
+  { project, ws, graph, profile, names, ids }: ReproRequest,
   o: RunOpts,
   listener: (e: ReproEvent) => void,
   quiet = false,
@@ -176,15 +184,8 @@ function makeExecutor(
   });
 }
 
-async function reproduce(
-  project: Project,
-  ws: Workspace,
-  graph: CheckedGraph,
-  profile: string,
-  names: readonly string[],
-  ids: readonly string[],
-  o: RunOpts & { verbose: boolean },
-): Promise<ReproSummary> {
+async function reproduce(request: ReproRequest, o: RunOpts & { verbose: boolean }): Promise<ReproSummary> {
+  const { project, ws, graph, profile, names, ids } = request;
   const reporter = new Reporter({ tty: process.stdout.isTTY === true, verbose: o.verbose, dryRun: o.dryRun, write: (l) => process.stdout.write(`${l}\n`) });
   const started = Date.now();
   const banner = project.runBanner?.();
@@ -200,12 +201,7 @@ async function reproduce(
     const planned = new Map<string, { seconds: number; deps: string[] }>();
     const sbatchLines: string[] = [];
     const s = await runRepro(
-      project,
-      ws,
-      graph,
-      profile,
-      names,
-      ids,
+      request,
       o,
       (e) => {
         if (e.type === 'would-run') {

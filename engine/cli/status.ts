@@ -19,12 +19,7 @@ export function addStatusCommand(program: Command, v: VerbContext): void {
         const ids = resolveTargets(graph, names);
         const stale: string[] = [];
         const s = await runRepro(
-          v.project,
-          ws,
-          graph,
-          profile,
-          names,
-          ids,
+          { project: v.project, ws, graph, profile, names, ids },
           { dryRun: true, force: [], jobs: 1, keepGoing: true },
           (e) => {
             if (e.type === 'would-run') stale.push(`  ${e.node}: ${e.reasons.join('; ')}`);
