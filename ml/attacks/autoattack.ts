@@ -110,6 +110,25 @@ export function autoAttackBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.T
     adversarial = next;
     o.onComponent?.(component, rows.length, broken);
   };
+  /** The targeted components: one run per target rank, each only on the images the earlier ranks did not break. */
+  const perTargetRank = (
+    component: AutoAttackComponent,
+    attack: (x: tf.Tensor4D, yy: tf.Tensor1D, rows: number[], targets: tf.Tensor1D, rank: number) => { adversarial: tf.Tensor4D; fooled: Uint8Array },
+  ) => {
+    for (let t = 0; t < o.targets; t++) {
+      stage(component, (xs, ys, rows) => {
+        const targets = tf.tensor1d(
+          rows.map((i) => order[i]![t]!),
+          'int32',
+        );
+        try {
+          return attack(xs, ys, rows, targets, t);
+        } finally {
+          targets.dispose();
+        }
+      });
+    }
+  };
 
   try {
     for (const component of o.components) {
@@ -128,46 +147,22 @@ export function autoAttackBatch(model: Classifier, x0: tf.Tensor4D, labels: tf.T
           }),
         );
       } else if (component === 'apgd-t') {
-        // One run per target rank; each only on the images the earlier ranks did not break.
-        for (let t = 0; t < o.targets; t++) {
-          stage(component, (xs, ys, rows) => {
-            const targets = tf.tensor1d(
-              rows.map((i) => order[i]![t]!),
-              'int32',
-            );
-            try {
-              return apgdBatch(model, xs, ys, {
-                ...common,
-                restarts: 1,
-                loss: 'dlr-targeted',
-                targets,
-                rngs: componentRngs(
-                  o.seed,
-                  `${component}-${t}`,
-                  rows.map((i) => o.ids[i]!),
-                ),
-              });
-            } finally {
-              targets.dispose();
-            }
-          });
-        }
+        perTargetRank(component, (xs, ys, rows, targets, t) =>
+          apgdBatch(model, xs, ys, {
+            ...common,
+            restarts: 1,
+            loss: 'dlr-targeted',
+            targets,
+            rngs: componentRngs(
+              o.seed,
+              `${component}-${t}`,
+              rows.map((i) => o.ids[i]!),
+            ),
+          }),
+        );
       } else if (component === 'fab-t') {
-        // As APGD-T: one run per target rank, each on the images the earlier ranks left. FAB draws
-        // no random numbers (one run from the untouched image, as AutoAttack's FAB-T).
-        for (let t = 0; t < o.targets; t++) {
-          stage(component, (xs, ys, rows) => {
-            const targets = tf.tensor1d(
-              rows.map((i) => order[i]![t]!),
-              'int32',
-            );
-            try {
-              return fabBatch(model, xs, ys, { norm: o.norm, eps: o.eps, iterations: o.fabIterations, targets });
-            } finally {
-              targets.dispose();
-            }
-          });
-        }
+        // FAB draws no random numbers (one run from the untouched image, as AutoAttack's FAB-T).
+        perTargetRank(component, (xs, ys, _rows, targets) => fabBatch(model, xs, ys, { norm: o.norm, eps: o.eps, iterations: o.fabIterations, targets }));
       } else {
         stage(component, (xs, ys, rows) =>
           squareBatch(model, xs, ys, {
