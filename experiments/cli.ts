@@ -12,6 +12,7 @@ import { describeArtifact, previewDataset } from '../report/artifact-views.ts';
 import { publishReports } from '../report/publish.ts';
 import { addReportCommand, pageAfterRepro } from '../report/html/commands.ts';
 import { addCompareCommand } from '../report/compare-command.ts';
+import { addAgreementCommand } from '../report/agreement-command.ts';
 
 const program = buildCli(project, {
   describeArtifact,
@@ -22,6 +23,7 @@ const program = buildCli(project, {
 });
 addReportCommand(program, project);
 addCompareCommand(program, project);
+addAgreementCommand(program, project);
 program.addOption(new Option('--backend <name>', 'tensor backend for the nodes this run executes (recorded, not part of node keys)').choices(BACKEND_CHOICES));
 program.hook('preAction', (cmd) => {
   const backend = cmd.opts<{ backend?: string }>().backend;

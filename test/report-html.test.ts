@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -382,5 +382,26 @@ describe('HTML report and compare (miniature through the CLI, in Chromium)', { t
     assert.match(readFileSync(join(dir, 'reports', 'demo', 'index.html'), 'utf8'), /run <code>npx tsx pipeline\.ts repro all --profile demo<\/code>/);
     assert.match(readFileSync(join(dir, 'reports', 'index.md'), 'utf8'), /## Profile `demo`\n\n- \[the HTML report\][^\n]*\n- no report is up to date yet/);
     assert.ok(readFileSync(join(a, 'index.html')).equals(pageA), "profile html's page changed");
+  });
+
+  it('agreement with a copy of the root: identical, then one evaluation rerun on the cpu backend stays within one image', () => {
+    const copy = `${dir}-copy`;
+    cpSync(dir, copy, { recursive: true });
+    try {
+      const same = cli(dir, ['agreement', copy, '--profile', 'html']);
+      assert.equal(same.code, 0, same.out.slice(-3000));
+      const counted = /(\d+) nodes up to date on both sides: (\d+) identical, 0 within tolerance, 0 outside/.exec(same.out);
+      assert.ok(counted && Number(counted[1]) >= 4 && counted[1] === counted[2], same.out);
+      const node = 'evaluate@q3-stn-resnet18-d-stdstar-lr0.05-rot30';
+      const rerun = cli(copy, ['repro', node, '--profile', 'html', '--force', node, '--backend', 'cpu']);
+      assert.equal(rerun.code, 0, rerun.out.slice(-3000));
+      assert.match(rerun.out, /backend: cpu/);
+      const after = cli(dir, ['agreement', copy, node, '--profile', 'html']);
+      assert.equal(after.code, 0, after.out.slice(-3000));
+      assert.match(after.out, /1 nodes up to date on both sides: .* 0 outside/);
+      assert.doesNotMatch(after.out, /\(retrained\)/, 'the rerun read the same model bytes');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
