@@ -24,7 +24,6 @@ const attackName = z.string().refine((s) => Object.hasOwn(ATTACK_PRESETS, s), {
 /** A model without numClasses/inputSize, which the data decides. */
 export const modelEntry = z.looseObject({ arch: z.string() });
 export type ModelEntry = z.infer<typeof modelEntry>;
-const namedModel = z.object({ name: z.string().min(1), model: modelEntry }).strict();
 
 /** The train stage's settings a profile gives per experiment (the model, augmentation and data come from elsewhere). */
 export const trainSettings = trainParams
@@ -32,6 +31,24 @@ export const trainSettings = trainParams
   .extend({ seed: trainParams.shape.seed.default(0) })
   .strict();
 export type TrainSettings = z.infer<typeof trainSettings>;
+
+/**
+ * A model by its paper name. `train`, where given, replaces those of the experiment's train
+ * settings for this model only (an architecture that needs another schedule at the profile's scale).
+ */
+const namedModel = z
+  .object({
+    name: z.string().min(1),
+    model: modelEntry,
+    train: trainParams.pick({ batchSize: true, epochs: true, lr: true, weightDecay: true }).partial().strict().optional(),
+  })
+  .strict();
+export type NamedModel = z.infer<typeof namedModel>;
+
+/** The experiment's train settings with a model's own replacements. */
+export function trainSettingsFor(settings: TrainSettings, entry: Pick<NamedModel, 'train'>): TrainSettings {
+  return entry.train === undefined ? settings : { ...settings, ...entry.train };
+}
 
 const dataSchema = z
   .object({

@@ -9,7 +9,7 @@ import { figure } from '../stages/figure.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
 import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
-import type { Profile } from './profile.ts';
+import { trainSettingsFor, type Profile } from './profile.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 
 /** One evaluation of a Q2 model (in Figure 3's order). */
@@ -33,7 +33,7 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   const points: Record<string, unknown>[] = [];
   const evaluated: Q2Evaluation[] = [];
   const evals: string[] = [];
-  for (const { name, model: entry } of q.models) {
+  for (const { name, model: entry, train: own } of q.models) {
     const attacks = q.attacks[name] ?? q.attacks['default'];
     if (!attacks) throw new UserError(`params.yaml q2.attacks: no attacks for model '${name}' and no 'default' list`);
     for (const alpha of q.alphas) {
@@ -42,7 +42,7 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
         id: nodeId('train', run),
         stage: train,
         paramsSource: `q2.models.${name}`,
-        params: trainParams(q.train, modelConfig(entry, data), { augment: q.augment, alpha }),
+        params: trainParams(trainSettingsFor(q.train, { train: own }), modelConfig(entry, data), { augment: q.augment, alpha }),
         inputs: alpha > 0 ? { data: data.train, robust: data.robust() } : { data: data.train },
       });
       for (const attack of ['none', ...attacks.filter((a) => a !== 'none')]) {

@@ -9,7 +9,7 @@ import { table, type TableCellSpec } from '../stages/table.ts';
 import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
 import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
-import type { Profile } from './profile.ts';
+import { trainSettingsFor, type Profile } from './profile.ts';
 import type { ProfileInfo } from '../report/profile.ts';
 
 type Family = TableCellSpec['family'];
@@ -41,7 +41,7 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
   const cells = new Map<Family, { cell: TableCellSpec; evalNode: string }[]>();
   for (const [family, spec] of Object.entries(q.families) as [Family, NonNullable<Profile['q3']['families'][Family]>][]) {
     const list: { cell: TableCellSpec; evalNode: string }[] = [];
-    for (const { name: backbone, model: entry } of spec.backbones) {
+    for (const { name: backbone, model: entry, train: own } of spec.backbones) {
       for (const dataset of q.datasets) {
         for (const augmentation of q.augmentations) {
           for (const lr of spec.lrs) {
@@ -50,7 +50,7 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
               id: nodeId('train', run),
               stage: train,
               paramsSource: `q3.families.${family}`,
-              params: trainParams(q.train, modelConfig(entry, data), { augment: augmentation, lr }),
+              params: trainParams(trainSettingsFor(q.train, { train: own }), modelConfig(entry, data), { augment: augmentation, lr }),
               inputs: { data: dataset === 'D' ? data.train : data.robust() },
             });
             for (const attack of q.attacks) {

@@ -102,3 +102,26 @@ test('withThousands writes integers as toLocaleString("en-US") does', () => {
   }
   assert.throws(() => withThousands(1.5), /not an integer/);
 });
+
+test("a model's own train settings replace the experiment's for that model's nodes only", () => {
+  const file = readParamsFile(join(ROOT, 'params.yaml'));
+  const models = [
+    { name: 'ResNet-18', model: { arch: 'resnet18', width: 0.125, blocks: [1, 1, 1, 1] } },
+    { name: 'VGG-16', model: { arch: 'vgg16', width: 0.125 }, train: { epochs: 7, lr: { kind: 'constant', lr: 0.01 } } },
+  ];
+  const overrides = [parseOverride(`q2.models=${JSON.stringify(models)}`), parseOverride('q2.train.epochs=3')];
+  const { params } = resolveProfile(file, 'demo', project.profileSchema, overrides);
+  const graph = project.build(
+    params,
+    'demo',
+    overrides.map((o) => o.text),
+  );
+  const trainOf = (id: string) => graph.nodes.find((n) => n.id === id)!.params as { epochs: number; lr: unknown; batchSize: number };
+  const vgg = trainOf('train@q2-vgg16-alpha0');
+  assert.equal(vgg.epochs, 7);
+  assert.deepEqual(vgg.lr, { kind: 'constant', lr: 0.01 });
+  assert.equal(vgg.batchSize, params.q2.train.batchSize, 'a key the model does not give comes from q2.train');
+  assert.equal(trainOf('train@q2-resnet18-alpha0').epochs, 3);
+  const bad = [{ ...models[1], train: { epoch: 7 } }];
+  assert.throws(() => resolveProfile(file, 'demo', project.profileSchema, [parseOverride(`q2.models=${JSON.stringify(bad)}`)]), /epoch/);
+});
