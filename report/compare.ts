@@ -8,6 +8,7 @@
 import { canonicalJson } from '../engine/core/canonical-json.ts';
 import { csvNumber, csvObjects, csvShape, parseCsv } from './html/csv.ts';
 import type { ProvenanceNode, ReportFile } from './html/model.ts';
+import { regimeFromGroundTruth, REGIME_PREFIX } from './regime-line.ts';
 
 /** What one side contributes: its report folders and the parameters behind them. */
 export interface CompareSide {
@@ -60,6 +61,20 @@ export interface Comparison {
   readonly cells: readonly CompareCell[];
   /** Hints for sides with reports not computed, e.g. "B: 3 reports not up to date (run repro)". */
   readonly notes: readonly string[];
+  /** Each side's world regime (synthetic data with its ground truth up to date), without the prefix. */
+  readonly regimes: { readonly a?: string; readonly b?: string };
+}
+
+/** The regime line of a side's ground-truth report, if it has one. */
+export function sideRegime(side: Pick<CompareSide, 'reports'>): string | undefined {
+  for (const files of side.reports.values()) {
+    const md = files.find((f) => f.name === 'ground-truth.md');
+    if (!md) continue;
+    const text = typeof md.content === 'string' ? md.content : new TextDecoder().decode(md.content);
+    const line = regimeFromGroundTruth(text);
+    if (line !== undefined) return line.slice(REGIME_PREFIX.length).trim();
+  }
+  return undefined;
 }
 
 /** Dotted paths to leaves; lists are leaves (a sweep list differs as a whole). */
@@ -158,9 +173,12 @@ export function compareSides(a: CompareSide, b: CompareSide): Comparison {
       cells.push({ report: id, file: base.file, cell: base.cell, field: base.field, a: x ? x.value : undefined, b: y ? y.value : undefined });
     }
   }
+  const ra = sideRegime(a);
+  const rb = sideRegime(b);
   return {
     a: a.label,
     b: b.label,
+    regimes: { ...(ra !== undefined ? { a: ra } : {}), ...(rb !== undefined ? { b: rb } : {}) },
     params,
     reportsOnlyA: [...a.reports.keys()].filter((id) => !b.reports.has(id)),
     reportsOnlyB: [...b.reports.keys()].filter((id) => !a.reports.has(id)),
@@ -228,10 +246,19 @@ function wrap(s: string, width: number, indent = '    '): string[] {
  * one side lacks (a report the other profile has not computed yet) are counted, not listed, and
  * every line fits `width` columns, unless verbose.
  */
+function regimeLines(c: Comparison): [string, string][] {
+  return [
+    ['A', c.regimes.a],
+    ['B', c.regimes.b],
+  ].filter((x): x is [string, string] => x[1] !== undefined);
+}
+
 export function comparisonText(c: Comparison, o: TextOptions = {}): string {
   const width = o.verbose ? Infinity : (o.width ?? 100);
   const fit = (s: string) => cut(s, width);
-  const out = [fit(`compare A = ${c.a}  with  B = ${c.b}`), '', 'Parameters that differ:', ...paramLines(c).flatMap((l) => wrap(`  ${l}`, width, '      '))];
+  const out = [fit(`compare A = ${c.a}  with  B = ${c.b}`)];
+  for (const [side, line] of regimeLines(c)) out.push('', ...wrap(`World regime of ${side} (measured): ${line}`, width, '  '));
+  out.push('', 'Parameters that differ:', ...paramLines(c).flatMap((l) => wrap(`  ${l}`, width, '      ')));
   for (const n of c.notes) out.push('', ...wrap(`note: ${n}`, width));
   if (c.reportsOnlyA.length) out.push('', ...wrap(`Reports only in A: ${c.reportsOnlyA.join(', ')}`, width));
   if (c.reportsOnlyB.length) out.push('', ...wrap(`Reports only in B: ${c.reportsOnlyB.join(', ')}`, width));
@@ -274,7 +301,9 @@ export function byFile(cells: readonly CompareCell[]): Map<string, CompareCell[]
 const mdEscape = (s: string) => s.replace(/[\\|*_`]/g, (ch) => `\\${ch}`);
 
 export function comparisonMarkdown(c: Comparison): string {
-  const out = [`# Compare: A = ${mdEscape(c.a)}, B = ${mdEscape(c.b)}`, '', '## Parameters that differ', ''];
+  const out = [`# Compare: A = ${mdEscape(c.a)}, B = ${mdEscape(c.b)}`, ''];
+  for (const [side, line] of regimeLines(c)) out.push(`> World regime of ${side} (measured): ${mdEscape(line)}`, '');
+  out.push('## Parameters that differ', '');
   out.push(...paramLines(c).map((l) => `- ${mdEscape(l)}`), '');
   for (const n of c.notes) out.push(`> ${mdEscape(n)}`, '');
   if (c.reportsOnlyA.length) out.push(`Reports only in A: ${c.reportsOnlyA.map((r) => `\`${r}\``).join(', ')}`, '');

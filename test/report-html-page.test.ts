@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { compareSides, comparisonCsv, type CompareSide } from '../report/compare.ts';
+import { compareSides, comparisonCsv, comparisonMarkdown, comparisonText, type CompareSide } from '../report/compare.ts';
+import { renderComparePage } from '../report/html/compare-page.ts';
 import { csvObjects, csvShape, parseCsv } from '../report/html/csv.ts';
 import { nodeAnchor, type PageModel, type ProvenanceNode, type ReportFile } from '../report/html/model.ts';
 import { loadMarkdownRenderer } from '../report/html/markdown.ts';
@@ -254,5 +255,23 @@ describe('compare', () => {
     assert.equal(at('r / c2'), undefined, 'a cell neither side has a number for');
     assert.deepEqual([at('r / c3')!['a'], at('r / c3')!['b'], at('r / c3')!['status']], ['5', '', 'only-a']);
     assert.deepEqual([at('s / c1')!['a'], at('s / c1')!['b'], at('s / c1')!['status']], ['', '7', 'only-b']);
+  });
+
+  it("states each side's world regime, read from its ground-truth report", () => {
+    const truth = (regime: string): ReportFile[] => [
+      { name: 'ground-truth.md', content: `# Ground truth\n\n> **⚠ SYNTHETIC DATA**\n\n> World regime (measured): ${regime}\n` },
+    ];
+    const a = side('A', `${head}\nt,p,true,r,c1,10,90,,ev@1\n`, {}, {});
+    const b = side('B', `${head}\nt,p,true,r,c1,12,90,,ev@1\n`, {}, {});
+    const withTruth = (s: CompareSide, regime: string): CompareSide => ({ ...s, reports: new Map([...s.reports, ['ground-truth', truth(regime)]]) });
+    const c = compareSides(withTruth(a, 'non-robust reliance present — 80 %'), withTruth(b, 'non-robust reliance absent — 2 %'));
+    assert.deepEqual(c.regimes, { a: 'non-robust reliance present — 80 %', b: 'non-robust reliance absent — 2 %' });
+    assert.match(
+      comparisonText(c),
+      /World regime of A \(measured\): non-robust reliance present — 80 %\n[\s\S]*World regime of B \(measured\): non-robust reliance absent/,
+    );
+    assert.match(comparisonMarkdown(c), /> World regime of B \(measured\): non-robust reliance absent — 2 %/);
+    assert.match(renderComparePage(c), /World regime of A \(measured\): non-robust reliance present/);
+    assert.deepEqual(compareSides(a, b).regimes, {}, 'no ground truth, no regime');
   });
 });

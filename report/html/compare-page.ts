@@ -27,6 +27,12 @@ export function renderComparePage(c: Comparison): string {
         .join('')}</tbody></table></div>`
     : '<p>None: both sides have the same parameters.</p>';
   const only = [
+    ...(
+      [
+        ['A', c.regimes.a],
+        ['B', c.regimes.b],
+      ] as const
+    ).map(([side, line]) => (line === undefined ? '' : `<p class="notice">World regime of ${side} (measured): ${esc(line)}</p>`)),
     ...c.notes.map((n) => `<p class="notice">${esc(n)}</p>`),
     c.reportsOnlyA.length ? `<p>Reports only in A: ${c.reportsOnlyA.map((r) => `<code>${esc(r)}</code>`).join(', ')}</p>` : '',
     c.reportsOnlyB.length ? `<p>Reports only in B: ${c.reportsOnlyB.map((r) => `<code>${esc(r)}</code>`).join(', ')}</p>` : '',
