@@ -13,6 +13,12 @@ export const syntheticParams = z
     size: z.number().int().min(8).max(256).default(32),
     robustStrength: z.number().positive().max(1).optional(),
     robustReliability: z.number().min(0).max(1).optional(),
+    /** The robust pattern's pose jitter: shift (px), rotation (degrees), relative scale. */
+    robustShift: z.number().min(0).max(16).optional(),
+    robustRotationDeg: z.number().min(0).max(180).optional(),
+    robustScaleJitter: z.number().min(0).max(0.9).optional(),
+    /** Scale of the second, smaller blob of another class (0: none). */
+    distractor: z.number().min(0).max(1).optional(),
     nonRobustNorm: z.number().positive().max(5).optional(),
     nonRobustKind: z.enum(['grating', 'motif', 'tint']).optional(),
     motifSize: z.number().int().min(2).max(64).optional(),

@@ -125,3 +125,12 @@ test("a model's own train settings replace the experiment's for that model's nod
   const bad = [{ ...models[1], train: { epoch: 7 } }];
   assert.throws(() => resolveProfile(file, 'demo', project.profileSchema, [parseOverride(`q2.models=${JSON.stringify(bad)}`)]), /epoch/);
 });
+
+test("the synthetic world's pose keys reach the dataset node and are bounded", () => {
+  const file = readParamsFile(join(ROOT, 'params.yaml'));
+  const overrides = [parseOverride('data.synthetic.robustShift=0'), parseOverride('data.synthetic.distractor=0')];
+  const { params } = resolveProfile(file, 'demo', project.profileSchema, overrides);
+  const node = project.build(params, 'demo', []).nodes.find((n) => n.id === 'synthetic-dataset')!;
+  assert.deepEqual([(node.params as { robustShift?: number }).robustShift, (node.params as { distractor?: number }).distractor], [0, 0]);
+  assert.throws(() => resolveProfile(file, 'demo', project.profileSchema, [parseOverride('data.synthetic.robustScaleJitter=1.5')]), /robustScaleJitter/);
+});
