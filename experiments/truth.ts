@@ -14,7 +14,7 @@ import { train } from '../stages/train.ts';
 import { ref, type GraphBuilder } from './builder.ts';
 import { addEvaluation, modelConfig, trainParams, type DataNodes } from './data.ts';
 import { nodeId } from './naming.ts';
-import type { Profile } from './profile.ts';
+import { trainSettingsFor, type Profile } from './profile.ts';
 import type { Q1Models } from './q1.ts';
 import type { Q2Models } from './q2.ts';
 import type { Q3Models } from './q3.ts';
@@ -128,9 +128,11 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     qualityRefs.push(ref(id, 'result'));
     b.group('dnr', [id]);
     // Beyond the paper: a standard model trained on D_det (D_rand) alone, for as many updates as a D run.
-    const q = p.q2;
+    const resnet18 = p.q2.models.find((m) => m.name === 'ResNet-18');
+    // Trained as Q2's ResNet-18 is, its own train settings included.
+    const q = { ...p.q2, train: trainSettingsFor(p.q2.train, resnet18 ?? {}) };
     const count = Math.min(nr.count ?? data.trainCount, data.trainCount);
-    const entry = q.models.find((m) => m.name === 'ResNet-18')?.model ?? p.robust.model;
+    const entry = resnet18?.model ?? p.robust.model;
     const trained = b.add({
       id: nodeId('train', b.naming.dnr(variant)),
       stage: train,

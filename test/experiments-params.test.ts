@@ -122,6 +122,12 @@ test("a model's own train settings replace the experiment's for that model's nod
   assert.deepEqual(vgg.lr, { kind: 'constant', lr: 0.01 });
   assert.equal(vgg.batchSize, params.q2.train.batchSize, 'a key the model does not give comes from q2.train');
   assert.equal(trainOf('train@q2-resnet18-alpha0').epochs, 3);
+  // D_NR's models train as Q2's ResNet-18 does, its own settings included (scaled to D_NR's size).
+  const own = [{ ...models[0], train: { epochs: 2 } }, models[1]];
+  const withOwn = [parseOverride(`q2.models=${JSON.stringify(own)}`)];
+  const g2 = project.build(resolveProfile(file, 'demo', project.profileSchema, withOwn).params, 'demo', []);
+  const ddet = g2.nodes.find((n) => n.id === 'train@ddet')!.params as { epochs: number };
+  assert.equal(ddet.epochs, (2 * params.data.synthetic!.trainCount) / (params.robust.nonRobust?.count ?? NaN));
   const bad = [{ ...models[1], train: { epoch: 7 } }];
   assert.throws(() => resolveProfile(file, 'demo', project.profileSchema, [parseOverride(`q2.models=${JSON.stringify(bad)}`)]), /epoch/);
 });
