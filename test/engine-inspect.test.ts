@@ -127,3 +127,20 @@ test('a dry run folds the reasons a node would run into 100 columns, losing no w
     `because ${reasons.join('; ')}`,
   );
 });
+
+test('show with --set names the node those parameters select, not the latest registration of its id', async () => {
+  const w = new ToyWorkspace(baseParams([1, 2], 10, { steps: 3, ms: 1 }));
+  spaces.push(w);
+  assert.equal((await w.run(['repro', 'scaled', '--executor', 'inline'])).code, 0);
+  const notRun = await w.run(['show', 'scale@n1', '--set', 'scale.factor=7']);
+  assert.equal(notRun.code, 2);
+  assert.match(notRun.stderr, /'scale@n1' has not run with these parameters \(run it with 'repro scale@n1 --set scale\.factor=7'\)/);
+  assert.equal((await w.run(['repro', 'scaled', '--executor', 'inline', '--set', 'scale.factor=7'])).code, 0);
+  assert.match((await w.run(['show', 'scale@n1'])).stdout, /params\n    factor: 7/, 'without --set: the latest registration');
+  const older = await w.run(['show', 'scale@n1', '--set', 'scale.factor=10']);
+  assert.equal(older.code, 0, older.stderr);
+  assert.match(older.stdout, /params\n    factor: 10/);
+  // A key prefix is not a node id of the graph: found as before.
+  const key = /key +([0-9a-f]{64})/.exec(older.stdout)![1]!;
+  assert.match((await w.run(['show', key.slice(0, 12), '--set', 'scale.factor=7'])).stdout, /params\n    factor: 10/);
+});

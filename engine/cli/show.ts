@@ -4,7 +4,10 @@ import type { BlobStore } from '../state/store.ts';
 import type { ArtifactDescriber, VerbContext } from './context.ts';
 import { compareLabels, fmtBytes, indentYaml, roundFloats } from './format.ts';
 import { lineageTree } from './lineage.ts';
-import { openFor } from './load.ts';
+import { loadProject, openFor } from './load.ts';
+import { shellWord } from './args.ts';
+import { UserError } from '../core/result.ts';
+import { upToDate } from '../plan/up-to-date.ts';
 import { findArtifact, findNode, whyNothingMatches } from './refs.ts';
 import { fmtDuration } from './reporter.ts';
 
@@ -17,9 +20,12 @@ export function addShowCommand(program: Command, v: VerbContext): void {
     .argument('<ref>', 'node id, node key prefix, artifact digest prefix, or node:output')
     .option('-v, --verbose', 'numbers exactly as recorded, and every parameter in the lineage (default: measured numbers to 4 digits)')
     .action(async (ref: string, o: { verbose?: boolean }) => {
-      const ws = await openFor(v.globals());
+      const g = v.globals();
+      // With --set, a node id names the node those parameters select, not its latest registration.
+      const selected = g.set.length > 0 ? await nodeForParams(v, ref) : undefined;
+      const ws = await openFor(g);
       try {
-        const node = findNode(ws.db, ref);
+        const node = selected === undefined ? findNode(ws.db, ref) : ws.db.node(selected);
         const arts = node ? [] : findArtifact(ws.db, ref);
         const verbose = o.verbose ?? false;
         if (node) v.out(await showNode(ws.db, ws.store, node, verbose));
@@ -29,6 +35,30 @@ export function addShowCommand(program: Command, v: VerbContext): void {
         ws.close();
       }
     });
+}
+
+/**
+ * The key of node `ref` under the profile and --set overrides given, if `ref` is a node of that
+ * graph: the registration `repro` would reuse. Undefined when `ref` is not a node id there (a key
+ * or digest prefix); a UserError when that node has not run with these parameters.
+ */
+async function nodeForParams(v: VerbContext, ref: string): Promise<string | undefined> {
+  const loaded = await loadProject(v.project, v.globals());
+  try {
+    if (!loaded.graph.nodes.has(ref)) return undefined;
+    const state = await upToDate(v.project, loaded.ws, loaded.graph, [ref]);
+    const key = state.keys.get(ref);
+    if (key === undefined) {
+      const sets = v
+        .globals()
+        .set.map((s) => ` --set ${shellWord(s)}`)
+        .join('');
+      throw new UserError(`'${ref}' has not run with these parameters (run it with 'repro ${ref}${sets}'); without --set, show gives its latest registration`);
+    }
+    return key;
+  } finally {
+    loaded.ws.close();
+  }
 }
 
 /**
