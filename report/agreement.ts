@@ -2,8 +2,9 @@
  * Whether two runs of the same graph on different backends agree, node by node, within a stated
  * tolerance (docs/gpu.md, "How close two backends' evaluations must be").
  *
- * Every proportion in an evaluation, probe or dataset-quality result (a number in [0, 1] counted
- * over the `count` images of its object) is compared:
+ * Every proportion in an evaluation, probe or dataset-quality result (an accuracy, a share, an
+ * agreement, counted over the `count` images of its object; a success rate over the naturally
+ * right ones) is compared:
  * - **same inputs** (the node read identical model and dataset bytes on both sides): the two
  *   backends sum in other orders, so an image whose decision margin is below float32 rounding may
  *   flip; at most one image's worth, 1/n, is allowed.
@@ -41,30 +42,46 @@ export function proportionTolerance(a: number, b: number, n: number, relation: I
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
 /**
- * The proportions of a result file: numbers in [0, 1] under an object that (or an ancestor of
- * which) has an integer `count`. Keys that are means, scores or read-out margins are left out.
+ * Keys whose values are shares of images: accuracies, success rates, a probe's follows/neither
+ * shares, a built set's `…Is…` agreements. Counts beside them (fooled, naturalCorrect, label,
+ * broken) are integers that can be 0 or 1 and must not pass for proportions.
+ */
+const PROPORTION_KEY = /^(naturalAccuracy|robustAccuracy|accuracy|asr|follows[A-Za-z]*|neither|[a-z][A-Za-z]*Is[A-Z][A-Za-z]*)$/;
+
+/** Images a proportion of `obj` is counted over: its `count`, except a success rate (naturally right ones). */
+function imagesOf(obj: Readonly<Record<string, unknown>>, key: string, count: number): number {
+  if (key !== 'asr') return count;
+  const right = obj['naturalCorrect'];
+  if (typeof right === 'number' && Number.isInteger(right)) return right;
+  const natural = obj['naturalAccuracy'];
+  return typeof natural === 'number' ? Math.round(natural * count) : count;
+}
+
+/**
+ * The proportions of a result file: the values of proportion keys in objects that carry their own
+ * positive integer `count` (so a sub-object of counts, such as an attack's `moved` tally, or a class
+ * with no images, contributes none).
  */
 export function proportionsOf(result: unknown): Proportion[] {
   const out: Proportion[] = [];
-  const walk = (v: unknown, path: string, n: number | undefined): void => {
+  const walk = (v: unknown, path: string): void => {
     if (Array.isArray(v)) {
-      v.forEach((item, i) => walk(item, `${path}[${i}]`, n));
+      v.forEach((item, i) => walk(item, `${path}[${i}]`));
       return;
     }
     if (typeof v !== 'object' || v === null) return;
     const obj = v as Record<string, unknown>;
-    const own = isCount(obj['count']) ? obj['count'] : n;
+    const count = obj['count'];
     for (const [key, value] of Object.entries(obj)) {
       const at = path === '' ? key : `${path}.${key}`;
-      if (typeof value === 'number') {
-        if (key === 'count' || /^(mean|readout|score|margin)/i.test(key)) continue;
-        if (own !== undefined && value >= 0 && value <= 1 && Number.isFinite(value)) out.push({ path: at, value, n: own });
-      } else {
-        walk(value, at, own);
+      if (typeof value !== 'number') walk(value, at);
+      else if (isCount(count) && PROPORTION_KEY.test(key) && value >= 0 && value <= 1) {
+        const n = imagesOf(obj, key, count);
+        if (n > 0) out.push({ path: at, value, n });
       }
     }
   };
-  walk(result, '', undefined);
+  walk(result, '');
   return out;
 }
 

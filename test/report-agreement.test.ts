@@ -38,6 +38,36 @@ describe('backend agreement', () => {
     assert.equal(p['nonRobustOnly.followsRobust'], 40);
     assert.equal(p['naturalAccuracy'], 40);
     assert.equal(p['meanNonRobustScoreLabel'], undefined, 'a mean is not a proportion');
+    const quality = {
+      construction: 'D_R',
+      quality: { count: 50, robustIsLabel: 0.7, nonRobustIsLabel: 0.1, labelIsSource: 0.1, meanNonRobustScoreLabel: 0.2 },
+    };
+    assert.deepEqual(
+      proportionsOf(quality).map((x) => `${x.path}/${x.n}`),
+      ['quality.robustIsLabel/50', 'quality.nonRobustIsLabel/50', 'quality.labelIsSource/50'],
+    );
+  });
+
+  it('counts beside the proportions are not proportions, and a success rate is over the naturally right images', () => {
+    const result = {
+      ...evaluation(0.75, 0.5, 1.39),
+      fooled: 1,
+      asr: 0.25,
+      moved: { broken: 1, nonRobustToPrediction: 0, robustToPrediction: 0, neither: 1, meanPlanted: 0.5 },
+      perClass: [
+        { label: 1, count: 4, naturalCorrect: 2, robustCorrect: 1, fooled: 1, naturalAccuracy: 0.5, robustAccuracy: 0.25, asr: 0.5 },
+        { label: 0, count: 0, naturalCorrect: 0, robustCorrect: 0, fooled: 0, naturalAccuracy: 0, robustAccuracy: 0, asr: null },
+      ],
+    };
+    const got = Object.fromEntries(proportionsOf(result).map((p) => [p.path, p.n]));
+    assert.deepEqual(got, {
+      naturalAccuracy: 16,
+      robustAccuracy: 16,
+      asr: 12,
+      'perClass[0].naturalAccuracy': 4,
+      'perClass[0].robustAccuracy': 4,
+      'perClass[0].asr': 2,
+    });
   });
 
   it('tolerances: one image on the same inputs; 3·√(2p(1−p)/n) + 1/n on retrained ones', () => {
