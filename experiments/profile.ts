@@ -45,9 +45,9 @@ const namedModel = z
   .strict();
 export type NamedModel = z.infer<typeof namedModel>;
 
-/** The experiment's train settings with a model's own replacements. */
-export function trainSettingsFor(settings: TrainSettings, entry: Pick<NamedModel, 'train'>): TrainSettings {
-  return entry.train === undefined ? settings : { ...settings, ...entry.train };
+/** The experiment's train settings with a model's own replacements (`NamedModel.train`). */
+export function trainSettingsFor(settings: TrainSettings, own: NamedModel['train']): TrainSettings {
+  return own === undefined ? settings : { ...settings, ...own };
 }
 
 const dataSchema = z

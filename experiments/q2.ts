@@ -42,7 +42,7 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
         id: nodeId('train', run),
         stage: train,
         paramsSource: `q2.models.${name}`,
-        params: trainParams(trainSettingsFor(q.train, { train: own }), modelConfig(entry, data), { augment: q.augment, alpha }),
+        params: trainParams(trainSettingsFor(q.train, own), modelConfig(entry, data), { augment: q.augment, alpha }),
         inputs: alpha > 0 ? { data: data.train, robust: data.robust() } : { data: data.train },
       });
       for (const attack of ['none', ...attacks.filter((a) => a !== 'none')]) {

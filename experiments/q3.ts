@@ -50,7 +50,7 @@ export function addQ3(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
               id: nodeId('train', run),
               stage: train,
               paramsSource: `q3.families.${family}`,
-              params: trainParams(trainSettingsFor(q.train, { train: own }), modelConfig(entry, data), { augment: augmentation, lr }),
+              params: trainParams(trainSettingsFor(q.train, own), modelConfig(entry, data), { augment: augmentation, lr }),
               inputs: { data: dataset === 'D' ? data.train : data.robust() },
             });
             for (const attack of q.attacks) {

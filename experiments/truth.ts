@@ -130,7 +130,7 @@ export function addTruth(b: GraphBuilder, p: Profile, data: DataNodes, info: Pro
     // Beyond the paper: a standard model trained on D_det (D_rand) alone, for as many updates as a D run.
     const resnet18 = p.q2.models.find((m) => m.name === 'ResNet-18');
     // Trained as Q2's ResNet-18 is, its own train settings included.
-    const q = { ...p.q2, train: trainSettingsFor(p.q2.train, resnet18 ?? {}) };
+    const q = { ...p.q2, train: trainSettingsFor(p.q2.train, resnet18?.train) };
     const count = Math.min(nr.count ?? data.trainCount, data.trainCount);
     const entry = resnet18?.model ?? p.robust.model;
     const trained = b.add({

@@ -246,7 +246,8 @@ function wrap(s: string, width: number, indent = '    '): string[] {
  * one side lacks (a report the other profile has not computed yet) are counted, not listed, and
  * every line fits `width` columns, unless verbose.
  */
-function regimeLines(c: Comparison): [string, string][] {
+/** Each side's regime, labelled A or B, for the sides that have one. */
+export function regimeLines(c: Comparison): [string, string][] {
   return [
     ['A', c.regimes.a],
     ['B', c.regimes.b],

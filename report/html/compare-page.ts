@@ -3,7 +3,7 @@
  * report file with A, B and B − A for every cell either side has (missing ones marked, shaded
  * like the report's ours-vs-paper difference).
  */
-import { byFile, cellDiff, cellStatus, type Comparison } from '../compare.ts';
+import { byFile, cellDiff, cellStatus, regimeLines, type Comparison } from '../compare.ts';
 import { esc, fmtDelta, fmtNumber } from './escape.ts';
 import { anchorOf } from './model.ts';
 import { pageShell } from './page.ts';
@@ -27,12 +27,7 @@ export function renderComparePage(c: Comparison): string {
         .join('')}</tbody></table></div>`
     : '<p>None: both sides have the same parameters.</p>';
   const only = [
-    ...(
-      [
-        ['A', c.regimes.a],
-        ['B', c.regimes.b],
-      ] as const
-    ).map(([side, line]) => (line === undefined ? '' : `<p class="notice">World regime of ${side} (measured): ${esc(line)}</p>`)),
+    ...regimeLines(c).map(([side, line]) => `<p class="notice">World regime of ${side} (measured): ${esc(line)}</p>`),
     ...c.notes.map((n) => `<p class="notice">${esc(n)}</p>`),
     c.reportsOnlyA.length ? `<p>Reports only in A: ${c.reportsOnlyA.map((r) => `<code>${esc(r)}</code>`).join(', ')}</p>` : '',
     c.reportsOnlyB.length ? `<p>Reports only in B: ${c.reportsOnlyB.map((r) => `<code>${esc(r)}</code>`).join(', ')}</p>` : '',
