@@ -15,6 +15,12 @@
  *   √(2 p (1 − p) / n) (independent samples; the shared test images only make it smaller). The
  *   bound is that times z = 3 (a two-sided 0.3 % false-alarm rate per figure), plus 1/n for
  *   the discreteness of counts, with p pooled from both sides.
+ * A success rate is over the images the model gets right, which a retrained model need not share:
+ * its two sides may count over n_A ≠ n_B images, and the bound becomes
+ * z·√(p (1 − p) (1/n_A + 1/n_B)) + 1/min(n_A, n_B) (the same formula when n_A = n_B). Where one side
+ * gets no image right its success rate is undefined: that is reported, and the natural accuracy
+ * beside it is what is judged. Every other proportion counts over images fixed by the data, so a
+ * differing count there means the two sides ran other code, and fails.
  * Means (perturbation norms, scores) are reported but not bounded: nothing here says how much a
  * retrained model's mean norm may move.
  */
@@ -31,13 +37,16 @@ export interface Proportion {
   readonly n: number;
 }
 
-/** The largest allowed |a − b| for two proportions over n images (see the module comment). */
-export function proportionTolerance(a: number, b: number, n: number, relation: InputRelation): number {
-  const unit = 1 / n;
+/** The largest allowed |a − b| for two proportions over n and nB images (see the module comment). */
+export function proportionTolerance(a: number, b: number, n: number, relation: InputRelation, nB: number = n): number {
+  const unit = 1 / Math.min(n, nB);
   if (relation === 'same-inputs') return unit;
-  const p = (a + b) / 2;
-  return AGREEMENT_Z * Math.sqrt((2 * p * (1 - p)) / n) + unit;
+  const p = (n * a + nB * b) / (n + nB);
+  return AGREEMENT_Z * Math.sqrt(p * (1 - p) * (1 / n + 1 / nB)) + unit;
 }
+
+/** The one proportion whose images depend on the model: a success rate, over the naturally right images. */
+const MODEL_DEPENDENT_COUNT = 'asr';
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -63,7 +72,17 @@ function imagesOf(obj: Readonly<Record<string, unknown>>, key: string, count: nu
  * with no images, contributes none).
  */
 export function proportionsOf(result: unknown): Proportion[] {
+  return scanProportions(result).defined;
+}
+
+/** Paths of proportions a result leaves undefined: a success rate where no image was naturally right. */
+export function undefinedProportionsOf(result: unknown): string[] {
+  return scanProportions(result).undefined;
+}
+
+function scanProportions(result: unknown): { defined: Proportion[]; undefined: string[] } {
   const out: Proportion[] = [];
+  const empty: string[] = [];
   const walk = (v: unknown, path: string): void => {
     if (Array.isArray(v)) {
       v.forEach((item, i) => walk(item, `${path}[${i}]`));
@@ -74,22 +93,26 @@ export function proportionsOf(result: unknown): Proportion[] {
     const count = obj['count'];
     for (const [key, value] of Object.entries(obj)) {
       const at = path === '' ? key : `${path}.${key}`;
-      if (typeof value !== 'number') walk(value, at);
+      if (key === MODEL_DEPENDENT_COUNT && value === null && isCount(count)) empty.push(at);
+      else if (typeof value !== 'number') walk(value, at);
       else if (isCount(count) && PROPORTION_KEY.test(key) && value >= 0 && value <= 1) {
         const n = imagesOf(obj, key, count);
         if (n > 0) out.push({ path: at, value, n });
+        else if (key === MODEL_DEPENDENT_COUNT) empty.push(at);
       }
     }
   };
   walk(result, '');
-  return out;
+  return { defined: out, undefined: empty };
 }
 
 export interface FigureVerdict {
   readonly path: string;
   readonly a: number;
   readonly b: number;
+  /** Images behind a and behind b (they differ only for a success rate). */
   readonly n: number;
+  readonly nB: number;
   readonly tolerance: number;
   readonly within: boolean;
 }
@@ -99,27 +122,39 @@ export interface NodeAgreement {
   readonly relation: InputRelation;
   /** Every shared proportion; identical ones included. */
   readonly figures: readonly FigureVerdict[];
-  /** Proportions only one side has (a result written by other code). */
+  /** Proportions only one side has, or over other counts where the data fix them (a result written by other code). */
   readonly unmatched: readonly string[];
+  /** Success rates one side leaves undefined (no image naturally right there): reported, not judged. */
+  readonly undefinedOnOneSide: readonly string[];
 }
 
 export function compareResults(node: string, a: unknown, b: unknown, relation: InputRelation): NodeAgreement {
-  const pa = new Map(proportionsOf(a).map((p) => [p.path, p]));
-  const pb = new Map(proportionsOf(b).map((p) => [p.path, p]));
+  const sa = scanProportions(a);
+  const sb = scanProportions(b);
+  const pa = new Map(sa.defined.map((p) => [p.path, p]));
+  const pb = new Map(sb.defined.map((p) => [p.path, p]));
+  const emptyA = new Set(sa.undefined);
+  const emptyB = new Set(sb.undefined);
   const figures: FigureVerdict[] = [];
   const unmatched: string[] = [];
+  const undefinedOnOneSide: string[] = [];
+  const lastKey = (path: string) => path.slice(path.lastIndexOf('.') + 1);
   for (const [path, x] of pa) {
     const y = pb.get(path);
-    if (!y || y.n !== x.n) {
+    if (!y) {
+      (emptyB.has(path) ? undefinedOnOneSide : unmatched).push(path);
+      continue;
+    }
+    if (y.n !== x.n && lastKey(path) !== MODEL_DEPENDENT_COUNT) {
       unmatched.push(path);
       continue;
     }
-    const tolerance = proportionTolerance(x.value, y.value, x.n, relation);
+    const tolerance = proportionTolerance(x.value, y.value, x.n, relation, y.n);
     // A hair of slack: proportions are stored as k/n in decimal, so |a − b| can exceed j/n by 1e-15.
-    figures.push({ path, a: x.value, b: y.value, n: x.n, tolerance, within: Math.abs(x.value - y.value) <= tolerance + 1e-12 });
+    figures.push({ path, a: x.value, b: y.value, n: x.n, nB: y.n, tolerance, within: Math.abs(x.value - y.value) <= tolerance + 1e-12 });
   }
-  for (const path of pb.keys()) if (!pa.has(path)) unmatched.push(path);
-  return { node, relation, figures, unmatched };
+  for (const path of pb.keys()) if (!pa.has(path)) (emptyA.has(path) ? undefinedOnOneSide : unmatched).push(path);
+  return { node, relation, figures, unmatched, undefinedOnOneSide };
 }
 
 export interface AgreementSummary {
@@ -131,6 +166,6 @@ export interface AgreementSummary {
 
 export function summarise(results: readonly NodeAgreement[]): AgreementSummary {
   const outside = results.filter((r) => r.figures.some((f) => !f.within) || r.unmatched.length > 0);
-  const identical = results.filter((r) => r.unmatched.length === 0 && r.figures.every((f) => f.a === f.b)).length;
+  const identical = results.filter((r) => r.unmatched.length === 0 && r.undefinedOnOneSide.length === 0 && r.figures.every((f) => f.a === f.b)).length;
   return { nodes: results.length, identical, withinTolerance: results.length - outside.length - identical, outside };
 }

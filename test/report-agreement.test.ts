@@ -77,6 +77,27 @@ describe('backend agreement', () => {
     // p = 0.5, n = 100: 3·√(0.005) + 0.01 = 0.222132034…
     assert.ok(Math.abs(proportionTolerance(0.9, 0.1, 100, 'retrained') - 0.22213203435596426) < 1e-12);
     assert.equal(proportionTolerance(0, 0, 16, 'retrained'), 1 / 16);
+    // Success rates over 12 and 8 right images: p = (6 + 2)/20 = 0.4, 3·√(0.4·0.6·(1/12 + 1/8)) + 1/8 = 3·√0.05 + 0.125
+    assert.ok(Math.abs(proportionTolerance(0.5, 0.25, 12, 'retrained', 8) - (3 * Math.sqrt(0.05) + 0.125)) < 1e-12);
+    assert.equal(proportionTolerance(0.5, 0.25, 12, 'same-inputs', 11), 1 / 11);
+  });
+
+  it("retrained models' success rates count over their own right images; one with none right leaves it undefined, not outside", () => {
+    const withAsr = (natural: number, right: number, asr: number | null) => ({ ...evaluation(natural, 0, 1), naturalCorrect: right, fooled: 0, asr });
+    const differentRight = compareResults('e', withAsr(0.75, 12, 1), withAsr(0.5, 8, 1), 'retrained');
+    assert.deepEqual(differentRight.unmatched, []);
+    const asr = differentRight.figures.find((f) => f.path === 'asr')!;
+    assert.deepEqual([asr.n, asr.nB, asr.within], [12, 8, true]);
+    const noneRight = compareResults('e', withAsr(0.25, 4, 1), withAsr(0, 0, null), 'retrained');
+    assert.deepEqual([noneRight.unmatched, noneRight.undefinedOnOneSide], [[], ['asr']]);
+    assert.ok(noneRight.figures.find((f) => f.path === 'naturalAccuracy')!.within);
+    assert.deepEqual(summarise([noneRight]).outside, []);
+    // Still judged: the same success rate over other right images must be close, as any proportion.
+    const far = compareResults('e', withAsr(0.75, 12, 1), withAsr(0.75, 12, 0), 'retrained');
+    assert.deepEqual(
+      far.figures.filter((f) => !f.within).map((f) => f.path),
+      ['asr'],
+    );
   });
 
   it('on the same inputs one flipped image passes and two fail; mean norms are not judged', () => {
