@@ -30,10 +30,12 @@ test('demo: a probe on every Q1 snapshot, Q2 and Table 1 model, f_A and the D_NR
   // The D_NR model trains as many updates as a D run: epochs scaled by |D| / |D_NR|.
   const demo = resolveProfile(file, 'demo', profileSchema, []).params;
   const dnr = byId.get('train@ddet')!.params as { epochs: number; lr: LrSchedule };
-  assert.equal(dnr.epochs, (demo.q2.train.epochs * 4000) / 1000);
+  const scale = demo.data.synthetic!.trainCount / (demo.robust.nonRobust?.count ?? NaN);
+  assert.ok(scale > 1, `D_NR (${demo.robust.nonRobust?.count}) is smaller than D (${demo.data.synthetic!.trainCount}) in the demo`);
+  assert.equal(dnr.epochs, demo.q2.train.epochs * scale);
   // ... and its learning rate decays after the same share of those updates as the D run's.
   assert.equal(demo.q2.train.lr.kind, 'every-epochs');
-  assert.deepEqual(dnr.lr, demo.q2.train.lr.kind === 'every-epochs' ? { ...demo.q2.train.lr, everyEpochs: demo.q2.train.lr.everyEpochs * 4 } : null);
+  assert.deepEqual(dnr.lr, demo.q2.train.lr.kind === 'every-epochs' ? { ...demo.q2.train.lr, everyEpochs: demo.q2.train.lr.everyEpochs * scale } : null);
   // D_rand is built and a model trained on it alone is probed, as D_det's.
   assert.ok(probed.has('train@drand') && groups['dnr']!.includes('dataset-quality@drand'));
   // The figures' evaluations of the probed models, and f_A under Figure 3's L2 attacks, feed the
