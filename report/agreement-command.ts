@@ -62,7 +62,9 @@ export function agreementText(results: readonly NodeAgreement[], labels: { a: st
     const bad = differing.some((f) => !f.within) || r.unmatched.length > 0;
     lines.push(`${bad ? 'OUTSIDE' : 'within '}  ${r.node} (${r.relation})`);
     for (const f of differing) {
-      lines.push(`    ${f.within ? ' ' : '!'} ${f.path}: ${pct(f.a)} vs ${pct(f.b)} (n ${f.n === f.nB ? f.n : `${f.n} vs ${f.nB}`}, |Δ| ${pct(Math.abs(f.a - f.b))} ≤ ${pct(f.tolerance)}?)`);
+      lines.push(
+        `    ${f.within ? ' ' : '!'} ${f.path}: ${pct(f.a)} vs ${pct(f.b)} (n ${f.n === f.nB ? f.n : `${f.n} vs ${f.nB}`}, |Δ| ${pct(Math.abs(f.a - f.b))} ≤ ${pct(f.tolerance)}?)`,
+      );
     }
     for (const p of r.unmatched) lines.push(`    ! ${p}: on one side only, or over other counts`);
     for (const p of r.undefinedOnOneSide) lines.push(`      ${p}: undefined on one side (no image naturally right there; its natural accuracy is judged)`);

@@ -11,6 +11,7 @@ import { project } from '../experiments/project.ts';
 import { buildTable1 } from '../report/q3-tables.ts';
 import { tableMarkdown } from '../report/table.ts';
 import type { ProfileInfo } from '../report/profile.ts';
+import { MINI_PROFILE, MINI_TRAIN } from './helpers/mini-profile.ts';
 
 /** Bad parameters fail when the graph is built, through the real CLI, with a clean message naming the params.yaml path. */
 
@@ -139,4 +140,14 @@ test("the synthetic world's pose keys reach the dataset node and are bounded", (
   const node = project.build(params, 'demo', []).nodes.find((n) => n.id === 'synthetic-dataset')!;
   assert.deepEqual([(node.params as { robustShift?: number }).robustShift, (node.params as { distractor?: number }).distractor], [0, 0]);
   assert.throws(() => resolveProfile(file, 'demo', project.profileSchema, [parseOverride('data.synthetic.robustScaleJitter=1.5')]), /robustScaleJitter/);
+});
+
+test("the tests' miniature profile trains every Q2 and Q3 model for its own one epoch, whatever epochs the demo gives a model", () => {
+  const file = readParamsFile(join(ROOT, 'params.yaml'));
+  const withMini = { ...file, profiles: { ...file.profiles, mini: MINI_PROFILE as unknown as (typeof file.profiles)[string] } };
+  const { params } = resolveProfile(withMini, 'mini', project.profileSchema);
+  const trains = project.build(params, 'mini', []).nodes.filter((n) => /^train@q[23]-/.test(n.id));
+  assert.ok(trains.length > 10, `${trains.length} Q2/Q3 training nodes`);
+  for (const n of trains)
+    assert.equal((n.params as { epochs: number }).epochs, MINI_TRAIN.epochs, `${n.id} trains ${(n.params as { epochs: number }).epochs} epochs`);
 });

@@ -1,5 +1,7 @@
-// For backend-batch-invariance.test.ts: a random model per demo architecture forwards 20
-// images as one batch and in chunks of 1, 3, 7 and 9; prints per architecture how many logits differ.
+// For backend-batch-invariance.test.ts: a random model per demo architecture forwards
+// RF_INVARIANCE_IMAGES images (20 unless set; at least 10, so that every chunk size leaves a
+// partial last chunk) as one batch and in chunks of 1, 3, 7 and 9; prints per architecture how
+// many logits differ.
 import * as tf from '@tensorflow/tfjs';
 import { initBackendFromEnv } from '../../ml/backend/from-env.ts';
 import { nativeKernelIsa } from '../../ml/backend/native/addon.ts';
@@ -19,7 +21,8 @@ const configs = [
   { arch: 'stn-resnet18', width: 0.125, ...demo },
   { arch: 'ptn-resnet18', width: 0.125, ...demo },
 ] as ModelConfigInput[];
-const n = 20;
+const n = Number(process.env.RF_INVARIANCE_IMAGES ?? 20);
+if (!(Number.isInteger(n) && n >= 10)) throw new Error(`RF_INVARIANCE_IMAGES must be a whole number of at least 10, got ${process.env.RF_INVARIANCE_IMAGES}`);
 const stride = 32 * 32 * 3;
 const images = new Rng(5).fillUniform(new Float32Array(n * stride), 0, 1);
 // Read asynchronously: webgpu has no synchronous read in Node.

@@ -22,6 +22,22 @@ export const MINI_PROFILE = {
     fig1: ['rot30', 'grid775'],
     fig2: ['linf-8-rs'],
   },
-  q2: { alphas: [0, 1], train: MINI_TRAIN, attacks: { 'ResNet-50': ['l2-0.5', 'linf-8'], default: ['l2-0.5'] } },
-  q3: { augmentations: ['std*'], train: MINI_TRAIN, attacks: ['none', 'rot30', 'grid775'] },
+  // The demo's models, restated without the train settings some of them carry (VGG-16 8 epochs,
+  // ResNet-50 5), which would otherwise win over MINI_TRAIN.
+  q2: {
+    alphas: [0, 1],
+    train: MINI_TRAIN,
+    models: [
+      { name: 'ResNet-50', model: { arch: 'resnet50', width: 0.0625, blocks: [1, 1, 1, 1] } },
+      { name: 'ResNet-18', model: { arch: 'resnet18', width: 0.125, blocks: [1, 1, 1, 1] } },
+      { name: 'VGG-16', model: { arch: 'vgg16', width: 0.125 } },
+    ],
+    attacks: { 'ResNet-50': ['l2-0.5', 'linf-8'], default: ['l2-0.5'] },
+  },
+  q3: {
+    augmentations: ['std*'],
+    train: MINI_TRAIN,
+    attacks: ['none', 'rot30', 'grid775'],
+    families: { 'ResNet-50': { backbones: [{ name: 'ResNet-50', model: { arch: 'resnet50', width: 0.0625, blocks: [1, 1, 1, 1] } }] } },
+  },
 } as const;
