@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ToyWorkspace, baseParams } from './helpers/toy-workspace.ts';
 import { parseParams, resolveProfile, parseOverride } from '../engine/plan/params.ts';
+import { UserError } from '../engine/core/result.ts';
 import { canonicalJson } from '../engine/core/canonical-json.ts';
 import { combinations, nodeId, segment } from '../engine/plan/sweep.ts';
 import { newClosureMemo, sourceClosure } from '../engine/core/source-digest.ts';
@@ -72,6 +73,24 @@ test('profiles inherit by deep merge; errors in inherited values say where they 
   const cyclic = parseParams('profiles:\n  a: { extends: b }\n  b: { extends: a }\n');
   assert.throws(() => resolveProfile(cyclic, 'a', schema), /inheritance cycle: a -> b -> a/);
   assert.throws(() => parseParams('profile:\n  a: {}\n'), /unknown top-level key 'profile'/);
+});
+
+test('a key unknown to a profile that another extends is refused, even where the child replaces it; a partial base is fine', () => {
+  const schema = z.object({ list: z.array(z.object({ n: z.number() }).strict()), b: z.string() }).strict();
+  const file = parseParams(`profiles:
+  base: { list: [{ n: 1, typo: 2 }], b: hi }
+  child: { extends: base, list: [{ n: 3 }] }
+  partial: { list: [{ n: 1 }] }
+  whole: { extends: partial, b: there }
+`);
+  assert.throws(
+    () => resolveProfile(file, 'child', schema),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /invalid profile 'base' \(extended by 'child'\)/.test(e.message) &&
+      /profiles\.base\.list\.0\.typo: unknown key/.test(e.message),
+  );
+  assert.deepEqual(resolveProfile(file, 'whole', schema).params, { list: [{ n: 1 }], b: 'there' });
 });
 
 test('canonical JSON is key-order independent and rejects values JSON cannot hold', () => {

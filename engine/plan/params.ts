@@ -156,24 +156,47 @@ export function resolveProfile<P>(file: ParamsFile, name: string, schema: z.ZodT
   // Without zod's compiled fast path: it generates and compiles a parser per object schema on the
   // first parse, which costs a process that validates one profile once more than it saves.
   const parsed = schema.safeParse(raw, { jitless: true });
-  if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 8).map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? ((issue as { keys?: string[] }).keys ?? []) : [];
-      const paths = keys.length > 0 ? keys.map((k) => [...issue.path, k]) : [issue.path];
-      return paths
-        .map((p) => {
-          const dotted = p.map(String).join('.');
-          const origin = describeOrigin(file, names, overrides, p as (string | number)[]);
-          const siblings = Object.keys(valueAt(raw, issue.path as (string | number)[]) ?? {}).filter((k) => !keys.includes(k));
-          const what = issue.code === 'unrecognized_keys' ? `unknown key${didYouMean(String(p.at(-1)), siblings)}` : issue.message;
-          return `  profiles.${name}${dotted ? '.' + dotted : ''}: ${what}${origin}`;
-        })
-        .join('\n');
-    });
-    const more = parsed.error.issues.length > 8 ? `\n  … and ${parsed.error.issues.length - 8} more` : '';
-    throw new UserError(`${file.path}: invalid profile '${name}':\n${lines.join('\n')}${more}`);
+  if (!parsed.success) throw profileError(file, name, names, raw, overrides, parsed.error.issues, `invalid profile '${name}'`);
+  // A profile this one extends is read only where this one does not replace it (a list is replaced
+  // whole), so a misspelt key there would pass unseen until someone runs that profile. Its unknown
+  // keys are refused here too; its missing or ill-typed values are not (a base may be partial).
+  for (let i = 0; i < names.length - 1; i++) {
+    const own = names.slice(0, i + 1);
+    let base: Json = {};
+    for (const n of own) base = merge(base, file.profiles[n]!);
+    const baseRaw = structuredClone(base) as JsonObject;
+    delete baseRaw['extends'];
+    const check = schema.safeParse(baseRaw, { jitless: true });
+    const unknown = check.success ? [] : check.error.issues.filter((issue) => issue.code === 'unrecognized_keys');
+    if (unknown.length > 0) throw profileError(file, own.at(-1)!, own, baseRaw, [], unknown, `invalid profile '${own.at(-1)}' (extended by '${name}')`);
   }
   return { name, params: parsed.data, raw };
+}
+
+function profileError(
+  file: ParamsFile,
+  name: string,
+  names: readonly string[],
+  raw: JsonObject,
+  overrides: readonly Override[],
+  issues: readonly z.core.$ZodIssue[],
+  header: string,
+): UserError {
+  const lines = issues.slice(0, 8).map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? ((issue as { keys?: string[] }).keys ?? []) : [];
+    const paths = keys.length > 0 ? keys.map((k) => [...issue.path, k]) : [issue.path];
+    return paths
+      .map((p) => {
+        const dotted = p.map(String).join('.');
+        const origin = describeOrigin(file, names, overrides, p as (string | number)[]);
+        const siblings = Object.keys(valueAt(raw, issue.path as (string | number)[]) ?? {}).filter((k) => !keys.includes(k));
+        const what = issue.code === 'unrecognized_keys' ? `unknown key${didYouMean(String(p.at(-1)), siblings)}` : issue.message;
+        return `  profiles.${name}${dotted ? '.' + dotted : ''}: ${what}${origin}`;
+      })
+      .join('\n');
+  });
+  const more = issues.length > 8 ? `\n  … and ${issues.length - 8} more` : '';
+  return new UserError(`${file.path}: ${header}:\n${lines.join('\n')}${more}`);
 }
 
 /** The value at `path` inside `root`, if every step is a mapping that has it. */
