@@ -75,11 +75,7 @@ export function proportionsOf(result: unknown): Proportion[] {
   return scanProportions(result).defined;
 }
 
-/** Paths of proportions a result leaves undefined: a success rate where no image was naturally right. */
-export function undefinedProportionsOf(result: unknown): string[] {
-  return scanProportions(result).undefined;
-}
-
+/** The proportions of a result, and the paths of those it leaves undefined (a success rate where no image was naturally right). */
 function scanProportions(result: unknown): { defined: Proportion[]; undefined: string[] } {
   const out: Proportion[] = [];
   const empty: string[] = [];
