@@ -241,11 +241,6 @@ function wrap(s: string, width: number, indent = '    '): string[] {
   return lines;
 }
 
-/**
- * Aligned text for the terminal: parameters first, then one block per report file. Cells that
- * one side lacks (a report the other profile has not computed yet) are counted, not listed, and
- * every line fits `width` columns, unless verbose.
- */
 /** Each side's regime, labelled A or B, for the sides that have one. */
 export function regimeLines(c: Comparison): [string, string][] {
   return [
@@ -254,6 +249,11 @@ export function regimeLines(c: Comparison): [string, string][] {
   ].filter((x): x is [string, string] => x[1] !== undefined);
 }
 
+/**
+ * Aligned text for the terminal: parameters first, then one block per report file. Cells that
+ * one side lacks (a report the other profile has not computed yet) are counted, not listed, and
+ * every line fits `width` columns, unless verbose.
+ */
 export function comparisonText(c: Comparison, o: TextOptions = {}): string {
   const width = o.verbose ? Infinity : (o.width ?? 100);
   const fit = (s: string) => cut(s, width);

@@ -160,10 +160,10 @@ export function resolveProfile<P>(file: ParamsFile, name: string, schema: z.ZodT
   // A profile this one extends is read only where this one does not replace it (a list is replaced
   // whole), so a misspelt key there would pass unseen until someone runs that profile. Its unknown
   // keys are refused here too; its missing or ill-typed values are not (a base may be partial).
+  let base: Json = {};
   for (let i = 0; i < names.length - 1; i++) {
     const own = names.slice(0, i + 1);
-    let base: Json = {};
-    for (const n of own) base = merge(base, file.profiles[n]!);
+    base = merge(base, file.profiles[names[i]!]!);
     const baseRaw = structuredClone(base) as JsonObject;
     delete baseRaw['extends'];
     const check = schema.safeParse(baseRaw, { jitless: true });
