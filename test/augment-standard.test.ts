@@ -114,3 +114,26 @@ test('augmentation is a pure function of (seed, step, index)', () => {
   assert.deepEqual(draw, a.draws[2]);
   assert.deepEqual(applyAugment(x.subarray(2 * size, 3 * size), d, draw), a.x.subarray(2 * size, 3 * size));
 });
+
+test('std and std* batches equal the plain formulation bit for bit (every draw, flips and crops at the edges)', async () => {
+  const { plainApplyAugment } = await import('./helpers/plain-warp.ts');
+  for (const dims of [d, { height: 32, width: 32, channels: 3 }, { height: 6, width: 9, channels: 1 }]) {
+    const per = dims.height * dims.width * dims.channels;
+    const n = 24;
+    const x = new Rng(dims.width).fillUniform(new Float32Array(n * per), 0, 1);
+    for (const spec of [STD, STD_STAR, { ...STD, name: 'no rotation', maxRotationDeg: 0 }]) {
+      for (const step of [0, 7]) {
+        const got = augmentBatch(x, { ...dims, n }, spec, 3, step);
+        got.draws.forEach((draw, i) => {
+          const want = plainApplyAugment(x.subarray(i * per, (i + 1) * per), dims, draw);
+          const mine = got.x.subarray(i * per, (i + 1) * per);
+          assert.deepEqual(
+            new Uint32Array(mine.buffer, mine.byteOffset, per),
+            new Uint32Array(want.buffer),
+            `${spec.name} image ${i} of step ${step}: ${JSON.stringify(draw)}`,
+          );
+        });
+      }
+    }
+  }
+});

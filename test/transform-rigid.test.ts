@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planWarp, applyWarp, warpBatch, IDENTITY } from '../ml/transform/rigid.ts';
+import { planWarp, applyWarp, warpBatch, warpImage3, IDENTITY } from '../ml/transform/rigid.ts';
 import { Rng } from '../ml/random.ts';
 
 const H = 8,
@@ -80,4 +80,36 @@ test('per-image motions apply to their own image', () => {
   const single = new Float32Array(b.length);
   applyWarp(plan, b, single, C);
   assert.deepEqual(out.subarray(a.length), single);
+});
+
+test('planWarp, applyWarp and warpImage3 equal the plain formulation bit for bit (1 and 3 channels, every kind of motion)', async () => {
+  const { plainApplyWarp, plainPlanWarp } = await import('./helpers/plain-warp.ts');
+  const rng = new Rng(31);
+  const motions = [IDENTITY, { angleDeg: 90, tx: 0, ty: 0 }, { angleDeg: -180, tx: 1, ty: -2 }, { angleDeg: 30, tx: 3, ty: 3 }];
+  for (let i = 0; i < 40; i++)
+    motions.push({ angleDeg: rng.uniform(-35, 35), tx: i % 3 === 0 ? rng.int(7) - 3 : rng.uniform(-3, 3), ty: i % 4 === 0 ? 0 : rng.uniform(-3, 3) });
+  for (const [h, w] of [
+    [8, 8],
+    [7, 12],
+  ] as const) {
+    for (const channels of [1, 3]) {
+      const images = rng.fillUniform(new Float32Array(2 * h * w * channels), -0.5, 1.5);
+      for (const m of motions) {
+        const plan = planWarp(h, w, m);
+        const want = plainPlanWarp(h, w, m);
+        assert.deepEqual(plan.src, want.src, `plan corners of ${JSON.stringify(m)}`);
+        assert.deepEqual(new Uint32Array(plan.weight.buffer), new Uint32Array(want.weight.buffer), `plan weights of ${JSON.stringify(m)}`);
+        const got = new Float32Array(images.length).fill(7);
+        const ref = new Float32Array(images.length).fill(7);
+        applyWarp(plan, images, got, channels, 0, 2);
+        plainApplyWarp(want, images, ref, channels, 0, 2);
+        assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(ref.buffer), `${h}x${w}x${channels} warped by ${JSON.stringify(m)}`);
+        if (channels === 3) {
+          const one = new Float32Array(h * w * 3);
+          warpImage3(m, h, w, images.subarray(0, h * w * 3), one);
+          assert.deepEqual(new Uint32Array(one.buffer), new Uint32Array(ref.buffer, 0, h * w * 3), `warpImage3 by ${JSON.stringify(m)}`);
+        }
+      }
+    }
+  }
 });

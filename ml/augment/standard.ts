@@ -12,7 +12,7 @@
  * augmentation is a pure function of those, and the draws are returned for inspection.
  */
 import { Rng } from '../random.ts';
-import { applyWarp, planWarp } from '../transform/rigid.ts';
+import { applyWarp, planWarp, warpImage3 } from '../transform/rigid.ts';
 import { JITTER_OPS, applyJitter, type JitterOp } from './color-jitter.ts';
 
 export interface AugmentSpec {
@@ -81,21 +81,34 @@ export interface ImageDims {
 /** out(y, x) = src(y - ty, x - tx), black outside; then mirrored when `flip`. */
 function shiftAndFlip(src: Float32Array, out: Float32Array, d: ImageDims, tx: number, ty: number, flip: boolean): void {
   const { height: H, width: W, channels: C } = d;
+  // Output column x shows shifted column ox = (flip ? W-1-x : x), i.e. source column ox - tx: the
+  // source columns inside the image form one run of output columns [lo, hi), copied whole rows at a time.
+  const lo = flip ? Math.max(0, -tx) : Math.max(0, tx);
+  const hi = flip ? Math.min(W, W - tx) : Math.min(W, W + tx);
   for (let y = 0; y < H; y++) {
     const sy = y - ty;
-    for (let x = 0; x < W; x++) {
-      const ox = flip ? W - 1 - x : x; // flip after the shift: output column x shows shifted column W-1-x
-      const sx = ox - tx;
-      const o = (y * W + x) * C;
-      if (sy < 0 || sy >= H || sx < 0 || sx >= W) {
-        for (let c = 0; c < C; c++) out[o + c] = 0;
-      } else {
-        const i = (sy * W + sx) * C;
-        for (let c = 0; c < C; c++) out[o + c] = src[i + c]!;
-      }
+    const row = y * W * C;
+    if (sy < 0 || sy >= H || lo >= hi) {
+      out.fill(0, row, row + W * C);
+      continue;
+    }
+    out.fill(0, row, row + lo * C);
+    out.fill(0, row + hi * C, row + W * C);
+    const srcRow = sy * W * C;
+    if (!flip) {
+      out.set(src.subarray(srcRow + (lo - tx) * C, srcRow + (hi - tx) * C), row + lo * C);
+      continue;
+    }
+    for (let x = lo; x < hi; x++) {
+      const i = srcRow + (W - 1 - x - tx) * C;
+      const o = row + x * C;
+      for (let c = 0; c < C; c++) out[o + c] = src[i + c]!;
     }
   }
 }
+
+/** The image between the crop and the rotation; reused, since an augmentation runs per image. */
+let scratch = new Float32Array(0);
 
 /** Applies one draw to one HWC image; returns a new array (or fills `out`). */
 export function applyAugment(src: Float32Array, d: ImageDims, draw: AugmentDraw, out?: Float32Array): Float32Array {
@@ -103,17 +116,19 @@ export function applyAugment(src: Float32Array, d: ImageDims, draw: AugmentDraw,
   if (src.length !== size) throw new Error(`applyAugment: ${src.length} values for a ${d.height}x${d.width}x${d.channels} image`);
   if (!Number.isInteger(draw.tx) || !Number.isInteger(draw.ty))
     throw new Error(`applyAugment: crop translation must be whole pixels, got (${draw.tx}, ${draw.ty})`);
-  const img = new Float32Array(size);
+  const result = out ?? new Float32Array(size);
+  // Without a rotation the crop and jitter can work in the result itself.
+  if (draw.angleDeg !== 0 && scratch.length < size) scratch = new Float32Array(size);
+  const img = draw.angleDeg === 0 ? result : scratch.subarray(0, size);
   shiftAndFlip(src, img, d, draw.tx, draw.ty, draw.flip);
   for (const op of draw.jitterOrder) {
     const f = draw[op];
     if (f !== 1) applyJitter(img, d.channels, op, f);
   }
-  const result = out ?? new Float32Array(size);
-  if (draw.angleDeg === 0) {
-    result.set(img);
-  } else {
-    applyWarp(planWarp(d.height, d.width, { angleDeg: draw.angleDeg, tx: 0, ty: 0 }), img, result, d.channels);
+  if (draw.angleDeg !== 0) {
+    const rotation = { angleDeg: draw.angleDeg, tx: 0, ty: 0 };
+    if (d.channels === 3) warpImage3(rotation, d.height, d.width, img, result);
+    else applyWarp(planWarp(d.height, d.width, rotation), img, result, d.channels);
   }
   return result;
 }

@@ -40,6 +40,13 @@ export function planWarp(height: number, width: number, m: RigidMotion): WarpPla
   const s = exact ? [0, 1, 0, -1][q]! : Math.sin(theta);
   const cx = (width - 1) / 2;
   const cy = (height - 1) / 2;
+  // Written without a per-pixel list of corners: the augmentations plan a warp per image, and
+  // those short-lived arrays cost more than the arithmetic.
+  const corner = (at: number, xi: number, yi: number, w: number): void => {
+    const inside = xi >= 0 && xi < width && yi >= 0 && yi < height && w > 0;
+    src[at] = inside ? yi * width + xi : -1;
+    weight[at] = inside ? w : 0;
+  };
   for (let v = 0; v < height; v++) {
     for (let u = 0; u < width; u++) {
       // Undo the translation, then the counter-clockwise rotation (y axis points down).
@@ -52,18 +59,10 @@ export function planWarp(height: number, width: number, m: RigidMotion): WarpPla
       const fx = x - x0;
       const fy = y - y0;
       const base = (v * width + u) * 4;
-      const corners: Array<[number, number, number]> = [
-        [x0, y0, (1 - fx) * (1 - fy)],
-        [x0 + 1, y0, fx * (1 - fy)],
-        [x0, y0 + 1, (1 - fx) * fy],
-        [x0 + 1, y0 + 1, fx * fy],
-      ];
-      for (let k = 0; k < 4; k++) {
-        const [xi, yi, w] = corners[k]!;
-        const inside = xi >= 0 && xi < width && yi >= 0 && yi < height && w > 0;
-        src[base + k] = inside ? yi * width + xi : -1;
-        weight[base + k] = inside ? w : 0;
-      }
+      corner(base, x0, y0, (1 - fx) * (1 - fy));
+      corner(base + 1, x0 + 1, y0, fx * (1 - fy));
+      corner(base + 2, x0, y0 + 1, (1 - fx) * fy);
+      corner(base + 3, x0 + 1, y0 + 1, fx * fy);
     }
   }
   return { height, width, src, weight };
@@ -71,24 +70,123 @@ export function planWarp(height: number, width: number, m: RigidMotion): WarpPla
 
 /**
  * Applies `plan` to images [first, first+count) of `input` (NHWC, `channels` per pixel), writing the
- * results at the same positions of `output`.
+ * results at the same positions of `output` (which must not overlap `input`).
+ *
+ * Each output value is the float32 sum of its corners' terms in corner order, rounded to float32
+ * after every term (Math.fround), as accumulating in the float32 output itself would: the grid
+ * attacks and the augmentations warp every image they touch, so the loop keeps its sums in locals
+ * and has a three-channel path.
  */
 export function applyWarp(plan: WarpPlan, input: Float32Array, output: Float32Array, channels: number, first = 0, count = 1): void {
   const pixels = plan.height * plan.width;
   const stride = pixels * channels;
+  const { src, weight } = plan;
   for (let img = first; img < first + count; img++) {
     const off = img * stride;
+    if (channels === 3) {
+      for (let p = 0, b = 0, o = off; p < pixels; p++, b += 4, o += 3) {
+        let r = 0;
+        let g = 0;
+        let bl = 0;
+        for (let k = b; k < b + 4; k++) {
+          const sp = src[k]!;
+          if (sp < 0) continue;
+          const w = weight[k]!;
+          const i = off + sp * 3;
+          r = Math.fround(r + w * input[i]!);
+          g = Math.fround(g + w * input[i + 1]!);
+          bl = Math.fround(bl + w * input[i + 2]!);
+        }
+        output[o] = r;
+        output[o + 1] = g;
+        output[o + 2] = bl;
+      }
+      continue;
+    }
     for (let p = 0; p < pixels; p++) {
       const b = p * 4;
       const o = off + p * channels;
-      for (let ch = 0; ch < channels; ch++) output[o + ch] = 0;
-      for (let k = 0; k < 4; k++) {
-        const sp = plan.src[b + k]!;
-        if (sp < 0) continue;
-        const w = plan.weight[b + k]!;
-        const i = off + sp * channels;
-        for (let ch = 0; ch < channels; ch++) output[o + ch]! += w * input[i + ch]!;
+      for (let ch = 0; ch < channels; ch++) {
+        let sum = 0;
+        for (let k = b; k < b + 4; k++) {
+          const sp = src[k]!;
+          if (sp >= 0) sum = Math.fround(sum + weight[k]! * input[off + sp * channels + ch]!);
+        }
+        output[o + ch] = sum;
       }
+    }
+  }
+}
+
+/**
+ * One image (HWC, three channels) warped by `m`: exactly applyWarp(planWarp(height, width, m), …),
+ * without the plan, for callers that warp each image by a motion of its own (the augmentations):
+ * the same coordinates, corners, float32 weights and float32 running sums, computed in one pass.
+ */
+export function warpImage3(m: RigidMotion, height: number, width: number, input: Float32Array, output: Float32Array): void {
+  const theta = (m.angleDeg * Math.PI) / 180;
+  const quarter = m.angleDeg / 90;
+  const exact = Number.isInteger(quarter);
+  const q = ((quarter % 4) + 4) % 4;
+  const c = exact ? [1, 0, -1, 0][q]! : Math.cos(theta);
+  const s = exact ? [0, 1, 0, -1][q]! : Math.sin(theta);
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  for (let v = 0, o = 0; v < height; v++) {
+    for (let u = 0; u < width; u++, o += 3) {
+      const dx = u - m.tx - cx;
+      const dy = v - m.ty - cy;
+      const x = c * dx - s * dy + cx;
+      const y = s * dx + c * dy + cy;
+      const x0 = Math.floor(x);
+      const y0 = Math.floor(y);
+      const fx = x - x0;
+      const fy = y - y0;
+      const x1 = x0 + 1;
+      const y1 = y0 + 1;
+      const inX0 = x0 >= 0 && x0 < width;
+      const inX1 = x1 >= 0 && x1 < width;
+      const inY0 = y0 >= 0 && y0 < height;
+      const inY1 = y1 >= 0 && y1 < height;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      // The corners in planWarp's order, each skipped where planWarp marks it outside (or weightless).
+      let w = (1 - fx) * (1 - fy);
+      if (inX0 && inY0 && w > 0) {
+        const i = (y0 * width + x0) * 3;
+        w = Math.fround(w);
+        r = Math.fround(r + w * input[i]!);
+        g = Math.fround(g + w * input[i + 1]!);
+        b = Math.fround(b + w * input[i + 2]!);
+      }
+      w = fx * (1 - fy);
+      if (inX1 && inY0 && w > 0) {
+        const i = (y0 * width + x1) * 3;
+        w = Math.fround(w);
+        r = Math.fround(r + w * input[i]!);
+        g = Math.fround(g + w * input[i + 1]!);
+        b = Math.fround(b + w * input[i + 2]!);
+      }
+      w = (1 - fx) * fy;
+      if (inX0 && inY1 && w > 0) {
+        const i = (y1 * width + x0) * 3;
+        w = Math.fround(w);
+        r = Math.fround(r + w * input[i]!);
+        g = Math.fround(g + w * input[i + 1]!);
+        b = Math.fround(b + w * input[i + 2]!);
+      }
+      w = fx * fy;
+      if (inX1 && inY1 && w > 0) {
+        const i = (y1 * width + x1) * 3;
+        w = Math.fround(w);
+        r = Math.fround(r + w * input[i]!);
+        g = Math.fround(g + w * input[i + 1]!);
+        b = Math.fround(b + w * input[i + 2]!);
+      }
+      output[o] = r;
+      output[o + 1] = g;
+      output[o + 2] = b;
     }
   }
 }
