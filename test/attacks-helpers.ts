@@ -5,6 +5,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../ml/data/image-set.ts';
 import type { Classifier, FeatureOptions, Mode } from '../ml/models/classifier.ts';
 import { Rng } from '../ml/random.ts';
+import { initBackend } from '../ml/backend/index.ts';
+import { nativeSkip } from './helpers/services.ts';
+
+/**
+ * The native backend on one thread where it is built, else tfjs' cpu backend: for tests whose
+ * assertions are about what a computation learns or finds, not about one backend's bits.
+ */
+export async function useNativeOrCpu(): Promise<void> {
+  if (nativeSkip() !== false) return useCpu();
+  await initBackend('native', { log: () => {}, threads: 1 });
+}
 
 export async function useCpu(): Promise<void> {
   await tf.setBackend('cpu');

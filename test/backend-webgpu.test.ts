@@ -1,13 +1,17 @@
-// The webgpu backend (tfjs-backend-webgpu on Dawn over Vulkan) against tfjs' cpu backend: logits and
+// The webgpu backend (tfjs-backend-webgpu on Dawn over Vulkan) against a CPU reference: logits and
 // parameter gradients of every architecture, an SGD step, a PGD step and a grid evaluation, no
 // tensor or GPU-buffer growth across training steps, and the same bits when a computation is run
 // again. Runs on whatever adapter Dawn offers; in CI that is Mesa's llvmpipe (a CPU rasteriser,
 // mesa-vulkan-drivers from bookworm-backports, which .ci/run installs), so this tests the code
 // path and its numbers, not a GPU's speed. Without an adapter every test skips, saying why.
 //
-// Tolerances. Both backends compute in float32, in different orders: the cpu backend sums a
-// convolution's 9*C products in one running sum, WebGPU's tiled shaders in per-tile partial sums.
-// Each reordered sum of k terms may differ by about k * 2^-24 relative; through a network's ~20
+// The reference is the native backend where it is built (itself held to tfjs' cpu backend by the
+// backend-native tests), else tfjs' cpu backend: both sum in float32 in their own orders, and
+// native computes the reference side in a fraction of the cpu backend's time.
+//
+// Tolerances. Both sides compute in float32, in different orders: the cpu backend sums a
+// convolution's 9*C products in one running sum, oneDNN and WebGPU's tiled shaders in blocked or
+// per-tile partial sums. Each reordered sum of k terms may differ by about k * 2^-24 relative; through a network's ~20
 // layers (train-mode batch norm divides by a batch standard deviation, which can amplify) that
 // stays below 1e-5 of the logits' scale, and the measured worst case on llvmpipe was 3e-6. So:
 // - logits: 2e-5 x max(1, max |logit|);
@@ -19,7 +23,7 @@
 // - the grid evaluation's labels must agree exactly: the model's top-2 margins on the unmoved
 //   images are checked to be far above the logits' difference (the warped images' are not
 //   checked; the runs are deterministic, so a near-tie would fail every run, not some).
-import { serviceSkip } from './helpers/services.ts';
+import { nativeSkip, serviceSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -31,8 +35,10 @@ import { fittedValues, forwardBackward, gridEvaluation, pgdStep, sgdSteps, PARIT
 const { probeWebgpuAdapter, describeAdapter } = await import('../ml/backend/webgpu.ts');
 const probe = await probeWebgpuAdapter();
 const skip = serviceSkip('vulkan', probe.adapter === undefined ? `no WebGPU adapter: ${probe.reason ?? '?'}` : undefined);
+const reference = nativeSkip() === false ? 'native' : 'cpu';
 if (!skip) {
-  console.log(`# webgpu on ${describeAdapter(probe.adapter!)}`);
+  console.log(`# webgpu on ${describeAdapter(probe.adapter!)}, against ${reference}`);
+  if (reference === 'native') await initBackend('native', { log: () => {}, threads: 1 });
   await initBackend('webgpu', { log: () => {} });
 }
 
@@ -60,33 +66,37 @@ function gradientsClose(got: ForwardBackward, want: ForwardBackward, what: strin
 }
 
 for (const config of PARITY_CONFIGS) {
-  test(`webgpu = cpu within tolerance: ${config.arch} (width ${config.width}) logits (eval, train) and every parameter's gradient`, { skip }, async () => {
-    const want = await on('cpu', () => forwardBackward(config));
-    const got = await on('webgpu', () => forwardBackward(config));
-    assertClose(got.evalLogits, want.evalLogits, 2e-5, `${config.arch} eval logits`);
-    assertClose(got.trainLogits, want.trainLogits, 2e-5, `${config.arch} train logits`);
-    gradientsClose(got, want, config.arch);
-  });
+  test(
+    `webgpu = ${reference} within tolerance: ${config.arch} (width ${config.width}) logits (eval, train) and every parameter's gradient`,
+    { skip },
+    async () => {
+      const want = await on(reference, () => forwardBackward(config));
+      const got = await on('webgpu', () => forwardBackward(config));
+      assertClose(got.evalLogits, want.evalLogits, 2e-5, `${config.arch} eval logits`);
+      assertClose(got.trainLogits, want.trainLogits, 2e-5, `${config.arch} train logits`);
+      gradientsClose(got, want, config.arch);
+    },
+  );
 }
 
-test('webgpu = cpu within tolerance: one SGD step (momentum, weight decay) of ResNet-18', { skip }, async () => {
-  const want = await on('cpu', () => sgdSteps(1));
+test(`webgpu = ${reference} within tolerance: one SGD step (momentum, weight decay) of ResNet-18`, { skip }, async () => {
+  const want = await on(reference, () => sgdSteps(1));
   const got = await on('webgpu', () => sgdSteps(1));
   assert.ok(Math.abs(got.losses[0]! - want.losses[0]!) <= 2e-5 * Math.max(1, Math.abs(want.losses[0]!)), `loss ${got.losses[0]} vs ${want.losses[0]}`);
   // w - lr (g + wd w) with lr 0.1: the gradients' tolerance, times lr, on weights of scale <= 1.
   got.weights.forEach((w, i) => assertClose(w, want.weights[i]!, 2e-5, `weight ${i} after the step`));
 });
 
-test('webgpu = cpu within tolerance: one L2-PGD step', { skip }, async () => {
-  const want = await on('cpu', pgdStep);
+test(`webgpu = ${reference} within tolerance: one L2-PGD step`, { skip }, async () => {
+  const want = await on(reference, pgdStep);
   const got = await on('webgpu', pgdStep);
   assertClose(got.adversarial, want.adversarial, 1e-5, 'adversarial images');
   assertClose(got.loss, want.loss, 2e-5, 'per-example loss');
 });
 
-test('webgpu = cpu: an exhaustive rot10 grid evaluation gives every (image, rotation) pair the same label', { skip }, async () => {
-  const values = await on('webgpu', fittedValues);
-  const want = await on('cpu', () => gridEvaluation(values));
+test(`webgpu = ${reference}: an exhaustive rot10 grid evaluation gives every (image, rotation) pair the same label`, { skip }, async () => {
+  const values = await on(reference, fittedValues);
+  const want = await on(reference, () => gridEvaluation(values));
   const got = await on('webgpu', () => gridEvaluation(values));
   assertClose(got.logits, want.logits, 2e-5, 'logits of the unmoved images');
   // The labels the attack starts from are the argmax of these logits: a near-tie would be luck.

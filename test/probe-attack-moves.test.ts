@@ -8,10 +8,10 @@ import { generateSyntheticSplit, syntheticBank, type SyntheticBank } from '../ml
 import { evaluateAttack } from '../ml/attacks/evaluate.ts';
 import { AttackMovesCounter } from '../ml/probe/attack-moves.ts';
 import { attackMovesMarkdown } from '../report/attack-moves.ts';
-import { ArrayImageSet, useCpu, type LinearClassifier } from './attacks-helpers.ts';
+import { ArrayImageSet, useNativeOrCpu, type LinearClassifier } from './attacks-helpers.ts';
 import { linearFromColumns, robustTemplates } from './helpers/synthetic-readers.ts';
 
-before(useCpu);
+before(useNativeOrCpu);
 
 const S = 32 * 32 * 3;
 const K = 10;

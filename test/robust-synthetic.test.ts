@@ -2,9 +2,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { pgdBatch } from '../ml/attacks/pgd.ts';
 import { buildRobustDataset } from '../ml/robust/build-dr.ts';
-import { ArrayImageSet, TinyMlp, accuracyOn, adversarialTrain, plantedData, trainClassifier, useCpu } from './attacks-helpers.ts';
+import { ArrayImageSet, TinyMlp, accuracyOn, adversarialTrain, plantedData, trainClassifier, useNativeOrCpu } from './attacks-helpers.ts';
 
-before(useCpu);
+before(useNativeOrCpu);
 
 // The planted set here is the test helper's minimal one (8x8, 4 classes), not ml/data/synthetic.ts:
 // that set (32x32 blobs and high-frequency gratings of norm 0.15) is made for the pipeline's conv

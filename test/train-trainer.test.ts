@@ -13,8 +13,9 @@ import { createModel } from '../ml/models/registry.ts';
 import { train, type EpochMetrics, type TrainOptions } from '../ml/train/trainer.ts';
 import type { ProgressEvent } from '../contracts/progress.ts';
 import { ArrayBatchSource, colourBlobs } from './train-helpers.ts';
+import { useNativeOrCpu } from './attacks-helpers.ts';
 
-await tf.setBackend('cpu');
+await useNativeOrCpu();
 const dir = mkdtempSync(join(tmpdir(), 'rf-train-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 

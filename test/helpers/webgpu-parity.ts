@@ -1,5 +1,5 @@
 // Shared by backend-webgpu.test.ts and bench/gpu.ts: the computations that are run on webgpu and
-// on tfjs' cpu backend and compared. Each returns plain arrays, so the comparison outlives the tensors.
+// on a CPU reference backend (native or tfjs' cpu) and compared. Each returns plain arrays, so the comparison outlives the tensors.
 import * as tf from '@tensorflow/tfjs';
 import { createModel, modelFromValues } from '../../ml/models/registry.ts';
 import type { ModelConfigInput } from '../../ml/models/config.ts';
