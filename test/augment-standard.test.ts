@@ -115,7 +115,7 @@ test('augmentation is a pure function of (seed, step, index)', () => {
   assert.deepEqual(applyAugment(x.subarray(2 * size, 3 * size), d, draw), a.x.subarray(2 * size, 3 * size));
 });
 
-test('std and std* batches equal the plain formulation bit for bit (every draw, flips and crops at the edges)', async () => {
+test('std and std* batches (native where built, and in TypeScript) equal the plain formulation bit for bit (every draw, flips and crops at the edges)', async () => {
   const { plainApplyAugment } = await import('./helpers/plain-warp.ts');
   for (const dims of [d, { height: 32, width: 32, channels: 3 }, { height: 6, width: 9, channels: 1 }]) {
     const per = dims.height * dims.width * dims.channels;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planWarp, applyWarp, warpBatch, warpImage3, IDENTITY } from '../ml/transform/rigid.ts';
+import { planWarp, applyWarp, applyWarpJs, warpBatch, warpImage3, IDENTITY } from '../ml/transform/rigid.ts';
+import { loadNativeAddon } from '../ml/backend/native/addon.ts';
+import { nativeSkip } from './helpers/services.ts';
 import { Rng } from '../ml/random.ts';
 
 const H = 8,
@@ -82,7 +84,7 @@ test('per-image motions apply to their own image', () => {
   assert.deepEqual(out.subarray(a.length), single);
 });
 
-test('planWarp, applyWarp and warpImage3 equal the plain formulation bit for bit (1 and 3 channels, every kind of motion)', async () => {
+test('planWarp, applyWarp (native where built, and in TypeScript) and warpImage3 equal the plain formulation bit for bit (1 and 3 channels, every kind of motion)', async () => {
   const { plainApplyWarp, plainPlanWarp } = await import('./helpers/plain-warp.ts');
   const rng = new Rng(31);
   const motions = [IDENTITY, { angleDeg: 90, tx: 0, ty: 0 }, { angleDeg: -180, tx: 1, ty: -2 }, { angleDeg: 30, tx: 3, ty: 3 }];
@@ -104,6 +106,9 @@ test('planWarp, applyWarp and warpImage3 equal the plain formulation bit for bit
         applyWarp(plan, images, got, channels, 0, 2);
         plainApplyWarp(want, images, ref, channels, 0, 2);
         assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(ref.buffer), `${h}x${w}x${channels} warped by ${JSON.stringify(m)}`);
+        const js = new Float32Array(images.length).fill(7);
+        applyWarpJs(plan, images, js, channels, 0, 2);
+        assert.deepEqual(new Uint32Array(js.buffer), new Uint32Array(ref.buffer), `in TypeScript, ${h}x${w}x${channels} warped by ${JSON.stringify(m)}`);
         if (channels === 3) {
           const one = new Float32Array(h * w * 3);
           warpImage3(m, h, w, images.subarray(0, h * w * 3), one);
@@ -112,4 +117,8 @@ test('planWarp, applyWarp and warpImage3 equal the plain formulation bit for bit
       }
     }
   }
+});
+
+test('the native warp kernel is the one applyWarp runs where the addon is built', { skip: nativeSkip() }, () => {
+  assert.equal(typeof loadNativeAddon()?.warpRigid, 'function', 'the built addon has warpRigid (rebuild with npm run build:native)');
 });

@@ -12,7 +12,8 @@
  * augmentation is a pure function of those, and the draws are returned for inspection.
  */
 import { Rng } from '../random.ts';
-import { applyWarp, planWarp, warpImage3 } from '../transform/rigid.ts';
+import { applyWarp, planWarp, rotationCosSin, warpImage3 } from '../transform/rigid.ts';
+import { loadNativeAddon } from '../backend/native/addon.ts';
 import { JITTER_OPS, applyJitter, type JitterOp } from './color-jitter.ts';
 
 export interface AugmentSpec {
@@ -140,7 +141,9 @@ export function augmentRng(seed: number, step: number, index: number): Rng {
 
 /**
  * Augments a batch (NHWC, `n` images) in place of a copy: image i uses augmentRng(seed, step, i).
- * Returns the new images and the draws.
+ * Returns the new images and the draws. Where the native addon is built the images are computed
+ * by its kernel (native/src/augment.cc), the same bits as applyAugment's
+ * (test/augment-standard.test.ts); `options.js` (or RF_NO_NATIVE=1) keeps them in TypeScript.
  */
 export function augmentBatch(
   x: Float32Array,
@@ -148,15 +151,32 @@ export function augmentBatch(
   spec: AugmentSpec,
   seed: number,
   step: number,
+  options: { readonly js?: boolean } = {},
 ): { x: Float32Array; draws: AugmentDraw[] } {
   const size = shape.height * shape.width * shape.channels;
   if (x.length !== shape.n * size) throw new Error(`augmentBatch: ${x.length} values for ${shape.n} images of ${size}`);
   const out = new Float32Array(x.length);
   const draws: AugmentDraw[] = [];
-  for (let i = 0; i < shape.n; i++) {
-    const draw = drawAugment(spec, augmentRng(seed, step, i));
-    draws.push(draw);
-    applyAugment(x.subarray(i * size, (i + 1) * size), shape, draw, out.subarray(i * size, (i + 1) * size));
+  for (let i = 0; i < shape.n; i++) draws.push(drawAugment(spec, augmentRng(seed, step, i)));
+  const native = options.js ? undefined : loadNativeAddon();
+  if (native?.augmentImages) {
+    native.augmentImages(x, out, shape.n, shape.height, shape.width, shape.channels, packDraws(draws));
+    return { x: out, draws };
   }
+  draws.forEach((draw, i) => applyAugment(x.subarray(i * size, (i + 1) * size), shape, draw, out.subarray(i * size, (i + 1) * size)));
   return { x: out, draws };
+}
+
+const JITTER_CODE: Record<JitterOp, number> = { brightness: 0, contrast: 1, saturation: 2 };
+
+/** The draws as the native kernel reads them, 12 numbers per image (native/src/augment.cc). */
+function packDraws(draws: readonly AugmentDraw[]): Float64Array {
+  const packed = new Float64Array(draws.length * 12);
+  draws.forEach((d, i) => {
+    if (!Number.isInteger(d.tx) || !Number.isInteger(d.ty)) throw new Error(`augmentBatch: crop translation must be whole pixels, got (${d.tx}, ${d.ty})`);
+    const [cos, sin] = rotationCosSin(d.angleDeg);
+    const ops = d.jitterOrder.flatMap((op) => [JITTER_CODE[op], d[op]]);
+    packed.set([d.tx, d.ty, d.flip ? 1 : 0, ...ops, d.angleDeg !== 0 ? 1 : 0, cos, sin], i * 12);
+  });
+  return packed;
 }

@@ -6,7 +6,20 @@
  * Conventions (Engstrom et al.): rotate counter-clockwise by `angleDeg` about the image centre
  * ((W-1)/2, (H-1)/2), then translate by (tx, ty) pixels, +tx moving content right, +ty down.
  * Images are NHWC float arrays. Samples falling outside the source contribute 0 (black).
+ *
+ * Where the native addon is built, applyWarp runs its kernel (native/src/augment.cc), which
+ * computes the same bits (test/transform-rigid.test.ts); RF_NO_NATIVE=1 keeps it in TypeScript.
  */
+import { loadNativeAddon, type NativeAddon } from '../backend/native/addon.ts';
+
+let warpKernel: NativeAddon['warpRigid'] | null | undefined;
+function nativeWarp(): NativeAddon['warpRigid'] | undefined {
+  if (warpKernel === undefined) {
+    const addon = loadNativeAddon();
+    warpKernel = addon?.warpRigid ? addon.warpRigid.bind(addon) : null;
+  }
+  return warpKernel ?? undefined;
+}
 
 export interface RigidMotion {
   readonly angleDeg: number;
@@ -27,17 +40,20 @@ export interface WarpPlan {
   readonly weight: Float32Array; // length H*W*4
 }
 
+/** The rotation's cosine and sine: exact at multiples of 90 degrees, so those rotations are exact pixel permutations. */
+export function rotationCosSin(angleDeg: number): [number, number] {
+  const theta = (angleDeg * Math.PI) / 180;
+  const quarter = angleDeg / 90;
+  const exact = Number.isInteger(quarter);
+  const q = ((quarter % 4) + 4) % 4;
+  return [exact ? [1, 0, -1, 0][q]! : Math.cos(theta), exact ? [0, 1, 0, -1][q]! : Math.sin(theta)];
+}
+
 export function planWarp(height: number, width: number, m: RigidMotion): WarpPlan {
   const n = height * width;
   const src = new Int32Array(n * 4);
   const weight = new Float32Array(n * 4);
-  const theta = (m.angleDeg * Math.PI) / 180;
-  // Exact values at multiples of 90 degrees, so those rotations are exact pixel permutations.
-  const quarter = m.angleDeg / 90;
-  const exact = Number.isInteger(quarter);
-  const q = ((quarter % 4) + 4) % 4;
-  const c = exact ? [1, 0, -1, 0][q]! : Math.cos(theta);
-  const s = exact ? [0, 1, 0, -1][q]! : Math.sin(theta);
+  const [c, s] = rotationCosSin(m.angleDeg);
   const cx = (width - 1) / 2;
   const cy = (height - 1) / 2;
   // Written without a per-pixel list of corners: the augmentations plan a warp per image, and
@@ -78,6 +94,13 @@ export function planWarp(height: number, width: number, m: RigidMotion): WarpPla
  * and has a three-channel path.
  */
 export function applyWarp(plan: WarpPlan, input: Float32Array, output: Float32Array, channels: number, first = 0, count = 1): void {
+  const native = nativeWarp();
+  if (native) native(plan.src, plan.weight, input, output, plan.height * plan.width, channels, first, count);
+  else applyWarpJs(plan, input, output, channels, first, count);
+}
+
+/** applyWarp in TypeScript: what runs without the native addon, and what its kernel is tested against. */
+export function applyWarpJs(plan: WarpPlan, input: Float32Array, output: Float32Array, channels: number, first = 0, count = 1): void {
   const pixels = plan.height * plan.width;
   const stride = pixels * channels;
   const { src, weight } = plan;
@@ -124,12 +147,7 @@ export function applyWarp(plan: WarpPlan, input: Float32Array, output: Float32Ar
  * the same coordinates, corners, float32 weights and float32 running sums, computed in one pass.
  */
 export function warpImage3(m: RigidMotion, height: number, width: number, input: Float32Array, output: Float32Array): void {
-  const theta = (m.angleDeg * Math.PI) / 180;
-  const quarter = m.angleDeg / 90;
-  const exact = Number.isInteger(quarter);
-  const q = ((quarter % 4) + 4) % 4;
-  const c = exact ? [1, 0, -1, 0][q]! : Math.cos(theta);
-  const s = exact ? [0, 1, 0, -1][q]! : Math.sin(theta);
+  const [c, s] = rotationCosSin(m.angleDeg);
   const cx = (width - 1) / 2;
   const cy = (height - 1) / 2;
   for (let v = 0, o = 0; v < height; v++) {

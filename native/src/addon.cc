@@ -174,6 +174,7 @@ napi_value registerSgd(napi_env env, napi_value exports);
 napi_value registerBnRelu(napi_env env, napi_value exports);
 napi_value registerResample(napi_env env, napi_value exports);
 napi_value registerBnEval(napi_env env, napi_value exports);
+napi_value registerAugment(napi_env env, napi_value exports);
 
 }  // namespace rf
 
@@ -195,6 +196,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   rf::registerBnRelu(env, exports);
   rf::registerResample(env, exports);
   rf::registerBnEval(env, exports);
+  rf::registerAugment(env, exports);
   return rf::registerPool(env, exports);
 }
 

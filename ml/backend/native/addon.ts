@@ -118,6 +118,19 @@ export interface NativeAddon {
   wrapRows(x: Float32Array, n: number, h: number, rowLength: number, pad: number, out: Float32Array): void;
   /** native/src/bn_eval.cc: out = relu(k1[c] x + k3[c] (+ skip)); an empty skip means none. */
   bnEvalRelu(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, skip: Float32Array, out: Float32Array): void;
+  /** ml/transform/rigid.ts' applyWarp (native/src/augment.cc); absent from builds before it. */
+  warpRigid?(
+    src: Int32Array,
+    weight: Float32Array,
+    input: Float32Array,
+    output: Float32Array,
+    pixels: number,
+    channels: number,
+    first: number,
+    count: number,
+  ): void;
+  /** ml/augment/standard.ts' augmentBatch, given its draws packed 12 numbers per image; absent from builds before it. */
+  augmentImages?(x: Float32Array, out: Float32Array, n: number, h: number, w: number, c: number, draws: Float64Array): void;
 }
 
 /**
