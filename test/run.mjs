@@ -16,25 +16,26 @@ function walk(dir) {
   });
 }
 
-// The runner starts files in the order given, three at a time on any machine (many files spend
-// their time waiting on subprocesses, Slurm or a browser, so a third lane fills the cores they
-// leave idle): the longest ones first, so that no
-// long file starts last and runs alone while the other lane is idle (the suite's wall time is
-// close to half its total). Ordered by their times in a full run (docs/performance.md, 'The test suite').
+// The runner starts files in the order given, four at a time on any machine: the longest ones
+// first, so that no long file starts last and runs alone while the other lanes idle. The two
+// longest mostly wait (on Slurm's one-minute time limits, on locks held by processes they kill), so
+// with three lanes only one did computing at the start and two cores were busy less than three
+// quarters of the run; a fourth lane fills them. Ordered by their wall times in a full run
+// (docs/performance.md, 'The test suite').
 const LONGEST_FIRST = [
   'test/slurm-executor.test.ts',
-  'test/backend-webgpu.test.ts',
-  'test/experiments-e2e.test.ts',
-  'test/experiments-kill-resume.test.ts',
-  'test/slurm-pipeline.test.ts',
-  'test/report-html.test.ts',
+  'test/engine-lock.test.ts',
   'test/backend-batch-invariance.test.ts',
+  'test/experiments-e2e.test.ts',
+  'test/report-html.test.ts',
   'test/engine-compiled-worker.test.ts',
   'test/engine-crash.test.ts',
-  'test/engine-lock.test.ts',
-  'test/robust-synthetic.test.ts',
+  'test/slurm-pipeline.test.ts',
+  'test/engine-workers.test.ts',
   'test/fuzz-inputs.test.ts',
   'test/engine-copied-checkout.test.ts',
+  'test/backend-webgpu.test.ts',
+  'test/experiments-kill-resume.test.ts',
 ];
 const renamed = LONGEST_FIRST.filter((f) => !existsSync(join(root, f)));
 if (renamed.length > 0) {
@@ -56,6 +57,6 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || 'test/**/*.test.ts'}`);
   process.exit(1);
 }
-const concurrency = process.env.TEST_CONCURRENCY ?? '3';
+const concurrency = process.env.TEST_CONCURRENCY ?? '4';
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);
