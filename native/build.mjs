@@ -26,9 +26,19 @@ const cxx = process.env.CXX ?? 'g++';
 if (spawnSync(cxx, ['--version']).status !== 0) skip(`C++ compiler '${cxx}' not found`);
 
 mkdirSync(join(here, 'build'), { recursive: true });
-const sources = ['addon.cc', 'conv.cc', 'elementwise.cc', 'batchnorm.cc', 'pool.cc', 'group_bn.cc', 'sgd.cc', 'bn_relu.cc', 'resample.cc', 'bn_eval.cc', 'augment.cc'].map(
-  (f) => join(here, 'src', f),
-);
+const sources = [
+  'addon.cc',
+  'conv.cc',
+  'elementwise.cc',
+  'batchnorm.cc',
+  'pool.cc',
+  'group_bn.cc',
+  'sgd.cc',
+  'bn_relu.cc',
+  'resample.cc',
+  'bn_eval.cc',
+  'augment.cc',
+].map((f) => join(here, 'src', f));
 const inputs = [
   ...sources,
   ...readdirSync(join(here, 'src'))
