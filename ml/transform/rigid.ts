@@ -160,44 +160,18 @@ export function warpImage3(m: RigidMotion, height: number, width: number, input:
       const y0 = Math.floor(y);
       const fx = x - x0;
       const fy = y - y0;
-      const x1 = x0 + 1;
-      const y1 = y0 + 1;
-      const inX0 = x0 >= 0 && x0 < width;
-      const inX1 = x1 >= 0 && x1 < width;
-      const inY0 = y0 >= 0 && y0 < height;
-      const inY1 = y1 >= 0 && y1 < height;
       let r = 0;
       let g = 0;
       let b = 0;
-      // The corners in planWarp's order, each skipped where planWarp marks it outside (or weightless).
-      let w = (1 - fx) * (1 - fy);
-      if (inX0 && inY0 && w > 0) {
-        const i = (y0 * width + x0) * 3;
-        w = Math.fround(w);
-        r = Math.fround(r + w * input[i]!);
-        g = Math.fround(g + w * input[i + 1]!);
-        b = Math.fround(b + w * input[i + 2]!);
-      }
-      w = fx * (1 - fy);
-      if (inX1 && inY0 && w > 0) {
-        const i = (y0 * width + x1) * 3;
-        w = Math.fround(w);
-        r = Math.fround(r + w * input[i]!);
-        g = Math.fround(g + w * input[i + 1]!);
-        b = Math.fround(b + w * input[i + 2]!);
-      }
-      w = (1 - fx) * fy;
-      if (inX0 && inY1 && w > 0) {
-        const i = (y1 * width + x0) * 3;
-        w = Math.fround(w);
-        r = Math.fround(r + w * input[i]!);
-        g = Math.fround(g + w * input[i + 1]!);
-        b = Math.fround(b + w * input[i + 2]!);
-      }
-      w = fx * fy;
-      if (inX1 && inY1 && w > 0) {
-        const i = (y1 * width + x1) * 3;
-        w = Math.fround(w);
+      // The corners in planWarp's order (x0,y0), (x0+1,y0), (x0,y0+1), (x0+1,y0+1), each skipped
+      // where planWarp marks it outside (or weightless).
+      for (let k = 0; k < 4; k++) {
+        const xi = x0 + (k & 1);
+        const yi = y0 + (k >> 1);
+        const weight = (k & 1 ? fx : 1 - fx) * (k >> 1 ? fy : 1 - fy);
+        if (!(xi >= 0 && xi < width && yi >= 0 && yi < height && weight > 0)) continue;
+        const i = (yi * width + xi) * 3;
+        const w = Math.fround(weight);
         r = Math.fround(r + w * input[i]!);
         g = Math.fround(g + w * input[i + 1]!);
         b = Math.fround(b + w * input[i + 2]!);
