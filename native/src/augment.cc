@@ -31,26 +31,26 @@ void expect(bool ok, const char* what) {
 inline double clamp01(double v) { return std::min(std::max(v, 0.0), 1.0); }
 
 // applyWarp: out = sum over a pixel's inside corners of weight * input, a float32 running sum.
+// A corner beyond the image is refused where it is read (the grid attacks warp image by image with
+// one plan, so checking the whole plan on every call would redo the same work).
 template <int C>
 void warpPlanned(const int32_t* src, const float* weight, const float* in, float* out, int64_t pixels, int64_t c) {
   const int64_t cc = C > 0 ? C : c;
+  std::vector<float> wide(C > 0 ? 0 : static_cast<size_t>(cc));
+  float fixed[C > 0 ? C : 1];
+  float* acc = C > 0 ? fixed : wide.data();
   for (int64_t p = 0; p < pixels; p++) {
-    float acc[4] = {0, 0, 0, 0};
-    float* accs = acc;
-    std::vector<float> wide;
-    if (cc > 4) {
-      wide.assign(static_cast<size_t>(cc), 0.0f);
-      accs = wide.data();
-    }
+    for (int64_t ch = 0; ch < cc; ch++) acc[ch] = 0;
     for (int64_t k = p * 4; k < p * 4 + 4; k++) {
       const int32_t sp = src[k];
       if (sp < 0) continue;
+      expect(sp < pixels, "warpRigid: a plan corner lies outside the image");
       const double w = weight[k];
       const float* x = in + static_cast<int64_t>(sp) * cc;
-      for (int64_t ch = 0; ch < cc; ch++) accs[ch] = static_cast<float>(static_cast<double>(accs[ch]) + w * static_cast<double>(x[ch]));
+      for (int64_t ch = 0; ch < cc; ch++) acc[ch] = static_cast<float>(static_cast<double>(acc[ch]) + w * static_cast<double>(x[ch]));
     }
     float* o = out + p * cc;
-    for (int64_t ch = 0; ch < cc; ch++) o[ch] = accs[ch];
+    for (int64_t ch = 0; ch < cc; ch++) o[ch] = acc[ch];
   }
 }
 
@@ -72,7 +72,6 @@ napi_value WarpRigidFn(napi_env env, napi_callback_info info) {
     const size_t end = static_cast<size_t>((first + count) * pixels * c);
     expect(in.length >= end && out.length >= end, "warpRigid: images beyond the arrays' ends");
     const int32_t* src = static_cast<const int32_t*>(srcData);
-    for (int64_t k = 0; k < pixels * 4; k++) expect(src[k] < pixels, "warpRigid: a plan corner lies outside the image");
     for (int64_t img = first; img < first + count; img++) {
       const int64_t off = img * pixels * c;
       if (c == 3) {
