@@ -1,5 +1,5 @@
 // The native resampling kernels (native/src/resample.cc: bilinear sampling, clipping, circular row
-// padding) against the kernels they replace, bit for bit: the sampler and the row padding against
+// padding, and both gradients against their first formulation in helpers/plain-sample-grad.ts) against the kernels they replace, bit for bit: the sampler and the row padding against
 // their TypeScript loop kernels (what the cpu backend runs; themselves checked against the composed
 // tfjs ops and finite differences in backend-bilinear-sample, backend-wrap-rows and
 // models-sampler), the clip against tfjs' cpu kernel. Inputs include NaN, +-Infinity, -0, huge
@@ -8,11 +8,17 @@ import { nativeSkip } from './helpers/services.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { BILINEAR_SAMPLE_KERNEL, runBilinearSample } from '../ml/backend/bilinear-sample.ts';
+import {
+  BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL,
+  BILINEAR_SAMPLE_GRAD_POINTS_KERNEL,
+  BILINEAR_SAMPLE_KERNEL,
+  runBilinearSample,
+} from '../ml/backend/bilinear-sample.ts';
 import { WRAP_ROWS_KERNEL, wrapRows } from '../ml/backend/wrap-rows.ts';
 import { initBackend } from '../ml/backend/index.ts';
 import { Rng } from '../ml/random.ts';
 import { randomArray, runOn, sameBits } from './backend-compare.ts';
+import { plainSampleGrad, plainWrapRowsGrad } from './helpers/plain-sample-grad.ts';
 
 const skip = nativeSkip();
 
@@ -80,23 +86,126 @@ test('native bilinear sampling equals the TypeScript kernel bit for bit (NaN, In
   }
 });
 
-test('native bilinear sampling keeps the TypeScript gradient (d/dimage, d/dxs, d/dys unchanged)', { skip }, async () => {
+/** d/dimage, d/dxs, d/dys of sum(dy * sample(image, xs, ys)) on `backend` (the sampler's dy is `dy` exactly). */
+function sampleGradsOn(
+  backend: string,
+  image: Float32Array,
+  shape: [number, number, number, number],
+  xs: Float32Array,
+  ys: Float32Array,
+  out: [number, number],
+  dy: Float32Array,
+) {
+  const [n, , , c] = shape;
+  return runOn(backend, () => {
+    const args = [tf.tensor4d(image, shape), tf.tensor3d(xs, [n, ...out]), tf.tensor3d(ys, [n, ...out])];
+    const f = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
+      tf.sum(tf.mul(tf.tensor4d(dy, [n, ...out, c]), runBilinearSample(a as tf.Tensor4D, b as tf.Tensor3D, d as tf.Tensor3D)));
+    return tf.grads(f)(args);
+  });
+}
+
+test('the sampler gradient, native and TypeScript, equals its first formulation bit for bit (NaN, Infinity, -0, border, outside)', { skip }, async () => {
   await initBackend('native', { log: () => {} });
-  const shape: [number, number, number, number] = [2, 5, 6, 3];
-  const image = randomArray(4, shape);
-  const xs = coordinates(5, 2 * 4 * 4, 6);
-  const ys = coordinates(6, 2 * 4 * 4, 5);
-  const weights = randomArray(7, [2, 4, 4, 3]);
-  const grads = (backend: string) =>
-    runOn(backend, () => {
-      const args = [tf.tensor4d(image, shape), tf.tensor3d(xs, [2, 4, 4]), tf.tensor3d(ys, [2, 4, 4])];
-      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-        tf.sum(tf.mul(tf.tensor4d(weights, [2, 4, 4, 3]), runBilinearSample(a as tf.Tensor4D, b as tf.Tensor3D, c as tf.Tensor3D)));
-      return tf.grads(f)(args);
-    });
-  const native = await grads('native');
-  const typescript = await grads('cpu');
-  native.forEach((g, i) => sameBits(g, typescript[i]!, `gradient ${i}`));
+  for (const [shape, out] of [
+    [
+      [2, 5, 6, 3],
+      [4, 4],
+    ],
+    [
+      [3, 6, 7, 1],
+      [5, 4],
+    ],
+    [
+      [2, 6, 7, 5],
+      [5, 4],
+    ],
+    [
+      [40, 32, 32, 3],
+      [32, 32],
+    ],
+  ] as Array<[[number, number, number, number], [number, number]]>) {
+    const [n, h, w, c] = shape;
+    const points = n * out[0] * out[1];
+    const image = randomArray(4, shape);
+    image[2] = -0;
+    image[shape.reduce((a, d) => a * d) - 1] = NaN;
+    const xs = coordinates(5, points, w);
+    const ys = coordinates(6, points, h);
+    xs[5] = -5;
+    ys[5] = NaN;
+    xs[6] = 2.5;
+    ys[6] = NaN;
+    const dy = randomArray(7, [points, c]);
+    dy[1] = -0;
+    dy[dy.length - 2] = NaN;
+    const reference = plainSampleGrad(image, shape, xs, ys, dy);
+    const what = `[${shape}] to [${out}]`;
+    for (const backend of ['native', 'cpu']) {
+      const got = await sampleGradsOn(backend, image, shape, xs, ys, out, dy);
+      ['d/dimage', 'd/dxs', 'd/dys'].forEach((name, i) => sameBits(got[i]!, reference[i]!, `${backend} ${name} of ${what}`));
+    }
+    // Not vacuous: finite non-zero gradients, and NaN where a NaN pixel or coordinate is read.
+    for (const g of reference)
+      assert.ok(
+        g.some((v) => v !== 0 && Number.isFinite(v)),
+        what,
+      );
+    assert.ok(
+      reference[1]!.some((v) => Number.isNaN(v)),
+      what,
+    );
+  }
+});
+
+test('training skips the sampler gradient for the image: only d/dxs and d/dys run when the image is data', { skip }, async () => {
+  for (const backend of ['native', 'cpu'] as const) {
+    await initBackend(backend, { log: () => {} });
+    const image = tf.tensor4d(randomArray(10, [2, 8, 8, 3]), [2, 8, 8, 3]);
+    const grid = tf.variable(tf.tensor3d(coordinates(11, 2 * 6 * 6, 7), [2, 6, 6]));
+    const kernels = async (f: () => tf.Tensor) => {
+      const info = await tf.profile(() => {
+        const g = f();
+        g.dispose();
+      });
+      return new Set(info.kernels.map((k) => k.name));
+    };
+    const loss = (im: tf.Tensor4D, xs: tf.Tensor3D) => tf.sum(runBilinearSample(im, xs, xs));
+    const viaGrid = await kernels(() => tf.grad((xs: tf.Tensor) => loss(image, xs as tf.Tensor3D))(grid));
+    assert.ok(viaGrid.has(BILINEAR_SAMPLE_GRAD_POINTS_KERNEL), `${backend}: ${[...viaGrid].join(', ')}`);
+    assert.ok(!viaGrid.has(BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL), `${backend}: the image gradient ran`);
+    // An attack differentiates with respect to the image: then it runs.
+    const viaImage = await kernels(() => tf.grad((im: tf.Tensor) => loss(im as tf.Tensor4D, grid))(image));
+    assert.ok(viaImage.has(BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL), `${backend}: ${[...viaImage].join(', ')}`);
+    tf.dispose([image, grid]);
+  }
+});
+
+test('the circular row padding gradient, native and TypeScript, equals its first formulation bit for bit (-0, pad up to the rows)', { skip }, async () => {
+  await initBackend('native', { log: () => {} });
+  for (const [shape, pad] of [
+    [[2, 5, 3, 4], 1],
+    [[3, 4, 2, 3], 4],
+    [[2, 6, 2, 2], 4],
+    [[20, 32, 32, 8], 1],
+  ] as Array<[[number, number, number, number], number]>) {
+    const [n, h, w, c] = shape;
+    const ho = h + 2 * pad;
+    const x = randomArray(8, shape);
+    const dy = randomArray(9, [n, ho, w, c]);
+    // -0 in a wrapped row and in the row it copies: the sum's sign depends on where it starts.
+    const row = w * c;
+    for (const r of [0, pad, h, h + pad, ho - 1]) dy[r * row] = -0;
+    dy[row + 1] = NaN;
+    const reference = plainWrapRowsGrad(dy, shape, pad);
+    for (const backend of ['native', 'cpu']) {
+      const [got] = await runOn(backend, () => [
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tensor4d(dy, [n, ho, w, c]), wrapRows(t as tf.Tensor4D, pad))))(tf.tensor4d(x, shape)),
+      ]);
+      sameBits(got!, reference, `${backend} d/dx of wrapRows [${shape}] pad ${pad}`);
+    }
+    assert.ok(reference.some((v) => Object.is(v, -0)) || reference.some((v) => Object.is(v, 0)));
+  }
 });
 
 test('native circular row padding equals the TypeScript kernel bit for bit', { skip }, async () => {

@@ -18,7 +18,8 @@ import type { GradConfig, KernelBackend, KernelFunc, Tensor, TensorInfo } from '
 import { allocF32, readF32, registerLoopKernels } from './loop-io.ts';
 
 export const BILINEAR_SAMPLE_KERNEL = 'RfBilinearSample';
-export const BILINEAR_SAMPLE_GRAD_KERNEL = 'RfBilinearSampleGrad';
+export const BILINEAR_SAMPLE_GRAD_POINTS_KERNEL = 'RfBilinearSampleGradPoints';
+export const BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL = 'RfBilinearSampleGradImage';
 
 export interface SampleGeometry {
   readonly n: number;
@@ -84,18 +85,23 @@ const sampleKernel: KernelFunc = (args) => {
   return info;
 };
 
-const sampleGradKernel: KernelFunc = (args) => {
-  const { inputs } = args;
+/** The gradient's inputs, shapes checked: dy is [...xs.shape, c]. */
+function gradInputs(kernel: string, args: Parameters<KernelFunc>[0]) {
   const backend = args.backend as KernelBackend;
-  const { dy, image, xs, ys } = inputs as { dy: TensorInfo; image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
-  const k = BILINEAR_SAMPLE_GRAD_KERNEL;
-  const g = sampleGeometry(k, image, xs, ys);
-  if (dy.shape.join() !== [...xs.shape, g.c].join()) throw new Error(`${k}: dy [${dy.shape}] is not [${[...xs.shape, g.c]}]`);
+  const { dy, image, xs, ys } = args.inputs as { dy: TensorInfo; image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
+  const g = sampleGeometry(kernel, image, xs, ys);
+  if (dy.shape.join() !== [...xs.shape, g.c].join()) throw new Error(`${kernel}: dy [${dy.shape}] is not [${[...xs.shape, g.c]}]`);
+  return { backend, dy, image, xs, ys, g };
+}
+
+/** d/dxs and d/dys: per point, the corners' pixel rows dotted with dy, times dWeight/dx and dWeight/dy. */
+const sampleGradPointsKernel: KernelFunc = (args) => {
+  const k = BILINEAR_SAMPLE_GRAD_POINTS_KERNEL;
+  const { backend, dy, image, xs, ys, g } = gradInputs(k, args);
   const src = readF32(backend, image, k, 'image');
   const grad = readF32(backend, dy, k, 'dy');
   const px = readF32(backend, xs, k, 'xs');
   const py = readF32(backend, ys, k, 'ys');
-  const dImage = allocF32(backend, image.shape, true);
   const dxs = allocF32(backend, xs.shape, false);
   const dys = allocF32(backend, ys.shape, false);
   const c = g.c;
@@ -105,14 +111,10 @@ const sampleGradKernel: KernelFunc = (args) => {
       const o = q * c;
       let sx = 0;
       let sy = 0;
-      forEachCorner(g, b, px[q]!, py[q]!, (row, weight, dwdx, dwdy) => {
+      forEachCorner(g, b, px[q]!, py[q]!, (row, _weight, dwdx, dwdy) => {
         const s = row * c;
         let dot = 0;
-        for (let ch = 0; ch < c; ch++) {
-          const d = grad[o + ch]!;
-          dImage.values[s + ch] = dImage.values[s + ch]! + weight * d;
-          dot += d * src[s + ch]!;
-        }
+        for (let ch = 0; ch < c; ch++) dot += grad[o + ch]! * src[s + ch]!;
         sx += dot * dwdx;
         sy += dot * dwdy;
       });
@@ -120,17 +122,49 @@ const sampleGradKernel: KernelFunc = (args) => {
       dys.values[q] = sy;
     }
   }
-  return [dImage.info, dxs.info, dys.info];
+  return [dxs.info, dys.info];
 };
 
+/** d/dimage: each point's dy spread over its corners by their weights (the image's values are not read). */
+const sampleGradImageKernel: KernelFunc = (args) => {
+  const k = BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL;
+  const { backend, dy, image, xs, ys, g } = gradInputs(k, args);
+  const grad = readF32(backend, dy, k, 'dy');
+  const px = readF32(backend, xs, k, 'xs');
+  const py = readF32(backend, ys, k, 'ys');
+  const dImage = allocF32(backend, image.shape, true);
+  const out = dImage.values;
+  const c = g.c;
+  for (let b = 0; b < g.n; b++) {
+    for (let p = 0; p < g.per; p++) {
+      const q = b * g.per + p;
+      const o = q * c;
+      forEachCorner(g, b, px[q]!, py[q]!, (row, weight) => {
+        const s = row * c;
+        for (let ch = 0; ch < c; ch++) out[s + ch] = out[s + ch]! + weight * grad[o + ch]!;
+      });
+    }
+  }
+  return dImage.info;
+};
+
+/**
+ * d/dxs and d/dys are computed at once (the localisation network's output always needs them); d/dimage
+ * only when asked: tfjs calls an input's closure only when that input leads back to what is
+ * differentiated, and in training the image is the data, so the scatter over the image is skipped.
+ */
 const sampleGrad: GradConfig = {
   kernelName: BILINEAR_SAMPLE_KERNEL,
   inputsToSave: ['image', 'xs', 'ys'],
   gradFunc: (dys: Tensor | Tensor[], saved: Tensor[]) => {
     const dy = Array.isArray(dys) ? dys[0]! : dys;
     const [image, xs, ys] = saved as [Tensor, Tensor, Tensor];
-    const [dImage, dx, dyy] = tf.engine().runKernel(BILINEAR_SAMPLE_GRAD_KERNEL, { dy, image, xs, ys }) as Tensor[];
-    return { image: () => dImage!, xs: () => dx!, ys: () => dyy! };
+    const [dx, dyy] = tf.engine().runKernel(BILINEAR_SAMPLE_GRAD_POINTS_KERNEL, { dy, image, xs, ys }) as Tensor[];
+    return {
+      image: () => tf.engine().runKernel(BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL, { dy, image, xs, ys }) as Tensor,
+      xs: () => dx!,
+      ys: () => dyy!,
+    };
   },
 };
 
@@ -153,7 +187,8 @@ export function registerBilinearSample(): void {
   registerLoopKernels(
     [
       [BILINEAR_SAMPLE_KERNEL, sampleKernel],
-      [BILINEAR_SAMPLE_GRAD_KERNEL, sampleGradKernel],
+      [BILINEAR_SAMPLE_GRAD_POINTS_KERNEL, sampleGradPointsKernel],
+      [BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL, sampleGradImageKernel],
     ],
     sampleGrad,
   );

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "napi_util.h"
@@ -109,6 +110,130 @@ napi_value BilinearSampleFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The sampler's gradient, as the TypeScript kernels in bilinear-sample.ts compute it: corners,
+// weights and their derivatives in double precision as forEachCorner forms them. A corner with a
+// NaN coordinate is visited (as JavaScript visits it) but its pixels read as NaN (image[NaN] is
+// undefined there), and nothing is written to it.
+template <typename Visit>
+inline void forEachCorner(int64_t h, int64_t w, double x, double y, Visit&& visit) {
+  const double x0 = std::floor(x), y0 = std::floor(y);
+  const double fx = x - x0, fy = y - y0;
+  for (int dy = 0; dy < 2; dy++) {
+    const double yi = y0 + dy;
+    if (yi < 0 || yi > static_cast<double>(h - 1)) continue;
+    const double wy = dy ? fy : 1 - fy;
+    for (int dx = 0; dx < 2; dx++) {
+      const double xi = x0 + dx;
+      if (xi < 0 || xi > static_cast<double>(w - 1)) continue;
+      const double wx = dx ? fx : 1 - fx;
+      const bool nan = std::isnan(xi) || std::isnan(yi);
+      const int64_t pixel = nan ? -1 : static_cast<int64_t>(yi) * w + static_cast<int64_t>(xi);
+      visit(pixel, wx * wy, dx ? wy : -wy, dy ? wx : -wx);
+    }
+  }
+}
+
+// A double stored to a Float32Array by V8: NaN comes out as the one quiet NaN (+, no payload),
+// whatever sign the arithmetic left it with (x86 gives -NaN for -wy when wy is NaN).
+inline float storedAsJs(double v) {
+  return std::isnan(v) ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(v);
+}
+
+// d/dxs, d/dys per point: sum over its corners of (dy . pixel) * dWeight/dx (or /dy), in double,
+// rounded to float once.
+template <int C>
+void gradPoints(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, const float* xs, const float* ys, int64_t per,
+                const float* dy, float* dxs, float* dys) {
+  const int64_t cc = C > 0 ? C : c;
+#pragma omp parallel for if (n * per * c >= kParallelMin) schedule(static)
+  for (int64_t b = 0; b < n; b++) {
+    const float* image = src + b * h * w * cc;
+    for (int64_t p = 0; p < per; p++) {
+      const int64_t q = b * per + p;
+      const float* g = dy + q * cc;
+      double sx = 0, sy = 0;
+      forEachCorner(h, w, xs[q], ys[q], [&](int64_t pixel, double, double dwdx, double dwdy) {
+        double dot = std::numeric_limits<double>::quiet_NaN();
+        if (pixel >= 0) {
+          const float* s = image + pixel * cc;
+          dot = 0;
+          for (int64_t ch = 0; ch < cc; ch++) dot += static_cast<double>(g[ch]) * static_cast<double>(s[ch]);
+        }
+        sx += dot * dwdx;
+        sy += dot * dwdy;
+      });
+      dxs[q] = storedAsJs(sx);
+      dys[q] = storedAsJs(sy);
+    }
+  }
+}
+
+// d/dimage: each point's dy added to its corners' pixels times the corner's weight, points in
+// order, each sum rounded to float as the TypeScript kernel's Float32Array stores round it. Images
+// are independent, so threads split them.
+template <int C>
+void gradImage(int64_t n, int64_t h, int64_t w, int64_t c, const float* xs, const float* ys, int64_t per, const float* dy,
+               float* dImage) {
+  const int64_t cc = C > 0 ? C : c;
+#pragma omp parallel for if (n * per * c >= kParallelMin) schedule(static)
+  for (int64_t b = 0; b < n; b++) {
+    float* image = dImage + b * h * w * cc;
+    std::memset(image, 0, sizeof(float) * h * w * cc);
+    for (int64_t p = 0; p < per; p++) {
+      const int64_t q = b * per + p;
+      const float* g = dy + q * cc;
+      forEachCorner(h, w, xs[q], ys[q], [&](int64_t pixel, double weight, double, double) {
+        if (pixel < 0) return;
+        float* s = image + pixel * cc;
+        for (int64_t ch = 0; ch < cc; ch++) s[ch] = storedAsJs(static_cast<double>(s[ch]) + weight * static_cast<double>(g[ch]));
+      });
+    }
+  }
+}
+
+// Checks the sampler gradient's buffers; returns points per image.
+int64_t gradGeometry(const char* what, size_t imageLength, int64_t n, int64_t h, int64_t w, int64_t c, const F32View& xs,
+                     const F32View& ys, const F32View& dy) {
+  const std::string name(what);
+  expect(n > 0 && h > 0 && w > 0 && c > 0 && imageLength == static_cast<size_t>(n * h * w * c), (name + ": image size is not n*h*w*c").c_str());
+  expect(xs.length == ys.length && xs.length % n == 0, (name + ": xs and ys must hold the same whole number of points per image").c_str());
+  expect(dy.length == xs.length * c, (name + ": dy must hold c values per point").c_str());
+  return static_cast<int64_t>(xs.length) / n;
+}
+
+// bilinearSampleGradPoints(image, n, h, w, c, xs, ys, dy, dxs, dys)
+napi_value BilinearSampleGradPointsFn(napi_env env, napi_callback_info info) {
+  try {
+    Args a(env, info, 10);
+    F32View image = a.f32(0), xs = a.f32(5), ys = a.f32(6), dy = a.f32(7), dxs = a.f32(8), dys = a.f32(9);
+    const int64_t n = a.i64(1), h = a.i64(2), w = a.i64(3), c = a.i64(4);
+    const int64_t per = gradGeometry("bilinearSampleGradPoints", image.length, n, h, w, c, xs, ys, dy);
+    expect(dxs.length == xs.length && dys.length == xs.length, "bilinearSampleGradPoints: dxs and dys must hold one value per point");
+    if (c == 3) gradPoints<3>(image.data, n, h, w, c, xs.data, ys.data, per, dy.data, dxs.data, dys.data);
+    else if (c == 1) gradPoints<1>(image.data, n, h, w, c, xs.data, ys.data, per, dy.data, dxs.data, dys.data);
+    else gradPoints<0>(image.data, n, h, w, c, xs.data, ys.data, per, dy.data, dxs.data, dys.data);
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RF_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
+// bilinearSampleGradImage(n, h, w, c, xs, ys, dy, dImage): dImage is written whole (zeros first).
+napi_value BilinearSampleGradImageFn(napi_env env, napi_callback_info info) {
+  try {
+    Args a(env, info, 8);
+    F32View xs = a.f32(4), ys = a.f32(5), dy = a.f32(6), dImage = a.f32(7);
+    const int64_t n = a.i64(0), h = a.i64(1), w = a.i64(2), c = a.i64(3);
+    const int64_t per = gradGeometry("bilinearSampleGradImage", dImage.length, n, h, w, c, xs, ys, dy);
+    if (c == 3) gradImage<3>(n, h, w, c, xs.data, ys.data, per, dy.data, dImage.data);
+    else if (c == 1) gradImage<1>(n, h, w, c, xs.data, ys.data, per, dy.data, dImage.data);
+    else gradImage<0>(n, h, w, c, xs.data, ys.data, per, dy.data, dImage.data);
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RF_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
 // t > hi ? hi : t < lo ? lo : t, compared in double as JavaScript does (NaN and -0 pass through);
 // the bounds are rounded to float32 (loF, hiF) only when stored.
 inline float clipAsJs(float v, double lo, double hi, float loF, float hiF) {
@@ -186,6 +311,33 @@ napi_value WrapRowsFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+
+// wrapRowsGrad(dy, n, h, rowLength, pad, dx): per image, 0 + the rows that copied each source row,
+// added as the TypeScript kernel adds them (its order differs, but each sum has at most three terms
+// and starts from zero, and those sums do not depend on the order, -0 included).
+napi_value WrapRowsGradFn(napi_env env, napi_callback_info info) {
+  try {
+    Args a(env, info, 6);
+    F32View dy = a.f32(0), dx = a.f32(5);
+    const int64_t n = a.i64(1), h = a.i64(2), row = a.i64(3), pad = a.i64(4);
+    expect(n >= 0 && h > 0 && row >= 0 && pad >= 1 && pad <= h, "wrapRowsGrad: need 1 <= pad <= h");
+    expect(dx.length == static_cast<size_t>(n * h * row) && dy.length == static_cast<size_t>(n * (h + 2 * pad) * row),
+           "wrapRowsGrad: buffer sizes do not match n, h, row length and pad");
+#pragma omp parallel for if (n * h * row >= kParallelMin) schedule(static)
+    for (int64_t b = 0; b < n; b++) {
+      const float* g = dy.data + b * (h + 2 * pad) * row;
+      float* d = dx.data + b * h * row;
+      const int64_t all = h * row, edge = pad * row;
+      for (int64_t k = 0; k < all; k++) d[k] = 0.f + g[edge + k];                 // the rows themselves
+      for (int64_t k = 0; k < edge; k++) d[all - edge + k] += g[k];               // copied above: the last pad rows
+      for (int64_t k = 0; k < edge; k++) d[k] += g[edge + all + k];               // copied below: the first pad rows
+    }
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RF_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 napi_value registerResample(napi_env env, napi_value exports) {
@@ -194,6 +346,9 @@ napi_value registerResample(napi_env env, napi_value exports) {
       {"clip", nullptr, ClipFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clipNormalize", nullptr, ClipNormalizeFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"wrapRows", nullptr, WrapRowsFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"wrapRowsGrad", nullptr, WrapRowsGradFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bilinearSampleGradPoints", nullptr, BilinearSampleGradPointsFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bilinearSampleGradImage", nullptr, BilinearSampleGradImageFn, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
   return exports;

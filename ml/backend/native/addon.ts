@@ -116,6 +116,20 @@ export interface NativeAddon {
   clip(x: Float32Array, lo: number, hi: number, out: Float32Array): void;
   clipNormalize(x: Float32Array, lo: number, hi: number, mean: Float32Array, std: Float32Array, out: Float32Array): void;
   wrapRows(x: Float32Array, n: number, h: number, rowLength: number, pad: number, out: Float32Array): void;
+  wrapRowsGrad(dy: Float32Array, n: number, h: number, rowLength: number, pad: number, dx: Float32Array): void;
+  bilinearSampleGradPoints(
+    image: Float32Array,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    xs: Float32Array,
+    ys: Float32Array,
+    dy: Float32Array,
+    dxs: Float32Array,
+    dys: Float32Array,
+  ): void;
+  bilinearSampleGradImage(n: number, h: number, w: number, c: number, xs: Float32Array, ys: Float32Array, dy: Float32Array, dImage: Float32Array): void;
   /** native/src/bn_eval.cc: out = relu(k1[c] x + k3[c] (+ skip)); an empty skip means none. */
   bnEvalRelu(x: Float32Array, rows: number, channels: number, k1: Float32Array, k3: Float32Array, skip: Float32Array, out: Float32Array): void;
   /** ml/transform/rigid.ts' applyWarp (native/src/augment.cc); absent from builds before it. */

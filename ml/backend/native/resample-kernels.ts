@@ -1,15 +1,16 @@
 /**
- * The STN/PTN resampler's forward pass, the PTN's circular row padding and the models' input
- * normalisation (../clip-normalize.ts) as native kernels (native/src/resample.cc). The TypeScript loop kernels (../bilinear-sample.ts, ../wrap-rows.ts)
- * stay for the cpu backend and are the reference the native ones equal bit for bit (tested); the
- * sampler's gradient is still the TypeScript kernel on both. In an STN or PTN evaluation the
- * sampler was 18-23 % of the forward pass in TypeScript.
+ * The STN/PTN resampler (forward and both gradients), the PTN's circular row padding (and its
+ * gradient) and the models' input normalisation (../clip-normalize.ts) as native kernels
+ * (native/src/resample.cc). The TypeScript loop kernels (../bilinear-sample.ts, ../wrap-rows.ts)
+ * stay for the cpu backend and are the reference the native ones equal bit for bit (tested). As
+ * TypeScript, the sampler took 18-23 % of an STN or PTN forward pass, and the two gradients about a
+ * fifth of a PTN training step (docs/performance.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import { cpuKernel, guardSharing, type NativeBackend } from './backend.ts';
-import { BILINEAR_SAMPLE_KERNEL, sampleGeometry } from '../bilinear-sample.ts';
-import { WRAP_ROWS_KERNEL } from '../wrap-rows.ts';
+import { BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL, BILINEAR_SAMPLE_GRAD_POINTS_KERNEL, BILINEAR_SAMPLE_KERNEL, sampleGeometry } from '../bilinear-sample.ts';
+import { WRAP_ROWS_GRAD_KERNEL, WRAP_ROWS_KERNEL } from '../wrap-rows.ts';
 import { CLIP_NORMALIZE_KERNEL } from '../clip-normalize.ts';
 
 const sample: KernelFunc = ({ inputs, backend }) => {
@@ -26,6 +27,51 @@ const sample: KernelFunc = ({ inputs, backend }) => {
   const out = b.output([...xs.shape, g.c]);
   b.addon.bilinearSample(b.f32(image), g.n, g.h, g.w, g.c, b.f32(xs), b.f32(ys), out.values);
   return out.info;
+};
+
+/** The gradient kernels' inputs, dtypes and shapes checked (dy is [...xs.shape, c]). */
+function sampleGradInputs(kernel: string, inputs: NamedTensorInfoMap) {
+  const { dy, image, xs, ys } = inputs as { dy: TensorInfo; image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
+  const g = sampleGeometry(kernel, image, xs, ys);
+  if (dy.shape.join() !== [...xs.shape, g.c].join()) throw new Error(`${kernel}: dy [${dy.shape}] is not [${[...xs.shape, g.c]}]`);
+  for (const [name, t] of [
+    ['dy', dy],
+    ['image', image],
+    ['xs', xs],
+    ['ys', ys],
+  ] as const) {
+    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
+  }
+  return { dy, image, xs, ys, g };
+}
+
+const sampleGradPoints: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as NativeBackend;
+  const { dy, image, xs, ys, g } = sampleGradInputs(BILINEAR_SAMPLE_GRAD_POINTS_KERNEL, inputs);
+  const dxs = b.output([...xs.shape]);
+  const dys = b.output([...ys.shape]);
+  b.addon.bilinearSampleGradPoints(b.f32(image), g.n, g.h, g.w, g.c, b.f32(xs), b.f32(ys), b.f32(dy), dxs.values, dys.values);
+  return [dxs.info, dys.info];
+};
+
+const sampleGradImage: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as NativeBackend;
+  const { dy, image, xs, ys, g } = sampleGradInputs(BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL, inputs);
+  const dImage = b.output([...image.shape]);
+  b.addon.bilinearSampleGradImage(g.n, g.h, g.w, g.c, b.f32(xs), b.f32(ys), b.f32(dy), dImage.values);
+  return dImage.info;
+};
+
+const wrapRowsGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as NativeBackend;
+  const { dy } = inputs as { dy: TensorInfo };
+  const { pad } = attrs as NamedAttrMap as { pad: number };
+  if (dy.dtype !== 'float32') throw new Error(`${WRAP_ROWS_GRAD_KERNEL}: dy must be float32, got ${dy.dtype}`);
+  const [n, ho, w, c] = dy.shape as [number, number, number, number];
+  const h = ho - 2 * pad;
+  const dx = b.output([n, h, w, c]);
+  b.addon.wrapRowsGrad(b.f32(dy), n, h, w * c, pad, dx.values);
+  return dx.info;
 };
 
 const wrapRows: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -87,7 +133,10 @@ function stridedSlice(cpu: KernelFunc): KernelFunc {
 export function resampleKernelConfigs(backendName: string): KernelConfig[] {
   return [
     { kernelName: BILINEAR_SAMPLE_KERNEL, backendName, kernelFunc: sample },
+    { kernelName: BILINEAR_SAMPLE_GRAD_POINTS_KERNEL, backendName, kernelFunc: sampleGradPoints },
+    { kernelName: BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL, backendName, kernelFunc: sampleGradImage },
     { kernelName: WRAP_ROWS_KERNEL, backendName, kernelFunc: wrapRows },
+    { kernelName: WRAP_ROWS_GRAD_KERNEL, backendName, kernelFunc: wrapRowsGrad },
     { kernelName: CLIP_NORMALIZE_KERNEL, backendName, kernelFunc: clipNormalize },
     { kernelName: 'Slice', backendName, kernelFunc: stridedSlice(guardSharing(cpuKernel('Slice'))) },
   ];
