@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { unsatisfiable, type QueueEntry } from '../engine/exec/slurm/commands.ts';
+import { parseSqueueByOutput, unsatisfiable, type QueueEntry } from '../engine/exec/slurm/commands.ts';
 import { SlurmExecutor, parseHandle, type SlurmCommands } from '../engine/exec/slurm/executor.ts';
 import { BlobStore } from '../engine/state/store.ts';
 import { writeJsonAtomic } from '../engine/exec/slurm/task-manifest.ts';
@@ -28,12 +28,21 @@ class ScriptedCluster implements SlurmCommands {
   /** performance.now() of every squeue call. */
   readonly squeueAt: number[] = [];
   down = false;
+  /** Each job's --output file. */
+  readonly outputs = new Map<string, string>();
   private next = 100;
   async sbatch(args: readonly string[]): Promise<string> {
     this.submitted.push([...args]);
     const id = String(this.next++);
     this.states.set(id, 'PENDING');
+    const output = args.find((a) => a.startsWith('--output='));
+    if (output !== undefined) this.outputs.set(id, output.slice('--output='.length));
     return id;
+  }
+  async squeueByOutput(): Promise<Map<string, QueueEntry>> {
+    const byOutput = new Map<string, QueueEntry>();
+    for (const [id, state] of this.states) if (this.outputs.has(id)) byOutput.set(this.outputs.get(id)!, { id, state, reason: '' });
+    return byOutput;
   }
   async squeue(): Promise<Map<string, QueueEntry>> {
     this.squeueCalls++;
@@ -59,9 +68,9 @@ function polls(cluster: ScriptedCluster, n: number): Promise<number> {
 const executors: SlurmExecutor[] = [];
 after(() => executors.forEach((e) => e.close()));
 
-function setup(cluster: ScriptedCluster, options: { maxPendingS?: number } = {}) {
-  const artifacts = mkdtempSync(join(tmpdir(), 'rf-states-'));
-  dirs.push(artifacts);
+function setup(cluster: ScriptedCluster, options: { maxPendingS?: number } = {}, into?: string) {
+  const artifacts = into ?? mkdtempSync(join(tmpdir(), 'rf-states-'));
+  if (into === undefined) dirs.push(artifacts);
   const ex = new SlurmExecutor({
     artifactsDir: artifacts,
     store: new BlobStore(artifacts),
@@ -93,6 +102,51 @@ function setup(cluster: ScriptedCluster, options: { maxPendingS?: number } = {})
   return { ex, run, artifacts };
 }
 
+test('a driver killed before it recorded the job id: the next one finds the job by its log file and reattaches; a job never submitted is run afresh', async () => {
+  const cluster = new ScriptedCluster();
+  const first = setup(cluster);
+  const a = first.run('a');
+  // Recorded by the scheduler before sbatch is even called.
+  const provisional = a.e.provisionalHandle;
+  assert.ok(provisional !== undefined && parseHandle(provisional, first.artifacts)!.jobId === undefined, String(provisional));
+  const handle = await a.e.handle;
+  const jobId = parseHandle(handle!, first.artifacts)!.jobId!;
+  cluster.states.set(jobId, 'RUNNING');
+  // The driver dies between sbatch's answer and its record of the job id.
+  first.ex.close();
+  const dir = parseHandle(provisional, first.artifacts)!.dir;
+  rmSync(join(dir, 'job-id'));
+
+  const second = setup(cluster, {}, first.artifacts);
+  const messages: WorkerMessage[] = [];
+  const again = await second.ex.reattach(provisional, (m) => messages.push(m), a.log);
+  assert.ok(again !== undefined, 'the job was not found again');
+  assert.ok(
+    messages.some((m) => m.type === 'log' && m.message === `reattached to Slurm job ${jobId} (RUNNING)`),
+    JSON.stringify(messages),
+  );
+  assert.equal(cluster.submitted.length, 1, 'submitted twice');
+  again.kill();
+  await again.outcome;
+  assert.deepEqual(cluster.cancelled, [[jobId]]);
+
+  // A provisional handle whose job never reached sbatch (nothing writes to its log): run afresh.
+  const never = join(first.artifacts, 'slurm', 'jobs', 'never-submitted');
+  mkdirSync(never, { recursive: true });
+  assert.equal(await second.ex.reattach(`pending:slurm/jobs/never-submitted`, () => {}, join(first.artifacts, 'never.log')), undefined);
+  second.ex.close();
+});
+
+test("squeue's jobs by output file: the newest job of a file wins, malformed lines are skipped", () => {
+  const jobs = parseSqueueByOutput(
+    ['1890|CANCELLED|/a/logs/2-nap@y.log|', '1902|RUNNING|/a/logs/1-nap@x.log|', '1891|TIMEOUT|/a/logs/1-nap@x.log|', 'garbage', '1903|PENDING||'].join('\n'),
+  );
+  assert.deepEqual(Object.fromEntries(jobs), {
+    '/a/logs/2-nap@y.log': { id: '1890', state: 'CANCELLED', reason: '' },
+    '/a/logs/1-nap@x.log': { id: '1902', state: 'RUNNING', reason: '' },
+  });
+});
+
 const failure = (o: ExecOutcome) => (o.ok ? assert.fail('expected a failure') : o.error);
 
 test('NODE_FAIL, a job that vanished, and COMPLETED without a result each fail the node naming the state and the log', async () => {
@@ -103,11 +157,11 @@ test('NODE_FAIL, a job that vanished, and COMPLETED without a result each fail t
   const c = run('c');
   const [ha, hb, hc] = await Promise.all([a.e.handle, b.e.handle, c.e.handle]);
   writeFileSync(a.log, 'slurmstepd: error: *** JOB ON node7 CANCELLED DUE TO NODE FAILURE ***\n');
-  cluster.states.set(parseHandle(ha!, '/')!.jobId, 'NODE_FAIL');
-  cluster.states.delete(parseHandle(hb!, '/')!.jobId);
-  cluster.states.set(parseHandle(hc!, '/')!.jobId, 'COMPLETED');
+  cluster.states.set(parseHandle(ha!, '/')!.jobId!, 'NODE_FAIL');
+  cluster.states.delete(parseHandle(hb!, '/')!.jobId!);
+  cluster.states.set(parseHandle(hc!, '/')!.jobId!, 'COMPLETED');
   const [ea, eb, ec] = (await Promise.all([a.e.outcome, b.e.outcome, c.e.outcome])).map(failure);
-  const id = (h: string | undefined) => parseHandle(h!, '/')!.jobId;
+  const id = (h: string | undefined) => parseHandle(h!, '/')!.jobId!;
   assert.match(ea!, new RegExp(`^Slurm job ${id(ha)} ended NODE_FAIL;`));
   assert.match(ea!, /ended NODE_FAIL; log: \S+a\.log\n--- last lines of [\s\S]*NODE FAILURE/);
   assert.match(eb!, new RegExp(`^Slurm job ${id(hb)} vanished`));
@@ -129,7 +183,7 @@ test('one squeue per poll for all jobs, backing off while nothing changes; a res
   const { ex, run, artifacts } = setup(cluster);
   const jobs = ['p', 'q', 'r'].map(run);
   const handles = await Promise.all(jobs.map((j) => j.e.handle));
-  for (const h of handles) cluster.states.set(parseHandle(h!, '/')!.jobId, 'RUNNING');
+  for (const h of handles) cluster.states.set(parseHandle(h!, '/')!.jobId!, 'RUNNING');
   // Polls at 20 ms growing by half up to 80 ms while nothing changes. Timers fire late under load,
   // never early, so only lower bounds on the gaps are asserted: one squeue per job would put calls
   // back to back, and a poll that never backs off would keep 20 ms gaps.
@@ -225,7 +279,7 @@ test('a job pending for a reason Slurm cannot satisfy is reported; slurm.maxPend
   const stuck = run('stuck');
   const waiting = run('waiting');
   const [hs, hw] = await Promise.all([stuck.e.handle, waiting.e.handle]);
-  const id = (h: string | undefined) => parseHandle(h!, '/')!.jobId;
+  const id = (h: string | undefined) => parseHandle(h!, '/')!.jobId!;
   cluster.reasons.set(id(hs), 'ReqNodeNotAvail, UnavailableNodes:gpu7');
   cluster.reasons.set(id(hw), 'Priority');
   const error = failure(await stuck.e.outcome)!;
@@ -253,7 +307,7 @@ test('without slurm.maxPending such a job is reported and left waiting until its
   const { ex, run, artifacts } = setup(cluster);
   const j = run('bad');
   const h = await j.e.handle;
-  const jobId = parseHandle(h!, '/')!.jobId;
+  const jobId = parseHandle(h!, '/')!.jobId!;
   cluster.reasons.set(jobId, 'BadConstraints');
   await waitFor('the reason to be reported', () => logs(j.messages).length > 0, 60_000, 5);
   // Reported once, not on every poll.

@@ -14,6 +14,12 @@ export interface Execution {
    * die with their driver.
    */
   readonly handle?: Promise<string | undefined>;
+  /**
+   * A handle known before the execution is submitted, recorded at once: a driver killed between
+   * the submission and `handle` resolving leaves this, from which a later driver finds the job (or
+   * learns there is none) instead of submitting it a second time.
+   */
+  readonly provisionalHandle?: string;
   readonly outcome: Promise<ExecOutcome>;
   /** Stops the execution (interrupt); its outcome then resolves as failed. */
   kill(): void;

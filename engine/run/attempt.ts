@@ -146,7 +146,9 @@ export class Attempt {
       env: this.ctx.workerEnv ?? {},
     });
     if (execution.pid !== undefined) db.setExecutionPid(execId, execution.pid);
-    // Recorded the moment the job is queued, so a driver started after a crash finds it again.
+    // Recorded before the job is submitted (provisional), then the moment it is queued, so a driver
+    // started after a crash finds it again, however early the crash came.
+    if (execution.provisionalHandle !== undefined) db.setExecutionHandle(execId, execution.provisionalHandle);
     void execution.handle?.then((h) => h !== undefined && db.setExecutionHandle(execId, h));
     const estimate = this.ctx.estimator?.record(spec, node.params);
     return { execId, staging, scratchDir, logFile, outputPaths, paramsJson, started, env, estimate, execution };

@@ -75,6 +75,27 @@ export function parseSqueue(out: string): Map<string, QueueEntry> {
   return jobs;
 }
 
+/**
+ * This user's jobs by their standard output file (--output; the driver names it after the
+ * execution, so it is unique): how a job is found whose id its driver died before recording.
+ */
+export async function squeueByOutput(): Promise<Map<string, QueueEntry>> {
+  return parseSqueueByOutput(await run('squeue', ['-h', '--states=all', '-u', userInfo().username, '-O', 'JobID:|,State:|,StdOut:|']));
+}
+
+export function parseSqueueByOutput(out: string): Map<string, QueueEntry> {
+  const jobs = new Map<string, QueueEntry>();
+  for (const line of out.split('\n')) {
+    const [id, state, output] = line.trim().split('|');
+    if (!id || !state || !output) continue;
+    // A retried job's successor writes to the same file: the newest job is the one that counts.
+    const have = jobs.get(output);
+    if (have !== undefined && Number.parseInt(have.id, 10) > Number.parseInt(id, 10)) continue;
+    jobs.set(output, { id, state: state.replace(/\+$/, ''), reason: '' });
+  }
+  return jobs;
+}
+
 /** One scancel for all the given jobs. */
 export async function scancel(ids: readonly string[]): Promise<void> {
   if (ids.length > 0) await run('scancel', [...ids]);

@@ -5,7 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshCompiledWorker } from '../../fast-start/compiled-worker.ts';
 import type { Execution, Executor, TaskDetails } from '../executor.ts';
-import { ACTIVE_STATES, hasAccounting, sacctState, sbatch, scancel, squeue, unsatisfiable, type QueueEntry } from './commands.ts';
+import { ACTIVE_STATES, hasAccounting, sacctState, sbatch, scancel, squeue, squeueByOutput, unsatisfiable, type QueueEntry } from './commands.ts';
 import type { BlobStore } from '../../state/store.ts';
 import { writeFileAtomic } from '../../../base/atomic-write.ts';
 import { jobFiles, readResult, writeJsonAtomic, type TaskManifest, type TaskResult } from './task-manifest.ts';
@@ -54,6 +54,8 @@ export interface SlurmExecutorOptions {
 export interface SlurmCommands {
   sbatch(args: readonly string[], script: string, scriptArgs: readonly string[]): Promise<string>;
   squeue(): Promise<Map<string, QueueEntry>>;
+  /** The jobs squeue lists, by their --output file. */
+  squeueByOutput(): Promise<Map<string, QueueEntry>>;
   scancel(ids: readonly string[]): Promise<void>;
   /** The final state of a job the controller forgot, where accounting exists. */
   finalState(id: string): Promise<string | undefined>;
@@ -62,6 +64,7 @@ export interface SlurmCommands {
 const REAL: SlurmCommands = {
   sbatch,
   squeue,
+  squeueByOutput,
   scancel,
   finalState: async (id) => ((await hasAccounting()) ? sacctState(id).catch(() => undefined) : undefined),
 };
@@ -89,9 +92,17 @@ export function formatHandle(jobId: string, dir: string, artifactsDir: string): 
   return `${jobId}:${relative(artifactsDir, dir)}`;
 }
 
-export function parseHandle(handle: string, artifactsDir: string): { jobId: string; dir: string } | undefined {
-  const m = /^(\d+(?:_\d+)?):(.+)$/.exec(handle);
-  return m ? { jobId: m[1]!, dir: resolve(artifactsDir, m[2]!) } : undefined;
+/** The handle recorded before sbatch answers: the job folder, no job id yet. */
+export function provisionalHandle(dir: string, artifactsDir: string): string {
+  return `${PENDING}:${relative(artifactsDir, dir)}`;
+}
+
+const PENDING = 'pending';
+
+/** The job id (undefined in a provisional handle) and the job folder. */
+export function parseHandle(handle: string, artifactsDir: string): { jobId: string | undefined; dir: string } | undefined {
+  const m = /^(\d+(?:_\d+)?|pending):(.+)$/.exec(handle);
+  return m ? { jobId: m[1] === PENDING ? undefined : m[1]!, dir: resolve(artifactsDir, m[2]!) } : undefined;
 }
 
 /** The tail of a log file, for failure messages. */
@@ -200,14 +211,29 @@ export class SlurmExecutor implements Executor {
         this.finish(w, { ok: false, error: `could not submit the job: ${(e as Error).message}`, exitCode: null, signal: null });
       }
     })();
-    return { pid: undefined, handle, outcome, kill: () => this.cancel(w), dispose: () => rm(dir, { recursive: true, force: true }) };
+    return {
+      pid: undefined,
+      handle,
+      provisionalHandle: provisionalHandle(dir, this.o.artifactsDir),
+      outcome,
+      kill: () => this.cancel(w),
+      dispose: () => rm(dir, { recursive: true, force: true }),
+    };
   }
 
   async reattach(handle: string, onMessage: (m: WorkerMessage) => void, logFile: string): Promise<Execution | undefined> {
     const h = parseHandle(handle, this.o.artifactsDir);
     if (h === undefined || !existsSync(h.dir)) return undefined;
     // After a retry the folder names the newest job.
-    const jobId = (await readFile(join(h.dir, 'job-id'), 'utf8').catch(() => h.jobId)).trim();
+    let jobId = (await readFile(join(h.dir, 'job-id'), 'utf8').catch(() => h.jobId ?? '')).trim();
+    if (jobId === '') {
+      // The driver died before it recorded the job id, perhaps before sbatch answered: the job, if
+      // it was submitted, writes to this execution's log file, which no other job does. Not found
+      // (never submitted, or forgotten by the controller): the node runs afresh.
+      const found = (await this.cmd.squeueByOutput()).get(resolve(logFile));
+      if (found === undefined) return undefined;
+      jobId = found.id;
+    }
     const files = jobFiles(h.dir);
     let result: TaskResult | undefined;
     try {
