@@ -32,8 +32,6 @@ export interface DataNodes {
   readonly synthetic: boolean;
   /** D_R; adding it adds f_A's training (build) or the download (fetch). */
   robust(): NodeRef;
-  /** The images D_R holds (as planned: robust.count, else what is built or published). */
-  readonly robustCount: number;
   /** The nodes that built D_R (f_A's training and the inversion), once `robust()` built it here. */
   robustBuild(): { readonly fA: string; readonly dr: string } | undefined;
   /** The build node of each D_NR variant the profile asks for (robust.nonRobust). */
@@ -203,8 +201,7 @@ export function addData(b: GraphBuilder, p: Profile, root: string): DataNodes {
     b.group('dnr', ids);
     nr.variants.forEach((variant, i) => nonRobust.push({ variant, node: ids[i]! }));
   }
-  const robustCount = r.count ?? (choice.source === 'fetch' ? CIFAR10_TRAIN_COUNT : (r.build.count ?? trainCount));
-  return { ...data, robust, robustCount, robustBuild: () => built, nonRobust };
+  return { ...data, robust, robustBuild: () => built, nonRobust };
 }
 
 /**

@@ -38,17 +38,12 @@ export function addQ2(b: GraphBuilder, p: Profile, data: DataNodes, info: Profil
     if (!attacks) throw new UserError(`params.yaml q2.attacks: no attacks for model '${name}' and no 'default' list`);
     for (const alpha of q.alphas) {
       const run = b.naming.q2Run(name, alpha);
-      // D_mix(1) is D_R read in epochs of |D| images: where D_R holds |D| images that is training on
-      // D_R itself, which Q3 also does, so a Q2 model at alpha 1 whose settings match a Q3 run on D_R
-      // (the demo's and the paper's ResNet-50 with std) is the same node, trained once (as alpha 0 is
-      // Q3's run on D).
-      const robustAlone = alpha === 1 && data.robustCount === data.trainCount;
       const trained = b.add({
         id: nodeId('train', run),
         stage: train,
         paramsSource: `q2.models.${name}`,
-        params: trainParams(trainSettingsFor(q.train, own), modelConfig(entry, data), { augment: q.augment, alpha: robustAlone ? 0 : alpha }),
-        inputs: robustAlone ? { data: data.robust() } : alpha > 0 ? { data: data.train, robust: data.robust() } : { data: data.train },
+        params: trainParams(trainSettingsFor(q.train, own), modelConfig(entry, data), { augment: q.augment, alpha }),
+        inputs: alpha > 0 ? { data: data.train, robust: data.robust() } : { data: data.train },
       });
       for (const attack of ['none', ...attacks.filter((a) => a !== 'none')]) {
         const ev = addEvaluation(b, p, data, run, ref(trained, 'model'), attack);

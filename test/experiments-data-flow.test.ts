@@ -3,8 +3,7 @@
 // are declared once, in the schema of the stage that reads it, and the profile imports it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson } from '../engine/core/canonical-json.ts';
-import { parseOverride, readParamsFile, resolveProfile } from '../engine/plan/params.ts';
+import { readParamsFile, resolveProfile } from '../engine/plan/params.ts';
 import { GraphBuilder } from '../experiments/builder.ts';
 import { addData } from '../experiments/data.ts';
 import { profileSchema } from '../experiments/profile.ts';
@@ -56,37 +55,4 @@ test("the q2 alpha's bounds are one schema, which the profile, train, figure and
   assert.equal(q2Subject.kind.value, 'q2');
   assert.equal(q2Subject.alpha, alphaSchema);
   for (const bad of [-0.1, 1.5]) assert.throws(() => profileSchema.shape.q2.parse({ ...demo.q2, alphas: [bad] }));
-});
-
-test('Q2 at alpha 1 trains on D_R itself where D_R holds |D| images: the node of the matching Q3 run on D_R, trained once', () => {
-  const build = (profile: typeof demo) => {
-    const b = new GraphBuilder();
-    const data = addData(b, profile, '/nonexistent');
-    addQ2(b, profile, data, info);
-    addQ3(b, profile, data, info);
-    return b.nodes;
-  };
-  const node = (nodes: ReturnType<typeof build>, id: string) => {
-    const n = nodes.find((x) => x.id === id);
-    assert.ok(n, `no node ${id}`);
-    return { stage: n.stage.name, params: trainParams.parse(n.params), inputs: n.inputs ?? {} };
-  };
-  // What makes two specs one node key (engine/plan/cache.ts): stage, parsed params, inputs.
-  const sameKey = (a: ReturnType<typeof node>, b: ReturnType<typeof node>) =>
-    a.stage === b.stage && canonicalJson(a.params) === canonicalJson(b.params) && canonicalJson(a.inputs) === canonicalJson(b.inputs);
-
-  const nodes = build(demo);
-  assert.ok(sameKey(node(nodes, 'train@q2-resnet50-alpha1'), node(nodes, 'train@q3-resnet50-dr-std-lr0.05')));
-  assert.ok(sameKey(node(nodes, 'train@q2-resnet50-alpha0'), node(nodes, 'train@q3-resnet50-d-std-lr0.05')));
-  assert.ok(!sameKey(node(nodes, 'train@q2-resnet50-alpha0.5'), node(nodes, 'train@q3-resnet50-dr-std-lr0.05')));
-  const alone = node(nodes, 'train@q2-vgg16-alpha1');
-  assert.deepEqual(Object.keys(alone.inputs), ['data'], 'VGG-16 at alpha 1 reads D_R alone');
-
-  // A D_R of fewer images than D: D_mix(1) reads it in epochs of |D| images, so alpha 1 stays a mix.
-  const smaller = resolveProfile(file, 'demo', profileSchema, [parseOverride('robust.build.count=1000')]).params;
-  const mixed = build(smaller);
-  const q2 = node(mixed, 'train@q2-resnet50-alpha1');
-  assert.equal(q2.params.alpha, 1);
-  assert.deepEqual(Object.keys(q2.inputs).sort(), ['data', 'robust']);
-  assert.ok(!sameKey(q2, node(mixed, 'train@q3-resnet50-dr-std-lr0.05')));
 });
