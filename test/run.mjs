@@ -16,12 +16,12 @@ function walk(dir) {
   });
 }
 
-// The runner starts files in the order given, four at a time on any machine: the longest ones
+// The runner starts files in the order given, five at a time on any machine: the longest ones
 // first, so that no long file starts last and runs alone while the other lanes idle. The two
-// longest mostly wait (on Slurm's one-minute time limits, on locks held by processes they kill), so
-// with three lanes only one did computing at the start and two cores were busy less than three
-// quarters of the run; a fourth lane fills them. Ordered by their wall times in a full run
-// (docs/performance.md, 'The test suite').
+// longest mostly wait (on Slurm's one-minute time limits, on locks held by processes they kill),
+// and many others wait on the CLI processes they spawn, so with three lanes two cores were busy
+// less than three quarters of the run; a fourth and a fifth lane fill them. Ordered by their wall
+// times in a full run (docs/performance.md, 'The test suite').
 const LONGEST_FIRST = [
   'test/slurm-executor.test.ts',
   'test/engine-lock.test.ts',
@@ -57,6 +57,6 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || 'test/**/*.test.ts'}`);
   process.exit(1);
 }
-const concurrency = process.env.TEST_CONCURRENCY ?? '4';
+const concurrency = process.env.TEST_CONCURRENCY ?? '5';
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -14,6 +14,8 @@ import { waitFor as pollUntil } from './helpers/wait-for.ts';
  */
 
 const skip = slurmSkipReason();
+/** Executions whose job sbatch has accepted: a handle with its job id, not the provisional `pending:` one recorded before. */
+const SUBMITTED = "SELECT handle FROM executions WHERE handle GLOB '[0-9]*'";
 const spaces: ToyWorkspace[] = [];
 const drivers: ChildProcess[] = [];
 // A failed assertion must not leave a driver waiting on its jobs (the test process would never end).
@@ -75,7 +77,7 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     // Killed once both naps are queued or running (their job ids are recorded).
     await waitFor(
       'nap jobs to be submitted',
-      () => w.query<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE node_id LIKE 'nap@%' AND handle IS NOT NULL")[0]!.n === 2 || undefined,
+      () => w.query<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE node_id LIKE 'nap@%' AND handle GLOB '[0-9]*'")[0]!.n === 2 || undefined,
     );
     driver.kill('SIGKILL');
     await new Promise((r) => driver.on('close', r));
@@ -167,7 +169,7 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     const driver = await w.spawn(['repro', 'naps', '--jobs', '4']);
     await waitFor(
       'both jobs to be submitted',
-      () => w.query<{ n: number }>('SELECT COUNT(*) AS n FROM executions WHERE handle IS NOT NULL')[0]!.n === 2 || undefined,
+      () => w.query<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE handle GLOB '[0-9]*'")[0]!.n === 2 || undefined,
     );
     driver.kill('SIGINT');
     const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));
@@ -195,7 +197,7 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
   test('an output corrupted after the job wrote it is refused at registration, then recomputed', async () => {
     const w = slurmSpace(`    naps: [{ name: c, seconds: 3 }]\n`);
     const driver = await w.spawn(['repro', 'naps']);
-    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>('SELECT handle FROM executions')[0]?.handle ?? undefined);
+    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>(SUBMITTED)[0]?.handle ?? undefined);
     driver.kill('SIGKILL');
     await new Promise((r) => driver.on('close', r));
     const resultFile = join(jobFolder(w, handle), 'result.json');
@@ -224,7 +226,7 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     let out = '';
     driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     driver.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>('SELECT handle FROM executions')[0]?.handle ?? undefined);
+    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>(SUBMITTED)[0]?.handle ?? undefined);
     const job = handle.split(':')[0]!;
     try {
       assert.equal(w.jobsByNode().get('nap@held')?.[0]?.state, 'PENDING');
@@ -244,7 +246,7 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
   test("gc removes an interrupted run's job folders once its job has left the queue, never those of a live driver or a queued job", async () => {
     const w = slurmSpace(`    naps: [{ name: g, seconds: 0 }]\n`, "{ mem: 400M, minTime: '5', extra: ['--hold'] }", [1]);
     const driver = await w.spawn(['repro', 'naps']);
-    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>('SELECT handle FROM executions')[0]?.handle ?? undefined);
+    const handle = await waitFor('the job to be submitted', () => w.query<{ handle: string | null }>(SUBMITTED)[0]?.handle ?? undefined);
     const job = handle.split(':')[0]!;
     const folder = jobFolder(w, handle);
     try {
