@@ -61,6 +61,16 @@ function forEachCorner(g: SampleGeometry, b: number, x: number, y: number, visit
   }
 }
 
+/** forEachCorner over every sample point, in order; `o` is the point's first value in [N * per, C] order. */
+function forEachPointCorner(g: SampleGeometry, px: Float32Array, py: Float32Array, visit: (o: number, row: number, weight: number) => void): void {
+  for (let b = 0; b < g.n; b++) {
+    for (let p = 0; p < g.per; p++) {
+      const q = b * g.per + p;
+      forEachCorner(g, b, px[q]!, py[q]!, (row, weight) => visit(q * g.c, row, weight));
+    }
+  }
+}
+
 const sampleKernel: KernelFunc = (args) => {
   const { inputs } = args;
   const backend = args.backend as KernelBackend;
@@ -72,16 +82,10 @@ const sampleKernel: KernelFunc = (args) => {
   const py = readF32(backend, ys, k, 'ys');
   const { info, values: out } = allocF32(backend, [...xs.shape, g.c], true);
   const c = g.c;
-  for (let b = 0; b < g.n; b++) {
-    for (let p = 0; p < g.per; p++) {
-      const q = b * g.per + p;
-      const o = q * c;
-      forEachCorner(g, b, px[q]!, py[q]!, (row, weight) => {
-        const s = row * c;
-        for (let ch = 0; ch < c; ch++) out[o + ch] = out[o + ch]! + weight * src[s + ch]!;
-      });
-    }
-  }
+  forEachPointCorner(g, px, py, (o, row, weight) => {
+    const s = row * c;
+    for (let ch = 0; ch < c; ch++) out[o + ch] = out[o + ch]! + weight * src[s + ch]!;
+  });
   return info;
 };
 
@@ -135,16 +139,10 @@ const sampleGradImageKernel: KernelFunc = (args) => {
   const dImage = allocF32(backend, image.shape, true);
   const out = dImage.values;
   const c = g.c;
-  for (let b = 0; b < g.n; b++) {
-    for (let p = 0; p < g.per; p++) {
-      const q = b * g.per + p;
-      const o = q * c;
-      forEachCorner(g, b, px[q]!, py[q]!, (row, weight) => {
-        const s = row * c;
-        for (let ch = 0; ch < c; ch++) out[s + ch] = out[s + ch]! + weight * grad[o + ch]!;
-      });
-    }
-  }
+  forEachPointCorner(g, px, py, (o, row, weight) => {
+    const s = row * c;
+    for (let ch = 0; ch < c; ch++) out[s + ch] = out[s + ch]! + weight * grad[o + ch]!;
+  });
   return dImage.info;
 };
 

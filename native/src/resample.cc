@@ -16,6 +16,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "napi_util.h"
@@ -87,11 +88,18 @@ void sampleImages(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, 
   }
 }
 
+// Calls run(std::integral_constant<int, C>) with C the channel count where the models' images fix it
+// at compile time (3, 1), else 0 (the kernels then read c).
+template <typename Run>
+void byChannels(int64_t c, Run&& run) {
+  if (c == 3) run(std::integral_constant<int, 3>{});
+  else if (c == 1) run(std::integral_constant<int, 1>{});
+  else run(std::integral_constant<int, 0>{});
+}
+
 void sample(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, const float* xs, const float* ys, int64_t per,
             float* out) {
-  if (c == 3) return sampleImages<3>(src, n, h, w, c, xs, ys, per, out);
-  if (c == 1) return sampleImages<1>(src, n, h, w, c, xs, ys, per, out);
-  sampleImages<0>(src, n, h, w, c, xs, ys, per, out);
+  byChannels(c, [&](auto C) { sampleImages<decltype(C)::value>(src, n, h, w, c, xs, ys, per, out); });
 }
 
 // bilinearSample(image, n, h, w, c, xs, ys, out): xs and ys hold n * per points, out n * per * c.
@@ -209,9 +217,9 @@ napi_value BilinearSampleGradPointsFn(napi_env env, napi_callback_info info) {
     const int64_t n = a.i64(1), h = a.i64(2), w = a.i64(3), c = a.i64(4);
     const int64_t per = gradGeometry("bilinearSampleGradPoints", image.length, n, h, w, c, xs, ys, dy);
     expect(dxs.length == xs.length && dys.length == xs.length, "bilinearSampleGradPoints: dxs and dys must hold one value per point");
-    if (c == 3) gradPoints<3>(image.data, n, h, w, c, xs.data, ys.data, per, dy.data, dxs.data, dys.data);
-    else if (c == 1) gradPoints<1>(image.data, n, h, w, c, xs.data, ys.data, per, dy.data, dxs.data, dys.data);
-    else gradPoints<0>(image.data, n, h, w, c, xs.data, ys.data, per, dy.data, dxs.data, dys.data);
+    byChannels(c, [&](auto C) {
+      gradPoints<decltype(C)::value>(image.data, n, h, w, c, xs.data, ys.data, per, dy.data, dxs.data, dys.data);
+    });
   } catch (const std::exception& e) {
     napi_throw_error(env, "RF_NATIVE", e.what());
   }
@@ -225,9 +233,7 @@ napi_value BilinearSampleGradImageFn(napi_env env, napi_callback_info info) {
     F32View xs = a.f32(4), ys = a.f32(5), dy = a.f32(6), dImage = a.f32(7);
     const int64_t n = a.i64(0), h = a.i64(1), w = a.i64(2), c = a.i64(3);
     const int64_t per = gradGeometry("bilinearSampleGradImage", dImage.length, n, h, w, c, xs, ys, dy);
-    if (c == 3) gradImage<3>(n, h, w, c, xs.data, ys.data, per, dy.data, dImage.data);
-    else if (c == 1) gradImage<1>(n, h, w, c, xs.data, ys.data, per, dy.data, dImage.data);
-    else gradImage<0>(n, h, w, c, xs.data, ys.data, per, dy.data, dImage.data);
+    byChannels(c, [&](auto C) { gradImage<decltype(C)::value>(n, h, w, c, xs.data, ys.data, per, dy.data, dImage.data); });
   } catch (const std::exception& e) {
     napi_throw_error(env, "RF_NATIVE", e.what());
   }
