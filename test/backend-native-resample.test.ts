@@ -32,6 +32,20 @@ function coordinates(seed: number, count: number, size: number): Float32Array {
   return out;
 }
 
+/**
+ * Sample points over a w x h image (coordinates() for x from `seed`, for y from `seed` + 1), with a
+ * NaN y whose x lies outside (TypeScript skips both corners: 0) and one whose x lies inside (NaN).
+ */
+function samplePoints(seed: number, count: number, w: number, h: number): { xs: Float32Array; ys: Float32Array } {
+  const xs = coordinates(seed, count, w);
+  const ys = coordinates(seed + 1, count, h);
+  xs[5] = -5;
+  ys[5] = NaN;
+  xs[6] = 2.5;
+  ys[6] = NaN;
+  return { xs, ys };
+}
+
 /** Samples of `image` at (xs, ys) on `backend`, [n, ho, wo, c]. */
 async function sampleOn(
   backend: string,
@@ -68,14 +82,7 @@ test('native bilinear sampling equals the TypeScript kernel bit for bit (NaN, In
     image[3] = NaN;
     image[10] = -0;
     image[17] = Infinity;
-    const points = n * out[0] * out[1];
-    const xs = coordinates(2, points, w);
-    const ys = coordinates(3, points, h);
-    // A NaN y whose x lies outside gives 0 in TypeScript (both corners skipped), inside NaN.
-    xs[5] = -5;
-    ys[5] = NaN;
-    xs[6] = 2.5;
-    ys[6] = NaN;
+    const { xs, ys } = samplePoints(2, n * out[0] * out[1], w, h);
     const native = await sampleOn('native', image, shape, xs, ys, out);
     const typescript = await sampleOn('cpu', image, shape, xs, ys, out);
     sameBits(native, typescript, `samples of [${shape}]`);
@@ -130,12 +137,7 @@ test('the sampler gradient, native and TypeScript, equals its first formulation 
     const image = randomArray(4, shape);
     image[2] = -0;
     image[shape.reduce((a, d) => a * d) - 1] = NaN;
-    const xs = coordinates(5, points, w);
-    const ys = coordinates(6, points, h);
-    xs[5] = -5;
-    ys[5] = NaN;
-    xs[6] = 2.5;
-    ys[6] = NaN;
+    const { xs, ys } = samplePoints(5, points, w, h);
     const dy = randomArray(7, [points, c]);
     dy[1] = -0;
     dy[dy.length - 2] = NaN;

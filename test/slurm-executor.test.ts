@@ -14,8 +14,9 @@ import { waitFor as pollUntil } from './helpers/wait-for.ts';
  */
 
 const skip = slurmSkipReason();
-/** Executions whose job sbatch has accepted: a handle with its job id, not the provisional `pending:` one recorded before. */
-const SUBMITTED = "SELECT handle FROM executions WHERE handle GLOB '[0-9]*'";
+/** An execution whose job sbatch has accepted: its handle has the job id, not the provisional `pending:` one recorded before. */
+const HAS_JOB_ID = "handle GLOB '[0-9]*'";
+const SUBMITTED = `SELECT handle FROM executions WHERE ${HAS_JOB_ID}`;
 const spaces: ToyWorkspace[] = [];
 const drivers: ChildProcess[] = [];
 // A failed assertion must not leave a driver waiting on its jobs (the test process would never end).
@@ -77,7 +78,7 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     // Killed once both naps are queued or running (their job ids are recorded).
     await waitFor(
       'nap jobs to be submitted',
-      () => w.query<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE node_id LIKE 'nap@%' AND handle GLOB '[0-9]*'")[0]!.n === 2 || undefined,
+      () => w.query<{ n: number }>(`SELECT COUNT(*) AS n FROM executions WHERE node_id LIKE 'nap@%' AND ${HAS_JOB_ID}`)[0]!.n === 2 || undefined,
     );
     driver.kill('SIGKILL');
     await new Promise((r) => driver.on('close', r));
@@ -169,7 +170,7 @@ describe('Slurm executor on a real Slurm', { skip, timeout: 900_000 }, () => {
     const driver = await w.spawn(['repro', 'naps', '--jobs', '4']);
     await waitFor(
       'both jobs to be submitted',
-      () => w.query<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE handle GLOB '[0-9]*'")[0]!.n === 2 || undefined,
+      () => w.query<{ n: number }>(`SELECT COUNT(*) AS n FROM executions WHERE ${HAS_JOB_ID}`)[0]!.n === 2 || undefined,
     );
     driver.kill('SIGINT');
     const code = await new Promise<number | null>((r) => driver.on('close', (c) => r(c)));

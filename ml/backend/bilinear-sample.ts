@@ -14,7 +14,7 @@
  * weights, with the right derivative at exact integers.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GradConfig, KernelBackend, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs';
+import type { GradConfig, KernelBackend, KernelFunc, NamedTensorInfoMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
 import { allocF32, readF32, registerLoopKernels } from './loop-io.ts';
 
 export const BILINEAR_SAMPLE_KERNEL = 'RfBilinearSample';
@@ -89,23 +89,35 @@ const sampleKernel: KernelFunc = (args) => {
   return info;
 };
 
-/** The gradient's inputs, shapes checked: dy is [...xs.shape, c]. */
-function gradInputs(kernel: string, args: Parameters<KernelFunc>[0]) {
-  const backend = args.backend as KernelBackend;
-  const { dy, image, xs, ys } = args.inputs as { dy: TensorInfo; image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
+/** The gradient kernels' inputs (dy, image, xs, ys), shapes checked (shared with the native kernels): dy is [...xs.shape, c]. */
+export function sampleGradGeometry(kernel: string, inputs: NamedTensorInfoMap) {
+  const { dy, image, xs, ys } = inputs as { dy: TensorInfo; image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
   const g = sampleGeometry(kernel, image, xs, ys);
   if (dy.shape.join() !== [...xs.shape, g.c].join()) throw new Error(`${kernel}: dy [${dy.shape}] is not [${[...xs.shape, g.c]}]`);
-  return { backend, dy, image, xs, ys, g };
+  return { dy, image, xs, ys, g };
+}
+
+/** The TypeScript gradient kernels' common reads: dy and the sample points' coordinates. */
+function gradInputs(kernel: string, args: Parameters<KernelFunc>[0]) {
+  const backend = args.backend as KernelBackend;
+  const { dy, image, xs, ys, g } = sampleGradGeometry(kernel, args.inputs);
+  return {
+    backend,
+    image,
+    xs,
+    ys,
+    g,
+    grad: readF32(backend, dy, kernel, 'dy'),
+    px: readF32(backend, xs, kernel, 'xs'),
+    py: readF32(backend, ys, kernel, 'ys'),
+  };
 }
 
 /** d/dxs and d/dys: per point, the corners' pixel rows dotted with dy, times dWeight/dx and dWeight/dy. */
 const sampleGradPointsKernel: KernelFunc = (args) => {
   const k = BILINEAR_SAMPLE_GRAD_POINTS_KERNEL;
-  const { backend, dy, image, xs, ys, g } = gradInputs(k, args);
+  const { backend, image, xs, ys, g, grad, px, py } = gradInputs(k, args);
   const src = readF32(backend, image, k, 'image');
-  const grad = readF32(backend, dy, k, 'dy');
-  const px = readF32(backend, xs, k, 'xs');
-  const py = readF32(backend, ys, k, 'ys');
   const dxs = allocF32(backend, xs.shape, false);
   const dys = allocF32(backend, ys.shape, false);
   const c = g.c;
@@ -132,10 +144,7 @@ const sampleGradPointsKernel: KernelFunc = (args) => {
 /** d/dimage: each point's dy spread over its corners by their weights (the image's values are not read). */
 const sampleGradImageKernel: KernelFunc = (args) => {
   const k = BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL;
-  const { backend, dy, image, xs, ys, g } = gradInputs(k, args);
-  const grad = readF32(backend, dy, k, 'dy');
-  const px = readF32(backend, xs, k, 'xs');
-  const py = readF32(backend, ys, k, 'ys');
+  const { backend, image, g, grad, px, py } = gradInputs(k, args);
   const dImage = allocF32(backend, image.shape, true);
   const out = dImage.values;
   const c = g.c;

@@ -9,7 +9,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import { cpuKernel, guardSharing, type NativeBackend } from './backend.ts';
-import { BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL, BILINEAR_SAMPLE_GRAD_POINTS_KERNEL, BILINEAR_SAMPLE_KERNEL, sampleGeometry } from '../bilinear-sample.ts';
+import {
+  BILINEAR_SAMPLE_GRAD_IMAGE_KERNEL,
+  BILINEAR_SAMPLE_GRAD_POINTS_KERNEL,
+  BILINEAR_SAMPLE_KERNEL,
+  sampleGeometry,
+  sampleGradGeometry,
+} from '../bilinear-sample.ts';
 import { WRAP_ROWS_GRAD_KERNEL, WRAP_ROWS_KERNEL } from '../wrap-rows.ts';
 import { CLIP_NORMALIZE_KERNEL } from '../clip-normalize.ts';
 
@@ -29,20 +35,13 @@ const sample: KernelFunc = ({ inputs, backend }) => {
   return out.info;
 };
 
-/** The gradient kernels' inputs, dtypes and shapes checked (dy is [...xs.shape, c]). */
+/** The gradient kernels' inputs, shapes checked as the TypeScript kernels check them, and dtypes. */
 function sampleGradInputs(kernel: string, inputs: NamedTensorInfoMap) {
-  const { dy, image, xs, ys } = inputs as { dy: TensorInfo; image: TensorInfo; xs: TensorInfo; ys: TensorInfo };
-  const g = sampleGeometry(kernel, image, xs, ys);
-  if (dy.shape.join() !== [...xs.shape, g.c].join()) throw new Error(`${kernel}: dy [${dy.shape}] is not [${[...xs.shape, g.c]}]`);
-  for (const [name, t] of [
-    ['dy', dy],
-    ['image', image],
-    ['xs', xs],
-    ['ys', ys],
-  ] as const) {
-    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
+  const checked = sampleGradGeometry(kernel, inputs);
+  for (const name of ['dy', 'image', 'xs', 'ys'] as const) {
+    if (checked[name].dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${checked[name].dtype}`);
   }
-  return { dy, image, xs, ys, g };
+  return checked;
 }
 
 const sampleGradPoints: KernelFunc = ({ inputs, backend }) => {
