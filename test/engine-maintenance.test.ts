@@ -131,3 +131,48 @@ test("gc's Slurm job folders: kept while a driver on any host holds the node's l
     ws.close();
   }
 });
+
+test("gc's Slurm job folders without a job id (the driver died before recording it): kept while a job writing to the manifest's output file is queued, removed otherwise", async () => {
+  const w = new ToyWorkspace(baseParams([1]));
+  spaces.push(w);
+  const art = join(w.dir, 'artifacts');
+  const manifest = (output?: string) =>
+    JSON.stringify({ format: 1, task: {}, inputRefs: {}, outputKinds: {}, artifactsDir: art, env: {}, ...(output ? { output } : {}) });
+  const folder = (key: string, text: string) => {
+    const dir = join(art, 'slurm', 'jobs', `${key.repeat(16)}-0000abcd`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'task.json'), text);
+    return dir;
+  };
+  const log = (n: string) => join(art, 'logs', `${n}.log`);
+  const queued = folder('a', manifest(log('a'))); // its job is pending
+  const ended = folder('b', manifest(log('b'))); // its job finished
+  const never = folder('c', manifest(log('c'))); // sbatch never answered: no job writes there
+  const old = folder('d', manifest()); // written before manifests named their output
+  const byOutput = new Map<string, QueueEntry>([
+    [log('a'), { id: '21', state: 'PENDING', reason: '' }],
+    [log('b'), { id: '22', state: 'COMPLETED', reason: '' }],
+  ]);
+  let asked = 0;
+  const ws = await openWorkspace(w.dir);
+  try {
+    const r = await collectGarbage(ws, true, {
+      queue: async () => new Map(),
+      queueByOutput: async () => (asked++, byOutput),
+    });
+    assert.deepEqual([r.jobFolders, r.jobFoldersKept], [3, 1]);
+    assert.deepEqual([queued, ended, never, old].map(existsSync), [true, false, false, false]);
+    assert.equal(asked, 1, 'one squeue for all the folders');
+    // The controller does not answer: a folder that may have a job is kept.
+    const down = await collectGarbage(ws, true, {
+      queue: async () => new Map(),
+      queueByOutput: async () => {
+        throw new Error('squeue exit 1: Unable to contact slurm controller');
+      },
+    });
+    assert.deepEqual([down.jobFolders, down.jobFoldersKept], [0, 1]);
+    assert.match(down.queueError ?? '', /Unable to contact/);
+  } finally {
+    ws.close();
+  }
+});

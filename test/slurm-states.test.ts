@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseSqueueByOutput, unsatisfiable, type QueueEntry } from '../engine/exec/slurm/commands.ts';
 import { SlurmExecutor, parseHandle, type SlurmCommands } from '../engine/exec/slurm/executor.ts';
 import { BlobStore } from '../engine/state/store.ts';
 import { writeJsonAtomic } from '../engine/exec/slurm/task-manifest.ts';
+import { staleJobFolders } from '../engine/exec/slurm/gc.ts';
 import type { ExecOutcome, NodeTask, WorkerMessage } from '../engine/run/worker-protocol.ts';
 import { waitFor } from './helpers/wait-for.ts';
 
@@ -116,6 +117,9 @@ test('a driver killed before it recorded the job id: the next one finds the job 
   first.ex.close();
   const dir = parseHandle(provisional, first.artifacts)!.dir;
   rmSync(join(dir, 'job-id'));
+  // gc, meanwhile, finds that job by the output file the folder's manifest names, and keeps the folder.
+  const gc = await staleJobFolders(first.artifacts, { host: hostname(), queue: () => cluster.squeue(), queueByOutput: () => cluster.squeueByOutput() });
+  assert.deepEqual([gc.stale, gc.kept], [[], 1]);
 
   const second = setup(cluster, {}, first.artifacts);
   const messages: WorkerMessage[] = [];

@@ -28,6 +28,8 @@ export interface GcOptions {
   readonly scratch?: 'done' | 'all';
   /** Slurm's queue (default: the real squeue), asked only where job folders exist. */
   readonly queue?: () => Promise<Map<string, QueueEntry>>;
+  /** The same by output file, asked only where a job folder has no job id. */
+  readonly queueByOutput?: () => Promise<Map<string, QueueEntry>>;
 }
 
 /** Half-built view folders younger than this may belong to a running materialisation. */
@@ -85,7 +87,11 @@ export async function collectGarbage(ws: Workspace, apply: boolean, options: GcO
     bytes += await folderBytes(join(scratchDir, key));
     if (apply) await rm(join(scratchDir, key), { recursive: true, force: true });
   }
-  const jobs = await staleJobFolders(ws.artifactsDir, { host: ws.host, ...(options.queue ? { queue: options.queue } : {}) });
+  const jobs = await staleJobFolders(ws.artifactsDir, {
+    host: ws.host,
+    ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.queueByOutput ? { queueByOutput: options.queueByOutput } : {}),
+  });
   for (const { dir, jobId } of jobs.stale) {
     bytes += await folderBytes(dir);
     if (apply) {

@@ -181,6 +181,7 @@ export class SlurmExecutor implements Executor {
       outputKinds: details.outputKinds,
       artifactsDir: resolve(this.o.artifactsDir),
       env: details.env,
+      output: resolve(log),
     };
     const args = [
       `--job-name=${this.o.jobName}`,

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAlive } from '../../state/process-alive.ts';
-import { ACTIVE_STATES, squeue, type QueueEntry } from './commands.ts';
+import { ACTIVE_STATES, squeue, squeueByOutput, type QueueEntry } from './commands.ts';
+import { jobFiles, readManifest } from './task-manifest.ts';
 
 /**
  * `gc`'s part for the Slurm executor: the job folders (task manifest, events, result, log) that
@@ -11,7 +12,10 @@ import { ACTIVE_STATES, squeue, type QueueEntry } from './commands.ts';
  *     registers the result; a lock whose holder is dead on this host, or whose heartbeat stopped
  *     on another host, belongs to a driver that is gone), and
  *   - its job is no longer in the queue (a later repro would reattach to a queued or running one).
- * If squeue does not answer, every folder that names a job is kept: gone and queued cannot be told apart.
+ *     A folder without a job id (its driver died between submitting and recording the id, or before
+ *     sbatch answered) is looked up by the job's output file, which its task manifest names.
+ * If squeue does not answer, every folder that names a job, or may have one, is kept: gone and
+ * queued cannot be told apart.
  * A finished job's result that no driver collected goes with its folder (repro then runs the node again).
  */
 
@@ -31,6 +35,8 @@ export interface JobFolderOptions {
   readonly host: string;
   /** The queue (default: the real squeue; tests script it). */
   readonly queue?: () => Promise<Map<string, QueueEntry>>;
+  /** The queue by output file (default: the real squeue; tests script it). */
+  readonly queueByOutput?: () => Promise<Map<string, QueueEntry>>;
 }
 
 /** Node-key prefixes (the 16 characters a job folder is named by) whose lock has a live holder. */
@@ -65,14 +71,40 @@ export async function staleJobFolders(artifactsDir: string, o: JobFolderOptions)
   } catch (e) {
     queueError = (e as Error).message;
   }
+  // Asked only when some folder has no job id, and at most once.
+  let byOutput: Promise<Map<string, QueueEntry> | undefined> | undefined;
+  const askByOutput = () =>
+    (byOutput ??= (o.queueByOutput ?? squeueByOutput)().catch((e: unknown) => {
+      queueError ??= (e as Error).message;
+      return undefined;
+    }));
   const stale: Array<{ dir: string; jobId: string }> = [];
   let kept = 0;
   for (const name of folders) {
     const dir = join(jobsDir, name);
+    if (live.has(name.slice(0, 16))) {
+      kept++;
+      continue;
+    }
     const jobId = (await readFile(join(dir, 'job-id'), 'utf8').catch(() => '')).trim();
-    const entry = jobId ? queue?.get(jobId) : undefined;
-    const queued = jobId !== '' && (queue === undefined || (entry !== undefined && ACTIVE_STATES.has(entry.state)));
-    if (live.has(name.slice(0, 16)) || queued) kept++;
+    let queued: boolean;
+    if (jobId !== '') {
+      const entry = queue?.get(jobId);
+      queued = queue === undefined || (entry !== undefined && ACTIVE_STATES.has(entry.state));
+    } else {
+      const output = await readManifest(jobFiles(dir).manifest).then(
+        (m) => m.output,
+        () => undefined,
+      );
+      if (output === undefined)
+        queued = false; // no manifest (never submitted) or one from before outputs were recorded
+      else {
+        const jobs = await askByOutput();
+        const entry = jobs?.get(output);
+        queued = jobs === undefined || (entry !== undefined && ACTIVE_STATES.has(entry.state));
+      }
+    }
+    if (queued) kept++;
     else stale.push({ dir, jobId });
   }
   return { stale, kept, ...(queueError !== undefined ? { queueError } : {}) };

@@ -26,6 +26,11 @@ export interface TaskManifest {
   readonly artifactsDir: string;
   /** Added to the job's environment before the project is imported. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The job's standard output file (sbatch --output), unique per execution: how `gc` finds the
+   * job of a folder whose driver died before it wrote the job id (absent in older folders).
+   */
+  readonly output?: string;
 }
 
 const ref = z.object({ digest: z.string().regex(/^[0-9a-f]{64}$/), kind: z.enum(['file', 'dir']), size: z.number().int().min(0) }).strict();
