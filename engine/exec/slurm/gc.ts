@@ -59,6 +59,13 @@ async function liveLockPrefixes(artifactsDir: string, host: string): Promise<Set
   return live;
 }
 
+/** Whether the job under `key` is queued or running; true when squeue did not answer (gone and queued cannot be told apart). */
+function inQueue(jobs: Map<string, QueueEntry> | undefined, key: string): boolean {
+  if (jobs === undefined) return true;
+  const entry = jobs.get(key);
+  return entry !== undefined && ACTIVE_STATES.has(entry.state);
+}
+
 export async function staleJobFolders(artifactsDir: string, o: JobFolderOptions): Promise<JobFolderVerdict> {
   const jobsDir = join(artifactsDir, 'slurm', 'jobs');
   const folders = existsSync(jobsDir) ? await readdir(jobsDir) : [];
@@ -88,21 +95,15 @@ export async function staleJobFolders(artifactsDir: string, o: JobFolderOptions)
     }
     const jobId = (await readFile(join(dir, 'job-id'), 'utf8').catch(() => '')).trim();
     let queued: boolean;
-    if (jobId !== '') {
-      const entry = queue?.get(jobId);
-      queued = queue === undefined || (entry !== undefined && ACTIVE_STATES.has(entry.state));
-    } else {
+    if (jobId !== '') queued = inQueue(queue, jobId);
+    else {
+      // Without a manifest naming the output file (sbatch was never reached, or the folder predates
+      // that field) it cannot be matched to a job, and goes.
       const output = await readManifest(jobFiles(dir).manifest).then(
         (m) => m.output,
         () => undefined,
       );
-      if (output === undefined)
-        queued = false; // no manifest (never submitted) or one from before outputs were recorded
-      else {
-        const jobs = await askByOutput();
-        const entry = jobs?.get(output);
-        queued = jobs === undefined || (entry !== undefined && ACTIVE_STATES.has(entry.state));
-      }
+      queued = output !== undefined && inQueue(await askByOutput(), output);
     }
     if (queued) kept++;
     else stale.push({ dir, jobId });
