@@ -8,6 +8,8 @@ export interface FileResult {
   code: number | null;
   signal: string | null;
   seconds: number;
+  /** The file's TAP totals; undefined when it printed none. */
+  counts: Record<string, number> | undefined;
   ok: boolean;
 }
 export interface SuiteResult {

@@ -27,7 +27,7 @@ export function tapSummary(output) {
 }
 
 /**
- * @typedef {{ file: string, output: string, code: number | null, signal: string | null, seconds: number, ok: boolean }} FileResult
+ * @typedef {{ file: string, output: string, code: number | null, signal: string | null, seconds: number, counts: Record<string, number> | undefined, ok: boolean }} FileResult
  * @typedef {{ results: FileResult[], totals: Record<string, number>, failed: string[], interrupted: boolean, seconds: number }} SuiteResult
  */
 
@@ -67,7 +67,7 @@ export async function runSuite({ cwd, files, lanes, write, signal }) {
         const output = Buffer.concat(chunks).toString();
         const counts = tapSummary(output);
         const ok = code === 0 && counts !== undefined && counts.fail === 0 && counts.cancelled === 0;
-        resolve({ file, output, code, signal: sig, seconds: (Date.now() - begun) / 1000, ok });
+        resolve({ file, output, code, signal: sig, seconds: (Date.now() - begun) / 1000, counts, ok });
       });
     });
 
@@ -76,7 +76,7 @@ export async function runSuite({ cwd, files, lanes, write, signal }) {
     while (!signal?.aborted && next < files.length) {
       const r = await runFile(files[next++]);
       results.push(r);
-      const counts = tapSummary(r.output);
+      const counts = r.counts;
       if (counts) for (const k of COUNTS) totals[k] += counts[k];
       if (!r.ok) failed.push(r.file);
       const how = r.signal
