@@ -1,5 +1,6 @@
 // Runs every test/**/*.test.ts file through tsx, five files at a time, the longest first.
-// Usage: node test/run.mjs [substring-filter ...]   (TEST_CONCURRENCY sets the number of lanes)
+// Usage: node test/run.mjs [substring-filter ...]
+// TEST_CONCURRENCY sets the number of lanes (5); TEST_FILE_TIMEOUT_S the seconds a file may run (900).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,8 +67,14 @@ if (!Number.isInteger(lanes) || lanes < 1) {
   process.exit(2);
 }
 
+const fileTimeoutS = Number(process.env.TEST_FILE_TIMEOUT_S ?? '900');
+if (!(fileTimeoutS > 0)) {
+  console.error(`TEST_FILE_TIMEOUT_S must be a positive number of seconds, not '${process.env.TEST_FILE_TIMEOUT_S}'`);
+  process.exit(2);
+}
+
 const interrupt = new AbortController();
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
   process.on(signal, () => {
     interrupt.abort();
     // The files' processes end with their own cleanup; a second Ctrl-C leaves at once.
@@ -75,7 +82,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   });
 }
 
-const suite = await runSuite({ cwd: root, files, lanes, write: (t) => process.stdout.write(t), signal: interrupt.signal });
+const suite = await runSuite({ cwd: root, files, lanes, write: (t) => process.stdout.write(t), signal: interrupt.signal, fileTimeoutS });
 const slowest = [...suite.results].sort((a, b) => b.seconds - a.seconds).slice(0, 15);
 console.log(`\n# slowest files (wall seconds, ${lanes} at a time):`);
 for (const r of slowest) console.log(`#   ${r.seconds.toFixed(1).padStart(6)}  ${r.file}`);

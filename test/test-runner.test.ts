@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runSuite, tapSummary } from './runner/suite.mjs';
+import { waitFor } from './helpers/wait-for.ts';
 
 /**
  * The suite's own runner (test/runner/suite.mjs): files start in the order given, not by name
@@ -104,6 +105,37 @@ test('an abort stops the running files and starts no more', async () => {
     [false],
   );
   assert.ok(!events().some((e) => e.name === 'never.test.ts'));
+});
+
+test('a file past the file timeout is killed with the processes it started, and fails', async () => {
+  writeFileSync(log, '');
+  const pidFile = join(dir, 'grandchild.pid');
+  // The file starts a process of its own (as tests start CLI drivers), then hangs.
+  const hang = fixture(
+    'hang.test.ts',
+    0,
+    `const c = (await import('node:child_process')).spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }); (await import('node:fs')).writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); await new Promise((r) => setTimeout(r, 60000))`,
+  );
+  const good = fixture('after.test.ts', 1);
+  const out: string[] = [];
+  const begun = Date.now();
+  const r = await runSuite({ cwd: ROOT, files: [hang, good], lanes: 1, write: (t) => out.push(t), fileTimeoutS: 5 });
+  assert.ok(Date.now() - begun < 30_000, 'the hung file was not stopped');
+  assert.deepEqual(r.failed, [hang]);
+  assert.equal(r.results[0]!.timedOut, true);
+  assert.ok(r.results[1]!.ok, 'the next file still ran');
+  assert.match(out.join(''), /hang\.test\.ts \([\d.]+ s, timed out after 5 s: killed with everything it started\)/);
+  const grandchild = Number(readFileSync(pidFile, 'utf8'));
+  // Dead: gone, or a zombie its new parent has not reaped yet.
+  const dead = () => {
+    try {
+      process.kill(grandchild, 0);
+    } catch {
+      return true;
+    }
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${grandchild}/stat`, 'utf8'));
+  };
+  await waitFor('the process the hung file started to die', () => dead() || undefined, 5_000, 50);
 });
 
 test('the TAP summary: the last totals of a file, none without a summary', () => {

@@ -10,6 +10,8 @@ export interface FileResult {
   seconds: number;
   /** The file's TAP totals; undefined when it printed none. */
   counts: Record<string, number> | undefined;
+  /** Killed, with its process group, after the file timeout. */
+  timedOut: boolean;
   ok: boolean;
 }
 export interface SuiteResult {
@@ -25,4 +27,6 @@ export declare function runSuite(options: {
   lanes: number;
   write: (text: string) => void;
   signal?: AbortSignal;
+  /** Seconds a file may run before it is killed, with its process group, and fails (default 900). */
+  fileTimeoutS?: number;
 }): Promise<SuiteResult>;

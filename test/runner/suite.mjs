@@ -27,26 +27,32 @@ export function tapSummary(output) {
 }
 
 /**
- * @typedef {{ file: string, output: string, code: number | null, signal: string | null, seconds: number, counts: Record<string, number> | undefined, ok: boolean }} FileResult
+ * @typedef {{ file: string, output: string, code: number | null, signal: string | null, seconds: number, counts: Record<string, number> | undefined, timedOut: boolean, ok: boolean }} FileResult
  * @typedef {{ results: FileResult[], totals: Record<string, number>, failed: string[], interrupted: boolean, seconds: number }} SuiteResult
  */
 
 /**
  * Runs `files` (paths relative to `cwd`, or absolute) in that order, `lanes` at a time: a lane
  * that finishes a file starts the next one not yet started.
- * @param {{ cwd: string, files: string[], lanes: number, write: (text: string) => void, signal?: AbortSignal }} options
+ *
+ * Each file runs in a process group of its own. A file still running after `fileTimeoutS` is
+ * killed with everything it started and fails, so that one hung file cannot hold the suite (or CI)
+ * until an outer limit ends it without saying which file it was. When a file's process exits, what
+ * it left running in its group is killed too.
+ * @param {{ cwd: string, files: string[], lanes: number, write: (text: string) => void, signal?: AbortSignal, fileTimeoutS?: number }} options
  * @returns {Promise<SuiteResult>}
  */
-export async function runSuite({ cwd, files, lanes, write, signal }) {
+export async function runSuite({ cwd, files, lanes, write, signal, fileTimeoutS = 900 }) {
   const started = Date.now();
   /** @type {FileResult[]} */
   const results = [];
   const totals = Object.fromEntries(COUNTS.map((k) => [k, 0]));
   /** @type {string[]} */
   const failed = [];
-  const children = new Set();
+  /** @type {Set<(signal: NodeJS.Signals) => void>} */
+  const groups = new Set();
   const stop = () => {
-    for (const child of children) child.kill('SIGINT');
+    for (const signalGroup of groups) signalGroup('SIGINT');
   };
   signal?.addEventListener('abort', stop);
 
@@ -56,18 +62,38 @@ export async function runSuite({ cwd, files, lanes, write, signal }) {
       const begun = Date.now();
       // Without NODE_TEST_CONTEXT from an outer runner: each file reports on its own.
       const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=tap', file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.add(child);
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=tap', file], {
+        cwd,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      /** @param {NodeJS.Signals} sig */
+      const signalGroup = (sig) => {
+        try {
+          process.kill(-(/** @type {number} */ (child.pid)), sig);
+        } catch {
+          // The group is empty: nothing left to signal.
+        }
+      };
+      groups.add(signalGroup);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        signalGroup('SIGKILL');
+      }, fileTimeoutS * 1000);
       /** @type {Buffer[]} */
       const chunks = [];
       child.stdout.on('data', (d) => chunks.push(d));
       child.stderr.on('data', (d) => chunks.push(d));
+      child.on('exit', () => signalGroup('SIGKILL'));
       child.on('close', (code, sig) => {
-        children.delete(child);
+        clearTimeout(timer);
+        groups.delete(signalGroup);
         const output = Buffer.concat(chunks).toString();
         const counts = tapSummary(output);
-        const ok = code === 0 && counts !== undefined && counts.fail === 0 && counts.cancelled === 0;
-        resolve({ file, output, code, signal: sig, seconds: (Date.now() - begun) / 1000, counts, ok });
+        const ok = !timedOut && code === 0 && counts !== undefined && counts.fail === 0 && counts.cancelled === 0;
+        resolve({ file, output, code, signal: sig, seconds: (Date.now() - begun) / 1000, counts, timedOut, ok });
       });
     });
 
@@ -79,11 +105,13 @@ export async function runSuite({ cwd, files, lanes, write, signal }) {
       const counts = r.counts;
       if (counts) for (const k of COUNTS) totals[k] += counts[k];
       if (!r.ok) failed.push(r.file);
-      const how = r.signal
-        ? `killed by ${r.signal}`
-        : counts
-          ? `${counts.pass} pass, ${counts.fail} fail, ${counts.skipped} skip`
-          : `exit ${r.code}, no summary`;
+      const how = r.timedOut
+        ? `timed out after ${fileTimeoutS} s: killed with everything it started`
+        : r.signal
+          ? `killed by ${r.signal}`
+          : counts
+            ? `${counts.pass} pass, ${counts.fail} fail, ${counts.skipped} skip`
+            : `exit ${r.code}, no summary`;
       write(`# ━━ ${r.file} (${r.seconds.toFixed(1)} s, ${how}) ━━\n${r.output}${r.output.endsWith('\n') ? '' : '\n'}`);
       write(`# ━━ ${results.length}/${files.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s ━━\n`);
     }
