@@ -87,11 +87,7 @@ export async function collectGarbage(ws: Workspace, apply: boolean, options: GcO
     bytes += await folderBytes(join(scratchDir, key));
     if (apply) await rm(join(scratchDir, key), { recursive: true, force: true });
   }
-  const jobs = await staleJobFolders(ws.artifactsDir, {
-    host: ws.host,
-    ...(options.queue ? { queue: options.queue } : {}),
-    ...(options.queueByOutput ? { queueByOutput: options.queueByOutput } : {}),
-  });
+  const jobs = await staleJobFolders(ws.artifactsDir, { host: ws.host, queue: options.queue, queueByOutput: options.queueByOutput });
   for (const { dir, jobId } of jobs.stale) {
     bytes += await folderBytes(dir);
     if (apply) {

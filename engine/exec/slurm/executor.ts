@@ -8,7 +8,7 @@ import type { Execution, Executor, TaskDetails } from '../executor.ts';
 import { ACTIVE_STATES, hasAccounting, sacctState, sbatch, scancel, squeue, squeueByOutput, unsatisfiable, type QueueEntry } from './commands.ts';
 import type { BlobStore } from '../../state/store.ts';
 import { writeFileAtomic } from '../../../base/atomic-write.ts';
-import { jobFiles, readResult, writeJsonAtomic, type TaskManifest, type TaskResult } from './task-manifest.ts';
+import { jobFiles, readResult, recordedJobId, writeJsonAtomic, type TaskManifest, type TaskResult } from './task-manifest.ts';
 import type { ExecOutcome, NodeTask, WorkerMessage } from '../../run/worker-protocol.ts';
 
 /**
@@ -226,7 +226,7 @@ export class SlurmExecutor implements Executor {
     const h = parseHandle(handle, this.o.artifactsDir);
     if (h === undefined || !existsSync(h.dir)) return undefined;
     // After a retry the folder names the newest job.
-    let jobId = (await readFile(join(h.dir, 'job-id'), 'utf8').catch(() => h.jobId ?? '')).trim();
+    let jobId = (await recordedJobId(h.dir)) || (h.jobId ?? '');
     if (jobId === '') {
       // The driver died before it recorded the job id, perhaps before sbatch answered: the job, if
       // it was submitted, writes to this execution's log file, which no other job does. Not found
@@ -283,7 +283,7 @@ export class SlurmExecutor implements Executor {
 
   private async submitted(w: Watch, id: string): Promise<void> {
     w.jobId = id;
-    await writeFile(join(w.dir, 'job-id'), `${id}\n`);
+    await writeFile(jobFiles(w.dir).jobId, `${id}\n`);
     w.onMessage({ type: 'environment', facts: { slurmJob: id } });
     this.watches.add(w);
     if (w.killed) this.cancel(w);

@@ -3,7 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAlive } from '../../state/process-alive.ts';
 import { ACTIVE_STATES, squeue, squeueByOutput, type QueueEntry } from './commands.ts';
-import { jobFiles, readManifest } from './task-manifest.ts';
+import { jobFiles, readManifest, recordedJobId } from './task-manifest.ts';
 
 /**
  * `gc`'s part for the Slurm executor: the job folders (task manifest, events, result, log) that
@@ -93,7 +93,7 @@ export async function staleJobFolders(artifactsDir: string, o: JobFolderOptions)
       kept++;
       continue;
     }
-    const jobId = (await readFile(join(dir, 'job-id'), 'utf8').catch(() => '')).trim();
+    const jobId = await recordedJobId(dir);
     let queued: boolean;
     if (jobId !== '') queued = inQueue(queue, jobId);
     else {

@@ -56,7 +56,14 @@ export const jobFiles = (dir: string) => ({
   manifest: join(dir, 'task.json'),
   events: join(dir, 'events.jsonl'),
   result: join(dir, 'result.json'),
+  /** The id sbatch gave the folder's job, written by the driver (after a retry, the newest job's). */
+  jobId: join(dir, 'job-id'),
 });
+
+/** The job id recorded in a job folder; '' where none was written (the driver died first). */
+export async function recordedJobId(dir: string): Promise<string> {
+  return (await readFile(jobFiles(dir).jobId, 'utf8').catch(() => '')).trim();
+}
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   writeFileAtomic(path, JSON.stringify(value));
