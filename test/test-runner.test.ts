@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -91,18 +91,27 @@ test('a failing test and a file that throws on import both fail the suite, and t
   assert.ok(r.results.find((x) => x.file === good)!.ok);
 });
 
-test('an abort stops the running files and starts no more', async () => {
+test('an abort stops the running files, even one that ignores SIGINT, and starts no more', async () => {
   writeFileSync(log, '');
-  const files = [fixture('slow.test.ts', 20_000), fixture('never.test.ts', 1)];
+  const ready = join(dir, 'deaf.ready');
+  const deaf = fixture(
+    'deaf.test.ts',
+    0,
+    `process.on('SIGINT', () => {}); (await import('node:fs')).writeFileSync(${JSON.stringify(ready)}, ''); await new Promise((r) => setTimeout(r, 20000))`,
+  );
+  const files = [fixture('slow.test.ts', 20_000), deaf, fixture('never.test.ts', 1)];
   const stop = new AbortController();
-  setTimeout(() => stop.abort(), 1500);
-  const begun = Date.now();
-  const r = await runSuite({ cwd: ROOT, files, lanes: 1, write: () => {}, signal: stop.signal });
-  assert.ok(Date.now() - begun < 15_000, 'the slow file was stopped');
+  const suite = runSuite({ cwd: ROOT, files, lanes: 2, write: () => {}, signal: stop.signal });
+  await waitFor('the SIGINT-deaf file to be ready', () => existsSync(ready) || undefined, 15_000, 50);
+  stop.abort();
+  const aborted = Date.now();
+  const r = await suite;
+  // Within the 5 s grace and a margin, well before the deaf file's 20 s sleep would end.
+  assert.ok(Date.now() - aborted < 12_000, `the files were stopped after ${Date.now() - aborted} ms`);
   assert.equal(r.interrupted, true);
   assert.deepEqual(
     r.results.map((x) => x.ok),
-    [false],
+    [false, false],
   );
   assert.ok(!events().some((e) => e.name === 'never.test.ts'));
 });

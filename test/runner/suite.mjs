@@ -9,6 +9,9 @@ import { spawn } from 'node:child_process';
 
 export const COUNTS = ['tests', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
+/** How long an interrupted file may take to end after its SIGINT. */
+const INTERRUPT_GRACE_MS = 5000;
+
 /**
  * The totals of a file's TAP summary (its last `# pass N` and so on), or undefined when it has none
  * (the process died before it could print one).
@@ -51,8 +54,13 @@ export async function runSuite({ cwd, files, lanes, write, signal, fileTimeoutS 
   const failed = [];
   /** @type {Set<(signal: NodeJS.Signals) => void>} */
   const groups = new Set();
+  // Files run in groups of their own, out of the terminal's reach: an interrupt is passed on to
+  // each (Ctrl-C), then, after a grace period for their cleanup, SIGKILL ends what is left.
   const stop = () => {
     for (const signalGroup of groups) signalGroup('SIGINT');
+    setTimeout(() => {
+      for (const signalGroup of groups) signalGroup('SIGKILL');
+    }, INTERRUPT_GRACE_MS).unref();
   };
   signal?.addEventListener('abort', stop);
 
